@@ -1,0 +1,117 @@
+/**
+ * The one interface every transport implements: a ROUTER that binds and a DEALER that
+ * connects, with libzmq's semantics for those socket types.
+ *
+ * Messages are arrays of frames (`Uint8Array[]`), delivered whole or not at all.
+ * Handlers are called synchronously in arrival order; a handler that throws is reported
+ * through the socket's `error` event and never breaks the socket.
+ *
+ * Implementations: `zmtp` (pure TypeScript over TCP, every runtime), `inproc` (in memory),
+ * and `zeromq` (libzmq, behind the `malamute/zeromq` subpath, Node and Deno only).
+ */
+
+/** One multipart message. */
+export type Frames = Uint8Array[];
+
+/** Server side of ZMTP PLAIN: decide whether a username/password may connect. */
+export type PlainAuthenticator = (
+  username: string,
+  password: string,
+  peer: { address: string },
+) => boolean | Promise<boolean>;
+
+/** Options shared by both socket types. */
+export interface SocketOptions {
+  /** Largest accepted message (sum of frame sizes), in bytes. Larger input closes that connection. Default 256 MiB. */
+  maxMessageSize?: number;
+  /** ZMTP heartbeat: send PING every `interval` ms (0 = off, the default) and drop the peer after `timeout` ms of silence. */
+  heartbeat?: { interval: number; timeout?: number; ttl?: number };
+}
+
+export interface RouterOptions extends SocketOptions {
+  /** Enable ZMTP PLAIN as server; connections whose credentials are refused are closed. */
+  plain?: { authenticate: PlainAuthenticator };
+  /** When true, `send` to an unknown routing id throws instead of dropping and counting. */
+  mandatory?: boolean;
+}
+
+export interface DealerOptions extends SocketOptions {
+  /** ZMTP PLAIN client credentials. */
+  plain?: { username: string; password: string };
+  /** Identity sent in READY (0-255 bytes, first byte not 0). Default: none, the ROUTER generates one. */
+  routingId?: Uint8Array;
+  /** Messages queued while no peer is connected. Beyond it `send` throws TransportError `SEND_QUEUE_FULL`. Default 1000. */
+  sendHighWaterMark?: number;
+  /** First reconnect delay in ms (plus random jitter up to the same again). Default 100. */
+  reconnectInterval?: number;
+  /** Ceiling of the doubling reconnect delay, ms. Default 0 = no backoff (libzmq's default). */
+  reconnectIntervalMax?: number;
+}
+
+/** Events of a ROUTER. `routingId` is the peer's id frame. */
+export interface RouterEvents {
+  message: (routingId: Uint8Array, frames: Frames) => void;
+  connect: (routingId: Uint8Array, info: { address: string }) => void;
+  disconnect: (routingId: Uint8Array, reason: string) => void;
+  error: (error: Error) => void;
+}
+
+/** Events of a DEALER. */
+export interface DealerEvents {
+  message: (frames: Frames) => void;
+  connect: (endpoint: string) => void;
+  disconnect: (endpoint: string, reason: string) => void;
+  error: (error: Error) => void;
+}
+
+/** Counters every socket keeps. */
+export interface SocketStats {
+  messagesIn: number;
+  messagesOut: number;
+  /** Messages a ROUTER dropped because the routing id was unknown (not mandatory). */
+  droppedUnroutable: number;
+  /** Connections closed because of protocol errors (bad greeting, oversize, bad auth...). */
+  protocolErrors: number;
+}
+
+export interface RouterSocket {
+  /** Bind to `tcp://host:port` (`*` = all interfaces, port 0 = ephemeral). Resolves with the bound endpoint. */
+  bind(endpoint: string): Promise<string>;
+  /**
+   * Send `frames` to the peer `routingId`. Returns false if the peer is unknown and the
+   * message was dropped (counted in `stats().droppedUnroutable`); throws TransportError
+   * `HOST_UNREACHABLE` instead when `mandatory` is set.
+   */
+  send(routingId: Uint8Array, frames: Frames): boolean;
+  on<E extends keyof RouterEvents>(event: E, handler: RouterEvents[E]): this;
+  off<E extends keyof RouterEvents>(event: E, handler: RouterEvents[E]): this;
+  /** Disconnect one peer. */
+  disconnectPeer(routingId: Uint8Array): void;
+  /** Bound endpoints, with resolved ports. */
+  readonly endpoints: readonly string[];
+  stats(): SocketStats;
+  /** Stop listening and close every connection. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface DealerSocket {
+  /** Connect (and keep reconnecting) to an endpoint. May be called for several endpoints. */
+  connect(endpoint: string): void;
+  /** Queue a message; sent round-robin to connected peers, or queued until one connects. */
+  send(frames: Frames): void;
+  on<E extends keyof DealerEvents>(event: E, handler: DealerEvents[E]): this;
+  off<E extends keyof DealerEvents>(event: E, handler: DealerEvents[E]): this;
+  /** True when at least one peer has completed the handshake. */
+  readonly connected: boolean;
+  stats(): SocketStats;
+  /** Close every connection and stop reconnecting. Queued messages are discarded. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** A factory of sockets. */
+export interface Transport {
+  /** `"zmtp"`, `"inproc"` or `"zeromq"`. */
+  readonly name: string;
+  router(options?: RouterOptions): RouterSocket;
+  dealer(options?: DealerOptions): DealerSocket;
+}
