@@ -1,0 +1,82 @@
+/**
+ * Shared helpers for benchmarks. A bench file measures, then calls `report(rows)`, which
+ * prints a readable table and one machine-readable `BENCH_JSON` line that `bench/run.ts`
+ * collects across runtimes. Benchmarks never assert timings.
+ */
+
+export interface BenchRow {
+  bench: string;
+  case: string;
+  impl: string;
+  runtime?: string;
+  opsPerSec?: number;
+  mbPerSec?: number;
+  p50us?: number;
+  p99us?: number;
+  note?: string;
+}
+
+/** Which runtime runs this process. */
+export function runtimeName(): "node" | "bun" | "deno" {
+  const g = globalThis as { Bun?: unknown; Deno?: unknown };
+  if (g.Bun !== undefined) return "bun";
+  if (g.Deno !== undefined) return "deno";
+  return "node";
+}
+
+/** Whether the native `zeromq` package can be used here (it crashes on Bun). */
+export function zeromqAvailable(): boolean {
+  return runtimeName() !== "bun";
+}
+
+/** Monotonic time in milliseconds with sub-ms precision. */
+export function nowMs(): number {
+  return performance.now();
+}
+
+/** The p-th percentile (0-100) of a list of numbers. */
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[index] as number;
+}
+
+/** Run `fn` repeatedly for about `ms` milliseconds (after a warm-up) and return ops/s. */
+export async function opsPerSecond(fn: () => void | Promise<void>, ms = 1000, batch = 100): Promise<number> {
+  const warmUntil = nowMs() + Math.min(200, ms / 5);
+  while (nowMs() < warmUntil) for (let i = 0; i < batch; i++) await fn();
+  let ops = 0;
+  const start = nowMs();
+  const end = start + ms;
+  while (nowMs() < end) {
+    for (let i = 0; i < batch; i++) await fn();
+    ops += batch;
+  }
+  return (ops * 1000) / (nowMs() - start);
+}
+
+function formatNumber(value: number | undefined, digits = 0): string {
+  if (value === undefined || Number.isNaN(value)) return "";
+  return value.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+/** Render rows as a Markdown table. */
+export function formatTable(rows: BenchRow[]): string {
+  const header = ["bench", "case", "impl", "runtime", "ops/s", "MB/s", "p50 µs", "p99 µs", "note"];
+  const lines = rows.map((r) => [
+    r.bench, r.case, r.impl, r.runtime ?? "", formatNumber(r.opsPerSec), formatNumber(r.mbPerSec, 1),
+    formatNumber(r.p50us), formatNumber(r.p99us), r.note ?? "",
+  ]);
+  const out = [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`];
+  for (const l of lines) out.push(`| ${l.join(" | ")} |`);
+  return out.join("\n");
+}
+
+/** Print rows as a table plus a `BENCH_JSON` line for the harness. */
+export function report(rows: BenchRow[]): void {
+  const runtime = runtimeName();
+  const filled = rows.map((r) => ({ ...r, runtime: r.runtime ?? runtime }));
+  console.log(formatTable(filled));
+  console.log(`BENCH_JSON ${JSON.stringify(filled)}`);
+}
