@@ -1,0 +1,42 @@
+/**
+ * Proves the published package works: builds dist/, packs the tarball, installs it into a
+ * scratch project, and imports it on Node, Bun and Deno. Exits non-zero on any failure.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const bin = (name: string) => join(root, "node_modules", ".bin", name);
+const run = (cmd: string, args: string[], cwd: string) =>
+  execFileSync(cmd, args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+
+const scratch = mkdtempSync(join(tmpdir(), "malamute-pack-"));
+try {
+  run("npm", ["run", "--silent", "build"], root);
+  const packed = run("npm", ["pack", "--silent", "--pack-destination", scratch], root).trim().split("\n").pop()!;
+  writeFileSync(join(scratch, "package.json"), JSON.stringify({ name: "scratch", private: true, type: "module" }));
+  run("npm", ["install", "--silent", "--no-audit", "--no-fund", "--omit=optional", "--prefer-offline", join(scratch, packed)], scratch);
+  // Every public entry point must load and expose its key exports.
+  writeFileSync(join(scratch, "check.mjs"), `
+    const root = await import("malamute");
+    const needed = ["MalamuteError", "inproc"];
+    for (const name of needed) if (!(name in root)) throw new Error("malamute lacks export " + name);
+    console.log("ok " + Object.keys(root).length + " exports");
+  `);
+  const results: string[] = [];
+  results.push("node: " + run(process.execPath, ["check.mjs"], scratch).trim());
+  results.push("bun: " + run(bin("bun"), ["check.mjs"], scratch).trim());
+  results.push("deno: " + run(bin("deno"), ["run", "-A", "check.mjs"], scratch).trim());
+  console.log(`package ${packed} installs and imports:\n  ${results.join("\n  ")}`);
+  const leftovers = readdirSync(scratch);
+  if (!leftovers.includes("node_modules")) throw new Error("install produced no node_modules");
+} catch (err) {
+  const e = err as { stderr?: string; message: string };
+  console.error(`package check failed: ${e.message}\n${e.stderr ?? ""}`);
+  process.exitCode = 1;
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
+}
