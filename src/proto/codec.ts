@@ -28,6 +28,10 @@ export interface DecodeOptions {
 // Encode is not re-entrant, so one scratch array of per-field byte lengths saves an
 // allocation per call. No message has more than 4 header fields.
 const scratchLengths = new Int32Array(8);
+// Same for decoded field values: `build` copies them into the message before returning.
+const scratchValues: Array<string | number> = [0, 0, 0, 0, 0, 0, 0, 0];
+// Handed to builders of content-less types, which ignore it.
+const NO_CONTENT: Uint8Array[] = [];
 
 /**
  * Encodes a message into its ZMQ frames: the header frame (`AA A8`, id, fields) followed
@@ -184,7 +188,7 @@ export function decode(frames: readonly Uint8Array[], options?: DecodeOptions): 
     return fail(DecodeErrorCode.UNKNOWN_MESSAGE_ID, "id", `unknown message id ${id}`, id);
   }
 
-  const message: Record<string, unknown> = { type: spec.type };
+  const values = scratchValues;
   const fields = spec.fields;
   let pos = 3;
   for (let f = 0; f < fields.length; f++) {
@@ -217,15 +221,13 @@ export function decode(frames: readonly Uint8Array[], options?: DecodeOptions): 
         id,
       );
     }
-    message[field.name] = value;
+    values[f] = value;
   }
 
   if (pos < end && options?.trailingBytes === "reject") {
     return fail(DecodeErrorCode.TRAILING_BYTES, "header", `${end - pos} bytes follow the last field of ${spec.type}`, id);
   }
-  if (spec.content) {
-    message.content = frames.slice(1);
-  } else if (frames.length > 1) {
+  if (!spec.content && frames.length > 1) {
     return fail(
       DecodeErrorCode.SURPLUS_FRAMES,
       "content",
@@ -233,7 +235,7 @@ export function decode(frames: readonly Uint8Array[], options?: DecodeOptions): 
       id,
     );
   }
-  return { ok: true, message: message as unknown as MlmMessage };
+  return { ok: true, message: spec.build(values, spec.content ? frames.slice(1) : NO_CONTENT) };
 }
 
 function fail(code: DecodeErrorCodeValue, field: string, reason: string, id?: number): DecodeResult {

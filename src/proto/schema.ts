@@ -1,7 +1,7 @@
 import { DecodeErrorCode } from "./errors.ts";
 import type { DecodeErrorCodeValue } from "./errors.ts";
 import { MessageId } from "./types.ts";
-import type { MlmMessage, MlmMessageType } from "./types.ts";
+import type { Content, MlmMessage, MlmMessageType } from "./types.ts";
 
 /** Wire representation of one header field. */
 export type FieldKind = "string" | "number2" | "number4";
@@ -31,19 +31,28 @@ export interface MessageSpec {
   readonly id: number;
   readonly fields: readonly FieldSpec[];
   readonly content: boolean;
+  /** Builds the decoded message from its field values in wire order and its content frames. */
+  readonly build: (values: FieldValues, content: Content) => MlmMessage;
 }
+
+/** Decoded header field values, in wire order. */
+export type FieldValues = ReadonlyArray<string | number>;
 
 /** Header field names of a message type: everything but the tag and the content. */
 type FieldName<T extends MlmMessageType> = Exclude<keyof Extract<MlmMessage, { type: T }>, "type" | "content">;
 
 // The generic ties each field name to the message interface, so a typo here is a
 // compile error instead of a silently missing field on the wire.
+// `build` writes each message as an object literal so that every decoded message of a
+// type has one fixed shape (fast property access in the layers that consume them).
+// The round-trip property tests check each builder against its `fields`.
 function spec<T extends MlmMessageType>(
   type: T,
   fields: ReadonlyArray<FieldSpec & { readonly name: FieldName<T> }>,
   content: boolean,
+  build: (v: FieldValues, content: Content) => Extract<MlmMessage, { type: T }>,
 ): MessageSpec {
-  return { type, id: MessageId[type], fields, content };
+  return { type, id: MessageId[type], fields, content, build };
 }
 
 const str = <N extends string>(name: N) => ({ name, kind: "string" as const });
@@ -65,24 +74,41 @@ export const MESSAGE_SPECS: { readonly [T in MlmMessageType]: MessageSpec } = {
     { name: "protocol", kind: "string", expect: { value: "MALAMUTE", code: DecodeErrorCode.BAD_PROTOCOL } },
     { name: "version", kind: "number2", expect: { value: 1, code: DecodeErrorCode.BAD_VERSION } },
     str("address"),
-  ], false),
-  CONNECTION_PING: spec("CONNECTION_PING", [], false),
-  CONNECTION_PONG: spec("CONNECTION_PONG", [], false),
-  CONNECTION_CLOSE: spec("CONNECTION_CLOSE", [], false),
-  STREAM_WRITE: spec("STREAM_WRITE", [str("stream")], false),
-  STREAM_READ: spec("STREAM_READ", [str("stream"), str("pattern")], false),
-  STREAM_SEND: spec("STREAM_SEND", [str("subject")], true),
-  STREAM_DELIVER: spec("STREAM_DELIVER", [str("address"), str("sender"), str("subject")], true),
-  MAILBOX_SEND: spec("MAILBOX_SEND", [str("address"), str("subject"), str("tracker"), num4("timeout")], true),
-  MAILBOX_DELIVER: spec("MAILBOX_DELIVER", [str("sender"), str("address"), str("subject"), str("tracker")], true),
-  SERVICE_SEND: spec("SERVICE_SEND", [str("address"), str("subject"), str("tracker"), num4("timeout")], true),
-  SERVICE_OFFER: spec("SERVICE_OFFER", [str("address"), str("pattern")], false),
-  SERVICE_DELIVER: spec("SERVICE_DELIVER", [str("sender"), str("address"), str("subject"), str("tracker")], true),
-  OK: spec("OK", [num2("code"), str("reason")], false),
-  ERROR: spec("ERROR", [num2("code"), str("reason")], false),
-  CREDIT: spec("CREDIT", [num2("amount")], false),
-  CONFIRM: spec("CONFIRM", [str("tracker"), num2("code"), str("reason")], false),
-  STREAM_CANCEL: spec("STREAM_CANCEL", [str("stream")], false),
+  ], false, (v) => ({ type: "CONNECTION_OPEN", protocol: v[0] as string, version: v[1] as number, address: v[2] as string })),
+  CONNECTION_PING: spec("CONNECTION_PING", [], false, () => ({ type: "CONNECTION_PING" })),
+  CONNECTION_PONG: spec("CONNECTION_PONG", [], false, () => ({ type: "CONNECTION_PONG" })),
+  CONNECTION_CLOSE: spec("CONNECTION_CLOSE", [], false, () => ({ type: "CONNECTION_CLOSE" })),
+  STREAM_WRITE: spec("STREAM_WRITE", [str("stream")], false, (v) => ({ type: "STREAM_WRITE", stream: v[0] as string })),
+  STREAM_READ: spec("STREAM_READ", [str("stream"), str("pattern")], false,
+    (v) => ({ type: "STREAM_READ", stream: v[0] as string, pattern: v[1] as string })),
+  STREAM_SEND: spec("STREAM_SEND", [str("subject")], true,
+    (v, content) => ({ type: "STREAM_SEND", subject: v[0] as string, content })),
+  STREAM_DELIVER: spec("STREAM_DELIVER", [str("address"), str("sender"), str("subject")], true,
+    (v, content) => ({ type: "STREAM_DELIVER", address: v[0] as string, sender: v[1] as string, subject: v[2] as string, content })),
+  MAILBOX_SEND: spec("MAILBOX_SEND", [str("address"), str("subject"), str("tracker"), num4("timeout")], true,
+    (v, content) => ({
+      type: "MAILBOX_SEND", address: v[0] as string, subject: v[1] as string, tracker: v[2] as string, timeout: v[3] as number, content,
+    })),
+  MAILBOX_DELIVER: spec("MAILBOX_DELIVER", [str("sender"), str("address"), str("subject"), str("tracker")], true,
+    (v, content) => ({
+      type: "MAILBOX_DELIVER", sender: v[0] as string, address: v[1] as string, subject: v[2] as string, tracker: v[3] as string, content,
+    })),
+  SERVICE_SEND: spec("SERVICE_SEND", [str("address"), str("subject"), str("tracker"), num4("timeout")], true,
+    (v, content) => ({
+      type: "SERVICE_SEND", address: v[0] as string, subject: v[1] as string, tracker: v[2] as string, timeout: v[3] as number, content,
+    })),
+  SERVICE_OFFER: spec("SERVICE_OFFER", [str("address"), str("pattern")], false,
+    (v) => ({ type: "SERVICE_OFFER", address: v[0] as string, pattern: v[1] as string })),
+  SERVICE_DELIVER: spec("SERVICE_DELIVER", [str("sender"), str("address"), str("subject"), str("tracker")], true,
+    (v, content) => ({
+      type: "SERVICE_DELIVER", sender: v[0] as string, address: v[1] as string, subject: v[2] as string, tracker: v[3] as string, content,
+    })),
+  OK: spec("OK", [num2("code"), str("reason")], false, (v) => ({ type: "OK", code: v[0] as number, reason: v[1] as string })),
+  ERROR: spec("ERROR", [num2("code"), str("reason")], false, (v) => ({ type: "ERROR", code: v[0] as number, reason: v[1] as string })),
+  CREDIT: spec("CREDIT", [num2("amount")], false, (v) => ({ type: "CREDIT", amount: v[0] as number })),
+  CONFIRM: spec("CONFIRM", [str("tracker"), num2("code"), str("reason")], false,
+    (v) => ({ type: "CONFIRM", tracker: v[0] as string, code: v[1] as number, reason: v[2] as string })),
+  STREAM_CANCEL: spec("STREAM_CANCEL", [str("stream")], false, (v) => ({ type: "STREAM_CANCEL", stream: v[0] as string })),
 };
 
 /** Specs indexed by wire id (0..255); `undefined` for ids MLM does not define. */
@@ -93,7 +119,7 @@ export const SPECS_BY_ID: ReadonlyArray<MessageSpec | undefined> = (() => {
 })();
 
 /**
- * Whether messages of this type carry content frames after the header (the five
+ * Whether messages of this type carry content frames after the header (the six
  * `*_SEND` / `*_DELIVER` types).
  *
  * @example

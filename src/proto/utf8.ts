@@ -70,15 +70,15 @@ export function writeUtf8(buf: Uint8Array, pos: number, s: string, byteLength: n
  * ```
  */
 export function readUtf8(buf: Uint8Array, pos: number, len: number): string | undefined {
-  if (len <= 32) {
-    let s = "";
-    let i = 0;
-    for (; i < len; i++) {
-      const b = buf[pos + i]!;
-      if (b >= 0x80) break;
-      s += String.fromCharCode(b);
-    }
-    if (i === len) return s;
+  if (len === 0) return "";
+  let any = 0;
+  for (let i = 0; i < len; i++) any |= buf[pos + i]!;
+  if (any < 0x80) {
+    // Header strings are at most 255 bytes, well under any argument-count limit, and a
+    // plain array beats both per-char concatenation and TextDecoder (notably on Deno).
+    const codes = new Array<number>(len);
+    for (let i = 0; i < len; i++) codes[i] = buf[pos + i]!;
+    return String.fromCharCode.apply(null, codes);
   }
   try {
     return strictDecoder.decode(buf.subarray(pos, pos + len));
