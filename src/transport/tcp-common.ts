@@ -1,0 +1,35 @@
+import type { SocketStats } from "./types.ts";
+
+/** Fresh zeroed counters. */
+export function emptyStats(): SocketStats {
+  return { messagesIn: 0, messagesOut: 0, droppedUnroutable: 0, protocolErrors: 0 };
+}
+
+/** A Map key for a routing id: one char per byte (cheaper than hex on the send path). */
+export function routingIdKey(id: Uint8Array): string {
+  let key = "";
+  for (let i = 0; i < id.length; i++) key += String.fromCharCode(id[i] as number);
+  return key;
+}
+
+/**
+ * Routing ids for anonymous peers: `00` followed by a big-endian 32-bit counter that starts
+ * at a random value per socket, like libzmq. The leading zero keeps them apart from
+ * application-chosen identities, which may not start with 0.
+ */
+export class RoutingIdGenerator {
+  #next = Math.floor(Math.random() * 0x100000000) >>> 0;
+
+  next(): Uint8Array {
+    const n = this.#next;
+    this.#next = (n + 1) >>> 0;
+    return new Uint8Array([0, n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]);
+  }
+}
+
+/** Sum of frame sizes. */
+export function messageSize(frames: readonly Uint8Array[]): number {
+  let n = 0;
+  for (const f of frames) n += f.byteLength;
+  return n;
+}

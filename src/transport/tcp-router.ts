@@ -1,0 +1,174 @@
+import { createServer, type Server, type Socket } from "node:net";
+import { Emitter } from "../util/emitter.ts";
+import type { ZmtpError } from "../zmtp/errors.ts";
+import { NullMechanism } from "../zmtp/mechanism-null.ts";
+import { PlainServerMechanism } from "../zmtp/mechanism-plain.ts";
+import type { PeerInfo } from "../zmtp/session.ts";
+import { formatTcpEndpoint, parseEndpoint } from "./endpoint.ts";
+import { TransportError } from "./errors.ts";
+import { emptyStats, RoutingIdGenerator, routingIdKey } from "./tcp-common.ts";
+import { type ConnectionOwner, TcpConnection } from "./tcp-connection.ts";
+import type { Frames, RouterEvents, RouterOptions, RouterSocket, SocketStats } from "./types.ts";
+
+interface Peer {
+  id: Uint8Array;
+  key: string;
+  conn: TcpConnection;
+}
+
+/**
+ * ROUTER over TCP with the pure-TypeScript ZMTP engine. Peers are known by routing id once
+ * their handshake is complete; anonymous peers get `00` + a 32-bit counter, a new one on
+ * every connection, as libzmq does.
+ *
+ * Sends never block: each peer's output is batched per event-loop turn. There is no
+ * per-peer high-water mark (Malamute's broker runs its ROUTER unbounded too).
+ */
+export class TcpRouter extends Emitter<RouterEvents> implements RouterSocket, ConnectionOwner {
+  readonly #options: RouterOptions;
+  readonly #servers: Server[] = [];
+  readonly #endpoints: string[] = [];
+  readonly #conns = new Set<TcpConnection>();
+  readonly #peers = new Map<string, Peer>();
+  readonly #ids = new RoutingIdGenerator();
+  readonly #stats: SocketStats = emptyStats();
+  #closed = false;
+  readonly authenticate: ConnectionOwner["authenticate"];
+
+  constructor(options: RouterOptions) {
+    super();
+    this.#options = options;
+    const plain = options.plain;
+    if (plain) this.authenticate = (u, p, peer) => plain.authenticate(u, p, peer);
+  }
+
+  get endpoints(): readonly string[] {
+    return this.#endpoints;
+  }
+
+  bind(endpoint: string): Promise<string> {
+    if (this.#closed) return Promise.reject(new TransportError("SOCKET_CLOSED", "socket is closed"));
+    let parsed;
+    try {
+      parsed = parseEndpoint(endpoint);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (parsed.scheme !== "tcp") {
+      return Promise.reject(new TransportError("BAD_ENDPOINT", `zmtp transport cannot bind ${endpoint} (tcp:// only)`));
+    }
+    const { host, port } = parsed;
+    return new Promise<string>((resolve, reject) => {
+      const server = createServer((socket) => this.#accept(socket));
+      const onError = (err: Error) => {
+        server.close();
+        reject(new TransportError("BIND_FAILED", `cannot bind ${endpoint}: ${err.message}`, { cause: err }));
+      };
+      server.once("error", onError);
+      server.listen({ host, port }, () => {
+        server.off("error", onError);
+        server.on("error", (err) => this.emit("error", err));
+        if (this.#closed) {
+          server.close();
+          reject(new TransportError("SOCKET_CLOSED", "socket closed while binding"));
+          return;
+        }
+        const addr = server.address();
+        const bound = formatTcpEndpoint(host, typeof addr === "object" && addr ? addr.port : port);
+        this.#servers.push(server);
+        this.#endpoints.push(bound);
+        resolve(bound);
+      });
+    });
+  }
+
+  #accept(socket: Socket): void {
+    if (this.#closed) {
+      socket.destroy();
+      return;
+    }
+    const o = this.#options;
+    const conn = new TcpConnection(socket, {
+      socketType: "ROUTER",
+      mechanism: o.plain ? new PlainServerMechanism() : new NullMechanism(),
+      maxMessageSize: o.maxMessageSize,
+      heartbeat: o.heartbeat,
+    }, this);
+    this.#conns.add(conn);
+    conn.start();
+  }
+
+  connReady(conn: TcpConnection, peer: PeerInfo): void {
+    const id = peer.identity.length > 0 ? peer.identity : this.#ids.next();
+    const key = routingIdKey(id);
+    if (this.#peers.has(key)) {
+      // libzmq leaves such a newcomer unattached; closing it lets it retry once the id is free.
+      conn.close(`routing id ${key} is already connected`);
+      return;
+    }
+    const p: Peer = { id, key, conn };
+    conn.tag = p;
+    this.#peers.set(key, p);
+    this.emit("connect", id, { address: conn.address });
+  }
+
+  connMessage(conn: TcpConnection, frames: Uint8Array[]): void {
+    this.#stats.messagesIn++;
+    this.emit("message", (conn.tag as Peer).id, frames);
+  }
+
+  connClosed(conn: TcpConnection, reason: string, error: ZmtpError | undefined): void {
+    this.#conns.delete(conn);
+    if (error?.isProtocolError) {
+      this.#stats.protocolErrors++;
+      this.emit("error", error);
+    }
+    const p = conn.tag as Peer | undefined;
+    if (p && this.#peers.get(p.key) === p) {
+      this.#peers.delete(p.key);
+      this.emit("disconnect", p.id, reason);
+    }
+  }
+
+  /**
+   * Send to one peer. Returns false (and counts `droppedUnroutable`) when no peer has this
+   * routing id; with `mandatory`, throws TransportError `HOST_UNREACHABLE` instead.
+   */
+  send(routingId: Uint8Array, frames: Frames): boolean {
+    const p = this.#closed ? undefined : this.#peers.get(routingIdKey(routingId));
+    if (p === undefined) {
+      if (this.#options.mandatory) throw new TransportError("HOST_UNREACHABLE", "no peer with that routing id");
+      this.#stats.droppedUnroutable++;
+      return false;
+    }
+    const max = this.#options.maxMessageSize;
+    if (max !== undefined && frames.reduce((n, f) => n + f.byteLength, 0) > max) {
+      throw new TransportError("MESSAGE_TOO_LARGE", `message exceeds maxMessageSize ${max}`);
+    }
+    p.conn.send(frames);
+    this.#stats.messagesOut++;
+    return true;
+  }
+
+  disconnectPeer(routingId: Uint8Array): void {
+    this.#peers.get(routingIdKey(routingId))?.conn.close("disconnected by router");
+  }
+
+  stats(): SocketStats {
+    return { ...this.#stats };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const servers = this.#servers.splice(0);
+    const closing = [...this.#conns].map((conn) => {
+      conn.close("router closed");
+      return conn.closed;
+    });
+    await Promise.all([
+      ...closing,
+      ...servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
+    ]);
+  }
+}

@@ -1,0 +1,28 @@
+import { TcpDealer } from "./tcp-dealer.ts";
+import { TcpRouter } from "./tcp-router.ts";
+import type { Transport } from "./types.ts";
+
+/**
+ * The pure-TypeScript ZMTP 3.1 transport over TCP (`node:net`, so it runs on Node, Bun and
+ * Deno). Interoperates with libzmq 4.x DEALER/ROUTER sockets, NULL and PLAIN mechanisms.
+ *
+ * DEALER `send` throws TransportError `SEND_QUEUE_FULL` when no peer can take a message and
+ * `sendHighWaterMark` (default 1000) messages already wait.
+ *
+ * @example
+ * ```ts
+ * import { zmtp } from "malamute";
+ * const router = zmtp.router();
+ * const endpoint = await router.bind("tcp://127.0.0.1:0");
+ * router.on("message", (id, frames) => router.send(id, frames)); // echo
+ * const dealer = zmtp.dealer();
+ * dealer.connect(endpoint);
+ * dealer.on("message", (frames) => console.log(new TextDecoder().decode(frames[0])));
+ * dealer.send([new TextEncoder().encode("hello")]);
+ * ```
+ */
+export const zmtp: Transport = {
+  name: "zmtp",
+  router: (options) => new TcpRouter(options ?? {}),
+  dealer: (options) => new TcpDealer(options ?? {}),
+};

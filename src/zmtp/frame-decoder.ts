@@ -1,0 +1,150 @@
+import { ZmtpError } from "./errors.ts";
+import { FLAG_COMMAND, FLAG_LONG, FLAG_MORE } from "./frame.ts";
+
+/** Receives decoded frames; `stopped` is checked between frames so a failure stops decoding. */
+export interface FrameSink {
+  readonly stopped: boolean;
+  frame(flags: number, body: Uint8Array): void;
+}
+
+/** Largest long-frame size accepted before any limit check: 2^53 - 1 (exact in a double). */
+const MAX_SAFE_HI = 0x1fffff;
+
+/**
+ * Incremental ZMTP frame decoder. Frames that lie inside one input chunk are handed out as
+ * zero-copy views of it; only frames split across chunks are assembled into a new buffer,
+ * allocated once at its final size after the size has been checked against the limits.
+ *
+ * `maxData` (bytes left for the current message) and `maxCommand` are updated by the owner.
+ *
+ * @example
+ * ```ts
+ * const dec = new FrameDecoder();
+ * dec.push(chunk, 0, { stopped: false, frame: (flags, body) => console.log(flags, body) });
+ * ```
+ */
+export class FrameDecoder {
+  /** Largest data frame accepted next (the message's remaining budget). */
+  maxData = Number.MAX_SAFE_INTEGER;
+  /** Largest command frame accepted. */
+  maxCommand = 64 * 1024;
+  readonly #hdr = new Uint8Array(9);
+  #hdrHave = 0;
+  #body: Uint8Array | null = null;
+  #bodyHave = 0;
+  #flags = 0;
+
+  /** True when a frame has been started but not finished (useful to detect truncation at EOF). */
+  get midFrame(): boolean {
+    return this.#hdrHave > 0 || this.#body !== null;
+  }
+
+  /** Decode frames from `chunk[offset..]`. Throws ZmtpError on invalid frames. */
+  push(chunk: Uint8Array, offset: number, sink: FrameSink): void {
+    const n = chunk.length;
+    let off = offset;
+    while (off < n && !sink.stopped) {
+      if (this.#body !== null) {
+        off = this.#continueBody(chunk, off, sink);
+        continue;
+      }
+      if (this.#hdrHave > 0) {
+        off = this.#continueHeader(chunk, off, sink);
+        continue;
+      }
+      const flags = chunk[off] as number;
+      let size: number;
+      let hl: number;
+      if ((flags & FLAG_LONG) !== 0) {
+        if (n - off < 9) {
+          off = this.#startHeader(chunk, off);
+          continue;
+        }
+        size = readSize(chunk, off + 1);
+        hl = 9;
+      } else {
+        if (n - off < 2) {
+          off = this.#startHeader(chunk, off);
+          continue;
+        }
+        size = chunk[off + 1] as number;
+        hl = 2;
+      }
+      this.#check(flags, size);
+      const start = off + hl;
+      const end = start + size;
+      if (end <= n) {
+        off = end;
+        sink.frame(flags, chunk.subarray(start, end));
+      } else {
+        const body = new Uint8Array(size);
+        body.set(chunk.subarray(start, n));
+        this.#body = body;
+        this.#bodyHave = n - start;
+        this.#flags = flags;
+        off = n;
+      }
+    }
+  }
+
+  #startHeader(chunk: Uint8Array, off: number): number {
+    const rest = chunk.length - off;
+    this.#hdr.set(chunk.subarray(off), 0);
+    this.#hdrHave = rest;
+    return chunk.length;
+  }
+
+  #continueHeader(chunk: Uint8Array, off: number, sink: FrameSink): number {
+    const hdr = this.#hdr;
+    const need = ((hdr[0] as number) & FLAG_LONG) !== 0 ? 9 : 2;
+    const take = Math.min(need - this.#hdrHave, chunk.length - off);
+    hdr.set(chunk.subarray(off, off + take), this.#hdrHave);
+    this.#hdrHave += take;
+    off += take;
+    if (this.#hdrHave < need) return off;
+    this.#hdrHave = 0;
+    const flags = hdr[0] as number;
+    const size = need === 9 ? readSize(hdr, 1) : (hdr[1] as number);
+    this.#check(flags, size);
+    if (size === 0) {
+      sink.frame(flags, new Uint8Array(0));
+      return off;
+    }
+    this.#body = new Uint8Array(size);
+    this.#bodyHave = 0;
+    this.#flags = flags;
+    return off;
+  }
+
+  #continueBody(chunk: Uint8Array, off: number, sink: FrameSink): number {
+    const body = this.#body as Uint8Array;
+    const take = Math.min(body.length - this.#bodyHave, chunk.length - off);
+    body.set(chunk.subarray(off, off + take), this.#bodyHave);
+    this.#bodyHave += take;
+    if (this.#bodyHave === body.length) {
+      this.#body = null;
+      sink.frame(this.#flags, body);
+    }
+    return off + take;
+  }
+
+  #check(flags: number, size: number): void {
+    if ((flags & FLAG_COMMAND) !== 0) {
+      if ((flags & FLAG_MORE) !== 0) throw new ZmtpError("ZMTP_BAD_FRAME", "command frame with the MORE flag set");
+      if (size > this.maxCommand) {
+        throw new ZmtpError("ZMTP_FRAME_TOO_LARGE", `command of ${size} bytes exceeds the limit of ${this.maxCommand}`);
+      }
+    } else if (size > this.maxData) {
+      throw new ZmtpError("ZMTP_FRAME_TOO_LARGE", `frame of ${size} bytes exceeds the message size limit`);
+    }
+  }
+}
+
+function readSize(b: Uint8Array, at: number): number {
+  const hi = (((b[at] as number) << 24) | ((b[at + 1] as number) << 16) | ((b[at + 2] as number) << 8) |
+    (b[at + 3] as number)) >>> 0;
+  const lo = (((b[at + 4] as number) << 24) | ((b[at + 5] as number) << 16) | ((b[at + 6] as number) << 8) |
+    (b[at + 7] as number)) >>> 0;
+  if (hi > MAX_SAFE_HI) throw new ZmtpError("ZMTP_FRAME_TOO_LARGE", "frame size beyond 2^53");
+  return hi * 0x100000000 + lo;
+}

@@ -1,0 +1,24 @@
+/**
+ * The sans-I/O ZMTP 3.1 engine: greeting, NULL and PLAIN mechanisms, framing, commands and
+ * heartbeats, as a state machine fed with bytes and the current time.
+ *
+ * @example
+ * ```ts
+ * import { NullMechanism, Session } from "./mod.ts";
+ * const s = new Session({ socketType: "DEALER", mechanism: new NullMechanism() }, handler);
+ * ```
+ * @module
+ */
+export { type Command, decodeCommand, encodeCommand, encodeError, encodePing, encodePong, decodePing } from "./commands.ts";
+export { ZmtpError, type ZmtpErrorCode } from "./errors.ts";
+export { FrameDecoder, type FrameSink } from "./frame-decoder.ts";
+export { FLAG_COMMAND, FLAG_LONG, FLAG_MORE, FrameWriter } from "./frame.ts";
+export { encodeGreeting, GREETING_SIZE, GreetingParser, type MechanismName, type PeerGreeting } from "./greeting.ts";
+export type { Mechanism, MechanismContext } from "./mechanism.ts";
+export { NullMechanism } from "./mechanism-null.ts";
+export { PlainClientMechanism, PlainServerMechanism } from "./mechanism-plain.ts";
+export { decodeMetadata, encodeMetadata, type Metadata } from "./metadata.ts";
+export {
+  type HeartbeatOptions, type PeerInfo, Session, type SessionHandler, type SessionOptions,
+} from "./session.ts";
+export { type SocketType, socketTypesCompatible } from "./socket-type.ts";

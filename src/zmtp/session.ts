@@ -1,0 +1,397 @@
+import { decodeCommand, decodeErrorReason, decodePing, encodeError, encodePing, encodePong } from "./commands.ts";
+import { ZmtpError } from "./errors.ts";
+import { FrameDecoder, type FrameSink } from "./frame-decoder.ts";
+import { FLAG_COMMAND, FLAG_MORE, FrameWriter } from "./frame.ts";
+import { encodeGreeting, GreetingParser } from "./greeting.ts";
+import type { Mechanism, MechanismContext } from "./mechanism.ts";
+import { decodeMetadata, encodeMetadata, type Metadata } from "./metadata.ts";
+import { type SocketType, socketTypesCompatible } from "./socket-type.ts";
+
+/** Heartbeat settings, in milliseconds (libzmq's ZMQ_HEARTBEAT_IVL / _TIMEOUT / _TTL). */
+export interface HeartbeatOptions {
+  /** Send a PING this often once the handshake is done; 0 = never. */
+  interval: number;
+  /** Close if nothing arrives this long after a PING. Default: `interval`. */
+  timeout?: number;
+  /** TTL announced in our PINGs: the peer may close if it hears nothing from us for this long. Default 0 (none). */
+  ttl?: number;
+}
+
+/** Configuration of one connection. */
+export interface SessionOptions {
+  /** Our socket type, announced as `Socket-Type` and checked against the peer's. */
+  socketType: SocketType;
+  /** A fresh mechanism instance for this connection. Its role comes from configuration. */
+  mechanism: Mechanism;
+  /** Our routing id, announced as `Identity` (may be empty). */
+  identity?: Uint8Array;
+  /** Largest accepted message (sum of its frames). Default 256 MiB. */
+  maxMessageSize?: number;
+  /** Largest accepted command frame. Default 64 KiB. */
+  maxCommandSize?: number;
+  heartbeat?: HeartbeatOptions;
+  /** Greeting and security handshake must finish within this many ms. Default 30000; 0 = no limit. */
+  handshakeTimeout?: number;
+}
+
+/** What we know about the peer once the handshake is complete. */
+export interface PeerInfo {
+  /** The peer's `Socket-Type` property (undefined if it sent none, which libzmq also tolerates). */
+  socketType: string | undefined;
+  /** The peer's `Identity` property (empty if none). */
+  identity: Uint8Array;
+  /** All properties, names lower-cased. */
+  metadata: Metadata;
+  /** The peer's ZMTP minor version (0 = 3.0, 1 = 3.1). */
+  minor: number;
+}
+
+/** Callbacks from a session to its owner. Called synchronously from `feed`, `tick` or `authenticated`. */
+export interface SessionHandler {
+  /** Handshake complete; data may flow both ways from now on. */
+  onReady(peer: PeerInfo): void;
+  /** One whole message. Frames may be views into input chunks: they are valid as long as the caller keeps them. */
+  onMessage(frames: Uint8Array[]): void;
+  /** PLAIN server only: check these credentials, then call `session.authenticated(ok, now)`. */
+  onAuthenticate?(username: string, password: string): void;
+  /** The session is finished; flush `takeOutput()` (it may hold an ERROR command) and close the connection. */
+  onClose(error: ZmtpError): void;
+}
+
+// Plain numbers rather than an enum: enums are not erasable TypeScript syntax.
+const State = { Greeting: 0, Handshake: 1, Ready: 2, Closed: 3 } as const;
+type State = (typeof State)[keyof typeof State];
+
+const DEFAULT_MAX_MESSAGE = 256 * 1024 * 1024;
+const utf8 = new TextEncoder();
+
+/**
+ * The sans-I/O ZMTP 3.1 connection state machine: feed it received bytes and the current
+ * time, drain its output bytes, and receive whole messages and lifecycle events through a
+ * handler. It never touches sockets, timers or clocks.
+ *
+ * Bad input ends this session only: the handler's `onClose` receives a ZmtpError saying why.
+ *
+ * @example
+ * ```ts
+ * const s = new Session({ socketType: "DEALER", mechanism: new NullMechanism() }, {
+ *   onReady: () => s.send([new TextEncoder().encode("hello")]),
+ *   onMessage: (frames) => console.log(frames),
+ *   onClose: (err) => console.log(err.code),
+ * });
+ * s.start(Date.now());
+ * socket.write(concat(s.takeOutput()));
+ * socket.on("data", (chunk) => { s.feed(chunk, Date.now()); flush(s.takeOutput()); });
+ * ```
+ */
+export class Session implements FrameSink, MechanismContext {
+  readonly #handler: SessionHandler;
+  readonly #mechanism: Mechanism;
+  readonly #socketType: SocketType;
+  readonly #writer = new FrameWriter();
+  readonly #decoder = new FrameDecoder();
+  readonly #greeting: GreetingParser;
+  readonly #maxMessage: number;
+  readonly #hbInterval: number;
+  readonly #hbTimeout: number;
+  readonly #hbTtl: number;
+  readonly #handshakeTimeout: number;
+  readonly localMetadata: Uint8Array;
+  #state: State = State.Greeting;
+  #peerMinor = 0;
+  #peerMeta: Metadata | undefined;
+  #peer: PeerInfo | undefined;
+  #parts: Uint8Array[] | null = null;
+  #partsSize = 0;
+  #startedAt = 0;
+  #lastRecv = 0;
+  #nextPingAt = Infinity;
+  #pingOutstandingSince = -1;
+  #peerTtl = 0;
+  #pongQueued = false;
+  #error: ZmtpError | undefined;
+
+  constructor(options: SessionOptions, handler: SessionHandler) {
+    this.#handler = handler;
+    this.#mechanism = options.mechanism;
+    this.#socketType = options.socketType;
+    this.#greeting = new GreetingParser(options.mechanism.name);
+    this.#maxMessage = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE;
+    this.#decoder.maxData = this.#maxMessage;
+    this.#decoder.maxCommand = options.maxCommandSize ?? 64 * 1024;
+    this.#hbInterval = options.heartbeat?.interval ?? 0;
+    this.#hbTimeout = options.heartbeat?.timeout ?? this.#hbInterval;
+    this.#hbTtl = options.heartbeat?.ttl ?? 0;
+    this.#handshakeTimeout = options.handshakeTimeout ?? 30_000;
+    this.localMetadata = encodeMetadata([
+      ["Socket-Type", utf8.encode(options.socketType)],
+      ["Identity", options.identity ?? new Uint8Array(0)],
+    ]);
+  }
+
+  /** True once the handshake is complete and until the session closes. */
+  get ready(): boolean {
+    return this.#state === State.Ready;
+  }
+
+  get closed(): boolean {
+    return this.#state === State.Closed;
+  }
+
+  /** FrameSink: stop decoding once closed. */
+  get stopped(): boolean {
+    return this.#state === State.Closed;
+  }
+
+  /** Why the session closed, if it did. */
+  get error(): ZmtpError | undefined {
+    return this.#error;
+  }
+
+  /** Set once the handshake is complete. */
+  get peer(): PeerInfo | undefined {
+    return this.#peer;
+  }
+
+  /** Encoded bytes waiting for `takeOutput`. */
+  get outputPending(): number {
+    return this.#writer.pending;
+  }
+
+  /** True when a frame was cut off (useful to explain an EOF). */
+  get midFrame(): boolean {
+    return this.#decoder.midFrame || this.#parts !== null;
+  }
+
+  /** Queue our greeting. Call once, when the connection is up. */
+  start(now: number): void {
+    this.#startedAt = now;
+    this.#lastRecv = now;
+    this.#writer.raw(encodeGreeting(this.#mechanism.name, this.#mechanism.asServer));
+  }
+
+  /** Take the bytes to write, in order (possibly several chunks for large frames). */
+  takeOutput(): Uint8Array[] {
+    this.#pongQueued = false;
+    return this.#writer.take();
+  }
+
+  /** Process received bytes. Never throws: failures close the session through `onClose`. */
+  feed(chunk: Uint8Array, now: number): void {
+    if (this.#state === State.Closed) return;
+    this.#lastRecv = now;
+    this.#pingOutstandingSince = -1;
+    try {
+      let off = 0;
+      if (this.#state === State.Greeting) {
+        off = this.#greeting.push(chunk, 0);
+        const g = this.#greeting.result;
+        if (!g) return;
+        this.#peerMinor = g.minor;
+        this.#state = State.Handshake;
+        this.#mechanism.start(this);
+      }
+      this.#decoder.push(chunk, off, this);
+    } catch (err) {
+      this.#fail(err);
+    }
+  }
+
+  /**
+   * Send one message. Only valid once `ready`: data sent before the peer's READY makes libzmq
+   * drop the connection. The frames are referenced, not copied, when large: do not mutate them.
+   */
+  send(frames: readonly Uint8Array[]): void {
+    if (this.#state !== State.Ready) {
+      throw new ZmtpError(
+        this.#state === State.Closed ? "ZMTP_CLOSED" : "ZMTP_NOT_READY",
+        this.#state === State.Closed ? "session is closed" : "handshake not complete",
+      );
+    }
+    const last = frames.length - 1;
+    if (last < 0) throw new RangeError("a message needs at least one frame");
+    const w = this.#writer;
+    for (let i = 0; i < last; i++) w.frame(FLAG_MORE, frames[i] as Uint8Array);
+    w.frame(0, frames[last] as Uint8Array);
+  }
+
+  /** PLAIN server: the application's verdict on the credentials passed to `onAuthenticate`. */
+  authenticated(ok: boolean, now: number): void {
+    if (this.#state !== State.Handshake) return;
+    try {
+      if (this.#mechanism.authenticated?.(this, ok)) this.#becomeReady(now);
+    } catch (err) {
+      this.#fail(err);
+    }
+  }
+
+  /**
+   * Run the timers: handshake timeout, PING sending, heartbeat timeout and the peer's TTL.
+   * Returns the next time `tick` must be called, or undefined if no timer is needed.
+   */
+  tick(now: number): number | undefined {
+    if (this.#state === State.Closed) return undefined;
+    if (this.#state !== State.Ready) {
+      if (this.#handshakeTimeout > 0 && now - this.#startedAt >= this.#handshakeTimeout) {
+        this.#fail(new ZmtpError("ZMTP_HANDSHAKE_TIMEOUT", `handshake not complete after ${this.#handshakeTimeout} ms`));
+        return undefined;
+      }
+      return this.deadline;
+    }
+    if (this.#pingOutstandingSince >= 0 && now - this.#pingOutstandingSince >= this.#hbTimeout) {
+      this.#fail(new ZmtpError("ZMTP_HEARTBEAT_TIMEOUT", `no traffic within ${this.#hbTimeout} ms of a PING`));
+      return undefined;
+    }
+    if (this.#peerTtl > 0 && now - this.#lastRecv >= this.#peerTtl) {
+      this.#fail(new ZmtpError("ZMTP_HEARTBEAT_TIMEOUT", `no traffic within the peer's TTL of ${this.#peerTtl} ms`));
+      return undefined;
+    }
+    if (now >= this.#nextPingAt) {
+      this.#writer.frame(FLAG_COMMAND, encodePing(this.#hbTtl));
+      if (this.#pingOutstandingSince < 0) this.#pingOutstandingSince = now;
+      this.#nextPingAt = now + this.#hbInterval;
+    }
+    return this.deadline;
+  }
+
+  /** The earliest time at which `tick` has something to do, or undefined. */
+  get deadline(): number | undefined {
+    if (this.#state === State.Closed) return undefined;
+    if (this.#state !== State.Ready) {
+      return this.#handshakeTimeout > 0 ? this.#startedAt + this.#handshakeTimeout : undefined;
+    }
+    let d = this.#nextPingAt;
+    if (this.#pingOutstandingSince >= 0) d = Math.min(d, this.#pingOutstandingSince + this.#hbTimeout);
+    if (this.#peerTtl > 0) d = Math.min(d, this.#lastRecv + this.#peerTtl);
+    return d === Infinity ? undefined : d;
+  }
+
+  /** Close locally (the owner is closing the connection); no callback is made. */
+  close(): void {
+    if (this.#state === State.Closed) return;
+    this.#state = State.Closed;
+    this.#error = new ZmtpError("ZMTP_CLOSED", "closed locally");
+  }
+
+  // ---- FrameSink
+
+  frame(flags: number, body: Uint8Array): void {
+    if ((flags & FLAG_COMMAND) !== 0) {
+      this.#command(body);
+      return;
+    }
+    if (this.#state !== State.Ready) {
+      throw new ZmtpError("ZMTP_UNEXPECTED_FRAME", "message frame before the handshake completed");
+    }
+    if ((flags & FLAG_MORE) === 0) {
+      const parts = this.#parts;
+      if (parts === null) {
+        this.#handler.onMessage([body]);
+        return;
+      }
+      parts.push(body);
+      this.#parts = null;
+      this.#partsSize = 0;
+      this.#decoder.maxData = this.#maxMessage;
+      this.#handler.onMessage(parts);
+      return;
+    }
+    if (this.#parts === null) this.#parts = [body];
+    else this.#parts.push(body);
+    this.#partsSize += body.length;
+    this.#decoder.maxData = this.#maxMessage - this.#partsSize;
+  }
+
+  #command(body: Uint8Array): void {
+    const cmd = decodeCommand(body);
+    if (this.#state === State.Handshake) {
+      if (this.#mechanism.command(this, cmd)) this.#becomeReady(this.#lastRecv);
+      return;
+    }
+    // Ready. libzmq may slip a PING between the frames of a multipart message, so commands
+    // are accepted there too.
+    switch (cmd.name) {
+      case "PING": {
+        const { ttlMs, context } = decodePing(cmd.data);
+        this.#peerTtl = ttlMs;
+        // Under a PING flood, one PONG per output batch proves liveness just as well.
+        if (!this.#pongQueued || context.length > 0) {
+          this.#writer.frame(FLAG_COMMAND, encodePong(context));
+          this.#pongQueued = context.length === 0;
+        }
+        return;
+      }
+      case "ERROR":
+        throw new ZmtpError("ZMTP_PEER_ERROR", `peer sent ERROR: ${decodeErrorReason(cmd.data)}`);
+      default:
+        // PONG needs no action (any traffic counts as liveness); unknown commands are ignored, as libzmq does.
+        return;
+    }
+  }
+
+  #becomeReady(now: number): void {
+    this.#state = State.Ready;
+    this.#peer = {
+      socketType: decodeText(this.#peerMeta?.get("socket-type")),
+      identity: this.#peerMeta?.get("identity") ?? new Uint8Array(0),
+      metadata: this.#peerMeta ?? new Map(),
+      minor: this.#peerMinor,
+    };
+    if (this.#hbInterval > 0) this.#nextPingAt = now + this.#hbInterval;
+    this.#handler.onReady(this.#peer);
+  }
+
+  // ---- MechanismContext
+
+  sendCommand(body: Uint8Array): void {
+    this.#writer.frame(FLAG_COMMAND, body);
+  }
+
+  acceptPeerMetadata(bytes: Uint8Array): void {
+    const meta = decodeMetadata(bytes);
+    const type = meta.get("socket-type");
+    if (type !== undefined) {
+      const name = decodeText(type) ?? "";
+      if (!socketTypesCompatible(this.#socketType, name)) {
+        throw new ZmtpError("ZMTP_BAD_SOCKET_TYPE", `a ${this.#socketType} cannot talk to a ${name} peer`);
+      }
+    }
+    const identity = meta.get("identity");
+    if (identity !== undefined && identity.length > 255) {
+      throw new ZmtpError("ZMTP_MALFORMED_METADATA", "Identity longer than 255 bytes");
+    }
+    this.#peerMeta = meta;
+  }
+
+  requestAuthentication(username: string, password: string): void {
+    if (!this.#handler.onAuthenticate) {
+      throw new ZmtpError("ZMTP_AUTH_FAILED", "no authenticator configured");
+    }
+    this.#handler.onAuthenticate(username, password);
+  }
+
+  #fail(err: unknown): void {
+    if (this.#state === State.Closed) return;
+    const error = err instanceof ZmtpError
+      ? err
+      : new ZmtpError("ZMTP_MALFORMED_COMMAND", `internal failure: ${String(err)}`, { cause: err });
+    // The spec wants an ERROR for handshake refusals; we send it only where retrying cannot
+    // help (libzmq stops reconnecting after one), and never for garbage that is not ZMTP.
+    const refuse = this.#state === State.Handshake &&
+      (error.code === "ZMTP_BAD_SOCKET_TYPE" || (error.code === "ZMTP_AUTH_FAILED" && this.#mechanism.asServer));
+    if (refuse) {
+      this.#writer.frame(FLAG_COMMAND, encodeError(error.code === "ZMTP_AUTH_FAILED" ? "400" : "invalid socket type"));
+    }
+    this.#state = State.Closed;
+    this.#error = error;
+    this.#parts = null;
+    this.#handler.onClose(error);
+  }
+}
+
+function decodeText(bytes: Uint8Array | undefined): string | undefined {
+  if (bytes === undefined) return undefined;
+  let s = "";
+  for (const b of bytes) s += String.fromCharCode(b);
+  return s;
+}

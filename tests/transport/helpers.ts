@@ -1,0 +1,51 @@
+/** Test helpers shared by the transport tests (not a test file itself). */
+
+export const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+export const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
+
+export const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
+export const zeromqSkip: string | false = isBun ? "zeromq native addon does not load on Bun" : false;
+
+interface On {
+  // deno-lint-ignore no-explicit-any
+  on(event: any, handler: (...args: any[]) => void): unknown;
+  // deno-lint-ignore no-explicit-any
+  off(event: any, handler: (...args: any[]) => void): unknown;
+}
+
+/** Resolve with the arguments of the next `event` (rejects after `ms` so a broken test fails instead of hanging). */
+export function next<T extends unknown[] = unknown[]>(emitter: On, event: string, ms = 10_000): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      emitter.off(event, handler);
+      reject(new Error(`no "${event}" event within ${ms} ms`));
+    }, ms);
+    const handler = (...args: unknown[]) => {
+      clearTimeout(timer);
+      emitter.off(event, handler);
+      resolve(args as T);
+    };
+    emitter.on(event, handler);
+  });
+}
+
+/** Poll `cond` on every macrotask until true (rejects after `ms`). */
+export function until(cond: () => boolean, ms = 10_000, what = "condition"): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const started = Date.now();
+    const check = () => {
+      if (cond()) return resolve();
+      if (Date.now() - started > ms) return reject(new Error(`timed out waiting for ${what}`));
+      setTimeout(check, 5);
+    };
+    check();
+  });
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
