@@ -5,7 +5,15 @@ import type { MessageSpec } from "./schema.ts";
 import type { MlmMessage } from "./types.ts";
 import { LONE_SURROGATE, readUtf8, utf8Length, writeUtf8 } from "./utf8.ts";
 
-/** Largest UTF-8 byte length of an MLM header string (1-byte length prefix). */
+/**
+ * Largest UTF-8 byte length of an MLM header string (1-byte length prefix).
+ *
+ * @example
+ * ```ts
+ * import { MAX_STRING_BYTES } from "./mod.ts";
+ * const fits = new TextEncoder().encode(subject).length <= MAX_STRING_BYTES;
+ * ```
+ */
 export const MAX_STRING_BYTES = 255;
 
 const SIGNATURE_0 = 0xaa;
@@ -13,10 +21,28 @@ const SIGNATURE_1 = 0xa8;
 const MAX_NUMBER2 = 0xffff;
 const MAX_NUMBER4 = 0xffffffff;
 
-/** Outcome of {@link decode}: the message, or why the frames are not one. */
+/**
+ * Outcome of {@link decode}: the message, or why the frames are not one.
+ *
+ * @example
+ * ```ts
+ * import { decode } from "./mod.ts";
+ * import type { DecodeResult } from "./mod.ts";
+ * const r: DecodeResult = decode(frames);
+ * if (r.ok) handle(r.message); else malformed.add(r.error.code);
+ * ```
+ */
 export type DecodeResult = { ok: true; message: MlmMessage } | { ok: false; error: MlmDecodeError };
 
-/** Options of {@link decode}. */
+/**
+ * Options of {@link decode}.
+ *
+ * @example
+ * ```ts
+ * import { decode } from "./mod.ts";
+ * decode([Uint8Array.of(0xaa, 0xa8, 0x02, 0xff)], { trailingBytes: "reject" }); // ok: false, MLM_TRAILING_BYTES
+ * ```
+ */
 export interface DecodeOptions {
   /**
    * What to do with bytes after the last header field. `"ignore"` (default) accepts

@@ -30,7 +30,15 @@ export const DecodeErrorCode = {
   TRAILING_BYTES: "MLM_TRAILING_BYTES",
 } as const;
 
-/** One of the {@link DecodeErrorCode} values. */
+/**
+ * One of the {@link DecodeErrorCode} values.
+ *
+ * @example
+ * ```ts
+ * import type { DecodeErrorCodeValue } from "./mod.ts";
+ * const dropped = new Map<DecodeErrorCodeValue, number>();
+ * ```
+ */
 export type DecodeErrorCodeValue = (typeof DecodeErrorCode)[keyof typeof DecodeErrorCode];
 
 /**
@@ -59,7 +67,15 @@ export const EncodeErrorCode = {
   UNKNOWN_TYPE: "MLM_UNKNOWN_TYPE",
 } as const;
 
-/** One of the {@link EncodeErrorCode} values. */
+/**
+ * One of the {@link EncodeErrorCode} values.
+ *
+ * @example
+ * ```ts
+ * import type { EncodeErrorCodeValue } from "./mod.ts";
+ * const fatal: EncodeErrorCodeValue[] = ["MLM_UNKNOWN_TYPE", "MLM_BAD_CONTENT"];
+ * ```
+ */
 export type EncodeErrorCodeValue = (typeof EncodeErrorCode)[keyof typeof EncodeErrorCode];
 
 /**

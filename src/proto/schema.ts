@@ -3,12 +3,27 @@ import type { DecodeErrorCodeValue } from "./errors.ts";
 import { MessageId } from "./types.ts";
 import type { Content, MlmMessage, MlmMessageType } from "./types.ts";
 
-/** Wire representation of one header field. */
+/**
+ * Wire representation of one header field: a length-prefixed UTF-8 string, or a
+ * big-endian unsigned number of 2 or 4 bytes.
+ *
+ * @example
+ * ```ts
+ * import { MESSAGE_SPECS } from "./schema.ts";
+ * MESSAGE_SPECS.MAILBOX_SEND.fields.map((f) => f.kind); // ["string", "string", "string", "number4"]
+ * ```
+ */
 export type FieldKind = "string" | "number2" | "number4";
 
 /**
  * One header field in wire order. `expect` marks a constant the decoder checks
  * (CONNECTION-OPEN's protocol and version) and the error code when it differs.
+ *
+ * @example
+ * ```ts
+ * import { MESSAGE_SPECS } from "./schema.ts";
+ * MESSAGE_SPECS.CONNECTION_OPEN.fields[1]; // { name: "version", kind: "number2", expect: { value: 1, code: "MLM_BAD_VERSION" } }
+ * ```
  */
 export interface FieldSpec {
   readonly name: string;
@@ -35,7 +50,15 @@ export interface MessageSpec {
   readonly build: (values: FieldValues, content: Content) => MlmMessage;
 }
 
-/** Decoded header field values, in wire order. */
+/**
+ * Decoded header field values, in wire order.
+ *
+ * @example
+ * ```ts
+ * import { MESSAGE_SPECS } from "./schema.ts";
+ * MESSAGE_SPECS.CREDIT.build([10], []); // { type: "CREDIT", amount: 10 }
+ * ```
+ */
 export type FieldValues = ReadonlyArray<string | number>;
 
 /** Header field names of a message type: everything but the tag and the content. */
@@ -111,7 +134,15 @@ export const MESSAGE_SPECS: { readonly [T in MlmMessageType]: MessageSpec } = {
   STREAM_CANCEL: spec("STREAM_CANCEL", [str("stream")], false, (v) => ({ type: "STREAM_CANCEL", stream: v[0] as string })),
 };
 
-/** Specs indexed by wire id (0..255); `undefined` for ids MLM does not define. */
+/**
+ * Specs indexed by wire id (0..255); `undefined` for ids MLM does not define.
+ *
+ * @example
+ * ```ts
+ * import { SPECS_BY_ID } from "./schema.ts";
+ * SPECS_BY_ID[9]?.type; // "MAILBOX_SEND"
+ * ```
+ */
 export const SPECS_BY_ID: ReadonlyArray<MessageSpec | undefined> = (() => {
   const byId = new Array<MessageSpec | undefined>(256).fill(undefined);
   for (const s of Object.values(MESSAGE_SPECS)) byId[s.id] = s;

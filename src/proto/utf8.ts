@@ -9,7 +9,14 @@ const encoder = new TextEncoder();
 // ignoreBOM: a leading U+FEFF is content, not a marker to strip.
 const strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
-/** Returned by {@link utf8Length} for a string holding a lone surrogate. */
+/**
+ * Returned by {@link utf8Length} for a string holding a lone surrogate.
+ *
+ * @example
+ * ```ts
+ * utf8Length("\ud800", 255) === LONE_SURROGATE; // true
+ * ```
+ */
 export const LONE_SURROGATE = -1;
 
 /**
