@@ -1,0 +1,71 @@
+import { Command, Option } from "commander";
+import type { CommandContext } from "../context.ts";
+import { CliError, ExitCode } from "../errors.ts";
+import { addClientOptions, integer } from "../options.ts";
+import type { ClientFlags } from "../options.ts";
+
+/** Parsed options of `malamute call`. */
+export interface CallFlags extends ClientFlags {
+  contract?: string;
+  deadline: number;
+  out: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+/**
+ * `malamute call service.method '{json}'`: one RPC call, with progress and the result printed.
+ *
+ * @example
+ * ```ts
+ * program.addCommand(callCommand(context));
+ * ```
+ */
+export function callCommand(context: CommandContext): Command {
+  return addClientOptions(
+    new Command("call")
+      .description("call an RPC method and print its result")
+      .argument("<service.method>", "the service and the method, joined by the last dot")
+      .argument("[input]", "the input as JSON, @file.json, or - for stdin (default: no input)")
+      .addOption(new Option("--contract <module>", "module exporting the service's contract: validates and types the input"))
+      .addOption(new Option("--deadline <ms>", "give up after this long").default(30000).argParser(integer({ min: 1 })))
+      .addOption(new Option("-o, --out <dir>", "folder for binary fields of the result").default("."))
+      .addOption(new Option("--json", "print the result as one line of JSON"))
+      .addOption(new Option("-q, --quiet", "do not show progress")),
+  )
+    .addHelpText("after", `
+Without --contract the input is sent as-is (JSON → msgpack) and the result is shown as JSON.
+Binary fields of the result are saved under --out and shown as their file names.
+
+Examples:
+  $ malamute call echo.say '{"text": "hi"}'
+  $ malamute call images.resize @request.json --contract ./contracts/images.ts --out ./results
+  $ echo '{"prompt": "a malamute"}' | malamute call forge.generate - --deadline 120000`)
+    .action(async (target: string, input: string | undefined, flags: CallFlags) => {
+      context.exitCode = await runCall(target, input, flags, context);
+    });
+}
+
+/**
+ * Split `service.method` at the last dot (service names may contain dots).
+ *
+ * @example
+ * ```ts
+ * splitTarget("forge.images.resize"); // { service: "forge.images", method: "resize" }
+ * ```
+ */
+export function splitTarget(target: string): { service: string; method: string } {
+  const dot = target.lastIndexOf(".");
+  if (dot <= 0 || dot === target.length - 1) {
+    throw new CliError("CLI_USAGE", `"${target}" is not service.method`, {
+      hint: "write the service name, a dot and the method, e.g. `malamute call echo.say '{}'`",
+      exitCode: ExitCode.usage,
+    });
+  }
+  return { service: target.slice(0, dot), method: target.slice(dot + 1) };
+}
+
+async function runCall(target: string, _input: string | undefined, _flags: CallFlags, _context: CommandContext): Promise<number> {
+  splitTarget(target);
+  throw new CliError("CLI_UNAVAILABLE", "`malamute call` is not available in this build yet");
+}

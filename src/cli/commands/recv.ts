@@ -1,0 +1,59 @@
+import { Command, Option } from "commander";
+import type { CommandContext } from "../context.ts";
+import { CliError } from "../errors.ts";
+import { addClientOptions, exactlyOne, integer } from "../options.ts";
+import type { ClientFlags } from "../options.ts";
+
+/** Parsed options of `malamute recv`. */
+export interface RecvFlags extends ClientFlags {
+  mailbox?: string;
+  stream?: string;
+  service?: string;
+  pattern: string;
+  json?: boolean;
+  count?: number;
+  wait?: number;
+  out?: string;
+  confirm: boolean;
+}
+
+/**
+ * `malamute recv`: print what arrives at a mailbox, on a stream or for a service.
+ *
+ * @example
+ * ```ts
+ * program.addCommand(recvCommand(context));
+ * ```
+ */
+export function recvCommand(context: CommandContext): Command {
+  return addClientOptions(
+    new Command("recv")
+      .description("print messages from a mailbox (--mailbox), a stream (--stream) or a service (--service)")
+      .addOption(new Option("--mailbox <address>", "take this mailbox address and print what arrives there"))
+      .addOption(new Option("--stream <name>", "read a stream (subjects filtered by --pattern)"))
+      .addOption(new Option("--service <name>", "work for a service (requests filtered by --pattern)"))
+      .addOption(new Option("-p, --pattern <regex>", "subject pattern for --stream and --service").default(".*"))
+      .addOption(new Option("--json", "one JSON object per message"))
+      .addOption(new Option("-n, --count <n>", "exit after this many messages").argParser(integer({ min: 1 })))
+      .addOption(new Option("--wait <ms>", "exit after this long; exit 1 if fewer than --count (or no) messages came").argParser(integer({ min: 1 })))
+      .addOption(new Option("-o, --out <dir>", "save binary content frames as files in this folder"))
+      .addOption(new Option("--no-confirm", "do not CONFIRM tracked messages after printing them")),
+  )
+    .addHelpText("after", `
+Text frames are printed as JSON strings; binary frames as their size and first bytes in hex,
+unless --out saves them. Runs until SIGINT/SIGTERM, --count or --wait.
+
+Examples:
+  $ malamute recv --mailbox alice
+  $ malamute recv --stream weather --pattern '^london\\.' --json
+  $ malamute recv --service images --pattern 'resize|crop' --out ./requests
+  $ malamute recv --mailbox bob --count 1 --wait 5000`)
+    .action(async (flags: RecvFlags) => {
+      context.exitCode = await runRecv(flags, context);
+    });
+}
+
+async function runRecv(flags: RecvFlags, _context: CommandContext): Promise<number> {
+  exactlyOne(flags, ["mailbox", "stream", "service"], "recv");
+  throw new CliError("CLI_UNAVAILABLE", "`malamute recv` is not available in this build yet");
+}
