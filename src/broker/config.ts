@@ -1,0 +1,113 @@
+import { BrokerError } from "./errors.ts";
+import type { BrokerLimits } from "./types.ts";
+import { parseZpl, zplNodes, zplValue } from "./zpl.ts";
+
+/** What a C-style `malamute.cfg` asks for, ready to pass to `startBroker`. */
+export interface BrokerFileConfig {
+  /** `mlm_server/bind/endpoint` values we can bind (tcp:// and inproc://), in file order. */
+  endpoints: string[];
+  /** `server/timeout` in ms. */
+  timeout?: number;
+  /** `server/verbose`. */
+  verbose: boolean;
+  /** `mlm_server/security/mechanism`. */
+  mechanism: "null" | "plain";
+  /** `server/auth/plain`: the `name=password` file, as written (relative to the working directory, as in C). */
+  passwordsFile?: string;
+  limits: Partial<BrokerLimits>;
+  /** Keys that were understood but cannot be honoured, or values that were ignored. */
+  warnings: string[];
+}
+
+/** Limit keys: C's own (`size-limit`, `size-warn`) and this broker's additions. */
+const LIMIT_KEYS: [path: string, limit: keyof BrokerLimits][] = [
+  ["mlm_server/mailbox/size-limit", "mailboxBytes"],
+  ["mlm_server/mailbox/size-warn", "mailboxWarnBytes"],
+  ["mlm_server/mailbox/count-limit", "mailboxMessages"],
+  ["mlm_server/service/queue/size-limit", "serviceQueueBytes"],
+  ["mlm_server/service/queue/size-warn", "serviceQueueWarnBytes"],
+  ["mlm_server/service/queue/count-limit", "serviceQueueMessages"],
+  ["mlm_server/stream/buffer/size-limit", "streamBufferBytes"],
+  ["mlm_server/stream/buffer/count-limit", "streamBufferMessages"],
+  ["mlm_server/limits/max-connections", "maxConnections"],
+  ["mlm_server/limits/max-message-size", "maxMessageSize"],
+  ["mlm_server/limits/max-malformed", "maxMalformed"],
+  ["mlm_server/limits/pending-confirms", "pendingConfirms"],
+];
+
+/**
+ * Read the settings of a C broker configuration file (ZPL) that this broker honours:
+ * `server/timeout`, `server/verbose`, `server/auth/plain`, `mlm_server/security/mechanism`,
+ * `mlm_server/bind/endpoint` (repeatable), the mailbox and service-queue `size-limit` /
+ * `size-warn` keys (integer bytes or `max`), and the extra limit keys documented in
+ * docs/broker.md. Throws {@link BrokerError} `BROKER_CONFIG` for syntax errors and bad values.
+ *
+ * @example
+ * ```ts
+ * const cfg = parseBrokerConfig("server\n    timeout = 10000\nmlm_server\n    bind\n        endpoint = tcp://*:9999\n");
+ * cfg.endpoints; // ["tcp://*:9999"]
+ * ```
+ */
+export function parseBrokerConfig(text: string): BrokerFileConfig {
+  const root = parseZpl(text);
+  const warnings: string[] = [];
+  const config: BrokerFileConfig = { endpoints: [], verbose: false, mechanism: "null", limits: {}, warnings };
+
+  const timeout = zplValue(root, "server/timeout");
+  if (timeout !== undefined && timeout !== "") config.timeout = integer("server/timeout", timeout);
+  const verbose = zplValue(root, "server/verbose");
+  config.verbose = verbose !== undefined && verbose !== "" && verbose !== "0" && verbose !== "false";
+
+  const mechanism = zplValue(root, "mlm_server/security/mechanism");
+  if (mechanism === "plain") config.mechanism = "plain";
+  else if (mechanism !== undefined && mechanism !== "null" && mechanism !== "") {
+    throw new BrokerError("BROKER_CONFIG", `mlm_server/security/mechanism: "${mechanism}" is not null or plain`);
+  }
+  const passwords = zplValue(root, "server/auth/plain");
+  if (passwords) config.passwordsFile = passwords;
+  if (config.mechanism === "plain" && !config.passwordsFile) {
+    warnings.push("mechanism is plain but server/auth/plain names no passwords file: every client will be refused");
+  }
+  if (zplValue(root, "mlm_server/security/domain") !== undefined) {
+    warnings.push("mlm_server/security/domain is ignored (no ZAP domains here)");
+  }
+
+  for (const node of zplNodes(root, "mlm_server/bind/endpoint")) {
+    const endpoint = node.value;
+    if (endpoint.startsWith("tcp://") || endpoint.startsWith("inproc://")) config.endpoints.push(endpoint);
+    else warnings.push(`line ${node.line}: cannot bind ${endpoint} (only tcp:// and inproc:// are supported)`);
+  }
+
+  for (const [path, limit] of LIMIT_KEYS) {
+    const value = zplValue(root, path);
+    if (value === undefined || value === "") continue;
+    config.limits[limit] = value === "max" ? Infinity : integer(path, value);
+  }
+  return config;
+}
+
+function integer(path: string, value: string): number {
+  if (!/^\d+$/.test(value)) throw new BrokerError("BROKER_CONFIG", `${path}: "${value}" is not a whole number`);
+  return Number(value);
+}
+
+/**
+ * Parse a `name=password` file (`#` comments and blank lines allowed), as used by the C
+ * broker's `server/auth/plain`.
+ *
+ * @example
+ * ```ts
+ * parsePasswords("# users\nadmin=secret\n").get("admin"); // "secret"
+ * ```
+ */
+export function parsePasswords(text: string): Map<string, string> {
+  const users = new Map<string, string>();
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#")) continue;
+    const eq = line.indexOf("=");
+    if (eq <= 0) continue;
+    users.set(line.slice(0, eq).trim(), line.slice(eq + 1).trim());
+  }
+  return users;
+}

@@ -1,0 +1,52 @@
+import type { StoredMessage } from "./message.ts";
+import { ConfirmRoutes } from "./routes.ts";
+import type { Service } from "./service.ts";
+import type { Stream } from "./stream.ts";
+
+/**
+ * The broker's state for one connection ("context" in the C broker). Created on the
+ * transport's connect or on the first frames, `opened` after CONNECTION-OPEN. Optional
+ * parts are created lazily so idle connections stay small.
+ */
+export class Conn {
+  /** Completed CONNECTION-OPEN (state `connected`), else state `start`. */
+  opened = false;
+  /** MLM address ("" = anonymous). */
+  address = "";
+  /** Time of the last input; the connection expires `timeout` ms later. */
+  lastActive: number;
+  /** Links in the broker's least-recently-active list. */
+  lruPrev: Conn | undefined = undefined;
+  lruNext: Conn | undefined = undefined;
+  /** Sent CREDIT at least once: deliveries now spend `credit`. */
+  creditAware = false;
+  credit = 0;
+  writer: Stream | undefined = undefined;
+  reading: Set<Stream> | undefined = undefined;
+  offering: Set<Service> | undefined = undefined;
+  /** Tracked requests delivered to this (credit-aware) worker, in delivery order. */
+  inflight: Set<StoredMessage> | undefined = undefined;
+  routes: ConfirmRoutes | undefined = undefined;
+  /** Stream deliveries waiting for credit: encoded frames, consumed from `bufferHead`. */
+  buffer: (Uint8Array[] | undefined)[] | undefined = undefined;
+  bufferHead = 0;
+  bufferBytes = 0;
+  malformed = 0;
+  /** Last stream message sequence delivered, so a reader gets a message at most once. */
+  stamp = 0;
+  /** False once deregistered. */
+  alive = true;
+
+  constructor(readonly key: string, now: number) {
+    this.lastActive = now;
+  }
+
+  /** Buffered stream deliveries. */
+  get buffered(): number {
+    return this.buffer ? this.buffer.length - this.bufferHead : 0;
+  }
+
+  confirmRoutes(): ConfirmRoutes {
+    return (this.routes ??= new ConfirmRoutes());
+  }
+}

@@ -1,0 +1,814 @@
+import { decode, encode } from "../proto/mod.ts";
+import type { MailboxSend, MlmMessage, ServiceSend, StreamRead, StreamSend } from "../proto/types.ts";
+import { Conn } from "./conn.ts";
+import { DeadlineHeap } from "./heap.ts";
+import { DEFAULT_TIMEOUT, resolveLimits } from "./limits.ts";
+import { contentBytes, StoredMessage } from "./message.ts";
+import { compilePattern } from "./pattern.ts";
+import type { Pattern } from "./pattern.ts";
+import type { Origin } from "./routes.ts";
+import { hasCredit, Mailbox, Service } from "./service.ts";
+import { ADMIN_SERVICE, ConfirmStatus } from "./status.ts";
+import { Stream } from "./stream.ts";
+import type {
+  BrokerAction, BrokerConfig, BrokerCounters, BrokerEvent, BrokerLimits, BrokerStats, LogLevel,
+} from "./types.ts";
+
+const MAX_CREDIT = 0x3fffffff;
+const PATTERN_CACHE = 1024;
+const utf8 = new TextEncoder();
+
+/**
+ * The Malamute broker as a sans-I/O state machine: feed it events with the current
+ * time, execute the actions it returns, and call `handle({ type: "tick" }, now)` at
+ * `nextDeadline()`. It reads no clock and touches no socket, so tests drive it with a
+ * fake clock and raw MLM frames.
+ *
+ * Behaviour follows docs/broker.md (C malamute where it works; trackers, CONFIRM,
+ * credit, timeouts and requeue as decided in design.md §3).
+ *
+ * @example
+ * ```ts
+ * const core = new BrokerCore({ timeout: 10_000 });
+ * for (const action of core.handle({ type: "frames", conn: "0011223344", frames }, Date.now())) {
+ *   if (action.type === "send") router.send(idOf(action.conn), action.frames);
+ * }
+ * ```
+ */
+export class BrokerCore {
+  readonly #timeout: number;
+  readonly #limits: BrokerLimits;
+  readonly #conns = new Map<string, Conn>();
+  /** Connections from least to most recently active, for O(1) expiry checks. */
+  #lruHead: Conn | undefined = undefined;
+  #lruTail: Conn | undefined = undefined;
+  /** Address → the connection that currently owns it. */
+  readonly #owners = new Map<string, Conn>();
+  readonly #mailboxes = new Map<string, Mailbox>();
+  readonly #streams = new Map<string, Stream>();
+  readonly #services = new Map<string, Service>();
+  readonly #deadlines = new DeadlineHeap<StoredMessage>();
+  readonly #patterns = new Map<string, Pattern>();
+  readonly #counters: BrokerCounters = {
+    delivered: 0, queued: 0, expired: 0, dropped: 0, malformed: 0, confirmed: 0, failed: 0, requeued: 0,
+    connectionsExpired: 0, connectionsRefused: 0,
+  };
+  #out: BrokerAction[] = [];
+  #now = 0;
+  #seq = 0;
+  #closed = false;
+  readonly #okHeader: Uint8Array;
+  readonly #pongHeader: Uint8Array;
+  readonly #invalidHeader: Uint8Array;
+  readonly #failedHeader: Uint8Array;
+
+  constructor(config: BrokerConfig = {}) {
+    const timeout = config.timeout ?? DEFAULT_TIMEOUT;
+    this.#timeout = timeout > 0 && Number.isFinite(timeout) ? timeout : Infinity;
+    this.#limits = resolveLimits(config.limits);
+    this.#okHeader = encode({ type: "OK", code: 200, reason: "" })[0] as Uint8Array;
+    this.#pongHeader = encode({ type: "CONNECTION_PONG" })[0] as Uint8Array;
+    this.#invalidHeader = encode({ type: "ERROR", code: 500, reason: "" })[0] as Uint8Array;
+    this.#failedHeader = encode({ type: "ERROR", code: 300, reason: "" })[0] as Uint8Array;
+  }
+
+  /** The limits in force (defaults filled in). */
+  get limits(): Readonly<BrokerLimits> {
+    return this.#limits;
+  }
+
+  /** Client expiry in ms (`Infinity` = never). */
+  get timeout(): number {
+    return this.#timeout;
+  }
+
+  /**
+   * Process one event at time `now` (ms, monotonic) and return what to do, in order.
+   * Expiries due at `now` run first. Never throws on bad input.
+   */
+  handle(event: BrokerEvent, now: number): BrokerAction[] {
+    const out: BrokerAction[] = [];
+    this.#out = out;
+    if (this.#closed) return out;
+    if (now > this.#now) this.#now = now;
+    this.#expire();
+    switch (event.type) {
+      case "frames":
+        this.#frames(event.conn, event.frames);
+        break;
+      case "connect":
+        if (!this.#conns.has(event.conn)) this.#newConn(event.conn);
+        break;
+      case "disconnect": {
+        const conn = this.#conns.get(event.conn);
+        if (conn) {
+          this.#log("debug", "connection closed by peer", { conn: conn.key, address: conn.address });
+          this.#deregister(conn);
+        }
+        break;
+      }
+      case "tick":
+        break;
+      case "shutdown":
+        this.#shutdown();
+        break;
+    }
+    return out;
+  }
+
+  /** When the next expiry is due (absolute ms), or undefined if nothing is scheduled. */
+  nextDeadline(): number | undefined {
+    let next = Infinity;
+    if (this.#lruHead && this.#timeout !== Infinity) next = this.#lruHead.lastActive + this.#timeout;
+    const top = this.#deadlines.peek();
+    if (top && top.deadline < next) next = top.deadline;
+    return next === Infinity ? undefined : next;
+  }
+
+  /** A snapshot of clients, mailboxes, streams, services and counters. */
+  stats(): BrokerStats {
+    let clients = 0;
+    for (const conn of this.#conns.values()) if (conn.opened) clients++;
+    return {
+      clients,
+      connections: this.#conns.size,
+      mailboxes: [...this.#mailboxes.values()].map((m) => ({
+        address: m.address, depth: m.queue.count, bytes: m.queue.bytes,
+      })),
+      streams: [...this.#streams.values()].map((s) => ({ name: s.name, readers: s.readers.size, writers: s.writers })),
+      services: [...this.#services.values()].map((s) => ({
+        name: s.name, workers: s.workers, queued: s.queue.count, bytes: s.queue.bytes, inflight: s.inflight,
+      })),
+      counters: { ...this.#counters },
+    };
+  }
+
+  // ---------------------------------------------------------------- connections
+
+  #newConn(key: string): Conn | undefined {
+    if (this.#conns.size >= this.#limits.maxConnections) {
+      this.#counters.connectionsRefused++;
+      this.#out.push({ type: "disconnect", conn: key, reason: "too many connections" });
+      this.#log("warn", "connection refused: limit reached", { conn: key, limit: this.#limits.maxConnections });
+      return undefined;
+    }
+    const conn = new Conn(key, this.#now);
+    this.#conns.set(key, conn);
+    this.#lruAppend(conn);
+    return conn;
+  }
+
+  #touch(conn: Conn): void {
+    if (conn.lastActive === this.#now) return;
+    conn.lastActive = this.#now;
+    if (this.#lruTail === conn) return;
+    this.#lruRemove(conn);
+    this.#lruAppend(conn);
+  }
+
+  #lruAppend(conn: Conn): void {
+    conn.lruPrev = this.#lruTail;
+    conn.lruNext = undefined;
+    if (this.#lruTail) this.#lruTail.lruNext = conn;
+    else this.#lruHead = conn;
+    this.#lruTail = conn;
+  }
+
+  #lruRemove(conn: Conn): void {
+    if (conn.lruPrev) conn.lruPrev.lruNext = conn.lruNext;
+    else if (this.#lruHead === conn) this.#lruHead = conn.lruNext;
+    if (conn.lruNext) conn.lruNext.lruPrev = conn.lruPrev;
+    else if (this.#lruTail === conn) this.#lruTail = conn.lruPrev;
+    conn.lruPrev = conn.lruNext = undefined;
+  }
+
+  #expire(): void {
+    const now = this.#now;
+    const timeout = this.#timeout;
+    let conn = this.#lruHead;
+    while (conn && conn.lastActive + timeout <= now) {
+      this.#counters.connectionsExpired++;
+      this.#log("info", "connection expired", { conn: conn.key, address: conn.address });
+      this.#deregister(conn);
+      conn = this.#lruHead;
+    }
+    let top = this.#deadlines.peek();
+    while (top && top.deadline <= now) {
+      this.#deadlines.delete(top);
+      this.#expireMessage(top);
+      top = this.#deadlines.peek();
+    }
+  }
+
+  /** Forget a connection: its address, writer, subscriptions, offers; requeue its in-flight requests. */
+  #deregister(conn: Conn): void {
+    if (!conn.alive) return;
+    conn.alive = false;
+    this.#conns.delete(conn.key);
+    this.#lruRemove(conn);
+    if (conn.address !== "" && this.#owners.get(conn.address) === conn) this.#owners.delete(conn.address);
+    if (conn.writer) {
+      conn.writer.writers--;
+      this.#reclaimStream(conn.writer);
+      conn.writer = undefined;
+    }
+    if (conn.reading) {
+      for (const stream of conn.reading) {
+        stream.removeReader(conn);
+        this.#reclaimStream(stream);
+      }
+      conn.reading = undefined;
+    }
+    const touched = conn.offering;
+    if (touched) for (const service of touched) service.removeWorker(conn);
+    conn.offering = undefined;
+    const lost = conn.buffered;
+    if (lost > 0) {
+      this.#counters.dropped += lost;
+      this.#log("debug", "buffered stream deliveries dropped with their reader", { conn: conn.key, count: lost });
+    }
+    conn.buffer = undefined;
+    conn.routes = undefined;
+    const inflight = conn.inflight;
+    conn.inflight = undefined;
+    if (inflight && inflight.size > 0) this.#requeue([...inflight]);
+    if (touched) for (const service of touched) this.#dispatch(service);
+  }
+
+  // ---------------------------------------------------------------- input
+
+  #frames(key: string, frames: Uint8Array[]): void {
+    let conn = this.#conns.get(key);
+    if (conn) this.#touch(conn);
+    else {
+      conn = this.#newConn(key);
+      if (!conn) return;
+    }
+    const result = decode(frames);
+    if (!result.ok) {
+      this.#malformed(conn, result.error);
+      return;
+    }
+    const message = result.message;
+    if (!conn.opened) this.#inStart(conn, message);
+    else this.#inConnected(conn, message);
+  }
+
+  #malformed(conn: Conn, error: Error): void {
+    this.#counters.malformed++;
+    conn.malformed++;
+    if (conn.malformed > this.#limits.maxMalformed) {
+      this.#counters.connectionsRefused++;
+      this.#log("warn", "too many malformed messages: disconnecting", {
+        conn: conn.key, address: conn.address, count: conn.malformed,
+      });
+      this.#out.push({ type: "disconnect", conn: conn.key, reason: "too many malformed messages" });
+      this.#deregister(conn);
+    } else {
+      this.#log("debug", "malformed message dropped", { conn: conn.key, error: error.message });
+    }
+  }
+
+  #inStart(conn: Conn, message: MlmMessage): void {
+    switch (message.type) {
+      case "CONNECTION_OPEN":
+        this.#open(conn, message.address);
+        return;
+      case "CONNECTION_CLOSE":
+        // The C broker crashes here; answering and forgetting the context is what its model says.
+        this.#reply(conn, this.#okHeader);
+        this.#deregister(conn);
+        return;
+      default:
+        this.#reply(conn, this.#invalidHeader);
+    }
+  }
+
+  #inConnected(conn: Conn, message: MlmMessage): void {
+    switch (message.type) {
+      case "STREAM_SEND":
+        this.#streamSend(conn, message);
+        return;
+      case "MAILBOX_SEND":
+        this.#mailboxSend(conn, message);
+        return;
+      case "SERVICE_SEND":
+        this.#serviceSend(conn, message);
+        return;
+      case "CONNECTION_PING":
+        this.#reply(conn, this.#pongHeader);
+        return;
+      case "CREDIT":
+        this.#credit(conn, message.amount);
+        return;
+      case "CONFIRM":
+        this.#confirm(conn, message.tracker, message.code, message.reason);
+        return;
+      case "STREAM_WRITE":
+        this.#streamWrite(conn, message.stream);
+        return;
+      case "STREAM_READ":
+        this.#streamRead(conn, message);
+        return;
+      case "STREAM_CANCEL":
+        this.#streamCancel(conn, message.stream);
+        return;
+      case "SERVICE_OFFER":
+        this.#serviceOffer(conn, message.address, message.pattern);
+        return;
+      case "CONNECTION_CLOSE":
+        this.#reply(conn, this.#okHeader);
+        this.#log("debug", "connection closed", { conn: conn.key, address: conn.address });
+        this.#deregister(conn);
+        return;
+      default:
+        // A second OPEN, or a message only the broker sends: out of state, session dropped (as C).
+        this.#reply(conn, this.#invalidHeader);
+        this.#log("debug", "command invalid in state connected", { conn: conn.key, command: message.type });
+        this.#deregister(conn);
+    }
+  }
+
+  #reply(conn: Conn, header: Uint8Array): void {
+    this.#out.push({ type: "send", conn: conn.key, frames: [header] });
+  }
+
+  #open(conn: Conn, address: string): void {
+    if (address !== "") {
+      const previous = this.#owners.get(address);
+      if (previous) {
+        this.#log("info", "address taken over by a newer connection", {
+          address, previous: previous.key, conn: conn.key,
+        });
+        this.#deregister(previous);
+      }
+      this.#owners.set(address, conn);
+    }
+    conn.opened = true;
+    conn.address = address;
+    this.#reply(conn, this.#okHeader);
+    this.#log("debug", "connection opened", { conn: conn.key, address });
+    if (address !== "") this.#drainMailbox(conn);
+  }
+
+  #credit(conn: Conn, amount: number): void {
+    conn.creditAware = true;
+    conn.credit = Math.min(conn.credit + amount, MAX_CREDIT);
+    if (conn.credit === 0) return;
+    this.#flushBuffer(conn);
+    if (conn.address !== "") this.#drainMailbox(conn);
+    if (conn.offering) for (const service of conn.offering) this.#dispatch(service);
+  }
+
+  /** Spend credit and emit a delivery. */
+  #deliver(conn: Conn, frames: Uint8Array[]): void {
+    if (conn.creditAware) conn.credit--;
+    this.#counters.delivered++;
+    this.#out.push({ type: "send", conn: conn.key, frames });
+  }
+
+  // ---------------------------------------------------------------- trackers and CONFIRM
+
+  #route(recipient: Conn, tracker: string, origin: Origin): void {
+    const evicted = recipient.confirmRoutes().add(tracker, origin, this.#limits.pendingConfirms);
+    if (evicted instanceof StoredMessage) this.#settle(recipient, evicted);
+  }
+
+  /** A request held in flight by `worker` is done (confirmed, or its route was evicted). */
+  #settle(worker: Conn, request: StoredMessage): void {
+    if (!worker.inflight?.delete(request)) return;
+    const service = this.#services.get(request.address);
+    if (service) {
+      service.inflight--;
+      this.#reclaimService(service);
+    }
+  }
+
+  #confirm(conn: Conn, tracker: string, code: number, reason: string): void {
+    const origin = conn.routes?.take(tracker);
+    if (!origin) {
+      this.#log("debug", "CONFIRM for an unknown tracker ignored", { conn: conn.key, tracker });
+      return;
+    }
+    if (origin instanceof StoredMessage) this.#settle(conn, origin);
+    if (this.#sendConfirm(origin, tracker, code, reason)) this.#counters.confirmed++;
+  }
+
+  /** Send CONFIRM to the origin's current connection; false when it is gone. */
+  #sendConfirm(origin: Origin, tracker: string, code: number, reason: string): boolean {
+    const target = origin.sender !== "" ? this.#owners.get(origin.sender) : this.#conns.get(origin.senderConn);
+    if (!target || !target.opened) return false;
+    this.#out.push({ type: "send", conn: target.key, frames: encode({ type: "CONFIRM", tracker, code, reason }) });
+    return true;
+  }
+
+  /** Refuse or discard a message: count it as dropped and tell a tracked sender. */
+  #fail(origin: Origin, tracker: string, code: number, reason: string): void {
+    this.#counters.dropped++;
+    this.#notify(origin, tracker, code, reason);
+  }
+
+  /** Tell the sender of a tracked message that it failed. */
+  #notify(origin: Origin, tracker: string, code: number, reason: string): void {
+    if (tracker === "") return;
+    this.#counters.failed++;
+    this.#sendConfirm(origin, tracker, code, reason);
+  }
+
+  // ---------------------------------------------------------------- streams
+
+  #stream(name: string): Stream {
+    let stream = this.#streams.get(name);
+    if (!stream) {
+      stream = new Stream(name);
+      this.#streams.set(name, stream);
+    }
+    return stream;
+  }
+
+  #reclaimStream(stream: Stream): void {
+    if (stream.idle && this.#streams.get(stream.name) === stream) this.#streams.delete(stream.name);
+  }
+
+  #pattern = (source: string): Pattern => {
+    let pattern = this.#patterns.get(source);
+    if (!pattern) {
+      if (this.#patterns.size >= PATTERN_CACHE) this.#patterns.clear();
+      pattern = compilePattern(source);
+      this.#patterns.set(source, pattern);
+      if (!pattern.valid) {
+        this.#log("warn", "invalid pattern accepted (as the C broker does)", { pattern: source, error: pattern.error });
+      }
+    }
+    return pattern;
+  };
+
+  #streamWrite(conn: Conn, name: string): void {
+    const previous = conn.writer;
+    if (previous?.name !== name) {
+      const stream = this.#stream(name);
+      stream.writers++;
+      conn.writer = stream;
+      if (previous) {
+        previous.writers--;
+        this.#reclaimStream(previous);
+      }
+    }
+    this.#reply(conn, this.#okHeader);
+  }
+
+  #streamRead(conn: Conn, message: StreamRead): void {
+    const stream = this.#stream(message.stream);
+    stream.addReader(conn, message.pattern, this.#pattern);
+    (conn.reading ??= new Set()).add(stream);
+    this.#reply(conn, this.#okHeader);
+  }
+
+  #streamCancel(conn: Conn, name: string): void {
+    const stream = this.#streams.get(name);
+    if (stream) {
+      stream.removeReader(conn);
+      conn.reading?.delete(stream);
+      this.#reclaimStream(stream);
+    }
+    this.#reply(conn, this.#okHeader);
+  }
+
+  #streamSend(conn: Conn, message: StreamSend): void {
+    const stream = conn.writer;
+    if (!stream) {
+      // As C: an exception. ERROR 300 ends the session; C clients treat it as fatal.
+      this.#counters.dropped++;
+      this.#reply(conn, this.#failedHeader);
+      this.#log("debug", "STREAM-SEND without a writer stream", { conn: conn.key, address: conn.address });
+      this.#deregister(conn);
+      return;
+    }
+    if (stream.selectors.size === 0) return;
+    const seq = ++this.#seq;
+    const subject = message.subject;
+    let frames: Uint8Array[] | undefined;
+    for (const selector of stream.selectors.values()) {
+      if (!selector.pattern.matches(subject)) continue;
+      const readers = selector.readers;
+      for (let i = 0; i < readers.length; i++) {
+        const reader = readers[i] as Conn;
+        if (reader === conn || reader.stamp === seq) continue;
+        reader.stamp = seq;
+        frames ??= encode({
+          type: "STREAM_DELIVER", address: stream.name, sender: conn.address, subject, content: message.content,
+        });
+        if (reader.creditAware && (reader.credit === 0 || reader.buffer !== undefined)) this.#buffer(reader, frames);
+        else this.#deliver(reader, frames);
+      }
+    }
+  }
+
+  #buffer(reader: Conn, frames: Uint8Array[]): void {
+    const bytes = contentBytes(frames);
+    const limits = this.#limits;
+    if (reader.buffered >= limits.streamBufferMessages || reader.bufferBytes + bytes > limits.streamBufferBytes) {
+      this.#counters.dropped++;
+      this.#log("debug", "reader buffer full: stream message dropped", { conn: reader.key, address: reader.address });
+      return;
+    }
+    (reader.buffer ??= []).push(frames);
+    reader.bufferBytes += bytes;
+    this.#counters.queued++;
+  }
+
+  #flushBuffer(reader: Conn): void {
+    const buffer = reader.buffer;
+    if (!buffer) return;
+    let head = reader.bufferHead;
+    while (head < buffer.length && reader.credit > 0) {
+      const frames = buffer[head] as Uint8Array[];
+      buffer[head++] = undefined;
+      reader.bufferBytes -= contentBytes(frames);
+      this.#deliver(reader, frames);
+    }
+    if (head === buffer.length) {
+      reader.buffer = undefined;
+      reader.bufferHead = 0;
+      reader.bufferBytes = 0;
+    } else if (head > 1024 && head * 2 > buffer.length) {
+      buffer.splice(0, head);
+      reader.bufferHead = 0;
+    } else {
+      reader.bufferHead = head;
+    }
+  }
+
+  // ---------------------------------------------------------------- mailboxes
+
+  #mailboxSend(conn: Conn, message: MailboxSend): void {
+    if (message.address === "") {
+      this.#fail(this.#origin(conn), message.tracker, ConfirmStatus.NO_ROUTE, "no route: empty address");
+      return;
+    }
+    const bytes = contentBytes(message.content);
+    if (bytes > this.#limits.maxMessageSize) {
+      this.#fail(this.#origin(conn), message.tracker, ConfirmStatus.LIMIT, "message too large");
+      return;
+    }
+    this.#mail(
+      conn.key, conn.address, message.address, message.subject, message.tracker, message.content, bytes,
+      message.timeout,
+    );
+  }
+
+  #origin(conn: Conn): Origin {
+    return { senderConn: conn.key, sender: conn.address };
+  }
+
+  /** Deliver to the address owner now if it can take it, else store in its mailbox. */
+  #mail(
+    senderConn: string, sender: string, address: string, subject: string, tracker: string, content: Uint8Array[],
+    bytes: number, timeout: number,
+  ): void {
+    const target = this.#owners.get(address);
+    let box = this.#mailboxes.get(address);
+    if (target && !box && hasCredit(target)) {
+      this.#deliverMail(target, senderConn, sender, subject, tracker, content, undefined);
+      return;
+    }
+    const limits = this.#limits;
+    if (box && (box.queue.count >= limits.mailboxMessages || box.queue.bytes + bytes > limits.mailboxBytes)) {
+      if (!box.full) {
+        box.full = true;
+        this.#log("warn", "mailbox full: refusing messages", {
+          address, depth: box.queue.count, bytes: box.queue.bytes,
+        });
+      }
+      this.#fail({ senderConn, sender }, tracker, ConfirmStatus.LIMIT, "mailbox full");
+      return;
+    }
+    if (!box && bytes > limits.mailboxBytes) {
+      this.#fail({ senderConn, sender }, tracker, ConfirmStatus.LIMIT, "mailbox full");
+      return;
+    }
+    if (!box) {
+      box = new Mailbox(address);
+      this.#mailboxes.set(address, box);
+    }
+    box.full = false;
+    const deadline = timeout > 0 ? this.#now + timeout : Infinity;
+    const stored = new StoredMessage("mailbox", senderConn, sender, address, subject, tracker, content, bytes, deadline);
+    box.queue.push(stored);
+    if (deadline !== Infinity) this.#deadlines.add(stored);
+    this.#counters.queued++;
+    if (!box.warned && box.queue.bytes > limits.mailboxWarnBytes) {
+      box.warned = true;
+      this.#log("warn", "mailbox above its size-warn threshold", { address, bytes: box.queue.bytes });
+    }
+  }
+
+  #deliverMail(
+    target: Conn, senderConn: string, sender: string, subject: string, tracker: string, content: Uint8Array[],
+    origin: Origin | undefined,
+  ): void {
+    this.#deliver(target, encode({ type: "MAILBOX_DELIVER", sender, address: target.address, subject, tracker, content }));
+    if (tracker !== "" && senderConn !== "") this.#route(target, tracker, origin ?? { senderConn, sender });
+  }
+
+  #drainMailbox(conn: Conn): void {
+    const box = this.#mailboxes.get(conn.address);
+    if (!box) return;
+    const queue = box.queue;
+    while (queue.head && hasCredit(conn)) {
+      const stored = queue.head;
+      queue.remove(stored);
+      this.#deadlines.delete(stored);
+      this.#deliverMail(conn, stored.senderConn, stored.sender, stored.subject, stored.tracker, stored.content, stored);
+    }
+    this.#afterMailboxRemoval(box);
+  }
+
+  #afterMailboxRemoval(box: Mailbox): void {
+    const queue = box.queue;
+    if (queue.count === 0) {
+      if (this.#mailboxes.get(box.address) === box) this.#mailboxes.delete(box.address);
+      return;
+    }
+    if (box.warned && queue.bytes <= this.#limits.mailboxWarnBytes / 2) box.warned = false;
+  }
+
+  // ---------------------------------------------------------------- services
+
+  #service(name: string): Service {
+    let service = this.#services.get(name);
+    if (!service) {
+      service = new Service(name);
+      this.#services.set(name, service);
+    }
+    return service;
+  }
+
+  #reclaimService(service: Service): void {
+    if (service.idle && this.#services.get(service.name) === service) this.#services.delete(service.name);
+  }
+
+  #serviceOffer(conn: Conn, name: string, source: string): void {
+    const service = this.#service(name);
+    service.offers.push({ conn, source, pattern: this.#pattern(source) });
+    (conn.offering ??= new Set()).add(service);
+    this.#reply(conn, this.#okHeader);
+    this.#dispatch(service);
+  }
+
+  #serviceSend(conn: Conn, message: ServiceSend): void {
+    if (message.address === ADMIN_SERVICE) {
+      this.#admin(conn, message);
+      return;
+    }
+    const bytes = contentBytes(message.content);
+    if (bytes > this.#limits.maxMessageSize) {
+      this.#fail(this.#origin(conn), message.tracker, ConfirmStatus.LIMIT, "message too large");
+      return;
+    }
+    const service = this.#service(message.address);
+    const deadline = message.timeout > 0 ? this.#now + message.timeout : Infinity;
+    const request = new StoredMessage(
+      "service", conn.key, conn.address, message.address, message.subject, message.tracker, message.content, bytes,
+      deadline,
+    );
+    const index = service.pick(message.subject);
+    if (index >= 0) {
+      this.#deliverRequest(service, index, request);
+      return;
+    }
+    const limits = this.#limits;
+    const queue = service.queue;
+    if (queue.count >= limits.serviceQueueMessages || queue.bytes + bytes > limits.serviceQueueBytes) {
+      if (!service.full) {
+        service.full = true;
+        this.#log("warn", "service queue full: refusing requests", {
+          service: service.name, depth: queue.count, bytes: queue.bytes,
+        });
+      }
+      this.#fail(request, request.tracker, ConfirmStatus.LIMIT, "service queue full");
+      this.#reclaimService(service);
+      return;
+    }
+    service.full = false;
+    queue.push(request);
+    if (deadline !== Infinity) this.#deadlines.add(request);
+    this.#counters.queued++;
+    if (!service.warned && queue.bytes > limits.serviceQueueWarnBytes) {
+      service.warned = true;
+      this.#log("warn", "service queue above its size-warn threshold", { service: service.name, bytes: queue.bytes });
+    }
+  }
+
+  #deliverRequest(service: Service, index: number, request: StoredMessage): void {
+    const worker = service.offers[index]?.conn as Conn;
+    service.rotate(index);
+    this.#deliver(worker, encode({
+      type: "SERVICE_DELIVER", sender: request.sender, address: request.address, subject: request.subject,
+      tracker: request.tracker, content: request.content,
+    }));
+    if (request.tracker === "") return;
+    if (worker.creditAware) {
+      // Held until the worker confirms; requeued if it leaves first.
+      (worker.inflight ??= new Set()).add(request);
+      service.inflight++;
+    }
+    this.#route(worker, request.tracker, request);
+  }
+
+  /** Hand queued requests to ready workers, oldest first. */
+  #dispatch(service: Service): void {
+    if (service.offers.length > 0) {
+      let request = service.queue.head;
+      while (request) {
+        const next = request.next;
+        const index = service.pick(request.subject);
+        if (index >= 0) {
+          this.#unqueueRequest(service, request);
+          this.#deliverRequest(service, index, request);
+        } else if (!service.anyReady()) break;
+        request = next;
+      }
+    }
+    this.#reclaimService(service);
+  }
+
+  #unqueueRequest(service: Service, request: StoredMessage): void {
+    service.queue.remove(request);
+    this.#deadlines.delete(request);
+    if (service.warned && service.queue.bytes <= this.#limits.serviceQueueWarnBytes / 2) service.warned = false;
+  }
+
+  /** Put in-flight requests (in delivery order) back at the head of their queues. */
+  #requeue(requests: StoredMessage[]): void {
+    const services = new Set<Service>();
+    for (let i = requests.length - 1; i >= 0; i--) {
+      const request = requests[i] as StoredMessage;
+      const service = this.#service(request.address);
+      service.inflight--;
+      if (request.deadline <= this.#now) {
+        this.#counters.expired++;
+        this.#notify(request, request.tracker, ConfirmStatus.EXPIRED, "expired");
+        services.add(service);
+        continue;
+      }
+      service.queue.unshift(request);
+      if (request.deadline !== Infinity) this.#deadlines.add(request);
+      this.#counters.requeued++;
+      services.add(service);
+    }
+    for (const service of services) this.#dispatch(service);
+  }
+
+  #admin(conn: Conn, message: ServiceSend): void {
+    const origin = this.#origin(conn);
+    if (message.subject !== "STATS") {
+      this.#fail(origin, message.tracker, ConfirmStatus.FAILED, "unknown admin command");
+      return;
+    }
+    if (conn.address === "") {
+      this.#fail(origin, message.tracker, ConfirmStatus.NO_ROUTE, "no route: anonymous requester");
+      return;
+    }
+    const body = utf8.encode(JSON.stringify(this.stats()));
+    this.#mail("", ADMIN_SERVICE, conn.address, message.subject, message.tracker, [body], body.byteLength, 0);
+  }
+
+  // ---------------------------------------------------------------- expiry and shutdown
+
+  #expireMessage(message: StoredMessage): void {
+    if (message.kind === "mailbox") {
+      const box = this.#mailboxes.get(message.address);
+      if (!box || message.queue !== box.queue) return;
+      box.queue.remove(message);
+      this.#afterMailboxRemoval(box);
+    } else {
+      const service = this.#services.get(message.address);
+      if (!service || message.queue !== service.queue) return;
+      this.#unqueueRequest(service, message);
+      this.#reclaimService(service);
+    }
+    this.#counters.expired++;
+    this.#notify(message, message.tracker, ConfirmStatus.EXPIRED, "expired");
+  }
+
+  #shutdown(): void {
+    const reason = "broker shutting down";
+    for (const box of this.#mailboxes.values()) {
+      for (let m = box.queue.head; m; m = m.next) this.#fail(m, m.tracker, ConfirmStatus.SHUTDOWN, reason);
+    }
+    for (const service of this.#services.values()) {
+      for (let m = service.queue.head; m; m = m.next) this.#fail(m, m.tracker, ConfirmStatus.SHUTDOWN, reason);
+    }
+    for (const conn of this.#conns.values()) {
+      if (conn.inflight) for (const m of conn.inflight) this.#fail(m, m.tracker, ConfirmStatus.SHUTDOWN, reason);
+      this.#counters.dropped += conn.buffered;
+    }
+    this.#closed = true;
+    this.#log("info", "broker shut down", {});
+  }
+
+  #log(level: LogLevel, message: string, fields: Record<string, unknown>): void {
+    this.#out.push({ type: "log", level, message, fields });
+  }
+}

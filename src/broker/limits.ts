@@ -1,0 +1,48 @@
+import type { BrokerLimits } from "./types.ts";
+
+const MiB = 1024 * 1024;
+
+/**
+ * The limits used when a configuration leaves one out. Safe for a small server:
+ * a few hundred MiB at worst per misbehaving mailbox, queue or reader.
+ *
+ * @example
+ * ```ts
+ * const limits = { ...DEFAULT_LIMITS, mailboxMessages: 100 };
+ * ```
+ */
+export const DEFAULT_LIMITS: Readonly<BrokerLimits> = Object.freeze({
+  maxConnections: 10_000,
+  maxMessageSize: 64 * MiB,
+  mailboxMessages: 10_000,
+  mailboxBytes: 64 * MiB,
+  mailboxWarnBytes: Infinity,
+  serviceQueueMessages: 10_000,
+  serviceQueueBytes: 64 * MiB,
+  serviceQueueWarnBytes: Infinity,
+  streamBufferMessages: 10_000,
+  streamBufferBytes: 16 * MiB,
+  maxMalformed: 100,
+  pendingConfirms: 10_000,
+});
+
+/** Default client expiry in ms (the C broker's sample `malamute.cfg`). */
+export const DEFAULT_TIMEOUT = 10_000;
+
+/**
+ * Fill in defaults and reject nonsense (negative or NaN limits fall back to the default).
+ *
+ * @example
+ * ```ts
+ * resolveLimits({ mailboxBytes: 1024 }).mailboxMessages; // 10000
+ * ```
+ */
+export function resolveLimits(partial: Partial<BrokerLimits> | undefined): BrokerLimits {
+  const out = { ...DEFAULT_LIMITS };
+  if (!partial) return out;
+  for (const key of Object.keys(DEFAULT_LIMITS) as (keyof BrokerLimits)[]) {
+    const value = partial[key];
+    if (typeof value === "number" && value >= 0 && !Number.isNaN(value)) out[key] = value;
+  }
+  return out;
+}

@@ -1,0 +1,42 @@
+import type { MessageQueue } from "./queue.ts";
+
+/** What kind of queue a stored message belongs to. */
+export type MessageKind = "mailbox" | "service";
+
+/**
+ * A mailbox or service message the broker holds: queued, or (for tracked service
+ * requests to credit-aware workers) in flight until the worker confirms it.
+ * Content frames are the very arrays that arrived; nothing is copied.
+ */
+export class StoredMessage {
+  /** Links for {@link MessageQueue}; owned by the queue. */
+  prev: StoredMessage | undefined = undefined;
+  next: StoredMessage | undefined = undefined;
+  queue: MessageQueue | undefined = undefined;
+  /** Position in the deadline heap, -1 when not scheduled. */
+  heapIndex = -1;
+
+  constructor(
+    readonly kind: MessageKind,
+    /** Connection key of the sender (for CONFIRMs to anonymous senders). */
+    readonly senderConn: string,
+    /** MLM address of the sender ("" = anonymous). */
+    readonly sender: string,
+    /** Mailbox address or service name. */
+    readonly address: string,
+    readonly subject: string,
+    readonly tracker: string,
+    readonly content: Uint8Array[],
+    /** Sum of content frame sizes (what the limits count). */
+    readonly bytes: number,
+    /** Absolute expiry time, `Infinity` for none. */
+    readonly deadline: number,
+  ) {}
+}
+
+/** Sum of the sizes of `frames`. */
+export function contentBytes(frames: readonly Uint8Array[]): number {
+  let n = 0;
+  for (let i = 0; i < frames.length; i++) n += (frames[i] as Uint8Array).byteLength;
+  return n;
+}

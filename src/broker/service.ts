@@ -1,0 +1,95 @@
+import type { Conn } from "./conn.ts";
+import type { Pattern } from "./pattern.ts";
+import { MessageQueue } from "./queue.ts";
+
+/** One SERVICE-OFFER: a worker connection and the subjects it takes. */
+export interface Offer {
+  readonly conn: Conn;
+  readonly source: string;
+  readonly pattern: Pattern;
+}
+
+/** True when `conn` may receive one more delivery now. */
+export function hasCredit(conn: Conn): boolean {
+  return !conn.creditAware || conn.credit > 0;
+}
+
+/**
+ * A named service: its offers, in rotation order, and the requests waiting for a
+ * worker. Requests go to the first offer that matches and whose worker has credit;
+ * that worker's offers then move to the back, so matching workers take turns.
+ */
+export class Service {
+  readonly offers: Offer[] = [];
+  readonly queue = new MessageQueue();
+  /** Tracked requests delivered to credit-aware workers and not yet confirmed. */
+  inflight = 0;
+  /** Whether the size-warn threshold has been reported and not re-armed yet. */
+  warned = false;
+  /** Whether the last request was refused for a limit (to log only transitions). */
+  full = false;
+
+  constructor(readonly name: string) {}
+
+  /** Index of the offer that should take a request with `subject`, or -1. */
+  pick(subject: string): number {
+    const offers = this.offers;
+    for (let i = 0; i < offers.length; i++) {
+      const offer = offers[i] as Offer;
+      if (hasCredit(offer.conn) && offer.pattern.matches(subject)) return i;
+    }
+    return -1;
+  }
+
+  /** Whether any worker could take a request right now (has credit). */
+  anyReady(): boolean {
+    for (const offer of this.offers) if (hasCredit(offer.conn)) return true;
+    return false;
+  }
+
+  /** Move the offers of the worker behind offer `index` to the back, keeping their order. */
+  rotate(index: number): void {
+    const offers = this.offers;
+    if (offers.length < 2) return;
+    const conn = (offers[index] as Offer).conn;
+    let write = 0;
+    let mine: Offer[] | undefined;
+    for (let read = 0; read < offers.length; read++) {
+      const offer = offers[read] as Offer;
+      if (offer.conn === conn) (mine ??= []).push(offer);
+      else offers[write++] = offer;
+    }
+    for (const offer of mine as Offer[]) offers[write++] = offer;
+  }
+
+  /** Remove every offer of `conn`; returns how many there were. */
+  removeWorker(conn: Conn): number {
+    const offers = this.offers;
+    let write = 0;
+    for (let read = 0; read < offers.length; read++) {
+      const offer = offers[read] as Offer;
+      if (offer.conn !== conn) offers[write++] = offer;
+    }
+    const removed = offers.length - write;
+    offers.length = write;
+    return removed;
+  }
+
+  /** Number of distinct workers offering. */
+  get workers(): number {
+    return new Set(this.offers.map((o) => o.conn)).size;
+  }
+
+  /** True when nothing refers to the service any more, so it can be forgotten. */
+  get idle(): boolean {
+    return this.offers.length === 0 && this.queue.count === 0 && this.inflight === 0;
+  }
+}
+
+/** A mailbox: messages stored for an address until its owner can take them. */
+export class Mailbox {
+  readonly queue = new MessageQueue();
+  warned = false;
+  full = false;
+  constructor(readonly address: string) {}
+}

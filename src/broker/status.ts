@@ -1,0 +1,34 @@
+/**
+ * Status codes the broker puts in the CONFIRMs it sends on its own, when a tracked
+ * MAILBOX-SEND or SERVICE-SEND cannot be delivered. They extend MLM's 3xx "failed"
+ * family (300 FAILED is MLM's own); a CONFIRM that a recipient sends is forwarded to
+ * the original sender with the recipient's own code and reason, unchanged.
+ * See docs/broker.md for when each one is sent.
+ *
+ * @example
+ * ```ts
+ * client.on("confirm", (c) => {
+ *   if (c.code === ConfirmStatus.EXPIRED) console.log(`${c.tracker} timed out in the broker`);
+ * });
+ * ```
+ */
+export const ConfirmStatus = {
+  /** The recipient confirmed (forwarded from the recipient; the broker never invents it). */
+  SUCCESS: 200,
+  /** Generic failure, e.g. an unknown `malamute.admin` command. */
+  FAILED: 300,
+  /** The message's `timeout` passed while it waited in a mailbox or service queue. */
+  EXPIRED: 301,
+  /** Refused by a limit: mailbox or service queue full (count or bytes), or message too large. */
+  LIMIT: 302,
+  /** No possible recipient: MAILBOX-SEND to the empty (anonymous) address. */
+  NO_ROUTE: 303,
+  /** The broker shut down while the message was queued or in flight. */
+  SHUTDOWN: 304,
+} as const;
+
+/** One of the {@link ConfirmStatus} values. */
+export type ConfirmStatusCode = (typeof ConfirmStatus)[keyof typeof ConfirmStatus];
+
+/** Name of the service the broker answers itself. */
+export const ADMIN_SERVICE = "malamute.admin";
