@@ -1,0 +1,194 @@
+import { decodeValue, encodeValue } from "./codec.ts";
+import { RpcProtocolError } from "./errors.ts";
+
+/** Version of the RPC envelope carried in every header frame. */
+export const ENVELOPE_VERSION = 1;
+
+/** Stream on which callers publish cancels of calls not yet acknowledged (see docs/rpc-wire.md). */
+export const CANCEL_STREAM = "malamute.rpc.cancel";
+
+/** Caller → worker: start a call (SERVICE-SEND). Followed by the input payload frame. */
+export interface CallHeader {
+  kind: "call";
+  /** Remaining time in ms when sent (also the MLM `timeout`). */
+  timeout: number;
+  /** Absolute deadline, caller's clock, ms since the Unix epoch. */
+  deadline: number;
+  /** Free-form string metadata, e.g. a W3C `traceparent`. */
+  meta?: Record<string, string>;
+}
+/** Worker → caller: the call started; `worker` is the mailbox that takes cancels. */
+export interface AckHeader { kind: "ack"; worker: string }
+/** Worker → caller: a progress value follows. */
+export interface ProgressHeader { kind: "progress" }
+/** Worker → caller: streamed chunk number `seq` (from 0) follows. */
+export interface ChunkHeader { kind: "chunk"; seq: number }
+/** Worker → caller: the output follows; the call is over. */
+export interface ResultHeader { kind: "result" }
+/** Worker → caller: a stream ended after `count` chunks; the call is over. */
+export interface EndHeader { kind: "end"; count: number }
+/** Worker → caller: an error body `{ code, message, details? }` follows; the call is over. */
+export interface ErrorHeader { kind: "error" }
+/** Caller → worker: abort the call (mailbox to the acking worker, or on {@link CANCEL_STREAM}). */
+export interface CancelHeader {
+  kind: "cancel";
+  /** Until when (caller's clock, epoch ms) a worker should remember the cancel of a call it has not seen yet. */
+  deadline?: number;
+}
+
+/** Any envelope header. Narrow on `kind`. */
+export type Header =
+  | CallHeader | AckHeader | ProgressHeader | ChunkHeader | ResultHeader | EndHeader | ErrorHeader | CancelHeader;
+
+/** The `kind` tag of a header. */
+export type HeaderKind = Header["kind"];
+
+/** Kinds that carry a payload frame after the header. */
+const WITH_PAYLOAD: ReadonlySet<HeaderKind> = new Set(["call", "progress", "chunk", "result", "error"]);
+
+/** Whether messages of this kind have a payload frame. */
+export function hasPayload(kind: HeaderKind): boolean {
+  return WITH_PAYLOAD.has(kind);
+}
+
+// Headers are tiny and encoded per message; the header object is built field by field so the
+// map keys come out in a stable order (the wire doc shows them byte for byte).
+/**
+ * Encodes a header frame.
+ *
+ * @example
+ * ```ts
+ * const frame = encodeHeader({ kind: "ack", worker: "rpc-worker-1" });
+ * ```
+ */
+export function encodeHeader(header: Header): Uint8Array {
+  const out: Record<string, unknown> = { version: ENVELOPE_VERSION, kind: header.kind };
+  switch (header.kind) {
+    case "call":
+      out["timeout"] = header.timeout;
+      out["deadline"] = header.deadline;
+      if (header.meta !== undefined) out["meta"] = header.meta;
+      break;
+    case "ack":
+      out["worker"] = header.worker;
+      break;
+    case "chunk":
+      out["seq"] = header.seq;
+      break;
+    case "end":
+      out["count"] = header.count;
+      break;
+    case "cancel":
+      if (header.deadline !== undefined) out["deadline"] = header.deadline;
+      break;
+  }
+  return encodeValue(out);
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+}
+
+function isMeta(value: unknown): value is Record<string, string> {
+  if (typeof value !== "object" || value === null || Object.getPrototypeOf(value) !== Object.prototype) return false;
+  return Object.values(value).every((v) => typeof v === "string");
+}
+
+/**
+ * Decodes and checks a header frame. Unknown extra keys are ignored (forward compatibility);
+ * a wrong version, unknown kind or a missing/mistyped field throws {@link RpcProtocolError}.
+ *
+ * @example
+ * ```ts
+ * const header = decodeHeader(frame);
+ * if (header.kind === "chunk") console.log(header.seq);
+ * ```
+ */
+export function decodeHeader(frame: Uint8Array): Header {
+  const raw = decodeValue(frame, "header");
+  if (typeof raw !== "object" || raw === null || Object.getPrototypeOf(raw) !== Object.prototype) {
+    throw new RpcProtocolError("header frame is not a msgpack map");
+  }
+  const map = raw as Record<string, unknown>;
+  if (map["version"] !== ENVELOPE_VERSION) {
+    throw new RpcProtocolError(`unsupported envelope version ${JSON.stringify(map["version"]) ?? "undefined"}`);
+  }
+  const bad = (field: string): never => {
+    throw new RpcProtocolError(`${String(map["kind"])} header has a missing or invalid "${field}"`);
+  };
+  switch (map["kind"]) {
+    case "call": {
+      const { timeout, deadline, meta } = map;
+      if (!isCount(timeout)) bad("timeout");
+      if (!isCount(deadline)) bad("deadline");
+      if (meta !== undefined && !isMeta(meta)) bad("meta");
+      const header: CallHeader = { kind: "call", timeout: timeout as number, deadline: deadline as number };
+      if (meta !== undefined) header.meta = meta as Record<string, string>;
+      return header;
+    }
+    case "ack":
+      if (typeof map["worker"] !== "string") bad("worker");
+      return { kind: "ack", worker: map["worker"] as string };
+    case "progress":
+      return { kind: "progress" };
+    case "chunk":
+      if (!isCount(map["seq"])) bad("seq");
+      return { kind: "chunk", seq: map["seq"] as number };
+    case "result":
+      return { kind: "result" };
+    case "end":
+      if (!isCount(map["count"])) bad("count");
+      return { kind: "end", count: map["count"] as number };
+    case "error":
+      return { kind: "error" };
+    case "cancel": {
+      const deadline = map["deadline"];
+      if (deadline !== undefined && !isCount(deadline)) bad("deadline");
+      return deadline === undefined ? { kind: "cancel" } : { kind: "cancel", deadline: deadline as number };
+    }
+    default:
+      throw new RpcProtocolError(`unknown envelope kind ${JSON.stringify(map["kind"]) ?? "undefined"}`);
+  }
+}
+
+/** A decoded envelope: the header plus the raw payload frame when the kind has one. */
+export interface Envelope {
+  header: Header;
+  payload?: Uint8Array;
+}
+
+/**
+ * Splits MLM content frames into header and payload, checking the frame count for the kind.
+ *
+ * @example
+ * ```ts
+ * const { header, payload } = decodeEnvelope(delivery.content);
+ * ```
+ */
+export function decodeEnvelope(frames: readonly Uint8Array[]): Envelope {
+  const first = frames[0];
+  if (first === undefined) throw new RpcProtocolError("message has no header frame");
+  const header = decodeHeader(first);
+  const expected = hasPayload(header.kind) ? 2 : 1;
+  if (frames.length !== expected) {
+    throw new RpcProtocolError(`${header.kind} message has ${frames.length} frames, expected ${expected}`);
+  }
+  return expected === 2 ? { header, payload: frames[1] as Uint8Array } : { header };
+}
+
+/**
+ * Builds the content frames of an envelope message.
+ *
+ * @example
+ * ```ts
+ * const frames = envelopeFrames({ kind: "result" }, encodeValue({ text: "hi" }));
+ * ```
+ */
+export function envelopeFrames(header: Header, payload?: Uint8Array): Uint8Array[] {
+  const head = encodeHeader(header);
+  if (hasPayload(header.kind)) {
+    if (payload === undefined) throw new RpcProtocolError(`${header.kind} message needs a payload frame`);
+    return [head, payload];
+  }
+  return [head];
+}

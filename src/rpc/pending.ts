@@ -1,0 +1,269 @@
+import { decodeValue } from "./codec.ts";
+import type { MethodSchema } from "./contract.ts";
+import type { Header } from "./envelope.ts";
+import {
+  RpcCancelledError, RpcDeadlineError, RpcError, RpcErrorCode, RpcProtocolError, RpcRemoteError, type RpcErrorBody,
+} from "./errors.ts";
+import type { RpcStream } from "./types.ts";
+import { assertValid } from "./validate.ts";
+
+/** What a pending call needs from the client that owns it. */
+export interface CallHost {
+  /** The call settled: forget it, and tell the worker to stop when `cancelRemote`. */
+  finished(call: PendingCall, cancelRemote: boolean): void;
+  readonly validateOutput: boolean;
+  readonly maxBufferedChunks: number;
+}
+
+/** Identity of a call, fixed when it is sent. */
+export interface CallInfo {
+  callId: string;
+  service: string;
+  method: string;
+  schema: MethodSchema;
+  /** Absolute deadline, ms since the epoch. */
+  deadline: number;
+}
+
+// setTimeout fires at once for delays past 2^31-1 ms; nobody needs a longer deadline than ~24 days.
+export const MAX_TIMER_MS = 0x7fffffff;
+
+function isErrorBody(value: unknown): value is RpcErrorBody {
+  if (typeof value !== "object" || value === null) return false;
+  const body = value as Record<string, unknown>;
+  return typeof body["code"] === "string" && typeof body["message"] === "string";
+}
+
+/**
+ * One call in flight on a client: its timer, its abort listener, and what to do with each
+ * envelope that arrives for it. Settles exactly once; later envelopes are ignored.
+ */
+export abstract class PendingCall {
+  /** The mailbox that takes cancels for this call (from the last ack), if any. */
+  worker: string | undefined;
+  #settled = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #signal: AbortSignal | undefined;
+  readonly #onAbort = (): void => {
+    this.fail(new RpcCancelledError(`${this.label} was cancelled`, { cause: this.#signal?.reason }), true);
+  };
+
+  constructor(
+    protected readonly host: CallHost,
+    readonly info: CallInfo,
+  ) {}
+
+  get callId(): string {
+    return this.info.callId;
+  }
+
+  get settled(): boolean {
+    return this.#settled;
+  }
+
+  protected get label(): string {
+    return `${this.info.service}.${this.info.method}`;
+  }
+
+  /** Start the deadline timer and watch the caller's signal. */
+  arm(now: number, signal: AbortSignal | undefined): void {
+    const delay = Math.min(Math.max(0, this.info.deadline - now), MAX_TIMER_MS);
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.fail(new RpcDeadlineError(`${this.label} missed its deadline`), true);
+    }, delay);
+    if (signal !== undefined) {
+      this.#signal = signal;
+      signal.addEventListener("abort", this.#onAbort, { once: true });
+    }
+  }
+
+  /** Settle with an error. `cancelRemote`: the worker may still be running it. */
+  fail(error: RpcError, cancelRemote: boolean): void {
+    if (!this.#finish(cancelRemote)) return;
+    this.reject(error);
+  }
+
+  /** Handle one envelope addressed to this call. A bad envelope fails the call. */
+  receive(header: Header, payload: Uint8Array | undefined, sender: string): void {
+    if (this.#settled) return;
+    try {
+      switch (header.kind) {
+        case "ack":
+          this.worker = header.worker === "" ? sender : header.worker;
+          return;
+        case "error": {
+          const body = decodeValue(payload as Uint8Array, "error");
+          if (!isErrorBody(body)) throw new RpcProtocolError(`${this.label}: error reply without code and message`);
+          if (this.#finish(false)) this.reject(new RpcRemoteError(this.info.service, this.info.method, body));
+          return;
+        }
+        default:
+          this.onEnvelope(header, payload as Uint8Array);
+      }
+    } catch (error) {
+      const wrapped = error instanceof RpcError
+        ? error
+        : new RpcError(RpcErrorCode.INTERNAL, `${this.label}: ${String((error as Error)?.message ?? error)}`, { cause: error });
+      this.fail(wrapped, true);
+    }
+  }
+
+  /** Settle successfully; returns false if the call had already settled. */
+  protected succeed(): boolean {
+    return this.#finish(false);
+  }
+
+  protected abstract onEnvelope(header: Header, payload: Uint8Array | undefined): void;
+  protected abstract reject(error: RpcError): void;
+
+  #finish(cancelRemote: boolean): boolean {
+    if (this.#settled) return false;
+    this.#settled = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#signal?.removeEventListener("abort", this.#onAbort);
+    this.#signal = undefined;
+    this.host.finished(this, cancelRemote);
+    return true;
+  }
+}
+
+/** A call answered by one output (plus optional progress). */
+export class UnaryCall<O = unknown, P = unknown> extends PendingCall {
+  readonly promise: Promise<O>;
+  #resolve!: (value: O) => void;
+  #reject!: (error: Error) => void;
+
+  constructor(host: CallHost, info: CallInfo, private readonly onProgress: ((value: P) => void) | undefined) {
+    super(host, info);
+    this.promise = new Promise<O>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+  }
+
+  protected onEnvelope(header: Header, payload: Uint8Array | undefined): void {
+    const schema = this.info.schema;
+    if (header.kind === "progress") {
+      // Progress the caller does not listen to is not even decoded.
+      if (this.onProgress === undefined || schema.progress === undefined) return;
+      const value = decodeValue(payload as Uint8Array, "progress");
+      assertValid(schema.progress, value, "progress", this.label);
+      this.onProgress(value as P);
+      return;
+    }
+    if (header.kind !== "result" || schema.output === undefined) {
+      throw new RpcProtocolError(`${this.label}: unexpected ${header.kind} reply to a unary call`);
+    }
+    const value = decodeValue(payload as Uint8Array, "result");
+    if (this.host.validateOutput) assertValid(schema.output, value, "output", this.label);
+    if (this.succeed()) this.#resolve(value as O);
+  }
+
+  protected reject(error: RpcError): void {
+    this.#reject(error);
+  }
+}
+
+/** A call answered by a stream of chunks; it is the {@link RpcStream} handed to the caller. */
+export class StreamCall<T = unknown> extends PendingCall implements RpcStream<T> {
+  #chunks: T[] = [];
+  #head = 0;
+  /** Chunks accepted so far; a requeued call's replayed chunks below this are skipped. */
+  #received = 0;
+  #ended = false;
+  #error: RpcError | undefined;
+  #waiter: { resolve: (r: IteratorResult<T>) => void; reject: (e: Error) => void } | undefined;
+  #iterated = false;
+
+  cancel(reason?: unknown): void {
+    this.fail(new RpcCancelledError(`${this.label} was cancelled`, { cause: reason }), true);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    if (this.#iterated) throw new RpcError(RpcErrorCode.INTERNAL, `${this.label}: a stream can be iterated only once`);
+    this.#iterated = true;
+    return {
+      next: () => this.#next(),
+      return: (): Promise<IteratorResult<T>> => {
+        this.cancel("iteration stopped");
+        this.#chunks = [];
+        return Promise.resolve({ done: true, value: undefined });
+      },
+    };
+  }
+
+  protected onEnvelope(header: Header, payload: Uint8Array | undefined): void {
+    const schema = this.info.schema;
+    // A requeued call restarts from chunk 0 on its new worker: chunks the caller already has are skipped.
+    if (header.kind === "chunk" && schema.chunk !== undefined) {
+      if (header.seq < this.#received) return;
+      if (header.seq > this.#received) {
+        throw new RpcProtocolError(`${this.label}: chunk ${header.seq} arrived, expected ${this.#received}`);
+      }
+      const value = decodeValue(payload as Uint8Array, "chunk");
+      if (this.host.validateOutput) assertValid(schema.chunk, value, "chunk", this.label);
+      this.#received++;
+      if (this.#chunks.length - this.#head >= this.host.maxBufferedChunks) {
+        throw new RpcError(
+          RpcErrorCode.RESOURCE_EXHAUSTED,
+          `${this.label}: more than ${this.host.maxBufferedChunks} chunks waiting to be read`,
+        );
+      }
+      this.#push(value as T);
+      return;
+    }
+    if (header.kind === "end") {
+      if (header.count !== this.#received) {
+        throw new RpcProtocolError(`${this.label}: stream ended after ${header.count} chunks, ${this.#received} arrived`);
+      }
+      if (!this.succeed()) return;
+      this.#ended = true;
+      this.#wake();
+      return;
+    }
+    throw new RpcProtocolError(`${this.label}: unexpected ${header.kind} reply to a streaming call`);
+  }
+
+  protected reject(error: RpcError): void {
+    this.#error = error;
+    this.#wake();
+  }
+
+  #push(value: T): void {
+    if (this.#waiter !== undefined && this.#head === this.#chunks.length) {
+      const waiter = this.#waiter;
+      this.#waiter = undefined;
+      waiter.resolve({ done: false, value });
+      return;
+    }
+    this.#chunks.push(value);
+  }
+
+  #wake(): void {
+    if (this.#waiter === undefined) return;
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    if (this.#error !== undefined) waiter.reject(this.#error);
+    else waiter.resolve({ done: true, value: undefined });
+  }
+
+  #next(): Promise<IteratorResult<T>> {
+    if (this.#head < this.#chunks.length) {
+      const value = this.#chunks[this.#head] as T;
+      this.#chunks[this.#head++] = undefined as T;
+      // Compact now and then so a long stream does not keep every chunk alive.
+      if (this.#head > 1024 && this.#head * 2 > this.#chunks.length) {
+        this.#chunks = this.#chunks.slice(this.#head);
+        this.#head = 0;
+      }
+      return Promise.resolve({ done: false, value });
+    }
+    if (this.#error !== undefined) return Promise.reject(this.#error);
+    if (this.#ended) return Promise.resolve({ done: true, value: undefined });
+    return new Promise((resolve, reject) => {
+      this.#waiter = { resolve, reject };
+    });
+  }
+}

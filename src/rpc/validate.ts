@@ -1,0 +1,64 @@
+import type { TSchema } from "typebox";
+import { Compile, type Validator } from "typebox/compile";
+import { RpcValidationError, type RpcValidationIssue } from "./errors.ts";
+
+// Compiling is far costlier than checking, and contracts are long-lived: one validator per schema object.
+const cache = new WeakMap<TSchema, Validator>();
+
+function validatorFor(schema: TSchema): Validator {
+  let validator = cache.get(schema);
+  if (validator === undefined) {
+    validator = Compile(schema) as unknown as Validator;
+    cache.set(schema, validator);
+  }
+  return validator;
+}
+
+/** Caps the issues reported for one value, so a huge bad array cannot make a huge error. */
+const MAX_ISSUES = 20;
+
+/**
+ * Lists the schema violations of `value` (empty when it is valid), with JSON pointer paths.
+ *
+ * @example
+ * ```ts
+ * issuesOf(Type.Object({ n: Type.Number() }), { n: "x" }); // [{ path: "/n", message: "must be number" }]
+ * ```
+ */
+export function issuesOf(schema: TSchema, value: unknown): RpcValidationIssue[] {
+  const validator = validatorFor(schema);
+  if (validator.Check(value)) return [];
+  const issues: RpcValidationIssue[] = [];
+  for (const error of validator.Errors(value)) {
+    issues.push({ path: error.instancePath, message: error.message });
+    if (issues.length >= MAX_ISSUES) break;
+  }
+  // Check and Errors disagree only if a refinement is impure; still report something.
+  return issues.length > 0 ? issues : [{ path: "", message: "invalid value" }];
+}
+
+/**
+ * Throws {@link RpcValidationError} unless `value` matches `schema`. Validators are compiled
+ * once per schema (TypeBox `Compile`) and cached.
+ *
+ * @example
+ * ```ts
+ * assertValid(method.input, input, "input", "qwen3vl.infer");
+ * ```
+ */
+export function assertValid(schema: TSchema, value: unknown, role: string, context?: string): void {
+  if (validatorFor(schema).Check(value)) return;
+  throw new RpcValidationError(role, issuesOf(schema, value), context);
+}
+
+/**
+ * Compiles the validators of every schema now instead of on first use (e.g. at worker start).
+ *
+ * @example
+ * ```ts
+ * precompile([qwen3vl.methods.infer.input, qwen3vl.methods.infer.output]);
+ * ```
+ */
+export function precompile(schemas: Iterable<TSchema | undefined>): void {
+  for (const schema of schemas) if (schema !== undefined) validatorFor(schema);
+}
