@@ -1,0 +1,256 @@
+import { readFile } from "node:fs/promises";
+import type { PlainAuthenticator, RouterSocket, Transport } from "../transport/types.ts";
+import { zmtp } from "../transport/zmtp.ts";
+import { Emitter } from "../util/emitter.ts";
+import { loadBrokerConfig } from "./config-file.ts";
+import { parsePasswords } from "./config.ts";
+import { BrokerCore } from "./core.ts";
+import { BrokerError } from "./errors.ts";
+import type { BrokerAction, BrokerEvent, BrokerLimits, BrokerStats, LogLevel } from "./types.ts";
+
+/** Endpoint bound when neither the options nor the config file name one. */
+export const DEFAULT_ENDPOINT = "tcp://127.0.0.1:9999";
+
+/** Who may connect. `null` (the default) lets everyone in; `plain` checks ZMTP PLAIN credentials. */
+export interface BrokerAuth {
+  mechanism: "null" | "plain";
+  /** Accepted `name → password` pairs. */
+  users?: Record<string, string> | Map<string, string>;
+  /** A C-style `name=password` file, re-read on every authentication (so edits apply at once). */
+  passwordsFile?: string;
+  /** Custom check; used when given, instead of `users` and `passwordsFile`. */
+  authenticate?: PlainAuthenticator;
+}
+
+/** One log record of the broker. */
+export interface BrokerLogEntry {
+  level: LogLevel;
+  message: string;
+  fields: Record<string, unknown>;
+}
+
+/** Options of {@link startBroker}. Explicit options win over the config file. */
+export interface BrokerOptions {
+  /** Endpoints to bind, e.g. `["tcp://127.0.0.1:0"]`. Default: the config file's, else `tcp://127.0.0.1:9999`. */
+  endpoints?: string[];
+  /** Socket factory: `zmtp` (default), `inproc`, or the `zeromq` transport object. */
+  transport?: Transport;
+  /** Client expiry in ms (C `server/timeout`). Default 10 000. */
+  timeout?: number;
+  limits?: Partial<BrokerLimits>;
+  auth?: BrokerAuth;
+  /** Path of a C broker `malamute.cfg` (ZPL) to read endpoints, timeout, security and limits from. */
+  config?: string;
+  /** On close, ms to let the final CONFIRMs leave before the sockets close (only when there are any). Default 100. */
+  linger?: number;
+  /** Receives log records from the start (also available later as the `log` event). */
+  log?: (entry: BrokerLogEntry) => void;
+}
+
+/** Events of a running broker. */
+export interface BrokerEvents {
+  log: (entry: BrokerLogEntry) => void;
+  error: (error: Error) => void;
+}
+
+/** A running broker. */
+export interface Broker {
+  /** Bound endpoints with real ports. */
+  readonly endpoints: readonly string[];
+  /** Clients, mailboxes, streams, services and counters right now. */
+  stats(): BrokerStats;
+  on<E extends keyof BrokerEvents>(event: E, handler: BrokerEvents[E]): this;
+  off<E extends keyof BrokerEvents>(event: E, handler: BrokerEvents[E]): this;
+  /** Graceful stop: senders of queued tracked messages get CONFIRM 304, then the sockets close. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Start a Malamute broker: bind a ROUTER on each endpoint and serve MLM until `close()`.
+ * Resolves once every endpoint is bound; rejects with {@link BrokerError} `BROKER_BIND`
+ * or `BROKER_CONFIG` otherwise.
+ *
+ * @example
+ * ```ts
+ * import { startBroker } from "malamute";
+ * const broker = await startBroker({ endpoints: ["tcp://127.0.0.1:0"] });
+ * console.log(broker.endpoints); // ["tcp://127.0.0.1:40123"]
+ * broker.on("log", (e) => console.error(e.level, e.message, e.fields));
+ * await broker.close();
+ * ```
+ */
+export async function startBroker(options: BrokerOptions = {}): Promise<Broker> {
+  const early = options.log;
+  const file = options.config !== undefined ? await loadBrokerConfig(options.config) : undefined;
+  if (file && early) for (const warning of file.warnings) early({ level: "warn", message: warning, fields: {} });
+  const endpoints = options.endpoints ?? (file && file.endpoints.length > 0 ? file.endpoints : [DEFAULT_ENDPOINT]);
+  const auth = options.auth ??
+    (file?.mechanism === "plain" ? { mechanism: "plain" as const, passwordsFile: file.passwordsFile } : undefined);
+  const core = new BrokerCore({
+    timeout: options.timeout ?? file?.timeout,
+    limits: { ...file?.limits, ...options.limits },
+  });
+  const transport = options.transport ?? zmtp;
+  const router = transport.router(auth?.mechanism === "plain" ? { plain: { authenticate: authenticator(auth) } } : {});
+  const broker = new MlmBroker(core, router, options.linger ?? 100);
+  if (early) broker.on("log", early);
+  try {
+    for (const endpoint of endpoints) {
+      try {
+        await router.bind(endpoint);
+      } catch (cause) {
+        throw new BrokerError("BROKER_BIND", `cannot bind ${endpoint}: ${(cause as Error).message}`, { cause });
+      }
+    }
+  } catch (error) {
+    await broker.close();
+    throw error;
+  }
+  return broker;
+}
+
+function authenticator(auth: BrokerAuth): PlainAuthenticator {
+  if (auth.authenticate) return auth.authenticate;
+  const users = auth.users instanceof Map ? auth.users : new Map(Object.entries(auth.users ?? {}));
+  const file = auth.passwordsFile;
+  return async (username, password) => {
+    if (users.get(username) === password) return true;
+    if (file === undefined) return false;
+    try {
+      return parsePasswords(await readFile(file, "utf8")).get(username) === password;
+    } catch {
+      return false;
+    }
+  };
+}
+
+const hexCache = new WeakMap<Uint8Array, string>();
+
+function keyOf(id: Uint8Array): string {
+  let key = hexCache.get(id);
+  if (key === undefined) {
+    key = "";
+    for (let i = 0; i < id.length; i++) key += (id[i] as number).toString(16).padStart(2, "0");
+    hexCache.set(id, key);
+  }
+  return key;
+}
+
+/** Binds a {@link BrokerCore} to a ROUTER socket, a clock and a timer. */
+class MlmBroker extends Emitter<BrokerEvents> implements Broker {
+  readonly #core: BrokerCore;
+  readonly #router: RouterSocket;
+  /** Connection key → routing id. */
+  readonly #ids = new Map<string, Uint8Array>();
+  #timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  #timerAt = Infinity;
+  #closing: Promise<void> | undefined = undefined;
+  readonly #linger: number;
+
+  constructor(core: BrokerCore, router: RouterSocket, linger: number) {
+    super();
+    this.#core = core;
+    this.#router = router;
+    this.#linger = linger;
+    router.on("message", this.#onMessage);
+    router.on("connect", this.#onConnect);
+    router.on("disconnect", this.#onDisconnect);
+    router.on("error", this.#onError);
+  }
+
+  get endpoints(): readonly string[] {
+    return this.#router.endpoints;
+  }
+
+  stats(): BrokerStats {
+    return this.#core.stats();
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  async #shutdown(): Promise<void> {
+    const told = this.#run({ type: "shutdown" });
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#router.off("message", this.#onMessage);
+    this.#router.off("connect", this.#onConnect);
+    this.#router.off("disconnect", this.#onDisconnect);
+    // Transports write on a later (micro)task and close without draining: give the last
+    // replies and the shutdown CONFIRMs a moment to leave.
+    await new Promise((resolve) => setTimeout(resolve, told > 0 ? this.#linger : 0));
+    await this.#router.close();
+    this.#router.off("error", this.#onError);
+    this.#ids.clear();
+  }
+
+  #onMessage = (id: Uint8Array, frames: Uint8Array[]): void => {
+    const conn = keyOf(id);
+    if (!this.#ids.has(conn)) this.#ids.set(conn, id);
+    this.#run({ type: "frames", conn, frames });
+  };
+
+  #onConnect = (id: Uint8Array): void => {
+    const conn = keyOf(id);
+    this.#ids.set(conn, id);
+    this.#run({ type: "connect", conn });
+  };
+
+  #onDisconnect = (id: Uint8Array): void => {
+    const conn = keyOf(id);
+    this.#run({ type: "disconnect", conn });
+    this.#ids.delete(conn);
+  };
+
+  #onError = (error: Error): void => {
+    if (this.listens("error")) this.emit("error", error);
+    else this.#emitLog({ type: "log", level: "warn", message: `transport: ${error.message}`, fields: {} });
+  };
+
+  /** Feed one event to the core and execute its actions; returns the number of messages sent. */
+  #run(event: BrokerEvent): number {
+    const actions = this.#core.handle(event, performance.now());
+    let sent = 0;
+    for (let i = 0; i < actions.length; i++) {
+      const action = actions[i] as BrokerAction;
+      if (action.type === "send") {
+        const id = this.#ids.get(action.conn);
+        if (id === undefined) continue;
+        sent++;
+        try {
+          this.#router.send(id, action.frames);
+        } catch (error) {
+          this.#emitLog({ type: "log", level: "warn", message: `send failed: ${(error as Error).message}`, fields: { conn: action.conn } });
+        }
+      } else if (action.type === "disconnect") {
+        const id = this.#ids.get(action.conn);
+        if (id !== undefined) this.#router.disconnectPeer(id);
+      } else {
+        this.#emitLog(action);
+      }
+    }
+    if (this.#closing === undefined) this.#schedule();
+    return sent;
+  }
+
+  #emitLog(action: Extract<BrokerAction, { type: "log" }>): void {
+    if (this.listens("log")) this.emit("log", { level: action.level, message: action.message, fields: action.fields ?? {} });
+  }
+
+  /** Keep one timer armed at the core's next deadline; later deadlines never re-arm it. */
+  #schedule(): void {
+    const next = this.#core.nextDeadline();
+    if (next === undefined || next >= this.#timerAt) return;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timerAt = next;
+    this.#timer = setTimeout(this.#onTimer, Math.max(0, next - performance.now()) + 1);
+  }
+
+  #onTimer = (): void => {
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    this.#run({ type: "tick" });
+  };
+}
