@@ -18,6 +18,11 @@ export interface Command {
  */
 export function decodeCommand(body: Uint8Array): Command {
   const len = body[0];
+  if (len === 0x5e && body[1] === 0x52 && body[2] === 0x52 && body[3] === 0x4f && body[4] === 0x52 && body.length < 0x5f) {
+    // libzmq 4.3's PLAIN ERROR: the C literal "\x05ERROR" compiles to 0x5E "RROR", so the
+    // length byte is 0x5E and the name runs past the frame. It is an ERROR all the same.
+    return { name: "ERROR", data: body.subarray(5) };
+  }
   if (len === undefined || len === 0) throw new ZmtpError("ZMTP_MALFORMED_COMMAND", "command with empty name");
   if (1 + len > body.length) throw new ZmtpError("ZMTP_MALFORMED_COMMAND", "command name is truncated");
   let name = "";
