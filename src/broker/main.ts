@@ -1,0 +1,87 @@
+// Runnable broker: `npm run broker -- --endpoint tcp://127.0.0.1:9999 [--config malamute.cfg]`.
+// Runs in the foreground, logs to stderr, stops cleanly on SIGINT/SIGTERM.
+import process from "node:process";
+import { parseArgs } from "node:util";
+import { BrokerError } from "./errors.ts";
+import { startBroker } from "./server.ts";
+import type { BrokerLogEntry } from "./server.ts";
+import type { LogLevel } from "./types.ts";
+
+const USAGE = `usage: npm run broker -- [--endpoint tcp://HOST:PORT]... [--config FILE] [--timeout MS] [--verbose]
+
+  -e, --endpoint   endpoint to bind (repeatable); default: the config file's, else tcp://127.0.0.1:9999
+  -c, --config     C malamute.cfg (ZPL): server/timeout, mlm_server/bind/endpoint,
+                   mlm_server/security/mechanism, server/auth/plain, mailbox and service limits
+  -t, --timeout    client expiry in ms (default 10000, or server/timeout from the config)
+  -v, --verbose    also log debug records
+  -h, --help       show this help`;
+
+const LEVELS: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+
+function formatLog(entry: BrokerLogEntry): string {
+  const fields = Object.entries(entry.fields).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`);
+  return `${new Date().toISOString()} ${entry.level.toUpperCase()} ${entry.message}${fields.length ? " " + fields.join(" ") : ""}`;
+}
+
+async function main(): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: process.argv.slice(2),
+      options: {
+        endpoint: { type: "string", short: "e", multiple: true },
+        config: { type: "string", short: "c" },
+        timeout: { type: "string", short: "t" },
+        verbose: { type: "boolean", short: "v", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+      strict: true,
+    }));
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  let timeout: number | undefined;
+  if (values.timeout !== undefined) {
+    timeout = Number(values.timeout);
+    if (!Number.isInteger(timeout) || timeout < 0) {
+      process.stderr.write(`--timeout must be a whole number of ms, got "${values.timeout}"\n`);
+      return 2;
+    }
+  }
+  const threshold = values.verbose ? 0 : LEVELS.info;
+  const log = (entry: BrokerLogEntry): void => {
+    if (LEVELS[entry.level] >= threshold) process.stderr.write(`${formatLog(entry)}\n`);
+  };
+
+  let broker;
+  try {
+    broker = await startBroker({ endpoints: values.endpoint, config: values.config, timeout, log });
+  } catch (error) {
+    process.stderr.write(`malamute broker: ${error instanceof BrokerError ? error.message : String(error)}\n`);
+    return 1;
+  }
+  for (const endpoint of broker.endpoints) log({ level: "info", message: "listening", fields: { endpoint } });
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      process.off("SIGINT", onInt);
+      process.off("SIGTERM", onTerm);
+      log({ level: "info", message: "stopping", fields: { signal } });
+      resolve();
+    };
+    const onInt = (): void => stop("SIGINT");
+    const onTerm = (): void => stop("SIGTERM");
+    process.on("SIGINT", onInt);
+    process.on("SIGTERM", onTerm);
+  });
+  await broker.close();
+  log({ level: "info", message: "stopped", fields: {} });
+  return 0;
+}
+
+process.exitCode = await main();
