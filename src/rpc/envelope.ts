@@ -66,7 +66,7 @@ export function encodeHeader(header: Header): Uint8Array {
   switch (header.kind) {
     case "call":
       out["timeout"] = header.timeout;
-      out["deadline"] = header.deadline;
+      out["deadline"] = wide(header.deadline);
       if (header.meta !== undefined) out["meta"] = header.meta;
       break;
     case "ack":
@@ -79,10 +79,16 @@ export function encodeHeader(header: Header): Uint8Array {
       out["count"] = header.count;
       break;
     case "cancel":
-      if (header.deadline !== undefined) out["deadline"] = header.deadline;
+      if (header.deadline !== undefined) out["deadline"] = wide(header.deadline);
       break;
   }
   return encodeValue(out);
+}
+
+// msgpackr writes integers above 2^32 as float64; a BigInt makes it a msgpack uint64, which
+// is what a reader in another language expects for epoch milliseconds.
+function wide(value: number): number | bigint {
+  return Number.isSafeInteger(value) && value > 0xffffffff ? BigInt(value) : value;
 }
 
 function isCount(value: unknown): value is number {

@@ -1,0 +1,156 @@
+// Generates the hex examples of docs/rpc-wire.md from the real codecs (src/proto for MLM
+// frames, src/rpc for the envelope), so the document cannot drift from the code.
+//   npx tsx tests/rpc/wire-doc.ts --write   rewrites the generated blocks of the document
+// tests/rpc/wire-doc.test.ts checks that the document matches.
+import { readFileSync, writeFileSync } from "node:fs";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import { encode, MESSAGE_SPECS } from "../../src/proto/mod.ts";
+import type { MlmMessage } from "../../src/proto/types.ts";
+import { decodeValue, encodeValue } from "../../src/rpc/codec.ts";
+import { CANCEL_STREAM, encodeHeader } from "../../src/rpc/envelope.ts";
+
+export const DOC_PATH = fileURLToPath(new URL("../../docs/rpc-wire.md", import.meta.url));
+
+// The example call: fixed values so the bytes never change.
+const CALLER = "rpc-client-9f2c";
+const WORKER = "rpc-worker-qwen3vl-a1b2";
+const CALL_ID = "5f3a9c1e2b7d4a60.1";
+const DEADLINE = 1_767_225_630_000; // 2026-01-01T00:00:30Z on the caller's clock
+const TIMEOUT = 30_000;
+const REPLY_TIMEOUT = TIMEOUT + 5_000;
+const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47]);
+
+const hexByte = (b: number): string => b.toString(16).padStart(2, "0");
+
+function hexLines(bytes: Uint8Array, indent: string): string[] {
+  const lines: string[] = [];
+  for (let i = 0; i < bytes.length; i += 16) lines.push(indent + Array.from(bytes.subarray(i, i + 16), hexByte).join(" "));
+  return lines;
+}
+
+/** A msgpack value as readable text: JSON, with binary shown as bin(...). */
+function show(value: unknown): string {
+  if (value instanceof Uint8Array) return `bin(${Array.from(value, hexByte).join(" ")})`;
+  if (Array.isArray(value)) return `[${value.map(show).join(", ")}]`;
+  if (value !== null && typeof value === "object") {
+    return `{${Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}: ${show(v)}`).join(", ")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** The MLM header frame, field by field. */
+function annotateHeader(message: MlmMessage, frame: Uint8Array): string[] {
+  const spec = MESSAGE_SPECS[message.type];
+  const lines = [`  ${hexByte(frame[0] as number)} ${hexByte(frame[1] as number)}  signature`, `  ${hexByte(spec.id)}  id ${spec.id} = ${message.type.replace(/_/g, "-")}`];
+  let pos = 3;
+  for (const field of spec.fields) {
+    let size: number;
+    let shown: string;
+    const value = (message as unknown as Record<string, unknown>)[field.name];
+    if (field.kind === "string") {
+      size = 1 + (frame[pos] as number);
+      shown = `${field.name} (string, 1-byte length) = ${JSON.stringify(value)}`;
+    } else {
+      size = field.kind === "number2" ? 2 : 4;
+      shown = `${field.name} (${size}-byte big-endian) = ${String(value)}`;
+    }
+    const bytes = Array.from(frame.subarray(pos, pos + size), hexByte);
+    // Long strings wrap; the annotation goes on the first line.
+    for (let i = 0; i < bytes.length; i += 16) {
+      const chunk = bytes.slice(i, i + 16).join(" ");
+      lines.push(i === 0 ? `  ${chunk}  ${shown}` : `  ${chunk}`);
+    }
+    pos += size;
+  }
+  return lines;
+}
+
+function render(message: MlmMessage, labels: string[]): string {
+  const frames = encode(message);
+  const header = frames[0] as Uint8Array;
+  const out = [`frame 0: MLM ${message.type.replace(/_/g, "-")} header (${header.length} bytes)`, ...annotateHeader(message, header)];
+  frames.slice(1).forEach((frame, i) => {
+    out.push(`frame ${i + 1}: ${labels[i] ?? "content"} (${frame.length} bytes)`);
+    out.push(...hexLines(frame, "  "));
+    out.push(`  = msgpack ${show(decodeValue(frame))}`);
+  });
+  return out.join("\n");
+}
+
+const callHeader = encodeHeader({ kind: "call", timeout: TIMEOUT, deadline: DEADLINE });
+const callPayload = encodeValue({ prompt: "Describe", image: PNG });
+
+const reply = (subject: string, content: Uint8Array[]): MlmMessage => ({
+  type: "MAILBOX_SEND", address: CALLER, subject, tracker: CALL_ID, timeout: REPLY_TIMEOUT, content,
+});
+
+/** Every generated block, by name. */
+export function examples(): Map<string, string> {
+  const blocks = new Map<string, string>();
+  blocks.set("open", render({ type: "CONNECTION_OPEN", protocol: "MALAMUTE", version: 1, address: "" }, []));
+  blocks.set("credit", render({ type: "CREDIT", amount: 1 }, []));
+  blocks.set("offer", render({ type: "SERVICE_OFFER", address: "qwen3vl", pattern: ".*" }, []));
+  blocks.set("control-open", render({ type: "CONNECTION_OPEN", protocol: "MALAMUTE", version: 1, address: WORKER }, []));
+  blocks.set("control-read", render({ type: "STREAM_READ", stream: CANCEL_STREAM, pattern: ".*" }, []));
+  blocks.set("call-send", render({
+    type: "SERVICE_SEND", address: "qwen3vl", subject: "infer", tracker: CALL_ID, timeout: TIMEOUT,
+    content: [callHeader, callPayload],
+  }, ["envelope header", "input payload"]));
+  blocks.set("call-deliver", render({
+    type: "SERVICE_DELIVER", sender: CALLER, address: "qwen3vl", subject: "infer", tracker: CALL_ID,
+    content: [callHeader, callPayload],
+  }, ["envelope header", "input payload"]));
+  blocks.set("ack", render(reply("ack", [encodeHeader({ kind: "ack", worker: WORKER })]), ["envelope header"]));
+  blocks.set("progress", render(reply("progress", [encodeHeader({ kind: "progress" }), encodeValue({ tokens: 12 })]),
+    ["envelope header", "progress payload"]));
+  blocks.set("result", render(reply("result", [encodeHeader({ kind: "result" }), encodeValue({ text: "A cat.", tokens: 3 })]),
+    ["envelope header", "output payload"]));
+  blocks.set("result-deliver", render({
+    type: "MAILBOX_DELIVER", sender: "", address: CALLER, subject: "result", tracker: CALL_ID,
+    content: [encodeHeader({ kind: "result" }), encodeValue({ text: "A cat.", tokens: 3 })],
+  }, ["envelope header", "output payload"]));
+  blocks.set("confirm", render({ type: "CONFIRM", tracker: CALL_ID, code: 200, reason: "" }, []));
+  blocks.set("error", render(reply("error", [
+    encodeHeader({ kind: "error" }),
+    encodeValue({ code: "RPC_VALIDATION", message: "qwen3vl.infer: invalid input at /prompt: must be string" }),
+  ]), ["envelope header", "error payload"]));
+  blocks.set("chunk", render(reply("chunk", [encodeHeader({ kind: "chunk", seq: 0 }), encodeValue("A")]),
+    ["envelope header", "chunk payload"]));
+  blocks.set("end", render(reply("end", [encodeHeader({ kind: "end", count: 3 })]), ["envelope header"]));
+  blocks.set("cancel-direct", render({
+    type: "MAILBOX_DELIVER", sender: CALLER, address: WORKER, subject: "cancel", tracker: CALL_ID,
+    content: [encodeHeader({ kind: "cancel" })],
+  }, ["envelope header"]));
+  blocks.set("cancel-stream", render({
+    type: "STREAM_DELIVER", address: CANCEL_STREAM, sender: CALLER, subject: CALL_ID,
+    content: [encodeHeader({ kind: "cancel", deadline: DEADLINE })],
+  }, ["envelope header"]));
+  return blocks;
+}
+
+// A generated block: the marker line, a text fence, the body, and the closing fence line.
+const BLOCK = /(<!-- wire:([a-z-]+) -->\n```text\n)([\s\S]*?)^(```)$/gm;
+
+/** The document's generated blocks, by name. */
+export function documentBlocks(doc: string): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const m of doc.matchAll(BLOCK)) found.set(m[2] as string, (m[3] as string).replace(/\n$/, ""));
+  return found;
+}
+
+/** The document with every generated block replaced by the current bytes. */
+export function regenerate(doc: string): string {
+  const blocks = examples();
+  return doc.replace(BLOCK, (whole, open: string, name: string, _body: string, close: string) => {
+    const body = blocks.get(name);
+    return body === undefined ? whole : `${open}${body}\n${close}`;
+  });
+}
+
+if (process.argv.includes("--write")) {
+  writeFileSync(DOC_PATH, regenerate(readFileSync(DOC_PATH, "utf8")));
+  console.log(`updated ${DOC_PATH}`);
+} else if (process.argv.includes("--print")) {
+  for (const [name, body] of examples()) console.log(`<!-- wire:${name} -->\n\`\`\`text\n${body}\n\`\`\`\n`);
+}
