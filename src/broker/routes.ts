@@ -20,7 +20,8 @@ export interface Origin {
  * ```
  */
 export class ConfirmRoutes {
-  readonly #map = new Map<string, Origin | Origin[]>();
+  /** Tracker → origins in arrival order, consumed from `head`. */
+  readonly #map = new Map<string, Origin | Pending>();
   /** Number of origins held. */
   size = 0;
 
@@ -30,8 +31,8 @@ export class ConfirmRoutes {
     if (this.size >= limit) evicted = this.#evictOldest();
     const existing = this.#map.get(tracker);
     if (existing === undefined) this.#map.set(tracker, origin);
-    else if (Array.isArray(existing)) existing.push(origin);
-    else this.#map.set(tracker, [existing, origin]);
+    else if (existing instanceof Pending) existing.list.push(origin);
+    else this.#map.set(tracker, new Pending([existing, origin]));
     this.size++;
     return evicted;
   }
@@ -41,12 +42,14 @@ export class ConfirmRoutes {
     const existing = this.#map.get(tracker);
     if (existing === undefined) return undefined;
     this.size--;
-    if (!Array.isArray(existing)) {
+    if (!(existing instanceof Pending)) {
       this.#map.delete(tracker);
       return existing;
     }
-    const first = existing.shift() as Origin;
-    if (existing.length === 1) this.#map.set(tracker, existing[0] as Origin);
+    const first = existing.list[existing.head] as Origin;
+    existing.list[existing.head++] = undefined as unknown as Origin;
+    if (existing.head === existing.list.length) this.#map.delete(tracker);
+    else if (existing.head >= 1024 && existing.head * 2 >= existing.list.length) existing.compact();
     return first;
   }
 
@@ -56,12 +59,12 @@ export class ConfirmRoutes {
     if (existing === origin) {
       this.#map.delete(tracker);
       this.size--;
-    } else if (Array.isArray(existing)) {
-      const index = existing.indexOf(origin);
+    } else if (existing instanceof Pending) {
+      const index = existing.list.indexOf(origin, existing.head);
       if (index < 0) return;
-      existing.splice(index, 1);
+      existing.list.splice(index, 1);
       this.size--;
-      if (existing.length === 1) this.#map.set(tracker, existing[0] as Origin);
+      if (existing.head === existing.list.length) this.#map.delete(tracker);
     }
   }
 
@@ -69,5 +72,16 @@ export class ConfirmRoutes {
     const first = this.#map.keys().next();
     if (first.done) return undefined;
     return this.take(first.value);
+  }
+}
+
+/** Several deliveries with the same tracker: a FIFO consumed from `head`. */
+class Pending {
+  head = 0;
+  constructor(public list: Origin[]) {}
+
+  compact(): void {
+    this.list = this.list.slice(this.head);
+    this.head = 0;
   }
 }

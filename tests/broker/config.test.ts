@@ -90,3 +90,15 @@ describe("broker config: ZPL (C malamute.cfg)", () => {
     assert.deepEqual([...users], [["admin", "secret"], ["bob", "pw=with=equals"]]);
   });
 });
+
+describe("examples/malamute.cfg", () => {
+  it("is a valid configuration for this broker", async () => {
+    const { readFileSync } = await import("node:fs");
+    const cfg = parseBrokerConfig(readFileSync(new URL("../../examples/malamute.cfg", import.meta.url), "utf8"));
+    assert.deepEqual(cfg.endpoints, ["tcp://127.0.0.1:9999"]);
+    assert.equal(cfg.timeout, 10000);
+    assert.equal(cfg.mechanism, "null");
+    assert.equal(cfg.limits.mailboxMessages, 10000);
+    assert.deepEqual(cfg.warnings, []);
+  });
+});
