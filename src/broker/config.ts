@@ -33,6 +33,7 @@ const LIMIT_KEYS: [path: string, limit: keyof BrokerLimits][] = [
   ["mlm_server/limits/max-message-size", "maxMessageSize"],
   ["mlm_server/limits/max-malformed", "maxMalformed"],
   ["mlm_server/limits/pending-confirms", "pendingConfirms"],
+  ["mlm_server/limits/inflight-bytes", "inflightBytes"],
 ];
 
 /**

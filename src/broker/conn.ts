@@ -26,6 +26,8 @@ export class Conn {
   offering: Set<Service> | undefined = undefined;
   /** Tracked requests delivered to this (credit-aware) worker, in delivery order. */
   inflight: Set<StoredMessage> | undefined = undefined;
+  /** Content bytes of the requests in `inflight`. */
+  inflightBytes = 0;
   routes: ConfirmRoutes | undefined = undefined;
   /** Stream deliveries waiting for credit: encoded frames, consumed from `bufferHead`. */
   buffer: (Uint8Array[] | undefined)[] | undefined = undefined;

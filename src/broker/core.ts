@@ -3,7 +3,7 @@ import type { MailboxSend, MlmMessage, ServiceSend, StreamRead, StreamSend } fro
 import { Conn } from "./conn.ts";
 import { DeadlineHeap } from "./heap.ts";
 import { DEFAULT_TIMEOUT, resolveLimits } from "./limits.ts";
-import { contentBytes, StoredMessage } from "./message.ts";
+import { contentBytes, NO_CONTENT, StoredMessage } from "./message.ts";
 import { compilePattern } from "./pattern.ts";
 import type { Pattern } from "./pattern.ts";
 import type { Origin } from "./routes.ts";
@@ -231,6 +231,7 @@ export class BrokerCore {
     conn.routes = undefined;
     const inflight = conn.inflight;
     conn.inflight = undefined;
+    conn.inflightBytes = 0;
     if (inflight && inflight.size > 0) this.#requeue([...inflight]);
     if (touched) for (const service of touched) this.#dispatch(service);
   }
@@ -377,6 +378,8 @@ export class BrokerCore {
   /** A request held in flight by `worker` is done (confirmed, or its route was evicted). */
   #settle(worker: Conn, request: StoredMessage): void {
     if (!worker.inflight?.delete(request)) return;
+    worker.inflightBytes -= request.bytes;
+    request.content = NO_CONTENT;
     const service = this.#services.get(request.address);
     if (service) {
       service.inflight--;
@@ -620,6 +623,7 @@ export class BrokerCore {
       queue.remove(stored);
       this.#deadlines.delete(stored);
       this.#deliverMail(conn, stored.senderConn, stored.sender, stored.subject, stored.tracker, stored.content, stored);
+      stored.content = NO_CONTENT;
     }
     this.#afterMailboxRemoval(box);
   }
@@ -707,13 +711,26 @@ export class BrokerCore {
       type: "SERVICE_DELIVER", sender: request.sender, address: request.address, subject: request.subject,
       tracker: request.tracker, content: request.content,
     }));
-    if (request.tracker === "") return;
-    if (worker.creditAware) {
-      // Held until the worker confirms; requeued if it leaves first.
-      (worker.inflight ??= new Set()).add(request);
-      service.inflight++;
+    if (request.tracker === "" || !worker.creditAware) {
+      // Delivered for good (C workers never confirm); a route is kept so a CONFIRM still reaches the requester.
+      request.content = NO_CONTENT;
+      if (request.tracker !== "") this.#route(worker, request.tracker, request);
+      return;
     }
+    // Held until the worker confirms; requeued if it leaves first.
+    (worker.inflight ??= new Set()).add(request);
+    worker.inflightBytes += request.bytes;
+    service.inflight++;
     this.#route(worker, request.tracker, request);
+    if (worker.inflightBytes > this.#limits.inflightBytes) {
+      this.#log("warn", "worker holds too many unconfirmed requests: the oldest count as done", {
+        conn: worker.key, address: worker.address, bytes: worker.inflightBytes,
+      });
+      for (const oldest of worker.inflight) {
+        if (worker.inflightBytes <= this.#limits.inflightBytes) break;
+        this.#settle(worker, oldest);
+      }
+    }
   }
 
   /** Hand queued requests to ready workers, oldest first. */

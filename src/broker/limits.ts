@@ -24,6 +24,7 @@ export const DEFAULT_LIMITS: Readonly<BrokerLimits> = Object.freeze({
   streamBufferBytes: 16 * MiB,
   maxMalformed: 100,
   pendingConfirms: 10_000,
+  inflightBytes: 64 * MiB,
 });
 
 /** Default client expiry in ms (the C broker's sample `malamute.cfg`). */

@@ -26,13 +26,17 @@ export class StoredMessage {
     readonly address: string,
     readonly subject: string,
     readonly tracker: string,
-    readonly content: Uint8Array[],
+    /** Emptied once the message is delivered for good, so a CONFIRM route holds no payload. */
+    public content: Uint8Array[],
     /** Sum of content frame sizes (what the limits count). */
     readonly bytes: number,
     /** Absolute expiry time, `Infinity` for none. */
     readonly deadline: number,
   ) {}
 }
+
+/** Shared empty content for delivered messages. */
+export const NO_CONTENT: Uint8Array[] = [];
 
 /** Sum of the sizes of `frames`. */
 export function contentBytes(frames: readonly Uint8Array[]): number {

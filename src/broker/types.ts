@@ -55,6 +55,11 @@ export interface BrokerLimits {
   maxMalformed: number;
   /** Tracked deliveries per connection whose CONFIRM the broker still waits for. Default 10 000. */
   pendingConfirms: number;
+  /**
+   * Content bytes of unconfirmed requests one worker may hold in flight; beyond it the oldest
+   * counts as done (as for a C worker) and is no longer requeued. Default 64 MiB.
+   */
+  inflightBytes: number;
 }
 
 /** Configuration of a {@link BrokerCore}. */

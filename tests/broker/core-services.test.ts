@@ -259,3 +259,30 @@ describe("broker core: services (mlm-protocol §8, design §3)", () => {
     assert.deepEqual(h.core.stats().services, []);
   });
 });
+
+describe("broker core: in-flight bounds", () => {
+  it("a credit-aware worker that never confirms holds at most inflightBytes; the oldest count as done", () => {
+    const h = new Harness({ limits: { inflightBytes: 10 } });
+    h.open("w", "worker");
+    h.ok("w", offer("svc", ".*"));
+    h.send("w", credit(10));
+    h.open("c", "client");
+    h.send("c", request("svc", "first", "12345678", "t1"));
+    h.send("c", request("svc", "second", "12345678", "t2"));
+    assert.equal(h.core.stats().services[0]?.inflight, 1);
+    h.disconnect("w");
+    assert.equal(h.core.stats().counters.requeued, 1);
+    h.open("w2", "worker2");
+    assert.deepEqual(subjects(h.send("w2", offer("svc", ".*")).slice(1)), ["second"]);
+  });
+
+  it("a CONFIRM for a request that counted as done is still forwarded to the requester", () => {
+    const h = new Harness({ limits: { inflightBytes: 1 } });
+    h.open("w", "worker");
+    h.ok("w", offer("svc", ".*"));
+    h.send("w", credit(10));
+    h.open("c", "client");
+    h.send("c", request("svc", "big", "12345678", "t1"));
+    assert.deepEqual(h.send("w", confirm("t1")).map((s) => s.conn), ["c"]);
+  });
+});
