@@ -1,0 +1,884 @@
+import { decode, encode } from "../proto/mod.ts";
+import type { MailboxSend, MlmMessage, ServiceSend, StreamSend } from "../proto/mod.ts";
+import { TransportError } from "../transport/errors.ts";
+import type { DealerSocket, Frames, Transport } from "../transport/types.ts";
+import { zmtp } from "../transport/zmtp.ts";
+import { Emitter } from "../util/emitter.ts";
+import { badArgument, toFrames } from "./content.ts";
+import { CreditWindow } from "./credit.ts";
+import { MlmError, statusError } from "./errors.ts";
+import { Inbox } from "./inbox.ts";
+import { resolveOptions } from "./options.ts";
+import type { ResolvedOptions } from "./options.ts";
+import { Fifo } from "./queue.ts";
+import { Registrations } from "./registrations.ts";
+import type { Registration, RegistrationMessage } from "./registrations.ts";
+import type { ClientStats, Confirmation, ContentInput, Delivery, MlmClientOptions, SendOptions } from "./types.ts";
+
+/** Events of an {@link MlmClient}. */
+export interface MlmClientEvents {
+  /** The broker forwarded the outcome of a tracked message this client sent. */
+  confirm: (confirmation: Confirmation) => void;
+  /** The session was re-opened and every registration replayed. */
+  connected: () => void;
+  /** The session was lost (connection dropped, broker silent, or broker forgot us). */
+  disconnected: (reason: string) => void;
+  /** Something went wrong that no pending call can report (dropped delivery, refused CONFIRM...). */
+  error: (error: Error) => void;
+}
+
+/**
+ * Where the session is:
+ * - connecting: first CONNECTION-OPEN not answered yet (connect() pending);
+ * - open: OK received; everything is written straight to the socket;
+ * - opening: a re-open's CONNECTION-OPEN is waiting for OK;
+ * - down: no session; waiting for the transport or for the backoff timer;
+ * - closing / closed: close() was called (or reconnect is off and the session died).
+ */
+type State = "connecting" | "open" | "opening" | "down" | "closing" | "closed";
+
+/** A role command (OK/ERROR expected) issued by the application. */
+interface Command {
+  readonly kind: "command";
+  readonly frames: Frames;
+  readonly what: string;
+  readonly entry: Registration | undefined;
+  readonly resolve: () => void;
+  readonly reject: (error: MlmError) => void;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  settled: boolean;
+  seq: number;
+}
+
+/** A message written to the broker whose OK/ERROR we are waiting for, in sending order. */
+type Expectation =
+  | Command
+  | { readonly kind: "open"; readonly seq: number }
+  | { readonly kind: "replay"; readonly entry: Registration; readonly seq: number }
+  | { readonly kind: "close"; readonly seq: number; readonly done: () => void };
+
+type Outgoing = StreamSend | MailboxSend | ServiceSend;
+
+/** A send made while the session was down, written after the next re-open. */
+interface HeldSend {
+  readonly kind: "send";
+  readonly message: Outgoing;
+  readonly frames: Frames;
+  readonly at: number;
+}
+
+const PING_FRAMES = encode({ type: "CONNECTION_PING" });
+const CLOSE_FRAMES = encode({ type: "CONNECTION_CLOSE" });
+/** Upper bound on how long close() waits for the broker's OK. */
+const CLOSE_WAIT_MS = 1000;
+
+const now = (): number => performance.now();
+
+/**
+ * A Malamute client: the whole `mlm_client` surface (mailboxes, streams, services), plus
+ * credit-based flow control, broker CONFIRMs, heartbeats and automatic re-open with replay
+ * of every registration.
+ *
+ * Sends are fire-and-forget and synchronous (no promise per message). Role commands
+ * (`setProducer`, `setConsumer`, `removeConsumer`, `setWorker`) resolve on the broker's OK
+ * and reject with an {@link MlmError} carrying the status on ERROR. Deliveries are read with
+ * `receive()`, `for await`, or pushed to `onDelivery` handlers.
+ *
+ * @example
+ * ```ts
+ * import { MlmClient } from "malamute";
+ *
+ * const writer = await MlmClient.connect("tcp://127.0.0.1:9999", { address: "writer" });
+ * const reader = await MlmClient.connect("tcp://127.0.0.1:9999", { address: "reader" });
+ * await writer.setProducer("weather");
+ * await reader.setConsumer("weather", "temp.*");
+ * writer.send("temp.moscow", "-5.5");
+ * const d = await reader.receive();
+ * console.log(d.kind, d.subject, new TextDecoder().decode(d.content[0])); // stream temp.moscow -5.5
+ * await Promise.all([writer.close(), reader.close()]);
+ * ```
+ */
+export class MlmClient {
+  /** This client's mailbox address ("" when anonymous). */
+  readonly address: string;
+  readonly #endpoint: string;
+  readonly #options: ResolvedOptions;
+  readonly #openFrames: Frames;
+  readonly #dealer: DealerSocket;
+  readonly #events = new Emitter<MlmClientEvents>();
+  readonly #inbox: Inbox;
+  readonly #credit: CreditWindow;
+  readonly #registrations = new Registrations();
+  readonly #pending = new Fifo<Expectation>();
+  readonly #pingSeqs = new Fifo<number>();
+  #held: Array<Command | HeldSend> = [];
+  #heldSends = 0;
+  #state: State = "connecting";
+  #openSent = false;
+  #attempt = 0;
+  #replaysLeft = 0;
+  // Sequence numbers of written requests, to tell which request an ERROR answers.
+  #seq = 0;
+  #answeredSeq = 0;
+  #lastConfirmSeq = 0;
+  #confirmsRefused = false;
+  #producerRequested = false;
+  #lastHeard = 0;
+  #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #connectTimer: ReturnType<typeof setTimeout> | undefined;
+  #connectWaiter: { resolve: () => void; reject: (error: MlmError) => void } | undefined;
+  #closing: Promise<void> | undefined;
+  readonly #stats = { received: 0, droppedDeliveries: 0, expiredSends: 0, skippedConfirms: 0, malformed: 0, reopens: 0 };
+
+  private constructor(endpoint: string, options: ResolvedOptions, transport: Transport) {
+    this.#endpoint = endpoint;
+    this.#options = options;
+    this.address = options.address;
+    this.#openFrames = encodeOrThrow({ type: "CONNECTION_OPEN", protocol: "MALAMUTE", version: 1, address: options.address });
+    this.#credit = new CreditWindow(options.credit, options.manualCredit, (amount) => {
+      if (this.#state === "open") this.#writeQuiet(encode({ type: "CREDIT", amount }));
+    });
+    this.#inbox = new Inbox(options.receiveBuffer, {
+      consumed: () => this.#credit.consumed(),
+      overflow: (delivery) => this.#overflow(delivery),
+      handlerError: (error) => this.#events.emit("error", asError(error)),
+    });
+    const reconnect = options.reconnect;
+    this.#dealer = transport.dealer({
+      ...(options.plain ? { plain: options.plain } : {}),
+      ...(reconnect ? { reconnectInterval: reconnect.interval, reconnectIntervalMax: reconnect.max } : {}),
+    });
+    this.#dealer.on("message", this.#onMessage);
+    this.#dealer.on("connect", this.#onTransportConnect);
+    this.#dealer.on("disconnect", this.#onTransportDisconnect);
+    this.#dealer.on("error", this.#onTransportError);
+  }
+
+  /**
+   * Connect to a broker and open a session. Resolves once the broker answered OK to
+   * CONNECTION-OPEN; rejects with `MLM_TIMEOUT` after `options.timeout` ms (leaving nothing
+   * running), or `MLM_BAD_ARGUMENT` for bad options or endpoint.
+   *
+   * @example
+   * ```ts
+   * const client = await MlmClient.connect("tcp://127.0.0.1:9999", { address: "alice", timeout: 2000 });
+   * ```
+   */
+  static async connect(endpoint: string, options: MlmClientOptions = {}): Promise<MlmClient> {
+    const resolved = resolveOptions(options);
+    const client = new MlmClient(endpoint, resolved, options.transport ?? zmtp);
+    await client.#start();
+    return client;
+  }
+
+  /** True while a session is open (the broker answered OK and has not been lost since). */
+  get connected(): boolean {
+    return this.#state === "open";
+  }
+
+  /** Counters for monitoring. */
+  stats(): ClientStats {
+    return { ...this.#stats, buffered: this.#inbox.buffered, pendingSends: this.#heldSends };
+  }
+
+  // ---------------------------------------------------------------- role commands
+
+  /**
+   * Make `stream` this client's producer stream (STREAM-WRITE); `send()` publishes to it.
+   *
+   * @example
+   * ```ts
+   * await client.setProducer("weather");
+   * client.send("temp.moscow", "-5.5");
+   * ```
+   */
+  setProducer(stream: string): Promise<void> {
+    return this.#command({ type: "STREAM_WRITE", stream }, `setProducer(${JSON.stringify(stream)})`, true);
+  }
+
+  /**
+   * Receive messages of `stream` whose subject matches `pattern` (STREAM-READ). The pattern is
+   * a zrex regular expression searched anywhere in the subject.
+   *
+   * @example
+   * ```ts
+   * await client.setConsumer("weather", "^temp\\.");
+   * ```
+   */
+  setConsumer(stream: string, pattern: string): Promise<void> {
+    return this.#command({ type: "STREAM_READ", stream, pattern }, `setConsumer(${JSON.stringify(stream)})`, true);
+  }
+
+  /**
+   * Stop receiving `stream` (STREAM-CANCEL): every pattern of that stream is dropped, and none
+   * is replayed after a re-open.
+   *
+   * @example
+   * ```ts
+   * await client.removeConsumer("weather");
+   * ```
+   */
+  removeConsumer(stream: string): Promise<void> {
+    return this.#command({ type: "STREAM_CANCEL", stream }, `removeConsumer(${JSON.stringify(stream)})`, false);
+  }
+
+  /**
+   * Offer to handle requests for `service` whose subject matches `pattern` (SERVICE-OFFER).
+   *
+   * @example
+   * ```ts
+   * await client.setWorker("echo", ".*");
+   * for await (const job of client) client.sendTo(job.sender, job.subject, job.content, { tracker: job.tracker });
+   * ```
+   */
+  setWorker(service: string, pattern: string): Promise<void> {
+    return this.#command({ type: "SERVICE_OFFER", address: service, pattern }, `setWorker(${JSON.stringify(service)})`, true);
+  }
+
+  // ---------------------------------------------------------------- sends
+
+  /**
+   * Publish to the producer stream (STREAM-SEND). Needs `setProducer()` first (throws
+   * `MLM_BAD_ARGUMENT` otherwise, instead of letting the broker drop the session).
+   *
+   * @example
+   * ```ts
+   * client.send("temp.moscow", ["-5.5", new Uint8Array([1, 2])]);
+   * ```
+   */
+  send(subject: string, content: ContentInput): void {
+    if (!this.#producerRequested && this.#state !== "closed" && this.#state !== "closing") {
+      throw badArgument("send() publishes to the producer stream: call setProducer() first");
+    }
+    this.#post({ type: "STREAM_SEND", subject, content: toFrames(content) });
+  }
+
+  /**
+   * Send to the mailbox `address` (MAILBOX-SEND).
+   *
+   * @example
+   * ```ts
+   * client.sendTo("bob", "hello", "hi bob", { tracker: "m-1", timeout: 5000 });
+   * ```
+   */
+  sendTo(address: string, subject: string, content: ContentInput, options?: SendOptions): void {
+    this.#post({
+      type: "MAILBOX_SEND", address, subject, tracker: options?.tracker ?? "", timeout: options?.timeout ?? 0,
+      content: toFrames(content),
+    });
+  }
+
+  /**
+   * Send a request to `service` (SERVICE-SEND); one worker whose pattern matches `subject` gets it.
+   *
+   * @example
+   * ```ts
+   * client.sendFor("echo", "ping", "payload", { tracker: "call-1", timeout: 3000 });
+   * ```
+   */
+  sendFor(service: string, subject: string, content: ContentInput, options?: SendOptions): void {
+    this.#post({
+      type: "SERVICE_SEND", address: service, subject, tracker: options?.tracker ?? "", timeout: options?.timeout ?? 0,
+      content: toFrames(content),
+    });
+  }
+
+  // ---------------------------------------------------------------- receiving
+
+  /**
+   * The next delivery, oldest first. Rejects with `MLM_CLOSED` once the client is closed and
+   * the buffer is empty, or with the signal's reason when `signal` aborts.
+   *
+   * @example
+   * ```ts
+   * const d = await client.receive({ signal: AbortSignal.timeout(1000) });
+   * ```
+   */
+  receive(options?: { signal?: AbortSignal }): Promise<Delivery> {
+    return this.#inbox.receive(options?.signal);
+  }
+
+  /**
+   * Iterate deliveries; the loop ends when the client is closed.
+   *
+   * @example
+   * ```ts
+   * for await (const d of client) console.log(d.subject);
+   * ```
+   */
+  [Symbol.asyncIterator](): AsyncIterator<Delivery> {
+    return {
+      next: () =>
+        this.#inbox.receive().then(
+          (value): IteratorResult<Delivery> => ({ done: false, value }),
+          (error: unknown): IteratorResult<Delivery> => {
+            if (error instanceof MlmError && error.code === "MLM_CLOSED") return { done: true, value: undefined };
+            throw error;
+          },
+        ),
+      return: () => Promise.resolve({ done: true, value: undefined }),
+    };
+  }
+
+  /**
+   * Push mode: while at least one handler is registered, every delivery is passed to the
+   * handlers (in arrival order, deliveries already buffered first) instead of `receive()`, and
+   * counts as consumed for credit when the handlers return. Returns the unsubscribe function.
+   *
+   * @example
+   * ```ts
+   * const stop = client.onDelivery((d) => console.log(d.kind, d.subject));
+   * // later
+   * stop();
+   * ```
+   */
+  onDelivery(handler: (delivery: Delivery) => void): () => void {
+    if (typeof handler !== "function") throw badArgument("onDelivery needs a function");
+    return this.#inbox.onDelivery(handler);
+  }
+
+  /**
+   * Tell the broker the outcome of a tracked delivery (CONFIRM, default 200). The broker
+   * forwards it to the sender. A delivery without tracker needs no confirmation (no-op).
+   * Skipped (and counted in `stats().skippedConfirms`) while the session is down, since the
+   * broker re-queues the messages of a lost session, and after a broker refused CONFIRM (C malamute).
+   *
+   * @example
+   * ```ts
+   * const job = await worker.receive();
+   * worker.confirm(job);                                   // done
+   * worker.confirm(job, { code: 300, reason: "bad input" }); // failed
+   * ```
+   */
+  confirm(delivery: Delivery | string, status?: { code?: number; reason?: string }): void {
+    const tracker = typeof delivery === "string" ? delivery : (delivery as Delivery | undefined)?.tracker;
+    if (typeof tracker !== "string") throw badArgument("confirm() needs a delivery or a tracker string");
+    this.#assertOpenForUse();
+    if (tracker === "") return;
+    const frames = encodeOrThrow({ type: "CONFIRM", tracker, code: status?.code ?? 200, reason: status?.reason ?? "" });
+    if (this.#confirmsRefused || this.#state !== "open") {
+      this.#stats.skippedConfirms++;
+      return;
+    }
+    this.#write(frames);
+    this.#lastConfirmSeq = ++this.#seq;
+  }
+
+  /**
+   * Grant the broker `amount` more deliveries (CREDIT). Needed in `manualCredit` mode; in
+   * automatic mode it widens the window.
+   *
+   * @example
+   * ```ts
+   * const worker = await MlmClient.connect(ep, { credit: 4, manualCredit: true });
+   * worker.onDelivery((job) => void run(job).finally(() => worker.addCredit(1)));
+   * ```
+   */
+  addCredit(amount: number): void {
+    if (!Number.isInteger(amount) || amount < 0 || amount > 0x7fffffff) {
+      throw badArgument("addCredit() needs a non-negative integer");
+    }
+    if (!this.#credit.enabled) throw badArgument("credit is disabled for this client (credit: false)");
+    this.#assertOpenForUse();
+    this.#credit.add(amount);
+  }
+
+  /** Subscribe to a client event. */
+  on<E extends keyof MlmClientEvents>(event: E, handler: MlmClientEvents[E]): this {
+    this.#events.on(event, handler);
+    return this;
+  }
+
+  /** Unsubscribe from a client event. */
+  off<E extends keyof MlmClientEvents>(event: E, handler: MlmClientEvents[E]): this {
+    this.#events.off(event, handler);
+    return this;
+  }
+
+  /**
+   * Close the session: sends CONNECTION-CLOSE, waits briefly (at most 1 s) for the broker's
+   * OK, then closes the socket and stops every timer. Pending commands and `receive()` calls
+   * reject with `MLM_CLOSED`; sends still waiting for a session are discarded. Idempotent.
+   *
+   * @example
+   * ```ts
+   * await client.close();
+   * ```
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#closeNow();
+    return this.#closing;
+  }
+
+  // ---------------------------------------------------------------- internals: lifecycle
+
+  #start(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#connectWaiter = { resolve, reject };
+      this.#connectTimer = setTimeout(() => {
+        this.#connectTimer = undefined;
+        void this.#failConnect(new MlmError("MLM_TIMEOUT", `no OK from the broker at ${this.#endpoint} within ${this.#options.timeout} ms`));
+      }, this.#options.timeout);
+      try {
+        this.#dealer.connect(this.#endpoint);
+      } catch (err) {
+        const bad = err instanceof TransportError && err.code === "BAD_ENDPOINT";
+        void this.#failConnect(new MlmError(bad ? "MLM_BAD_ARGUMENT" : "MLM_NOT_CONNECTED", asError(err).message, { cause: err }));
+        return;
+      }
+      if (this.#dealer.connected) this.#sendOpen();
+    });
+  }
+
+  async #failConnect(error: MlmError): Promise<void> {
+    const waiter = this.#connectWaiter;
+    this.#connectWaiter = undefined;
+    await this.#shutdown(error);
+    waiter?.reject(error);
+  }
+
+  async #closeNow(): Promise<void> {
+    const closed = new MlmError("MLM_CLOSED", "the client is closed");
+    const wasOpen = this.#state === "open";
+    this.#state = "closing";
+    this.#stopTimers();
+    this.#rejectCommands(closed);
+    if (wasOpen && this.#dealer.connected) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(this.#options.timeout, CLOSE_WAIT_MS));
+        const done = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        this.#pending.push({ kind: "close", seq: ++this.#seq, done });
+        if (!this.#writeQuiet(CLOSE_FRAMES)) done();
+      });
+    }
+    await this.#shutdown(closed);
+  }
+
+  /** Release everything: timers, socket, waiting callers. */
+  async #shutdown(error: MlmError): Promise<void> {
+    if (this.#state === "closed") return;
+    this.#state = "closed";
+    this.#stopTimers();
+    if (this.#connectTimer !== undefined) clearTimeout(this.#connectTimer);
+    this.#connectTimer = undefined;
+    this.#rejectCommands(error.code === "MLM_CLOSED" ? error : new MlmError("MLM_CLOSED", `the client is closed: ${error.message}`, { cause: error }));
+    this.#dealer.off("message", this.#onMessage);
+    this.#dealer.off("connect", this.#onTransportConnect);
+    this.#dealer.off("disconnect", this.#onTransportDisconnect);
+    this.#inbox.close(error.code === "MLM_CLOSED" ? error : new MlmError("MLM_CLOSED", `the client is closed: ${error.message}`, { cause: error }));
+    try {
+      await this.#dealer.close();
+    } finally {
+      this.#dealer.off("error", this.#onTransportError);
+    }
+  }
+
+  #stopTimers(): void {
+    if (this.#heartbeatTimer !== undefined) clearInterval(this.#heartbeatTimer);
+    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
+    this.#heartbeatTimer = undefined;
+    this.#retryTimer = undefined;
+  }
+
+  /** Reject every command not answered yet; they stay in #pending to absorb late replies. */
+  #rejectCommands(error: MlmError): void {
+    for (const item of this.#held) if (item.kind === "command") this.#settle(item, error);
+    this.#held = [];
+    this.#heldSends = 0;
+    for (const item of this.#pending.drain()) {
+      if (item.kind === "command") this.#settle(item, error);
+      this.#pending.push(item);
+    }
+  }
+
+  #sendOpen(): void {
+    if (this.#state !== "connecting") this.#state = "opening";
+    this.#openSent = true;
+    this.#pending.push({ kind: "open", seq: ++this.#seq });
+    this.#writeQuiet(this.#openFrames);
+    if (this.#state === "opening") {
+      this.#retryTimer = setTimeout(() => {
+        this.#retryTimer = undefined;
+        if (this.#state === "opening") this.#lost(`no answer to CONNECTION-OPEN within ${this.#options.timeout} ms`, false);
+      }, this.#options.timeout);
+    }
+  }
+
+  /** The broker answered OK to CONNECTION-OPEN. */
+  #opened(): void {
+    const first = this.#state === "connecting";
+    this.#state = "open";
+    this.#openSent = false;
+    this.#attempt = 0;
+    this.#lastHeard = now();
+    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    if (first) {
+      if (this.#connectTimer !== undefined) clearTimeout(this.#connectTimer);
+      this.#connectTimer = undefined;
+    } else {
+      this.#stats.reopens++;
+    }
+    // Credit first, so a replayed SERVICE-OFFER finds the window already open.
+    this.#credit.sessionOpened();
+    const replays = this.#registrations.replayable();
+    this.#replaysLeft = replays.length;
+    for (const entry of replays) {
+      this.#pending.push({ kind: "replay", entry, seq: ++this.#seq });
+      this.#writeQuiet(encode(entry.message));
+    }
+    this.#flushHeld();
+    this.#startHeartbeat();
+    if (first) {
+      const waiter = this.#connectWaiter;
+      this.#connectWaiter = undefined;
+      waiter?.resolve();
+    } else if (this.#replaysLeft === 0) {
+      this.#events.emit("connected");
+    }
+  }
+
+  #flushHeld(): void {
+    const held = this.#held;
+    this.#held = [];
+    this.#heldSends = 0;
+    const at = now();
+    for (const item of held) {
+      if (item.kind === "command") {
+        if (!item.settled) this.#writeCommand(item);
+        continue;
+      }
+      let frames = item.frames;
+      const message = item.message;
+      if (message.type !== "STREAM_SEND" && message.timeout > 0) {
+        const waited = Math.floor(at - item.at);
+        if (waited >= message.timeout) {
+          this.#stats.expiredSends++;
+          if (message.tracker !== "") {
+            this.#events.emit("confirm", { tracker: message.tracker, code: 300, reason: "Timeout expired" });
+          }
+          continue;
+        }
+        // The broker counts the timeout from when it receives the message: pass on only what is left.
+        if (waited > 0) frames = encode({ ...message, timeout: message.timeout - waited });
+      }
+      this.#writeQuiet(frames);
+    }
+  }
+
+  #startHeartbeat(): void {
+    if (this.#options.heartbeat <= 0 || this.#heartbeatTimer !== undefined) return;
+    this.#heartbeatTimer = setInterval(() => {
+      if (this.#state !== "open") return;
+      const silent = now() - this.#lastHeard;
+      if (silent >= this.#options.expiry) {
+        this.#lost(`broker silent for ${Math.round(silent)} ms`, false);
+        return;
+      }
+      this.#ping();
+    }, this.#options.heartbeat);
+  }
+
+  #ping(): void {
+    if (this.#writeQuiet(PING_FRAMES)) this.#pingSeqs.push(++this.#seq);
+  }
+
+  /**
+   * The session is gone. Commands in flight are re-sent after the re-open; the registration
+   * set is replayed. `transportDown`: the socket lost its connection and re-opens by itself,
+   * so we wait for its "connect"; otherwise we re-open on the same connection after backoff.
+   */
+  #lost(reason: string, transportDown: boolean): void {
+    const state = this.#state;
+    if (state === "closing" || state === "closed") return;
+    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    if (this.#heartbeatTimer !== undefined) clearInterval(this.#heartbeatTimer);
+    this.#heartbeatTimer = undefined;
+    const resend: Command[] = [];
+    for (const item of this.#pending.drain()) if (item.kind === "command" && !item.settled) resend.push(item);
+    this.#held = [...resend, ...this.#held];
+    this.#pingSeqs.drain();
+    this.#openSent = false;
+    this.#replaysLeft = 0;
+    if (state === "connecting") {
+      // connect() is still pending: its own timer bounds the wait.
+      if (!transportDown) this.#scheduleReopen();
+      return;
+    }
+    this.#state = "down";
+    if (state === "open") this.#events.emit("disconnected", reason);
+    if (this.#options.reconnect === false) {
+      void this.#shutdown(new MlmError("MLM_NOT_CONNECTED", `session lost and reconnect is off: ${reason}`));
+      return;
+    }
+    if (!transportDown) this.#scheduleReopen();
+  }
+
+  #scheduleReopen(): void {
+    const reconnect = this.#options.reconnect || { interval: 100, max: 5000 };
+    const delay = this.#attempt === 0 ? 0 : Math.min(reconnect.max, reconnect.interval * 2 ** (this.#attempt - 1));
+    this.#attempt++;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      if ((this.#state === "down" || this.#state === "connecting") && !this.#openSent && this.#dealer.connected) this.#sendOpen();
+    }, delay);
+  }
+
+  // ---------------------------------------------------------------- internals: transport events
+
+  readonly #onTransportConnect = (): void => {
+    if (this.#state === "connecting" || this.#state === "down") {
+      if (this.#openSent) return;
+      if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
+      this.#retryTimer = undefined;
+      this.#sendOpen();
+    }
+  };
+
+  readonly #onTransportDisconnect = (_endpoint: string, reason: string): void => {
+    this.#lost(`connection lost: ${reason}`, true);
+  };
+
+  readonly #onTransportError = (error: Error): void => {
+    this.#events.emit("error", error);
+  };
+
+  readonly #onMessage = (frames: Frames): void => {
+    if (this.#state === "closed") return;
+    this.#lastHeard = now();
+    const result = decode(frames);
+    if (!result.ok) {
+      this.#stats.malformed++;
+      this.#events.emit("error", new MlmError("MLM_MALFORMED", `dropped a malformed message from the broker: ${result.error.message}`, { cause: result.error }));
+      return;
+    }
+    const m = result.message;
+    switch (m.type) {
+      case "STREAM_DELIVER":
+        this.#deliver({ kind: "stream", sender: m.sender, address: m.address, subject: m.subject, tracker: "", content: m.content });
+        return;
+      case "MAILBOX_DELIVER":
+        this.#deliver({ kind: "mailbox", sender: m.sender, address: m.address, subject: m.subject, tracker: m.tracker, content: m.content });
+        return;
+      case "SERVICE_DELIVER":
+        this.#deliver({ kind: "service", sender: m.sender, address: m.address, subject: m.subject, tracker: m.tracker, content: m.content });
+        return;
+      case "OK":
+        this.#onOk();
+        return;
+      case "ERROR":
+        this.#onError(m.code, m.reason);
+        return;
+      case "CONNECTION_PONG": {
+        const seq = this.#pingSeqs.shift();
+        if (seq !== undefined && seq > this.#answeredSeq) this.#answeredSeq = seq;
+        return;
+      }
+      case "CONFIRM":
+        this.#events.emit("confirm", { tracker: m.tracker, code: m.code, reason: m.reason });
+        return;
+      default:
+        // A client-to-broker message type: not something a broker sends.
+        this.#stats.malformed++;
+    }
+  };
+
+  #deliver(delivery: Delivery): void {
+    this.#stats.received++;
+    this.#credit.delivered();
+    this.#inbox.push(delivery);
+  }
+
+  #overflow(delivery: Delivery): void {
+    this.#stats.droppedDeliveries++;
+    // Tell the sender through the broker, but only when credit is on: a broker we give credit
+    // to supports CONFIRM, whereas C malamute would drop the session for it.
+    if (delivery.tracker !== "" && this.#credit.enabled && !this.#confirmsRefused && this.#state === "open") {
+      this.#writeQuiet(encode({ type: "CONFIRM", tracker: delivery.tracker, code: 300, reason: "receive buffer full" }));
+      this.#lastConfirmSeq = ++this.#seq;
+    }
+    this.#events.emit(
+      "error",
+      new MlmError("MLM_BUFFER_FULL", `receive buffer full (${this.#options.receiveBuffer}): dropped a ${delivery.kind} delivery "${delivery.subject}" from "${delivery.sender}"`),
+    );
+  }
+
+  // ---------------------------------------------------------------- internals: replies
+
+  #onOk(): void {
+    const head = this.#pending.shift();
+    if (!head) return;
+    if (head.seq > this.#answeredSeq) this.#answeredSeq = head.seq;
+    switch (head.kind) {
+      case "open":
+        if (this.#state === "connecting" || this.#state === "opening") this.#opened();
+        return;
+      case "command":
+        if (head.entry) this.#registrations.confirm(head.entry);
+        this.#settle(head);
+        return;
+      case "replay":
+        this.#registrations.confirm(head.entry);
+        this.#replayAnswered();
+        return;
+      case "close":
+        head.done();
+        return;
+    }
+  }
+
+  #onError(code: number, reason: string): void {
+    if (this.#state === "closing") {
+      this.#onOk();
+      return;
+    }
+    const head = this.#pending.peek();
+    if (code === 500) {
+      // "I don't know you": the broker restarted or expired us. While our OPEN is outstanding
+      // this answers something older (a stale PING), so wait for the OPEN's own answer.
+      if (head?.kind === "open") return;
+      if (this.#state === "open") this.#lost(`broker does not know this session (ERROR 500${reason ? ` ${reason}` : ""})`, false);
+      return;
+    }
+    const confirmRefused = this.#lastConfirmSeq > this.#answeredSeq && (head === undefined || head.kind === "open" || this.#lastConfirmSeq < head.seq);
+    if (confirmRefused) {
+      this.#answeredSeq = this.#lastConfirmSeq;
+      this.#confirmsRefused = true;
+      this.#events.emit(
+        "error",
+        new MlmError("MLM_FAILED", `broker answered CONFIRM with ERROR ${code}${reason ? ` (${reason})` : ""}: it does not implement confirmations (C malamute); this client sends no more CONFIRMs`, { status: code }),
+      );
+    } else if (head !== undefined && head.kind !== "open") {
+      this.#pending.shift();
+      if (head.seq > this.#answeredSeq) this.#answeredSeq = head.seq;
+      if (head.kind === "command") {
+        if (head.entry) this.#registrations.refuse(head.entry);
+        this.#settle(head, statusError(code, reason, head.what));
+      } else if (head.kind === "replay") {
+        this.#registrations.refuse(head.entry);
+        this.#events.emit("error", statusError(code, reason, `replaying ${head.entry.message.type}`));
+        this.#replayAnswered();
+      } else {
+        head.done();
+      }
+    } else {
+      this.#events.emit("error", statusError(code, reason, "unsolicited"));
+    }
+    // C malamute forgets a client after any ERROR 300: a PING tells (ERROR 500 → re-open).
+    if (this.#state === "open") this.#ping();
+  }
+
+  #replayAnswered(): void {
+    if (--this.#replaysLeft === 0 && this.#state === "open") this.#events.emit("connected");
+  }
+
+  // ---------------------------------------------------------------- internals: writing
+
+  #command(message: RegistrationMessage | MlmMessage, what: string, register: boolean): Promise<void> {
+    if (this.#state === "closing" || this.#state === "closed") {
+      return Promise.reject(new MlmError("MLM_CLOSED", `${what}: the client is closed`));
+    }
+    let frames: Frames;
+    try {
+      frames = encodeOrThrow(message);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const entry = register ? this.#registrations.request(message as RegistrationMessage) : undefined;
+    if (message.type === "STREAM_WRITE") this.#producerRequested = true;
+    // Cancelled at once, so a replay can never resurrect it, whatever the broker answers.
+    if (message.type === "STREAM_CANCEL") this.#registrations.cancelStream(message.stream);
+    return new Promise<void>((resolve, reject) => {
+      const command: Command = { kind: "command", frames, what, entry, resolve, reject, timer: undefined, settled: false, seq: 0 };
+      command.timer = setTimeout(() => {
+        command.timer = undefined;
+        const held = this.#held.indexOf(command);
+        if (held >= 0) {
+          this.#held.splice(held, 1);
+          if (entry) this.#registrations.refuse(entry);
+        }
+        this.#settle(command, new MlmError("MLM_TIMEOUT", `${what}: no answer from the broker within ${this.#options.timeout} ms`));
+      }, this.#options.timeout);
+      if (this.#state === "open") this.#writeCommand(command);
+      else this.#held.push(command);
+    });
+  }
+
+  #writeCommand(command: Command): void {
+    command.seq = ++this.#seq;
+    try {
+      this.#write(command.frames);
+    } catch (err) {
+      this.#settle(command, err instanceof MlmError ? err : new MlmError("MLM_NOT_CONNECTED", asError(err).message, { cause: err }));
+      return;
+    }
+    this.#pending.push(command);
+  }
+
+  #settle(command: Command, error?: MlmError): void {
+    if (command.settled) return;
+    command.settled = true;
+    if (command.timer !== undefined) clearTimeout(command.timer);
+    command.timer = undefined;
+    if (error) command.reject(error);
+    else command.resolve();
+  }
+
+  #post(message: Outgoing): void {
+    this.#assertOpenForUse();
+    const frames = encodeOrThrow(message);
+    if (this.#state === "open") {
+      this.#write(frames);
+      return;
+    }
+    if (this.#heldSends >= this.#options.sendBuffer) {
+      throw new MlmError("MLM_NOT_CONNECTED", `the session is down and ${this.#options.sendBuffer} sends already wait for it`);
+    }
+    this.#held.push({ kind: "send", message, frames, at: now() });
+    this.#heldSends++;
+  }
+
+  #assertOpenForUse(): void {
+    if (this.#state === "closing" || this.#state === "closed") throw new MlmError("MLM_CLOSED", "the client is closed");
+  }
+
+  /** Write for the application: failures are thrown as MlmError. */
+  #write(frames: Frames): void {
+    try {
+      this.#dealer.send(frames);
+    } catch (err) {
+      if (err instanceof TransportError && err.code === "MESSAGE_TOO_LARGE") {
+        throw new MlmError("MLM_BAD_ARGUMENT", err.message, { cause: err });
+      }
+      throw new MlmError("MLM_NOT_CONNECTED", `cannot send: ${asError(err).message}`, { cause: err });
+    }
+  }
+
+  /** Write for the client itself (PING, OPEN, CREDIT, replay): failures become "error" events. */
+  #writeQuiet(frames: Frames): boolean {
+    try {
+      this.#dealer.send(frames);
+      return true;
+    } catch (err) {
+      this.#events.emit("error", asError(err));
+      return false;
+    }
+  }
+}
+
+function encodeOrThrow(message: MlmMessage): Frames {
+  try {
+    return encode(message);
+  } catch (err) {
+    throw new MlmError("MLM_BAD_ARGUMENT", asError(err).message, { cause: err });
+  }
+}
+
+function asError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}

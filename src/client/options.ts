@@ -1,0 +1,57 @@
+import { badArgument } from "./content.ts";
+import type { MlmClientOptions } from "./types.ts";
+
+/** Options with every default filled in and every value checked. */
+export interface ResolvedOptions {
+  address: string;
+  timeout: number;
+  plain: { username: string; password: string } | undefined;
+  credit: number | false;
+  manualCredit: boolean;
+  heartbeat: number;
+  expiry: number;
+  receiveBuffer: number;
+  sendBuffer: number;
+  reconnect: { interval: number; max: number } | false;
+}
+
+const DEFAULT_CREDIT = 1000;
+
+function integer(value: unknown, name: string, min: number, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
+    throw badArgument(`option ${name} must be an integer >= ${min}, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** Fill defaults and validate. Throws MlmError `MLM_BAD_ARGUMENT`. */
+export function resolveOptions(options: MlmClientOptions): ResolvedOptions {
+  if (options === null || typeof options !== "object") throw badArgument("options must be an object");
+  const address = options.address ?? "";
+  if (typeof address !== "string") throw badArgument("option address must be a string");
+  const credit = options.credit === false ? false : integer(options.credit, "credit", 0, DEFAULT_CREDIT);
+  const heartbeat = integer(options.heartbeat, "heartbeat", 0, 1000);
+  const plain = options.plain;
+  if (plain !== undefined && (typeof plain?.username !== "string" || typeof plain?.password !== "string")) {
+    throw badArgument("option plain needs string username and password");
+  }
+  let reconnect: ResolvedOptions["reconnect"] = false;
+  if (options.reconnect !== false) {
+    const interval = integer(options.reconnect?.interval, "reconnect.interval", 1, 100);
+    const max = integer(options.reconnect?.max, "reconnect.max", 1, Math.max(5000, interval));
+    reconnect = { interval, max: Math.max(max, interval) };
+  }
+  return {
+    address,
+    timeout: integer(options.timeout, "timeout", 1, 5000),
+    plain,
+    credit,
+    manualCredit: options.manualCredit === true,
+    heartbeat,
+    expiry: integer(options.expiry, "expiry", 1, heartbeat > 0 ? heartbeat * 4 : 4000),
+    receiveBuffer: integer(options.receiveBuffer, "receiveBuffer", 1, Math.max(credit === false ? 0 : credit, 1000)),
+    sendBuffer: integer(options.sendBuffer, "sendBuffer", 0, 1000),
+    reconnect,
+  };
+}

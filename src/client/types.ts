@@ -1,0 +1,103 @@
+import type { Transport } from "../transport/types.ts";
+
+/**
+ * Options of {@link MlmClient.connect}. Every field is optional; defaults are safe for a
+ * broker on the same network.
+ *
+ * @example
+ * ```ts
+ * const client = await MlmClient.connect("tcp://127.0.0.1:9999", {
+ *   address: "worker-1",
+ *   credit: 8,            // the broker sends at most 8 deliveries ahead of consumption
+ *   heartbeat: 1000,
+ *   reconnect: { interval: 100, max: 5000 },
+ * });
+ * ```
+ */
+export interface MlmClientOptions {
+  /** Mailbox address; "" = anonymous, no mailbox (default ""). At most 255 UTF-8 bytes. */
+  address?: string;
+  /** Milliseconds to wait for OK on connect and on each role command. Default 5000. */
+  timeout?: number;
+  /** ZMTP PLAIN credentials. */
+  plain?: { username: string; password: string };
+  /** Socket factory. Default: the pure TypeScript `zmtp` TCP transport. */
+  transport?: Transport;
+  /**
+   * Credit window: the number of deliveries the broker may send ahead of the application.
+   * Default 1000. `false` never sends CREDIT (the C client's behaviour: the broker is unlimited).
+   * Windows above 65535 are announced as several CREDIT messages.
+   */
+  credit?: number | false;
+  /** When true the client never tops credit up by itself; call `addCredit(n)`. Default false. */
+  manualCredit?: boolean;
+  /** CONNECTION-PING interval, ms. Default 1000. */
+  heartbeat?: number;
+  /** Broker silence (ms) after which the client emits "disconnected" and re-opens. Default 4000. */
+  expiry?: number;
+  /** Maximum deliveries held but not yet consumed. Default max(credit window, 1000). */
+  receiveBuffer?: number;
+  /**
+   * Sends (send/sendTo/sendFor) held while the session is down; beyond it they throw
+   * `MLM_NOT_CONNECTED`. Default 1000.
+   */
+  sendBuffer?: number;
+  /**
+   * Reconnect backoff: first delay `interval` ms (default 100), doubling up to `max` ms
+   * (default 5000). `false`: the first loss of the session closes the client.
+   */
+  reconnect?: { interval?: number; max?: number } | false;
+}
+
+/** Options of `sendTo` and `sendFor`. */
+export interface SendOptions {
+  /** Tracker echoed in the delivery and in CONFIRMs (at most 255 UTF-8 bytes). Default "". */
+  tracker?: string;
+  /** Milliseconds the broker may hold the message before discarding it; 0 = never (default). */
+  timeout?: number;
+}
+
+/** One message delivered to this client. `content` holds the received frames themselves (not copies). */
+export interface Delivery {
+  /** Which route it came by: a stream, the client's mailbox or a service it offers. */
+  kind: "stream" | "mailbox" | "service";
+  /** Address of the client that sent it ("" for anonymous senders). */
+  sender: string;
+  /** Stream name, mailbox address or service name. */
+  address: string;
+  subject: string;
+  /** The sender's tracker; "" for stream deliveries and untracked messages. */
+  tracker: string;
+  content: Uint8Array[];
+}
+
+/** A CONFIRM the broker forwarded: the outcome of a tracked message this client sent. */
+export interface Confirmation {
+  tracker: string;
+  /** 200 = success; 300 and above = failure (expired, dropped, unroutable, refused by the recipient). */
+  code: number;
+  reason: string;
+}
+
+/** Message content: strings become UTF-8 frames; Uint8Arrays are sent as they are, never copied. */
+export type ContentInput = string | Uint8Array | ReadonlyArray<string | Uint8Array>;
+
+/** Counters of one client, for monitoring. */
+export interface ClientStats {
+  /** Deliveries received from the broker. */
+  received: number;
+  /** Deliveries dropped because the receive buffer was full. */
+  droppedDeliveries: number;
+  /** Sends dropped because their `timeout` passed while they waited for the session. */
+  expiredSends: number;
+  /** CONFIRMs not sent: the session was down, or the broker refused CONFIRM earlier (C broker). */
+  skippedConfirms: number;
+  /** Messages from the broker that did not decode, or that a client never expects. */
+  malformed: number;
+  /** Sessions re-opened after a loss. */
+  reopens: number;
+  /** Deliveries waiting in the receive buffer now. */
+  buffered: number;
+  /** Sends waiting for the session now. */
+  pendingSends: number;
+}
