@@ -559,7 +559,7 @@ export class MlmClient {
         if (waited >= message.timeout) {
           this.#stats.expiredSends++;
           if (message.tracker !== "") {
-            this.#events.emit("confirm", { tracker: message.tracker, code: 300, reason: "Timeout expired" });
+            this.#events.emit("confirm", { tracker: message.tracker, code: 301, reason: "expired" });
           }
           continue;
         }
