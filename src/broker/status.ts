@@ -30,5 +30,16 @@ export const ConfirmStatus = {
 /** One of the {@link ConfirmStatus} values. */
 export type ConfirmStatusCode = (typeof ConfirmStatus)[keyof typeof ConfirmStatus];
 
-/** Name of the service the broker answers itself. */
+/**
+ * Name of the service the broker answers itself: SERVICE-SEND with subject `STATS` gets a
+ * MAILBOX-DELIVER whose one content frame is the JSON of the broker's stats (the requester
+ * needs a named address).
+ *
+ * @example
+ * ```ts
+ * const ops = await MlmClient.connect(endpoint, { address: "ops" });
+ * ops.sendFor(ADMIN_SERVICE, "STATS", "");
+ * const stats = JSON.parse(new TextDecoder().decode((await ops.receive()).content[0]));
+ * ```
+ */
 export const ADMIN_SERVICE = "malamute.admin";

@@ -1,0 +1,27 @@
+/**
+ * The Malamute broker: the sans-I/O core, the server that runs it over a transport, its
+ * configuration (including the C broker's `malamute.cfg`), status codes and limits.
+ *
+ * @example
+ * ```ts
+ * import { startBroker, ConfirmStatus } from "./src/broker/mod.ts";
+ * const broker = await startBroker({ endpoints: ["tcp://127.0.0.1:0"] });
+ * console.log(broker.endpoints, broker.stats().counters, ConfirmStatus.EXPIRED);
+ * await broker.close();
+ * ```
+ * @module
+ */
+
+export { BrokerCore } from "./core.ts";
+export { startBroker, DEFAULT_ENDPOINT } from "./server.ts";
+export type { Broker, BrokerAuth, BrokerEvents, BrokerLogEntry, BrokerOptions } from "./server.ts";
+export { ADMIN_SERVICE, ConfirmStatus } from "./status.ts";
+export type { ConfirmStatusCode } from "./status.ts";
+export { DEFAULT_LIMITS, DEFAULT_TIMEOUT, resolveLimits } from "./limits.ts";
+export { parseBrokerConfig, parsePasswords } from "./config.ts";
+export type { BrokerFileConfig } from "./config.ts";
+export { loadBrokerConfig } from "./config-file.ts";
+export { BrokerError } from "./errors.ts";
+export type {
+  BrokerAction, BrokerConfig, BrokerCounters, BrokerEvent, BrokerLimits, BrokerStats, LogLevel,
+} from "./types.ts";
