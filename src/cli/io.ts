@@ -23,6 +23,8 @@ export interface CliIo {
   stdinLines(): AsyncIterable<string>;
   readFile(path: string): Promise<Uint8Array>;
   env: Readonly<Record<string, string | undefined>>;
+  /** True when stderr is a terminal: progress may redraw one line instead of printing many. */
+  stderrIsTty: boolean;
   /** Calls `handler` on SIGINT or SIGTERM until the returned function is called. */
   onStop(handler: (signal: StopSignal) => void): () => void;
   /** Resolves when everything written so far has left the process. */
@@ -41,6 +43,10 @@ export interface CliIo {
  * ```
  */
 export function processIo(): CliIo {
+  // A reader that goes away (`malamute recv | head -1`) ends the output, not with a crash.
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") process.exit(0);
+  });
   return {
     stdout: (text) => void process.stdout.write(text),
     stderr: (text) => void process.stderr.write(text),
@@ -52,6 +58,7 @@ export function processIo(): CliIo {
     stdinLines: () => lines(process.stdin),
     readFile: async (path) => new Uint8Array(await readFile(path)),
     env: process.env,
+    stderrIsTty: process.stderr.isTTY === true,
     onStop: (handler) => {
       const onInt = () => handler("SIGINT");
       const onTerm = () => handler("SIGTERM");

@@ -63,12 +63,33 @@ function jsonLine(time: string, level: LogLevel, msg: string, fields: LogFields)
 
 function textLine(time: string, level: LogLevel, msg: string, fields: LogFields): string {
   let line = `${time} ${level.toUpperCase().padEnd(5)} ${msg}`;
-  for (const [key, value] of Object.entries(fields)) {
-    if (value === undefined) continue;
-    const text = typeof value === "string" ? value : JSON.stringify(value, replacer);
-    line += ` ${key}=${/^[^\s"=]*$/.test(text) && text !== "" ? text : JSON.stringify(text)}`;
+  for (const [key, text] of flatten("", fields)) {
+    line += ` ${key}=${/^[^\s"=]+$/.test(text) ? text : JSON.stringify(text)}`;
   }
   return line + "\n";
+}
+
+/** Nested objects become dotted keys and lists of plain values comma lists, so text lines stay greppable. */
+function flatten(prefix: string, fields: LogFields): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (const [name, value] of Object.entries(fields)) {
+    if (value === undefined) continue;
+    const key = prefix + name;
+    if (Array.isArray(value) && value.every((item) => item === null || typeof item !== "object")) {
+      out.push([key, value.map(String).join(",")]);
+    } else if (isPlainObject(value)) {
+      out.push(...flatten(`${key}.`, value));
+    } else {
+      out.push([key, typeof value === "string" ? value : JSON.stringify(value, replacer)]);
+    }
+  }
+  return out;
+}
+
+function isPlainObject(value: unknown): value is LogFields {
+  if (typeof value !== "object" || value === null) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
 }
 
 /** Errors and byte arrays have no useful JSON form of their own. */

@@ -92,7 +92,15 @@ export function startCli(
     output: () => ({ ...text }),
     done,
     stop: (signal = "SIGTERM") => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      // process.kill rather than child.kill: Deno's ChildProcess reports the signal it sent as
+      // the cause of exit even when the child caught it and exited 0 by itself.
+      if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+        try {
+          process.kill(child.pid, signal);
+        } catch {
+          // already gone
+        }
+      }
       return done;
     },
   };

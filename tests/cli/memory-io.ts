@@ -27,6 +27,7 @@ export function memoryIo(options: { stdin?: string | Uint8Array; files?: Record<
       return bytes(file);
     },
     env: options.env ?? {},
+    stderrIsTty: false,
     onStop: (handler) => {
       handlers.add(handler);
       return () => void handlers.delete(handler);

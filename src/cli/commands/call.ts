@@ -11,6 +11,7 @@ export interface CallFlags extends ClientFlags {
   out: string;
   json?: boolean;
   quiet?: boolean;
+  stream?: boolean;
 }
 
 /**
@@ -26,23 +27,29 @@ export function callCommand(context: CommandContext): Command {
     new Command("call")
       .description("call an RPC method and print its result")
       .argument("<service.method>", "the service and the method, joined by the last dot")
-      .argument("[input]", "the input as JSON, @file.json, or - for stdin (default: no input)")
+      .argument("[input]", "the input as JSON, @file.json, or - for stdin (default: {})")
       .addOption(new Option("--contract <module>", "module exporting the service's contract: validates and types the input"))
       .addOption(new Option("--deadline <ms>", "give up after this long").default(30000).argParser(integer({ min: 1 })))
       .addOption(new Option("-o, --out <dir>", "folder for binary fields of the result").default("."))
       .addOption(new Option("--json", "print the result as one line of JSON"))
-      .addOption(new Option("-q, --quiet", "do not show progress")),
+      .addOption(new Option("-q, --quiet", "do not show progress"))
+      .addOption(new Option("--stream", "the method streams its results (without --contract); print one JSON line per chunk")),
   )
     .addHelpText("after", `
 Without --contract the input is sent as-is (JSON → msgpack) and the result is shown as JSON.
-Binary fields of the result are saved under --out and shown as their file names.
+In the input, {"$file": "cat.png"} stands for that file's bytes and {"$base64": "..."} for
+decoded bytes. Binary fields of the result are saved under --out and shown as
+{"$file": path, "size": n}. Progress goes to stderr; Ctrl-C cancels the call on the worker.
 
 Examples:
   $ malamute call echo.say '{"text": "hi"}'
+  $ malamute call vision.describe '{"image": {"$file": "cat.jpg"}}' --deadline 60000
+  $ malamute call llm.tokens '{"prompt": "hi"}' --stream
   $ malamute call images.resize @request.json --contract ./contracts/images.ts --out ./results
   $ echo '{"prompt": "a malamute"}' | malamute call forge.generate - --deadline 120000`)
     .action(async (target: string, input: string | undefined, flags: CallFlags) => {
-      context.exitCode = await runCall(target, input, flags, context);
+      splitTarget(target); // usage errors before loading the RPC stack
+      context.exitCode = await (await import("../actions/call.ts")).runCall(target, input, flags, context);
     });
 }
 
@@ -63,9 +70,4 @@ export function splitTarget(target: string): { service: string; method: string }
     });
   }
   return { service: target.slice(0, dot), method: target.slice(dot + 1) };
-}
-
-async function runCall(target: string, _input: string | undefined, _flags: CallFlags, _context: CommandContext): Promise<number> {
-  splitTarget(target);
-  throw new CliError("CLI_UNAVAILABLE", "`malamute call` is not available in this build yet");
 }

@@ -1,6 +1,5 @@
 import { Command, Option } from "commander";
 import type { CommandContext } from "../context.ts";
-import { CliError } from "../errors.ts";
 import { addClientOptions, exactlyOne, integer } from "../options.ts";
 import type { ClientFlags } from "../options.ts";
 
@@ -15,6 +14,7 @@ export interface RecvFlags extends ClientFlags {
   wait?: number;
   out?: string;
   confirm: boolean;
+  verbose?: boolean;
 }
 
 /**
@@ -37,7 +37,8 @@ export function recvCommand(context: CommandContext): Command {
       .addOption(new Option("-n, --count <n>", "exit after this many messages").argParser(integer({ min: 1 })))
       .addOption(new Option("--wait <ms>", "exit after this long; exit 1 if fewer than --count (or no) messages came").argParser(integer({ min: 1 })))
       .addOption(new Option("-o, --out <dir>", "save binary content frames as files in this folder"))
-      .addOption(new Option("--no-confirm", "do not CONFIRM tracked messages after printing them")),
+      .addOption(new Option("--no-confirm", "do not CONFIRM tracked messages after printing them"))
+      .addOption(new Option("-v, --verbose", "print a line on stderr once the broker has registered us (ready to receive)")),
   )
     .addHelpText("after", `
 Text frames are printed as JSON strings; binary frames as their size and first bytes in hex,
@@ -49,11 +50,7 @@ Examples:
   $ malamute recv --service images --pattern 'resize|crop' --out ./requests
   $ malamute recv --mailbox bob --count 1 --wait 5000`)
     .action(async (flags: RecvFlags) => {
-      context.exitCode = await runRecv(flags, context);
+      exactlyOne(flags, ["mailbox", "stream", "service"], "recv");
+      context.exitCode = await (await import("../actions/recv.ts")).runRecv(flags, context);
     });
-}
-
-async function runRecv(flags: RecvFlags, _context: CommandContext): Promise<number> {
-  exactlyOne(flags, ["mailbox", "stream", "service"], "recv");
-  throw new CliError("CLI_UNAVAILABLE", "`malamute recv` is not available in this build yet");
 }

@@ -1,6 +1,5 @@
 import { Command, Option } from "commander";
 import type { CommandContext } from "../context.ts";
-import { CliError } from "../errors.ts";
 import { addClientOptions, exactlyOne, integer } from "../options.ts";
 import type { ClientFlags } from "../options.ts";
 
@@ -48,11 +47,7 @@ Examples:
   $ tail -f app.log | malamute send --stream logs --lines app.line
   $ malamute send --service billing invoice @invoice.json --confirm`)
     .action(async (subject: string, content: string[], flags: SendFlags) => {
-      context.exitCode = await runSend(subject, content, flags, context);
+      exactlyOne(flags, ["to", "service", "stream"], "send");
+      context.exitCode = await (await import("../actions/send.ts")).runSend(subject, content, flags, context);
     });
-}
-
-async function runSend(_subject: string, _content: string[], flags: SendFlags, _context: CommandContext): Promise<number> {
-  exactlyOne(flags, ["to", "service", "stream"], "send");
-  throw new CliError("CLI_UNAVAILABLE", "`malamute send` is not available in this build yet");
 }

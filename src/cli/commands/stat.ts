@@ -1,6 +1,5 @@
 import { Command, Option } from "commander";
 import type { CommandContext } from "../context.ts";
-import { CliError } from "../errors.ts";
 import { addClientOptions, integer } from "../options.ts";
 import type { ClientFlags } from "../options.ts";
 
@@ -30,10 +29,6 @@ Examples:
   $ malamute stat
   $ malamute stat --endpoint tcp://10.0.0.5:9999 --json | jq .services`)
     .action(async (flags: StatFlags) => {
-      context.exitCode = await runStat(flags, context);
+      context.exitCode = await (await import("../actions/stat.ts")).runStat(flags, context);
     });
-}
-
-async function runStat(_flags: StatFlags, _context: CommandContext): Promise<number> {
-  throw new CliError("CLI_UNAVAILABLE", "`malamute stat` is not available in this build yet");
 }

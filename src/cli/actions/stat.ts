@@ -1,0 +1,96 @@
+import { ADMIN_SERVICE } from "../../broker/status.ts";
+import type { BrokerStats } from "../../broker/types.ts";
+import type { MlmClient } from "../../client/client.ts";
+import type { Confirmation, Delivery } from "../../client/types.ts";
+import type { StatFlags } from "../commands/stat.ts";
+import { connectClient, replyAddress } from "../connect.ts";
+import type { CommandContext } from "../context.ts";
+import { CliError, ExitCode } from "../errors.ts";
+import { formatTable } from "../format.ts";
+
+/**
+ * `malamute stat`: ask the broker's admin service (`malamute.admin`, subject `STATS`) and print
+ * its answer as tables or JSON. Loaded only when the command runs.
+ *
+ * @example
+ * ```ts
+ * context.exitCode = await runStat({ ...clientFlags, wait: 5000 }, context);
+ * ```
+ */
+export async function runStat(flags: StatFlags, context: CommandContext): Promise<number> {
+  const client = await connectClient(flags, { address: replyAddress("stat") });
+  let stats: unknown;
+  try {
+    stats = await askStats(client, flags.wait);
+  } finally {
+    await client.close();
+  }
+  context.io.stdout(flags.json ? JSON.stringify(stats, null, 2) + "\n" : formatStats(stats as BrokerStats));
+  return ExitCode.ok;
+}
+
+async function askStats(client: MlmClient, waitMs: number): Promise<unknown> {
+  const tracker = replyAddress("stats");
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(new CliError("CLI_TIMEOUT", `the broker did not answer STATS within ${waitMs} ms`, {
+    hint: "a C malamute broker has no admin service; this needs the TypeScript broker (`malamute broker`)",
+  })), waitMs);
+  const onConfirm = (confirmation: Confirmation) => {
+    if (confirmation.tracker === tracker && confirmation.code >= 300) {
+      abort.abort(new CliError("CLI_FAILED", `the broker refused STATS: ${confirmation.code} ${confirmation.reason}`));
+    }
+  };
+  client.on("confirm", onConfirm);
+  try {
+    client.sendFor(ADMIN_SERVICE, "STATS", [], { tracker });
+    for (;;) {
+      let delivery: Delivery;
+      try {
+        delivery = await client.receive({ signal: abort.signal });
+      } catch (error) {
+        throw abort.signal.aborted ? abort.signal.reason : error;
+      }
+      if (delivery.sender !== ADMIN_SERVICE || delivery.tracker !== tracker) continue;
+      try {
+        return JSON.parse(new TextDecoder().decode(delivery.content[0] ?? new Uint8Array()));
+      } catch (cause) {
+        throw new CliError("CLI_FAILED", "the broker's STATS answer is not JSON", { cause });
+      }
+    }
+  } finally {
+    clearTimeout(timer);
+    client.off("confirm", onConfirm);
+  }
+}
+
+/**
+ * The STATS answer as tables: a summary line, then mailboxes, streams, services and counters.
+ * Sections with nothing in them say so rather than vanish.
+ *
+ * @example
+ * ```ts
+ * process.stdout.write(formatStats(broker.stats()));
+ * ```
+ */
+export function formatStats(stats: BrokerStats): string {
+  const out: string[] = [];
+  out.push(`clients: ${stats.clients} (connections: ${stats.connections})`, "");
+  out.push(section("mailboxes", ["address", "depth", "bytes"], stats.mailboxes.map((m) => [m.address, m.depth, m.bytes])));
+  out.push(section("streams", ["stream", "readers", "writers"], stats.streams.map((s) => [s.name, s.readers, s.writers])));
+  out.push(section(
+    "services",
+    ["service", "workers", "queued", "bytes", "in flight"],
+    stats.services.map((s) => [s.name, s.workers, s.queued, s.bytes, s.inflight]),
+  ));
+  out.push(section("counters", ["counter", "value"], Object.entries(stats.counters).map(([name, value]) => [name, value])));
+  return out.join("\n");
+}
+
+function section(title: string, headers: string[], rows: Array<Array<string | number>>): string {
+  if (rows.length === 0) return `${title}: none\n`;
+  return `${title}:\n${indent(formatTable(headers, rows))}\n`;
+}
+
+function indent(text: string): string {
+  return text.split("\n").map((line) => `  ${line}`).join("\n");
+}

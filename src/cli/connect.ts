@@ -1,0 +1,71 @@
+import { MlmClient } from "../client/client.ts";
+import { MlmError } from "../client/errors.ts";
+import type { MlmClientOptions } from "../client/types.ts";
+import { CliError, ExitCode } from "./errors.ts";
+import type { ClientFlags } from "./options.ts";
+import { loadTransport } from "./transport.ts";
+
+/**
+ * Connect an MLM client as the common flags say, turning "nobody answered" into a one-line
+ * error with exit code 3 that tells the user how to get a broker.
+ *
+ * @example
+ * ```ts
+ * const client = await connectClient(flags, { address: "alice" });
+ * ```
+ */
+export async function connectClient(flags: ClientFlags, options: Omit<MlmClientOptions, "transport" | "timeout" | "plain"> = {}): Promise<MlmClient> {
+  const clientOptions: MlmClientOptions = {
+    ...options,
+    timeout: flags.connectTimeout,
+    transport: await loadTransport(flags.transport),
+  };
+  if (flags.plain !== undefined) clientOptions.plain = flags.plain;
+  try {
+    return await MlmClient.connect(flags.endpoint, clientOptions);
+  } catch (error) {
+    throw connectFailure(error, flags);
+  }
+}
+
+/**
+ * Map a failed connection to the CLI error the user sees (exit 3 when nobody answered).
+ *
+ * @example
+ * ```ts
+ * try { await connect(endpoint, services); } catch (e) { throw connectFailure(e, flags); }
+ * ```
+ */
+export function connectFailure(error: unknown, flags: ClientFlags): unknown {
+  if (!(error instanceof MlmError)) return error;
+  if (error.code === "MLM_TIMEOUT" || error.code === "MLM_NOT_CONNECTED" || error.code === "MLM_CLOSED") {
+    const hint = flags.plain !== undefined
+      ? "check that the broker runs there and accepts these --plain credentials"
+      : "start one with `malamute broker`, or point --endpoint (or MALAMUTE_ENDPOINT) at a running broker";
+    return new CliError(
+      "CLI_UNREACHABLE",
+      `no broker answered at ${flags.endpoint} within ${flags.connectTimeout} ms`,
+      { hint, exitCode: ExitCode.unreachable, cause: error },
+    );
+  }
+  if (error.code === "MLM_FAILED" || error.code === "MLM_COMMAND_INVALID") {
+    return new CliError("CLI_FAILED", `the broker at ${flags.endpoint} refused the connection: ${error.message}`, {
+      hint: "another client may hold this address; pick another one",
+      cause: error,
+    });
+  }
+  return error;
+}
+
+/**
+ * A unique, recognisable mailbox address for a CLI client that needs replies.
+ *
+ * @example
+ * ```ts
+ * replyAddress("stat"); // "malamute-stat-3f9c01d2"
+ * ```
+ */
+export function replyAddress(role: string): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(4));
+  return `malamute-${role}-${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
