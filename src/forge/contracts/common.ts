@@ -1,0 +1,30 @@
+import Type from "typebox";
+import { Bytes } from "../../rpc/bytes.ts";
+
+/** Largest accepted image file, in bytes (32 MiB). */
+export const MAX_IMAGE_BYTES = 32 * 1024 * 1024;
+
+
+/** An image file with its media type. */
+export const ImageFile = Type.Object({
+  /** The encoded file (PNG, JPEG, WebP...), not raw pixels. */
+  data: Bytes({ minBytes: 1, maxBytes: MAX_IMAGE_BYTES }),
+  /** IANA media type, e.g. `image/png`. */
+  mimeType: Type.String({ pattern: "^image/[A-Za-z0-9.+-]+$", maxLength: 100 }),
+}, { additionalProperties: false });
+
+/** An image file with its media type. */
+export type ImageFile = Type.Static<typeof ImageFile>;
+
+/** Progress of a long job, reported while it runs. */
+export const Progress = Type.Object({
+  /** Units finished (steps, frames...). */
+  done: Type.Number({ minimum: 0 }),
+  /** Units in total. */
+  total: Type.Number({ minimum: 0 }),
+  /** What is being done, e.g. `"denoise"`, `"segment"`. */
+  stage: Type.Optional(Type.String({ maxLength: 100 })),
+});
+
+/** Progress of a long job, reported while it runs. */
+export type Progress = Type.Static<typeof Progress>;

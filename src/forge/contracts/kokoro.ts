@@ -1,0 +1,59 @@
+import Type from "typebox";
+import { Bytes } from "../../rpc/bytes.ts";
+
+/** Audio formats of OpenAI-compatible speech servers such as Kokoro-FastAPI. */
+export const AudioFormat = Type.Union([
+  Type.Literal("wav"),
+  Type.Literal("mp3"),
+  Type.Literal("opus"),
+  Type.Literal("flac"),
+  Type.Literal("pcm"),
+]);
+
+/** Audio formats of OpenAI-compatible speech servers such as Kokoro-FastAPI. */
+export type AudioFormat = Type.Static<typeof AudioFormat>;
+
+/**
+ * Input of `kokoro.synthesize`. `voice` is a Kokoro voice id (`af_heart`, `am_adam`, `bf_emma`...;
+ * the first letter is the language, the second the gender) or a mix such as `af_bella+af_sky`.
+ */
+export const KokoroInput = Type.Object({
+  text: Type.String({ minLength: 1, maxLength: 10_000 }),
+  voice: Type.Optional(Type.String({ pattern: "^[a-z]{2}_[a-z0-9]+(\\([0-9.]+\\))?(\\+[a-z]{2}_[a-z0-9]+(\\([0-9.]+\\))?)*$", maxLength: 200, default: "af_heart" })),
+  speed: Type.Optional(Type.Number({ minimum: 0.25, maximum: 4, default: 1 })),
+  format: Type.Optional(AudioFormat),
+}, { additionalProperties: false });
+
+/** Input of `kokoro.synthesize`. */
+export type KokoroInput = Type.Static<typeof KokoroInput>;
+
+/** Output of `kokoro.synthesize`. */
+export const KokoroOutput = Type.Object({
+  /** The audio file in `format` (`pcm`: 16-bit little-endian mono samples, no header). */
+  audio: Bytes(),
+  format: AudioFormat,
+  sampleRate: Type.Integer({ minimum: 1 }),
+  /** Seconds of audio. */
+  duration: Type.Number({ minimum: 0 }),
+  /** Which backend and model produced the audio, e.g. `demo-formant`. */
+  model: Type.String(),
+});
+
+/** Output of `kokoro.synthesize`. */
+export type KokoroOutput = Type.Static<typeof KokoroOutput>;
+
+/** `kokoro.synthesize` input with every default filled in. */
+export type KokoroRequest = Required<KokoroInput>;
+
+/**
+ * Fills in the defaults of a `kokoro.synthesize` input.
+ *
+ * @example
+ * ```ts
+ * import { resolveKokoroInput } from "malamute/forge";
+ * resolveKokoroInput({ text: "Hello" }).voice; // "af_heart"
+ * ```
+ */
+export function resolveKokoroInput(input: KokoroInput): KokoroRequest {
+  return { ...input, voice: input.voice ?? "af_heart", speed: input.speed ?? 1, format: input.format ?? "wav" };
+}

@@ -1,0 +1,62 @@
+import Type from "typebox";
+import { ImageFile } from "./common.ts";
+
+/** Largest number of images in one `qwen3vl.infer` call. */
+export const QWEN3VL_MAX_IMAGES = 16;
+
+/**
+ * Input of `qwen3vl.infer`: images plus a prompt, as Qwen3-VL's chat template takes them
+ * (images first, then the text, in one user turn).
+ */
+export const Qwen3VlInput = Type.Object({
+  images: Type.Array(ImageFile, { minItems: 1, maxItems: QWEN3VL_MAX_IMAGES }),
+  prompt: Type.String({ minLength: 1, maxLength: 32_768 }),
+  /** Optional system message. */
+  system: Type.Optional(Type.String({ maxLength: 32_768 })),
+  /** Upper bound on generated tokens. Default 512. */
+  maxTokens: Type.Optional(Type.Integer({ minimum: 1, maximum: 32_768, default: 512 })),
+  /** Sampling temperature; 0 = greedy. Default 0.7. */
+  temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 2, default: 0.7 })),
+}, { additionalProperties: false });
+
+/** Input of `qwen3vl.infer`. */
+export type Qwen3VlInput = Type.Static<typeof Qwen3VlInput>;
+
+/** Token counts as the model server reports them. */
+export const TokenUsage = Type.Object({
+  promptTokens: Type.Integer({ minimum: 0 }),
+  completionTokens: Type.Integer({ minimum: 0 }),
+  totalTokens: Type.Integer({ minimum: 0 }),
+});
+
+/** Token counts as the model server reports them. */
+export type TokenUsage = Type.Static<typeof TokenUsage>;
+
+/** Output of `qwen3vl.infer`. */
+export const Qwen3VlOutput = Type.Object({
+  text: Type.String(),
+  /** `stop`: the model finished; `length`: `maxTokens` cut it off. */
+  finishReason: Type.Union([Type.Literal("stop"), Type.Literal("length")]),
+  usage: TokenUsage,
+  /** Which backend and model produced the text, e.g. `demo-image-stats` or `vllm:Qwen/Qwen3-VL-8B-Instruct`. */
+  model: Type.String(),
+});
+
+/** Output of `qwen3vl.infer`. */
+export type Qwen3VlOutput = Type.Static<typeof Qwen3VlOutput>;
+
+/** `qwen3vl.infer` input with every default filled in. */
+export type Qwen3VlRequest = Required<Omit<Qwen3VlInput, "system">> & Pick<Qwen3VlInput, "system">;
+
+/**
+ * Fills in the defaults of a `qwen3vl.infer` input.
+ *
+ * @example
+ * ```ts
+ * import { resolveQwen3VlInput } from "malamute/forge";
+ * resolveQwen3VlInput({ images: [img], prompt: "Describe." }).maxTokens; // 512
+ * ```
+ */
+export function resolveQwen3VlInput(input: Qwen3VlInput): Qwen3VlRequest {
+  return { ...input, maxTokens: input.maxTokens ?? 512, temperature: input.temperature ?? 0.7 };
+}

@@ -1,0 +1,181 @@
+import Type from "typebox";
+import { Bytes } from "../../rpc/bytes.ts";
+import { ImageFile } from "./common.ts";
+
+/** Largest accepted video file, in bytes (256 MiB). */
+export const MAX_VIDEO_BYTES = 256 * 1024 * 1024;
+
+/** Largest number of frames in one `sam3.segment` call. */
+export const SAM3_MAX_FRAMES = 2_000;
+
+/** A whole video file, e.g. `video/mp4`, or `image/apng` for an animated PNG. */
+export const VideoFile = Type.Object({
+  kind: Type.Literal("file"),
+  data: Bytes({ minBytes: 1, maxBytes: MAX_VIDEO_BYTES }),
+  mimeType: Type.String({ pattern: "^(video|image)/[A-Za-z0-9.+-]+$", maxLength: 100 }),
+}, { additionalProperties: false });
+
+/** A video given as its decoded frames, each an image file, in order. */
+export const VideoFrames = Type.Object({
+  kind: Type.Literal("frames"),
+  frames: Type.Array(ImageFile, { minItems: 1, maxItems: SAM3_MAX_FRAMES }),
+  /** Frames per second, used for timestamps. Default 25. */
+  fps: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1_000 })),
+}, { additionalProperties: false });
+
+/** The video to segment. */
+export const VideoInput = Type.Union([VideoFile, VideoFrames]);
+
+/** The video to segment. */
+export type VideoInput = Type.Static<typeof VideoInput>;
+
+/** A concept prompt: segment every instance of what the text names ("person", "red car"). */
+export const TextPrompt = Type.Object({
+  type: Type.Literal("text"),
+  text: Type.String({ minLength: 1, maxLength: 1_000 }),
+}, { additionalProperties: false });
+
+/** A click on one object in one frame (pixels); `positive: false` marks background. */
+export const PointPrompt = Type.Object({
+  type: Type.Literal("point"),
+  frame: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+  x: Type.Number({ minimum: 0 }),
+  y: Type.Number({ minimum: 0 }),
+  positive: Type.Optional(Type.Boolean({ default: true })),
+}, { additionalProperties: false });
+
+/** A box around one object in one frame (pixels). */
+export const BoxPrompt = Type.Object({
+  type: Type.Literal("box"),
+  frame: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+  x: Type.Number({ minimum: 0 }),
+  y: Type.Number({ minimum: 0 }),
+  width: Type.Number({ exclusiveMinimum: 0 }),
+  height: Type.Number({ exclusiveMinimum: 0 }),
+}, { additionalProperties: false });
+
+/** One prompt of `sam3.segment`. */
+export const SegmentPrompt = Type.Union([TextPrompt, PointPrompt, BoxPrompt]);
+
+/** One prompt of `sam3.segment`. */
+export type SegmentPrompt = Type.Static<typeof SegmentPrompt>;
+
+/** Input of `sam3.segment`. */
+export const Sam3Input = Type.Object({
+  video: VideoInput,
+  prompts: Type.Array(SegmentPrompt, { minItems: 1, maxItems: 64 }),
+  /** Masks scoring below this are not reported. Default 0.5. */
+  threshold: Type.Optional(Type.Number({ minimum: 0, maximum: 1, default: 0.5 })),
+}, { additionalProperties: false });
+
+/** Input of `sam3.segment`. */
+export type Sam3Input = Type.Static<typeof Sam3Input>;
+
+/**
+ * A binary mask, run-length encoded in row-major order: `counts` alternates runs of 0 and 1,
+ * starting with 0 (so a mask starting with a 1 begins with a count of 0). Runs sum to
+ * `width * height`.
+ */
+export const RleMask = Type.Object({
+  width: Type.Integer({ minimum: 1 }),
+  height: Type.Integer({ minimum: 1 }),
+  counts: Type.Array(Type.Integer({ minimum: 0 })),
+});
+
+/** A run-length encoded binary mask. */
+export type RleMask = Type.Static<typeof RleMask>;
+
+/** A rectangle in pixels. */
+export const Box = Type.Object({
+  x: Type.Number(),
+  y: Type.Number(),
+  width: Type.Number({ minimum: 0 }),
+  height: Type.Number({ minimum: 0 }),
+});
+
+/** A rectangle in pixels. */
+export type Box = Type.Static<typeof Box>;
+
+/** One object's mask in one frame. */
+export const ObjectMask = Type.Object({
+  /** Stable across frames: the same object keeps its id while it is tracked. */
+  objectId: Type.Integer({ minimum: 1 }),
+  /** The prompt that selected it, e.g. `text:person`, `point#0`. */
+  label: Type.String(),
+  score: Type.Number({ minimum: 0, maximum: 1 }),
+  box: Box,
+  /** Pixels in the mask. */
+  area: Type.Integer({ minimum: 0 }),
+  mask: RleMask,
+});
+
+/** One object's mask in one frame. */
+export type ObjectMask = Type.Static<typeof ObjectMask>;
+
+/** A streamed chunk of `sam3.segment`: every object found in one frame. */
+export const Sam3FrameMasks = Type.Object({
+  type: Type.Literal("frame"),
+  frame: Type.Integer({ minimum: 0 }),
+  /** Seconds from the start of the video. */
+  time: Type.Number({ minimum: 0 }),
+  objects: Type.Array(ObjectMask),
+});
+
+/** A streamed chunk of `sam3.segment`: every object found in one frame. */
+export type Sam3FrameMasks = Type.Static<typeof Sam3FrameMasks>;
+
+/** A streamed chunk of `sam3.segment`: how far the job is (frames decoded, segmented...). */
+export const Sam3Progress = Type.Object({
+  type: Type.Literal("progress"),
+  done: Type.Number({ minimum: 0 }),
+  total: Type.Number({ minimum: 0 }),
+  stage: Type.Optional(Type.String({ maxLength: 100 })),
+});
+
+/** A streamed chunk of `sam3.segment`: how far the job is. */
+export type Sam3Progress = Type.Static<typeof Sam3Progress>;
+
+/** The last streamed chunk of `sam3.segment`, after every frame. */
+export const Sam3Summary = Type.Object({
+  type: Type.Literal("summary"),
+  frames: Type.Integer({ minimum: 0 }),
+  width: Type.Integer({ minimum: 0 }),
+  height: Type.Integer({ minimum: 0 }),
+  fps: Type.Number({ minimum: 0 }),
+  objects: Type.Array(Type.Object({
+    objectId: Type.Integer({ minimum: 1 }),
+    label: Type.String(),
+    /** Frames in which the object was found. */
+    frames: Type.Integer({ minimum: 0 }),
+  })),
+  /** Which backend and model produced the masks, e.g. `demo-framediff`. */
+  model: Type.String(),
+});
+
+/** The last streamed chunk of `sam3.segment`. */
+export type Sam3Summary = Type.Static<typeof Sam3Summary>;
+
+/**
+ * One streamed chunk of `sam3.segment`: `progress` chunks, one `frame` chunk per frame in order,
+ * then exactly one `summary` chunk.
+ */
+export const Sam3Chunk = Type.Union([Sam3Progress, Sam3FrameMasks, Sam3Summary]);
+
+/** One streamed chunk of `sam3.segment`. */
+export type Sam3Chunk = Type.Static<typeof Sam3Chunk>;
+
+/** `sam3.segment` input with every default filled in. */
+export type Sam3Request = Required<Sam3Input>;
+
+/**
+ * Fills in the defaults of a `sam3.segment` input.
+ *
+ * @example
+ * ```ts
+ * import { resolveSam3Input } from "malamute/forge";
+ * resolveSam3Input({ video, prompts: [{ type: "text", text: "ball" }] }).threshold; // 0.5
+ * ```
+ */
+export function resolveSam3Input(input: Sam3Input): Sam3Request {
+  return { ...input, threshold: input.threshold ?? 0.5 };
+}
