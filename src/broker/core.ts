@@ -723,9 +723,11 @@ export class BrokerCore {
     service.inflight++;
     this.#route(worker, request.tracker, request);
     if (worker.inflightBytes > this.#limits.inflightBytes) {
-      this.#log("warn", "worker holds too many unconfirmed requests: the oldest count as done", {
-        conn: worker.key, address: worker.address, bytes: worker.inflightBytes,
-      });
+      if (worker.inflight.size > 1) {
+        this.#log("debug", "worker holds too many unconfirmed requests: the oldest count as done", {
+          conn: worker.key, address: worker.address, bytes: worker.inflightBytes,
+        });
+      }
       for (const oldest of worker.inflight) {
         if (worker.inflightBytes <= this.#limits.inflightBytes) break;
         this.#settle(worker, oldest);

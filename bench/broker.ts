@@ -1,0 +1,422 @@
+/**
+ * Broker benchmark: stream 1→1, stream fan-out to 100 readers, mailbox throughput, service
+ * round trips (request → worker → reply to mailbox) at 10 B and 64 KiB, and the memory of
+ * 1,000 idle connections. The broker runs in a child process of the same runtime (this file
+ * with `--serve`), so broker and clients each get a core, as with the C broker. Every
+ * exchange runs twice: through MlmClient, and with raw transport DEALERs + the codec as the
+ * baseline (the difference is client overhead).
+ *
+ *   npx tsx bench/broker.ts | npx bun bench/broker.ts | npx deno run -A bench/broker.ts
+ */
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import process from "node:process";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { startBroker } from "../src/broker/server.ts";
+import { MlmClient } from "../src/client/client.ts";
+import type { Delivery } from "../src/client/types.ts";
+import { decode, encode } from "../src/proto/mod.ts";
+import type { DealerSocket } from "../src/transport/types.ts";
+import { zmtp } from "../src/transport/zmtp.ts";
+import { type BenchRow, nowMs, percentile, report, runtimeName } from "./lib.ts";
+
+const BENCH = "broker";
+const g = globalThis as { Bun?: { gc(force: boolean): void }; Deno?: unknown; gc?: () => void };
+
+// ------------------------------------------------------------------ child: the broker
+
+async function serve(): Promise<void> {
+  const broker = await startBroker({
+    endpoints: ["tcp://127.0.0.1:0"],
+    limits: { maxConnections: 100_000, mailboxMessages: 1_000_000, serviceQueueMessages: 1_000_000 },
+  });
+  const gc = (): void => {
+    if (g.Bun) g.Bun.gc(true);
+    else g.gc?.();
+  };
+  process.stdout.write(`${JSON.stringify({ endpoint: broker.endpoints[0] })}\n`);
+  for await (const line of createInterface({ input: process.stdin })) {
+    if (line === "mem") {
+      gc();
+      gc();
+      const m = process.memoryUsage();
+      process.stdout.write(`${JSON.stringify({ rss: m.rss, heap: m.heapUsed, clients: broker.stats().clients })}\n`);
+    } else if (line === "quit") break;
+  }
+  await broker.close();
+  process.exit(0);
+}
+
+class BrokerProcess {
+  readonly #child: ChildProcess;
+  readonly #lines: AsyncIterator<string>;
+
+  private constructor(child: ChildProcess) {
+    this.#child = child;
+    this.#lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  }
+
+  static async start(): Promise<{ broker: BrokerProcess; endpoint: string }> {
+    const file = fileURLToPath(import.meta.url);
+    const runtime = runtimeName();
+    const args = runtime === "deno" ? ["run", "-A", "--v8-flags=--expose-gc", file, "--serve"]
+      : runtime === "bun" ? [file, "--serve"]
+      : [...process.execArgv, "--expose-gc", file, "--serve"];
+    const child = spawn(process.execPath, args, { stdio: ["pipe", "pipe", "inherit"] });
+    const broker = new BrokerProcess(child);
+    const { endpoint } = JSON.parse(await broker.#line()) as { endpoint: string };
+    return { broker, endpoint };
+  }
+
+  async #line(): Promise<string> {
+    const next = await this.#lines.next();
+    if (next.done) throw new Error("broker process ended");
+    return next.value;
+  }
+
+  async memory(): Promise<{ rss: number; heap: number; clients: number }> {
+    this.#child.stdin!.write("mem\n");
+    return JSON.parse(await this.#line()) as { rss: number; heap: number; clients: number };
+  }
+
+  async stop(): Promise<void> {
+    const exited = new Promise((resolve) => this.#child.once("exit", resolve));
+    this.#child.stdin!.write("quit\n");
+    await exited;
+  }
+}
+
+// ------------------------------------------------------------------ peers
+
+interface Incoming {
+  sender: string;
+  subject: string;
+  tracker: string;
+  content: Uint8Array[];
+}
+
+/** What the cases need from a client; implemented by MlmClient and by a raw DEALER. */
+interface Peer {
+  producer(stream: string): Promise<void>;
+  consumer(stream: string, pattern: string): Promise<void>;
+  worker(service: string, pattern: string): Promise<void>;
+  publish(subject: string, content: Uint8Array): void;
+  sendTo(address: string, subject: string, content: Uint8Array, tracker?: string): void;
+  sendFor(service: string, subject: string, content: Uint8Array, tracker?: string): void;
+  onDelivery(handler: (d: Incoming) => void): void;
+  /** Tell the broker a tracked delivery is done (only credit-aware clients need to). */
+  confirm(d: Incoming): void;
+  close(): Promise<void>;
+}
+
+type Factory = (endpoint: string, address: string) => Promise<Peer>;
+
+/** Baseline: a transport DEALER and the codec, nothing else (no credit, no heartbeats). */
+class RawPeer implements Peer {
+  readonly #dealer: DealerSocket;
+  readonly #waiting: ((ok: boolean) => void)[] = [];
+  #handler: ((d: Incoming) => void) | undefined;
+
+  private constructor(dealer: DealerSocket) {
+    this.#dealer = dealer;
+    dealer.on("message", (frames) => {
+      const r = decode(frames);
+      if (!r.ok) return;
+      const m = r.message;
+      switch (m.type) {
+        case "OK":
+        case "ERROR":
+          this.#waiting.shift()?.(m.type === "OK");
+          break;
+        case "STREAM_DELIVER":
+          this.#handler?.({ sender: m.sender, subject: m.subject, tracker: "", content: m.content });
+          break;
+        case "MAILBOX_DELIVER":
+        case "SERVICE_DELIVER":
+          this.#handler?.({ sender: m.sender, subject: m.subject, tracker: m.tracker, content: m.content });
+          break;
+        default:
+      }
+    });
+  }
+
+  static async connect(endpoint: string, address: string): Promise<RawPeer> {
+    const dealer = zmtp.dealer({ sendHighWaterMark: 100_000 });
+    dealer.connect(endpoint);
+    const peer = new RawPeer(dealer);
+    await peer.#command(encode({ type: "CONNECTION_OPEN", protocol: "MALAMUTE", version: 1, address }));
+    return peer;
+  }
+
+  #command(frames: Uint8Array[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#waiting.push((ok) => (ok ? resolve() : reject(new Error("broker said ERROR"))));
+      this.#dealer.send(frames);
+    });
+  }
+
+  producer(stream: string): Promise<void> {
+    return this.#command(encode({ type: "STREAM_WRITE", stream }));
+  }
+  consumer(stream: string, pattern: string): Promise<void> {
+    return this.#command(encode({ type: "STREAM_READ", stream, pattern }));
+  }
+  worker(service: string, pattern: string): Promise<void> {
+    return this.#command(encode({ type: "SERVICE_OFFER", address: service, pattern }));
+  }
+  publish(subject: string, content: Uint8Array): void {
+    this.#dealer.send(encode({ type: "STREAM_SEND", subject, content: [content] }));
+  }
+  sendTo(address: string, subject: string, content: Uint8Array, tracker = ""): void {
+    this.#dealer.send(encode({ type: "MAILBOX_SEND", address, subject, tracker, timeout: 0, content: [content] }));
+  }
+  sendFor(service: string, subject: string, content: Uint8Array, tracker = ""): void {
+    this.#dealer.send(encode({ type: "SERVICE_SEND", address: service, subject, tracker, timeout: 0, content: [content] }));
+  }
+  onDelivery(handler: (d: Incoming) => void): void {
+    this.#handler = handler;
+  }
+  confirm(): void {
+    // Raw peers never send CREDIT, so the broker holds nothing for them (like C workers).
+  }
+  close(): Promise<void> {
+    return this.#dealer.close();
+  }
+}
+
+/** The real client, with its defaults (credit window, heartbeats). */
+class ClientPeer implements Peer {
+  constructor(readonly client: MlmClient) {}
+
+  static async connect(endpoint: string, address: string): Promise<ClientPeer> {
+    return new ClientPeer(await MlmClient.connect(endpoint, { address }));
+  }
+
+  producer(stream: string): Promise<void> {
+    return this.client.setProducer(stream);
+  }
+  consumer(stream: string, pattern: string): Promise<void> {
+    return this.client.setConsumer(stream, pattern);
+  }
+  worker(service: string, pattern: string): Promise<void> {
+    return this.client.setWorker(service, pattern);
+  }
+  publish(subject: string, content: Uint8Array): void {
+    this.client.send(subject, content);
+  }
+  sendTo(address: string, subject: string, content: Uint8Array, tracker = ""): void {
+    this.client.sendTo(address, subject, content, tracker ? { tracker } : undefined);
+  }
+  sendFor(service: string, subject: string, content: Uint8Array, tracker = ""): void {
+    this.client.sendFor(service, subject, content, tracker ? { tracker } : undefined);
+  }
+  onDelivery(handler: (d: Incoming) => void): void {
+    this.client.onDelivery((d: Delivery) => handler(d));
+  }
+  confirm(d: Incoming): void {
+    this.client.confirm(d.tracker);
+  }
+  close(): Promise<void> {
+    return this.client.close();
+  }
+}
+
+// ------------------------------------------------------------------ cases
+
+const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
+
+/**
+ * Pipelined sending, as C clients do with async sends: at most `window` messages per receiver
+ * sent but not yet received. `run` returns deliveries received per second; the first run
+ * after creation is a warm-up.
+ */
+class Pipeline {
+  #received = 0;
+  #sent = 0;
+  #expected = 0;
+  #low = 0;
+  #wake: (() => void) | undefined;
+
+  constructor(readonly receivers: number, subscribe: (onReceived: () => void) => void) {
+    subscribe(() => {
+      this.#received++;
+      if (this.#wake && (this.#received >= this.#expected || this.#sent * this.receivers - this.#received <= this.#low)) {
+        const wake = this.#wake;
+        this.#wake = undefined;
+        wake();
+      }
+    });
+  }
+
+  async run(total: number, window: number, send: () => void): Promise<number> {
+    const receivers = this.receivers;
+    this.#received = 0;
+    this.#sent = 0;
+    this.#expected = total * receivers;
+    this.#low = (window * receivers) >> 1;
+    const start = nowMs();
+    while (this.#received < this.#expected) {
+      while (this.#sent < total && this.#sent * receivers - this.#received < window * receivers) {
+        this.#sent++;
+        send();
+      }
+      await new Promise<void>((resolve) => (this.#wake = resolve));
+    }
+    return this.#expected / ((nowMs() - start) / 1000);
+  }
+}
+
+async function streamOneToOne(make: Factory, endpoint: string, total: number): Promise<number> {
+  const producer = await make(endpoint, "producer");
+  const consumer = await make(endpoint, "consumer");
+  await producer.producer("bench");
+  await consumer.consumer("bench", ".*");
+  const body = new Uint8Array(10);
+  const pipeline = new Pipeline(1, (on) => consumer.onDelivery(on));
+  const send = (): void => producer.publish("tick", body);
+  await pipeline.run(total / 10, 500, send);
+  const rate = await pipeline.run(total, 500, send);
+  await producer.close();
+  await consumer.close();
+  return rate;
+}
+
+async function streamFanOut(make: Factory, endpoint: string, total: number, readers: number): Promise<number> {
+  const producer = await make(endpoint, "fan-producer");
+  await producer.producer("fan");
+  const consumers: Peer[] = [];
+  for (let i = 0; i < readers; i++) {
+    const c = await make(endpoint, `fan-${i}`);
+    await c.consumer("fan", ".*");
+    consumers.push(c);
+  }
+  const body = new Uint8Array(10);
+  const pipeline = new Pipeline(readers, (on) => {
+    for (const c of consumers) c.onDelivery(on);
+  });
+  const send = (): void => producer.publish("tick", body);
+  await pipeline.run(total / 10, 50, send);
+  const rate = await pipeline.run(total, 50, send);
+  await producer.close();
+  await Promise.all(consumers.map((c) => c.close()));
+  return rate;
+}
+
+async function mailbox(make: Factory, endpoint: string, total: number): Promise<number> {
+  const sender = await make(endpoint, "mail-sender");
+  const recipient = await make(endpoint, "mail-recipient");
+  const body = new Uint8Array(10);
+  const pipeline = new Pipeline(1, (on) => recipient.onDelivery(on));
+  const send = (): void => sender.sendTo("mail-recipient", "m", body);
+  await pipeline.run(total / 10, 500, send);
+  const rate = await pipeline.run(total, 500, send);
+  await sender.close();
+  await recipient.close();
+  return rate;
+}
+
+async function serviceRoundTrips(
+  make: Factory, endpoint: string, size: number, ms: number,
+): Promise<{ rate: number; p50: number; p99: number }> {
+  const worker = await make(endpoint, "svc-worker");
+  await worker.worker("bench-svc", ".*");
+  worker.onDelivery((d) => {
+    worker.sendTo(d.sender, d.subject, d.content[0] as Uint8Array, d.tracker);
+    worker.confirm(d);
+  });
+  const caller = await make(endpoint, "svc-caller");
+  const body = new Uint8Array(size);
+  const latencies: number[] = [];
+  let next: (() => void) | undefined;
+  caller.onDelivery(() => {
+    const resolve = next;
+    next = undefined;
+    resolve?.();
+  });
+  const oneCall = (i: number): Promise<void> => new Promise((resolve) => {
+    next = resolve;
+    caller.sendFor("bench-svc", "rt", body, `c${i}`);
+  });
+  for (let i = 0; i < 200; i++) await oneCall(i); // warm-up
+  const start = nowMs();
+  let i = 0;
+  while (nowMs() - start < ms) {
+    const t0 = nowMs();
+    await oneCall(i++);
+    latencies.push((nowMs() - t0) * 1000);
+  }
+  const rate = latencies.length / ((nowMs() - start) / 1000);
+  await caller.close();
+  await worker.close();
+  return { rate, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
+
+async function idleConnections(broker: BrokerProcess, endpoint: string, count: number): Promise<BenchRow> {
+  const before = await broker.memory();
+  const peers: RawPeer[] = [];
+  for (let i = 0; i < count; i += 50) {
+    peers.push(...await Promise.all(Array.from({ length: Math.min(50, count - i) }, (_, j) => RawPeer.connect(endpoint, `idle-${i + j}`))));
+  }
+  await tick();
+  const after = await broker.memory();
+  await Promise.all(peers.map((p) => p.close()));
+  const perConnRss = (after.rss - before.rss) / count;
+  const perConnHeap = (after.heap - before.heap) / count;
+  return {
+    bench: BENCH, case: `memory of ${count} idle connections`, impl: "raw dealer+codec",
+    note: `broker heap +${(perConnHeap / 1024).toFixed(1)} KiB/conn, RSS +${(perConnRss / 1024).toFixed(1)} KiB/conn (${((after.rss - before.rss) / 1048576).toFixed(1)} MiB total, ${after.clients} clients)`,
+  };
+}
+
+// ------------------------------------------------------------------ main
+
+async function main(): Promise<void> {
+  const quick = process.argv.includes("--quick");
+  const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length);
+  const scale = quick ? 0.2 : 1;
+  const impls: [string, Factory][] = [
+    ["MlmClient", ClientPeer.connect],
+    ["raw dealer+codec", RawPeer.connect],
+  ];
+  type Case = [name: string, run: (make: Factory, endpoint: string) => Promise<Omit<BenchRow, "bench" | "case" | "impl">>];
+  const cases: Case[] = [
+    ["stream 1→1, 10 B", async (make, ep) => ({
+      opsPerSec: await streamOneToOne(make, ep, Math.round(200_000 * scale)), note: "msgs/s (C broker ~31,500)",
+    })],
+    ["stream fan-out to 100 readers, 10 B", async (make, ep) => ({
+      opsPerSec: await streamFanOut(make, ep, Math.round(3_000 * scale), 100), note: "deliveries/s",
+    })],
+    ["mailbox 1→1, 10 B", async (make, ep) => ({
+      opsPerSec: await mailbox(make, ep, Math.round(200_000 * scale)), note: "msgs/s (C broker ~25,000)",
+    })],
+    ["service round trip, 10 B", async (make, ep) => {
+      const rt = await serviceRoundTrips(make, ep, 10, quick ? 500 : 2500);
+      return { opsPerSec: rt.rate, p50us: rt.p50, p99us: rt.p99, note: "round trips/s (C ~2,300 rt/s, p50 410, p99 630)" };
+    }],
+    ["service round trip, 64 KiB", async (make, ep) => {
+      const rt = await serviceRoundTrips(make, ep, 65536, quick ? 500 : 2500);
+      return {
+        opsPerSec: rt.rate, p50us: rt.p50, p99us: rt.p99, mbPerSec: (rt.rate * 65536 * 2) / 1e6,
+        note: "round trips/s (C ~1,700 rt/s)",
+      };
+    }],
+  ];
+  const rows: BenchRow[] = [];
+  const { broker, endpoint } = await BrokerProcess.start();
+  try {
+    for (const [impl, make] of impls) {
+      for (const [name, run] of cases) {
+        if (only !== undefined && !`${name} ${impl}`.includes(only)) continue;
+        rows.push({ bench: BENCH, case: name, impl, ...await run(make, endpoint) });
+      }
+    }
+    if (only === undefined || "memory".includes(only)) rows.push(await idleConnections(broker, endpoint, 1000));
+  } finally {
+    await broker.stop();
+  }
+  report(rows);
+}
+
+if (process.argv.includes("--serve")) await serve();
+else await main();
