@@ -183,6 +183,33 @@ describe("malamute broker startup", () => {
     }
   });
 
+  it("--config with PLAIN security: --plain with the right password works, a wrong one gets exit 3", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "malamute-cfg-"));
+    try {
+      const passwords = join(dir, "passwords.txt");
+      writeFileSync(passwords, "# users\nadmin=secret\n");
+      const cfg = join(dir, "malamute.cfg");
+      writeFileSync(cfg, [
+        "server", "    auth", `        plain = ${passwords}`,
+        "mlm_server", "    security", "        mechanism = plain", "    bind", "        endpoint = tcp://127.0.0.1:0", "",
+      ].join("\n"));
+      const proc = startCli(["broker", "--config", cfg, "--json"]);
+      const started = JSON.parse(await proc.waitFor("stderr", /"broker started"/)) as { endpoints: string[] };
+      const at = ["--endpoint", started.endpoints[0] as string, "--connect-timeout", "1000"];
+      const [good, bad] = await Promise.all([
+        runCli(["stat", ...at, "--plain", "admin:secret", "--json"]),
+        runCli(["stat", ...at], { env: { MALAMUTE_PLAIN: "admin:wrong" } }),
+      ]);
+      await proc.stop("SIGTERM");
+      assert.equal(good.code, 0, good.stderr);
+      assert.equal(typeof JSON.parse(good.stdout).counters, "object");
+      assert.equal(bad.code, 3);
+      assert.match(assertOneLineError(bad.stderr), /no broker answered .*; check that the broker runs there and accepts these --plain credentials/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("a bad config file, or an endpoint already in use: one line, non-zero exit", async () => {
     const dir = mkdtempSync(join(tmpdir(), "malamute-cfg-"));
     const holder = createServer();
