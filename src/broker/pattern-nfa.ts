@@ -53,8 +53,8 @@ export class NfaMatcher {
 
   constructor(program: Program) {
     this.kind = program.kind;
-    this.out1 = program.out1;
-    this.out2 = program.out2;
+    this.out1 = skipEps(program.kind, program.out1, program.out1);
+    this.out2 = skipEps(program.kind, program.out1, program.out2);
     this.sets = program.sets;
     this.anchored = program.anchored;
     const n = program.kind.length;
@@ -63,11 +63,12 @@ export class NfaMatcher {
     this.nxt = new Int32Array(n);
     this.stack = new Int32Array(n);
 
-    const first = this.startList(program.start, true, false);
+    const start = program.kind[program.start] === EPS ? (this.out1[program.start] as number) : program.start;
+    const first = this.startList(start, true, false);
     this.startFirst = first.list;
     this.startFirstMatch = first.matched;
-    this.emptyMatch = this.startList(program.start, true, true).matched;
-    const mid = this.startList(program.start, false, false);
+    this.emptyMatch = this.startList(start, true, true).matched;
+    const mid = this.startList(start, false, false);
     this.startMid = mid.list;
     this.firstBytes = new Uint8Array(256);
     for (const s of mid.list) {
@@ -98,6 +99,7 @@ export class NfaMatcher {
       this.mark[s] = gen0;
       cur0[count++] = s;
     }
+    const kind = this.kind;
     const out1 = this.out1;
     const sets = this.sets;
     const anchored = this.anchored;
@@ -133,10 +135,20 @@ export class NfaMatcher {
       let ncount = 0;
       const word = byte >>> 5;
       const bit = byte & 31;
+      const g = this.gen;
       for (let k = 0; k < count; k++) {
         const s = c[k] as number;
         if ((((sets[(s << 3) | word] as number) >>> bit) & 1) === 0) continue;
-        ncount = this.closure(out1[s] as number, nx, ncount, false, atEnd);
+        const t = out1[s] as number;
+        // Most successors of a byte are the next byte: skip the closure walk for them.
+        if (kind[t] === SET) {
+          if (mark[t] !== g) {
+            mark[t] = g;
+            nx[ncount++] = t;
+          }
+          continue;
+        }
+        ncount = this.closure(t, nx, ncount, false, atEnd);
         if (ncount === MATCHED) return true;
       }
       this.cur = nx;
@@ -210,4 +222,19 @@ export class NfaMatcher {
     if (n === MATCHED) return { list: new Int32Array(0), matched: true };
     return { list: tmp.slice(0, n), matched: false };
   }
+}
+
+/**
+ * Successor table with ε-only (EPS) nodes jumped over, so that closures walk fewer nodes.
+ * EPS chains always end (every loop of the construction passes through a SPLIT), but the walk is
+ * capped anyway so that a malformed program cannot loop.
+ */
+function skipEps(kind: Uint8Array, next: Int32Array, out: Int32Array): Int32Array {
+  const result = new Int32Array(out.length);
+  for (let n = 0; n < out.length; n++) {
+    let t = out[n] as number;
+    for (let guard = 0; t >= 0 && kind[t] === EPS && guard < kind.length; guard++) t = next[t] as number;
+    result[n] = t;
+  }
+  return result;
 }
