@@ -46,115 +46,118 @@ describe("malamute commands against a broker process", () => {
     assert.notEqual(endpoint, "tcp://127.0.0.1:0");
   });
 
-  it("send --to + recv --mailbox --json: text, @file and stdin frames; binary saved with --out", async () => {
-    writeFileSync(join(work, "blob.bin"), new Uint8Array([0, 1, 2, 0xff]));
-    const out = join(work, "frames");
-    const [sent, received] = await Promise.all([
-      runCli(["send", ...e(), "--to", "cli-bob", "hello there", "text frame", `@${join(work, "blob.bin")}`, "-"], { stdin: "piped" }),
-      runCli(["recv", ...e(), "--mailbox", "cli-bob", "--count", "1", "--wait", "10000", "--json", "--out", out]),
-    ]);
-    assert.equal(sent.code, 0, sent.stderr);
-    assert.equal(received.code, 0, received.stderr);
-    const lines = received.stdout.trim().split("\n");
-    assert.equal(lines.length, 1);
-    const view = JSON.parse(lines[0] as string);
-    assert.equal(view.kind, "mailbox");
-    assert.equal(view.address, "cli-bob");
-    assert.equal(view.subject, "hello there");
-    assert.deepEqual(view.content[0], { text: "text frame" });
-    assert.equal(view.content[1].size, 4);
-    assert.equal(view.content[1].hex, "000102ff");
-    assert.deepEqual([...readFileSync(view.content[1].file)], [0, 1, 2, 0xff]);
-    assert.deepEqual(view.content[2], { text: "piped" });
-  });
+  // Independent of each other (own addresses, streams and services), so they may overlap.
+  describe("messaging", { concurrency: true }, () => {
+    it("send --to + recv --mailbox --json: text, @file and stdin frames; binary saved with --out", async () => {
+      writeFileSync(join(work, "blob.bin"), new Uint8Array([0, 1, 2, 0xff]));
+      const out = join(work, "frames");
+      const [sent, received] = await Promise.all([
+        runCli(["send", ...e(), "--to", "cli-bob", "hello there", "text frame", `@${join(work, "blob.bin")}`, "-"], { stdin: "piped" }),
+        runCli(["recv", ...e(), "--mailbox", "cli-bob", "--count", "1", "--wait", "10000", "--json", "--out", out]),
+      ]);
+      assert.equal(sent.code, 0, sent.stderr);
+      assert.equal(received.code, 0, received.stderr);
+      const lines = received.stdout.trim().split("\n");
+      assert.equal(lines.length, 1);
+      const view = JSON.parse(lines[0] as string);
+      assert.equal(view.kind, "mailbox");
+      assert.equal(view.address, "cli-bob");
+      assert.equal(view.subject, "hello there");
+      assert.deepEqual(view.content[0], { text: "text frame" });
+      assert.equal(view.content[1].size, 4);
+      assert.equal(view.content[1].hex, "000102ff");
+      assert.deepEqual([...readFileSync(view.content[1].file)], [0, 1, 2, 0xff]);
+      assert.deepEqual(view.content[2], { text: "piped" });
+    });
 
-  it("recv without --out shows binary frames as size + short hex on a readable line", async () => {
-    const big = new Uint8Array(100).map((_, i) => 255 - i);
-    writeFileSync(join(work, "big.bin"), big);
-    const [sent, received] = await Promise.all([
-      runCli(["send", ...e(), "--to", "cli-carol", "pic", `@${join(work, "big.bin")}`]),
-      runCli(["recv", ...e(), "--mailbox", "cli-carol", "--count", "1", "--wait", "10000"]),
-    ]);
-    assert.equal(sent.code, 0, sent.stderr);
-    assert.equal(received.code, 0, received.stderr);
-    assert.equal(received.stdout, "mailbox from=\"\" to=cli-carol subject=pic | <100 bytes fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0…>\n");
-  });
+    it("recv without --out shows binary frames as size + short hex on a readable line", async () => {
+      const big = new Uint8Array(100).map((_, i) => 255 - i);
+      writeFileSync(join(work, "big.bin"), big);
+      const [sent, received] = await Promise.all([
+        runCli(["send", ...e(), "--to", "cli-carol", "pic", `@${join(work, "big.bin")}`]),
+        runCli(["recv", ...e(), "--mailbox", "cli-carol", "--count", "1", "--wait", "10000"]),
+      ]);
+      assert.equal(sent.code, 0, sent.stderr);
+      assert.equal(received.code, 0, received.stderr);
+      assert.equal(received.stdout, "mailbox from=\"\" to=cli-carol subject=pic | <100 bytes fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0…>\n");
+    });
 
-  it("send --stream reaches recv --stream only when the subject matches --pattern", async () => {
-    const reader = startCli(["recv", ...e(), "--stream", "cli-weather", "--pattern", "^temp\\.", "--count", "1", "--wait", "15000", "-v"]);
-    await reader.waitFor("stderr", /^recv: ready/);
-    const skipped = await runCli(["send", ...e(), "--stream", "cli-weather", "wind.london", "12"]);
-    const matched = await runCli(["send", ...e(), "--stream", "cli-weather", "temp.london", "3.5"]);
-    assert.equal(skipped.code, 0, skipped.stderr);
-    assert.equal(matched.code, 0, matched.stderr);
-    const result = await reader.done;
-    assert.equal(result.code, 0, result.stderr);
-    assert.equal(result.stdout, 'stream from="" to=cli-weather subject=temp.london | "3.5"\n');
-  });
+    it("send --stream reaches recv --stream only when the subject matches --pattern", async () => {
+      const reader = startCli(["recv", ...e(), "--stream", "cli-weather", "--pattern", "^temp\\.", "--count", "1", "--wait", "15000", "-v"]);
+      await reader.waitFor("stderr", /^recv: ready/);
+      const skipped = await runCli(["send", ...e(), "--stream", "cli-weather", "wind.london", "12"]);
+      const matched = await runCli(["send", ...e(), "--stream", "cli-weather", "temp.london", "3.5"]);
+      assert.equal(skipped.code, 0, skipped.stderr);
+      assert.equal(matched.code, 0, matched.stderr);
+      const result = await reader.done;
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stdout, 'stream from="" to=cli-weather subject=temp.london | "3.5"\n');
+    });
 
-  it("send --service --confirm: recv --service gets the request, confirms it, and send prints code 200", async () => {
-    const worker = startCli(["recv", ...e(), "--service", "cli-jobs", "--count", "1", "--wait", "15000", "-v"]);
-    await worker.waitFor("stderr", /^recv: ready/);
-    const sent = await runCli(["send", ...e(), "--service", "cli-jobs", "resize", "800x600", "--tracker", "job-1", "--confirm"]);
-    assert.equal(sent.code, 0, sent.stderr);
-    assert.equal(sent.stdout, "confirmed tracker=job-1 code=200\n");
-    const done = await worker.done;
-    assert.equal(done.code, 0, done.stderr);
-    assert.match(done.stdout, /^service from=malamute-send-[0-9a-f]+ to=cli-jobs subject=resize tracker=job-1 \| "800x600"\n$/);
-  });
+    it("send --service --confirm: recv --service gets the request, confirms it, and send prints code 200", async () => {
+      const worker = startCli(["recv", ...e(), "--service", "cli-jobs", "--count", "1", "--wait", "15000", "-v"]);
+      await worker.waitFor("stderr", /^recv: ready/);
+      const sent = await runCli(["send", ...e(), "--service", "cli-jobs", "resize", "800x600", "--tracker", "job-1", "--confirm"]);
+      assert.equal(sent.code, 0, sent.stderr);
+      assert.equal(sent.stdout, "confirmed tracker=job-1 code=200\n");
+      const done = await worker.done;
+      assert.equal(done.code, 0, done.stderr);
+      assert.match(done.stdout, /^service from=malamute-send-[0-9a-f]+ to=cli-jobs subject=resize tracker=job-1 \| "800x600"\n$/);
+    });
 
-  it("send --confirm on a message that expires (--ttl) prints the failure code and exits 1", async () => {
-    const sent = await runCli(["send", ...e(), "--to", "cli-nobody", "s", "x", "--ttl", "100", "--confirm", "--wait", "10000"]);
-    assert.equal(sent.code, 1);
-    assert.match(sent.stdout, /^confirmed tracker=\S+ code=301/);
-    assert.match(assertOneLineError(sent.stderr), /1 of 1 message\(s\) were not delivered/);
-  });
+    it("send --confirm on a message that expires (--ttl) prints the failure code and exits 1", async () => {
+      const sent = await runCli(["send", ...e(), "--to", "cli-nobody", "s", "x", "--ttl", "100", "--confirm", "--wait", "10000"]);
+      assert.equal(sent.code, 1);
+      assert.match(sent.stdout, /^confirmed tracker=\S+ code=301/);
+      assert.match(assertOneLineError(sent.stderr), /1 of 1 message\(s\) were not delivered/);
+    });
 
-  it("send --lines sends one message per stdin line", async () => {
-    const sent = await runCli(["send", ...e(), "--to", "cli-lines", "--lines", "line"], { stdin: "one\ntwo\r\nthree" });
-    assert.equal(sent.code, 0, sent.stderr);
-    const received = await runCli(["recv", ...e(), "--mailbox", "cli-lines", "--count", "3", "--wait", "10000", "--json"]);
-    assert.equal(received.code, 0, received.stderr);
-    const texts = received.stdout.trim().split("\n").map((line) => JSON.parse(line).content[0].text);
-    assert.deepEqual(texts, ["one", "two", "three"]);
-  });
+    it("send --lines sends one message per stdin line", async () => {
+      const sent = await runCli(["send", ...e(), "--to", "cli-lines", "--lines", "line"], { stdin: "one\ntwo\r\nthree" });
+      assert.equal(sent.code, 0, sent.stderr);
+      const received = await runCli(["recv", ...e(), "--mailbox", "cli-lines", "--count", "3", "--wait", "10000", "--json"]);
+      assert.equal(received.code, 0, received.stderr);
+      const texts = received.stdout.trim().split("\n").map((line) => JSON.parse(line).content[0].text);
+      assert.deepEqual(texts, ["one", "two", "three"]);
+    });
 
-  it("recv --wait with nothing arriving: one line, exit 1", async () => {
-    const result = await runCli(["recv", ...e(), "--mailbox", "cli-empty", "--wait", "300"]);
-    assert.equal(result.code, 1);
-    assert.match(assertOneLineError(result.stderr), /received 0 of 1 message\(s\) within 300 ms/);
-  });
+    it("recv --wait with nothing arriving: one line, exit 1", async () => {
+      const result = await runCli(["recv", ...e(), "--mailbox", "cli-empty", "--wait", "300"]);
+      assert.equal(result.code, 1);
+      assert.match(assertOneLineError(result.stderr), /received 0 of 1 message\(s\) within 300 ms/);
+    });
 
-  it("stat shows mailboxes (depth), services (queue) and counters as tables, and --json", async () => {
-    const queued = await Promise.all([
-      runCli(["send", ...e(), "--to", "cli-stat-box", "a", "1"]),
-      runCli(["send", ...e(), "--service", "cli-stat-svc", "b", "2"]),
-    ]);
-    for (const result of queued) assert.equal(result.code, 0, result.stderr);
-    const [table, json] = await Promise.all([runCli(["stat", ...e()]), runCli(["stat", ...e(), "--json"])]);
-    assert.equal(table.code, 0, table.stderr);
-    assert.match(table.stdout, /^clients: \d+ \(connections: \d+\)$/m);
-    assert.match(table.stdout, /^mailboxes:\n  address +depth +bytes\n(  .*\n)*  cli-stat-box +1 +1$/m);
-    assert.match(table.stdout, /^  cli-stat-svc +0 +1 +1 +0$/m);
-    assert.match(table.stdout, /^  delivered +\d+$/m);
-    assert.equal(json.code, 0, json.stderr);
-    const stats = JSON.parse(json.stdout);
-    assert.deepEqual(stats.mailboxes.find((m: { address: string }) => m.address === "cli-stat-box"), { address: "cli-stat-box", depth: 1, bytes: 1 });
-    assert.equal(stats.services.find((s: { name: string }) => s.name === "cli-stat-svc").queued, 1);
-    assert.equal(typeof stats.counters.delivered, "number");
-  });
+    it("stat shows mailboxes (depth), services (queue) and counters as tables, and --json", async () => {
+      const queued = await Promise.all([
+        runCli(["send", ...e(), "--to", "cli-stat-box", "a", "1"]),
+        runCli(["send", ...e(), "--service", "cli-stat-svc", "b", "2"]),
+      ]);
+      for (const result of queued) assert.equal(result.code, 0, result.stderr);
+      const [table, json] = await Promise.all([runCli(["stat", ...e()]), runCli(["stat", ...e(), "--json"])]);
+      assert.equal(table.code, 0, table.stderr);
+      assert.match(table.stdout, /^clients: \d+ \(connections: \d+\)$/m);
+      assert.match(table.stdout, /^mailboxes:\n  address +depth +bytes\n(  .*\n)*  cli-stat-box +1 +1$/m);
+      assert.match(table.stdout, /^  cli-stat-svc +0 +1 +1 +0$/m);
+      assert.match(table.stdout, /^  delivered +\d+$/m);
+      assert.equal(json.code, 0, json.stderr);
+      const stats = JSON.parse(json.stdout);
+      assert.deepEqual(stats.mailboxes.find((m: { address: string }) => m.address === "cli-stat-box"), { address: "cli-stat-box", depth: 1, bytes: 1 });
+      assert.equal(stats.services.find((s: { name: string }) => s.name === "cli-stat-svc").queued, 1);
+      assert.equal(typeof stats.counters.delivered, "number");
+    });
 
-  it("an unreachable broker: one line that says what to do, exit 3, for every client command", async () => {
-    const dead = ["--endpoint", `tcp://127.0.0.1:${await closedPort()}`, "--connect-timeout", "300"];
-    const results = await Promise.all([
-      runCli(["send", ...dead, "--to", "a", "s"]),
-      runCli(["recv", ...dead, "--mailbox", "a"]),
-      runCli(["stat", ...dead]),
-    ]);
-    for (const result of results) {
-      assert.equal(result.code, 3, result.stderr);
-      assert.match(assertOneLineError(result.stderr), /no broker answered at tcp:\/\/127\.0\.0\.1:\d+ within 300 ms; start one with `malamute broker`/);
-    }
+    it("an unreachable broker: one line that says what to do, exit 3, for every client command", async () => {
+      const dead = ["--endpoint", `tcp://127.0.0.1:${await closedPort()}`, "--connect-timeout", "300"];
+      const results = await Promise.all([
+        runCli(["send", ...dead, "--to", "a", "s"]),
+        runCli(["recv", ...dead, "--mailbox", "a"]),
+        runCli(["stat", ...dead]),
+      ]);
+      for (const result of results) {
+        assert.equal(result.code, 3, result.stderr);
+        assert.match(assertOneLineError(result.stderr), /no broker answered at tcp:\/\/127\.0\.0\.1:\d+ within 300 ms; start one with `malamute broker`/);
+      }
+    });
   });
 
   it("SIGTERM stops the broker gracefully: exit 0 after a 'broker stopped' log line", async () => {
@@ -195,10 +198,10 @@ describe("malamute broker startup", () => {
       ].join("\n"));
       const proc = startCli(["broker", "--config", cfg, "--json"]);
       const started = JSON.parse(await proc.waitFor("stderr", /"broker started"/)) as { endpoints: string[] };
-      const at = ["--endpoint", started.endpoints[0] as string, "--connect-timeout", "1000"];
+      const at = ["--endpoint", started.endpoints[0] as string];
       const [good, bad] = await Promise.all([
         runCli(["stat", ...at, "--plain", "admin:secret", "--json"]),
-        runCli(["stat", ...at], { env: { MALAMUTE_PLAIN: "admin:wrong" } }),
+        runCli(["stat", ...at, "--connect-timeout", "1000"], { env: { MALAMUTE_PLAIN: "admin:wrong" } }),
       ]);
       await proc.stop("SIGTERM");
       assert.equal(good.code, 0, good.stderr);
