@@ -124,6 +124,7 @@ export class MlmClient {
   #confirmsRefused = false;
   #producerRequested = false;
   #lastHeard = 0;
+  #openedAt = 0;
   #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #connectTimer: ReturnType<typeof setTimeout> | undefined;
@@ -513,8 +514,7 @@ export class MlmClient {
     const first = this.#state === "connecting";
     this.#state = "open";
     this.#openSent = false;
-    this.#attempt = 0;
-    this.#lastHeard = now();
+    this.#lastHeard = this.#openedAt = now();
     if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
     if (first) {
@@ -595,6 +595,9 @@ export class MlmClient {
   #lost(reason: string, transportDown: boolean): void {
     const state = this.#state;
     if (state === "closing" || state === "closed") return;
+    // Back off only while sessions keep failing fast: a broker that accepts OPEN and then
+    // forgets us at once must not make us spin.
+    if (state === "open" && now() - this.#openedAt >= this.#options.expiry) this.#attempt = 0;
     if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
     if (this.#heartbeatTimer !== undefined) clearInterval(this.#heartbeatTimer);
@@ -760,7 +763,7 @@ export class MlmClient {
         if (head.entry) this.#registrations.refuse(head.entry);
         this.#settle(head, statusError(code, reason, head.what));
       } else if (head.kind === "replay") {
-        this.#registrations.refuse(head.entry);
+        this.#registrations.forget(head.entry);
         this.#events.emit("error", statusError(code, reason, `replaying ${head.entry.message.type}`));
         this.#replayAnswered();
       } else {
@@ -854,6 +857,9 @@ export class MlmClient {
     } catch (err) {
       if (err instanceof TransportError && err.code === "MESSAGE_TOO_LARGE") {
         throw new MlmError("MLM_BAD_ARGUMENT", err.message, { cause: err });
+      }
+      if (err instanceof TransportError && err.code === "SEND_QUEUE_FULL") {
+        throw new MlmError("MLM_SEND_QUEUE_FULL", `cannot send now: ${err.message}`, { cause: err });
       }
       throw new MlmError("MLM_NOT_CONNECTED", `cannot send: ${asError(err).message}`, { cause: err });
     }

@@ -11,6 +11,8 @@ import { MalamuteError } from "../errors.ts";
  * - `MLM_BAD_ARGUMENT`: invalid input (too-long string, bad number, ...), nothing was sent.
  * - `MLM_BUFFER_FULL`: a delivery was dropped because the receive buffer was full.
  * - `MLM_MALFORMED`: the broker sent bytes that do not decode as MLM; they were dropped.
+ * - `MLM_SEND_QUEUE_FULL`: the socket cannot take more now (the broker reads slower than we
+ *   write and the transport's send queue is full); nothing was sent, retry later.
  */
 export type MlmErrorCode =
   | "MLM_COMMAND_INVALID"
@@ -20,7 +22,8 @@ export type MlmErrorCode =
   | "MLM_NOT_CONNECTED"
   | "MLM_BAD_ARGUMENT"
   | "MLM_BUFFER_FULL"
-  | "MLM_MALFORMED";
+  | "MLM_MALFORMED"
+  | "MLM_SEND_QUEUE_FULL";
 
 /**
  * An MLM client failure. `code` is stable; `status` is the MLM status code when the broker

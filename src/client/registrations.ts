@@ -43,6 +43,12 @@ export class Registrations {
     if (this.#entries.get(key) === entry && !entry.confirmed) this.#entries.delete(key);
   }
 
+  /** The broker refused a replayed registration: it no longer holds, so stop replaying it. */
+  forget(entry: Registration): void {
+    const key = keyOf(entry.message);
+    if (this.#entries.get(key) === entry) this.#entries.delete(key);
+  }
+
   /** removeConsumer(stream): every pattern of that stream goes. */
   cancelStream(stream: string): void {
     for (const [key, entry] of this.#entries) {

@@ -101,6 +101,35 @@ describe("re-open and replay", () => {
     await client.close();
   });
 
+  it("a replayed registration the broker refuses is reported as an \"error\" event and not replayed again", async () => {
+    const { forget } = forgetful(broker);
+    const inner = broker.handle;
+    let refuse = false;
+    broker.handle = (b, r) => {
+      if (refuse && r.message.type === "SERVICE_OFFER") {
+        b.reply(r.peer, { type: "ERROR", code: 300, reason: "no more" });
+        return;
+      }
+      return inner(b, r);
+    };
+    const { client, mine, peer } = await connectFake(broker, { credit: false, heartbeat: 10 });
+    await client.setWorker("svc", ".*");
+    await client.setConsumer("s", "x");
+    refuse = true;
+    const error = nextEvent(client, "error");
+    const connected = nextEvent(client, "connected");
+    forget(peer());
+    const [e] = await error;
+    assert.ok(e instanceof MlmError && e.status === 300);
+    await connected;
+    const mark = broker.received.length;
+    const again = nextEvent(client, "connected");
+    forget(peer());
+    await again;
+    const replayed = after(broker, mark, (r) => mine(r) && r.message.type !== "CONNECTION_PING").map((m) => m.type);
+    assert.deepEqual(replayed, ["CONNECTION_OPEN", "STREAM_READ"]);
+  });
+
   it("a command waiting for its answer when the session drops is re-sent after the replay, not lost", async () => {
     const { forget } = forgetful(broker);
     let hold = true;
