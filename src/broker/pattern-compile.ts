@@ -319,8 +319,8 @@ export function compileProgram(src: Uint8Array): CompileResult {
  *
  * @example
  * ```ts
- * literalForm(new TextEncoder().encode("^temp\\.x")); // { bytes: "temp.x", bol: true, eol: false }
- * literalForm(new TextEncoder().encode("temp.*")); // { bytes: "temp", bol: false, eol: false }
+ * literalForm(new TextEncoder().encode("^temp\\.x")); // bytes of "temp.x", bol: true, eol: false
+ * literalForm(new TextEncoder().encode("temp.*")); // bytes of "temp", bol: false, eol: false
  * literalForm(new TextEncoder().encode("te*mp")); // undefined
  * ```
  */

@@ -88,7 +88,8 @@ export class NfaMatcher {
   test(buf: Uint8Array, len: number): boolean {
     if (len === 0) return this.anchored && this.emptyMatch;
     if (this.startFirstMatch) return true;
-    if (this.gen + len + 2 > 0x7ffffff0) {
+    // Up to two generations per byte; restart the counter long before Int32 overflow.
+    if (this.gen + 2 * len + 2 > 0x7ffffff0) {
       this.mark.fill(0);
       this.gen = 0;
     }

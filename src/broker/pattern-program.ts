@@ -40,15 +40,3 @@ export const K_BOL = 3;
 export const K_EOL = 4;
 /** Accepts. */
 export const K_MATCH = 5;
-
-/**
- * Whether byte `b` is in the set of node `node`.
- *
- * @example
- * ```ts
- * if (inSet(program.sets, node, 0x61)) console.log("node accepts 'a'");
- * ```
- */
-export function inSet(sets: Uint32Array, node: number, b: number): boolean {
-  return (((sets[(node << 3) | (b >>> 5)] as number) >>> (b & 31)) & 1) === 1;
-}
