@@ -48,6 +48,10 @@ export { openAiSpeechKokoro } from "./backends/http/openai-speech.ts";
 export type { OpenAiSpeechOptions } from "./backends/http/openai-speech.ts";
 export { openAiImagesZImage } from "./backends/http/openai-images.ts";
 export type { OpenAiImagesOptions } from "./backends/http/openai-images.ts";
+export { SCRIPT_PROTOCOL_VERSION, ScriptHost } from "./backends/script/host.ts";
+export type { ScriptCallHandlers, ScriptHostEvents, ScriptHostOptions } from "./backends/script/host.ts";
+export { DEFAULT_MAX_FRAME, encodeFrame, FrameDecoder } from "./backends/script/framing.ts";
+export { scriptKokoro, scriptQwen3Vl, scriptSam3, scriptZImage } from "./backends/script/adapters.ts";
 
 // ---- media
 export { concat, dataUrl, fnv1a, fromBase64, randomSeed, rng, toBase64 } from "./bytes.ts";
