@@ -27,6 +27,12 @@ export {
 export type { Sam3Request } from "./contracts/sam3.ts";
 export { forgeContracts, kokoro, qwen3vl, sam3, zimage } from "./contracts/services.ts";
 
+// ---- pipeline and events
+export { Pipeline, pipeline, PipelineError } from "./pipeline.ts";
+export type { PipelineResult, PipelineRunOptions, StepContext, StepTiming } from "./pipeline.ts";
+export { FORGE_EVENTS_STREAM, ForgeEvents, watchForgeEvents } from "./events.ts";
+export type { ForgeEvent, ForgeEventFeed, ForgeEventKind, ForgeEventsOptions, JobReporter } from "./events.ts";
+
 // ---- errors
 export { abortError, ForgeCode, ForgeError, throwIfAborted } from "./errors.ts";
 export type { ForgeCodeValue } from "./errors.ts";
