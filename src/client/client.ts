@@ -121,6 +121,9 @@ export class MlmClient {
   #seq = 0;
   #answeredSeq = 0;
   #lastConfirmSeq = 0;
+  // A STREAM-SEND before any producer was accepted may earn an ERROR 300 too (no writer).
+  #lastRiskySendSeq = 0;
+  #producerAccepted = false;
   #confirmsRefused = false;
   #producerRequested = false;
   #lastHeard = 0;
@@ -253,6 +256,7 @@ export class MlmClient {
       throw badArgument("send() publishes to the producer stream: call setProducer() first");
     }
     this.#post({ type: "STREAM_SEND", subject, content: toFrames(content) });
+    if (!this.#producerAccepted) this.#lastRiskySendSeq = ++this.#seq;
   }
 
   /**
@@ -723,6 +727,7 @@ export class MlmClient {
         return;
       case "command":
         if (head.entry) this.#registrations.confirm(head.entry);
+        if (head.entry?.message.type === "STREAM_WRITE") this.#producerAccepted = true;
         this.#settle(head);
         return;
       case "replay":
@@ -748,7 +753,12 @@ export class MlmClient {
       if (this.#state === "open") this.#lost(`broker does not know this session (ERROR 500${reason ? ` ${reason}` : ""})`, false);
       return;
     }
-    const confirmRefused = this.#lastConfirmSeq > this.#answeredSeq && (head === undefined || head.kind === "open" || this.#lastConfirmSeq < head.seq);
+    // Requests are answered in order, so an ERROR 300 with an unanswered CONFIRM written before
+    // the next expected request is that CONFIRM's answer, unless a STREAM-SEND without an
+    // accepted producer was written in between (C answers that with ERROR 300 too).
+    const sendBlamed = this.#lastRiskySendSeq > this.#answeredSeq && this.#lastRiskySendSeq < this.#lastConfirmSeq;
+    const confirmRefused = !sendBlamed && this.#lastConfirmSeq > this.#answeredSeq &&
+      (head === undefined || head.kind === "open" || this.#lastConfirmSeq < head.seq);
     if (confirmRefused) {
       this.#answeredSeq = this.#lastConfirmSeq;
       this.#confirmsRefused = true;
