@@ -15,7 +15,15 @@ import { Registrations } from "./registrations.ts";
 import type { Registration, RegistrationMessage } from "./registrations.ts";
 import type { ClientStats, Confirmation, ContentInput, Delivery, MlmClientOptions, SendOptions } from "./types.ts";
 
-/** Events of an {@link MlmClient}. */
+/**
+ * Events of an {@link MlmClient}.
+ *
+ * @example
+ * ```ts
+ * client.on("disconnected", (reason) => console.warn("lost:", reason));
+ * client.on("connected", () => console.info("re-opened and replayed"));
+ * ```
+ */
 export interface MlmClientEvents {
   /** The broker forwarded the outcome of a tracked message this client sent. */
   confirm: (confirmation: Confirmation) => void;
@@ -176,12 +184,26 @@ export class MlmClient {
     return client;
   }
 
-  /** True while a session is open (the broker answered OK and has not been lost since). */
+  /**
+   * True while a session is open (the broker answered OK and has not been lost since).
+   *
+   * @example
+   * ```ts
+   * if (!client.connected) console.warn("sends are being held until the session is back");
+   * ```
+   */
   get connected(): boolean {
     return this.#state === "open";
   }
 
-  /** Counters for monitoring. */
+  /**
+   * Counters for monitoring.
+   *
+   * @example
+   * ```ts
+   * console.log(client.stats().received);
+   * ```
+   */
   stats(): ClientStats {
     return { ...this.#stats, buffered: this.#inbox.buffered, pendingSends: this.#heldSends };
   }
@@ -389,13 +411,28 @@ export class MlmClient {
     this.#credit.add(amount);
   }
 
-  /** Subscribe to a client event. */
+  /**
+   * Subscribe to a client event.
+   *
+   * @example
+   * ```ts
+   * client.on("error", (e) => console.error(e));
+   * ```
+   */
   on<E extends keyof MlmClientEvents>(event: E, handler: MlmClientEvents[E]): this {
     this.#events.on(event, handler);
     return this;
   }
 
-  /** Unsubscribe from a client event. */
+  /**
+   * Unsubscribe from a client event.
+   *
+   * @example
+   * ```ts
+   * const log = (e: Error) => console.error(e);
+   * client.on("error", log).off("error", log);
+   * ```
+   */
   off<E extends keyof MlmClientEvents>(event: E, handler: MlmClientEvents[E]): this {
     this.#events.off(event, handler);
     return this;

@@ -49,7 +49,14 @@ export interface MlmClientOptions {
   reconnect?: { interval?: number; max?: number } | false;
 }
 
-/** Options of `sendTo` and `sendFor`. */
+/**
+ * Options of `sendTo` and `sendFor`.
+ *
+ * @example
+ * ```ts
+ * client.sendFor("echo", "ping", "payload", { tracker: "call-1", timeout: 3000 });
+ * ```
+ */
 export interface SendOptions {
   /** Tracker echoed in the delivery and in CONFIRMs (at most 255 UTF-8 bytes). Default "". */
   tracker?: string;
@@ -57,7 +64,15 @@ export interface SendOptions {
   timeout?: number;
 }
 
-/** One message delivered to this client. `content` holds the received frames themselves (not copies). */
+/**
+ * One message delivered to this client. `content` holds the received frames themselves (not copies).
+ *
+ * @example
+ * ```ts
+ * const d = await client.receive();
+ * if (d.kind === "service") client.sendTo(d.sender, d.subject, d.content, { tracker: d.tracker });
+ * ```
+ */
 export interface Delivery {
   /** Which route it came by: a stream, the client's mailbox or a service it offers. */
   kind: "stream" | "mailbox" | "service";
@@ -71,7 +86,14 @@ export interface Delivery {
   content: Uint8Array[];
 }
 
-/** A CONFIRM the broker forwarded: the outcome of a tracked message this client sent. */
+/**
+ * A CONFIRM the broker forwarded: the outcome of a tracked message this client sent.
+ *
+ * @example
+ * ```ts
+ * client.on("confirm", (c) => { if (c.code !== 200) console.warn(c.tracker, "failed:", c.reason); });
+ * ```
+ */
 export interface Confirmation {
   tracker: string;
   /** 200 = success; 300 and above = failure (expired, dropped, unroutable, refused by the recipient). */
@@ -79,10 +101,24 @@ export interface Confirmation {
   reason: string;
 }
 
-/** Message content: strings become UTF-8 frames; Uint8Arrays are sent as they are, never copied. */
+/**
+ * Message content: strings become UTF-8 frames; Uint8Arrays are sent as they are, never copied.
+ *
+ * @example
+ * ```ts
+ * client.sendTo("bob", "mixed", ["text frame", new Uint8Array([1, 2, 3])]); // two frames
+ * ```
+ */
 export type ContentInput = string | Uint8Array | ReadonlyArray<string | Uint8Array>;
 
-/** Counters of one client, for monitoring. */
+/**
+ * Counters of one client, for monitoring.
+ *
+ * @example
+ * ```ts
+ * const { droppedDeliveries, pendingSends } = client.stats();
+ * ```
+ */
 export interface ClientStats {
   /** Deliveries received from the broker. */
   received: number;
