@@ -141,6 +141,7 @@ export class MlmClient {
   #connectTimer: ReturnType<typeof setTimeout> | undefined;
   #connectWaiter: { resolve: () => void; reject: (error: MlmError) => void } | undefined;
   #closing: Promise<void> | undefined;
+  #shutdownDone: Promise<void> = Promise.resolve();
   readonly #stats = { received: 0, droppedDeliveries: 0, expiredSends: 0, skippedConfirms: 0, malformed: 0, reopens: 0 };
 
   private constructor(endpoint: string, options: ResolvedOptions, transport: Transport) {
@@ -481,6 +482,7 @@ export class MlmClient {
   }
 
   async #closeNow(): Promise<void> {
+    if (this.#state === "closed") return this.#shutdownDone;
     const closed = new MlmError("MLM_CLOSED", "the client is closed");
     const wasOpen = this.#state === "open";
     this.#state = "closing";
@@ -501,17 +503,23 @@ export class MlmClient {
   }
 
   /** Release everything: timers, socket, waiting callers. */
-  async #shutdown(error: MlmError): Promise<void> {
-    if (this.#state === "closed") return;
+  #shutdown(error: MlmError): Promise<void> {
+    if (this.#state === "closed") return this.#shutdownDone;
     this.#state = "closed";
+    this.#shutdownDone = this.#release(error);
+    return this.#shutdownDone;
+  }
+
+  async #release(error: MlmError): Promise<void> {
     this.#stopTimers();
     if (this.#connectTimer !== undefined) clearTimeout(this.#connectTimer);
     this.#connectTimer = undefined;
-    this.#rejectCommands(error.code === "MLM_CLOSED" ? error : new MlmError("MLM_CLOSED", `the client is closed: ${error.message}`, { cause: error }));
+    const closed = error.code === "MLM_CLOSED" ? error : new MlmError("MLM_CLOSED", `the client is closed: ${error.message}`, { cause: error });
+    this.#rejectCommands(closed);
     this.#dealer.off("message", this.#onMessage);
     this.#dealer.off("connect", this.#onTransportConnect);
     this.#dealer.off("disconnect", this.#onTransportDisconnect);
-    this.#inbox.close(error.code === "MLM_CLOSED" ? error : new MlmError("MLM_CLOSED", `the client is closed: ${error.message}`, { cause: error }));
+    this.#inbox.close(closed);
     try {
       await this.#dealer.close();
     } finally {
