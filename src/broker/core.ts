@@ -91,6 +91,18 @@ export class BrokerCore {
     this.#out = out;
     if (this.#closed) return out;
     if (now > this.#now) this.#now = now;
+    try {
+      this.#dispatchEvent(event);
+    } catch (error) {
+      // A bug must cost at most this one event, never the broker.
+      this.#log("error", "internal error while handling an event", {
+        event: event.type, conn: "conn" in event ? event.conn : undefined, error: String(error),
+      });
+    }
+    return out;
+  }
+
+  #dispatchEvent(event: BrokerEvent): void {
     this.#expire();
     switch (event.type) {
       case "frames":
@@ -113,7 +125,6 @@ export class BrokerCore {
         this.#shutdown();
         break;
     }
-    return out;
   }
 
   /** When the next expiry is due (absolute ms), or undefined if nothing is scheduled. */
