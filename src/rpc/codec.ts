@@ -17,9 +17,48 @@ const packr = new Packr({
   bundleStrings: false,
 } as ConstructorParameters<typeof Packr>[0]);
 
+/** Values at least this big (estimated) are packed into a buffer of their own. */
+const LARGE = 64 * 1024;
+const MAX_DEPTH = 64;
+
+/**
+ * An upper bound of the msgpack size of `value`, or Infinity for anything unusual (class
+ * instances, very deep nesting), which then takes msgpackr's ordinary path.
+ */
+function sizeBound(value: unknown, depth: number): number {
+  switch (typeof value) {
+    case "string":
+      return 5 + 3 * value.length;
+    case "number":
+    case "bigint":
+      return 9;
+    case "boolean":
+    case "undefined":
+      return 1;
+    case "object": {
+      if (value === null) return 1;
+      if (depth > MAX_DEPTH) return Infinity;
+      if (value instanceof Uint8Array) return 5 + value.byteLength;
+      let size = 5;
+      if (Array.isArray(value)) {
+        for (const item of value) size += sizeBound(item, depth + 1);
+        return size;
+      }
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) return Infinity;
+      for (const key in value) size += 5 + 3 * key.length + sizeBound((value as Record<string, unknown>)[key], depth + 1);
+      return size;
+    }
+    default:
+      return Infinity;
+  }
+}
+
 /**
  * Encodes a value as msgpack. `Uint8Array` values become `bin` (copied once, into the frame).
- * The result is a fresh view that later encodes never overwrite.
+ * The result is a fresh view that later encodes never overwrite. Large values (images,
+ * audio) are packed into an exactly sized buffer: msgpackr's own growth policy would
+ * allocate up to four times the size.
  *
  * @example
  * ```ts
@@ -27,7 +66,17 @@ const packr = new Packr({
  * ```
  */
 export function encodeValue(value: unknown): Uint8Array {
-  const packed = packr.pack(value);
+  const bound = sizeBound(value, 0);
+  let packed: Uint8Array;
+  if (bound >= LARGE && bound !== Infinity) {
+    packr.useBuffer(new Uint8Array(bound + 16));
+    packed = packr.pack(value);
+    // msgpackr keeps writing after its last output: hand it a small buffer of its own again,
+    // so later small values neither land in this frame's memory nor copy its size.
+    packr.useBuffer(new Uint8Array(8192));
+  } else {
+    packed = packr.pack(value);
+  }
   // A plain Uint8Array view (Node hands back a Buffer) so every runtime sees the same type.
   return new Uint8Array(packed.buffer, packed.byteOffset, packed.byteLength);
 }

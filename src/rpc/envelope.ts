@@ -1,5 +1,6 @@
 import { decodeValue, encodeValue } from "./codec.ts";
 import { RpcProtocolError } from "./errors.ts";
+import { readSmallMap, type SmallValue, writeSmallMap } from "./small-map.ts";
 
 /** Version of the RPC envelope carried in every header frame. */
 export const ENVELOPE_VERSION = 1;
@@ -34,6 +35,8 @@ export interface CancelHeader {
   kind: "cancel";
   /** Until when (caller's clock, epoch ms) a worker should remember the cancel of a call it has not seen yet. */
   deadline?: number;
+  /** Why: `RPC_CANCELLED` (the default) or `RPC_DEADLINE_EXCEEDED`. */
+  code?: string;
 }
 
 /** Any envelope header. Narrow on `kind`. */
@@ -51,8 +54,6 @@ export function hasPayload(kind: HeaderKind): boolean {
   return WITH_PAYLOAD.has(kind);
 }
 
-// Headers are tiny and encoded per message; the header object is built field by field so the
-// map keys come out in a stable order (the wire doc shows them byte for byte).
 /**
  * Encodes a header frame.
  *
@@ -62,27 +63,34 @@ export function hasPayload(kind: HeaderKind): boolean {
  * ```
  */
 export function encodeHeader(header: Header): Uint8Array {
-  const out: Record<string, unknown> = { version: ENVELOPE_VERSION, kind: header.kind };
+  // Fields are listed one by one so map keys come out in a stable order (the wire doc shows them byte for byte).
+  const fields: [string, SmallValue][] = [["version", ENVELOPE_VERSION], ["kind", header.kind]];
   switch (header.kind) {
     case "call":
-      out["timeout"] = header.timeout;
-      out["deadline"] = wide(header.deadline);
-      if (header.meta !== undefined) out["meta"] = header.meta;
+      fields.push(["timeout", header.timeout], ["deadline", header.deadline]);
+      if (header.meta !== undefined) {
+        // Nested maps are rare: the general codec handles them.
+        const out: Record<string, unknown> = Object.fromEntries(fields);
+        out["deadline"] = wide(header.deadline);
+        out["meta"] = header.meta;
+        return encodeValue(out);
+      }
       break;
     case "ack":
-      out["worker"] = header.worker;
+      fields.push(["worker", header.worker]);
       break;
     case "chunk":
-      out["seq"] = header.seq;
+      fields.push(["seq", header.seq]);
       break;
     case "end":
-      out["count"] = header.count;
+      fields.push(["count", header.count]);
       break;
     case "cancel":
-      if (header.deadline !== undefined) out["deadline"] = wide(header.deadline);
+      if (header.deadline !== undefined) fields.push(["deadline", header.deadline]);
+      if (header.code !== undefined) fields.push(["code", header.code]);
       break;
   }
-  return encodeValue(out);
+  return writeSmallMap(fields);
 }
 
 // msgpackr writes integers above 2^32 as float64; a BigInt makes it a msgpack uint64, which
@@ -111,7 +119,7 @@ function isMeta(value: unknown): value is Record<string, string> {
  * ```
  */
 export function decodeHeader(frame: Uint8Array): Header {
-  const raw = decodeValue(frame, "header");
+  const raw = readSmallMap(frame) ?? decodeValue(frame, "header");
   if (typeof raw !== "object" || raw === null || Object.getPrototypeOf(raw) !== Object.prototype) {
     throw new RpcProtocolError("header frame is not a msgpack map");
   }
@@ -119,42 +127,47 @@ export function decodeHeader(frame: Uint8Array): Header {
   if (map["version"] !== ENVELOPE_VERSION) {
     throw new RpcProtocolError(`unsupported envelope version ${JSON.stringify(map["version"]) ?? "undefined"}`);
   }
-  const bad = (field: string): never => {
-    throw new RpcProtocolError(`${String(map["kind"])} header has a missing or invalid "${field}"`);
-  };
   switch (map["kind"]) {
     case "call": {
       const { timeout, deadline, meta } = map;
-      if (!isCount(timeout)) bad("timeout");
-      if (!isCount(deadline)) bad("deadline");
-      if (meta !== undefined && !isMeta(meta)) bad("meta");
+      if (!isCount(timeout)) bad(map, "timeout");
+      if (!isCount(deadline)) bad(map, "deadline");
+      if (meta !== undefined && !isMeta(meta)) bad(map, "meta");
       const header: CallHeader = { kind: "call", timeout: timeout as number, deadline: deadline as number };
       if (meta !== undefined) header.meta = meta as Record<string, string>;
       return header;
     }
     case "ack":
-      if (typeof map["worker"] !== "string") bad("worker");
+      if (typeof map["worker"] !== "string") bad(map, "worker");
       return { kind: "ack", worker: map["worker"] as string };
     case "progress":
       return { kind: "progress" };
     case "chunk":
-      if (!isCount(map["seq"])) bad("seq");
+      if (!isCount(map["seq"])) bad(map, "seq");
       return { kind: "chunk", seq: map["seq"] as number };
     case "result":
       return { kind: "result" };
     case "end":
-      if (!isCount(map["count"])) bad("count");
+      if (!isCount(map["count"])) bad(map, "count");
       return { kind: "end", count: map["count"] as number };
     case "error":
       return { kind: "error" };
     case "cancel": {
-      const deadline = map["deadline"];
-      if (deadline !== undefined && !isCount(deadline)) bad("deadline");
-      return deadline === undefined ? { kind: "cancel" } : { kind: "cancel", deadline: deadline as number };
+      const { deadline, code } = map;
+      if (deadline !== undefined && !isCount(deadline)) bad(map, "deadline");
+      if (code !== undefined && typeof code !== "string") bad(map, "code");
+      const header: CancelHeader = { kind: "cancel" };
+      if (deadline !== undefined) header.deadline = deadline as number;
+      if (code !== undefined) header.code = code as string;
+      return header;
     }
     default:
       throw new RpcProtocolError(`unknown envelope kind ${JSON.stringify(map["kind"]) ?? "undefined"}`);
   }
+}
+
+function bad(map: Record<string, unknown>, field: string): never {
+  throw new RpcProtocolError(`${String(map["kind"])} header has a missing or invalid "${field}"`);
 }
 
 /** A decoded envelope: the header plus the raw payload frame when the kind has one. */

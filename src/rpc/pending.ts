@@ -1,5 +1,6 @@
 import { decodeValue } from "./codec.ts";
 import type { MethodSchema } from "./contract.ts";
+import type { HeapEntry } from "./deadline-heap.ts";
 import type { Header } from "./envelope.ts";
 import {
   RpcCancelledError, RpcDeadlineError, RpcError, RpcErrorCode, RpcProtocolError, RpcRemoteError, type RpcErrorBody,
@@ -9,8 +10,8 @@ import { assertValid } from "./validate.ts";
 
 /** What a pending call needs from the client that owns it. */
 export interface CallHost {
-  /** The call settled: forget it, and tell the worker to stop when `cancelRemote`. */
-  finished(call: PendingCall, cancelRemote: boolean): void;
+  /** The call settled: forget it, and tell the worker to stop it, for this reason, when `cancelRemote` is set. */
+  finished(call: PendingCall, cancelRemote: RpcError | undefined): void;
   readonly validateOutput: boolean;
   readonly maxBufferedChunks: number;
 }
@@ -38,15 +39,14 @@ function isErrorBody(value: unknown): value is RpcErrorBody {
  * One call in flight on a client: its timer, its abort listener, and what to do with each
  * envelope that arrives for it. Settles exactly once; later envelopes are ignored.
  */
-export abstract class PendingCall {
+export abstract class PendingCall implements HeapEntry {
+  heapIndex = -1;
   /** The mailbox that takes cancels for this call (from the last ack), if any. */
   worker: string | undefined;
   #settled = false;
-  #timer: ReturnType<typeof setTimeout> | undefined;
   #signal: AbortSignal | undefined;
-  readonly #onAbort = (): void => {
-    this.fail(new RpcCancelledError(`${this.label} was cancelled`, { cause: this.#signal?.reason }), true);
-  };
+  /** Only calls with a signal get a listener (a closure per call costs on the hot path). */
+  #onAbort: (() => void) | undefined;
 
   constructor(
     protected readonly host: CallHost,
@@ -57,6 +57,10 @@ export abstract class PendingCall {
     return this.info.callId;
   }
 
+  get deadline(): number {
+    return this.info.deadline;
+  }
+
   get settled(): boolean {
     return this.#settled;
   }
@@ -65,22 +69,23 @@ export abstract class PendingCall {
     return `${this.info.service}.${this.info.method}`;
   }
 
-  /** Start the deadline timer and watch the caller's signal. */
-  arm(now: number, signal: AbortSignal | undefined): void {
-    const delay = Math.min(Math.max(0, this.info.deadline - now), MAX_TIMER_MS);
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.fail(new RpcDeadlineError(`${this.label} missed its deadline`), true);
-    }, delay);
+  /** The deadline passed (called by the client's deadline heap). */
+  expire(): void {
+    this.fail(new RpcDeadlineError(`${this.label} missed its deadline`), true);
+  }
+
+  /** Watch the caller's signal. */
+  watch(signal: AbortSignal | undefined): void {
     if (signal !== undefined) {
       this.#signal = signal;
+      this.#onAbort = () => this.fail(new RpcCancelledError(`${this.label} was cancelled`, { cause: signal.reason }), true);
       signal.addEventListener("abort", this.#onAbort, { once: true });
     }
   }
 
   /** Settle with an error. `cancelRemote`: the worker may still be running it. */
   fail(error: RpcError, cancelRemote: boolean): void {
-    if (!this.#finish(cancelRemote)) return;
+    if (!this.#finish(cancelRemote ? error : undefined)) return;
     this.reject(error);
   }
 
@@ -95,7 +100,7 @@ export abstract class PendingCall {
         case "error": {
           const body = decodeValue(payload as Uint8Array, "error");
           if (!isErrorBody(body)) throw new RpcProtocolError(`${this.label}: error reply without code and message`);
-          if (this.#finish(false)) this.reject(new RpcRemoteError(this.info.service, this.info.method, body));
+          if (this.#finish(undefined)) this.reject(new RpcRemoteError(this.info.service, this.info.method, body));
           return;
         }
         default:
@@ -111,19 +116,18 @@ export abstract class PendingCall {
 
   /** Settle successfully; returns false if the call had already settled. */
   protected succeed(): boolean {
-    return this.#finish(false);
+    return this.#finish(undefined);
   }
 
   protected abstract onEnvelope(header: Header, payload: Uint8Array | undefined): void;
   protected abstract reject(error: RpcError): void;
 
-  #finish(cancelRemote: boolean): boolean {
+  #finish(cancelRemote: RpcError | undefined): boolean {
     if (this.#settled) return false;
     this.#settled = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#signal?.removeEventListener("abort", this.#onAbort);
+    if (this.#onAbort !== undefined) this.#signal?.removeEventListener("abort", this.#onAbort);
     this.#signal = undefined;
+    this.#onAbort = undefined;
     this.host.finished(this, cancelRemote);
     return true;
   }

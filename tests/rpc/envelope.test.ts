@@ -18,6 +18,7 @@ const samples: Header[] = [
   { kind: "error" },
   { kind: "cancel" },
   { kind: "cancel", deadline: 1_700_000_000_000 },
+  { kind: "cancel", code: "RPC_DEADLINE_EXCEEDED" },
 ];
 
 function rejects(frame: Uint8Array, pattern: RegExp): void {
@@ -64,6 +65,7 @@ describe("rpc envelope header", () => {
     rejects(encodeValue({ version: 1, kind: "chunk", seq: 1.5 }), /"seq"/);
     rejects(encodeValue({ version: 1, kind: "end" }), /"count"/);
     rejects(encodeValue({ version: 1, kind: "cancel", deadline: "x" }), /"deadline"/);
+    rejects(encodeValue({ version: 1, kind: "cancel", code: 5 }), /"code"/);
   });
 
   it("ignores unknown extra keys (forward compatibility)", () => {

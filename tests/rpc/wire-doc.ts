@@ -124,7 +124,7 @@ export function examples(): Map<string, string> {
   }, ["envelope header"]));
   blocks.set("cancel-stream", render({
     type: "STREAM_DELIVER", address: CANCEL_STREAM, sender: CALLER, subject: CALL_ID,
-    content: [encodeHeader({ kind: "cancel", deadline: DEADLINE })],
+    content: [encodeHeader({ kind: "cancel", deadline: DEADLINE, code: "RPC_DEADLINE_EXCEEDED" })],
   }, ["envelope header"]));
   return blocks;
 }

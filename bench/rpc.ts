@@ -1,0 +1,243 @@
+/**
+ * Typed RPC benchmark: sequential calls (calls/s, p50/p99 latency), 64 calls in flight over
+ * 4 workers (calls/s), and 1 MiB binary payloads echoed (MB/s, payload bytes each way).
+ * Every case runs twice: through the typed layer (`connect` + `serve`: validation, msgpack,
+ * envelope, deadlines, CONFIRM and credit), and by hand with MlmClient (`sendFor` + `sendTo`,
+ * raw bytes, the worker CONFIRMs and re-credits the same way) as the baseline.
+ * The broker runs in a child process of the same runtime (this file with `--broker`).
+ *
+ *   npx tsx bench/rpc.ts | npx bun bench/rpc.ts | npx deno run -A bench/rpc.ts
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import process from "node:process";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import Type from "typebox";
+import { startBroker } from "../src/broker/server.ts";
+import { MlmClient } from "../src/client/client.ts";
+import type { Delivery } from "../src/client/types.ts";
+import { Bytes } from "../src/rpc/bytes.ts";
+import { connect } from "../src/rpc/client.ts";
+import { defineService } from "../src/rpc/contract.ts";
+import { type RpcWorker, serve } from "../src/rpc/worker.ts";
+import { type BenchRow, nowMs, percentile, report, runtimeName } from "./lib.ts";
+
+const BENCH = "rpc";
+const MiB = 1024 * 1024;
+// Each case runs ROUNDS times, alternating the two implementations, and the best round counts:
+// on a shared machine, background load only ever makes a round slower.
+const ROUNDS = 3;
+const SEQ_MS = 1500;
+const CONC_MS = 1500;
+const MB_MS = 1500;
+const IN_FLIGHT = 64;
+const WORKERS = 4;
+
+const bench = defineService("bench", {
+  infer: {
+    input: Type.Object({ prompt: Type.String(), n: Type.Integer() }),
+    output: Type.Object({ text: Type.String(), n: Type.Integer() }),
+  },
+  echo: { input: Type.Object({ data: Bytes() }), output: Type.Object({ data: Bytes() }) },
+});
+
+// ------------------------------------------------------------------ child: the broker
+
+async function brokerMain(): Promise<void> {
+  const broker = await startBroker({
+    endpoints: ["tcp://127.0.0.1:0"],
+    limits: { maxMessageSize: 8 * MiB, mailboxBytes: 512 * MiB, serviceQueueBytes: 512 * MiB },
+  });
+  process.stdout.write(`${JSON.stringify({ endpoint: broker.endpoints[0] })}\n`);
+  for await (const line of createInterface({ input: process.stdin })) if (line === "quit") break;
+  await broker.close();
+  process.exit(0);
+}
+
+async function startBrokerProcess(): Promise<{ child: ChildProcess; endpoint: string }> {
+  const file = fileURLToPath(import.meta.url);
+  const runtime = runtimeName();
+  const args = runtime === "deno" ? ["run", "-A", file, "--broker"]
+    : runtime === "bun" ? [file, "--broker"]
+    : [...process.execArgv, file, "--broker"];
+  const child = spawn(process.execPath, args, { stdio: ["pipe", "pipe", "inherit"] });
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const first = await lines.next();
+  if (first.done) throw new Error("broker process ended");
+  return { child, endpoint: (JSON.parse(first.value) as { endpoint: string }).endpoint };
+}
+
+// ------------------------------------------------------------------ the two implementations
+
+/** What a case needs: make a call, and stop everything. */
+interface Harness {
+  infer(n: number): Promise<unknown>;
+  echo(data: Uint8Array): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
+async function typed(endpoint: string, workers: number, concurrency: number): Promise<Harness> {
+  const servers: RpcWorker[] = [];
+  for (let i = 0; i < workers; i++) {
+    servers.push(await serve(endpoint, bench, {
+      infer: ({ prompt, n }) => Promise.resolve({ text: prompt, n }),
+      echo: ({ data }) => Promise.resolve({ data }),
+    }, { concurrency, maxPayload: 4 * MiB }));
+  }
+  const client = await connect(endpoint, { bench }, { maxPayload: 4 * MiB });
+  return {
+    infer: (n) => client.bench.infer({ prompt: "hello", n }),
+    echo: (data) => client.bench.echo({ data }).then((out) => out.data),
+    async close() {
+      await client.close();
+      for (const s of servers) await s.close();
+    },
+  };
+}
+
+/** The same exchange by hand: raw bytes, tracker = call id, worker CONFIRMs and re-credits. */
+async function raw(endpoint: string, workers: number, concurrency: number): Promise<Harness> {
+  const servers: MlmClient[] = [];
+  for (let i = 0; i < workers; i++) {
+    const w = await MlmClient.connect(endpoint, { credit: concurrency, manualCredit: true });
+    w.onDelivery((d) => {
+      w.sendTo(d.sender, d.subject, d.content, { tracker: d.tracker, timeout: 35_000 });
+      w.confirm(d);
+      w.addCredit(1);
+    });
+    await w.setWorker("rawbench", ".*");
+    servers.push(w);
+  }
+  const client = await MlmClient.connect(endpoint, { address: `raw-client-${Math.random().toString(36).slice(2)}` });
+  const pending = new Map<string, (d: Delivery) => void>();
+  client.onDelivery((d) => {
+    const resolve = pending.get(d.tracker);
+    pending.delete(d.tracker);
+    resolve?.(d);
+  });
+  let next = 0;
+  const hello = new TextEncoder().encode("hello");
+  const call = (subject: string, content: Uint8Array[]): Promise<Delivery> =>
+    new Promise((resolve) => {
+      const tracker = `c.${(++next).toString(36)}`;
+      pending.set(tracker, resolve);
+      client.sendFor("rawbench", subject, content, { tracker, timeout: 30_000 });
+    });
+  return {
+    infer: () => call("infer", [hello]),
+    echo: (data) => call("echo", [data]).then((d) => d.content[0] as Uint8Array),
+    async close() {
+      await client.close();
+      for (const s of servers) await s.close();
+    },
+  };
+}
+
+// ------------------------------------------------------------------ cases
+
+interface Measure {
+  opsPerSec: number;
+  /** CPU time of this process (caller and workers, not the broker) per call, µs. */
+  cpuUs: number;
+  p50us?: number;
+  p99us?: number;
+}
+
+function cpuNow(): number {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+}
+
+async function sequential(h: Harness): Promise<Measure> {
+  for (let i = 0; i < 300; i++) await h.infer(i);
+  const latencies: number[] = [];
+  const cpu0 = cpuNow();
+  const start = nowMs();
+  while (nowMs() - start < SEQ_MS) {
+    const t0 = nowMs();
+    await h.infer(latencies.length);
+    latencies.push((nowMs() - t0) * 1000);
+  }
+  return {
+    opsPerSec: (latencies.length * 1000) / (nowMs() - start),
+    cpuUs: (cpuNow() - cpu0) / latencies.length,
+    p50us: percentile(latencies, 50),
+    p99us: percentile(latencies, 99),
+  };
+}
+
+/** Keeps `inFlight` calls going for `ms`; returns completed calls per second. */
+async function saturate(inFlight: number, ms: number, call: (i: number) => Promise<unknown>): Promise<Measure> {
+  let done = 0;
+  let started = 0;
+  const end = nowMs() + ms;
+  const cpu0 = cpuNow();
+  const start = nowMs();
+  const lane = async (): Promise<void> => {
+    while (nowMs() < end) {
+      await call(started++);
+      done++;
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, lane));
+  return { opsPerSec: (done * 1000) / (nowMs() - start), cpuUs: (cpuNow() - cpu0) / done };
+}
+
+type Case = "sequential calls" | "1 MiB echo" | "concurrent calls";
+const IMPLS = [["raw MlmClient", raw], ["typed rpc", typed]] as const;
+const NOTES: Record<Case, string> = {
+  "sequential calls": "1 worker, small input/output",
+  "1 MiB echo": "1 worker, 4 in flight, MB/s one way",
+  "concurrent calls": `${IN_FLIGHT} in flight, ${WORKERS} workers`,
+};
+
+async function round(endpoint: string, impl: (typeof IMPLS)[number], best: Map<string, Measure>, payload: Uint8Array): Promise<void> {
+  const [name, make] = impl;
+  const keep = (c: Case, m: Measure): void => {
+    const key = `${c}|${name}`;
+    const old = best.get(key);
+    if (old === undefined || m.opsPerSec > old.opsPerSec) best.set(key, m);
+  };
+  let h = await make(endpoint, 1, 1);
+  keep("sequential calls", await sequential(h));
+  await saturate(4, 200, () => h.echo(payload));
+  keep("1 MiB echo", await saturate(4, MB_MS, () => h.echo(payload)));
+  await h.close();
+  h = await make(endpoint, WORKERS, IN_FLIGHT / WORKERS);
+  await saturate(IN_FLIGHT, 300, (i) => h.infer(i));
+  keep("concurrent calls", await saturate(IN_FLIGHT, CONC_MS, (i) => h.infer(i)));
+  await h.close();
+}
+
+async function main(): Promise<void> {
+  const { child, endpoint } = await startBrokerProcess();
+  const best = new Map<string, Measure>();
+  const payload = new Uint8Array(MiB).map((_, i) => i & 255);
+  try {
+    for (let r = 0; r < ROUNDS; r++) for (const impl of IMPLS) await round(endpoint, impl, best, payload);
+  } finally {
+    child.stdin!.write("quit\n");
+    await new Promise((resolve) => child.once("exit", resolve));
+  }
+  const rows: BenchRow[] = [];
+  for (const c of Object.keys(NOTES) as Case[]) {
+    const base = best.get(`${c}|raw MlmClient`);
+    for (const [name] of IMPLS) {
+      const m = best.get(`${c}|${name}`);
+      if (m === undefined) continue;
+      let note = `${NOTES[c]}; ${m.cpuUs.toFixed(1)} µs CPU/call`;
+      if (name !== "raw MlmClient" && base !== undefined) {
+        note += `; +${((base.opsPerSec / m.opsPerSec - 1) * 100).toFixed(0)}% time, +${((m.cpuUs / base.cpuUs - 1) * 100).toFixed(0)}% CPU vs raw`;
+      }
+      const row: BenchRow = { bench: BENCH, case: c, impl: name, opsPerSec: m.opsPerSec, note };
+      if (c === "1 MiB echo") row.mbPerSec = (m.opsPerSec * MiB) / 1e6;
+      if (m.p50us !== undefined) row.p50us = m.p50us;
+      if (m.p99us !== undefined) row.p99us = m.p99us;
+      rows.push(row);
+    }
+  }
+  report(rows);
+}
+
+if (process.argv.includes("--broker")) await brokerMain();
+else await main();

@@ -1,0 +1,313 @@
+import { ConfirmStatus } from "../broker/status.ts";
+import { MlmClient } from "../client/client.ts";
+import type { Confirmation, Delivery, MlmClientOptions } from "../client/types.ts";
+import type { Transport } from "../transport/types.ts";
+import { encodeValue } from "./codec.ts";
+import { isStreamMethod, type MethodSchema, type ServiceContract } from "./contract.ts";
+import { CANCEL_STREAM, type CancelHeader, decodeEnvelope, encodeHeader } from "./envelope.ts";
+import {
+  RpcCancelledError, RpcDeadlineError, RpcError, RpcErrorCode, RpcPayloadTooLargeError, RpcUnavailableError,
+} from "./errors.ts";
+import { DeadlineHeap } from "./deadline-heap.ts";
+import { callIdGenerator, randomHex } from "./ids.ts";
+import { type CallHost, MAX_TIMER_MS, type PendingCall, StreamCall, UnaryCall } from "./pending.ts";
+import type { CallOptions, ContractMap, ServiceClient } from "./types.ts";
+import { assertValid } from "./validate.ts";
+
+const MiB = 1024 * 1024;
+
+/**
+ * Options of {@link connect}.
+ *
+ * @example
+ * ```ts
+ * const client = await connect("tcp://127.0.0.1:9999", { qwen3vl }, { defaultTimeout: 60_000, maxPayload: 256 * 1024 * 1024 });
+ * ```
+ */
+export interface RpcClientOptions {
+  /** Mailbox address for replies. Default `rpc-client-<random>`; must be unique on the broker. */
+  address?: string;
+  /** Deadline of calls whose method and options set none, ms. Default 30000. */
+  defaultTimeout?: number;
+  /** Largest encoded input accepted for sending, bytes. Default 64 MiB (the broker's default message limit). */
+  maxPayload?: number;
+  /** Check outputs and chunks against their schemas on arrival too. Default true. */
+  validateOutput?: boolean;
+  /** Chunks of one streaming call held while the caller does not read; beyond it the call fails. Default 10000. */
+  maxBufferedChunks?: number;
+  /** Socket factory. Default: the `zmtp` TCP transport. */
+  transport?: Transport;
+  /** Further options of the underlying {@link MlmClient}. */
+  mlm?: Omit<MlmClientOptions, "address" | "transport">;
+}
+
+/** Counters of an RPC client. */
+export interface RpcClientStats {
+  /** Calls sent. */
+  calls: number;
+  /** Calls in flight now. */
+  pending: number;
+  /** Envelopes for calls already settled (duplicates after a requeue, late replies); ignored. */
+  stale: number;
+  /** Deliveries that were not valid envelopes for a known call; ignored. */
+  malformed: number;
+  /** Cancels sent to workers (direct or on the cancel stream). */
+  cancels: number;
+}
+
+/** The members an RPC client has besides its services. */
+export interface RpcClientControl {
+  /** The reply mailbox address. */
+  readonly address: string;
+  /** The underlying MLM client. */
+  readonly mlm: MlmClient;
+  stats(): RpcClientStats;
+  /** Fails every pending call with RpcUnavailableError and closes the connection. */
+  close(): Promise<void>;
+}
+
+/** A connected client: one typed proxy per contract, under the key it was given. */
+export type RpcClient<S extends ContractMap> = { readonly [K in keyof S]: ServiceClient<S[K]> } & RpcClientControl;
+
+const RESERVED = new Set(["address", "mlm", "stats", "close", "then", "catch", "finally", "constructor"]);
+
+/**
+ * Connects to a broker and returns a typed client for the given contracts. One client (one
+ * connection) serves any number of concurrent calls to any of its services.
+ *
+ * @example
+ * ```ts
+ * import { connect } from "malamute";
+ * import { qwen3vl, zimage } from "./contracts.ts";
+ *
+ * const client = await connect("tcp://127.0.0.1:9999", { qwen3vl, zimage });
+ * const { text } = await client.qwen3vl.infer({ prompt: "Describe", image }, {
+ *   timeout: 30_000,
+ *   onProgress: (p) => console.log(p.tokens),
+ * });
+ * for await (const token of client.qwen3vl.tokens({ prompt: "Hi" })) console.log(token);
+ * await client.close();
+ * ```
+ */
+export async function connect<const S extends ContractMap>(
+  endpoint: string,
+  services: S,
+  options: RpcClientOptions = {},
+): Promise<RpcClient<S>> {
+  for (const key of Object.keys(services)) {
+    if (RESERVED.has(key)) throw new RpcError(RpcErrorCode.INTERNAL, `"${key}" cannot name a service on a client`);
+  }
+  const address = options.address ?? `rpc-client-${randomHex(8)}`;
+  const mlmOptions: MlmClientOptions = { ...options.mlm, address };
+  if (options.transport !== undefined) mlmOptions.transport = options.transport;
+  const mlm = await MlmClient.connect(endpoint, mlmOptions);
+  try {
+    await mlm.setProducer(CANCEL_STREAM);
+  } catch (error) {
+    await mlm.close().catch(() => {});
+    throw error;
+  }
+  const core = new ClientCore(mlm, options);
+  const client: Record<string, unknown> = {
+    address,
+    mlm,
+    stats: () => core.stats(),
+    close: () => core.close(),
+  };
+  for (const [key, contract] of Object.entries(services)) client[key] = core.proxy(contract);
+  return Object.freeze(client) as RpcClient<S>;
+}
+
+/** The machinery behind the proxies: pending calls by id, the reply router, cancels. */
+class ClientCore implements CallHost {
+  readonly validateOutput: boolean;
+  readonly maxBufferedChunks: number;
+  readonly #mlm: MlmClient;
+  readonly #pending = new Map<string, PendingCall>();
+  readonly #nextId = callIdGenerator();
+  readonly #defaultTimeout: number;
+  readonly #maxPayload: number;
+  readonly #stats = { calls: 0, stale: 0, malformed: 0, cancels: 0 };
+  #closed = false;
+  readonly #unsubscribe: () => void;
+  readonly #deadlines = new DeadlineHeap<PendingCall>((call) => call.expire());
+  readonly #onConfirm = (c: Confirmation): void => this.#confirmed(c);
+
+  constructor(mlm: MlmClient, options: RpcClientOptions) {
+    this.#mlm = mlm;
+    this.#defaultTimeout = options.defaultTimeout ?? 30_000;
+    this.#maxPayload = options.maxPayload ?? 64 * MiB;
+    this.validateOutput = options.validateOutput ?? true;
+    this.maxBufferedChunks = options.maxBufferedChunks ?? 10_000;
+    this.#unsubscribe = mlm.onDelivery((d) => this.#delivered(d));
+    mlm.on("confirm", this.#onConfirm);
+  }
+
+  stats(): { calls: number; pending: number; stale: number; malformed: number; cancels: number } {
+    return { ...this.#stats, pending: this.#pending.size };
+  }
+
+  proxy(contract: ServiceContract): Record<string, unknown> {
+    const proxy: Record<string, unknown> = {};
+    for (const [name, schema] of Object.entries(contract.methods)) {
+      proxy[name] = isStreamMethod(schema)
+        ? (input: unknown, options?: CallOptions<unknown>) => this.#stream(contract.name, name, schema, input, options)
+        : (input: unknown, options?: CallOptions<unknown>) => this.#unary(contract.name, name, schema, input, options);
+    }
+    return Object.freeze(proxy);
+  }
+
+  #unary(service: string, method: string, schema: MethodSchema, input: unknown, options?: CallOptions<unknown>): Promise<unknown> {
+    try {
+      const prepared = this.#prepare(service, method, schema, input, options);
+      const call = new UnaryCall(this, { callId: this.#nextId(), service, method, schema, deadline: prepared.deadline },
+        options?.onProgress as ((value: unknown) => void) | undefined);
+      this.#launch(call, prepared, options);
+      return call.promise;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #stream(service: string, method: string, schema: MethodSchema, input: unknown, options?: CallOptions<unknown>): StreamCall {
+    const now = Date.now();
+    let prepared: Prepared;
+    try {
+      prepared = this.#prepare(service, method, schema, input, options);
+    } catch (error) {
+      // Surface the failure on the first iteration, like any other failure of the stream.
+      const call = new StreamCall(this, { callId: this.#nextId(), service, method, schema, deadline: now });
+      call.fail(error as RpcError, false);
+      return call;
+    }
+    const call = new StreamCall(this, { callId: this.#nextId(), service, method, schema, deadline: prepared.deadline });
+    this.#launch(call, prepared, options);
+    return call;
+  }
+
+  /** Checks and encodes a call; throws the error the caller should get. */
+  #prepare(service: string, method: string, schema: MethodSchema, input: unknown, options?: CallOptions<unknown>): Prepared {
+    const label = `${service}.${method}`;
+    if (this.#closed) throw new RpcUnavailableError(RpcErrorCode.UNAVAILABLE, `${label}: the client is closed`);
+    if (options?.signal?.aborted) throw new RpcCancelledError(`${label} was cancelled`, { cause: options.signal.reason });
+    assertValid(schema.input, input, "input", label);
+    const now = Date.now();
+    const timeout = options?.timeout ?? schema.timeout ?? this.#defaultTimeout;
+    let deadline = now + Math.min(Math.max(0, timeout), MAX_TIMER_MS);
+    if (options?.deadline !== undefined && options.deadline < deadline) deadline = options.deadline;
+    const remaining = Math.ceil(deadline - now);
+    if (!(remaining > 0)) throw new RpcDeadlineError(`${label}: the deadline has already passed`);
+    const payload = encodeValue(input);
+    if (payload.byteLength > this.#maxPayload) {
+      throw new RpcPayloadTooLargeError(`input of ${label}`, payload.byteLength, this.#maxPayload);
+    }
+    const header = encodeHeader(
+      options?.meta === undefined
+        ? { kind: "call", timeout: remaining, deadline }
+        : { kind: "call", timeout: remaining, deadline, meta: options.meta },
+    );
+    return { now, deadline, remaining, frames: [header, payload] };
+  }
+
+  #launch(call: PendingCall, prepared: Prepared, options?: CallOptions<unknown>): void {
+    this.#pending.set(call.callId, call);
+    this.#stats.calls++;
+    try {
+      this.#mlm.sendFor(call.info.service, call.info.method, prepared.frames, {
+        tracker: call.callId,
+        timeout: prepared.remaining,
+      });
+    } catch (error) {
+      call.fail(new RpcUnavailableError(RpcErrorCode.UNAVAILABLE, `${call.info.service}.${call.info.method}: ${(error as Error).message}`, { cause: error }), false);
+      return;
+    }
+    this.#deadlines.add(call);
+    call.watch(options?.signal);
+  }
+
+  finished(call: PendingCall, cancelRemote: RpcError | undefined): void {
+    if (this.#pending.get(call.callId) === call) this.#pending.delete(call.callId);
+    this.#deadlines.remove(call);
+    if (cancelRemote !== undefined && !this.#closed) {
+      this.#cancel(call.callId, call.worker, call.info.deadline, cancelRemote.code);
+    }
+  }
+
+  /** Tell the worker running the call (or, before any ack, every worker) to stop it. */
+  #cancel(callId: string, worker: string | undefined, deadline: number, code: string): void {
+    const header: CancelHeader = worker === undefined ? { kind: "cancel", deadline } : { kind: "cancel" };
+    if (code === RpcErrorCode.DEADLINE_EXCEEDED) header.code = code;
+    const frames = [encodeHeader(header)];
+    try {
+      // A cancel for a worker that is gone must not wait in the broker forever.
+      const timeout = Math.min(Math.max(1000, Math.ceil(deadline - Date.now())), MAX_TIMER_MS);
+      if (worker !== undefined) this.#mlm.sendTo(worker, "cancel", frames, { tracker: callId, timeout });
+      else this.#mlm.send(callId, frames);
+      this.#stats.cancels++;
+    } catch {
+      // Not connected: the call's deadline still bounds the work on the worker.
+    }
+  }
+
+  #delivered(delivery: Delivery): void {
+    if (delivery.kind !== "mailbox") {
+      this.#stats.malformed++;
+      return;
+    }
+    const call = this.#pending.get(delivery.tracker);
+    let envelope;
+    try {
+      envelope = decodeEnvelope(delivery.content);
+    } catch (error) {
+      this.#stats.malformed++;
+      call?.fail(error as RpcError, true);
+      return;
+    }
+    if (call === undefined) {
+      this.#stats.stale++;
+      // A requeued call started again after it settled here: stop the wasted run.
+      if (envelope.header.kind === "ack") {
+        this.#cancel(delivery.tracker, envelope.header.worker || delivery.sender, Date.now(), RpcErrorCode.CANCELLED);
+      }
+      return;
+    }
+    call.receive(envelope.header, envelope.payload, delivery.sender);
+  }
+
+  #confirmed(confirmation: Confirmation): void {
+    if (confirmation.code < 300) return;
+    const call = this.#pending.get(confirmation.tracker);
+    if (call === undefined) return;
+    const label = `${call.info.service}.${call.info.method}`;
+    const reason = confirmation.reason ? ` (${confirmation.reason})` : "";
+    switch (confirmation.code) {
+      case ConfirmStatus.EXPIRED:
+        call.fail(new RpcDeadlineError(`${label}: the deadline passed while the call waited in the broker${reason}`), false);
+        break;
+      case ConfirmStatus.LIMIT:
+        call.fail(new RpcUnavailableError(RpcErrorCode.RESOURCE_EXHAUSTED, `${label}: refused by a broker limit${reason}`, { details: confirmation }), false);
+        break;
+      default:
+        call.fail(new RpcUnavailableError(RpcErrorCode.UNAVAILABLE, `${label}: the broker could not deliver the call, status ${confirmation.code}${reason}`, { details: confirmation }), false);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const call of [...this.#pending.values()]) {
+      call.fail(new RpcUnavailableError(RpcErrorCode.UNAVAILABLE, `${call.info.service}.${call.info.method}: the client closed`), false);
+    }
+    this.#deadlines.clear();
+    this.#unsubscribe();
+    this.#mlm.off("confirm", this.#onConfirm);
+    await this.#mlm.close();
+  }
+}
+
+interface Prepared {
+  now: number;
+  deadline: number;
+  remaining: number;
+  frames: Uint8Array[];
+}

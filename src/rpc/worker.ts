@@ -1,0 +1,434 @@
+import { MlmClient } from "../client/client.ts";
+import type { Delivery, MlmClientOptions } from "../client/types.ts";
+import type { Transport } from "../transport/types.ts";
+import { Emitter } from "../util/emitter.ts";
+import { EarlyCancels } from "./cancels.ts";
+import { decodeValue, encodeValue } from "./codec.ts";
+import { isStreamMethod, type MethodSchema, type ServiceContract } from "./contract.ts";
+import { CANCEL_STREAM, type CallHeader, decodeEnvelope, type Header } from "./envelope.ts";
+import {
+  errorBody, RpcCancelledError, RpcDeadlineError, RpcError, RpcErrorCode, RpcPayloadTooLargeError, RpcProtocolError,
+  RpcUnavailableError,
+} from "./errors.ts";
+import { randomHex } from "./ids.ts";
+import { Reply, type ReplySink } from "./reply.ts";
+import { RunningCall } from "./running.ts";
+import type { Handlers, HandlerContext } from "./types.ts";
+import { assertValid, precompile } from "./validate.ts";
+
+const MiB = 1024 * 1024;
+
+/**
+ * Options of {@link serve}.
+ *
+ * @example
+ * ```ts
+ * await serve(endpoint, qwen3vl, handlers, { concurrency: 1, maxPayload: 256 * 1024 * 1024 });
+ * ```
+ */
+export interface ServeOptions {
+  /** Calls run at once; the broker gets it as credit and never sends more. Default 1. */
+  concurrency?: number;
+  /** Largest encoded input or output, bytes. Default 64 MiB (the broker's default message limit). */
+  maxPayload?: number;
+  /** Mailbox address for cancels. Default `rpc-worker-<service>-<random>`; must be unique on the broker. */
+  address?: string;
+  /** On close, ms to let running calls finish before aborting them (they are then requeued). Default 10000. */
+  drainTimeout?: number;
+  /** Cancels of not-yet-started calls remembered at once. Default 10000. */
+  cancelMemory?: number;
+  /**
+   * A call still running after this many ms is acknowledged to its caller (with this worker's
+   * cancel mailbox), and deadlines are checked this often. Faster calls send no ack: their
+   * cancels travel on the cancel stream. Default 10.
+   */
+  ackAfter?: number;
+  /** Socket factory. Default: the `zmtp` TCP transport. */
+  transport?: Transport;
+  /** Further options of the two underlying {@link MlmClient}s. */
+  mlm?: Omit<MlmClientOptions, "address" | "transport" | "credit" | "manualCredit">;
+}
+
+/** Counters of a worker. */
+export interface RpcWorkerStats {
+  /** Calls delivered by the broker. */
+  received: number;
+  /** Calls answered with a result or end of stream. */
+  succeeded: number;
+  /** Calls answered with an error reply (any cause). */
+  failed: number;
+  /** Calls answered without running, because their cancel arrived first. */
+  skippedCancelled: number;
+  /** Cancels received (direct or on the cancel stream). */
+  cancels: number;
+  /** Deliveries on the control connection that were not valid cancels; ignored. */
+  malformed: number;
+  /** Calls running now. */
+  running: number;
+  /** Most calls that ever ran at once. */
+  maxRunning: number;
+}
+
+/** Events of a worker. */
+export interface RpcWorkerEvents {
+  /** Something went wrong outside any handler (a connection error, a failed send). */
+  error: (error: Error) => void;
+}
+
+/** A running worker. */
+export interface RpcWorker {
+  readonly service: string;
+  /** The mailbox address that takes cancels. */
+  readonly address: string;
+  stats(): RpcWorkerStats;
+  on<E extends keyof RpcWorkerEvents>(event: E, handler: RpcWorkerEvents[E]): RpcWorker;
+  off<E extends keyof RpcWorkerEvents>(event: E, handler: RpcWorkerEvents[E]): RpcWorker;
+  /**
+   * Stops taking calls, lets running ones finish for up to `drainTimeout` ms, aborts the rest
+   * (unanswered, so the broker requeues them to another worker), then disconnects.
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * Serves a contract: takes calls of `contract.name` from the broker and runs `handlers`.
+ * `concurrency` is sent to the broker as MLM credit, so a busy worker gets no further call.
+ * A handler may be an async function, or an async generator for a streaming method.
+ *
+ * @example
+ * ```ts
+ * import { serve } from "malamute";
+ * import { qwen3vl } from "./contracts.ts";
+ *
+ * const worker = await serve("tcp://127.0.0.1:9999", qwen3vl, {
+ *   infer: async ({ prompt }, ctx) => {
+ *     ctx.progress({ tokens: 1 });
+ *     return { text: `echo: ${prompt}` };
+ *   },
+ *   tokens: async function* ({ prompt }, ctx) {
+ *     for (const word of prompt.split(" ")) {
+ *       if (ctx.signal.aborted) return;
+ *       yield word;
+ *     }
+ *   },
+ * }, { concurrency: 1 });
+ * // later: await worker.close();
+ * ```
+ */
+export async function serve<C extends ServiceContract>(
+  endpoint: string,
+  contract: C,
+  handlers: Handlers<C>,
+  options: ServeOptions = {},
+): Promise<RpcWorker> {
+  const concurrency = options.concurrency ?? 1;
+  if (!Number.isSafeInteger(concurrency) || concurrency < 1 || concurrency > 65535) {
+    throw new RpcError(RpcErrorCode.INTERNAL, `concurrency must be an integer from 1 to 65535, got ${concurrency}`);
+  }
+  for (const name of Object.keys(contract.methods)) {
+    if (typeof (handlers as Record<string, unknown>)[name] !== "function") {
+      throw new RpcError(RpcErrorCode.INTERNAL, `${contract.name}: no handler for method ${name}`);
+    }
+  }
+  precompile(Object.values(contract.methods).flatMap((m) => [m.input, m.output, m.progress, m.chunk]));
+  const address = options.address ?? `rpc-worker-${contract.name}-${randomHex(6)}`;
+  const base: MlmClientOptions = { ...options.mlm };
+  if (options.transport !== undefined) base.transport = options.transport;
+
+  const control = await MlmClient.connect(endpoint, { ...base, address });
+  let service: MlmClient | undefined;
+  try {
+    await control.setConsumer(CANCEL_STREAM, ".*");
+    service = await MlmClient.connect(endpoint, { ...base, credit: concurrency, manualCredit: true });
+    const worker = new Worker(contract, handlers as unknown as Record<string, AnyHandler>, control, service, address, options);
+    await service.setWorker(contract.name, ".*");
+    return worker;
+  } catch (error) {
+    await Promise.allSettled([control.close(), service?.close()]);
+    throw error;
+  }
+}
+
+type AnyHandler = (input: unknown, ctx: HandlerContext<unknown>) => unknown;
+
+class Worker implements RpcWorker, ReplySink {
+  readonly service: string;
+  readonly address: string;
+  readonly #contract: ServiceContract;
+  readonly #handlers: Record<string, AnyHandler>;
+  readonly #control: MlmClient;
+  readonly #mlm: MlmClient;
+  readonly #maxPayload: number;
+  readonly #drainTimeout: number;
+  readonly #ackAfter: number;
+  readonly #early: EarlyCancels;
+  /** Running calls by call id (a requeued call may come back while its first run still goes). */
+  readonly #running = new Map<string, RunningCall | RunningCall[]>();
+  readonly #events = new Emitter<RpcWorkerEvents>();
+  readonly #stats = { received: 0, succeeded: 0, failed: 0, skippedCancelled: 0, cancels: 0, malformed: 0, running: 0, maxRunning: 0 };
+  #sweeper: ReturnType<typeof setInterval> | undefined;
+  #closing: Promise<void> | undefined;
+  #drained: (() => void) | undefined;
+
+  constructor(
+    contract: ServiceContract,
+    handlers: Record<string, AnyHandler>,
+    control: MlmClient,
+    mlm: MlmClient,
+    address: string,
+    options: ServeOptions,
+  ) {
+    this.service = contract.name;
+    this.address = address;
+    this.#contract = contract;
+    this.#handlers = handlers;
+    this.#control = control;
+    this.#mlm = mlm;
+    this.#maxPayload = options.maxPayload ?? 64 * MiB;
+    this.#drainTimeout = options.drainTimeout ?? 10_000;
+    this.#ackAfter = Math.max(1, options.ackAfter ?? 10);
+    this.#early = new EarlyCancels(options.cancelMemory ?? 10_000);
+    const report = (error: Error): void => this.reportError(error);
+    control.on("error", report);
+    mlm.on("error", report);
+    control.onDelivery((d) => this.#onControl(d));
+    mlm.onDelivery((d) => this.#onCall(d));
+  }
+
+  stats(): RpcWorkerStats {
+    return { ...this.#stats };
+  }
+
+  on<E extends keyof RpcWorkerEvents>(event: E, handler: RpcWorkerEvents[E]): RpcWorker {
+    this.#events.on(event, handler);
+    return this;
+  }
+
+  off<E extends keyof RpcWorkerEvents>(event: E, handler: RpcWorkerEvents[E]): RpcWorker {
+    this.#events.off(event, handler);
+    return this;
+  }
+
+  // ---- cancels
+
+  #onControl(delivery: Delivery): void {
+    const callId = delivery.kind === "stream" ? delivery.subject : delivery.tracker;
+    let header: Header;
+    try {
+      header = decodeEnvelope(delivery.content).header;
+    } catch {
+      this.#stats.malformed++;
+      return;
+    }
+    if (header.kind !== "cancel" || callId === "") {
+      this.#stats.malformed++;
+      return;
+    }
+    this.#stats.cancels++;
+    const running = this.#running.get(callId);
+    if (running !== undefined) {
+      const reason = header.code === RpcErrorCode.DEADLINE_EXCEEDED
+        ? new RpcDeadlineError(`call ${callId} missed its deadline`)
+        : new RpcCancelledError(`call ${callId} was cancelled by the caller`);
+      for (const run of Array.isArray(running) ? running : [running]) run.abort(reason);
+      return;
+    }
+    const now = Date.now();
+    // Remember it until its deadline: the call may still be queued, or on its way to us.
+    this.#early.add(callId, Math.min(header.deadline ?? now + 60_000, now + 3_600_000), now);
+  }
+
+  // ---- calls
+
+  #onCall(delivery: Delivery): void {
+    // While closing, a call is left unconfirmed: when the connection closes the broker requeues it.
+    if (this.#closing !== undefined) return;
+    this.#stats.received++;
+    const now = Date.now();
+    const reply = new Reply(this, delivery);
+    let header: CallHeader;
+    let payload: Uint8Array;
+    try {
+      const envelope = decodeEnvelope(delivery.content);
+      if (envelope.header.kind !== "call") throw new RpcProtocolError(`expected a call, got ${envelope.header.kind}`);
+      header = envelope.header;
+      payload = envelope.payload as Uint8Array;
+    } catch (error) {
+      reject(reply, error);
+      return;
+    }
+    const schema = Object.hasOwn(this.#contract.methods, delivery.subject)
+      ? this.#contract.methods[delivery.subject]
+      : undefined;
+    const handler = this.#handlers[delivery.subject];
+    if (schema === undefined || handler === undefined) {
+      reject(reply, new RpcError(RpcErrorCode.UNKNOWN_METHOD, `${this.service} has no method ${JSON.stringify(delivery.subject)}`));
+      return;
+    }
+    if (this.#early.size > 0 && this.#early.take(delivery.tracker, now)) {
+      this.#stats.skippedCancelled++;
+      reject(reply, new RpcCancelledError(`call ${delivery.tracker} was cancelled before it started`));
+      return;
+    }
+    if (payload.byteLength > this.#maxPayload) {
+      reject(reply, new RpcPayloadTooLargeError("input", payload.byteLength, this.#maxPayload));
+      return;
+    }
+    // Trust the caller's absolute deadline only when it is plausible on our clock (no large skew).
+    const byTimeout = now + header.timeout;
+    const deadline = header.deadline > now && header.deadline < byTimeout ? header.deadline : byTimeout;
+    reply.timeout = Math.min(Math.max(0, deadline - now) + REPLY_GRACE_MS, 0xffffffff);
+    let input: unknown;
+    try {
+      input = decodeValue(payload, "input");
+      assertValid(schema.input, input, "input", `${this.service}.${delivery.subject}`);
+    } catch (error) {
+      reject(reply, error);
+      return;
+    }
+    const run = new RunningCall(reply, schema, deadline, header.meta ?? NO_META, this.service, now);
+    void this.#run(run, schema, handler, input);
+  }
+
+  async #run(run: RunningCall, schema: MethodSchema, handler: AnyHandler, input: unknown): Promise<void> {
+    const label = `${this.service}.${run.method}`;
+    const reply = run.reply;
+    this.#track(run);
+    try {
+      if (isStreamMethod(schema)) {
+        let seq = 0;
+        const chunks = handler(input, run) as AsyncIterable<unknown> | Iterable<unknown>;
+        for await (const chunk of chunks) {
+          if (run.abortReason !== undefined) break;
+          assertValid(schema.chunk, chunk, "chunk", label);
+          reply.chunk(seq++, this.#encodeLimited(chunk, "chunk"));
+        }
+        if (run.abortReason !== undefined) throw run.abortReason;
+        reply.end(seq);
+      } else {
+        const output = await handler(input, run);
+        if (run.abortReason !== undefined) throw run.abortReason;
+        assertValid(schema.output as NonNullable<MethodSchema["output"]>, output, "output", label);
+        reply.result(this.#encodeLimited(output, "output"));
+      }
+      this.#stats.succeeded++;
+    } catch (error) {
+      // Whatever the handler threw after an abort, the caller learns why it was aborted.
+      if (!run.abandoned) reply.fail(run.abortReason ?? error);
+    } finally {
+      this.#untrack(run);
+      if (!run.abandoned) reply.done();
+    }
+  }
+
+  #encodeLimited(value: unknown, what: string): Uint8Array {
+    const payload = encodeValue(value);
+    if (payload.byteLength > this.#maxPayload) throw new RpcPayloadTooLargeError(what, payload.byteLength, this.#maxPayload);
+    return payload;
+  }
+
+  #track(run: RunningCall): void {
+    const other = this.#running.get(run.callId);
+    if (other === undefined) this.#running.set(run.callId, run);
+    else this.#running.set(run.callId, Array.isArray(other) ? [...other, run] : [other, run]);
+    if (++this.#stats.running > this.#stats.maxRunning) this.#stats.maxRunning = this.#stats.running;
+    this.#sweeper ??= setInterval(() => this.#sweep(), this.#ackAfter);
+  }
+
+  #untrack(run: RunningCall): void {
+    const entry = this.#running.get(run.callId);
+    if (entry === run) this.#running.delete(run.callId);
+    else if (Array.isArray(entry)) {
+      const rest = entry.filter((r) => r !== run);
+      if (rest.length === 0) this.#running.delete(run.callId);
+      else this.#running.set(run.callId, rest.length === 1 ? rest[0] as RunningCall : rest);
+    }
+    // The sweeper stops itself on its next idle tick: stopping it here would cost a timer per call.
+    if (--this.#stats.running === 0) this.#drained?.();
+  }
+
+  /** Acknowledges calls that run long enough to be worth cancelling, and enforces deadlines. */
+  #sweep(): void {
+    if (this.#stats.running === 0) {
+      clearInterval(this.#sweeper);
+      this.#sweeper = undefined;
+      return;
+    }
+    const now = Date.now();
+    for (const entry of this.#running.values()) {
+      for (const run of Array.isArray(entry) ? entry : [entry]) {
+        if (!run.acked && now - run.startedAt >= this.#ackAfter) {
+          run.acked = true;
+          run.reply.ack(this.address);
+        }
+        if (now >= run.deadline && run.abortReason === undefined) {
+          run.abort(new RpcDeadlineError(`${this.service}.${run.method} missed its deadline`));
+        }
+      }
+    }
+  }
+
+  // ---- ReplySink
+
+  send(delivery: Delivery, subject: string, frames: Uint8Array[], timeout: number): void {
+    if (delivery.sender === "") return;
+    try {
+      this.#mlm.sendTo(delivery.sender, subject, frames, { tracker: delivery.tracker, timeout });
+    } catch (error) {
+      this.reportError(error);
+    }
+  }
+
+  finish(delivery: Delivery, failed: boolean): void {
+    if (failed) this.#stats.failed++;
+    try {
+      this.#mlm.confirm(delivery);
+      this.#mlm.addCredit(1);
+    } catch (error) {
+      this.reportError(error);
+    }
+  }
+
+  reportError(error: unknown): void {
+    if (this.#events.listens("error")) {
+      this.#events.emit("error", error instanceof Error ? error : new RpcError(RpcErrorCode.INTERNAL, String(error)));
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    if (this.#stats.running > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((resolve) => {
+        this.#drained = resolve;
+        timer = setTimeout(resolve, this.#drainTimeout);
+      });
+      clearTimeout(timer);
+      const reason = new RpcUnavailableError(RpcErrorCode.UNAVAILABLE, `${this.service} worker is closing`);
+      for (const entry of this.#running.values()) {
+        for (const run of Array.isArray(entry) ? entry : [entry]) {
+          run.abandoned = true;
+          run.abort(reason);
+        }
+      }
+    }
+    clearInterval(this.#sweeper);
+    this.#sweeper = undefined;
+    await Promise.allSettled([this.#mlm.close(), this.#control.close()]);
+  }
+}
+
+/** Answers a call that never reaches its handler. */
+function reject(reply: Reply, error: unknown): void {
+  reply.fail(error);
+  reply.done();
+}
+
+/** How long after the call's deadline an uncollected reply may stay in the broker. */
+const REPLY_GRACE_MS = 5_000;
+
+const NO_META: Readonly<Record<string, string>> = Object.freeze({});

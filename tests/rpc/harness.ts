@@ -1,0 +1,53 @@
+// Test helpers for RPC integration tests: a real broker on an ephemeral TCP port, and
+// cleanup of everything a test opened, in reverse order.
+import { type Broker, startBroker } from "../../src/broker/server.ts";
+import type { BrokerLimits } from "../../src/broker/types.ts";
+
+export interface Rig {
+  broker: Broker;
+  endpoint: string;
+  /** Register something to close at the end of the test. */
+  own<T extends { close(): Promise<void> }>(thing: T): T;
+  close(): Promise<void>;
+}
+
+export async function rig(limits?: Partial<BrokerLimits>): Promise<Rig> {
+  const broker = await startBroker({ endpoints: ["tcp://127.0.0.1:0"], ...(limits ? { limits } : {}) });
+  const owned: { close(): Promise<void> }[] = [];
+  return {
+    broker,
+    endpoint: broker.endpoints[0] as string,
+    own(thing) {
+      owned.push(thing);
+      return thing;
+    },
+    async close() {
+      for (const thing of owned.reverse()) await thing.close().catch(() => {});
+      await broker.close();
+    },
+  };
+}
+
+/** A promise plus its resolve function, for handlers that wait for the test. */
+export function gate<T = void>(): { promise: Promise<T>; open: (value: T) => void } {
+  let open!: (value: T) => void;
+  const promise = new Promise<T>((resolve) => (open = resolve));
+  return { promise, open };
+}
+
+/** Waits until `check()` is true, polling on a short timer; fails after `ms`. */
+export async function until(check: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** Resolves when `signal` aborts. */
+export function aborted(signal: AbortSignal): Promise<unknown> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve(signal.reason);
+    else signal.addEventListener("abort", () => resolve(signal.reason), { once: true });
+  });
+}
