@@ -1,13 +1,13 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import {
-  decodePng, ForgeError, parseWav, scriptKokoro, scriptQwen3Vl, scriptSam3, scriptZImage, ScriptHost,
+  decodePng, encodeFrame, ForgeError, FrameDecoder, parseWav, scriptKokoro, scriptQwen3Vl, scriptSam3, scriptZImage, ScriptHost,
   type Progress, type Sam3Chunk, type ScriptHostOptions,
 } from "../../src/forge/mod.ts";
 import { runScript } from "./runtime.ts";
@@ -37,6 +37,26 @@ const until = async (check: () => boolean) => {
 };
 
 describe("script adapter: protocol", () => {
+  it("frames messages exactly as the hex example in docs/forge-script-protocol.md", () => {
+    const doc = readFileSync(fileURLToPath(new URL("../../docs/forge-script-protocol.md", import.meta.url)), "utf8");
+    const hex = /so the frame is\s+```\s+([0-9a-f ]+)\s+```/.exec(doc)?.[1];
+    assert.ok(hex, "example not found in the doc");
+    const bytes = Uint8Array.from(hex.trim().split(/\s+/).map((h) => parseInt(h, 16)));
+    assert.deepEqual(encodeFrame({ type: "ready", protocol: 1 }), bytes);
+    assert.deepEqual(new FrameDecoder().push(bytes), [{ type: "ready", protocol: 1 }]);
+  });
+
+  it("reassembles frames split at every byte boundary and refuses oversized ones", () => {
+    const frames = [encodeFrame({ type: "progress", id: 1, value: { done: 1, total: 2 } }), encodeFrame({ type: "result", id: 1, value: Uint8Array.of(0, 255) })];
+    const stream = Uint8Array.from([...frames[0]!, ...frames[1]!]);
+    const decoder = new FrameDecoder();
+    const got: unknown[] = [];
+    for (const byte of stream) got.push(...decoder.push(Uint8Array.of(byte)));
+    assert.deepEqual(got, [{ type: "progress", id: 1, value: { done: 1, total: 2 } }, { type: "result", id: 1, value: Uint8Array.of(0, 255) }]);
+    assert.equal(decoder.pending, 0);
+    assert.throws(() => new FrameDecoder(10).push(Uint8Array.of(0, 0, 0, 11)), (e: unknown) => e instanceof ForgeError && e.code === "FORGE_BAD_RESPONSE");
+  });
+
   it("carries binary payloads intact both ways (every byte value, 1 MiB)", async () => {
     await withHost({}, async (host) => {
       const data = Uint8Array.from({ length: 1 << 20 }, (_, i) => (i * 7 + (i >> 8)) & 0xff);
