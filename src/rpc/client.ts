@@ -53,6 +53,8 @@ export interface RpcClientStats {
   malformed: number;
   /** Cancels sent to workers (direct or on the cancel stream). */
   cancels: number;
+  /** Acks received: calls a worker reported as running (fast calls are not acked). */
+  acks: number;
 }
 
 /** The members an RPC client has besides its services. */
@@ -127,7 +129,7 @@ class ClientCore implements CallHost {
   readonly #nextId = callIdGenerator();
   readonly #defaultTimeout: number;
   readonly #maxPayload: number;
-  readonly #stats = { calls: 0, stale: 0, malformed: 0, cancels: 0 };
+  readonly #stats = { calls: 0, stale: 0, malformed: 0, cancels: 0, acks: 0 };
   #closed = false;
   readonly #unsubscribe: () => void;
   readonly #deadlines = new DeadlineHeap<PendingCall>((call) => call.expire());
@@ -143,7 +145,7 @@ class ClientCore implements CallHost {
     mlm.on("confirm", this.#onConfirm);
   }
 
-  stats(): { calls: number; pending: number; stale: number; malformed: number; cancels: number } {
+  stats(): RpcClientStats {
     return { ...this.#stats, pending: this.#pending.size };
   }
 
@@ -271,6 +273,7 @@ class ClientCore implements CallHost {
       }
       return;
     }
+    if (envelope.header.kind === "ack") this.#stats.acks++;
     call.receive(envelope.header, envelope.payload, delivery.sender);
   }
 
