@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import { Packr } from "msgpackr";
 import { RpcProtocolError } from "./errors.ts";
 
@@ -69,11 +70,13 @@ export function encodeValue(value: unknown): Uint8Array {
   const bound = sizeBound(value, 0);
   let packed: Uint8Array;
   if (bound >= LARGE && bound !== Infinity) {
-    packr.useBuffer(new Uint8Array(bound + 16));
+    // Buffers, not plain Uint8Arrays: where a global Buffer exists msgpackr writes strings with
+    // `target.utf8Write`, which a plain Uint8Array lacks.
+    packr.useBuffer(Buffer.allocUnsafeSlow(bound + 16));
     packed = packr.pack(value);
     // msgpackr keeps writing after its last output: hand it a small buffer of its own again,
     // so later small values neither land in this frame's memory nor copy its size.
-    packr.useBuffer(new Uint8Array(8192));
+    packr.useBuffer(Buffer.allocUnsafeSlow(8192));
   } else {
     packed = packr.pack(value);
   }
