@@ -33,6 +33,12 @@ export type { PipelineResult, PipelineRunOptions, StepContext, StepTiming } from
 export { FORGE_EVENTS_STREAM, ForgeEvents, watchForgeEvents } from "./events.ts";
 export type { ForgeEvent, ForgeEventFeed, ForgeEventKind, ForgeEventsOptions, JobReporter } from "./events.ts";
 
+// ---- workers and the Forge pipeline
+export { demoBackends, serveForge, serveKokoro, serveQwen3Vl, serveSam3, serveZImage, toRpcError } from "./workers.ts";
+export type { ForgeBackends, ForgeServeOptions, ForgeWorkers } from "./workers.ts";
+export { DESCRIBE_PROMPT, forgePipeline } from "./forge-pipeline.ts";
+export type { ForgePipelineClients, ForgePipelineOptions, ForgePipelineResults } from "./forge-pipeline.ts";
+
 // ---- errors
 export { abortError, ForgeCode, ForgeError, throwIfAborted } from "./errors.ts";
 export type { ForgeCodeValue } from "./errors.ts";
@@ -74,7 +80,7 @@ export { encodePcm16, encodeWav, parseWav } from "./media/wav.ts";
 export type { WavInfo } from "./media/wav.ts";
 export { probeAudio } from "./media/audio-probe.ts";
 export type { AudioInfo } from "./media/audio-probe.ts";
-export { analyzeImage } from "./media/analyze.ts";
+export { analyzeImage, downsample } from "./media/analyze.ts";
 export type { DominantColor, ImageStats } from "./media/analyze.ts";
 export { findColors, nameColor } from "./media/colors.ts";
 export type { NamedColor } from "./media/colors.ts";
