@@ -4,8 +4,8 @@ import { CliError, ExitCode } from "./errors.ts";
 
 /**
  * The socket factory named by --transport. `zmtp` is the pure TypeScript engine and works on
- * every runtime; `zeromq` (libzmq through the native addon) is refused with a hint until it is
- * part of this build, and always on Bun, where the addon does not load.
+ * every runtime; `zeromq` (libzmq through the native `zeromq` addon) is loaded only when asked
+ * for, and refused with a hint on Bun, where the addon does not load, or when it is not installed.
  *
  * @example
  * ```ts
@@ -21,5 +21,13 @@ export async function loadTransport(name: "zmtp" | "zeromq"): Promise<Transport>
       exitCode: ExitCode.usage,
     });
   }
-  throw new CliError("CLI_TRANSPORT", "the zeromq transport is not part of this build", { hint, exitCode: ExitCode.usage });
+  try {
+    return (await import("../transport/zeromq.ts")).zeromq;
+  } catch (error) {
+    throw new CliError("CLI_TRANSPORT", `the zeromq transport cannot load: ${(error as Error).message}`, {
+      hint: `install the optional "zeromq" package, or ${hint}`,
+      exitCode: ExitCode.usage,
+      cause: error,
+    });
+  }
 }

@@ -3,11 +3,12 @@
 // spawns run concurrently and several checks share one spawn.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { assertOneLineError, runCli, startCli } from "./helpers.ts";
+import { assertOneLineError, root, runCli, runtime, startCli, tsCommand } from "./helpers.ts";
 import type { CliProcess } from "./helpers.ts";
 
 const work = mkdtempSync(join(tmpdir(), "malamute-cli-"));
@@ -151,12 +152,91 @@ describe("malamute commands against a broker process", () => {
       const results = await Promise.all([
         runCli(["send", ...dead, "--to", "a", "s"]),
         runCli(["recv", ...dead, "--mailbox", "a"]),
+        runCli(["call", ...dead, "svc.m", "{}"]),
         runCli(["stat", ...dead]),
       ]);
       for (const result of results) {
         assert.equal(result.code, 3, result.stderr);
         assert.match(assertOneLineError(result.stderr), /no broker answered at tcp:\/\/127\.0\.0\.1:\d+ within 300 ms; start one with `malamute broker`/);
       }
+    });
+  });
+
+  describe("call", { concurrency: true }, () => {
+    let worker: ReturnType<typeof spawn>;
+    const contract = join(root, "tests", "cli", "fixtures", "echo-contract.ts");
+
+    before(async () => {
+      const [cmd, args] = tsCommand(join(root, "tests", "cli", "fixtures", "echo-worker.ts"), [endpoint]);
+      worker = spawn(cmd, args, { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
+      await new Promise<void>((resolve, reject) => {
+        let text = "";
+        worker.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
+          text += chunk;
+          if (text.includes("ready")) resolve();
+        });
+        worker.on("exit", (code) => reject(new Error(`echo worker exited with ${code}`)));
+      });
+    });
+
+    after(async () => {
+      const exited = new Promise((resolve) => worker.on("close", resolve));
+      worker.kill("SIGTERM");
+      await exited;
+    });
+
+    it("without --contract: JSON in, msgpack over the wire, JSON result out, progress on stderr", async () => {
+      const result = await runCli(["call", ...e(), "cli-echo.say", '{"text": "hello"}']);
+      assert.equal(result.code, 0, result.stderr);
+      assert.deepEqual(JSON.parse(result.stdout), { text: "hello", length: 5 });
+      assert.equal(result.stderr, 'progress {"step":1}\n');
+    });
+
+    it("binary result fields are saved to files and shown as $file + size; $base64 input becomes bytes", async () => {
+      const out = join(work, "results");
+      const [blob, sum] = await Promise.all([
+        runCli(["call", ...e(), "cli-echo.blob", '{"size": 300}', "--out", out, "--json"]),
+        runCli(["call", ...e(), "cli-echo.sum", '{"data": {"$base64": "AQID"}}', "--contract", contract]),
+      ]);
+      assert.equal(blob.code, 0, blob.stderr);
+      const file = join(out, "blob.data.bin");
+      assert.equal(blob.stdout, JSON.stringify({ data: { $file: file, size: 300 }, size: 300 }) + "\n");
+      const bytes = readFileSync(file);
+      assert.equal(bytes.length, 300);
+      assert.equal(bytes[252], 1);
+      assert.equal(sum.code, 0, sum.stderr);
+      assert.equal(sum.stdout, "6\n");
+    });
+
+    it("--contract validates the input before sending: one line, exit 2", async () => {
+      const result = await runCli(["call", ...e(), "cli-echo.say", '{"text": 5}', "--contract", contract]);
+      assert.equal(result.code, 2);
+      assert.match(assertOneLineError(result.stderr), /cli-echo\.say: invalid input at \/text/);
+    });
+
+    it("a streaming method prints one JSON line per chunk (--contract, or --stream without it)", async () => {
+      const [typed, raw] = await Promise.all([
+        runCli(["call", ...e(), "cli-echo.words", '{"text": "a b c"}', "--contract", contract]),
+        runCli(["call", ...e(), "cli-echo.words", '{"text": "d e"}', "--stream"]),
+      ]);
+      assert.equal(typed.code, 0, typed.stderr);
+      assert.equal(typed.stdout, '"a"\n"b"\n"c"\n');
+      assert.equal(raw.code, 0, raw.stderr);
+      assert.equal(raw.stdout, '"d"\n"e"\n');
+    });
+
+    it("errors: remote failure exit 1, unknown method exit 2, no worker → deadline exit 1, each one line", async () => {
+      const [remote, unknown, nobody] = await Promise.all([
+        runCli(["call", ...e(), "cli-echo.fail"]),
+        runCli(["call", ...e(), "cli-echo.nope", "{}", "--contract", contract]),
+        runCli(["call", ...e(), "cli-nobody.run", "{}", "--deadline", "300"]),
+      ]);
+      assert.equal(remote.code, 1);
+      assert.match(assertOneLineError(remote.stderr), /cli-echo\.fail: deliberate failure \[CLI_TEST_FAIL\]/);
+      assert.equal(unknown.code, 2);
+      assert.match(assertOneLineError(unknown.stderr), /has no method "nope"; its methods are: say, blob, sum, words, fail/);
+      assert.equal(nobody.code, 1);
+      assert.match(assertOneLineError(nobody.stderr), /--deadline 300 ms.*is a worker for "cli-nobody" running\?/);
     });
   });
 
@@ -211,6 +291,32 @@ describe("malamute broker startup", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("--transport zeromq: a libzmq broker serves zmtp and zeromq clients alike", {
+    skip: runtime === "bun" ? "zeromq native addon does not load on Bun" : false,
+  }, async () => {
+    const proc = startCli(["broker", "--bind", "tcp://127.0.0.1:0", "--transport", "zeromq", "--json"]);
+    const started = JSON.parse(await proc.waitFor("stderr", /"broker started"/)) as { endpoints: string[]; transport: string };
+    assert.equal(started.transport, "zeromq");
+    const at = ["--endpoint", started.endpoints[0] as string];
+    const [sent, received] = await Promise.all([
+      runCli(["send", ...at, "--to", "cli-zmq", "s", "over libzmq"]),
+      runCli(["recv", ...at, "--transport", "zeromq", "--mailbox", "cli-zmq", "--count", "1", "--wait", "10000"]),
+    ]);
+    const stopped = await proc.stop("SIGTERM");
+    assert.equal(sent.code, 0, sent.stderr);
+    assert.equal(received.code, 0, received.stderr);
+    assert.equal(received.stdout, 'mailbox from="" to=cli-zmq subject=s | "over libzmq"\n');
+    assert.equal(stopped.code, 0, stopped.stderr);
+  });
+
+  it("--transport zeromq on Bun: one line pointing at zmtp, exit 2", {
+    skip: runtime === "bun" ? false : "only Bun lacks the zeromq addon",
+  }, async () => {
+    const result = await runCli(["stat", "--transport", "zeromq"]);
+    assert.equal(result.code, 2);
+    assert.match(assertOneLineError(result.stderr), /does not load on Bun; use --transport zmtp/);
   });
 
   it("a bad config file, or an endpoint already in use: one line, non-zero exit", async () => {
