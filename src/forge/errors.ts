@@ -5,6 +5,11 @@ import { RpcError } from "../rpc/errors.ts";
  * Stable failure codes of Forge backends. Where the RPC layer has a code for the failure
  * (`RPC_DEADLINE_EXCEEDED`, `RPC_UNAVAILABLE`...), Forge uses it, so a caller branches the same
  * way whatever backend served the call; the rest are `FORGE_*` application codes.
+ *
+ * @example
+ * ```ts
+ * if (err instanceof ForgeError && err.code === ForgeCode.Unavailable) retryLater();
+ * ```
  */
 export const ForgeCode = {
   /** The input is malformed or outside the backend's limits (HTTP 400/422, bad PNG...). */
@@ -29,7 +34,14 @@ export const ForgeCode = {
   Internal: "RPC_INTERNAL",
 } as const;
 
-/** One of {@link ForgeCode}'s values. */
+/**
+ * One of {@link ForgeCode}'s values.
+ *
+ * @example
+ * ```ts
+ * const code: ForgeCodeValue = ForgeCode.DeadlineExceeded; // "RPC_DEADLINE_EXCEEDED"
+ * ```
+ */
 export type ForgeCodeValue = (typeof ForgeCode)[keyof typeof ForgeCode];
 
 /**
@@ -58,7 +70,14 @@ export class ForgeError extends RpcError {
   }
 }
 
-/** Throws the signal's reason as a typed `CANCELLED`/`DEADLINE_EXCEEDED` error if it is aborted. */
+/**
+ * Throws the signal's reason as a typed `CANCELLED`/`DEADLINE_EXCEEDED` error if it is aborted.
+ *
+ * @example
+ * ```ts
+ * for (const step of steps) { throwIfAborted(ctx.signal); await step(); }
+ * ```
+ */
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw abortError(signal);
 }
@@ -66,6 +85,11 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
 /**
  * The typed error for an aborted signal: the reason itself when it already is a ForgeError
  * (a deadline), otherwise `CANCELLED`.
+ *
+ * @example
+ * ```ts
+ * signal.addEventListener("abort", () => reject(abortError(signal)));
+ * ```
  */
 export function abortError(signal: AbortSignal): ForgeError {
   const reason: unknown = signal.reason;

@@ -4,16 +4,35 @@ import { MalamuteError } from "../errors.ts";
 import { decodeValue, encodeValue } from "../rpc/codec.ts";
 import type { Progress } from "./contracts/common.ts";
 
-/** The MLM stream every Forge job reports on. */
+/**
+ * The MLM stream every Forge job reports on.
+ *
+ * @example
+ * ```ts
+ * await mlmClient.setConsumer(FORGE_EVENTS_STREAM, "zimage\\..*");
+ * ```
+ */
 export const FORGE_EVENTS_STREAM = "forge.events";
 
-/** What happened to a job. */
+/**
+ * What happened to a job.
+ *
+ * @example
+ * ```ts
+ * const finished = (k: ForgeEventKind) => k === "completed" || k === "failed" || k === "cancelled";
+ * ```
+ */
 export type ForgeEventKind = "started" | "progress" | "completed" | "failed" | "cancelled";
 
 /**
  * One event on `forge.events`. The MLM subject is `<service>.<method>.<kind>`, e.g.
  * `zimage.generate.progress`, so watchers can filter with a pattern; the content is this
  * object as one msgpack frame.
+ *
+ * @example
+ * ```ts
+ * for await (const e of feed) if (e.kind === "completed") console.log(e.service, e.durationMs, e.summary);
+ * ```
  */
 export interface ForgeEvent {
   /** Event format version. */
@@ -39,14 +58,29 @@ export interface ForgeEvent {
   summary?: Record<string, string | number | boolean>;
 }
 
-/** Reports the life of one job. Every method is safe to call at any time and never throws. */
+/**
+ * Reports the life of one job. Every method is safe to call at any time and never throws.
+ *
+ * @example
+ * ```ts
+ * const job = events.job({ jobId, service: "kokoro", method: "synthesize", backend: backend.name });
+ * try { job.completed(summary(await run())); } catch (e) { job.failed(e); throw e; }
+ * ```
+ */
 export interface JobReporter {
   progress(value: Progress): void;
   completed(summary?: Record<string, string | number | boolean>): void;
   failed(error: unknown): void;
 }
 
-/** Options of {@link ForgeEvents.connect}. */
+/**
+ * Options of {@link ForgeEvents.connect}.
+ *
+ * @example
+ * ```ts
+ * const events = await ForgeEvents.connect(endpoint, { address: "forge-events", progressIntervalMs: 250 });
+ * ```
+ */
 export interface ForgeEventsOptions extends Pick<MlmClientOptions, "transport" | "plain" | "timeout"> {
   /** Mailbox address of the publishing client. Default "" (anonymous). */
   address?: string;
@@ -157,7 +191,16 @@ export class ForgeEvents {
   }
 }
 
-/** A live feed of Forge events; iterate it, and `close()` it when done. */
+/**
+ * A live feed of Forge events; iterate it, and `close()` it when done.
+ *
+ * @example
+ * ```ts
+ * const feed = await watchForgeEvents(endpoint);
+ * setTimeout(() => feed.close(), 60_000);
+ * for await (const e of feed) console.log(e.kind);
+ * ```
+ */
 export interface ForgeEventFeed extends AsyncIterable<ForgeEvent> {
   close(): Promise<void>;
 }

@@ -6,14 +6,28 @@ import type { Qwen3VlOutput } from "./contracts/qwen3vl.ts";
 import type { ZImageOutput } from "./contracts/zimage.ts";
 import type { KokoroOutput } from "./contracts/kokoro.ts";
 
-/** The typed clients the Forge pipeline calls (an RPC client connected with these contracts fits). */
+/**
+ * The typed clients the Forge pipeline calls (an RPC client connected with these contracts fits).
+ *
+ * @example
+ * ```ts
+ * const clients: ForgePipelineClients = await connect(endpoint, { qwen3vl, zimage, kokoro });
+ * ```
+ */
 export interface ForgePipelineClients {
   qwen3vl: ServiceClient<typeof qwen3vl>;
   zimage: ServiceClient<typeof zimage>;
   kokoro: ServiceClient<typeof kokoro>;
 }
 
-/** Settings of {@link forgePipeline}. */
+/**
+ * Settings of {@link forgePipeline}.
+ *
+ * @example
+ * ```ts
+ * forgePipeline(client, { width: 768, height: 512, seed: 7, voice: "bm_george", onProgress: (step, p) => console.log(step, p.done) });
+ * ```
+ */
 export interface ForgePipelineOptions {
   /** What qwen3vl is asked about the image. */
   prompt?: string;
@@ -30,10 +44,25 @@ export interface ForgePipelineOptions {
   onProgress?: (step: string, progress: Progress) => void;
 }
 
-/** Default question for the describe step. */
+/**
+ * Default question for the describe step.
+ *
+ * @example
+ * ```ts
+ * await client.qwen3vl.infer({ images: [image], prompt: DESCRIBE_PROMPT });
+ * ```
+ */
 export const DESCRIBE_PROMPT = "Describe this image in one paragraph for an illustrator who will paint a new picture from it.";
 
-/** The results of the three Forge steps, by name. */
+/**
+ * The results of the three Forge steps, by name.
+ *
+ * @example
+ * ```ts
+ * const { results } = await forgePipeline(client).run(image);
+ * results.describe.text; results.generate.seed; results.narrate.duration;
+ * ```
+ */
 export type ForgePipelineResults = { describe: Qwen3VlOutput; generate: ZImageOutput; narrate: KokoroOutput };
 
 /**

@@ -62,11 +62,11 @@ export { openAiImagesZImage } from "./backends/http/openai-images.ts";
 export type { OpenAiImagesOptions } from "./backends/http/openai-images.ts";
 export { SCRIPT_PROTOCOL_VERSION, ScriptHost } from "./backends/script/host.ts";
 export type { ScriptCallHandlers, ScriptHostEvents, ScriptHostOptions } from "./backends/script/host.ts";
-export { DEFAULT_MAX_FRAME, encodeFrame, FrameDecoder } from "./backends/script/framing.ts";
+export { encodeFrame, FrameDecoder } from "./backends/script/framing.ts";
 export { scriptKokoro, scriptQwen3Vl, scriptSam3, scriptZImage } from "./backends/script/adapters.ts";
 
 // ---- media
-export { concat, dataUrl, fnv1a, fromBase64, randomSeed, rng, toBase64 } from "./bytes.ts";
+export { concat, dataUrl, fromBase64, randomSeed, rng, toBase64 } from "./bytes.ts";
 export { crc32 } from "./media/crc32.ts";
 export { createImage } from "./media/image.ts";
 export type { RgbaImage } from "./media/image.ts";
@@ -84,13 +84,9 @@ export { analyzeImage, downsample } from "./media/analyze.ts";
 export type { DominantColor, ImageStats } from "./media/analyze.ts";
 export { findColors, nameColor } from "./media/colors.ts";
 export type { NamedColor } from "./media/colors.ts";
-export { createNoise } from "./media/noise.ts";
-export type { Noise } from "./media/noise.ts";
 export { parseScene, renderScene } from "./media/scene.ts";
 export type { SceneLayer, SceneRender, SceneSpec } from "./media/scene.ts";
 export { synthesizeSpeech, voiceParams } from "./media/speech.ts";
 export type { SpeechOptions, VoiceParams } from "./media/speech.ts";
-export { medianBackground, movingRegions, trackRegions } from "./media/motion.ts";
-export type { MotionOptions, Region } from "./media/motion.ts";
 export { decodeRle, encodeRle } from "./media/rle.ts";
 export type { Rle } from "./media/rle.ts";

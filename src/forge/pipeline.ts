@@ -1,7 +1,14 @@
 import { MalamuteError } from "../errors.ts";
 import { abortError, ForgeCode, ForgeError, type ForgeCodeValue } from "./errors.ts";
 
-/** What every step gets: the shared cancellation and deadline, and the earlier steps' results. */
+/**
+ * What every step gets: the shared cancellation and deadline, and the earlier steps' results.
+ *
+ * @example
+ * ```ts
+ * pipeline<string>().step("ask", (prompt, ctx) => client.llm.ask({ prompt }, { signal: ctx.signal, deadline: ctx.deadline }));
+ * ```
+ */
 export interface StepContext<Results> {
   /** Aborted when the caller cancels or the pipeline's deadline passes. Pass it to every call. */
   readonly signal: AbortSignal;
@@ -13,7 +20,14 @@ export interface StepContext<Results> {
   readonly results: Results;
 }
 
-/** How long one step took. */
+/**
+ * How long one step took.
+ *
+ * @example
+ * ```ts
+ * for (const s of (await flow.run(input)).steps) console.log(s.name, s.status, s.durationMs.toFixed(0));
+ * ```
+ */
 export interface StepTiming {
   name: string;
   /** Start, ms after the pipeline started. */
@@ -22,7 +36,14 @@ export interface StepTiming {
   status: "ok" | "failed" | "skipped";
 }
 
-/** What a finished pipeline returns. */
+/**
+ * What a finished pipeline returns.
+ *
+ * @example
+ * ```ts
+ * const { output, results, steps, totalMs } = await flow.run(input);
+ * ```
+ */
 export interface PipelineResult<Out, Results> {
   /** The last step's result. */
   output: Out;
@@ -32,7 +53,14 @@ export interface PipelineResult<Out, Results> {
   totalMs: number;
 }
 
-/** Options of {@link Pipeline.run}. */
+/**
+ * Options of {@link Pipeline.run}.
+ *
+ * @example
+ * ```ts
+ * await flow.run(input, { timeoutMs: 60_000, signal: ac.signal, onStep: (t) => console.log(t.name, t.durationMs) });
+ * ```
+ */
 export interface PipelineRunOptions {
   /** Time for the whole pipeline, ms. Default 300 000. */
   timeoutMs?: number;

@@ -11,7 +11,14 @@ import type { Progress } from "./contracts/common.ts";
 import { kokoro, qwen3vl, sam3, zimage } from "./contracts/services.ts";
 import { ForgeEvents, type JobReporter } from "./events.ts";
 
-/** One backend per service; a missing one is simply not served. */
+/**
+ * One backend per service; a missing one is simply not served.
+ *
+ * @example
+ * ```ts
+ * const backends: ForgeBackends = { ...demoBackends(), kokoro: openAiSpeechKokoro({ baseUrl, model: "kokoro" }) };
+ * ```
+ */
 export interface ForgeBackends {
   qwen3vl?: Qwen3VlBackend;
   zimage?: ZImageBackend;
@@ -19,7 +26,14 @@ export interface ForgeBackends {
   sam3?: Sam3Backend;
 }
 
-/** Options of the `serve*` functions. */
+/**
+ * Options of the `serve*` functions.
+ *
+ * @example
+ * ```ts
+ * await serveForge(endpoint, demoBackends(), { events, concurrency: 2, transport: inproc });
+ * ```
+ */
 export interface ForgeServeOptions extends Omit<ServeOptions, "address"> {
   /** Where jobs report lifecycle and progress. Default: nowhere. */
   events?: ForgeEvents;
@@ -42,6 +56,11 @@ export function demoBackends(): Required<ForgeBackends> {
 /**
  * Turns whatever a backend threw into an error the RPC layer sends with its code: RPC and
  * Forge errors keep theirs, other malamute errors keep their code, anything else is `RPC_INTERNAL`.
+ *
+ * @example
+ * ```ts
+ * try { return await backend.infer(input, ctx); } catch (err) { throw toRpcError(err); }
+ * ```
  */
 export function toRpcError(error: unknown): RpcError {
   if (error instanceof RpcError) return error;
@@ -187,7 +206,16 @@ export function serveSam3(endpoint: string, backend: Sam3Backend, options: Forge
   }, serveOptions);
 }
 
-/** The workers of {@link serveForge}. */
+/**
+ * The workers of {@link serveForge}.
+ *
+ * @example
+ * ```ts
+ * const forge = await serveForge(endpoint, demoBackends());
+ * console.log(forge.workers.map((w) => w.service));
+ * await forge.close();
+ * ```
+ */
 export interface ForgeWorkers {
   readonly workers: RpcWorker[];
   /** Closes every worker (and the backends that have a `close`). */

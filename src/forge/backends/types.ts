@@ -7,6 +7,11 @@ import type { ZImageInput, ZImageOutput } from "../contracts/zimage.ts";
 /**
  * What a backend gets besides its input. An RPC handler's context fits it as is, so a worker
  * passes its `ctx` straight through.
+ *
+ * @example
+ * ```ts
+ * await backend.generate(input, { signal: AbortSignal.timeout(30_000), progress: (p) => console.log(p.done, p.total) });
+ * ```
  */
 export interface BackendContext {
   /** Aborted when the caller cancels or the deadline passes; backends stop work and reject. */

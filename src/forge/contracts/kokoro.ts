@@ -1,7 +1,14 @@
 import Type from "typebox";
 import { Bytes } from "../../rpc/bytes.ts";
 
-/** Audio formats of OpenAI-compatible speech servers such as Kokoro-FastAPI. */
+/**
+ * Audio formats of OpenAI-compatible speech servers such as Kokoro-FastAPI.
+ *
+ * @example
+ * ```ts
+ * const format: AudioFormat = "wav";
+ * ```
+ */
 export const AudioFormat = Type.Union([
   Type.Literal("wav"),
   Type.Literal("mp3"),
@@ -10,12 +17,24 @@ export const AudioFormat = Type.Union([
   Type.Literal("pcm"),
 ]);
 
-/** Audio formats of OpenAI-compatible speech servers such as Kokoro-FastAPI. */
+/**
+ * Audio formats of OpenAI-compatible speech servers such as Kokoro-FastAPI.
+ *
+ * @example
+ * ```ts
+ * const format: AudioFormat = "wav";
+ * ```
+ */
 export type AudioFormat = Type.Static<typeof AudioFormat>;
 
 /**
  * Input of `kokoro.synthesize`. `voice` is a Kokoro voice id (`af_heart`, `am_adam`, `bf_emma`...;
  * the first letter is the language, the second the gender) or a mix such as `af_bella+af_sky`.
+ *
+ * @example
+ * ```ts
+ * const input: KokoroInput = { text: "Hello there.", voice: "bf_emma", speed: 1.1, format: "mp3" };
+ * ```
  */
 export const KokoroInput = Type.Object({
   text: Type.String({ minLength: 1, maxLength: 10_000 }),
@@ -24,10 +43,24 @@ export const KokoroInput = Type.Object({
   format: Type.Optional(AudioFormat),
 }, { additionalProperties: false });
 
-/** Input of `kokoro.synthesize`. */
+/**
+ * Input of `kokoro.synthesize`.
+ *
+ * @example
+ * ```ts
+ * const input: KokoroInput = { text: "Hello there.", voice: "bf_emma", speed: 1.1, format: "mp3" };
+ * ```
+ */
 export type KokoroInput = Type.Static<typeof KokoroInput>;
 
-/** Output of `kokoro.synthesize`. */
+/**
+ * Output of `kokoro.synthesize`.
+ *
+ * @example
+ * ```ts
+ * const { audio, sampleRate, duration }: KokoroOutput = await client.kokoro.synthesize({ text: "Hi" });
+ * ```
+ */
 export const KokoroOutput = Type.Object({
   /** The audio file in `format` (`pcm`: 16-bit little-endian mono samples, no header). */
   audio: Bytes(),
@@ -39,10 +72,24 @@ export const KokoroOutput = Type.Object({
   model: Type.String(),
 });
 
-/** Output of `kokoro.synthesize`. */
+/**
+ * Output of `kokoro.synthesize`.
+ *
+ * @example
+ * ```ts
+ * const { audio, sampleRate, duration }: KokoroOutput = await client.kokoro.synthesize({ text: "Hi" });
+ * ```
+ */
 export type KokoroOutput = Type.Static<typeof KokoroOutput>;
 
-/** `kokoro.synthesize` input with every default filled in. */
+/**
+ * `kokoro.synthesize` input with every default filled in.
+ *
+ * @example
+ * ```ts
+ * const req: KokoroRequest = resolveKokoroInput({ text: "Hi" }); // voice, speed and format filled in
+ * ```
+ */
 export type KokoroRequest = Required<KokoroInput>;
 
 /**

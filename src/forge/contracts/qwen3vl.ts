@@ -1,12 +1,24 @@
 import Type from "typebox";
 import { ImageFile } from "./common.ts";
 
-/** Largest number of images in one `qwen3vl.infer` call. */
+/**
+ * Largest number of images in one `qwen3vl.infer` call.
+ *
+ * @example
+ * ```ts
+ * const batch = images.slice(0, QWEN3VL_MAX_IMAGES);
+ * ```
+ */
 export const QWEN3VL_MAX_IMAGES = 16;
 
 /**
  * Input of `qwen3vl.infer`: images plus a prompt, as Qwen3-VL's chat template takes them
  * (images first, then the text, in one user turn).
+ *
+ * @example
+ * ```ts
+ * const input: Qwen3VlInput = { images: [{ data: png, mimeType: "image/png" }], prompt: "What is shown?", maxTokens: 128 };
+ * ```
  */
 export const Qwen3VlInput = Type.Object({
   images: Type.Array(ImageFile, { minItems: 1, maxItems: QWEN3VL_MAX_IMAGES }),
@@ -19,20 +31,48 @@ export const Qwen3VlInput = Type.Object({
   temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 2, default: 0.7 })),
 }, { additionalProperties: false });
 
-/** Input of `qwen3vl.infer`. */
+/**
+ * Input of `qwen3vl.infer`.
+ *
+ * @example
+ * ```ts
+ * const input: Qwen3VlInput = { images: [{ data: png, mimeType: "image/png" }], prompt: "What is shown?", maxTokens: 128 };
+ * ```
+ */
 export type Qwen3VlInput = Type.Static<typeof Qwen3VlInput>;
 
-/** Token counts as the model server reports them. */
+/**
+ * Token counts as the model server reports them.
+ *
+ * @example
+ * ```ts
+ * const usage: TokenUsage = { promptTokens: 90, completionTokens: 40, totalTokens: 130 };
+ * ```
+ */
 export const TokenUsage = Type.Object({
   promptTokens: Type.Integer({ minimum: 0 }),
   completionTokens: Type.Integer({ minimum: 0 }),
   totalTokens: Type.Integer({ minimum: 0 }),
 });
 
-/** Token counts as the model server reports them. */
+/**
+ * Token counts as the model server reports them.
+ *
+ * @example
+ * ```ts
+ * const usage: TokenUsage = { promptTokens: 90, completionTokens: 40, totalTokens: 130 };
+ * ```
+ */
 export type TokenUsage = Type.Static<typeof TokenUsage>;
 
-/** Output of `qwen3vl.infer`. */
+/**
+ * Output of `qwen3vl.infer`.
+ *
+ * @example
+ * ```ts
+ * const { text, usage }: Qwen3VlOutput = await client.qwen3vl.infer(input);
+ * ```
+ */
 export const Qwen3VlOutput = Type.Object({
   text: Type.String(),
   /** `stop`: the model finished; `length`: `maxTokens` cut it off. */
@@ -42,10 +82,24 @@ export const Qwen3VlOutput = Type.Object({
   model: Type.String(),
 });
 
-/** Output of `qwen3vl.infer`. */
+/**
+ * Output of `qwen3vl.infer`.
+ *
+ * @example
+ * ```ts
+ * const { text, usage }: Qwen3VlOutput = await client.qwen3vl.infer(input);
+ * ```
+ */
 export type Qwen3VlOutput = Type.Static<typeof Qwen3VlOutput>;
 
-/** `qwen3vl.infer` input with every default filled in. */
+/**
+ * `qwen3vl.infer` input with every default filled in.
+ *
+ * @example
+ * ```ts
+ * const req: Qwen3VlRequest = resolveQwen3VlInput(input); // maxTokens and temperature filled in
+ * ```
+ */
 export type Qwen3VlRequest = Required<Omit<Qwen3VlInput, "system">> & Pick<Qwen3VlInput, "system">;
 
 /**

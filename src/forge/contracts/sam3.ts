@@ -2,20 +2,48 @@ import Type from "typebox";
 import { Bytes } from "../../rpc/bytes.ts";
 import { ImageFile } from "./common.ts";
 
-/** Largest accepted video file, in bytes (256 MiB). */
+/**
+ * Largest accepted video file, in bytes (256 MiB).
+ *
+ * @example
+ * ```ts
+ * if (mp4.length > MAX_VIDEO_BYTES) throw new Error("video too large for sam3.segment");
+ * ```
+ */
 export const MAX_VIDEO_BYTES = 256 * 1024 * 1024;
 
-/** Largest number of frames in one `sam3.segment` call. */
+/**
+ * Largest number of frames in one `sam3.segment` call.
+ *
+ * @example
+ * ```ts
+ * const frames = allFrames.slice(0, SAM3_MAX_FRAMES);
+ * ```
+ */
 export const SAM3_MAX_FRAMES = 2_000;
 
-/** A whole video file, e.g. `video/mp4`, or `image/apng` for an animated PNG. */
+/**
+ * A whole video file, e.g. `video/mp4`, or `image/apng` for an animated PNG.
+ *
+ * @example
+ * ```ts
+ * const video = { kind: "file", data: apngBytes, mimeType: "image/apng" } as const;
+ * ```
+ */
 export const VideoFile = Type.Object({
   kind: Type.Literal("file"),
   data: Bytes({ minBytes: 1, maxBytes: MAX_VIDEO_BYTES }),
   mimeType: Type.String({ pattern: "^(video|image)/[A-Za-z0-9.+-]+$", maxLength: 100 }),
 }, { additionalProperties: false });
 
-/** A video given as its decoded frames, each an image file, in order. */
+/**
+ * A video given as its decoded frames, each an image file, in order.
+ *
+ * @example
+ * ```ts
+ * const video = { kind: "frames", frames: pngs.map((data) => ({ data, mimeType: "image/png" })), fps: 12 } as const;
+ * ```
+ */
 export const VideoFrames = Type.Object({
   kind: Type.Literal("frames"),
   frames: Type.Array(ImageFile, { minItems: 1, maxItems: SAM3_MAX_FRAMES }),
@@ -23,19 +51,47 @@ export const VideoFrames = Type.Object({
   fps: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1_000 })),
 }, { additionalProperties: false });
 
-/** The video to segment. */
+/**
+ * The video to segment.
+ *
+ * @example
+ * ```ts
+ * const video: VideoInput = { kind: "frames", frames, fps: 25 };
+ * ```
+ */
 export const VideoInput = Type.Union([VideoFile, VideoFrames]);
 
-/** The video to segment. */
+/**
+ * The video to segment.
+ *
+ * @example
+ * ```ts
+ * const video: VideoInput = { kind: "frames", frames, fps: 25 };
+ * ```
+ */
 export type VideoInput = Type.Static<typeof VideoInput>;
 
-/** A concept prompt: segment every instance of what the text names ("person", "red car"). */
+/**
+ * A concept prompt: segment every instance of what the text names ("person", "red car").
+ *
+ * @example
+ * ```ts
+ * const prompt = { type: "text", text: "person on a bike" } as const;
+ * ```
+ */
 export const TextPrompt = Type.Object({
   type: Type.Literal("text"),
   text: Type.String({ minLength: 1, maxLength: 1_000 }),
 }, { additionalProperties: false });
 
-/** A click on one object in one frame (pixels); `positive: false` marks background. */
+/**
+ * A click on one object in one frame (pixels); `positive: false` marks background.
+ *
+ * @example
+ * ```ts
+ * const prompt = { type: "point", frame: 0, x: 120, y: 80 } as const; // positive: true by default
+ * ```
+ */
 export const PointPrompt = Type.Object({
   type: Type.Literal("point"),
   frame: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
@@ -44,7 +100,14 @@ export const PointPrompt = Type.Object({
   positive: Type.Optional(Type.Boolean({ default: true })),
 }, { additionalProperties: false });
 
-/** A box around one object in one frame (pixels). */
+/**
+ * A box around one object in one frame (pixels).
+ *
+ * @example
+ * ```ts
+ * const prompt = { type: "box", frame: 0, x: 10, y: 20, width: 64, height: 48 } as const;
+ * ```
+ */
 export const BoxPrompt = Type.Object({
   type: Type.Literal("box"),
   frame: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
@@ -54,13 +117,34 @@ export const BoxPrompt = Type.Object({
   height: Type.Number({ exclusiveMinimum: 0 }),
 }, { additionalProperties: false });
 
-/** One prompt of `sam3.segment`. */
+/**
+ * One prompt of `sam3.segment`.
+ *
+ * @example
+ * ```ts
+ * const prompts: SegmentPrompt[] = [{ type: "text", text: "ball" }, { type: "point", x: 5, y: 5, positive: false }];
+ * ```
+ */
 export const SegmentPrompt = Type.Union([TextPrompt, PointPrompt, BoxPrompt]);
 
-/** One prompt of `sam3.segment`. */
+/**
+ * One prompt of `sam3.segment`.
+ *
+ * @example
+ * ```ts
+ * const prompts: SegmentPrompt[] = [{ type: "text", text: "ball" }, { type: "point", x: 5, y: 5, positive: false }];
+ * ```
+ */
 export type SegmentPrompt = Type.Static<typeof SegmentPrompt>;
 
-/** Input of `sam3.segment`. */
+/**
+ * Input of `sam3.segment`.
+ *
+ * @example
+ * ```ts
+ * const input: Sam3Input = { video: { kind: "frames", frames, fps: 8 }, prompts: [{ type: "text", text: "red kite" }] };
+ * ```
+ */
 export const Sam3Input = Type.Object({
   video: VideoInput,
   prompts: Type.Array(SegmentPrompt, { minItems: 1, maxItems: 64 }),
@@ -68,13 +152,25 @@ export const Sam3Input = Type.Object({
   threshold: Type.Optional(Type.Number({ minimum: 0, maximum: 1, default: 0.5 })),
 }, { additionalProperties: false });
 
-/** Input of `sam3.segment`. */
+/**
+ * Input of `sam3.segment`.
+ *
+ * @example
+ * ```ts
+ * const input: Sam3Input = { video: { kind: "frames", frames, fps: 8 }, prompts: [{ type: "text", text: "red kite" }] };
+ * ```
+ */
 export type Sam3Input = Type.Static<typeof Sam3Input>;
 
 /**
  * A binary mask, run-length encoded in row-major order: `counts` alternates runs of 0 and 1,
  * starting with 0 (so a mask starting with a 1 begins with a count of 0). Runs sum to
  * `width * height`.
+ *
+ * @example
+ * ```ts
+ * const mask: RleMask = encodeRle(bits, width, height);
+ * ```
  */
 export const RleMask = Type.Object({
   width: Type.Integer({ minimum: 1 }),
@@ -82,10 +178,24 @@ export const RleMask = Type.Object({
   counts: Type.Array(Type.Integer({ minimum: 0 })),
 });
 
-/** A run-length encoded binary mask. */
+/**
+ * A run-length encoded binary mask.
+ *
+ * @example
+ * ```ts
+ * const mask: RleMask = encodeRle(bits, width, height);
+ * ```
+ */
 export type RleMask = Type.Static<typeof RleMask>;
 
-/** A rectangle in pixels. */
+/**
+ * A rectangle in pixels.
+ *
+ * @example
+ * ```ts
+ * const box: Box = { x: 10, y: 20, width: 64, height: 48 };
+ * ```
+ */
 export const Box = Type.Object({
   x: Type.Number(),
   y: Type.Number(),
@@ -93,10 +203,24 @@ export const Box = Type.Object({
   height: Type.Number({ minimum: 0 }),
 });
 
-/** A rectangle in pixels. */
+/**
+ * A rectangle in pixels.
+ *
+ * @example
+ * ```ts
+ * const box: Box = { x: 10, y: 20, width: 64, height: 48 };
+ * ```
+ */
 export type Box = Type.Static<typeof Box>;
 
-/** One object's mask in one frame. */
+/**
+ * One object's mask in one frame.
+ *
+ * @example
+ * ```ts
+ * for (const o of chunk.objects) console.log(o.objectId, o.label, o.score, decodeRle(o.mask));
+ * ```
+ */
 export const ObjectMask = Type.Object({
   /** Stable across frames: the same object keeps its id while it is tracked. */
   objectId: Type.Integer({ minimum: 1 }),
@@ -109,10 +233,24 @@ export const ObjectMask = Type.Object({
   mask: RleMask,
 });
 
-/** One object's mask in one frame. */
+/**
+ * One object's mask in one frame.
+ *
+ * @example
+ * ```ts
+ * for (const o of chunk.objects) console.log(o.objectId, o.label, o.score, decodeRle(o.mask));
+ * ```
+ */
 export type ObjectMask = Type.Static<typeof ObjectMask>;
 
-/** A streamed chunk of `sam3.segment`: every object found in one frame. */
+/**
+ * A streamed chunk of `sam3.segment`: every object found in one frame.
+ *
+ * @example
+ * ```ts
+ * for await (const c of client.sam3.segment(input)) if (c.type === "frame") console.log(c.frame, c.time, c.objects.length);
+ * ```
+ */
 export const Sam3FrameMasks = Type.Object({
   type: Type.Literal("frame"),
   frame: Type.Integer({ minimum: 0 }),
@@ -121,10 +259,24 @@ export const Sam3FrameMasks = Type.Object({
   objects: Type.Array(ObjectMask),
 });
 
-/** A streamed chunk of `sam3.segment`: every object found in one frame. */
+/**
+ * A streamed chunk of `sam3.segment`: every object found in one frame.
+ *
+ * @example
+ * ```ts
+ * for await (const c of client.sam3.segment(input)) if (c.type === "frame") console.log(c.frame, c.time, c.objects.length);
+ * ```
+ */
 export type Sam3FrameMasks = Type.Static<typeof Sam3FrameMasks>;
 
-/** A streamed chunk of `sam3.segment`: how far the job is (frames decoded, segmented...). */
+/**
+ * A streamed chunk of `sam3.segment`: how far the job is (frames decoded, segmented...).
+ *
+ * @example
+ * ```ts
+ * for await (const c of client.sam3.segment(input)) if (c.type === "progress") console.log(`${c.done}/${c.total}`);
+ * ```
+ */
 export const Sam3Progress = Type.Object({
   type: Type.Literal("progress"),
   done: Type.Number({ minimum: 0 }),
@@ -132,10 +284,24 @@ export const Sam3Progress = Type.Object({
   stage: Type.Optional(Type.String({ maxLength: 100 })),
 });
 
-/** A streamed chunk of `sam3.segment`: how far the job is. */
+/**
+ * A streamed chunk of `sam3.segment`: how far the job is.
+ *
+ * @example
+ * ```ts
+ * for await (const c of client.sam3.segment(input)) if (c.type === "progress") console.log(`${c.done}/${c.total}`);
+ * ```
+ */
 export type Sam3Progress = Type.Static<typeof Sam3Progress>;
 
-/** The last streamed chunk of `sam3.segment`, after every frame. */
+/**
+ * The last streamed chunk of `sam3.segment`, after every frame.
+ *
+ * @example
+ * ```ts
+ * for await (const c of client.sam3.segment(input)) if (c.type === "summary") console.log(c.frames, c.fps, c.objects);
+ * ```
+ */
 export const Sam3Summary = Type.Object({
   type: Type.Literal("summary"),
   frames: Type.Integer({ minimum: 0 }),
@@ -152,19 +318,45 @@ export const Sam3Summary = Type.Object({
   model: Type.String(),
 });
 
-/** The last streamed chunk of `sam3.segment`. */
+/**
+ * The last streamed chunk of `sam3.segment`.
+ *
+ * @example
+ * ```ts
+ * for await (const c of client.sam3.segment(input)) if (c.type === "summary") console.log(c.frames, c.fps, c.objects);
+ * ```
+ */
 export type Sam3Summary = Type.Static<typeof Sam3Summary>;
 
 /**
  * One streamed chunk of `sam3.segment`: `progress` chunks, one `frame` chunk per frame in order,
  * then exactly one `summary` chunk.
+ *
+ * @example
+ * ```ts
+ * for await (const c of client.sam3.segment(input)) if (c.type === "summary") console.log(c.objects);
+ * ```
  */
 export const Sam3Chunk = Type.Union([Sam3Progress, Sam3FrameMasks, Sam3Summary]);
 
-/** One streamed chunk of `sam3.segment`. */
+/**
+ * One streamed chunk of `sam3.segment`.
+ *
+ * @example
+ * ```ts
+ * for await (const c of client.sam3.segment(input)) if (c.type === "summary") console.log(c.objects);
+ * ```
+ */
 export type Sam3Chunk = Type.Static<typeof Sam3Chunk>;
 
-/** `sam3.segment` input with every default filled in. */
+/**
+ * `sam3.segment` input with every default filled in.
+ *
+ * @example
+ * ```ts
+ * const req: Sam3Request = resolveSam3Input(input); // threshold filled in
+ * ```
+ */
 export type Sam3Request = Required<Sam3Input>;
 
 /**

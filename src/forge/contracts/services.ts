@@ -67,5 +67,12 @@ export const sam3 = defineService("sam3", {
   segment: { input: Sam3Input, chunk: Sam3Chunk, timeout: 600_000, description: "Segment and track objects through a video." },
 }, { description: "SAM 3 promptable video segmentation model" });
 
-/** The four Forge contracts, keyed as a client connects them. */
+/**
+ * The four Forge contracts, keyed as a client connects them.
+ *
+ * @example
+ * ```ts
+ * const client = await connect(endpoint, forgeContracts); // client.qwen3vl, client.zimage, client.kokoro, client.sam3
+ * ```
+ */
 export const forgeContracts = { qwen3vl, zimage, kokoro, sam3 } as const;

@@ -4,6 +4,11 @@ import { Bytes } from "../../rpc/bytes.ts";
 /**
  * Input of `zimage.generate`. Dimensions are multiples of 16 (Z-Image's VAE downsamples by 8
  * and its transformer patches by 2). Defaults follow Z-Image-Turbo: 9 steps, guidance 0.
+ *
+ * @example
+ * ```ts
+ * const input: ZImageInput = { prompt: "a red kite over hills", width: 768, height: 512, seed: 42 };
+ * ```
  */
 export const ZImageInput = Type.Object({
   prompt: Type.String({ minLength: 1, maxLength: 4_000 }),
@@ -17,10 +22,24 @@ export const ZImageInput = Type.Object({
   seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 4_294_967_295 })),
 }, { additionalProperties: false });
 
-/** Input of `zimage.generate`. */
+/**
+ * Input of `zimage.generate`.
+ *
+ * @example
+ * ```ts
+ * const input: ZImageInput = { prompt: "a red kite over hills", width: 768, height: 512, seed: 42 };
+ * ```
+ */
 export type ZImageInput = Type.Static<typeof ZImageInput>;
 
-/** Output of `zimage.generate`. */
+/**
+ * Output of `zimage.generate`.
+ *
+ * @example
+ * ```ts
+ * const { png, seed }: ZImageOutput = await client.zimage.generate({ prompt: "a lighthouse" });
+ * ```
+ */
 export const ZImageOutput = Type.Object({
   /** A PNG file. */
   png: Bytes(),
@@ -32,10 +51,24 @@ export const ZImageOutput = Type.Object({
   model: Type.String(),
 });
 
-/** Output of `zimage.generate`. */
+/**
+ * Output of `zimage.generate`.
+ *
+ * @example
+ * ```ts
+ * const { png, seed }: ZImageOutput = await client.zimage.generate({ prompt: "a lighthouse" });
+ * ```
+ */
 export type ZImageOutput = Type.Static<typeof ZImageOutput>;
 
-/** `zimage.generate` input with every default filled in (the seed stays optional). */
+/**
+ * `zimage.generate` input with every default filled in (the seed stays optional).
+ *
+ * @example
+ * ```ts
+ * const req: ZImageRequest = resolveZImageInput({ prompt: "x" }); // size, steps, guidance filled in
+ * ```
+ */
 export type ZImageRequest = Required<Omit<ZImageInput, "seed">> & Pick<ZImageInput, "seed">;
 
 /**

@@ -1,7 +1,14 @@
 import { nameColor } from "./colors.ts";
 import type { RgbaImage } from "./image.ts";
 
-/** One dominant colour of an image. */
+/**
+ * One dominant colour of an image.
+ *
+ * @example
+ * ```ts
+ * for (const c of analyzeImage(img).dominant) console.log(c.name, c.hex, Math.round(c.share * 100) + "%");
+ * ```
+ */
 export interface DominantColor {
   name: string;
   rgb: [number, number, number];
@@ -11,7 +18,14 @@ export interface DominantColor {
   share: number;
 }
 
-/** Measured properties of an image; everything is computed from the pixels. */
+/**
+ * Measured properties of an image; everything is computed from the pixels.
+ *
+ * @example
+ * ```ts
+ * const { brightness, edges, mirror } = analyzeImage(decodePng(png));
+ * ```
+ */
 export interface ImageStats {
   width: number;
   height: number;
@@ -102,7 +116,14 @@ export function analyzeImage(image: RgbaImage): ImageStats {
   };
 }
 
-/** Box-filtered copy whose longest side is at most `max` (the image itself when smaller). */
+/**
+ * Box-filtered copy whose longest side is at most `max` (the image itself when smaller).
+ *
+ * @example
+ * ```ts
+ * const thumb = downsample(decodePng(png), 128); // longest side at most 128 px
+ * ```
+ */
 export function downsample(image: RgbaImage, max: number): RgbaImage {
   const scale = Math.max(image.width, image.height) / max;
   if (scale <= 1) return image;

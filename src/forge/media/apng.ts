@@ -4,7 +4,14 @@ import type { RgbaImage } from "./image.ts";
 import { decodeImageData, parseHeader, readPngChunks, type PngColorInfo, type PngDecodeLimits } from "./png-decode.ts";
 import { chunk, compressPixels, isOpaque, PNG_SIGNATURE } from "./png-encode.ts";
 
-/** The frames of an animated PNG, composited to full size. */
+/**
+ * The frames of an animated PNG, composited to full size.
+ *
+ * @example
+ * ```ts
+ * const { frames, delays } = decodeApng(bytes);
+ * ```
+ */
 export interface DecodedAnimation {
   width: number;
   height: number;
@@ -13,7 +20,14 @@ export interface DecodedAnimation {
   delays: number[];
 }
 
-/** Limits while decoding an animation. */
+/**
+ * Limits while decoding an animation.
+ *
+ * @example
+ * ```ts
+ * const anim = decodeApng(bytes, { maxFrames: 500, maxPixels: 4_000_000 });
+ * ```
+ */
 export interface AnimationLimits extends PngDecodeLimits {
   /** Most frames accepted. Default 2000. */
   maxFrames?: number;

@@ -1,7 +1,14 @@
 import { ForgeCode, ForgeError } from "../errors.ts";
 import { parseWav } from "./wav.ts";
 
-/** Sample rate and length of an audio file. */
+/**
+ * Sample rate and length of an audio file.
+ *
+ * @example
+ * ```ts
+ * const { sampleRate, duration } = probeAudio(bytes, "mp3");
+ * ```
+ */
 export interface AudioInfo {
   sampleRate: number;
   /** Seconds. */

@@ -123,7 +123,14 @@ export function nameColor(r: number, g: number, b: number): string {
   return base;
 }
 
-/** A colour named in a prompt. */
+/**
+ * A colour named in a prompt.
+ *
+ * @example
+ * ```ts
+ * for (const c of findColors("a pale orange sky")) console.log(c.name, c.rgb);
+ * ```
+ */
 export interface NamedColor {
   /** The words as found, e.g. `"dark blue"`. */
   name: string;

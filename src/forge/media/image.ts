@@ -1,6 +1,11 @@
 /**
  * An 8-bit RGBA raster, row-major, no padding: pixel (x, y) starts at `(y * width + x) * 4`.
  * Every Forge image codec and demo backend speaks this one in-memory form.
+ *
+ * @example
+ * ```ts
+ * const img: RgbaImage = { width: 2, height: 1, data: Uint8Array.of(255, 0, 0, 255, 0, 0, 255, 255) };
+ * ```
  */
 export interface RgbaImage {
   width: number;

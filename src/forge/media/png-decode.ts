@@ -5,7 +5,14 @@ import { PNG_SIGNATURE, paeth } from "./png-encode.ts";
 import { concat } from "../bytes.ts";
 import { ForgeCode, ForgeError } from "../errors.ts";
 
-/** One raw chunk of a PNG file. */
+/**
+ * One raw chunk of a PNG file.
+ *
+ * @example
+ * ```ts
+ * const bad = readPngChunks(bytes).filter((c) => !c.crcOk).map((c) => c.type);
+ * ```
+ */
 export interface PngChunk {
   type: string;
   data: Uint8Array;
@@ -15,7 +22,14 @@ export interface PngChunk {
   crcOk: boolean;
 }
 
-/** Header fields of a PNG (its IHDR chunk). */
+/**
+ * Header fields of a PNG (its IHDR chunk).
+ *
+ * @example
+ * ```ts
+ * const { bitDepth, colorType, interlace } = decodePng(bytes).header;
+ * ```
+ */
 export interface PngHeader {
   width: number;
   height: number;
@@ -24,14 +38,28 @@ export interface PngHeader {
   interlace: number;
 }
 
-/** A decoded PNG: the RGBA raster plus what the file said about itself. */
+/**
+ * A decoded PNG: the RGBA raster plus what the file said about itself.
+ *
+ * @example
+ * ```ts
+ * const { width, height, data, text } = decodePng(bytes);
+ * ```
+ */
 export interface DecodedPng extends RgbaImage {
   header: PngHeader;
   /** tEXt / iTXt entries (uncompressed ones). */
   text: Record<string, string>;
 }
 
-/** Limits applied while decoding untrusted PNGs. */
+/**
+ * Limits applied while decoding untrusted PNGs.
+ *
+ * @example
+ * ```ts
+ * decodePng(bytes, { maxPixels: 16_000_000 });
+ * ```
+ */
 export interface PngDecodeLimits {
   /** Largest accepted `width * height`. Default 40 000 000. */
   maxPixels?: number;

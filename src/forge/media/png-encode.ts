@@ -3,10 +3,24 @@ import { crc32 } from "./crc32.ts";
 import type { RgbaImage } from "./image.ts";
 import { concat } from "../bytes.ts";
 
-/** The eight bytes every PNG file starts with. */
+/**
+ * The eight bytes every PNG file starts with.
+ *
+ * @example
+ * ```ts
+ * const looksLikePng = PNG_SIGNATURE.every((b, i) => bytes[i] === b);
+ * ```
+ */
 export const PNG_SIGNATURE: Uint8Array = Uint8Array.of(137, 80, 78, 71, 13, 10, 26, 10);
 
-/** Options of {@link encodePng}. */
+/**
+ * Options of {@link encodePng}.
+ *
+ * @example
+ * ```ts
+ * encodePng(img, { level: 6, text: { Description: "a test card" } });
+ * ```
+ */
 export interface PngEncodeOptions {
   /** Drop the alpha channel (colour type 2) when every pixel is opaque. Default true. */
   dropOpaqueAlpha?: boolean;

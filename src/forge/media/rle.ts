@@ -1,4 +1,11 @@
-/** A run-length encoded binary mask (row-major, runs alternate 0s and 1s, starting with 0s). */
+/**
+ * A run-length encoded binary mask (row-major, runs alternate 0s and 1s, starting with 0s).
+ *
+ * @example
+ * ```ts
+ * const rle: Rle = encodeRle(mask, width, height);
+ * ```
+ */
 export interface Rle {
   width: number;
   height: number;

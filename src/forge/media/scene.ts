@@ -5,7 +5,14 @@ import type { RgbaImage } from "./image.ts";
 
 type Rgb = [number, number, number];
 
-/** What the procedural renderer will draw, read from a prompt. */
+/**
+ * What the procedural renderer will draw, read from a prompt.
+ *
+ * @example
+ * ```ts
+ * const spec = parseScene("a city at night", "", 1, 0); // spec.time === "night", spec.features.city === true
+ * ```
+ */
 export interface SceneSpec {
   seed: number;
   time: "day" | "sunset" | "night";
@@ -122,13 +129,29 @@ export function parseScene(prompt: string, negative: string, seed: number, guida
   };
 }
 
-/** One paint pass of a scene, run in order; the caller may yield between passes. */
+/**
+ * One paint pass of a scene, run in order; the caller may yield between passes.
+ *
+ * @example
+ * ```ts
+ * for (const layer of render.layers) { layer.paint(); console.log("painted", layer.name); }
+ * ```
+ */
 export interface SceneLayer {
   name: string;
   paint(): void;
 }
 
-/** A scene being rendered: run every layer's `paint`, then `finish()` returns the image. */
+/**
+ * A scene being rendered: run every layer's `paint`, then `finish()` returns the image.
+ *
+ * @example
+ * ```ts
+ * const render = renderScene(spec, 320, 200, 5);
+ * for (const layer of render.layers) layer.paint();
+ * const img = render.finish();
+ * ```
+ */
 export interface SceneRender {
   layers: SceneLayer[];
   finish(): RgbaImage;

@@ -7,7 +7,14 @@ import { fnv1a, rng } from "../bytes.ts";
  * not intelligible speech and not a neural TTS.
  */
 
-/** A voice: pitch and vocal-tract scale. */
+/**
+ * A voice: pitch and vocal-tract scale.
+ *
+ * @example
+ * ```ts
+ * const { f0, formantScale } = voiceParams("bf_emma");
+ * ```
+ */
 export interface VoiceParams {
   /** Base pitch in Hz. */
   f0: number;
@@ -160,7 +167,14 @@ class Resonator {
   }
 }
 
-/** Options of {@link synthesizeSpeech}. */
+/**
+ * Options of {@link synthesizeSpeech}.
+ *
+ * @example
+ * ```ts
+ * synthesizeSpeech("Hi.", { voice: voiceParams("am_adam"), speed: 1, sampleRate: 24_000, seed: 1, normalize: true });
+ * ```
+ */
 export interface SpeechOptions {
   voice: VoiceParams;
   /** Speaking rate multiplier; 2 = twice as fast. */

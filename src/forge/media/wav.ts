@@ -1,6 +1,13 @@
 import { ForgeCode, ForgeError } from "../errors.ts";
 
-/** What a WAV file's header says, plus where its samples are. */
+/**
+ * What a WAV file's header says, plus where its samples are.
+ *
+ * @example
+ * ```ts
+ * const { channels, sampleRate, frames, duration } = parseWav(bytes);
+ * ```
+ */
 export interface WavInfo {
   /** 1 = integer PCM, 3 = IEEE float, 0xfffe = extensible. */
   format: number;

@@ -6,7 +6,14 @@ import { encodePcm16, encodeWav } from "../../media/wav.ts";
 import type { BackendContext, KokoroBackend } from "../types.ts";
 import { breathe, check } from "./util.ts";
 
-/** The name this backend reports as its `model`. */
+/**
+ * The name this backend reports as its `model`.
+ *
+ * @example
+ * ```ts
+ * demoKokoro().name === DEMO_KOKORO_NAME; // true, "demo-formant"
+ * ```
+ */
 export const DEMO_KOKORO_NAME = "demo-formant";
 
 /** Kokoro's output rate; the demo matches it so files are interchangeable. */

@@ -6,10 +6,24 @@ import { decodePng, isPng, type PngDecodeLimits } from "../../media/png-decode.t
 import type { BackendContext, Qwen3VlBackend } from "../types.ts";
 import { breathe, check, roughTokens } from "./util.ts";
 
-/** The name this backend reports as its `model`. */
+/**
+ * The name this backend reports as its `model`.
+ *
+ * @example
+ * ```ts
+ * demoQwen3Vl().name === DEMO_QWEN3VL_NAME; // true, "demo-image-stats"
+ * ```
+ */
 export const DEMO_QWEN3VL_NAME = "demo-image-stats";
 
-/** Options of {@link demoQwen3Vl}. */
+/**
+ * Options of {@link demoQwen3Vl}.
+ *
+ * @example
+ * ```ts
+ * const backend = demoQwen3Vl({ limits: { maxPixels: 4_000_000 } });
+ * ```
+ */
 export interface DemoQwen3VlOptions {
   /** Limits on the PNGs it decodes. */
   limits?: PngDecodeLimits;

@@ -9,10 +9,24 @@ import { encodeRle } from "../../media/rle.ts";
 import type { BackendContext, Sam3Backend } from "../types.ts";
 import { breathe, check } from "./util.ts";
 
-/** The name this backend reports as its `model`. */
+/**
+ * The name this backend reports as its `model`.
+ *
+ * @example
+ * ```ts
+ * demoSam3().name === DEMO_SAM3_NAME; // true, "demo-framediff"
+ * ```
+ */
 export const DEMO_SAM3_NAME = "demo-framediff";
 
-/** Options of {@link demoSam3}. */
+/**
+ * Options of {@link demoSam3}.
+ *
+ * @example
+ * ```ts
+ * const backend = demoSam3({ maxTotalPixels: 20_000_000 });
+ * ```
+ */
 export interface DemoSam3Options {
   /** Largest accepted `frames * width * height`. Default 60 000 000. */
   maxTotalPixels?: number;

@@ -5,10 +5,24 @@ import { parseScene, renderScene } from "../../media/scene.ts";
 import type { BackendContext, ZImageBackend } from "../types.ts";
 import { breathe, check } from "./util.ts";
 
-/** The name this backend reports as its `model`. */
+/**
+ * The name this backend reports as its `model`.
+ *
+ * @example
+ * ```ts
+ * demoZImage().name === DEMO_ZIMAGE_NAME; // true, "demo-procedural"
+ * ```
+ */
 export const DEMO_ZIMAGE_NAME = "demo-procedural";
 
-/** Options of {@link demoZImage}. */
+/**
+ * Options of {@link demoZImage}.
+ *
+ * @example
+ * ```ts
+ * const backend = demoZImage({ maxPixels: 1024 * 1024 });
+ * ```
+ */
 export interface DemoZImageOptions {
   /** Largest accepted `width * height`. Default 2048 × 2048. */
   maxPixels?: number;

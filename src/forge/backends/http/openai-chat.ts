@@ -3,7 +3,14 @@ import { resolveQwen3VlInput, type Qwen3VlInput, type Qwen3VlOutput } from "../.
 import type { BackendContext, Qwen3VlBackend } from "../types.ts";
 import { badShape, joinUrl, parseJson, postJson, type HttpBackendOptions } from "./request.ts";
 
-/** Options of {@link openAiChatQwen3Vl}. */
+/**
+ * Options of {@link openAiChatQwen3Vl}.
+ *
+ * @example
+ * ```ts
+ * const options: OpenAiChatOptions = { baseUrl: "http://127.0.0.1:11434/v1", model: "qwen3-vl", extraBody: { top_p: 0.8 } };
+ * ```
+ */
 export interface OpenAiChatOptions extends HttpBackendOptions {
   /** Fields merged into every request body (e.g. `{ top_p: 0.8, top_k: 20 }`). */
   extraBody?: Record<string, unknown>;

@@ -5,7 +5,14 @@ import { isPng, parseHeader, readPngChunks, type PngHeader } from "../../media/p
 import type { BackendContext, ZImageBackend } from "../types.ts";
 import { badShape, joinUrl, parseJson, postJson, type HttpBackendOptions } from "./request.ts";
 
-/** Options of {@link openAiImagesZImage}. */
+/**
+ * Options of {@link openAiImagesZImage}.
+ *
+ * @example
+ * ```ts
+ * const options: OpenAiImagesOptions = { baseUrl: "http://127.0.0.1:8000/v1", model: "Tongyi-MAI/Z-Image-Turbo", samplingFields: false };
+ * ```
+ */
 export interface OpenAiImagesOptions extends HttpBackendOptions {
   /** Fields merged into every request body. */
   extraBody?: Record<string, unknown>;

@@ -3,7 +3,14 @@ import { probeAudio } from "../../media/audio-probe.ts";
 import type { BackendContext, KokoroBackend } from "../types.ts";
 import { badShape, joinUrl, postJson, type HttpBackendOptions } from "./request.ts";
 
-/** Options of {@link openAiSpeechKokoro}. */
+/**
+ * Options of {@link openAiSpeechKokoro}.
+ *
+ * @example
+ * ```ts
+ * const options: OpenAiSpeechOptions = { baseUrl: "http://127.0.0.1:8880/v1", model: "kokoro", pcmSampleRate: 24_000 };
+ * ```
+ */
 export interface OpenAiSpeechOptions extends HttpBackendOptions {
   /** Fields merged into every request body (Kokoro-FastAPI: e.g. `{ lang_code: "a" }`). */
   extraBody?: Record<string, unknown>;

@@ -1,7 +1,14 @@
 import { ForgeCode, ForgeError, type ForgeCodeValue } from "../../errors.ts";
 import { concat } from "../../bytes.ts";
 
-/** Options every HTTP adapter takes. */
+/**
+ * Options every HTTP adapter takes.
+ *
+ * @example
+ * ```ts
+ * const options: HttpBackendOptions = { baseUrl: "http://127.0.0.1:8000/v1", model: "m", apiKey: "sk-…", timeoutMs: 60_000 };
+ * ```
+ */
 export interface HttpBackendOptions {
   /**
    * The API root including the version, as OpenAI clients take it, e.g.
@@ -23,7 +30,14 @@ export interface HttpBackendOptions {
   fetch?: typeof fetch;
 }
 
-/** What a successful request returned. */
+/**
+ * What a successful request returned.
+ *
+ * @example
+ * ```ts
+ * const { status, body } = await postJson(options, "/audio/speech", payload, { signal });
+ * ```
+ */
 export interface HttpResult {
   status: number;
   headers: Headers;

@@ -4,10 +4,24 @@ import { Emitter } from "../../../util/emitter.ts";
 import { abortError, ForgeCode, ForgeError } from "../../errors.ts";
 import { DEFAULT_MAX_FRAME, encodeFrame, FrameDecoder } from "./framing.ts";
 
-/** Version of the stdin/stdout protocol (docs/forge-script-protocol.md). */
+/**
+ * Version of the stdin/stdout protocol (docs/forge-script-protocol.md).
+ *
+ * @example
+ * ```ts
+ * process.stdout.write(encodeFrame({ type: "ready", protocol: SCRIPT_PROTOCOL_VERSION }));
+ * ```
+ */
 export const SCRIPT_PROTOCOL_VERSION = 1;
 
-/** Options of {@link ScriptHost}. */
+/**
+ * Options of {@link ScriptHost}.
+ *
+ * @example
+ * ```ts
+ * const host = new ScriptHost({ command: "python3", args: ["worker.py"], retries: 1, startTimeoutMs: 600_000 });
+ * ```
+ */
 export interface ScriptHostOptions {
   /** Program to run, e.g. `python3`, `elixir`, `node`. */
   command: string;
@@ -34,7 +48,14 @@ export interface ScriptHostOptions {
   shutdownGraceMs?: number;
 }
 
-/** Events of a {@link ScriptHost}. */
+/**
+ * Events of a {@link ScriptHost}.
+ *
+ * @example
+ * ```ts
+ * host.on("log", (line) => console.error("[script]", line)).on("exit", (e) => console.error("script exited", e.code));
+ * ```
+ */
 export interface ScriptHostEvents {
   /** A script process started. */
   spawn: (pid: number | undefined) => void;
@@ -47,7 +68,14 @@ export interface ScriptHostEvents {
   error: (error: Error) => void;
 }
 
-/** Handlers for what a running call sends before its result. */
+/**
+ * Handlers for what a running call sends before its result.
+ *
+ * @example
+ * ```ts
+ * await host.call("zimage.generate", input, { signal }, { onProgress: (p) => console.log(p) });
+ * ```
+ */
 export interface ScriptCallHandlers {
   onProgress?: (value: unknown) => void;
   onChunk?: (value: unknown) => void;
