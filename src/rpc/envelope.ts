@@ -1,5 +1,6 @@
 import { decodeValue, encodeValue } from "./codec.ts";
 import { RpcProtocolError } from "./errors.ts";
+import { encodeCallHeader, fastDecodeHeader } from "./header-fast.ts";
 import { readSmallMap, type SmallValue, writeSmallMap } from "./small-map.ts";
 
 /** Version of the RPC envelope carried in every header frame. */
@@ -67,6 +68,9 @@ export function encodeHeader(header: Header): Uint8Array {
   const fields: [string, SmallValue][] = [["version", ENVELOPE_VERSION], ["kind", header.kind]];
   switch (header.kind) {
     case "call":
+      if (header.meta === undefined && isCount(header.timeout) && isCount(header.deadline)) {
+        return encodeCallHeader(header.timeout, header.deadline);
+      }
       fields.push(["timeout", header.timeout], ["deadline", header.deadline]);
       if (header.meta !== undefined) {
         // Nested maps are rare: the general codec handles them.
@@ -119,6 +123,8 @@ function isMeta(value: unknown): value is Record<string, string> {
  * ```
  */
 export function decodeHeader(frame: Uint8Array): Header {
+  const fast = fastDecodeHeader(frame);
+  if (fast !== undefined) return fast;
   const raw = readSmallMap(frame) ?? decodeValue(frame, "header");
   if (typeof raw !== "object" || raw === null || Object.getPrototypeOf(raw) !== Object.prototype) {
     throw new RpcProtocolError("header frame is not a msgpack map");

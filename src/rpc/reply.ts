@@ -11,6 +11,7 @@ export interface ReplySink {
   finish(delivery: Delivery, failed: boolean): void;
 }
 
+// Shared by every reply: frames are never modified once built.
 const PROGRESS_HEADER = encodeHeader({ kind: "progress" });
 const RESULT_HEADER = encodeHeader({ kind: "result" });
 const ERROR_HEADER = encodeHeader({ kind: "error" });

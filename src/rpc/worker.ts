@@ -162,8 +162,8 @@ class Worker implements RpcWorker, ReplySink {
   readonly #drainTimeout: number;
   readonly #ackAfter: number;
   readonly #early: EarlyCancels;
-  /** Running calls by call id (a requeued call may come back while its first run still goes). */
-  readonly #running = new Map<string, RunningCall | RunningCall[]>();
+  /** Running calls; at most `concurrency` of them, so cancels find theirs by a scan. */
+  readonly #running = new Set<RunningCall>();
   readonly #events = new Emitter<RpcWorkerEvents>();
   readonly #stats = { received: 0, succeeded: 0, failed: 0, skippedCancelled: 0, cancels: 0, malformed: 0, running: 0, maxRunning: 0 };
   #sweeper: ReturnType<typeof setInterval> | undefined;
@@ -225,14 +225,17 @@ class Worker implements RpcWorker, ReplySink {
       return;
     }
     this.#stats.cancels++;
-    const running = this.#running.get(callId);
-    if (running !== undefined) {
-      const reason = header.code === RpcErrorCode.DEADLINE_EXCEEDED
-        ? new RpcDeadlineError(`call ${callId} missed its deadline`)
-        : new RpcCancelledError(`call ${callId} was cancelled by the caller`);
-      for (const run of Array.isArray(running) ? running : [running]) run.abort(reason);
-      return;
+    let found = false;
+    for (const run of this.#running) {
+      if (run.callId !== callId) continue;
+      found = true;
+      run.abort(
+        header.code === RpcErrorCode.DEADLINE_EXCEEDED
+          ? new RpcDeadlineError(`call ${callId} missed its deadline`)
+          : new RpcCancelledError(`call ${callId} was cancelled by the caller`),
+      );
     }
+    if (found) return;
     const now = Date.now();
     // Remember it until its deadline: the call may still be queued, or on its way to us.
     this.#early.add(callId, Math.min(header.deadline ?? now + 60_000, now + 3_600_000), now);
@@ -328,21 +331,13 @@ class Worker implements RpcWorker, ReplySink {
   }
 
   #track(run: RunningCall): void {
-    const other = this.#running.get(run.callId);
-    if (other === undefined) this.#running.set(run.callId, run);
-    else this.#running.set(run.callId, Array.isArray(other) ? [...other, run] : [other, run]);
+    this.#running.add(run);
     if (++this.#stats.running > this.#stats.maxRunning) this.#stats.maxRunning = this.#stats.running;
     this.#sweeper ??= setInterval(() => this.#sweep(), this.#ackAfter);
   }
 
   #untrack(run: RunningCall): void {
-    const entry = this.#running.get(run.callId);
-    if (entry === run) this.#running.delete(run.callId);
-    else if (Array.isArray(entry)) {
-      const rest = entry.filter((r) => r !== run);
-      if (rest.length === 0) this.#running.delete(run.callId);
-      else this.#running.set(run.callId, rest.length === 1 ? rest[0] as RunningCall : rest);
-    }
+    this.#running.delete(run);
     // The sweeper stops itself on its next idle tick: stopping it here would cost a timer per call.
     if (--this.#stats.running === 0) this.#drained?.();
   }
@@ -355,15 +350,13 @@ class Worker implements RpcWorker, ReplySink {
       return;
     }
     const now = Date.now();
-    for (const entry of this.#running.values()) {
-      for (const run of Array.isArray(entry) ? entry : [entry]) {
-        if (!run.acked && now - run.startedAt >= this.#ackAfter) {
-          run.acked = true;
-          run.reply.ack(this.address);
-        }
-        if (now >= run.deadline && run.abortReason === undefined) {
-          run.abort(new RpcDeadlineError(`${this.service}.${run.method} missed its deadline`));
-        }
+    for (const run of this.#running) {
+      if (!run.acked && now - run.startedAt >= this.#ackAfter) {
+        run.acked = true;
+        run.reply.ack(this.address);
+      }
+      if (now >= run.deadline && run.abortReason === undefined) {
+        run.abort(new RpcDeadlineError(`${this.service}.${run.method} missed its deadline`));
       }
     }
   }
@@ -409,11 +402,9 @@ class Worker implements RpcWorker, ReplySink {
       });
       clearTimeout(timer);
       const reason = new RpcUnavailableError(RpcErrorCode.UNAVAILABLE, `${this.service} worker is closing`);
-      for (const entry of this.#running.values()) {
-        for (const run of Array.isArray(entry) ? entry : [entry]) {
-          run.abandoned = true;
-          run.abort(reason);
-        }
+      for (const run of this.#running) {
+        run.abandoned = true;
+        run.abort(reason);
       }
     }
     clearInterval(this.#sweeper);

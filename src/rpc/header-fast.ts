@@ -1,0 +1,134 @@
+/**
+ * Byte-level fast paths for the headers of the hot path: every call has a call header, and
+ * most replies are a result header with no fields. Frames are produced and recognised
+ * exactly as the general codec would write them (same key order, smallest integer forms);
+ * anything else returns undefined and goes through the general decoder.
+ */
+
+const ascii = (s: string): number[] => Array.from(s, (c) => c.charCodeAt(0));
+const fixstr = (s: string): number[] => [0xa0 | s.length, ...ascii(s)];
+
+// 84 {"version": 1, "kind": "call", "timeout": <uint>, "deadline": <uint>}
+const CALL_PREFIX = new Uint8Array([0x84, ...fixstr("version"), 0x01, ...fixstr("kind"), ...fixstr("call"), ...fixstr("timeout")]);
+const DEADLINE_KEY = new Uint8Array(fixstr("deadline"));
+
+/** Bytes of a header map with only version and kind, by kind. */
+export function fieldlessHeader(kind: string): Uint8Array {
+  return new Uint8Array([0x82, ...fixstr("version"), 0x01, ...fixstr("kind"), ...fixstr(kind)]);
+}
+
+const FIELDLESS = ["progress", "result", "error", "cancel"].map((kind) => ({ kind, bytes: fieldlessHeader(kind) }));
+
+function writeUint(out: Uint8Array, pos: number, value: number): number {
+  if (value < 0x80) {
+    out[pos] = value;
+    return pos + 1;
+  }
+  if (value < 0x100) {
+    out[pos] = 0xcc;
+    out[pos + 1] = value;
+    return pos + 2;
+  }
+  if (value < 0x10000) {
+    out[pos] = 0xcd;
+    out[pos + 1] = value >>> 8;
+    out[pos + 2] = value & 0xff;
+    return pos + 3;
+  }
+  if (value < 0x100000000) {
+    out[pos] = 0xce;
+    out[pos + 1] = value >>> 24;
+    out[pos + 2] = (value >>> 16) & 0xff;
+    out[pos + 3] = (value >>> 8) & 0xff;
+    out[pos + 4] = value & 0xff;
+    return pos + 5;
+  }
+  const high = Math.floor(value / 0x100000000);
+  out[pos] = 0xcf;
+  out[pos + 1] = high >>> 24;
+  out[pos + 2] = (high >>> 16) & 0xff;
+  out[pos + 3] = (high >>> 8) & 0xff;
+  out[pos + 4] = high & 0xff;
+  const low = value >>> 0;
+  out[pos + 5] = low >>> 24;
+  out[pos + 6] = (low >>> 16) & 0xff;
+  out[pos + 7] = (low >>> 8) & 0xff;
+  out[pos + 8] = low & 0xff;
+  return pos + 9;
+}
+
+// Position after the last number read.
+let after = 0;
+
+/** Reads an unsigned integer at `pos` (any msgpack uint form); -1 if there is none. */
+function readUint(frame: Uint8Array, pos: number): number {
+  const b = frame[pos];
+  if (b === undefined) return -1;
+  if (b < 0x80) {
+    after = pos + 1;
+    return b;
+  }
+  const size = b === 0xcc ? 1 : b === 0xcd ? 2 : b === 0xce ? 4 : b === 0xcf ? 8 : 0;
+  if (size === 0 || pos + 1 + size > frame.length) return -1;
+  let value = 0;
+  for (let i = 1; i <= size; i++) value = value * 256 + (frame[pos + i] as number);
+  after = pos + 1 + size;
+  return Number.isSafeInteger(value) ? value : -1;
+}
+
+function startsWith(frame: Uint8Array, pos: number, bytes: Uint8Array): boolean {
+  if (pos + bytes.length > frame.length) return false;
+  for (let i = 0; i < bytes.length; i++) if (frame[pos + i] !== bytes[i]) return false;
+  return true;
+}
+
+/**
+ * The call header `{version, kind: "call", timeout, deadline}` (no meta).
+ *
+ * @example
+ * ```ts
+ * const frame = encodeCallHeader(30_000, Date.now() + 30_000);
+ * ```
+ */
+export function encodeCallHeader(timeout: number, deadline: number): Uint8Array {
+  const out = new Uint8Array(CALL_PREFIX.length + uintSize(timeout) + DEADLINE_KEY.length + uintSize(deadline));
+  out.set(CALL_PREFIX, 0);
+  const pos = writeUint(out, CALL_PREFIX.length, timeout);
+  out.set(DEADLINE_KEY, pos);
+  writeUint(out, pos + DEADLINE_KEY.length, deadline);
+  return out;
+}
+
+function uintSize(value: number): number {
+  return value < 0x80 ? 1 : value < 0x100 ? 2 : value < 0x10000 ? 3 : value < 0x100000000 ? 5 : 9;
+}
+
+/** A header recognised by the fast path. */
+export type FastHeader =
+  | { kind: "call"; timeout: number; deadline: number }
+  | { kind: "progress" | "result" | "error" | "cancel" };
+
+const FIELDLESS_HEADERS = new Map(FIELDLESS.map(({ kind }) => [kind, Object.freeze({ kind })]));
+
+/**
+ * Recognises the common header frames byte for byte; undefined for anything else.
+ *
+ * @example
+ * ```ts
+ * fastDecodeHeader(encodeCallHeader(10, 20)); // { kind: "call", timeout: 10, deadline: 20 }
+ * ```
+ */
+export function fastDecodeHeader(frame: Uint8Array): FastHeader | undefined {
+  if (frame[0] === 0x82) {
+    for (const { kind, bytes } of FIELDLESS) {
+      if (frame.length === bytes.length && startsWith(frame, 0, bytes)) return FIELDLESS_HEADERS.get(kind) as FastHeader;
+    }
+    return undefined;
+  }
+  if (frame[0] !== 0x84 || !startsWith(frame, 0, CALL_PREFIX)) return undefined;
+  const timeout = readUint(frame, CALL_PREFIX.length);
+  if (timeout < 0 || !startsWith(frame, after, DEADLINE_KEY)) return undefined;
+  const deadline = readUint(frame, after + DEADLINE_KEY.length);
+  if (deadline < 0 || after !== frame.length) return undefined;
+  return { kind: "call", timeout, deadline };
+}
