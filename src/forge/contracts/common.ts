@@ -1,5 +1,5 @@
-import Type from "typebox";
-import { Bytes } from "../../rpc/bytes.ts";
+import Type, { type TNumber, type TObject, type TOptional, type TString } from "typebox";
+import { Bytes, type TBytes } from "../../rpc/bytes.ts";
 
 /**
  * Largest accepted image file, in bytes (32 MiB).
@@ -19,7 +19,7 @@ export const MAX_IMAGE_BYTES = 32 * 1024 * 1024;
  * const image: ImageFile = { data: pngBytes, mimeType: "image/png" };
  * ```
  */
-export const ImageFile = Type.Object({
+export const ImageFile: TObject<{ data: TBytes; mimeType: TString }> = Type.Object({
   /** The encoded file (PNG, JPEG, WebP...), not raw pixels. */
   data: Bytes({ minBytes: 1, maxBytes: MAX_IMAGE_BYTES }),
   /** IANA media type, e.g. `image/png`. */
@@ -44,7 +44,7 @@ export type ImageFile = Type.Static<typeof ImageFile>;
  * const p: Progress = { done: 3, total: 9, stage: "denoise" };
  * ```
  */
-export const Progress = Type.Object({
+export const Progress: TObject<{ done: TNumber; total: TNumber; stage: TOptional<TString> }> = Type.Object({
   /** Units finished (steps, frames...). */
   done: Type.Number({ minimum: 0 }),
   /** Units in total. */

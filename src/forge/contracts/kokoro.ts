@@ -1,5 +1,5 @@
-import Type from "typebox";
-import { Bytes } from "../../rpc/bytes.ts";
+import Type, { type TInteger, type TLiteral, type TNumber, type TObject, type TOptional, type TString, type TUnion } from "typebox";
+import { Bytes, type TBytes } from "../../rpc/bytes.ts";
 
 /**
  * Audio formats of OpenAI-compatible speech servers such as Kokoro-FastAPI.
@@ -9,7 +9,7 @@ import { Bytes } from "../../rpc/bytes.ts";
  * const format: AudioFormat = "wav";
  * ```
  */
-export const AudioFormat = Type.Union([
+export const AudioFormat: TUnion<[TLiteral<"wav">, TLiteral<"mp3">, TLiteral<"opus">, TLiteral<"flac">, TLiteral<"pcm">]> = Type.Union([
   Type.Literal("wav"),
   Type.Literal("mp3"),
   Type.Literal("opus"),
@@ -36,7 +36,7 @@ export type AudioFormat = Type.Static<typeof AudioFormat>;
  * const input: KokoroInput = { text: "Hello there.", voice: "bf_emma", speed: 1.1, format: "mp3" };
  * ```
  */
-export const KokoroInput = Type.Object({
+export const KokoroInput: TObject<{ text: TString; voice: TOptional<TString>; speed: TOptional<TNumber>; format: TOptional<typeof AudioFormat> }> = Type.Object({
   text: Type.String({ minLength: 1, maxLength: 10_000 }),
   voice: Type.Optional(Type.String({ pattern: "^[a-z]{2}_[a-z0-9]+(\\([0-9.]+\\))?(\\+[a-z]{2}_[a-z0-9]+(\\([0-9.]+\\))?)*$", maxLength: 200, default: "af_heart" })),
   speed: Type.Optional(Type.Number({ minimum: 0.25, maximum: 4, default: 1 })),
@@ -61,7 +61,7 @@ export type KokoroInput = Type.Static<typeof KokoroInput>;
  * const { audio, sampleRate, duration }: KokoroOutput = await client.kokoro.synthesize({ text: "Hi" });
  * ```
  */
-export const KokoroOutput = Type.Object({
+export const KokoroOutput: TObject<{ audio: TBytes; format: typeof AudioFormat; sampleRate: TInteger; duration: TNumber; model: TString }> = Type.Object({
   /** The audio file in `format` (`pcm`: 16-bit little-endian mono samples, no header). */
   audio: Bytes(),
   format: AudioFormat,

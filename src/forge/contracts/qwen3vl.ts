@@ -1,4 +1,4 @@
-import Type from "typebox";
+import Type, { type TArray, type TInteger, type TLiteral, type TNumber, type TObject, type TOptional, type TString, type TUnion } from "typebox";
 import { ImageFile } from "./common.ts";
 
 /**
@@ -20,7 +20,13 @@ export const QWEN3VL_MAX_IMAGES = 16;
  * const input: Qwen3VlInput = { images: [{ data: png, mimeType: "image/png" }], prompt: "What is shown?", maxTokens: 128 };
  * ```
  */
-export const Qwen3VlInput = Type.Object({
+export const Qwen3VlInput: TObject<{
+  images: TArray<typeof ImageFile>;
+  prompt: TString;
+  system: TOptional<TString>;
+  maxTokens: TOptional<TInteger>;
+  temperature: TOptional<TNumber>;
+}> = Type.Object({
   images: Type.Array(ImageFile, { minItems: 1, maxItems: QWEN3VL_MAX_IMAGES }),
   prompt: Type.String({ minLength: 1, maxLength: 32_768 }),
   /** Optional system message. */
@@ -49,7 +55,7 @@ export type Qwen3VlInput = Type.Static<typeof Qwen3VlInput>;
  * const usage: TokenUsage = { promptTokens: 90, completionTokens: 40, totalTokens: 130 };
  * ```
  */
-export const TokenUsage = Type.Object({
+export const TokenUsage: TObject<{ promptTokens: TInteger; completionTokens: TInteger; totalTokens: TInteger }> = Type.Object({
   promptTokens: Type.Integer({ minimum: 0 }),
   completionTokens: Type.Integer({ minimum: 0 }),
   totalTokens: Type.Integer({ minimum: 0 }),
@@ -73,7 +79,12 @@ export type TokenUsage = Type.Static<typeof TokenUsage>;
  * const { text, usage }: Qwen3VlOutput = await client.qwen3vl.infer(input);
  * ```
  */
-export const Qwen3VlOutput = Type.Object({
+export const Qwen3VlOutput: TObject<{
+  text: TString;
+  finishReason: TUnion<[TLiteral<"stop">, TLiteral<"length">]>;
+  usage: typeof TokenUsage;
+  model: TString;
+}> = Type.Object({
   text: Type.String(),
   /** `stop`: the model finished; `length`: `maxTokens` cut it off. */
   finishReason: Type.Union([Type.Literal("stop"), Type.Literal("length")]),

@@ -1,5 +1,5 @@
-import Type from "typebox";
-import { Bytes } from "../../rpc/bytes.ts";
+import Type, { type TArray, type TBoolean, type TInteger, type TLiteral, type TNumber, type TObject, type TOptional, type TString, type TUnion } from "typebox";
+import { Bytes, type TBytes } from "../../rpc/bytes.ts";
 import { ImageFile } from "./common.ts";
 
 /**
@@ -30,7 +30,7 @@ export const SAM3_MAX_FRAMES = 2_000;
  * const video = { kind: "file", data: apngBytes, mimeType: "image/apng" } as const;
  * ```
  */
-export const VideoFile = Type.Object({
+export const VideoFile: TObject<{ kind: TLiteral<"file">; data: TBytes; mimeType: TString }> = Type.Object({
   kind: Type.Literal("file"),
   data: Bytes({ minBytes: 1, maxBytes: MAX_VIDEO_BYTES }),
   mimeType: Type.String({ pattern: "^(video|image)/[A-Za-z0-9.+-]+$", maxLength: 100 }),
@@ -44,7 +44,7 @@ export const VideoFile = Type.Object({
  * const video = { kind: "frames", frames: pngs.map((data) => ({ data, mimeType: "image/png" })), fps: 12 } as const;
  * ```
  */
-export const VideoFrames = Type.Object({
+export const VideoFrames: TObject<{ kind: TLiteral<"frames">; frames: TArray<typeof ImageFile>; fps: TOptional<TNumber> }> = Type.Object({
   kind: Type.Literal("frames"),
   frames: Type.Array(ImageFile, { minItems: 1, maxItems: SAM3_MAX_FRAMES }),
   /** Frames per second, used for timestamps. Default 25. */
@@ -59,7 +59,7 @@ export const VideoFrames = Type.Object({
  * const video: VideoInput = { kind: "frames", frames, fps: 25 };
  * ```
  */
-export const VideoInput = Type.Union([VideoFile, VideoFrames]);
+export const VideoInput: TUnion<[typeof VideoFile, typeof VideoFrames]> = Type.Union([VideoFile, VideoFrames]);
 
 /**
  * The video to segment.
@@ -79,7 +79,7 @@ export type VideoInput = Type.Static<typeof VideoInput>;
  * const prompt = { type: "text", text: "person on a bike" } as const;
  * ```
  */
-export const TextPrompt = Type.Object({
+export const TextPrompt: TObject<{ type: TLiteral<"text">; text: TString }> = Type.Object({
   type: Type.Literal("text"),
   text: Type.String({ minLength: 1, maxLength: 1_000 }),
 }, { additionalProperties: false });
@@ -92,7 +92,7 @@ export const TextPrompt = Type.Object({
  * const prompt = { type: "point", frame: 0, x: 120, y: 80 } as const; // positive: true by default
  * ```
  */
-export const PointPrompt = Type.Object({
+export const PointPrompt: TObject<{ type: TLiteral<"point">; frame: TOptional<TInteger>; x: TNumber; y: TNumber; positive: TOptional<TBoolean> }> = Type.Object({
   type: Type.Literal("point"),
   frame: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
   x: Type.Number({ minimum: 0 }),
@@ -108,7 +108,7 @@ export const PointPrompt = Type.Object({
  * const prompt = { type: "box", frame: 0, x: 10, y: 20, width: 64, height: 48 } as const;
  * ```
  */
-export const BoxPrompt = Type.Object({
+export const BoxPrompt: TObject<{ type: TLiteral<"box">; frame: TOptional<TInteger>; x: TNumber; y: TNumber; width: TNumber; height: TNumber }> = Type.Object({
   type: Type.Literal("box"),
   frame: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
   x: Type.Number({ minimum: 0 }),
@@ -125,7 +125,7 @@ export const BoxPrompt = Type.Object({
  * const prompts: SegmentPrompt[] = [{ type: "text", text: "ball" }, { type: "point", x: 5, y: 5, positive: false }];
  * ```
  */
-export const SegmentPrompt = Type.Union([TextPrompt, PointPrompt, BoxPrompt]);
+export const SegmentPrompt: TUnion<[typeof TextPrompt, typeof PointPrompt, typeof BoxPrompt]> = Type.Union([TextPrompt, PointPrompt, BoxPrompt]);
 
 /**
  * One prompt of `sam3.segment`.
@@ -145,7 +145,7 @@ export type SegmentPrompt = Type.Static<typeof SegmentPrompt>;
  * const input: Sam3Input = { video: { kind: "frames", frames, fps: 8 }, prompts: [{ type: "text", text: "red kite" }] };
  * ```
  */
-export const Sam3Input = Type.Object({
+export const Sam3Input: TObject<{ video: typeof VideoInput; prompts: TArray<typeof SegmentPrompt>; threshold: TOptional<TNumber> }> = Type.Object({
   video: VideoInput,
   prompts: Type.Array(SegmentPrompt, { minItems: 1, maxItems: 64 }),
   /** Masks scoring below this are not reported. Default 0.5. */
@@ -172,7 +172,7 @@ export type Sam3Input = Type.Static<typeof Sam3Input>;
  * const mask: RleMask = encodeRle(bits, width, height);
  * ```
  */
-export const RleMask = Type.Object({
+export const RleMask: TObject<{ width: TInteger; height: TInteger; counts: TArray<TInteger> }> = Type.Object({
   width: Type.Integer({ minimum: 1 }),
   height: Type.Integer({ minimum: 1 }),
   counts: Type.Array(Type.Integer({ minimum: 0 })),
@@ -196,7 +196,7 @@ export type RleMask = Type.Static<typeof RleMask>;
  * const box: Box = { x: 10, y: 20, width: 64, height: 48 };
  * ```
  */
-export const Box = Type.Object({
+export const Box: TObject<{ x: TNumber; y: TNumber; width: TNumber; height: TNumber }> = Type.Object({
   x: Type.Number(),
   y: Type.Number(),
   width: Type.Number({ minimum: 0 }),
@@ -221,7 +221,7 @@ export type Box = Type.Static<typeof Box>;
  * for (const o of chunk.objects) console.log(o.objectId, o.label, o.score, decodeRle(o.mask));
  * ```
  */
-export const ObjectMask = Type.Object({
+export const ObjectMask: TObject<{ objectId: TInteger; label: TString; score: TNumber; box: typeof Box; area: TInteger; mask: typeof RleMask }> = Type.Object({
   /** Stable across frames: the same object keeps its id while it is tracked. */
   objectId: Type.Integer({ minimum: 1 }),
   /** The prompt that selected it, e.g. `text:person`, `point#0`. */
@@ -251,7 +251,7 @@ export type ObjectMask = Type.Static<typeof ObjectMask>;
  * for await (const c of client.sam3.segment(input)) if (c.type === "frame") console.log(c.frame, c.time, c.objects.length);
  * ```
  */
-export const Sam3FrameMasks = Type.Object({
+export const Sam3FrameMasks: TObject<{ type: TLiteral<"frame">; frame: TInteger; time: TNumber; objects: TArray<typeof ObjectMask> }> = Type.Object({
   type: Type.Literal("frame"),
   frame: Type.Integer({ minimum: 0 }),
   /** Seconds from the start of the video. */
@@ -277,7 +277,7 @@ export type Sam3FrameMasks = Type.Static<typeof Sam3FrameMasks>;
  * for await (const c of client.sam3.segment(input)) if (c.type === "progress") console.log(`${c.done}/${c.total}`);
  * ```
  */
-export const Sam3Progress = Type.Object({
+export const Sam3Progress: TObject<{ type: TLiteral<"progress">; done: TNumber; total: TNumber; stage: TOptional<TString> }> = Type.Object({
   type: Type.Literal("progress"),
   done: Type.Number({ minimum: 0 }),
   total: Type.Number({ minimum: 0 }),
@@ -302,7 +302,15 @@ export type Sam3Progress = Type.Static<typeof Sam3Progress>;
  * for await (const c of client.sam3.segment(input)) if (c.type === "summary") console.log(c.frames, c.fps, c.objects);
  * ```
  */
-export const Sam3Summary = Type.Object({
+export const Sam3Summary: TObject<{
+  type: TLiteral<"summary">;
+  frames: TInteger;
+  width: TInteger;
+  height: TInteger;
+  fps: TNumber;
+  objects: TArray<TObject<{ objectId: TInteger; label: TString; frames: TInteger }>>;
+  model: TString;
+}> = Type.Object({
   type: Type.Literal("summary"),
   frames: Type.Integer({ minimum: 0 }),
   width: Type.Integer({ minimum: 0 }),
@@ -337,7 +345,7 @@ export type Sam3Summary = Type.Static<typeof Sam3Summary>;
  * for await (const c of client.sam3.segment(input)) if (c.type === "summary") console.log(c.objects);
  * ```
  */
-export const Sam3Chunk = Type.Union([Sam3Progress, Sam3FrameMasks, Sam3Summary]);
+export const Sam3Chunk: TUnion<[typeof Sam3Progress, typeof Sam3FrameMasks, typeof Sam3Summary]> = Type.Union([Sam3Progress, Sam3FrameMasks, Sam3Summary]);
 
 /**
  * One streamed chunk of `sam3.segment`.

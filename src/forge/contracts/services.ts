@@ -1,4 +1,4 @@
-import { defineService } from "../../rpc/contract.ts";
+import { defineService, type ServiceContract } from "../../rpc/contract.ts";
 import { Progress } from "./common.ts";
 import { KokoroInput, KokoroOutput } from "./kokoro.ts";
 import { Qwen3VlInput, Qwen3VlOutput } from "./qwen3vl.ts";
@@ -16,7 +16,9 @@ import { ZImageInput, ZImageOutput } from "./zimage.ts";
  * const { text } = await client.qwen3vl.infer({ images: [{ data: png, mimeType: "image/png" }], prompt: "Describe it." });
  * ```
  */
-export const qwen3vl = defineService("qwen3vl", {
+export const qwen3vl: ServiceContract<"qwen3vl", {
+  infer: { input: typeof Qwen3VlInput; output: typeof Qwen3VlOutput; progress: typeof Progress; timeout: number; description: string };
+}> = defineService("qwen3vl", {
   infer: { input: Qwen3VlInput, output: Qwen3VlOutput, progress: Progress, timeout: 120_000, description: "Answer a prompt about one or more images." },
 }, { description: "Qwen3-VL vision-language model" });
 
@@ -31,7 +33,9 @@ export const qwen3vl = defineService("qwen3vl", {
  * const { png, seed } = await client.zimage.generate({ prompt: "a lighthouse at dusk", width: 768, height: 512 });
  * ```
  */
-export const zimage = defineService("zimage", {
+export const zimage: ServiceContract<"zimage", {
+  generate: { input: typeof ZImageInput; output: typeof ZImageOutput; progress: typeof Progress; timeout: number; description: string };
+}> = defineService("zimage", {
   generate: { input: ZImageInput, output: ZImageOutput, progress: Progress, timeout: 300_000, description: "Generate a PNG image from a prompt." },
 }, { description: "Z-Image text-to-image model" });
 
@@ -46,7 +50,9 @@ export const zimage = defineService("zimage", {
  * const { audio, duration } = await client.kokoro.synthesize({ text: "Hello!", voice: "af_heart", format: "wav" });
  * ```
  */
-export const kokoro = defineService("kokoro", {
+export const kokoro: ServiceContract<"kokoro", {
+  synthesize: { input: typeof KokoroInput; output: typeof KokoroOutput; progress: typeof Progress; timeout: number; description: string };
+}> = defineService("kokoro", {
   synthesize: { input: KokoroInput, output: KokoroOutput, progress: Progress, timeout: 120_000, description: "Speak a text." },
 }, { description: "Kokoro text-to-speech model" });
 
@@ -63,7 +69,9 @@ export const kokoro = defineService("kokoro", {
  * }
  * ```
  */
-export const sam3 = defineService("sam3", {
+export const sam3: ServiceContract<"sam3", {
+  segment: { input: typeof Sam3Input; chunk: typeof Sam3Chunk; timeout: number; description: string };
+}> = defineService("sam3", {
   segment: { input: Sam3Input, chunk: Sam3Chunk, timeout: 600_000, description: "Segment and track objects through a video." },
 }, { description: "SAM 3 promptable video segmentation model" });
 

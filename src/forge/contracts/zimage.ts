@@ -1,5 +1,5 @@
-import Type from "typebox";
-import { Bytes } from "../../rpc/bytes.ts";
+import Type, { type TInteger, type TNumber, type TObject, type TOptional, type TString } from "typebox";
+import { Bytes, type TBytes } from "../../rpc/bytes.ts";
 
 /**
  * Input of `zimage.generate`. Dimensions are multiples of 16 (Z-Image's VAE downsamples by 8
@@ -10,7 +10,15 @@ import { Bytes } from "../../rpc/bytes.ts";
  * const input: ZImageInput = { prompt: "a red kite over hills", width: 768, height: 512, seed: 42 };
  * ```
  */
-export const ZImageInput = Type.Object({
+export const ZImageInput: TObject<{
+  prompt: TString;
+  negativePrompt: TOptional<TString>;
+  width: TOptional<TInteger>;
+  height: TOptional<TInteger>;
+  steps: TOptional<TInteger>;
+  guidance: TOptional<TNumber>;
+  seed: TOptional<TInteger>;
+}> = Type.Object({
   prompt: Type.String({ minLength: 1, maxLength: 4_000 }),
   negativePrompt: Type.Optional(Type.String({ maxLength: 4_000, default: "" })),
   width: Type.Optional(Type.Integer({ minimum: 64, maximum: 2_048, multipleOf: 16, default: 1_024 })),
@@ -40,7 +48,7 @@ export type ZImageInput = Type.Static<typeof ZImageInput>;
  * const { png, seed }: ZImageOutput = await client.zimage.generate({ prompt: "a lighthouse" });
  * ```
  */
-export const ZImageOutput = Type.Object({
+export const ZImageOutput: TObject<{ png: TBytes; seed: TInteger; width: TInteger; height: TInteger; model: TString }> = Type.Object({
   /** A PNG file. */
   png: Bytes(),
   /** The seed actually used, so the image can be reproduced. */
