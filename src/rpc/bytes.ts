@@ -1,16 +1,38 @@
 import Type, { type TRefineAdd, type TUnsafe } from "typebox";
 
-/** The JSON Schema keyword that marks a binary field; the exporter and the docs rely on it. */
+/**
+ * The JSON Schema keyword that marks a binary field; the exporter and the docs rely on it.
+ *
+ * @example
+ * ```ts
+ * Bytes()[BYTES_KEYWORD]; // true
+ * ```
+ */
 export const BYTES_KEYWORD = "x-malamute-bytes";
 
-/** Size limits of a {@link Bytes} field, in bytes. */
+/**
+ * Size limits of a {@link Bytes} field, in bytes.
+ *
+ * @example
+ * ```ts
+ * const thumbnail = Bytes({ minBytes: 1, maxBytes: 65_536, description: "PNG thumbnail" });
+ * ```
+ */
 export interface BytesOptions {
   minBytes?: number;
   maxBytes?: number;
   description?: string;
 }
 
-/** The schema type of a binary field: a `Uint8Array` at compile time. */
+/**
+ * The schema type of a binary field: a `Uint8Array` at compile time.
+ *
+ * @example
+ * ```ts
+ * const image: TBytes = Bytes();
+ * type Image = Static<typeof image>; // Uint8Array
+ * ```
+ */
 export type TBytes = TRefineAdd<TUnsafe<Uint8Array>>;
 
 /**

@@ -41,7 +41,14 @@ export interface RpcClientOptions {
   mlm?: Omit<MlmClientOptions, "address" | "transport">;
 }
 
-/** Counters of an RPC client. */
+/**
+ * Counters of an RPC client.
+ *
+ * @example
+ * ```ts
+ * const { pending, stale } = client.stats();
+ * ```
+ */
 export interface RpcClientStats {
   /** Calls sent. */
   calls: number;
@@ -57,7 +64,15 @@ export interface RpcClientStats {
   acks: number;
 }
 
-/** The members an RPC client has besides its services. */
+/**
+ * The members an RPC client has besides its services.
+ *
+ * @example
+ * ```ts
+ * console.log(client.address, client.stats().calls);
+ * await client.close();
+ * ```
+ */
 export interface RpcClientControl {
   /** The reply mailbox address. */
   readonly address: string;
@@ -68,7 +83,14 @@ export interface RpcClientControl {
   close(): Promise<void>;
 }
 
-/** A connected client: one typed proxy per contract, under the key it was given. */
+/**
+ * A connected client: one typed proxy per contract, under the key it was given.
+ *
+ * @example
+ * ```ts
+ * const client: RpcClient<{ qwen3vl: typeof qwen3vl }> = await connect(endpoint, { qwen3vl });
+ * ```
+ */
 export type RpcClient<S extends ContractMap> = { readonly [K in keyof S]: ServiceClient<S[K]> } & RpcClientControl;
 
 const RESERVED = new Set(["address", "mlm", "stats", "close", "then", "catch", "finally", "constructor"]);

@@ -3,10 +3,24 @@ import { RpcProtocolError } from "./errors.ts";
 import { encodeCallHeader, fastDecodeHeader } from "./header-fast.ts";
 import { readSmallMap, type SmallValue, writeSmallMap } from "./small-map.ts";
 
-/** Version of the RPC envelope carried in every header frame. */
+/**
+ * Version of the RPC envelope carried in every header frame.
+ *
+ * @example
+ * ```ts
+ * decodeValue(encodeHeader({ kind: "result" })); // { version: ENVELOPE_VERSION, kind: "result" }
+ * ```
+ */
 export const ENVELOPE_VERSION = 1;
 
-/** Stream on which callers publish cancels of calls not yet acknowledged (see docs/rpc-wire.md). */
+/**
+ * Stream on which callers publish cancels of calls not yet acknowledged (see docs/rpc-wire.md).
+ *
+ * @example
+ * ```ts
+ * await mlm.setConsumer(CANCEL_STREAM, ".*"); // what a worker's control connection does
+ * ```
+ */
 export const CANCEL_STREAM = "malamute.rpc.cancel";
 
 /** Caller → worker: start a call (SERVICE-SEND). Followed by the input payload frame. */
@@ -40,17 +54,39 @@ export interface CancelHeader {
   code?: string;
 }
 
-/** Any envelope header. Narrow on `kind`. */
+/**
+ * Any envelope header (`CallHeader`, `AckHeader`, ... `CancelHeader`). Narrow on `kind`.
+ *
+ * @example
+ * ```ts
+ * const header: Header = { kind: "chunk", seq: 0 };
+ * if (header.kind === "chunk") console.log(header.seq);
+ * ```
+ */
 export type Header =
   | CallHeader | AckHeader | ProgressHeader | ChunkHeader | ResultHeader | EndHeader | ErrorHeader | CancelHeader;
 
-/** The `kind` tag of a header. */
+/**
+ * The `kind` tag of a header.
+ *
+ * @example
+ * ```ts
+ * const final: HeaderKind[] = ["result", "end", "error"];
+ * ```
+ */
 export type HeaderKind = Header["kind"];
 
 /** Kinds that carry a payload frame after the header. */
 const WITH_PAYLOAD: ReadonlySet<HeaderKind> = new Set(["call", "progress", "chunk", "result", "error"]);
 
-/** Whether messages of this kind have a payload frame. */
+/**
+ * Whether messages of this kind have a payload frame.
+ *
+ * @example
+ * ```ts
+ * hasPayload("ack"); // false
+ * ```
+ */
 export function hasPayload(kind: HeaderKind): boolean {
   return WITH_PAYLOAD.has(kind);
 }
@@ -176,7 +212,14 @@ function bad(map: Record<string, unknown>, field: string): never {
   throw new RpcProtocolError(`${String(map["kind"])} header has a missing or invalid "${field}"`);
 }
 
-/** A decoded envelope: the header plus the raw payload frame when the kind has one. */
+/**
+ * A decoded envelope: the header plus the raw payload frame when the kind has one.
+ *
+ * @example
+ * ```ts
+ * const { header, payload }: Envelope = decodeEnvelope(delivery.content);
+ * ```
+ */
 export interface Envelope {
   header: Header;
   payload?: Uint8Array;

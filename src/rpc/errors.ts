@@ -31,10 +31,24 @@ export const RpcErrorCode = {
   RESOURCE_EXHAUSTED: "RPC_RESOURCE_EXHAUSTED",
 } as const;
 
-/** One of the {@link RpcErrorCode} values (remote handlers may also use codes of their own). */
+/**
+ * One of the {@link RpcErrorCode} values (remote handlers may also use codes of their own).
+ *
+ * @example
+ * ```ts
+ * const retryable: RpcErrorCodeValue[] = ["RPC_DEADLINE_EXCEEDED", "RPC_UNAVAILABLE"];
+ * ```
+ */
 export type RpcErrorCodeValue = (typeof RpcErrorCode)[keyof typeof RpcErrorCode];
 
-/** One schema violation: where (JSON pointer into the value) and what. */
+/**
+ * One schema violation: where (JSON pointer into the value) and what.
+ *
+ * @example
+ * ```ts
+ * for (const { path, message } of err.issues) console.log(`${path}: ${message}`);
+ * ```
+ */
 export interface RpcValidationIssue {
   /** JSON pointer into the checked value, `""` for the root, e.g. `"/images/0"`. */
   path: string;
@@ -203,14 +217,28 @@ export class RpcHandlerError extends RpcError {
   }
 }
 
-/** The fields of an error reply on the wire. */
+/**
+ * The fields of an error reply on the wire.
+ *
+ * @example
+ * ```ts
+ * const body: RpcErrorBody = { code: "MODEL_BUSY", message: "GPU busy", details: { retryAfterMs: 500 } };
+ * ```
+ */
 export interface RpcErrorBody {
   code: string;
   message: string;
   details?: unknown;
 }
 
-/** Turns anything a handler threw into an error reply, keeping RPC codes and dropping unsafe details. */
+/**
+ * Turns anything a handler threw into an error reply, keeping RPC codes and details.
+ *
+ * @example
+ * ```ts
+ * errorBody(new Error("boom")); // { code: "RPC_INTERNAL", message: "boom" }
+ * ```
+ */
 export function errorBody(error: unknown): RpcErrorBody {
   if (error instanceof RpcError) {
     const body: RpcErrorBody = { code: error.code, message: error.message };

@@ -2,10 +2,25 @@ import { BYTES_KEYWORD } from "./bytes.ts";
 import type { ServiceContract } from "./contract.ts";
 import { CANCEL_STREAM, ENVELOPE_VERSION } from "./envelope.ts";
 
-/** A JSON Schema document: plain JSON, safe to `JSON.stringify`. */
+/**
+ * A JSON Schema document: plain JSON, safe to `JSON.stringify`.
+ *
+ * @example
+ * ```ts
+ * const doc: JsonSchemaDocument = qwen3vl.toJsonSchema();
+ * await Deno.writeTextFile("qwen3vl.schema.json", JSON.stringify(doc, null, 2));
+ * ```
+ */
 export type JsonSchemaDocument = { [key: string]: unknown };
 
-/** Draft used by the exported documents. */
+/**
+ * Draft used by the exported documents.
+ *
+ * @example
+ * ```ts
+ * qwen3vl.toJsonSchema().$schema === JSON_SCHEMA_DIALECT; // true
+ * ```
+ */
 export const JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema";
 
 // TypeBox keeps its own markers (~kind, ~refine, ~optional...) as non-enumerable properties,

@@ -54,17 +54,40 @@ export interface RpcStream<T> extends AsyncIterable<T> {
   cancel(reason?: unknown): void;
 }
 
-/** The client-side function of one method. */
+/**
+ * The client-side function of one method.
+ *
+ * @example
+ * ```ts
+ * const infer: ClientMethod<typeof qwen3vl.methods.infer> = client.qwen3vl.infer;
+ * ```
+ */
 export type ClientMethod<M extends MethodSchema> = M extends StreamMethodSchema
   ? (input: InputOf<M>, options?: StreamCallOptions) => RpcStream<ChunkOf<M>>
   : (input: InputOf<M>, options?: CallOptions<ProgressOf<M>>) => Promise<OutputOf<M>>;
 
-/** The typed proxy of one service: one function per method. */
+/**
+ * The typed proxy of one service: one function per method.
+ *
+ * @example
+ * ```ts
+ * async function caption(svc: ServiceClient<typeof qwen3vl>, image: Uint8Array) {
+ *   return (await svc.infer({ prompt: "Describe", image })).text;
+ * }
+ * ```
+ */
 export type ServiceClient<C extends ServiceContract> = {
   readonly [K in keyof C["methods"] & string]: ClientMethod<C["methods"][K]>;
 };
 
-/** What a client was connected with: property name → contract. */
+/**
+ * What a client was connected with: property name → contract.
+ *
+ * @example
+ * ```ts
+ * const services = { qwen3vl, zimage } satisfies ContractMap;
+ * ```
+ */
 export type ContractMap = { [key: string]: ServiceContract<string, MethodMap> };
 
 /**
@@ -96,12 +119,27 @@ export interface HandlerContext<P = never> {
   readonly meta: Readonly<Record<string, string>>;
 }
 
-/** The handler of one method: an async function, or an (async) generator for a streaming method. */
+/**
+ * The handler of one method: an async function, or an (async) generator for a streaming method.
+ *
+ * @example
+ * ```ts
+ * const infer: Handler<typeof qwen3vl.methods.infer> = async ({ prompt }) => ({ text: prompt });
+ * ```
+ */
 export type Handler<M extends MethodSchema> = M extends StreamMethodSchema
   ? (input: InputOf<M>, ctx: HandlerContext) => AsyncIterable<ChunkOf<M>> | Iterable<ChunkOf<M>>
   : (input: InputOf<M>, ctx: HandlerContext<ProgressOf<M>>) => Promise<OutputOf<M>> | OutputOf<M>;
 
-/** One handler per method of a contract. */
+/**
+ * One handler per method of a contract.
+ *
+ * @example
+ * ```ts
+ * const handlers: Handlers<typeof qwen3vl> = { infer: async () => ({ text: "" }), tokens: async function* () {} };
+ * await serve(endpoint, qwen3vl, handlers);
+ * ```
+ */
 export type Handlers<C extends ServiceContract> = {
   readonly [K in keyof C["methods"] & string]: Handler<C["methods"][K]>;
 };

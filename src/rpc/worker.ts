@@ -49,7 +49,14 @@ export interface ServeOptions {
   mlm?: Omit<MlmClientOptions, "address" | "transport" | "credit" | "manualCredit">;
 }
 
-/** Counters of a worker. */
+/**
+ * Counters of a worker.
+ *
+ * @example
+ * ```ts
+ * const { running, maxRunning, failed } = worker.stats();
+ * ```
+ */
 export interface RpcWorkerStats {
   /** Calls delivered by the broker. */
   received: number;
@@ -69,13 +76,28 @@ export interface RpcWorkerStats {
   maxRunning: number;
 }
 
-/** Events of a worker. */
+/**
+ * Events of a worker.
+ *
+ * @example
+ * ```ts
+ * worker.on("error", (error) => console.error("rpc worker:", error.message));
+ * ```
+ */
 export interface RpcWorkerEvents {
   /** Something went wrong outside any handler (a connection error, a failed send). */
   error: (error: Error) => void;
 }
 
-/** A running worker. */
+/**
+ * A running worker.
+ *
+ * @example
+ * ```ts
+ * const worker: RpcWorker = await serve(endpoint, qwen3vl, handlers);
+ * process.on("SIGTERM", () => void worker.close());
+ * ```
+ */
 export interface RpcWorker {
   readonly service: string;
   /** The mailbox address that takes cancels. */
