@@ -68,7 +68,7 @@ export interface RpcWorkerStats {
   skippedCancelled: number;
   /** Cancels received (direct or on the cancel stream). */
   cancels: number;
-  /** Deliveries on the control connection that were not valid cancels; ignored. */
+  /** Deliveries that were neither calls nor valid cancels; ignored. */
   malformed: number;
   /** Calls running now. */
   running: number;
@@ -268,6 +268,12 @@ class Worker implements RpcWorker, ReplySink {
   #onCall(delivery: Delivery): void {
     // While closing, a call is left unconfirmed: when the connection closes the broker requeues it.
     if (this.#closing !== undefined) return;
+    if (delivery.kind !== "service") {
+      // Nothing else should reach the call connection; it still spent a credit, so give it back.
+      this.#stats.malformed++;
+      this.finish(delivery, false);
+      return;
+    }
     this.#stats.received++;
     const now = Date.now();
     const reply = new Reply(this, delivery);
