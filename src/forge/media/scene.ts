@@ -36,7 +36,10 @@ export interface SceneSpec {
   colorWords: string[];
 }
 
+/** Prefix match, so "mountains", "snowy" and "reflection" count for "mountain", "snow" and "reflect". */
 const has = (text: string, words: string) => new RegExp(`\\b(?:${words})`, "i").test(text);
+/** Whole words (plus plural), so a negative "watermark" does not switch off "water". */
+const hasWord = (text: string, words: string) => new RegExp(`\\b(?:${words})(?:s|es)?\\b`, "i").test(text);
 
 /**
  * Reads a prompt (and negative prompt) into a scene: time of day from words like "sunset" or
@@ -53,7 +56,7 @@ const has = (text: string, words: string) => new RegExp(`\\b(?:${words})`, "i").
 export function parseScene(prompt: string, negative: string, seed: number, guidance: number): SceneSpec {
   const next = rng(seed ^ 0x5eed);
   const neg = negative.toLowerCase();
-  const off = (words: string) => neg.length > 0 && has(neg, words);
+  const off = (words: string) => neg.length > 0 && hasWord(neg, words);
   const on = (words: string) => has(prompt, words) && !off(words);
 
   let time: SceneSpec["time"] = "day";
