@@ -7,6 +7,7 @@ import { isStreamMethod, type MethodSchema, type ServiceContract } from "./contr
 import { CANCEL_STREAM, type CancelHeader, decodeEnvelope, encodeHeader } from "./envelope.ts";
 import {
   RpcCancelledError, RpcDeadlineError, RpcError, RpcErrorCode, RpcPayloadTooLargeError, RpcUnavailableError,
+  RpcValidationError,
 } from "./errors.ts";
 import { DeadlineHeap } from "./deadline-heap.ts";
 import { callIdGenerator, randomHex } from "./ids.ts";
@@ -221,7 +222,14 @@ class ClientCore implements CallHost {
     if (options?.deadline !== undefined && options.deadline < deadline) deadline = options.deadline;
     const remaining = Math.ceil(deadline - now);
     if (!(remaining > 0)) throw new RpcDeadlineError(`${label}: the deadline has already passed`);
-    const payload = encodeValue(input);
+    let payload: Uint8Array;
+    try {
+      payload = encodeValue(input);
+    } catch (cause) {
+      // Schemas such as Type.Any() admit values msgpack cannot carry (functions, symbols...).
+      const message = `cannot be encoded as msgpack: ${(cause as Error)?.message ?? String(cause)}`;
+      throw new RpcValidationError("input", [{ path: "", message }], label);
+    }
     if (payload.byteLength > this.#maxPayload) {
       throw new RpcPayloadTooLargeError(`input of ${label}`, payload.byteLength, this.#maxPayload);
     }

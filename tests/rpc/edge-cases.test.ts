@@ -5,7 +5,9 @@ import type { Delivery } from "../../src/client/types.ts";
 import { connect } from "../../src/rpc/client.ts";
 import { decodeValue, encodeValue } from "../../src/rpc/codec.ts";
 import { CANCEL_STREAM, decodeEnvelope, encodeHeader } from "../../src/rpc/envelope.ts";
-import { RpcError } from "../../src/rpc/errors.ts";
+import Type from "typebox";
+import { defineService } from "../../src/rpc/contract.ts";
+import { RpcError, RpcValidationError } from "../../src/rpc/errors.ts";
 import { serve } from "../../src/rpc/worker.ts";
 import { qwen3vl } from "./contracts.ts";
 import { aborted, gate, type Rig, rig, until } from "./harness.ts";
@@ -186,6 +188,15 @@ describe("rpc edge cases", () => {
     const stream = client.qwen3vl.tokens({ prompt: "" });
     for await (const _ of stream) { /* drain */ }
     assert.throws(() => stream[Symbol.asyncIterator](), RpcError);
+  });
+
+  it("an input its schema admits but msgpack cannot carry fails before sending with RpcValidationError", async () => {
+    const loose = defineService("loose", { any: { input: Type.Any(), output: Type.Null() } });
+    const client = r.own(await connect(r.endpoint, { loose }));
+    const error = await rejection(client.loose.any({ s: Symbol("x") }));
+    assert.ok(error instanceof RpcValidationError);
+    assert.match(error.message, /cannot be encoded as msgpack/);
+    assert.equal(client.stats().calls, 0);
   });
 
   it("a service key that would shadow a client member is refused", async () => {
