@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import type { Socket } from "node:net";
 import type { ZmtpError } from "../zmtp/errors.ts";
 import { type PeerInfo, Session, type SessionOptions } from "../zmtp/session.ts";
@@ -15,6 +16,8 @@ export interface ConnectionOwner {
 }
 
 const now = (): number => performance.now();
+/** Frame bodies are overwritten completely, so zero-filling them first is wasted work. */
+const unzeroed = (size: number): Uint8Array => Buffer.allocUnsafe(size);
 
 /**
  * One TCP connection driven by a ZMTP session: feeds received chunks to the engine, writes
@@ -40,7 +43,7 @@ export class TcpConnection {
   constructor(socket: Socket, options: SessionOptions, owner: ConnectionOwner) {
     this.socket = socket;
     this.#owner = owner;
-    this.session = new Session(options, {
+    this.session = new Session({ allocate: unzeroed, ...options }, {
       onReady: (peer) => {
         this.#armTimer();
         owner.connReady(this, peer);

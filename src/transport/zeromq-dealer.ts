@@ -19,7 +19,8 @@ export class ZeromqDealer extends Emitter<DealerEvents> implements DealerSocket 
   readonly #options: DealerOptions;
   readonly #socket: Dealer;
   readonly #stats: SocketStats = emptyStats();
-  readonly #out: Frames[] = [];
+  #out: Frames[] = [];
+  #head = 0;
   readonly #hwm: number;
   #up = 0;
   #writing = false;
@@ -44,11 +45,7 @@ export class ZeromqDealer extends Emitter<DealerEvents> implements DealerSocket 
         ? { heartbeatInterval: hb.interval, heartbeatTimeout: hb.timeout ?? hb.interval, heartbeatTimeToLive: hb.ttl ?? 0 }
         : {}),
     });
-  }
-
-  /** Reading starts at the first connect(): see ZeromqRouter for the Deno reason. */
-  #startReading(): void {
-    if (this.#loop) return;
+    // The monitor is set up before any connect(): events emitted before it is attached are lost.
     const events = this.#socket.events;
     events.on("handshake", (e) => {
       this.#up++;
@@ -65,6 +62,11 @@ export class ZeromqDealer extends Emitter<DealerEvents> implements DealerSocket 
     events.on("handshake:error:auth", refused("ZMTP_AUTH_FAILED"));
     // libzmq reports a refused PLAIN login as a protocol error too (it cannot parse its own ERROR).
     events.on("handshake:error:protocol", refused(this.#options.plain ? "ZMTP_AUTH_FAILED" : "ZMTP_UNEXPECTED_COMMAND"));
+  }
+
+  /** Reading starts at the first connect(): see ZeromqRouter for the Deno reason. */
+  #startReading(): void {
+    if (this.#loop) return;
     this.#loop = this.#receive();
   }
 
@@ -80,7 +82,7 @@ export class ZeromqDealer extends Emitter<DealerEvents> implements DealerSocket 
     this.#startReading();
     // Sends wait for the first connect: a zeromq.js send pending on a socket without any pipe
     // is not reliably woken once one appears.
-    if (!this.#writing && this.#out.length > 0) this.#writer = this.#write();
+    if (!this.#writing && this.#out.length > this.#head) this.#writer = this.#write();
   }
 
   async #receive(): Promise<void> {
@@ -106,7 +108,7 @@ export class ZeromqDealer extends Emitter<DealerEvents> implements DealerSocket 
     if (max !== undefined && messageSize(frames) > max) {
       throw new TransportError("MESSAGE_TOO_LARGE", `message of ${messageSize(frames)} bytes exceeds maxMessageSize ${max}`);
     }
-    if (this.#out.length >= this.#hwm) {
+    if (this.#out.length - this.#head >= this.#hwm) {
       throw new TransportError("SEND_QUEUE_FULL", `${this.#hwm} messages already wait to be sent (sendHighWaterMark)`);
     }
     this.#out.push(frames);
@@ -116,8 +118,8 @@ export class ZeromqDealer extends Emitter<DealerEvents> implements DealerSocket 
   async #write(): Promise<void> {
     this.#writing = true;
     try {
-      while (this.#out.length > 0 && !this.#closed) {
-        const msg = this.#out[0] as Frames;
+      while (this.#head < this.#out.length && !this.#closed) {
+        const msg = this.#out[this.#head] as Frames;
         try {
           await this.#socket.send(msg);
           this.#stats.messagesOut++;
@@ -125,7 +127,15 @@ export class ZeromqDealer extends Emitter<DealerEvents> implements DealerSocket 
           if (this.#closed) return;
           this.emit("error", err instanceof Error ? err : new Error(String(err)));
         }
-        this.#out.shift();
+        // A head index instead of shift(): shifting a long queue is O(n) per message.
+        this.#out[this.#head++] = undefined as unknown as Frames;
+        if (this.#head === this.#out.length) {
+          this.#out = [];
+          this.#head = 0;
+        } else if (this.#head > 1024 && this.#head * 2 > this.#out.length) {
+          this.#out = this.#out.slice(this.#head);
+          this.#head = 0;
+        }
       }
     } finally {
       this.#writing = false;
@@ -139,7 +149,8 @@ export class ZeromqDealer extends Emitter<DealerEvents> implements DealerSocket 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#out.length = 0;
+    this.#out = [];
+    this.#head = 0;
     this.#socket.close();
     await Promise.allSettled([this.#loop, this.#writer]);
   }

@@ -66,6 +66,9 @@ export class ZeromqRouter extends Emitter<RouterEvents> implements RouterSocket 
       this.#socket.plainServer = true;
       this.#zap = registerZap(plain.authenticate);
     }
+    // The monitor is set up before bind(): events emitted before it is attached are lost.
+    this.#socket.events.on("handshake:error:auth", () => this.#stats.protocolErrors++);
+    this.#socket.events.on("handshake:error:protocol", () => this.#stats.protocolErrors++);
   }
 
   /**
@@ -74,8 +77,6 @@ export class ZeromqRouter extends Emitter<RouterEvents> implements RouterSocket 
    */
   #startReading(): void {
     if (this.#loop) return;
-    this.#socket.events.on("handshake:error:auth", () => this.#stats.protocolErrors++);
-    this.#socket.events.on("handshake:error:protocol", () => this.#stats.protocolErrors++);
     this.#loop = this.#receive();
   }
 

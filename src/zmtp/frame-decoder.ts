@@ -28,6 +28,11 @@ export class FrameDecoder {
   maxData = Number.MAX_SAFE_INTEGER;
   /** Largest command frame accepted. */
   maxCommand = 64 * 1024;
+  /**
+   * Allocates the buffer of a frame split across chunks. The I/O layer may supply an
+   * allocator that skips zero-filling (the whole buffer is always overwritten).
+   */
+  allocate: (size: number) => Uint8Array = (size) => new Uint8Array(size);
   readonly #hdr = new Uint8Array(9);
   #hdrHave = 0;
   #body: Uint8Array | null = null;
@@ -77,7 +82,7 @@ export class FrameDecoder {
         off = end;
         sink.frame(flags, chunk.subarray(start, end));
       } else {
-        const body = new Uint8Array(size);
+        const body = this.allocate(size);
         body.set(chunk.subarray(start, n));
         this.#body = body;
         this.#bodyHave = n - start;
@@ -110,7 +115,7 @@ export class FrameDecoder {
       sink.frame(flags, new Uint8Array(0));
       return off;
     }
-    this.#body = new Uint8Array(size);
+    this.#body = this.allocate(size);
     this.#bodyHave = 0;
     this.#flags = flags;
     return off;

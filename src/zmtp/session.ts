@@ -32,6 +32,8 @@ export interface SessionOptions {
   heartbeat?: HeartbeatOptions;
   /** Greeting and security handshake must finish within this many ms. Default 30000; 0 = no limit. */
   handshakeTimeout?: number;
+  /** Allocator for frames split across input chunks (e.g. one that skips zero-filling). */
+  allocate?: (size: number) => Uint8Array;
 }
 
 /** What we know about the peer once the handshake is complete. */
@@ -119,6 +121,7 @@ export class Session implements FrameSink, MechanismContext {
     this.#maxMessage = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE;
     this.#decoder.maxData = this.#maxMessage;
     this.#decoder.maxCommand = options.maxCommandSize ?? 64 * 1024;
+    if (options.allocate) this.#decoder.allocate = options.allocate;
     this.#hbInterval = options.heartbeat?.interval ?? 0;
     this.#hbTimeout = options.heartbeat?.timeout ?? this.#hbInterval;
     this.#hbTtl = options.heartbeat?.ttl ?? 0;
