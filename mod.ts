@@ -2,25 +2,76 @@
  * malamute — the Malamute (MLM) messaging broker, its client, and typed RPC for AI
  * services, over ZeroMQ's ZMTP 3.1, on Node 20+, Bun and Deno.
  *
- * @example
+ * The root export holds everything most programs need. Optional parts live behind
+ * subpath exports: `malamute/zeromq` (the native libzmq transport; Node and Deno),
+ * `malamute/cli` (the command line) and `malamute/forge` (the Forge example services).
+ *
+ * @example Declare a service, serve it and call it
  * ```ts
- * import { inproc } from "malamute";
- * const router = inproc.router();
- * await router.bind("inproc://example");
+ * import Type from "typebox";
+ * import { connect, defineService, serve, startBroker } from "malamute";
+ *
+ * const echo = defineService("echo", {
+ *   say: { input: Type.Object({ text: Type.String() }), output: Type.Object({ text: Type.String() }) },
+ * });
+ * const broker = await startBroker({ endpoints: ["tcp://127.0.0.1:0"] });
+ * const endpoint = broker.endpoints[0]!;
+ * const worker = await serve(endpoint, echo, { say: async ({ text }) => ({ text: text.toUpperCase() }) });
+ * const client = await connect(endpoint, { echo });
+ * console.log(await client.echo.say({ text: "hi" })); // { text: "HI" }
+ * await client.close(); await worker.close(); await broker.close();
  * ```
  * @module
  */
 
-// ---- errors
-export { MalamuteError } from "./src/errors.ts";
-export { TransportError } from "./src/transport/errors.ts";
+// ---- Typed RPC: contracts, clients, workers
+export {
+  Bytes, connect, contractJsonSchema, defineService, isStreamMethod, JSON_SCHEMA_DIALECT, serve,
+} from "./src/rpc/mod.ts";
+export type {
+  CallOptions, ChunkOf, ClientMethod, ContractMap, Handler, HandlerContext, Handlers, InputOf, JsonSchemaDocument,
+  MethodMap, MethodSchema, OutputOf, ProgressOf, RpcClient, RpcClientControl, RpcClientOptions, RpcClientStats,
+  RpcErrorBody, RpcErrorCodeValue, RpcStream, RpcValidationIssue, RpcWorker, RpcWorkerEvents, RpcWorkerStats,
+  ServeOptions, ServiceClient, ServiceContract, StreamCallOptions, StreamMethodSchema, TBytes, UnaryMethodSchema,
+} from "./src/rpc/mod.ts";
 
-// ---- transports
+// ---- MLM client
+export { MlmClient } from "./src/client/mod.ts";
+export type {
+  ClientStats, Confirmation, ContentInput, Delivery, MlmClientEvents, MlmClientOptions, MlmErrorCode, SendOptions,
+} from "./src/client/mod.ts";
+
+// ---- Broker
+export {
+  ADMIN_SERVICE, BrokerCore, ConfirmStatus, DEFAULT_LIMITS, DEFAULT_TIMEOUT, loadBrokerConfig, parseBrokerConfig,
+  parsePasswords, startBroker,
+} from "./src/broker/mod.ts";
+export type {
+  Broker, BrokerAction, BrokerAuth, BrokerConfig, BrokerCounters, BrokerEvent, BrokerEvents, BrokerFileConfig,
+  BrokerLimits, BrokerLogEntry, BrokerOptions, BrokerStats, ConfirmStatusCode, LogLevel,
+} from "./src/broker/mod.ts";
+export { compilePattern, isValidPattern } from "./src/broker/pattern.ts";
+export type { Pattern, PatternLimits } from "./src/broker/pattern.ts";
+
+// ---- MLM wire codec
+export { decode, encode, MessageId, StatusCode } from "./src/proto/mod.ts";
+export type { Content, DecodeOptions, DecodeResult, MlmMessage, MlmMessageType } from "./src/proto/mod.ts";
+
+// ---- Transports
+export { zmtp } from "./src/transport/zmtp.ts";
 export { inproc } from "./src/transport/inproc.ts";
 export type {
   DealerOptions, DealerSocket, Frames, PlainAuthenticator, RouterOptions, RouterSocket, SocketStats, Transport,
 } from "./src/transport/types.ts";
 
-// ---- MLM protocol
-export { MessageId, StatusCode } from "./src/proto/types.ts";
-export type { Content, MlmMessage, MlmMessageType } from "./src/proto/types.ts";
+// ---- Errors (each has `name`, a stable `code` and `cause`)
+export { MalamuteError } from "./src/errors.ts";
+export { TransportError } from "./src/transport/errors.ts";
+export { ZmtpError } from "./src/zmtp/errors.ts";
+export { MlmDecodeError, MlmEncodeError } from "./src/proto/mod.ts";
+export { BrokerError } from "./src/broker/mod.ts";
+export { MlmError } from "./src/client/mod.ts";
+export {
+  RpcCancelledError, RpcContractError, RpcDeadlineError, RpcError, RpcErrorCode, RpcHandlerError,
+  RpcPayloadTooLargeError, RpcProtocolError, RpcRemoteError, RpcUnavailableError, RpcValidationError,
+} from "./src/rpc/mod.ts";

@@ -22,14 +22,21 @@ try {
   // Every public entry point must load and expose its key exports.
   writeFileSync(join(scratch, "check.mjs"), `
     const root = await import("malamute");
-    const needed = ["MalamuteError", "inproc"];
-    for (const name of needed) if (!(name in root)) throw new Error("malamute lacks export " + name);
-    console.log("ok " + Object.keys(root).length + " exports");
+    for (const name of ["MalamuteError", "inproc", "zmtp", "startBroker", "MlmClient", "defineService", "connect", "serve"]) {
+      if (!(name in root)) throw new Error("malamute lacks export " + name);
+    }
+    const forge = await import("malamute/forge");
+    if (!("qwen3vl" in forge)) throw new Error("malamute/forge lacks qwen3vl");
+    const cli = await import("malamute/cli");
+    if (typeof cli.main !== "function") throw new Error("malamute/cli lacks main");
+    console.log("ok " + Object.keys(root).length + " root exports, " + Object.keys(forge).length + " forge exports");
   `);
   const results: string[] = [];
   results.push("node: " + run(process.execPath, ["check.mjs"], scratch).trim());
   results.push("bun: " + run(bin("bun"), ["check.mjs"], scratch).trim());
   results.push("deno: " + run(bin("deno"), ["run", "-A", "check.mjs"], scratch).trim());
+  const version = run(join(scratch, "node_modules", ".bin", "malamute"), ["--version"], scratch).trim();
+  results.push("bin malamute --version: " + version);
   console.log(`package ${packed} installs and imports:\n  ${results.join("\n  ")}`);
   const leftovers = readdirSync(scratch);
   if (!leftovers.includes("node_modules")) throw new Error("install produced no node_modules");
