@@ -33,3 +33,20 @@ export function messageSize(frames: readonly Uint8Array[]): number {
   for (const f of frames) n += f.byteLength;
   return n;
 }
+
+/**
+ * libzmq's reconnect schedule: wait `interval` plus a random jitter in [0, interval)
+ * (`random` in [0, 1)); after a failed attempt the interval doubles up to `max` when `max`
+ * exceeds it (0 = no backoff, libzmq's default).
+ *
+ * @example
+ * ```ts
+ * const { delay, next } = reconnectSchedule(100, 0, Math.random()); // delay in 100..199, next 100
+ * ```
+ */
+export function reconnectSchedule(interval: number, max: number, random: number): { delay: number; next: number } {
+  return {
+    delay: interval + Math.floor(random * interval),
+    next: max > interval ? Math.min(max, interval * 2) : interval,
+  };
+}

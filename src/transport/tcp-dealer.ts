@@ -5,7 +5,7 @@ import { NullMechanism } from "../zmtp/mechanism-null.ts";
 import { PlainClientMechanism } from "../zmtp/mechanism-plain.ts";
 import { parseEndpoint } from "./endpoint.ts";
 import { TransportError } from "./errors.ts";
-import { emptyStats, messageSize } from "./tcp-common.ts";
+import { emptyStats, messageSize, reconnectSchedule } from "./tcp-common.ts";
 import { type ConnectionOwner, TcpConnection } from "./tcp-connection.ts";
 import type { DealerEvents, DealerOptions, DealerSocket, Frames, SocketStats } from "./types.ts";
 
@@ -41,6 +41,8 @@ export class TcpDealer extends Emitter<DealerEvents> implements DealerSocket, Co
   readonly #options: DealerOptions;
   readonly #targets = new Map<string, Target>();
   readonly #ready: TcpConnection[] = [];
+  /** Every connection until its OS socket is closed (some may still be flushing an ERROR). */
+  readonly #conns = new Set<TcpConnection>();
   readonly #queue: Frames[] = [];
   #queueHead = 0;
   readonly #stats: SocketStats = emptyStats();
@@ -91,6 +93,8 @@ export class TcpDealer extends Emitter<DealerEvents> implements DealerSocket, Co
     }, this);
     conn.tag = t;
     t.conn = conn;
+    this.#conns.add(conn);
+    void conn.closed.then(() => this.#conns.delete(conn));
     socket.once("connect", () => conn.start());
   }
 
@@ -128,10 +132,14 @@ export class TcpDealer extends Emitter<DealerEvents> implements DealerSocket, Co
       this.emit("error", error);
       return;
     }
-    const delay = wasReady ? this.#baseInterval : t.interval;
-    const max = this.#options.reconnectIntervalMax ?? 0;
-    if (!wasReady && max > t.interval) t.interval = Math.min(max, t.interval * 2);
-    t.timer = setTimeout(() => this.#attempt(t), delay + Math.floor(Math.random() * delay));
+    // A connection that had worked restarts the schedule; failed attempts back off.
+    const { delay, next } = reconnectSchedule(
+      wasReady ? this.#baseInterval : t.interval,
+      this.#options.reconnectIntervalMax ?? 0,
+      Math.random(),
+    );
+    t.interval = next;
+    t.timer = setTimeout(() => this.#attempt(t), delay);
   }
 
   /**
@@ -201,15 +209,14 @@ export class TcpDealer extends Emitter<DealerEvents> implements DealerSocket, Co
     this.#closed = true;
     this.#queue.length = 0;
     this.#queueHead = 0;
-    const closing: Promise<void>[] = [];
     for (const t of this.#targets.values()) {
       if (t.timer !== undefined) clearTimeout(t.timer);
       t.timer = undefined;
-      if (t.conn) {
-        closing.push(t.conn.closed);
-        t.conn.close("dealer closed");
-      }
     }
+    const closing = [...this.#conns].map((conn) => {
+      conn.close("dealer closed");
+      return conn.closed;
+    });
     await Promise.all(closing);
   }
 }

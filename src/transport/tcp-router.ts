@@ -94,7 +94,9 @@ export class TcpRouter extends Emitter<RouterEvents> implements RouterSocket, Co
       maxMessageSize: o.maxMessageSize,
       heartbeat: o.heartbeat,
     }, this);
+    // Tracked until the OS socket is closed, so close() also ends connections still flushing an ERROR.
     this.#conns.add(conn);
+    void conn.closed.then(() => this.#conns.delete(conn));
     conn.start();
   }
 
@@ -118,7 +120,6 @@ export class TcpRouter extends Emitter<RouterEvents> implements RouterSocket, Co
   }
 
   connClosed(conn: TcpConnection, reason: string, error: ZmtpError | undefined): void {
-    this.#conns.delete(conn);
     if (error?.isProtocolError) {
       this.#stats.protocolErrors++;
       this.emit("error", error);

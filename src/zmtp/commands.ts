@@ -69,14 +69,28 @@ export function encodePing(ttlMs: number, context?: Uint8Array): Uint8Array {
   return encodeCommand("PING", data);
 }
 
-/** Parse PING data into TTL (ms) and context; a PING shorter than its TTL field is malformed. */
+/**
+ * Parse PING data into TTL (ms) and context; a PING shorter than its TTL field is malformed.
+ *
+ * @example
+ * ```ts
+ * decodePing(new Uint8Array([0, 50])); // { ttlMs: 5000, context: Uint8Array(0) }
+ * ```
+ */
 export function decodePing(data: Uint8Array): { ttlMs: number; context: Uint8Array } {
   if (data.length < 2) throw new ZmtpError("ZMTP_MALFORMED_COMMAND", "PING without its 2-byte TTL");
   if (data.length > 2 + 16) throw new ZmtpError("ZMTP_MALFORMED_COMMAND", "PING context longer than 16 bytes");
   return { ttlMs: (((data[0] as number) << 8) | (data[1] as number)) * 100, context: data.subarray(2) };
 }
 
-/** PONG body echoing a PING's context. */
+/**
+ * PONG body echoing (at most 16 bytes of) a PING's context.
+ *
+ * @example
+ * ```ts
+ * const pong = encodePong(decodePing(pingData).context);
+ * ```
+ */
 export function encodePong(context: Uint8Array): Uint8Array {
   return encodeCommand("PONG", context.subarray(0, 16));
 }
@@ -97,7 +111,14 @@ export function encodeError(reason: string): Uint8Array {
   return encodeCommand("ERROR", data);
 }
 
-/** Read the reason of an ERROR command, tolerating a missing or overlong length byte. */
+/**
+ * Read the reason of an ERROR command, tolerating a missing or overlong length byte.
+ *
+ * @example
+ * ```ts
+ * decodeErrorReason(new Uint8Array([3, 0x34, 0x30, 0x30])); // "400"
+ * ```
+ */
 export function decodeErrorReason(data: Uint8Array): string {
   const len = Math.min(data[0] ?? 0, data.length - 1);
   return new TextDecoder().decode(data.subarray(1, 1 + Math.max(0, len)));
