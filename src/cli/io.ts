@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { concatBytes } from "../util/bytes.ts";
 
 /** The signals on which long-running commands stop gracefully. */
 export type StopSignal = "SIGINT" | "SIGTERM";
@@ -53,7 +54,7 @@ export function processIo(): CliIo {
     readStdin: async () => {
       const chunks: Uint8Array[] = [];
       for await (const chunk of process.stdin) chunks.push(chunk as Uint8Array);
-      return concat(chunks);
+      return concatBytes(chunks);
     },
     stdinLines: () => lines(process.stdin),
     readFile: async (path) => new Uint8Array(await readFile(path)),
@@ -75,20 +76,6 @@ export function processIo(): CliIo {
 
 function drain(stream: NodeJS.WriteStream): Promise<void> {
   return new Promise((resolve) => stream.write("", () => resolve()));
-}
-
-/** Concatenate byte chunks into one array. */
-export function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0] as Uint8Array;
-  let size = 0;
-  for (const chunk of chunks) size += chunk.length;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
 }
 
 /** Split a byte stream into UTF-8 lines (LF or CRLF), yielding a last unterminated line too. */

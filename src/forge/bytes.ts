@@ -1,7 +1,8 @@
 import { Buffer } from "node:buffer";
+import { concatBytes } from "../util/bytes.ts";
 
 /**
- * Concatenates byte arrays into one new array.
+ * Concatenates byte arrays into one (a single part is returned without copying).
  *
  * @example
  * ```ts
@@ -9,17 +10,7 @@ import { Buffer } from "node:buffer";
  * concat([Uint8Array.of(1), Uint8Array.of(2, 3)]); // Uint8Array [1, 2, 3]
  * ```
  */
-export function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+export const concat: (parts: readonly Uint8Array[]) => Uint8Array = concatBytes;
 
 /**
  * Standard base64 (with padding) of `bytes`.
