@@ -48,13 +48,33 @@ async function serve(): Promise<void> {
   process.exit(0);
 }
 
+/** Extra Node flags for the broker child only, e.g. `BENCH_BROKER_FLAGS="--trace-gc --cpu-prof"`. */
+function brokerFlags(): string[] {
+  return (process.env.BENCH_BROKER_FLAGS ?? "").split(" ").filter((f) => f !== "");
+}
+
 class BrokerProcess {
   readonly #child: ChildProcess;
-  readonly #lines: AsyncIterator<string>;
+  /** Replies (JSON lines) not yet consumed, and readers waiting for one. */
+  readonly #replies: string[] = [];
+  readonly #waiting: ((line: string | undefined) => void)[] = [];
 
   private constructor(child: ChildProcess) {
     this.#child = child;
-    this.#lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+    const lines = createInterface({ input: child.stdout! });
+    lines.on("line", (line) => {
+      // Diagnostics from BENCH_BROKER_FLAGS (e.g. --trace-gc) share stdout with the replies.
+      if (!line.startsWith("{")) {
+        process.stderr.write(`[broker] ${line}\n`);
+        return;
+      }
+      const waiter = this.#waiting.shift();
+      if (waiter) waiter(line);
+      else this.#replies.push(line);
+    });
+    lines.on("close", () => {
+      for (const w of this.#waiting.splice(0)) w(undefined);
+    });
   }
 
   static async start(): Promise<{ broker: BrokerProcess; endpoint: string }> {
@@ -62,7 +82,7 @@ class BrokerProcess {
     const runtime = runtimeName();
     const args = runtime === "deno" ? ["run", "-A", "--v8-flags=--expose-gc", file, "--serve"]
       : runtime === "bun" ? [file, "--serve"]
-      : [...process.execArgv, "--expose-gc", file, "--serve"];
+      : [...process.execArgv, "--expose-gc", ...brokerFlags(), file, "--serve"];
     const child = spawn(process.execPath, args, { stdio: ["pipe", "pipe", "inherit"] });
     const broker = new BrokerProcess(child);
     const { endpoint } = JSON.parse(await broker.#line()) as { endpoint: string };
@@ -70,9 +90,11 @@ class BrokerProcess {
   }
 
   async #line(): Promise<string> {
-    const next = await this.#lines.next();
-    if (next.done) throw new Error("broker process ended");
-    return next.value;
+    const queued = this.#replies.shift();
+    if (queued !== undefined) return queued;
+    const line = await new Promise<string | undefined>((resolve) => this.#waiting.push(resolve));
+    if (line === undefined) throw new Error("broker process ended");
+    return line;
   }
 
   async memory(): Promise<{ rss: number; heap: number; clients: number }> {

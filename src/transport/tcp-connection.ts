@@ -1,5 +1,6 @@
 import { Buffer } from "node:buffer";
-import type { Socket } from "node:net";
+import { type OnReadOpts, Socket } from "node:net";
+import process from "node:process";
 import type { ZmtpError } from "../zmtp/errors.ts";
 import { type PeerInfo, Session, type SessionOptions } from "../zmtp/session.ts";
 
@@ -18,6 +19,67 @@ export interface ConnectionOwner {
 const now = (): number => performance.now();
 /** Frame bodies are overwritten completely, so zero-filling them first is wasted work. */
 const unzeroed = (size: number): Uint8Array => Buffer.allocUnsafe(size);
+
+/**
+ * Node can read into buffers we supply (`onread`), which spares one fresh 64 KiB buffer per
+ * read and lets large frames be read straight into their final buffer. Bun and Deno accept
+ * the option but not reliably the same way, so they keep `data` events.
+ */
+export const USER_READ_BUFFERS = typeof process.versions?.node === "string" &&
+  !("Bun" in globalThis) && !("Deno" in globalThis);
+
+/**
+ * One read buffer shared by every connection: each read is consumed synchronously (every frame
+ * in it is copied out) before the event loop performs another read.
+ */
+const SCRATCH = Buffer.allocUnsafe(64 * 1024);
+/** Read straight into a frame's buffer when at least this much of it is missing. */
+const DIRECT_MIN = 4 * 1024;
+
+/**
+ * The `onread` option for a socket whose connection is attached later (the socket has to
+ * exist before its connection).
+ */
+export class ReadInto implements OnReadOpts {
+  conn: TcpConnection | undefined;
+  #target: Uint8Array | undefined;
+
+  readonly buffer = (): Uint8Array => {
+    this.#target = this.conn?.session.readTarget(DIRECT_MIN);
+    return this.#target ?? SCRATCH;
+  };
+
+  /** Returns true: returning false would pause the socket. */
+  readonly callback = (n: number, buf: Uint8Array): boolean => {
+    const conn = this.conn;
+    if (conn === undefined) return true;
+    if (this.#target !== undefined && buf === this.#target) {
+      this.#target = undefined;
+      conn.received(undefined, n);
+    } else {
+      conn.received(buf.subarray(0, n), n);
+    }
+    return true;
+  };
+}
+
+/**
+ * On Node, moves an accepted socket (created with `pauseOnConnect`) onto a new Socket object
+ * that reads through `hooks`; elsewhere resumes it and returns it as is. The server's
+ * connection count follows the original object, which is destroyed without its handle.
+ */
+export function adoptAccepted(socket: Socket, hooks: ReadInto): { socket: Socket; direct: boolean } {
+  const raw = socket as unknown as { _handle: { useUserBuffer?: unknown } | null };
+  const handle = raw._handle;
+  if (!USER_READ_BUFFERS || handle === null || typeof handle.useUserBuffer !== "function") {
+    socket.resume();
+    return { socket, direct: false };
+  }
+  const adopted = new Socket({ handle, onread: hooks, readable: true, writable: true } as ConstructorParameters<typeof Socket>[0]);
+  raw._handle = null;
+  socket.destroy();
+  return { socket: adopted, direct: true };
+}
 
 /**
  * One TCP connection driven by a ZMTP session: feeds received chunks to the engine, writes
@@ -40,7 +102,11 @@ export class TcpConnection {
   /** Resolves when the OS socket is fully closed (so `close()` can wait for it). */
   readonly closed: Promise<void>;
 
-  constructor(socket: Socket, options: SessionOptions, owner: ConnectionOwner) {
+  /**
+   * `reads` is set when the socket reads through those hooks (`onread`) rather than `data`
+   * events.
+   */
+  constructor(socket: Socket, options: SessionOptions, owner: ConnectionOwner, reads?: ReadInto) {
     this.socket = socket;
     this.#owner = owner;
     this.session = new Session({ allocate: unzeroed, ...options }, {
@@ -52,12 +118,8 @@ export class TcpConnection {
       onAuthenticate: (username, password) => this.#authenticate(username, password),
       onClose: (error) => this.#finish(error.message, error),
     });
-    socket.on("data", (chunk: Uint8Array) => {
-      this.session.feed(chunk, now());
-      if (this.session.outputPending > 0) this.#scheduleFlush();
-      const d = this.session.deadline;
-      if (d !== undefined && d < this.#timerAt) this.#armTimer();
-    });
+    if (reads) reads.conn = this;
+    else socket.on("data", (chunk: Uint8Array) => this.received(chunk, chunk.length, false));
     socket.on("error", (err: Error) => {
       this.#socketError = err;
     });
@@ -74,6 +136,18 @@ export class TcpConnection {
       this.#finish(reason, undefined);
     });
     socket.on("drain", () => owner.connDrain?.(this));
+  }
+
+  /**
+   * Bytes arrived: `chunk`, or (when undefined) `n` bytes read into the session's read target.
+   * A chunk is transient (reused after this call) unless it came from a `data` event.
+   */
+  received(chunk: Uint8Array | undefined, n: number, transient = true): void {
+    if (chunk === undefined) this.session.fed(n, now());
+    else this.session.feed(chunk, now(), transient);
+    if (this.session.outputPending > 0) this.#scheduleFlush();
+    const d = this.session.deadline;
+    if (d !== undefined && d < this.#timerAt) this.#armTimer();
   }
 
   /** Bytes accepted but not yet handed to the kernel. */

@@ -6,7 +6,7 @@ import { PlainClientMechanism } from "../zmtp/mechanism-plain.ts";
 import { parseEndpoint } from "./endpoint.ts";
 import { TransportError } from "./errors.ts";
 import { emptyStats, messageSize, reconnectSchedule } from "./tcp-common.ts";
-import { type ConnectionOwner, TcpConnection } from "./tcp-connection.ts";
+import { type ConnectionOwner, ReadInto, TcpConnection, USER_READ_BUFFERS } from "./tcp-connection.ts";
 import type { DealerEvents, DealerOptions, DealerSocket, Frames, SocketStats } from "./types.ts";
 
 /**
@@ -83,14 +83,15 @@ export class TcpDealer extends Emitter<DealerEvents> implements DealerSocket, Co
     t.timer = undefined;
     if (this.#closed || t.stopped) return;
     const o = this.#options;
-    const socket = netConnect({ host: t.host, port: t.port });
+    const hooks = USER_READ_BUFFERS ? new ReadInto() : undefined;
+    const socket = netConnect({ host: t.host, port: t.port, ...(hooks ? { onread: hooks } : {}) });
     const conn = new TcpConnection(socket, {
       socketType: "DEALER",
       mechanism: o.plain ? new PlainClientMechanism(o.plain.username, o.plain.password) : new NullMechanism(),
       identity: o.routingId,
       maxMessageSize: o.maxMessageSize,
       heartbeat: o.heartbeat,
-    }, this);
+    }, this, hooks);
     conn.tag = t;
     t.conn = conn;
     this.#conns.add(conn);

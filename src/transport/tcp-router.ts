@@ -7,7 +7,7 @@ import type { PeerInfo } from "../zmtp/session.ts";
 import { formatTcpEndpoint, parseEndpoint } from "./endpoint.ts";
 import { TransportError } from "./errors.ts";
 import { emptyStats, RoutingIdGenerator, routingIdKey } from "./tcp-common.ts";
-import { type ConnectionOwner, TcpConnection } from "./tcp-connection.ts";
+import { adoptAccepted, type ConnectionOwner, ReadInto, TcpConnection, USER_READ_BUFFERS } from "./tcp-connection.ts";
 import type { Frames, RouterEvents, RouterOptions, RouterSocket, SocketStats } from "./types.ts";
 
 interface Peer {
@@ -59,7 +59,7 @@ export class TcpRouter extends Emitter<RouterEvents> implements RouterSocket, Co
     }
     const { host, port } = parsed;
     return new Promise<string>((resolve, reject) => {
-      const server = createServer((socket) => this.#accept(socket));
+      const server = createServer({ pauseOnConnect: USER_READ_BUFFERS }, (socket) => this.#accept(socket));
       const onError = (err: Error) => {
         server.close();
         reject(new TransportError("BIND_FAILED", `cannot bind ${endpoint}: ${err.message}`, { cause: err }));
@@ -82,18 +82,20 @@ export class TcpRouter extends Emitter<RouterEvents> implements RouterSocket, Co
     });
   }
 
-  #accept(socket: Socket): void {
+  #accept(accepted: Socket): void {
     if (this.#closed) {
-      socket.destroy();
+      accepted.destroy();
       return;
     }
     const o = this.#options;
+    const hooks = new ReadInto();
+    const { socket, direct } = adoptAccepted(accepted, hooks);
     const conn = new TcpConnection(socket, {
       socketType: "ROUTER",
       mechanism: o.plain ? new PlainServerMechanism() : new NullMechanism(),
       maxMessageSize: o.maxMessageSize,
       heartbeat: o.heartbeat,
-    }, this);
+    }, this, direct ? hooks : undefined);
     // Tracked until the OS socket is closed, so close() also ends connections still flushing an ERROR.
     this.#conns.add(conn);
     void conn.closed.then(() => this.#conns.delete(conn));

@@ -15,6 +15,11 @@ const MAX_SAFE_HI = 0x1fffff;
  * zero-copy views of it; only frames split across chunks are assembled into a new buffer,
  * allocated once at its final size after the size has been checked against the limits.
  *
+ * A chunk pushed as `transient` (a read buffer the I/O layer reuses) is never referenced
+ * after `push` returns: every frame in it is copied out. The I/O layer can also read the
+ * rest of a large frame straight into its final buffer: `bodyTarget` is the unfilled part,
+ * and `filled(n)` records bytes written there.
+ *
  * `maxData` (bytes left for the current message) and `maxCommand` are updated by the owner.
  *
  * @example
@@ -44,8 +49,32 @@ export class FrameDecoder {
     return this.#hdrHave > 0 || this.#body !== null;
   }
 
-  /** Decode frames from `chunk[offset..]`. Throws ZmtpError on invalid frames. */
-  push(chunk: Uint8Array, offset: number, sink: FrameSink): void {
+  /**
+   * The unfilled tail of the frame being assembled, when at least `min` bytes are missing;
+   * bytes written there must then be reported with `filled`.
+   */
+  bodyTarget(min: number): Uint8Array | undefined {
+    const body = this.#body;
+    if (body === null || body.length - this.#bodyHave < min) return undefined;
+    return body.subarray(this.#bodyHave);
+  }
+
+  /** Record `n` bytes written into `bodyTarget` (at most its length). */
+  filled(n: number, sink: FrameSink): void {
+    const body = this.#body;
+    if (body === null) throw new RangeError("no frame is being assembled");
+    this.#bodyHave = Math.min(body.length, this.#bodyHave + n);
+    if (this.#bodyHave === body.length) {
+      this.#body = null;
+      sink.frame(this.#flags, body);
+    }
+  }
+
+  /**
+   * Decode frames from `chunk[offset..]`. With `transient`, frames are copied out of the
+   * chunk instead of viewed. Throws ZmtpError on invalid frames.
+   */
+  push(chunk: Uint8Array, offset: number, sink: FrameSink, transient = false): void {
     const n = chunk.length;
     let off = offset;
     while (off < n && !sink.stopped) {
@@ -80,7 +109,19 @@ export class FrameDecoder {
       const end = start + size;
       if (end <= n) {
         off = end;
-        sink.frame(flags, chunk.subarray(start, end));
+        if (transient) {
+          // Copy every whole frame from here on at once, then hand out views of the copy:
+          // one allocation per read instead of one per frame.
+          const at = start - hl;
+          const wholeEnd = completeFramesEnd(chunk, end);
+          const copy = this.allocate(wholeEnd - at);
+          copy.set(chunk.subarray(at, wholeEnd));
+          sink.frame(flags, copy.subarray(hl, hl + size));
+          if (wholeEnd > end && !sink.stopped) this.push(copy, end - at, sink, false);
+          off = wholeEnd;
+        } else {
+          sink.frame(flags, chunk.subarray(start, end));
+        }
       } else {
         const body = this.allocate(size);
         body.set(chunk.subarray(start, n));
@@ -142,6 +183,28 @@ export class FrameDecoder {
     } else if (size > this.maxData) {
       throw new ZmtpError("ZMTP_FRAME_TOO_LARGE", `frame of ${size} bytes exceeds the message size limit`);
     }
+  }
+}
+
+/** Where the run of frames lying wholly inside `chunk` from `off` ends (no validation). */
+function completeFramesEnd(chunk: Uint8Array, off: number): number {
+  const n = chunk.length;
+  for (;;) {
+    if (n - off < 2) return off;
+    const flags = chunk[off] as number;
+    let end: number;
+    if ((flags & FLAG_LONG) !== 0) {
+      if (n - off < 9) return off;
+      if ((chunk[off + 1] as number) !== 0 || (chunk[off + 2] as number) !== 0 || (chunk[off + 3] as number) !== 0 ||
+        (chunk[off + 4] as number) !== 0) return off;
+      const lo = (((chunk[off + 5] as number) << 24) | ((chunk[off + 6] as number) << 16) |
+        ((chunk[off + 7] as number) << 8) | (chunk[off + 8] as number)) >>> 0;
+      end = off + 9 + lo;
+    } else {
+      end = off + 2 + (chunk[off + 1] as number);
+    }
+    if (end > n) return off;
+    off = end;
   }
 }
 

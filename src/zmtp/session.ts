@@ -179,8 +179,32 @@ export class Session implements FrameSink, MechanismContext {
     return this.#writer.take();
   }
 
-  /** Process received bytes. Never throws: failures close the session through `onClose`. */
-  feed(chunk: Uint8Array, now: number): void {
+  /**
+   * Where the next read may go directly: the unfilled part of a frame of which at least
+   * `min` bytes are still missing. Report bytes written there with `fed`.
+   */
+  readTarget(min: number): Uint8Array | undefined {
+    return this.#state === State.Closed ? undefined : this.#decoder.bodyTarget(min);
+  }
+
+  /** `n` bytes were read into the buffer returned by `readTarget`. Never throws. */
+  fed(n: number, now: number): void {
+    if (this.#state === State.Closed) return;
+    this.#lastRecv = now;
+    this.#pingOutstandingSince = -1;
+    try {
+      this.#decoder.filled(n, this);
+    } catch (err) {
+      this.#fail(err);
+    }
+  }
+
+  /**
+   * Process received bytes. With `transient` (the caller reuses `chunk`), nothing keeps a
+   * reference to it: delivered frames are copies. Never throws: failures close the session
+   * through `onClose`.
+   */
+  feed(chunk: Uint8Array, now: number, transient = false): void {
     if (this.#state === State.Closed) return;
     this.#lastRecv = now;
     this.#pingOutstandingSince = -1;
@@ -194,7 +218,7 @@ export class Session implements FrameSink, MechanismContext {
         this.#state = State.Handshake;
         this.#mechanism.start(this);
       }
-      this.#decoder.push(chunk, off, this);
+      this.#decoder.push(chunk, off, this, transient);
     } catch (err) {
       this.#fail(err);
     }
