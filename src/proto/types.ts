@@ -7,7 +7,15 @@
  * (0 = never).
  */
 
-/** Message ids on the wire (the byte after the `AA A8` signature). */
+/**
+ * Message ids on the wire (the byte after the `AA A8` signature).
+ *
+ * @example
+ * ```ts
+ * import { MessageId } from "malamute";
+ * header[2] === MessageId.MAILBOX_SEND; // 9
+ * ```
+ */
 export const MessageId = {
   CONNECTION_OPEN: 1,
   CONNECTION_PING: 2,
@@ -29,7 +37,16 @@ export const MessageId = {
   STREAM_CANCEL: 18,
 } as const;
 
-/** Status codes carried by OK, ERROR and CONFIRM. */
+/**
+ * Status codes carried by OK, ERROR and CONFIRM (the broker's failure CONFIRM codes are in
+ * `ConfirmStatus`).
+ *
+ * @example
+ * ```ts
+ * import { StatusCode } from "malamute";
+ * if (reply.type === "ERROR" && reply.code === StatusCode.COMMAND_INVALID) reopen();
+ * ```
+ */
 export const StatusCode = {
   SUCCESS: 200,
   FAILED: 300,

@@ -2,6 +2,13 @@
  * A minimal typed event emitter that works identically on Node, Bun and Deno.
  * A throwing handler is caught and re-emitted as `error` (or swallowed if the throwing
  * handler *is* an error handler) so one bad listener never breaks the emitter's owner.
+ *
+ * @example
+ * ```ts
+ * const events = new Emitter<{ tick: (n: number) => void; error: (e: Error) => void }>();
+ * events.on("tick", (n) => console.log(n));
+ * events.emit("tick", 1);
+ * ```
  */
 // deno-lint-ignore no-explicit-any
 type AnyHandler = (...args: any[]) => void;
