@@ -1,3 +1,6 @@
+// deno-lint-ignore no-explicit-any
+type AnyHandler = (...args: any[]) => void;
+
 /**
  * A minimal typed event emitter that works identically on Node, Bun and Deno.
  * A throwing handler is caught and re-emitted as `error` (or swallowed if the throwing
@@ -10,9 +13,6 @@
  * events.emit("tick", 1);
  * ```
  */
-// deno-lint-ignore no-explicit-any
-type AnyHandler = (...args: any[]) => void;
-
 export class Emitter<Events extends { [K in keyof Events]: AnyHandler }> {
   readonly #handlers = new Map<keyof Events, Set<AnyHandler>>();
 
