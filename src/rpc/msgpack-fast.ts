@@ -1,0 +1,511 @@
+/**
+ * A direct msgpack writer and reader for the values calls carry almost always: plain objects,
+ * arrays, strings, numbers, booleans, null/undefined and Uint8Array. A general codec spends
+ * more on per-call setup than on a small payload. Output is byte for byte what the general
+ * codec (msgpackr, configured in codec.ts) writes; anything else (class instances, Map, Date,
+ * bigint, other typed arrays, extension types, non-string keys, malformed input) makes these
+ * functions give up, and codec.ts hands the value or frame to msgpackr instead.
+ */
+
+const utf8Encoder = new TextEncoder();
+const utf8Decoder = new TextDecoder();
+const MAX_DEPTH = 256;
+/** Binary values at least this big are not copied into the scratch buffer but straight into the output. */
+const BIG_BIN = 4096;
+const INITIAL = 8192;
+/** A scratch buffer that grew past this (a huge string) is dropped after use. */
+const KEEP = 1024 * 1024;
+
+let buf: Uint8Array = new Uint8Array(INITIAL);
+let pos = 0;
+let failed = false;
+/** Large binary values and the scratch offsets they belong at. */
+let bigs: Uint8Array[] = [];
+let bigAt: number[] = [];
+let bigBytes = 0;
+
+function ensure(n: number): void {
+  if (pos + n <= buf.length) return;
+  let size = buf.length * 2;
+  while (size < pos + n) size *= 2;
+  const next = new Uint8Array(size);
+  next.set(buf.subarray(0, pos));
+  buf = next;
+}
+
+function writeString(s: string): void {
+  const n = s.length;
+  if (n < 32) {
+    ensure(1 + 3 * n);
+    let p = pos + 1;
+    let i = 0;
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      buf[p++] = c;
+    }
+    if (i === n) {
+      buf[pos] = 0xa0 | n;
+      pos = p;
+      return;
+    }
+  }
+  ensure(5 + 3 * n);
+  // Worst case 3 bytes per UTF-16 unit; lone surrogates become U+FFFD, as in msgpackr.
+  const written = utf8Encoder.encodeInto(s, buf.subarray(pos + 5, pos + 5 + 3 * n)).written;
+  const header = written < 32 ? 1 : written < 0x100 ? 2 : written < 0x10000 ? 3 : 5;
+  if (header < 5) buf.copyWithin(pos + header, pos + 5, pos + 5 + written);
+  if (header === 1) buf[pos] = 0xa0 | written;
+  else if (header === 2) {
+    buf[pos] = 0xd9;
+    buf[pos + 1] = written;
+  } else if (header === 3) {
+    buf[pos] = 0xda;
+    buf[pos + 1] = written >>> 8;
+    buf[pos + 2] = written & 0xff;
+  } else {
+    buf[pos] = 0xdb;
+    writeU32(pos + 1, written);
+  }
+  pos += header + written;
+}
+
+function writeU32(p: number, v: number): void {
+  buf[p] = v >>> 24;
+  buf[p + 1] = (v >>> 16) & 0xff;
+  buf[p + 2] = (v >>> 8) & 0xff;
+  buf[p + 3] = v & 0xff;
+}
+
+const f64 = new Float64Array(1);
+const f64Bytes = new Uint8Array(f64.buffer);
+const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function writeNumber(v: number): void {
+  ensure(9);
+  if (v >>> 0 === v) {
+    if (v < 0x80) buf[pos++] = v;
+    else if (v < 0x100) {
+      buf[pos++] = 0xcc;
+      buf[pos++] = v;
+    } else if (v < 0x10000) {
+      buf[pos++] = 0xcd;
+      buf[pos++] = v >>> 8;
+      buf[pos++] = v & 0xff;
+    } else {
+      buf[pos++] = 0xce;
+      writeU32(pos, v);
+      pos += 4;
+    }
+  } else if (v >> 0 === v) {
+    if (v >= -0x20) buf[pos++] = 0x100 + v;
+    else if (v >= -0x80) {
+      buf[pos++] = 0xd0;
+      buf[pos++] = v + 0x100;
+    } else if (v >= -0x8000) {
+      buf[pos++] = 0xd1;
+      buf[pos++] = (v >> 8) & 0xff;
+      buf[pos++] = v & 0xff;
+    } else {
+      buf[pos++] = 0xd2;
+      writeU32(pos, v >>> 0);
+      pos += 4;
+    }
+  } else {
+    // Everything else (fractions, beyond 32 bits, NaN) is a float64, as msgpackr writes it.
+    buf[pos++] = 0xcb;
+    f64[0] = v;
+    if (littleEndian) for (let i = 7; i >= 0; i--) buf[pos++] = f64Bytes[i] as number;
+    else for (let i = 0; i < 8; i++) buf[pos++] = f64Bytes[i] as number;
+  }
+}
+
+function writeLength(n: number, fix: number, fixMax: number, b16: number, b32: number): void {
+  ensure(5);
+  if (n < fixMax) buf[pos++] = fix | n;
+  else if (n < 0x10000) {
+    buf[pos++] = b16;
+    buf[pos++] = n >>> 8;
+    buf[pos++] = n & 0xff;
+  } else {
+    buf[pos++] = b32;
+    writeU32(pos, n);
+    pos += 4;
+  }
+}
+
+function writeBin(v: Uint8Array): void {
+  const n = v.byteLength;
+  ensure(5);
+  if (n < 0x100) {
+    buf[pos++] = 0xc4;
+    buf[pos++] = n;
+  } else if (n < 0x10000) {
+    buf[pos++] = 0xc5;
+    buf[pos++] = n >>> 8;
+    buf[pos++] = n & 0xff;
+  } else {
+    buf[pos++] = 0xc6;
+    writeU32(pos, n);
+    pos += 4;
+  }
+  if (n >= BIG_BIN) {
+    // Copied once, into the output frame, when the output is assembled.
+    bigs.push(v);
+    bigAt.push(pos);
+    bigBytes += n;
+    return;
+  }
+  ensure(n);
+  buf.set(v, pos);
+  pos += n;
+}
+
+function write(v: unknown, depth: number): void {
+  switch (typeof v) {
+    case "string":
+      writeString(v);
+      return;
+    case "number":
+      writeNumber(v);
+      return;
+    case "boolean":
+      ensure(1);
+      buf[pos++] = v ? 0xc3 : 0xc2;
+      return;
+    case "undefined":
+      ensure(1);
+      buf[pos++] = 0xc0;
+      return;
+    case "object": {
+      if (v === null) {
+        ensure(1);
+        buf[pos++] = 0xc0;
+        return;
+      }
+      if (depth > MAX_DEPTH) break;
+      const ctor = (v as object).constructor;
+      if (ctor === Object || (ctor === undefined && Object.getPrototypeOf(v) === null)) {
+        const o = v as Record<string, unknown>;
+        const keys = Object.keys(o);
+        let count = 0;
+        for (let i = 0; i < keys.length; i++) if (o[keys[i] as string] !== undefined) count++;
+        writeLength(count, 0x80, 16, 0xde, 0xdf);
+        for (let i = 0; i < keys.length; i++) {
+          const key = keys[i] as string;
+          const item = o[key];
+          if (item === undefined) continue;
+          writeString(key);
+          write(item, depth + 1);
+          if (failed) return;
+        }
+        return;
+      }
+      if (ctor === Array) {
+        const a = v as unknown[];
+        writeLength(a.length, 0x90, 16, 0xdc, 0xdd);
+        for (let i = 0; i < a.length; i++) {
+          write(a[i], depth + 1);
+          if (failed) return;
+        }
+        return;
+      }
+      if (v instanceof Uint8Array) {
+        writeBin(v);
+        return;
+      }
+      break;
+    }
+  }
+  failed = true;
+}
+
+function reset(): void {
+  pos = 0;
+  failed = false;
+  if (bigs.length > 0) {
+    bigs = [];
+    bigAt = [];
+    bigBytes = 0;
+  }
+  if (buf.length > KEEP) buf = new Uint8Array(INITIAL);
+}
+
+/**
+ * Encodes `value` as msgpack into a new, exactly sized Uint8Array, or returns undefined when
+ * the value holds something only the general codec handles. `allocate(n)` makes the output
+ * of values with large binary fields (so that Node can skip zero-filling it).
+ *
+ * @example
+ * ```ts
+ * fastEncode({ a: 1 }); // Uint8Array [0x81, 0xa1, 0x61, 0x01]
+ * ```
+ */
+export function fastEncode(value: unknown, allocate: (n: number) => Uint8Array = (n) => new Uint8Array(n)): Uint8Array | undefined {
+  pos = 0;
+  failed = false;
+  try {
+    write(value, 0);
+  } catch {
+    // e.g. a getter that throws: let the general codec report it.
+    failed = true;
+  }
+  if (failed) {
+    reset();
+    return undefined;
+  }
+  let out: Uint8Array;
+  if (bigs.length === 0) out = buf.slice(0, pos);
+  else {
+    out = allocate(pos + bigBytes);
+    let from = 0;
+    let to = 0;
+    for (let i = 0; i < bigs.length; i++) {
+      const at = bigAt[i] as number;
+      const bin = bigs[i] as Uint8Array;
+      out.set(buf.subarray(from, at), to);
+      to += at - from;
+      out.set(bin, to);
+      to += bin.byteLength;
+      from = at;
+    }
+    out.set(buf.subarray(from, pos), to);
+  }
+  reset();
+  return out;
+}
+
+// ---------------------------------------------------------------- reading
+
+let src: Uint8Array = new Uint8Array(0);
+let at = 0;
+let end = 0;
+let bad = false;
+let dv: DataView | undefined;
+
+// Keys repeat call after call: decode each short ASCII key once.
+const keyCache = new Map<number, string>();
+const MAX_KEYS = 4096;
+
+function readString(n: number, key: boolean): string {
+  if (n > end - at) {
+    bad = true;
+    return "";
+  }
+  const start = at;
+  at += n;
+  if (n <= 24) {
+    let hash = n;
+    for (let i = start; i < at; i++) {
+      const c = src[i] as number;
+      if (c >= 0x80) return utf8Decoder.decode(src.subarray(start, at));
+      hash = (Math.imul(hash, 31) + c) | 0;
+    }
+    if (key) {
+      const known = keyCache.get(hash);
+      if (known !== undefined && known.length === n) {
+        let same = true;
+        for (let i = 0; same && i < n; i++) same = known.charCodeAt(i) === src[start + i];
+        if (same) return known;
+      }
+    }
+    let s = "";
+    for (let i = start; i < at; i++) s += String.fromCharCode(src[i] as number);
+    if (key && keyCache.size < MAX_KEYS) keyCache.set(hash, s);
+    return s;
+  }
+  return utf8Decoder.decode(src.subarray(start, at));
+}
+
+function u16(): number {
+  const v = ((src[at] as number) << 8) | (src[at + 1] as number);
+  at += 2;
+  return v;
+}
+
+function u32(): number {
+  const v = ((src[at] as number) * 0x1000000) + (((src[at + 1] as number) << 16) | ((src[at + 2] as number) << 8) | (src[at + 3] as number));
+  at += 4;
+  return v;
+}
+
+function need(n: number): boolean {
+  if (n > end - at) {
+    bad = true;
+    return false;
+  }
+  return true;
+}
+
+function view(): DataView {
+  return (dv ??= new DataView(src.buffer, src.byteOffset, src.byteLength));
+}
+
+function readKey(): string {
+  const b = src[at];
+  if (b === undefined) {
+    bad = true;
+    return "";
+  }
+  let n: number;
+  if ((b & 0xe0) === 0xa0) {
+    at++;
+    n = b & 0x1f;
+  } else if (b === 0xd9 && need(2)) {
+    n = src[at + 1] as number;
+    at += 2;
+  } else if (b === 0xda && need(3)) {
+    at++;
+    n = u16();
+  } else {
+    // Non-string keys (msgpackr turns them into strings) and str32 keys: the general codec.
+    bad = true;
+    return "";
+  }
+  const key = readString(n, true);
+  // As msgpackr does: a "__proto__" key must not change the object's prototype.
+  return key === "__proto__" ? "__proto_" : key;
+}
+
+function readMap(n: number, depth: number): Record<string, unknown> | undefined {
+  if (n * 2 > end - at || depth > MAX_DEPTH) {
+    bad = true;
+    return undefined;
+  }
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < n; i++) {
+    const key = readKey();
+    if (bad) return undefined;
+    out[key] = read(depth + 1);
+    if (bad) return undefined;
+  }
+  return out;
+}
+
+function readArray(n: number, depth: number): unknown[] | undefined {
+  if (n > end - at || depth > MAX_DEPTH) {
+    bad = true;
+    return undefined;
+  }
+  const out = new Array<unknown>(n);
+  for (let i = 0; i < n; i++) {
+    out[i] = read(depth + 1);
+    if (bad) return undefined;
+  }
+  return out;
+}
+
+function readBin(n: number): Uint8Array | undefined {
+  if (!need(n)) return undefined;
+  // A plain Uint8Array view of the frame (also when the frame is a Node Buffer): no copy.
+  const out = new Uint8Array(src.buffer, src.byteOffset + at, n);
+  at += n;
+  return out;
+}
+
+function read(depth: number): unknown {
+  if (at >= end) {
+    bad = true;
+    return undefined;
+  }
+  const b = src[at++] as number;
+  if (b < 0x80) return b;
+  if (b < 0x90) return readMap(b & 0x0f, depth);
+  if (b < 0xa0) return readArray(b & 0x0f, depth);
+  if (b < 0xc0) return readString(b & 0x1f, false);
+  if (b >= 0xe0) return b - 0x100;
+  switch (b) {
+    case 0xc0:
+      return null;
+    case 0xc2:
+      return false;
+    case 0xc3:
+      return true;
+    case 0xc4:
+      return need(1) ? readBin(src[at++] as number) : undefined;
+    case 0xc5:
+      return need(2) ? readBin(u16()) : undefined;
+    case 0xc6:
+      return need(4) ? readBin(u32()) : undefined;
+    case 0xca: {
+      if (!need(4)) return undefined;
+      const v = view().getFloat32(at);
+      at += 4;
+      return v;
+    }
+    case 0xcb: {
+      if (!need(8)) return undefined;
+      const v = view().getFloat64(at);
+      at += 8;
+      return v;
+    }
+    case 0xcc:
+      return need(1) ? (src[at++] as number) : undefined;
+    case 0xcd:
+      return need(2) ? u16() : undefined;
+    case 0xce:
+      return need(4) ? u32() : undefined;
+    case 0xcf: {
+      if (!need(8)) return undefined;
+      const high = u32();
+      return high * 0x100000000 + u32();
+    }
+    case 0xd0:
+      return need(1) ? ((src[at++] as number) << 24) >> 24 : undefined;
+    case 0xd1:
+      return need(2) ? (u16() << 16) >> 16 : undefined;
+    case 0xd2:
+      return need(4) ? u32() | 0 : undefined;
+    case 0xd3: {
+      if (!need(8)) return undefined;
+      const high = u32() | 0;
+      return high * 0x100000000 + u32();
+    }
+    case 0xd9:
+      return need(1) ? readString(src[at++] as number, false) : undefined;
+    case 0xda:
+      return need(2) ? readString(u16(), false) : undefined;
+    case 0xdb:
+      return need(4) ? readString(u32(), false) : undefined;
+    case 0xdc:
+      return need(2) ? readArray(u16(), depth) : undefined;
+    case 0xdd:
+      return need(4) ? readArray(u32(), depth) : undefined;
+    case 0xde:
+      return need(2) ? readMap(u16(), depth) : undefined;
+    case 0xdf:
+      return need(4) ? readMap(u32(), depth) : undefined;
+    default:
+      // 0xc1 and the extension types: only the general codec knows what to do.
+      bad = true;
+      return undefined;
+  }
+}
+
+/** Returned by {@link fastDecode} when the frame needs the general codec. */
+export const NOT_DECODED: unique symbol = Symbol("not decoded");
+
+/**
+ * Decodes one msgpack value that fills `frame` exactly, or returns {@link NOT_DECODED} for
+ * anything unusual or malformed (the general codec then decodes it or reports the error).
+ * `bin` values are views of `frame`.
+ *
+ * @example
+ * ```ts
+ * fastDecode(new Uint8Array([0x81, 0xa1, 0x61, 0x01])); // { a: 1 }
+ * ```
+ */
+export function fastDecode(frame: Uint8Array): unknown {
+  src = frame;
+  at = 0;
+  end = frame.length;
+  bad = false;
+  dv = undefined;
+  const value = read(0);
+  const ok = !bad && at === end;
+  src = EMPTY;
+  dv = undefined;
+  return ok ? value : NOT_DECODED;
+}
+
+const EMPTY: Uint8Array = new Uint8Array(0);
