@@ -4,7 +4,7 @@ import type { Confirmation, Delivery, MlmClientOptions } from "../client/types.t
 import type { Transport } from "../transport/types.ts";
 import { encodeValue } from "./codec.ts";
 import { isStreamMethod, type MethodSchema, type ServiceContract } from "./contract.ts";
-import { CANCEL_STREAM, type CancelHeader, decodeEnvelope, encodeHeader } from "./envelope.ts";
+import { CANCEL_STREAM, type CancelHeader, decodeFrames, encodeHeader, type Header } from "./envelope.ts";
 import {
   RpcCancelledError, RpcDeadlineError, RpcError, RpcErrorCode, RpcPayloadTooLargeError, RpcUnavailableError,
   RpcValidationError,
@@ -287,9 +287,9 @@ class ClientCore implements CallHost {
       return;
     }
     const call = this.#pending.get(delivery.tracker);
-    let envelope;
+    let header: Header;
     try {
-      envelope = decodeEnvelope(delivery.content);
+      header = decodeFrames(delivery.content);
     } catch (error) {
       this.#stats.malformed++;
       call?.fail(error as RpcError, true);
@@ -298,13 +298,13 @@ class ClientCore implements CallHost {
     if (call === undefined) {
       this.#stats.stale++;
       // A requeued call started again after it settled here: stop the wasted run.
-      if (envelope.header.kind === "ack") {
-        this.#cancel(delivery.tracker, envelope.header.worker || delivery.sender, Date.now(), RpcErrorCode.CANCELLED);
+      if (header.kind === "ack") {
+        this.#cancel(delivery.tracker, header.worker || delivery.sender, Date.now(), RpcErrorCode.CANCELLED);
       }
       return;
     }
-    if (envelope.header.kind === "ack") this.#stats.acks++;
-    call.receive(envelope.header, envelope.payload, delivery.sender);
+    if (header.kind === "ack") this.#stats.acks++;
+    call.receive(header, delivery.content[1], delivery.sender);
   }
 
   #confirmed(confirmation: Confirmation): void {

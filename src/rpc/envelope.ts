@@ -234,6 +234,21 @@ export interface Envelope {
  * ```
  */
 export function decodeEnvelope(frames: readonly Uint8Array[]): Envelope {
+  const header = decodeFrames(frames);
+  return frames.length === 2 ? { header, payload: frames[1] as Uint8Array } : { header };
+}
+
+/**
+ * {@link decodeEnvelope} without the result object, for the hot path: decodes the header and
+ * checks the frame count for its kind; the payload, if the kind has one, is `frames[1]`.
+ *
+ * @example
+ * ```ts
+ * const header = decodeFrames(delivery.content);
+ * if (header.kind === "result") use(decodeValue(delivery.content[1]!));
+ * ```
+ */
+export function decodeFrames(frames: readonly Uint8Array[]): Header {
   const first = frames[0];
   if (first === undefined) throw new RpcProtocolError("message has no header frame");
   const header = decodeHeader(first);
@@ -241,7 +256,7 @@ export function decodeEnvelope(frames: readonly Uint8Array[]): Envelope {
   if (frames.length !== expected) {
     throw new RpcProtocolError(`${header.kind} message has ${frames.length} frames, expected ${expected}`);
   }
-  return expected === 2 ? { header, payload: frames[1] as Uint8Array } : { header };
+  return header;
 }
 
 /**

@@ -5,7 +5,7 @@ import { Emitter } from "../util/emitter.ts";
 import { EarlyCancels } from "./cancels.ts";
 import { decodeValue, encodeValue } from "./codec.ts";
 import { isStreamMethod, type MethodSchema, type ServiceContract } from "./contract.ts";
-import { CANCEL_STREAM, type CallHeader, decodeEnvelope, type Header } from "./envelope.ts";
+import { CANCEL_STREAM, type CallHeader, decodeFrames, type Header } from "./envelope.ts";
 import {
   errorBody, RpcCancelledError, RpcDeadlineError, RpcError, RpcErrorCode, RpcPayloadTooLargeError, RpcProtocolError,
   RpcUnavailableError,
@@ -173,11 +173,17 @@ export async function serve<C extends ServiceContract>(
 
 type AnyHandler = (input: unknown, ctx: HandlerContext<unknown>) => unknown;
 
+interface MethodEntry {
+  schema: MethodSchema;
+  handler: AnyHandler;
+  label: string;
+}
+
 class Worker implements RpcWorker, ReplySink {
   readonly service: string;
   readonly address: string;
-  readonly #contract: ServiceContract;
-  readonly #handlers: Record<string, AnyHandler>;
+  /** Per method: schema, handler and the label of its errors, found with one lookup per call. */
+  readonly #methods = new Map<string, MethodEntry>();
   readonly #control: MlmClient;
   readonly #mlm: MlmClient;
   readonly #maxPayload: number;
@@ -202,8 +208,10 @@ class Worker implements RpcWorker, ReplySink {
   ) {
     this.service = contract.name;
     this.address = address;
-    this.#contract = contract;
-    this.#handlers = handlers;
+    for (const [name, schema] of Object.entries(contract.methods)) {
+      const handler = handlers[name];
+      if (handler !== undefined) this.#methods.set(name, { schema, handler, label: `${contract.name}.${name}` });
+    }
     this.#control = control;
     this.#mlm = mlm;
     this.#maxPayload = options.maxPayload ?? 64 * MiB;
@@ -237,7 +245,7 @@ class Worker implements RpcWorker, ReplySink {
     const callId = delivery.kind === "stream" ? delivery.subject : delivery.tracker;
     let header: Header;
     try {
-      header = decodeEnvelope(delivery.content).header;
+      header = decodeFrames(delivery.content);
     } catch {
       this.#stats.malformed++;
       return;
@@ -280,19 +288,16 @@ class Worker implements RpcWorker, ReplySink {
     let header: CallHeader;
     let payload: Uint8Array;
     try {
-      const envelope = decodeEnvelope(delivery.content);
-      if (envelope.header.kind !== "call") throw new RpcProtocolError(`expected a call, got ${envelope.header.kind}`);
-      header = envelope.header;
-      payload = envelope.payload as Uint8Array;
+      const decoded = decodeFrames(delivery.content);
+      if (decoded.kind !== "call") throw new RpcProtocolError(`expected a call, got ${decoded.kind}`);
+      header = decoded;
+      payload = delivery.content[1] as Uint8Array;
     } catch (error) {
       reject(reply, error);
       return;
     }
-    const schema = Object.hasOwn(this.#contract.methods, delivery.subject)
-      ? this.#contract.methods[delivery.subject]
-      : undefined;
-    const handler = this.#handlers[delivery.subject];
-    if (schema === undefined || handler === undefined) {
+    const entry = this.#methods.get(delivery.subject);
+    if (entry === undefined) {
       reject(reply, new RpcError(RpcErrorCode.UNKNOWN_METHOD, `${this.service} has no method ${JSON.stringify(delivery.subject)}`));
       return;
     }
@@ -312,17 +317,17 @@ class Worker implements RpcWorker, ReplySink {
     let input: unknown;
     try {
       input = decodeValue(payload, "input");
-      assertValid(schema.input, input, "input", `${this.service}.${delivery.subject}`);
+      assertValid(entry.schema.input, input, "input", entry.label);
     } catch (error) {
       reject(reply, error);
       return;
     }
-    const run = new RunningCall(reply, schema, deadline, header.meta ?? NO_META, this.service, now);
-    void this.#run(run, schema, handler, input);
+    const run = new RunningCall(reply, entry.schema, deadline, header.meta ?? NO_META, this.service, now);
+    void this.#run(run, entry, input);
   }
 
-  async #run(run: RunningCall, schema: MethodSchema, handler: AnyHandler, input: unknown): Promise<void> {
-    const label = `${this.service}.${run.method}`;
+  async #run(run: RunningCall, entry: MethodEntry, input: unknown): Promise<void> {
+    const { schema, handler, label } = entry;
     const reply = run.reply;
     this.#track(run);
     try {
