@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { TcpRouter, type TcpRouterOptions } from "../transport/tcp-router.ts";
 import type { PlainAuthenticator, RouterSocket, Transport } from "../transport/types.ts";
 import { zmtp } from "../transport/zmtp.ts";
 import { Emitter } from "../util/emitter.ts";
@@ -41,7 +42,12 @@ export interface BrokerOptions {
   auth?: BrokerAuth;
   /** Path of a C broker `malamute.cfg` (ZPL) to read endpoints, timeout, security and limits from. */
   config?: string;
-  /** On close, ms to let the final CONFIRMs leave before the sockets close (only when there are any). Default 100. */
+  /**
+   * On close, how long the final CONFIRMs and replies may take to leave, in ms. The `zmtp`
+   * transport flushes each connection and closes it as soon as that is done, within this
+   * bound; with other transports the broker waits this long when it has just sent something.
+   * Default 100.
+   */
   linger?: number;
   /** Receives log records from the start (also available later as the `log` event). */
   log?: (entry: BrokerLogEntry) => void;
@@ -91,19 +97,25 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     limits: { ...file?.limits, ...options.limits },
   });
   const transport = options.transport ?? zmtp;
-  const router = transport.router(auth?.mechanism === "plain" ? { plain: { authenticate: authenticator(auth) } } : {});
-  const broker = new MlmBroker(core, router, options.linger ?? 100);
+  const linger = options.linger ?? 100;
+  const routerOptions: TcpRouterOptions = { linger };
+  if (auth?.mechanism === "plain") routerOptions.plain = { authenticate: authenticator(auth) };
+  const router = transport.router(routerOptions);
+  const broker = new MlmBroker(core, router, router instanceof TcpRouter ? 0 : linger);
   if (early) broker.on("log", early);
   try {
     for (const endpoint of endpoints) {
       try {
         await router.bind(endpoint);
       } catch (cause) {
-        throw new BrokerError("BROKER_BIND", `cannot bind ${endpoint}: ${(cause as Error).message}`, { cause });
+        // Transports usually name the endpoint already ("cannot bind tcp://...: EADDRINUSE").
+        const reason = cause instanceof Error ? cause.message : String(cause);
+        const message = reason.includes(endpoint) ? reason : `cannot bind ${endpoint}: ${reason}`;
+        throw new BrokerError("BROKER_BIND", message, { cause });
       }
     }
   } catch (error) {
-    await broker.close();
+    await broker.abort();
     throw error;
   }
   return broker;
@@ -145,6 +157,7 @@ class MlmBroker extends Emitter<BrokerEvents> implements Broker {
   #timer: ReturnType<typeof setTimeout> | undefined = undefined;
   #timerAt = Infinity;
   #closing: Promise<void> | undefined = undefined;
+  /** How long to wait before closing a ROUTER that does not flush on close (0 = it does). */
   readonly #linger: number;
 
   constructor(core: BrokerCore, router: RouterSocket, linger: number) {
@@ -171,6 +184,20 @@ class MlmBroker extends Emitter<BrokerEvents> implements Broker {
     return this.#closing;
   }
 
+  /** Undo a failed start: close the sockets without a shutdown (nothing was served, nothing to log). */
+  abort(): Promise<void> {
+    this.#closing ??= this.#closeRouter();
+    return this.#closing;
+  }
+
+  async #closeRouter(): Promise<void> {
+    this.#router.off("message", this.#onMessage);
+    this.#router.off("connect", this.#onConnect);
+    this.#router.off("disconnect", this.#onDisconnect);
+    await this.#router.close();
+    this.#router.off("error", this.#onError);
+  }
+
   async #shutdown(): Promise<void> {
     const told = this.#run({ type: "shutdown" });
     if (this.#timer !== undefined) clearTimeout(this.#timer);
@@ -178,9 +205,9 @@ class MlmBroker extends Emitter<BrokerEvents> implements Broker {
     this.#router.off("message", this.#onMessage);
     this.#router.off("connect", this.#onConnect);
     this.#router.off("disconnect", this.#onDisconnect);
-    // Transports write on a later (micro)task and close without draining: give the last
-    // replies and the shutdown CONFIRMs a moment to leave.
-    await new Promise((resolve) => setTimeout(resolve, told > 0 ? this.#linger : 0));
+    // Transports that close without draining (#linger > 0) get a moment to send the last
+    // replies and the shutdown CONFIRMs; the zmtp ROUTER flushes them itself on close.
+    if (told > 0 && this.#linger > 0) await new Promise((resolve) => setTimeout(resolve, this.#linger));
     await this.#router.close();
     this.#router.off("error", this.#onError);
     this.#ids.clear();

@@ -173,12 +173,20 @@ export class TcpConnection {
     }
   }
 
-  /** Close locally. Reports `connClosed` with `reason` (unless already closed). */
-  close(reason: string): void {
+  /**
+   * Close locally. Reports `connClosed` with `reason` (unless already closed). With `linger`
+   * > 0, bytes already sent are flushed first (the socket is ended, then destroyed at the
+   * latest after `linger` ms); otherwise it is destroyed at once.
+   */
+  close(reason: string, linger = 0): void {
+    if (this.#done) {
+      // Already finishing, maybe still flushing an ERROR: stop it now.
+      if (!this.socket.destroyed) this.socket.destroy();
+      return;
+    }
+    const rest = linger > 0 ? this.session.takeOutput() : [];
     this.session.close();
-    this.#finish(reason, undefined);
-    // A connection that was already finishing may still be flushing an ERROR: stop it now.
-    if (!this.socket.destroyed) this.socket.destroy();
+    this.#finish(reason, undefined, linger > 0 ? { rest, linger } : undefined);
   }
 
   #scheduleFlush(): void {
@@ -193,7 +201,7 @@ export class TcpConnection {
   };
 
   #flush(): void {
-    if (this.session.outputPending === 0 || this.socket.destroyed) return;
+    if (this.session.outputPending === 0 || this.socket.destroyed || !this.socket.writable) return;
     const chunks = this.session.takeOutput();
     if (chunks.length === 1) {
       this.socket.write(chunks[0] as Uint8Array);
@@ -245,7 +253,7 @@ export class TcpConnection {
     if (this.session.outputPending > 0) this.#flush();
   }
 
-  #finish(reason: string, error: ZmtpError | undefined): void {
+  #finish(reason: string, error: ZmtpError | undefined, graceful?: { rest: Uint8Array[]; linger: number }): void {
     if (this.#done) return;
     this.#done = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
@@ -253,11 +261,19 @@ export class TcpConnection {
     this.session.close();
     const socket = this.socket;
     if (!socket.destroyed) {
-      // Let a final ERROR command reach the peer, then make sure nothing stays open.
-      const rest = error ? this.session.takeOutput() : [];
-      if (rest.length > 0 && socket.writable) {
+      // A final ERROR command, or what a lingering close still has to send, goes out before
+      // the socket ends; the peer's close (or the linger timeout) then finishes it.
+      const rest = graceful ? graceful.rest : error ? this.session.takeOutput() : [];
+      const unsent = rest.length > 0 || (graceful !== undefined && socket.writableLength > 0);
+      if (unsent && socket.writable) {
         for (const c of rest) socket.write(c);
-        socket.end(() => socket.destroy());
+        if (graceful) {
+          const timer = setTimeout(() => socket.destroy(), graceful.linger);
+          socket.once("close", () => clearTimeout(timer));
+          socket.end();
+        } else {
+          socket.end(() => socket.destroy());
+        }
       } else {
         socket.destroy();
       }

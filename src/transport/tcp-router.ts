@@ -10,6 +10,15 @@ import { emptyStats, RoutingIdGenerator, routingIdKey } from "./tcp-common.ts";
 import { adoptAccepted, type ConnectionOwner, ReadInto, TcpConnection, USER_READ_BUFFERS } from "./tcp-connection.ts";
 import type { Frames, RouterEvents, RouterOptions, RouterSocket, SocketStats } from "./types.ts";
 
+/** Options of the TCP ROUTER: the transport's, plus how long `close()` may spend flushing. */
+export interface TcpRouterOptions extends RouterOptions {
+  /**
+   * On `close()`, ms to let output already sent to a peer reach it before its connection is
+   * cut (connections with nothing left to send close at once). Default 1000; 0 = cut at once.
+   */
+  linger?: number;
+}
+
 interface Peer {
   id: Uint8Array;
   key: string;
@@ -22,10 +31,11 @@ interface Peer {
  * every connection, as libzmq does.
  *
  * Sends never block: each peer's output is batched per event-loop turn. There is no
- * per-peer high-water mark (Malamute's broker runs its ROUTER unbounded too).
+ * per-peer high-water mark (Malamute's broker runs its ROUTER unbounded too). `close()`
+ * flushes what was already sent, within `linger` ms.
  */
 export class TcpRouter extends Emitter<RouterEvents> implements RouterSocket, ConnectionOwner {
-  readonly #options: RouterOptions;
+  readonly #options: TcpRouterOptions;
   readonly #servers: Server[] = [];
   readonly #endpoints: string[] = [];
   readonly #conns = new Set<TcpConnection>();
@@ -35,7 +45,7 @@ export class TcpRouter extends Emitter<RouterEvents> implements RouterSocket, Co
   #closed = false;
   readonly authenticate: ConnectionOwner["authenticate"];
 
-  constructor(options: RouterOptions) {
+  constructor(options: TcpRouterOptions) {
     super();
     this.#options = options;
     const plain = options.plain;
@@ -166,7 +176,7 @@ export class TcpRouter extends Emitter<RouterEvents> implements RouterSocket, Co
     this.#closed = true;
     const servers = this.#servers.splice(0);
     const closing = [...this.#conns].map((conn) => {
-      conn.close("router closed");
+      conn.close("router closed", this.#options.linger ?? 1000);
       return conn.closed;
     });
     await Promise.all([

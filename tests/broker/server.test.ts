@@ -384,3 +384,24 @@ describe("broker server: PLAIN authentication", () => {
     }
   });
 });
+
+describe("broker server: failed start", () => {
+  it("BROKER_BIND names the endpoint once and no 'broker shut down' is logged", async () => {
+    const first = await startBroker({ endpoints: ["tcp://127.0.0.1:0"] });
+    const taken = first.endpoints[0] as string;
+    const logs: string[] = [];
+    try {
+      await assert.rejects(
+        startBroker({ endpoints: [taken], log: (e) => logs.push(e.message) }),
+        (e: unknown) => {
+          assert.ok(e instanceof Error && (e as { code?: string }).code === "BROKER_BIND");
+          assert.equal(e.message.split(`cannot bind ${taken}`).length - 1, 1, e.message);
+          return true;
+        },
+      );
+      assert.deepEqual(logs.filter((m) => m.includes("shut down")), []);
+    } finally {
+      await first.close();
+    }
+  });
+});
