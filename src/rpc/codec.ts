@@ -58,9 +58,11 @@ function sizeBound(value: unknown, depth: number): number {
 
 /**
  * Encodes a value as msgpack. `Uint8Array` values become `bin` (copied once, into the frame).
- * The result is a fresh view that later encodes never overwrite. Large values (images,
- * audio) are packed into an exactly sized buffer: msgpackr's own growth policy would
- * allocate up to four times the size.
+ * The result is a fresh view that later encodes never overwrite. Plain values (objects,
+ * arrays, strings, numbers, booleans, null, bytes) take the direct writer of
+ * msgpack-fast.ts, which writes the same bytes as msgpackr at a fraction of its per-call
+ * cost; anything else goes to msgpackr. Large values (images, audio) end up in an exactly
+ * sized buffer either way: msgpackr's own growth policy would allocate up to four times the size.
  *
  * @example
  * ```ts
