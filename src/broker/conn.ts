@@ -2,6 +2,7 @@ import type { StoredMessage } from "./message.ts";
 import { ConfirmRoutes } from "./routes.ts";
 import type { Service } from "./service.ts";
 import type { Stream } from "./stream.ts";
+import type { BrokerClientStats } from "./types.ts";
 
 /**
  * The broker's state for one connection ("context" in the C broker). Created on the
@@ -46,6 +47,23 @@ export class Conn {
   /** Buffered stream deliveries. */
   get buffered(): number {
     return this.buffer ? this.buffer.length - this.bufferHead : 0;
+  }
+
+  /** This connection as listed in the broker's stats. */
+  snapshot(now: number): BrokerClientStats {
+    return {
+      conn: this.key,
+      address: this.address,
+      opened: this.opened,
+      idleMs: Math.max(0, Math.round(now - this.lastActive)),
+      creditAware: this.creditAware,
+      credit: this.credit,
+      writes: this.writer?.name ?? "",
+      reads: this.reading ? [...this.reading].map((s) => s.name) : [],
+      offers: this.offering ? [...this.offering].map((s) => s.name) : [],
+      inflight: this.inflight?.size ?? 0,
+      buffered: this.buffered,
+    };
   }
 
   confirmRoutes(): ConfirmRoutes {

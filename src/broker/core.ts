@@ -11,10 +11,13 @@ import { hasCredit, Mailbox, Service } from "./service.ts";
 import { ADMIN_SERVICE, ConfirmStatus } from "./status.ts";
 import { Stream } from "./stream.ts";
 import type {
+  BrokerClientStats,
   BrokerAction, BrokerConfig, BrokerCounters, BrokerEvent, BrokerLimits, BrokerStats, LogLevel,
 } from "./types.ts";
 
 const MAX_CREDIT = 0x3fffffff;
+/** Clients listed in an admin STATS answer, which has to stay one reasonable message. */
+const ADMIN_CLIENT_LIST_MAX = 1000;
 const PATTERN_CACHE = 1024;
 const utf8 = new TextEncoder();
 
@@ -136,13 +139,22 @@ export class BrokerCore {
     return next === Infinity ? undefined : next;
   }
 
-  /** A snapshot of clients, mailboxes, streams, services and counters. */
-  stats(): BrokerStats {
+  /**
+   * A snapshot of clients, mailboxes, streams, services and counters. `now` (same clock as
+   * `handle`) dates the clients' idle times; default: the time of the last event handled.
+   * `maxClients` bounds `clientList`.
+   */
+  stats(now: number = this.#now, maxClients = Infinity): BrokerStats {
     let clients = 0;
-    for (const conn of this.#conns.values()) if (conn.opened) clients++;
+    const clientList: BrokerClientStats[] = [];
+    for (const conn of this.#conns.values()) {
+      if (conn.opened) clients++;
+      if (clientList.length < maxClients) clientList.push(conn.snapshot(now));
+    }
     return {
       clients,
       connections: this.#conns.size,
+      clientList,
       mailboxes: [...this.#mailboxes.values()].map((m) => ({
         address: m.address, depth: m.queue.count, bytes: m.queue.bytes,
       })),
@@ -800,7 +812,7 @@ export class BrokerCore {
       this.#fail(origin, message.tracker, ConfirmStatus.NO_ROUTE, "no route: anonymous requester");
       return;
     }
-    const body = utf8.encode(JSON.stringify(this.stats()));
+    const body = utf8.encode(JSON.stringify(this.stats(this.#now, ADMIN_CLIENT_LIST_MAX)));
     this.#mail("", ADMIN_SERVICE, conn.address, message.subject, message.tracker, [body], body.byteLength, 0);
   }
 

@@ -176,7 +176,7 @@ class MlmBroker extends Emitter<BrokerEvents> implements Broker {
   }
 
   stats(): BrokerStats {
-    return this.#core.stats();
+    return this.#core.stats(performance.now());
   }
 
   close(): Promise<void> {

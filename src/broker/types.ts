@@ -93,12 +93,43 @@ export interface BrokerCounters {
   connectionsRefused: number;
 }
 
+/** One connection in {@link BrokerStats.clientList}. */
+export interface BrokerClientStats {
+  /** The transport's connection id (hex routing id). */
+  conn: string;
+  /** MLM address; "" when anonymous or not opened yet. */
+  address: string;
+  /** Completed CONNECTION-OPEN. */
+  opened: boolean;
+  /** Milliseconds since its last input. */
+  idleMs: number;
+  /** Sent CREDIT at least once, so deliveries wait for credit. */
+  creditAware: boolean;
+  /** Credit left (meaningful when `creditAware`). */
+  credit: number;
+  /** Stream it writes to ("" = none). */
+  writes: string;
+  /** Streams it reads. */
+  reads: string[];
+  /** Services it offers. */
+  offers: string[];
+  /** Tracked requests delivered to it and not confirmed yet. */
+  inflight: number;
+  /** Stream deliveries waiting for its credit. */
+  buffered: number;
+}
+
 /** Snapshot returned by {@link BrokerCore.stats}. */
 export interface BrokerStats {
   /** Contexts that completed CONNECTION-OPEN. */
   clients: number;
   /** All contexts, opened or not. */
   connections: number;
+  /**
+   * Every context, opened or not (the admin STATS answer lists at most the first 1,000, in
+   * connection order; `connections` has the total).
+   */
+  clientList: BrokerClientStats[];
   mailboxes: { address: string; depth: number; bytes: number }[];
   streams: { name: string; readers: number; writers: number }[];
   services: { name: string; workers: number; queued: number; bytes: number; inflight: number }[];

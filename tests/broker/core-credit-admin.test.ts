@@ -82,6 +82,54 @@ describe("broker core: admin service malamute.admin", () => {
     const stats = JSON.parse(text(m.content[0])) as BrokerStats;
     assert.equal(stats.clients, 2);
     assert.deepEqual(stats.services, [{ name: "svc", workers: 1, queued: 0, bytes: 0, inflight: 0 }]);
+    assert.deepEqual(stats.clientList.map((c) => [c.address, c.offers]), [["worker", ["svc"]], ["ops", []]]);
+  });
+
+  it("stats list every client: address, idle time, credit, streams read and written, services offered", () => {
+    const h = new Harness();
+    h.open("p", "producer");
+    h.ok("p", write("weather"));
+    h.open("x", "reader");
+    h.ok("x", read("weather", "^a"));
+    h.ok("x", read("news", ".*"));
+    h.ok("x", offer("svc", ".*"));
+    h.send("x", credit(2));
+    h.send("p", publish("a1"));
+    h.send("p", publish("a2"));
+    h.send("p", publish("a3")); // no credit left: buffered
+    h.raw("q", []); // a connection that never opened
+    h.now += 250;
+    const list = h.core.stats().clientList;
+    assert.equal(list.length, 3);
+    const [p, x, q] = list;
+    assert.deepEqual(
+      { ...p, idleMs: undefined },
+      {
+        conn: "p", address: "producer", opened: true, idleMs: undefined, creditAware: false, credit: 0,
+        writes: "weather", reads: [], offers: [], inflight: 0, buffered: 0,
+      },
+    );
+    assert.equal(x?.creditAware, true);
+    assert.equal(x?.credit, 0);
+    assert.equal(x?.buffered, 1);
+    assert.deepEqual(x?.reads.sort(), ["news", "weather"]);
+    assert.deepEqual(x?.offers, ["svc"]);
+    assert.equal(q?.opened, false);
+    // Idle time is measured against the `now` given (default: the last event's time).
+    assert.equal(h.core.stats(h.now).clientList[0]?.idleMs, 250);
+    assert.equal(h.core.stats().clientList[0]?.idleMs, 0);
+    assert.equal(h.core.stats(h.now, 2).clientList.length, 2, "maxClients bounds the list");
+  });
+
+  it("the admin STATS answer lists at most 1,000 clients", () => {
+    const h = new Harness({ limits: { maxConnections: 2000 } });
+    for (let i = 0; i < 1100; i++) h.open(`c${i}`, `client-${i}`);
+    const out = h.send("c0", request(ADMIN_SERVICE, "STATS", "", "adm"));
+    const m = out[0]?.message;
+    assert.ok(m?.type === "MAILBOX_DELIVER");
+    const stats = JSON.parse(text(m.content[0])) as BrokerStats;
+    assert.equal(stats.connections, 1100);
+    assert.equal(stats.clientList.length, 1000);
   });
 
   it("an anonymous requester cannot receive the admin reply: CONFIRM 303", () => {

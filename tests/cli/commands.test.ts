@@ -137,6 +137,7 @@ describe("malamute commands against a broker process", () => {
       const [table, json] = await Promise.all([runCli(["stat", ...e()]), runCli(["stat", ...e(), "--json"])]);
       assert.equal(table.code, 0, table.stderr);
       assert.match(table.stdout, /^clients: \d+ \(connections: \d+\)$/m);
+      assert.match(table.stdout, /^clients:\n  address +conn +idle +credit +reads +writes +offers +in flight +buffered\n/m);
       assert.match(table.stdout, /^mailboxes:\n  address +depth +bytes\n(  .*\n)*  cli-stat-box +1 +1$/m);
       assert.match(table.stdout, /^  cli-stat-svc +0 +1 +1 +0$/m);
       assert.match(table.stdout, /^  delivered +\d+$/m);

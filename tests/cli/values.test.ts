@@ -69,11 +69,34 @@ describe("stat tables", () => {
         delivered: 10, queued: 1, expired: 0, dropped: 0, malformed: 0, confirmed: 0, failed: 0, requeued: 0,
         connectionsExpired: 0, connectionsRefused: 0,
       },
+      clientList: [],
     });
     assert.match(text, /^clients: 3 \(connections: 4\)\n/);
     assert.match(text, /\nmailboxes:\n  address  depth  bytes\n  alice        2    512\n/);
     assert.match(text, /\nstreams: none\n/);
     assert.match(text, /\nservices:\n  service  workers  queued  bytes  in flight\n  images         2       5   2048          1\n/);
     assert.match(text, /\n  delivered +10\n/);
+  });
+
+  it("lists clients: address, connection, idle time, credit, streams read and written, services offered", () => {
+    const counters = {
+      delivered: 0, queued: 0, expired: 0, dropped: 0, malformed: 0, confirmed: 0, failed: 0, requeued: 0,
+      connectionsExpired: 0, connectionsRefused: 0,
+    };
+    const client = {
+      conn: "0a0b", address: "worker-1", opened: true, idleMs: 12_345, creditAware: true, credit: 7, writes: "",
+      reads: ["weather", "news"], offers: ["images"], inflight: 2, buffered: 0,
+    };
+    const text = formatStats({
+      clients: 1, connections: 3, mailboxes: [], streams: [], services: [], counters,
+      clientList: [client, { ...client, conn: "0c", address: "", opened: false, idleMs: 5, creditAware: false, reads: [], offers: [], inflight: 0 }],
+    });
+    assert.match(text, /\nclients:\n  address +conn +idle +credit +reads +writes +offers +in flight +buffered\n/);
+    assert.match(text, /\n  worker-1 +0a0b +12\.3s +7 +weather,news +- +images +2 +0\n/);
+    assert.match(text, /\n  \(not open\) +0c +5ms +- +- +- +- +0 +0\n/);
+    assert.match(text, /\n  … and 1 more\n/);
+    // A broker without a client list (older version): no clients section at all.
+    const { clientList: _omit, ...older } = { clients: 0, connections: 0, mailboxes: [], streams: [], services: [], counters, clientList: [] };
+    assert.doesNotMatch(formatStats(older as unknown as Parameters<typeof formatStats>[0]), /\nclients:/);
   });
 });

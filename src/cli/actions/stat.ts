@@ -64,8 +64,9 @@ async function askStats(client: MlmClient, waitMs: number): Promise<unknown> {
 }
 
 /**
- * The STATS answer as tables: a summary line, then mailboxes, streams, services and counters.
- * Sections with nothing in them say so rather than vanish.
+ * The STATS answer as tables: a summary line, then clients, mailboxes, streams, services and
+ * counters. Sections with nothing in them say so rather than vanish (the clients section is
+ * left out for a broker that does not list clients).
  *
  * @example
  * ```ts
@@ -75,6 +76,23 @@ async function askStats(client: MlmClient, waitMs: number): Promise<unknown> {
 export function formatStats(stats: BrokerStats): string {
   const out: string[] = [];
   out.push(`clients: ${stats.clients} (connections: ${stats.connections})`, "");
+  const list = stats.clientList as BrokerStats["clientList"] | undefined;
+  if (list !== undefined) {
+    const rows = list.map((c) => [
+      c.opened ? (c.address === "" ? "(anonymous)" : c.address) : "(not open)",
+      c.conn,
+      formatIdle(c.idleMs),
+      c.creditAware ? c.credit : "-",
+      c.reads.join(",") || "-",
+      c.writes || "-",
+      c.offers.join(",") || "-",
+      c.inflight,
+      c.buffered,
+    ]);
+    const more = stats.connections - list.length;
+    out.push(section("clients", ["address", "conn", "idle", "credit", "reads", "writes", "offers", "in flight", "buffered"], rows) +
+      (more > 0 && rows.length > 0 ? `  … and ${more} more\n` : ""));
+  }
   out.push(section("mailboxes", ["address", "depth", "bytes"], stats.mailboxes.map((m) => [m.address, m.depth, m.bytes])));
   out.push(section("streams", ["stream", "readers", "writers"], stats.streams.map((s) => [s.name, s.readers, s.writers])));
   out.push(section(
@@ -84,6 +102,14 @@ export function formatStats(stats: BrokerStats): string {
   ));
   out.push(section("counters", ["counter", "value"], Object.entries(stats.counters).map(([name, value]) => [name, value])));
   return out.join("\n");
+}
+
+/** Idle time as `850ms`, `12.3s` or `4m05s`. */
+function formatIdle(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
+  const s = Math.floor(ms / 1000);
+  return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
 }
 
 function section(title: string, headers: string[], rows: Array<Array<string | number>>): string {
