@@ -23,5 +23,5 @@ export type { BrokerFileConfig } from "./config.ts";
 export { loadBrokerConfig } from "./config-file.ts";
 export { BrokerError } from "./errors.ts";
 export type {
-  BrokerAction, BrokerConfig, BrokerCounters, BrokerEvent, BrokerLimits, BrokerStats, LogLevel,
+  BrokerAction, BrokerClientStats, BrokerConfig, BrokerCounters, BrokerEvent, BrokerLimits, BrokerStats, LogLevel,
 } from "./types.ts";

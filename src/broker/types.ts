@@ -93,7 +93,14 @@ export interface BrokerCounters {
   connectionsRefused: number;
 }
 
-/** One connection in {@link BrokerStats.clientList}. */
+/**
+ * One connection in {@link BrokerStats.clientList}.
+ *
+ * @example
+ * ```ts
+ * for (const c of broker.stats().clientList) console.log(c.address, c.idleMs, c.reads);
+ * ```
+ */
 export interface BrokerClientStats {
   /** The transport's connection id (hex routing id). */
   conn: string;

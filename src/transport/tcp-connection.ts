@@ -39,6 +39,13 @@ const DIRECT_MIN = 4 * 1024;
 /**
  * The `onread` option for a socket whose connection is attached later (the socket has to
  * exist before its connection).
+ *
+ * @example
+ * ```ts
+ * const hooks = new ReadInto();
+ * const socket = netConnect({ host, port, onread: hooks });
+ * new TcpConnection(socket, options, owner, hooks); // sets hooks.conn
+ * ```
  */
 export class ReadInto implements OnReadOpts {
   conn: TcpConnection | undefined;
@@ -67,6 +74,15 @@ export class ReadInto implements OnReadOpts {
  * On Node, moves an accepted socket (created with `pauseOnConnect`) onto a new Socket object
  * that reads through `hooks`; elsewhere resumes it and returns it as is. The server's
  * connection count follows the original object, which is destroyed without its handle.
+ *
+ * @example
+ * ```ts
+ * createServer({ pauseOnConnect: USER_READ_BUFFERS }, (accepted) => {
+ *   const hooks = new ReadInto();
+ *   const { socket, direct } = adoptAccepted(accepted, hooks);
+ *   new TcpConnection(socket, options, owner, direct ? hooks : undefined);
+ * });
+ * ```
  */
 export function adoptAccepted(socket: Socket, hooks: ReadInto): { socket: Socket; direct: boolean } {
   const raw = socket as unknown as { _handle: { useUserBuffer?: unknown } | null };

@@ -10,7 +10,14 @@ import { emptyStats, RoutingIdGenerator, routingIdKey } from "./tcp-common.ts";
 import { adoptAccepted, type ConnectionOwner, ReadInto, TcpConnection, USER_READ_BUFFERS } from "./tcp-connection.ts";
 import type { Frames, RouterEvents, RouterOptions, RouterSocket, SocketStats } from "./types.ts";
 
-/** Options of the TCP ROUTER: the transport's, plus how long `close()` may spend flushing. */
+/**
+ * Options of the TCP ROUTER: the transport's, plus how long `close()` may spend flushing.
+ *
+ * @example
+ * ```ts
+ * const router = new TcpRouter({ linger: 200 }); // close() waits at most 200 ms per connection
+ * ```
+ */
 export interface TcpRouterOptions extends RouterOptions {
   /**
    * On `close()`, ms to let output already sent to a peer reach it before its connection is
