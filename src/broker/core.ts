@@ -1,7 +1,7 @@
 import { decode, encode } from "../proto/mod.ts";
 import type { MailboxSend, MlmMessage, ServiceSend, StreamRead, StreamSend } from "../proto/types.ts";
 import { Conn } from "./conn.ts";
-import { DeadlineHeap } from "./heap.ts";
+import { DeadlineHeap } from "../util/deadline-heap.ts";
 import { DEFAULT_TIMEOUT, resolveLimits } from "./limits.ts";
 import { contentBytes, NO_CONTENT, StoredMessage } from "./message.ts";
 import { compilePattern } from "./pattern.ts";

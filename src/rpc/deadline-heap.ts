@@ -1,5 +1,7 @@
+import { DeadlineHeap as IndexedHeap, type Scheduled } from "../util/deadline-heap.ts";
+
 /** Something with a deadline that a {@link DeadlineHeap} can hold. */
-export interface HeapEntry {
+export interface HeapEntry extends Scheduled {
   /** Absolute time (ms since the epoch) at which `expire` runs. */
   readonly deadline: number;
   /** Position in the heap, -1 when not in one (maintained by the heap). */
@@ -24,7 +26,7 @@ const MAX_DELAY = 0x7fffffff;
  * ```
  */
 export class DeadlineHeap<T extends HeapEntry> {
-  readonly #items: T[] = [];
+  readonly #heap = new IndexedHeap<T>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #armedFor = Infinity;
 
@@ -34,42 +36,30 @@ export class DeadlineHeap<T extends HeapEntry> {
   ) {}
 
   get size(): number {
-    return this.#items.length;
+    return this.#heap.size;
   }
 
   add(entry: T): void {
-    entry.heapIndex = this.#items.length;
-    this.#items.push(entry);
-    this.#up(entry.heapIndex);
+    this.#heap.add(entry);
     if (entry.deadline < this.#armedFor) this.#arm();
   }
 
   remove(entry: T): void {
-    const i = entry.heapIndex;
-    if (i < 0 || this.#items[i] !== entry) return;
-    const last = this.#items.pop() as T;
-    entry.heapIndex = -1;
-    if (i < this.#items.length) {
-      this.#items[i] = last;
-      last.heapIndex = i;
-      this.#down(i);
-      this.#up(last.heapIndex);
-    }
     // The timer stays armed even when empty: it finds nothing due, and a busy caller making
     // one call at a time would otherwise pay for a new timer per call.
+    this.#heap.delete(entry);
   }
 
   /** Forget every entry and stop the timer. */
   clear(): void {
-    for (const item of this.#items) item.heapIndex = -1;
-    this.#items.length = 0;
+    this.#heap.clear();
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#armedFor = Infinity;
   }
 
   #arm(): void {
-    const top = this.#items[0];
+    const top = this.#heap.peek();
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#armedFor = Infinity;
@@ -82,44 +72,10 @@ export class DeadlineHeap<T extends HeapEntry> {
     this.#timer = undefined;
     this.#armedFor = Infinity;
     const now = this.now();
-    for (let top = this.#items[0]; top !== undefined && top.deadline <= now; top = this.#items[0]) {
-      this.remove(top);
+    for (let top = this.#heap.peek(); top !== undefined && top.deadline <= now; top = this.#heap.peek()) {
+      this.#heap.delete(top);
       this.expire(top);
     }
     if (this.#timer === undefined) this.#arm();
-  }
-
-  #up(i: number): void {
-    const items = this.#items;
-    const entry = items[i] as T;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      const p = items[parent] as T;
-      if (p.deadline <= entry.deadline) break;
-      items[i] = p;
-      p.heapIndex = i;
-      i = parent;
-    }
-    items[i] = entry;
-    entry.heapIndex = i;
-  }
-
-  #down(i: number): void {
-    const items = this.#items;
-    const n = items.length;
-    const entry = items[i] as T;
-    for (;;) {
-      let child = 2 * i + 1;
-      if (child >= n) break;
-      const right = child + 1;
-      if (right < n && (items[right] as T).deadline < (items[child] as T).deadline) child = right;
-      const c = items[child] as T;
-      if (c.deadline >= entry.deadline) break;
-      items[i] = c;
-      c.heapIndex = i;
-      i = child;
-    }
-    items[i] = entry;
-    entry.heapIndex = i;
   }
 }

@@ -11,7 +11,8 @@ export interface Scheduled {
  *
  * @example
  * ```ts
- * const heap = new DeadlineHeap<StoredMessage>();
+ * const heap = new DeadlineHeap<{ deadline: number; heapIndex: number }>();
+ * const message = { deadline: now + 5000, heapIndex: -1 };
  * heap.add(message);
  * while (heap.peek() && heap.peek()!.deadline <= now) expire(heap.pop()!);
  * ```
@@ -32,6 +33,12 @@ export class DeadlineHeap<T extends Scheduled> {
     item.heapIndex = this.#items.length;
     this.#items.push(item);
     this.#up(item.heapIndex);
+  }
+
+  /** Forget every item (their `heapIndex` becomes -1). */
+  clear(): void {
+    for (const item of this.#items) item.heapIndex = -1;
+    this.#items.length = 0;
   }
 
   pop(): T | undefined {

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { DeadlineHeap } from "../../src/broker/heap.ts";
+import { DeadlineHeap } from "../../src/util/deadline-heap.ts";
 import { StoredMessage } from "../../src/broker/message.ts";
 import { MessageQueue } from "../../src/broker/queue.ts";
 import { ConfirmRoutes } from "../../src/broker/routes.ts";
