@@ -36,7 +36,9 @@ try {
   results.push("bun: " + run(bin("bun"), ["check.mjs"], scratch).trim());
   results.push("deno: " + run(bin("deno"), ["run", "-A", "check.mjs"], scratch).trim());
   const version = run(join(scratch, "node_modules", ".bin", "malamute"), ["--version"], scratch).trim();
-  results.push("bin malamute --version: " + version);
+  results.push("npx malamute --version (Node): " + version);
+  const bunVersion = run(bin("bun"), ["x", "--bun", "malamute", "--version"], scratch).trim();
+  results.push("bunx --bun malamute --version (Bun): " + bunVersion);
   console.log(`package ${packed} installs and imports:\n  ${results.join("\n  ")}`);
   const leftovers = readdirSync(scratch);
   if (!leftovers.includes("node_modules")) throw new Error("install produced no node_modules");
