@@ -7,6 +7,10 @@
  * and timeout, the worker's MAILBOX-SEND reply, CONFIRM (which the broker forwards to the
  * caller) and CREDIT(1), with the same payload bytes (the msgpack of the input, made once),
  * but in one content frame, without the envelope header, validation, deadlines or cancels.
+ * In the echo case the raw worker sends the received frame back untouched; the typed layer
+ * sends the 1 MiB field as an out-of-band binary frame (over its 64 KiB binaryFrameThreshold),
+ * so both put the same megabyte on the wire without copying it, the typed one plus a header
+ * frame and a payload of a few bytes.
  * The broker runs in a child process of the same runtime (this file with `--broker`).
  *
  *   npx tsx bench/rpc.ts | npx bun bench/rpc.ts | npx deno run -A bench/rpc.ts

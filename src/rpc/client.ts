@@ -2,7 +2,7 @@ import { ConfirmStatus } from "../broker/status.ts";
 import { MlmClient } from "../client/client.ts";
 import type { Confirmation, Delivery, MlmClientOptions } from "../client/types.ts";
 import type { Transport } from "../transport/types.ts";
-import { encodeValue } from "./codec.ts";
+import { binaryFrameThreshold, encodePayload, payloadBytes } from "./codec.ts";
 import { isStreamMethod, type MethodSchema, type ServiceContract } from "./contract.ts";
 import { CANCEL_STREAM, type CancelHeader, decodeFrames, encodeHeader, type Header } from "./envelope.ts";
 import {
@@ -30,8 +30,14 @@ export interface RpcClientOptions {
   address?: string;
   /** Deadline of calls whose method and options set none, ms. Default 30000. */
   defaultTimeout?: number;
-  /** Largest encoded input accepted for sending, bytes. Default 64 MiB (the broker's default message limit). */
+  /** Largest encoded input (payload plus binary frames) accepted for sending, bytes. Default 64 MiB (the broker's default message limit). */
   maxPayload?: number;
+  /**
+   * Uint8Arrays of at least this many bytes in inputs are sent as binary frames of their own,
+   * by reference, instead of being copied into the msgpack payload (docs/rpc-wire.md): do not
+   * modify them until the call settles. Default 64 KiB; 0 or Infinity: never.
+   */
+  binaryFrameThreshold?: number;
   /** Check outputs and chunks against their schemas on arrival too. Default true. */
   validateOutput?: boolean;
   /** Chunks of one streaming call held while the caller does not read; beyond it the call fails. Default 10000. */
@@ -152,6 +158,7 @@ class ClientCore implements CallHost {
   readonly #nextId = callIdGenerator();
   readonly #defaultTimeout: number;
   readonly #maxPayload: number;
+  readonly #binaryFrameThreshold: number;
   readonly #stats = { calls: 0, stale: 0, malformed: 0, cancels: 0, acks: 0 };
   #closed = false;
   readonly #unsubscribe: () => void;
@@ -162,6 +169,7 @@ class ClientCore implements CallHost {
     this.#mlm = mlm;
     this.#defaultTimeout = options.defaultTimeout ?? 30_000;
     this.#maxPayload = options.maxPayload ?? 64 * MiB;
+    this.#binaryFrameThreshold = binaryFrameThreshold(options.binaryFrameThreshold);
     this.validateOutput = options.validateOutput ?? true;
     this.maxBufferedChunks = options.maxBufferedChunks ?? 10_000;
     this.#unsubscribe = mlm.onDelivery((d) => this.#delivered(d));
@@ -222,23 +230,25 @@ class ClientCore implements CallHost {
     if (options?.deadline !== undefined && options.deadline < deadline) deadline = options.deadline;
     const remaining = Math.ceil(deadline - now);
     if (!(remaining > 0)) throw new RpcDeadlineError(`${label}: the deadline has already passed`);
-    let payload: Uint8Array;
+    let payload: Uint8Array[];
     try {
-      payload = encodeValue(input);
+      payload = encodePayload(input, this.#binaryFrameThreshold);
     } catch (cause) {
       // Schemas such as Type.Any() admit values msgpack cannot carry (functions, symbols...).
       const message = `cannot be encoded as msgpack: ${(cause as Error)?.message ?? String(cause)}`;
       throw new RpcValidationError("input", [{ path: "", message }], label);
     }
-    if (payload.byteLength > this.#maxPayload) {
-      throw new RpcPayloadTooLargeError(`input of ${label}`, payload.byteLength, this.#maxPayload);
+    const size = payload.length === 1 ? (payload[0] as Uint8Array).byteLength : payloadBytes(payload);
+    if (size > this.#maxPayload) {
+      throw new RpcPayloadTooLargeError(`input of ${label}`, size, this.#maxPayload);
     }
     const header = encodeHeader(
       options?.meta === undefined
         ? { kind: "call", timeout: remaining, deadline }
         : { kind: "call", timeout: remaining, deadline, meta: options.meta },
     );
-    return { now, deadline, remaining, frames: [header, payload] };
+    if (payload.length === 1) return { now, deadline, remaining, frames: [header, payload[0] as Uint8Array] };
+    return { now, deadline, remaining, frames: [header, ...payload] };
   }
 
   #launch(call: PendingCall, prepared: Prepared, options?: CallOptions<unknown>): void {
@@ -304,7 +314,7 @@ class ClientCore implements CallHost {
       return;
     }
     if (header.kind === "ack") this.#stats.acks++;
-    call.receive(header, delivery.content[1], delivery.sender);
+    call.receive(header, delivery.content, delivery.sender);
   }
 
   #confirmed(confirmation: Confirmation): void {

@@ -1,7 +1,7 @@
 import { Buffer } from "node:buffer";
 import { Packr } from "msgpackr";
 import { RpcProtocolError } from "./errors.ts";
-import { fastDecode, fastEncode, NOT_DECODED } from "./msgpack-fast.ts";
+import { fastDecode, fastEncode, fastEncodeFrames, lastBinaryFrameError, NOT_DECODED } from "./msgpack-fast.ts";
 
 // Plain, language-neutral msgpack: no records/structures extension, no msgpackr-only types,
 // maps decoded as plain objects, binary decoded as views of the input (copyBuffers: false),
@@ -72,6 +72,86 @@ function sizeBound(value: unknown, depth: number): number {
 export function encodeValue(value: unknown): Uint8Array {
   const fast = fastEncode(value, allocateUnzeroed);
   if (fast !== undefined) return fast;
+  return packGeneral(value);
+}
+
+/**
+ * The default {@link encodePayload} threshold: Uint8Arrays of 64 KiB or more travel as frames of their own.
+ *
+ * @example
+ * ```ts
+ * await connect(endpoint, { qwen3vl }, { binaryFrameThreshold: DEFAULT_BINARY_FRAME_THRESHOLD * 4 });
+ * ```
+ */
+export const DEFAULT_BINARY_FRAME_THRESHOLD = 64 * 1024;
+
+/**
+ * Normalises a `binaryFrameThreshold` option: undefined is the default, 0, negative, NaN or
+ * Infinity mean "never" (Infinity).
+ *
+ * @example
+ * ```ts
+ * binaryFrameThreshold(0); // Infinity
+ * ```
+ */
+export function binaryFrameThreshold(option: number | undefined): number {
+  if (option === undefined) return DEFAULT_BINARY_FRAME_THRESHOLD;
+  return option > 0 && Number.isFinite(option) ? option : Infinity;
+}
+
+/**
+ * Encodes an RPC payload as frames: `[payload, ...binaryFrames]`. Every Uint8Array of at least
+ * `threshold` bytes (in a plain value; see msgpack-fast.ts) is not copied into the payload but
+ * passed, by reference, as an extra frame that the payload refers to (docs/rpc-wire.md, 2.1).
+ * With `threshold` Infinity the result is `[encodeValue(value)]`.
+ *
+ * @example
+ * ```ts
+ * const [payload, image] = encodePayload({ prompt: "hi", image: new Uint8Array(1 << 20) }, 65536);
+ * ```
+ */
+export function encodePayload(value: unknown, threshold: number): Uint8Array[] {
+  if (threshold === Infinity) return [encodeValue(value)];
+  return fastEncodeFrames(value, threshold, allocateUnzeroed) ?? [packGeneral(value)];
+}
+
+/**
+ * Decodes the payload `frames[first]` of an envelope; the frames after it are its out-of-band
+ * binary frames, each of which must be referenced exactly once. Throws {@link RpcProtocolError}
+ * on malformed msgpack and on bad references.
+ *
+ * @example
+ * ```ts
+ * const input = decodePayload(delivery.content, 1, "input");
+ * ```
+ */
+export function decodePayload(frames: readonly Uint8Array[], first: number, what = "payload"): unknown {
+  const frame = frames[first];
+  if (frame === undefined) throw new RpcProtocolError(`no ${what} frame`);
+  if (frames.length === first + 1) return decodeValue(frame, what);
+  if (frame.byteLength === 0) throw new RpcProtocolError(`empty ${what} frame`);
+  const fast = fastDecode(frame, frames, first + 1);
+  if (fast !== NOT_DECODED) return fast;
+  const reason = lastBinaryFrameError();
+  // The general codec knows nothing of out-of-band references: such payloads must be plain msgpack.
+  throw new RpcProtocolError(`${what} frame: ${reason ?? "malformed or unsupported msgpack in a payload with binary frames"}`);
+}
+
+/**
+ * Total bytes of an encoded payload and its binary frames (what payload limits count).
+ *
+ * @example
+ * ```ts
+ * payloadBytes(encodePayload(input, 65536)); // payload + binary frames
+ * ```
+ */
+export function payloadBytes(frames: readonly Uint8Array[], first = 0): number {
+  let n = 0;
+  for (let i = first; i < frames.length; i++) n += (frames[i] as Uint8Array).byteLength;
+  return n;
+}
+
+function packGeneral(value: unknown): Uint8Array {
   const bound = sizeBound(value, 0);
   let packed: Uint8Array;
   if (bound >= LARGE && bound !== Infinity) {
@@ -134,6 +214,8 @@ export function decodeValue(frame: Uint8Array, what = "payload"): unknown {
   if (frame.byteLength === 0) throw new RpcProtocolError(`empty ${what} frame`);
   const fast = fastDecode(frame);
   if (fast !== NOT_DECODED) return fast;
+  const reason = lastBinaryFrameError();
+  if (reason !== undefined) throw new RpcProtocolError(`${what} frame: ${reason}`);
   const view = frame.constructor === Uint8Array ? frame : new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength);
   if (view.byteLength === 0) throw new RpcProtocolError(`empty ${what} frame`);
   try {

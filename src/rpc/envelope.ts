@@ -213,7 +213,8 @@ function bad(map: Record<string, unknown>, field: string): never {
 }
 
 /**
- * A decoded envelope: the header plus the raw payload frame when the kind has one.
+ * A decoded envelope: the header plus the raw payload frame when the kind has one, and the
+ * payload's out-of-band binary frames (decode all of them with `decodePayload(frames, 1)`).
  *
  * @example
  * ```ts
@@ -223,6 +224,8 @@ function bad(map: Record<string, unknown>, field: string): never {
 export interface Envelope {
   header: Header;
   payload?: Uint8Array;
+  /** Out-of-band binary frames after the payload, when there are any. */
+  binary?: Uint8Array[];
 }
 
 /**
@@ -235,12 +238,16 @@ export interface Envelope {
  */
 export function decodeEnvelope(frames: readonly Uint8Array[]): Envelope {
   const header = decodeFrames(frames);
-  return frames.length === 2 ? { header, payload: frames[1] as Uint8Array } : { header };
+  if (frames.length === 1) return { header };
+  const envelope: Envelope = { header, payload: frames[1] as Uint8Array };
+  if (frames.length > 2) envelope.binary = frames.slice(2);
+  return envelope;
 }
 
 /**
  * {@link decodeEnvelope} without the result object, for the hot path: decodes the header and
- * checks the frame count for its kind; the payload, if the kind has one, is `frames[1]`.
+ * checks the frame count for its kind; the payload, if the kind has one, is `frames[1]`, and
+ * its out-of-band binary frames follow it (decode with `decodePayload(frames, 1)`).
  *
  * @example
  * ```ts
@@ -252,26 +259,31 @@ export function decodeFrames(frames: readonly Uint8Array[]): Header {
   const first = frames[0];
   if (first === undefined) throw new RpcProtocolError("message has no header frame");
   const header = decodeHeader(first);
-  const expected = hasPayload(header.kind) ? 2 : 1;
-  if (frames.length !== expected) {
-    throw new RpcProtocolError(`${header.kind} message has ${frames.length} frames, expected ${expected}`);
+  if (hasPayload(header.kind)) {
+    // Frames after the payload are its out-of-band binary frames, checked when it is decoded.
+    if (frames.length < 2) throw new RpcProtocolError(`${header.kind} message has ${frames.length} frames, expected 2 or more`);
+  } else if (frames.length !== 1) {
+    throw new RpcProtocolError(`${header.kind} message has ${frames.length} frames, expected 1`);
   }
   return header;
 }
 
 /**
- * Builds the content frames of an envelope message.
+ * Builds the content frames of an envelope message. `payload` is one frame, or the frames of
+ * `encodePayload` (the payload and its out-of-band binary frames).
  *
  * @example
  * ```ts
  * const frames = envelopeFrames({ kind: "result" }, encodeValue({ text: "hi" }));
  * ```
  */
-export function envelopeFrames(header: Header, payload?: Uint8Array): Uint8Array[] {
+export function envelopeFrames(header: Header, payload?: Uint8Array | readonly Uint8Array[]): Uint8Array[] {
   const head = encodeHeader(header);
   if (hasPayload(header.kind)) {
-    if (payload === undefined) throw new RpcProtocolError(`${header.kind} message needs a payload frame`);
-    return [head, payload];
+    if (payload === undefined || (!(payload instanceof Uint8Array) && payload.length === 0)) {
+      throw new RpcProtocolError(`${header.kind} message needs a payload frame`);
+    }
+    return payload instanceof Uint8Array ? [head, payload] : [head, ...payload];
   }
   return [head];
 }

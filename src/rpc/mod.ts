@@ -22,7 +22,10 @@ export { Bytes, BYTES_KEYWORD } from "./bytes.ts";
 export type { BytesOptions, TBytes } from "./bytes.ts";
 export { connect } from "./client.ts";
 export type { RpcClient, RpcClientControl, RpcClientOptions, RpcClientStats } from "./client.ts";
-export { decodeValue, encodeValue } from "./codec.ts";
+export {
+  binaryFrameThreshold, decodePayload, decodeValue, DEFAULT_BINARY_FRAME_THRESHOLD, encodePayload, encodeValue, payloadBytes,
+} from "./codec.ts";
+export { BINARY_FRAME_EXT } from "./msgpack-fast.ts";
 export { defineService, isStreamMethod, RpcContractError } from "./contract.ts";
 export type {
   ChunkOf, InputOf, MethodMap, MethodSchema, OutputOf, ProgressOf, ServiceContract, StreamMethodSchema,

@@ -23,6 +23,15 @@ let failed = false;
 let bigs: Uint8Array[] = [];
 let bigAt: number[] = [];
 let bigBytes = 0;
+/**
+ * msgpack extension type of an out-of-band binary reference (see docs/rpc-wire.md): fixext 4,
+ * data = u32 big-endian index of an extra content frame after the payload frame. msgpackr's
+ * built-in extensions use 0x00, 0x42, 0x62, 0x65, 0x69, 0x70, 0x73, 0x74, 0x78 and -1.
+ */
+export const BINARY_FRAME_EXT = 0x01;
+/** Binary values at least this big become out-of-band frames; Infinity outside {@link fastEncodeFrames}. */
+let oobThreshold = Infinity;
+let oobFrames: Uint8Array[] = [];
 
 function ensure(n: number): void {
   if (pos + n <= buf.length) return;
@@ -136,6 +145,16 @@ function writeLength(n: number, fix: number, fixMax: number, b16: number, b32: n
 
 function writeBin(v: Uint8Array): void {
   const n = v.byteLength;
+  if (n >= oobThreshold) {
+    // Sent by reference as a frame of its own: only the 6-byte reference is written.
+    ensure(6);
+    buf[pos++] = 0xd6;
+    buf[pos++] = BINARY_FRAME_EXT;
+    writeU32(pos, oobFrames.length);
+    pos += 4;
+    oobFrames.push(v);
+    return;
+  }
   ensure(5);
   if (n < 0x100) {
     buf[pos++] = 0xc4;
@@ -275,6 +294,37 @@ export function fastEncode(value: unknown, allocate: (n: number) => Uint8Array =
   return out;
 }
 
+/**
+ * {@link fastEncode} with out-of-band binary: every Uint8Array of at least `threshold` bytes
+ * is left out of the payload (which carries a {@link BINARY_FRAME_EXT} reference instead) and
+ * returned, by reference, as an extra frame after it. Returns `[payload, ...binaryFrames]`, or
+ * undefined when the value needs the general codec.
+ *
+ * @example
+ * ```ts
+ * const [payload, image] = fastEncodeFrames({ image: new Uint8Array(1 << 20) }, 65536)!;
+ * ```
+ */
+export function fastEncodeFrames(
+  value: unknown,
+  threshold: number,
+  allocate?: (n: number) => Uint8Array,
+): Uint8Array[] | undefined {
+  oobThreshold = threshold;
+  let out: Uint8Array | undefined;
+  try {
+    out = fastEncode(value, allocate);
+  } finally {
+    oobThreshold = Infinity;
+  }
+  const extra = oobFrames;
+  if (extra.length > 0) oobFrames = [];
+  if (out === undefined) return undefined;
+  const frames = [out];
+  for (let i = 0; i < extra.length; i++) frames.push(extra[i] as Uint8Array);
+  return frames;
+}
+
 // ---------------------------------------------------------------- reading
 
 let src: Uint8Array = new Uint8Array(0);
@@ -282,6 +332,13 @@ let at = 0;
 let end = 0;
 let bad = false;
 let dv: DataView | undefined;
+/** Frames that out-of-band references resolve to: `extFrames[extFirst + index]`. */
+let extFrames: readonly Uint8Array[] = [];
+let extFirst = 0;
+let extCount = 0;
+let extUsed: Uint8Array | undefined;
+/** Why an out-of-band reference was invalid; such a frame is not handed to the general codec. */
+let oobError: string | undefined;
 
 // Keys repeat call after call: decode each short ASCII key once.
 const keyCache = new Map<number, string>();
@@ -403,6 +460,32 @@ function readBin(n: number): Uint8Array | undefined {
   return out;
 }
 
+function oobFail(message: string): undefined {
+  bad = true;
+  oobError ??= message;
+  return undefined;
+}
+
+function readExt(n: number): unknown {
+  if (!need(1 + n)) return undefined;
+  if (src[at] !== BINARY_FRAME_EXT) {
+    // Another extension type: only the general codec knows it.
+    bad = true;
+    return undefined;
+  }
+  at++;
+  if (n !== 4) return oobFail(`out-of-band binary reference has ${n} data bytes, expected 4`);
+  const index = u32();
+  if (index >= extCount) {
+    return oobFail(`out-of-band binary reference to frame ${index}, but the message has ${extCount} binary frames`);
+  }
+  extUsed ??= new Uint8Array(extCount);
+  if (extUsed[index] === 1) return oobFail(`binary frame ${index} is referenced twice`);
+  extUsed[index] = 1;
+  const frame = extFrames[extFirst + index] as Uint8Array;
+  return frame.constructor === Uint8Array ? frame : new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength);
+}
+
 function read(depth: number): unknown {
   if (at >= end) {
     bad = true;
@@ -475,8 +558,24 @@ function read(depth: number): unknown {
       return need(2) ? readMap(u16(), depth) : undefined;
     case 0xdf:
       return need(4) ? readMap(u32(), depth) : undefined;
+    case 0xd4:
+      return readExt(1);
+    case 0xd5:
+      return readExt(2);
+    case 0xd6:
+      return readExt(4);
+    case 0xd7:
+      return readExt(8);
+    case 0xd8:
+      return readExt(16);
+    case 0xc7:
+      return need(1) ? readExt(src[at++] as number) : undefined;
+    case 0xc8:
+      return need(2) ? readExt(u16()) : undefined;
+    case 0xc9:
+      return need(4) ? readExt(u32()) : undefined;
     default:
-      // 0xc1 and the extension types: only the general codec knows what to do.
+      // 0xc1: only the general codec knows what to do.
       bad = true;
       return undefined;
   }
@@ -488,24 +587,59 @@ export const NOT_DECODED: unique symbol = Symbol("not decoded");
 /**
  * Decodes one msgpack value that fills `frame` exactly, or returns {@link NOT_DECODED} for
  * anything unusual or malformed (the general codec then decodes it or reports the error).
- * `bin` values are views of `frame`.
+ * `bin` values are views of `frame`. Out-of-band references resolve to `frames[first + index]`
+ * (no copy); each of those frames must be referenced exactly once.
  *
  * @example
  * ```ts
  * fastDecode(new Uint8Array([0x81, 0xa1, 0x61, 0x01])); // { a: 1 }
  * ```
  */
-export function fastDecode(frame: Uint8Array): unknown {
+export function fastDecode(frame: Uint8Array, frames?: readonly Uint8Array[], first = 0): unknown {
   src = frame;
   at = 0;
   end = frame.length;
   bad = false;
   dv = undefined;
+  oobError = undefined;
+  if (frames !== undefined) {
+    extFrames = frames;
+    extFirst = first;
+    extCount = Math.max(0, frames.length - first);
+  }
   const value = read(0);
-  const ok = !bad && at === end;
+  let ok = !bad && at === end;
+  if (ok && extCount > 0) {
+    for (let i = 0; i < extCount; i++) {
+      if (extUsed?.[i] !== 1) {
+        oobError = `binary frame ${i} is not referenced by the payload`;
+        ok = false;
+        break;
+      }
+    }
+  }
   src = EMPTY;
   dv = undefined;
+  if (frames !== undefined) {
+    extFrames = NO_FRAMES;
+    extCount = 0;
+    extUsed = undefined;
+  }
   return ok ? value : NOT_DECODED;
 }
 
+/**
+ * Why the last {@link fastDecode} failed, when an out-of-band reference (or an extra frame
+ * nothing referred to) was the cause: such a payload is invalid, not a job for the general codec.
+ *
+ * @example
+ * ```ts
+ * if (fastDecode(frame, frames, 2) === NOT_DECODED) console.log(lastBinaryFrameError());
+ * ```
+ */
+export function lastBinaryFrameError(): string | undefined {
+  return oobError;
+}
+
 const EMPTY: Uint8Array = new Uint8Array(0);
+const NO_FRAMES: readonly Uint8Array[] = [];

@@ -1,4 +1,4 @@
-import { decodeValue } from "./codec.ts";
+import { decodePayload } from "./codec.ts";
 import type { MethodSchema } from "./contract.ts";
 import type { HeapEntry } from "./deadline-heap.ts";
 import type { Header } from "./envelope.ts";
@@ -89,8 +89,11 @@ export abstract class PendingCall implements HeapEntry {
     this.reject(error);
   }
 
-  /** Handle one envelope addressed to this call. A bad envelope fails the call. */
-  receive(header: Header, payload: Uint8Array | undefined, sender: string): void {
+  /**
+   * Handle one envelope addressed to this call: `content` is the delivery's frames (header,
+   * payload, binary frames). A bad envelope fails the call.
+   */
+  receive(header: Header, content: readonly Uint8Array[], sender: string): void {
     if (this.#settled) return;
     try {
       switch (header.kind) {
@@ -98,13 +101,13 @@ export abstract class PendingCall implements HeapEntry {
           this.worker = header.worker === "" ? sender : header.worker;
           return;
         case "error": {
-          const body = decodeValue(payload as Uint8Array, "error");
+          const body = decodePayload(content, 1, "error");
           if (!isErrorBody(body)) throw new RpcProtocolError(`${this.label}: error reply without code and message`);
           if (this.#finish(undefined)) this.reject(new RpcRemoteError(this.info.service, this.info.method, body));
           return;
         }
         default:
-          this.onEnvelope(header, payload as Uint8Array);
+          this.onEnvelope(header, content);
       }
     } catch (error) {
       const wrapped = error instanceof RpcError
@@ -119,7 +122,7 @@ export abstract class PendingCall implements HeapEntry {
     return this.#finish(undefined);
   }
 
-  protected abstract onEnvelope(header: Header, payload: Uint8Array | undefined): void;
+  protected abstract onEnvelope(header: Header, content: readonly Uint8Array[]): void;
   protected abstract reject(error: RpcError): void;
 
   #finish(cancelRemote: RpcError | undefined): boolean {
@@ -147,12 +150,12 @@ export class UnaryCall<O = unknown, P = unknown> extends PendingCall {
     });
   }
 
-  protected onEnvelope(header: Header, payload: Uint8Array | undefined): void {
+  protected onEnvelope(header: Header, content: readonly Uint8Array[]): void {
     const schema = this.info.schema;
     if (header.kind === "progress") {
       // Progress the caller does not listen to is not even decoded.
       if (this.onProgress === undefined || schema.progress === undefined) return;
-      const value = decodeValue(payload as Uint8Array, "progress");
+      const value = decodePayload(content, 1, "progress");
       assertValid(schema.progress, value, "progress", this.label);
       this.onProgress(value as P);
       return;
@@ -160,7 +163,7 @@ export class UnaryCall<O = unknown, P = unknown> extends PendingCall {
     if (header.kind !== "result" || schema.output === undefined) {
       throw new RpcProtocolError(`${this.label}: unexpected ${header.kind} reply to a unary call`);
     }
-    const value = decodeValue(payload as Uint8Array, "result");
+    const value = decodePayload(content, 1, "result");
     if (this.host.validateOutput) assertValid(schema.output, value, "output", this.label);
     if (this.succeed()) this.#resolve(value as O);
   }
@@ -198,7 +201,7 @@ export class StreamCall<T = unknown> extends PendingCall implements RpcStream<T>
     };
   }
 
-  protected onEnvelope(header: Header, payload: Uint8Array | undefined): void {
+  protected onEnvelope(header: Header, content: readonly Uint8Array[]): void {
     const schema = this.info.schema;
     // A requeued call restarts from chunk 0 on its new worker: chunks the caller already has are skipped.
     if (header.kind === "chunk" && schema.chunk !== undefined) {
@@ -206,7 +209,7 @@ export class StreamCall<T = unknown> extends PendingCall implements RpcStream<T>
       if (header.seq > this.#received) {
         throw new RpcProtocolError(`${this.label}: chunk ${header.seq} arrived, expected ${this.#received}`);
       }
-      const value = decodeValue(payload as Uint8Array, "chunk");
+      const value = decodePayload(content, 1, "chunk");
       if (this.host.validateOutput) assertValid(schema.chunk, value, "chunk", this.label);
       this.#received++;
       if (this.#chunks.length - this.#head >= this.host.maxBufferedChunks) {

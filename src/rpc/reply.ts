@@ -9,6 +9,8 @@ export interface ReplySink {
   send(delivery: Delivery, subject: string, frames: Uint8Array[], timeout: number): void;
   /** CONFIRM the delivery and CREDIT(1); `failed` counts the call as failed. Must not throw. */
   finish(delivery: Delivery, failed: boolean): void;
+  /** Uint8Arrays this big or bigger in progress values travel as binary frames (Infinity: never). */
+  readonly binaryFrameThreshold: number;
 }
 
 // Shared by every reply: frames are never modified once built.
@@ -23,7 +25,7 @@ const ERROR_HEADER = encodeHeader({ kind: "error" });
  * @example
  * ```ts
  * const reply = new Reply(sink, delivery);
- * reply.result(encodeValue({ text: "hi" }));
+ * reply.result([encodeValue({ text: "hi" })]);
  * reply.done();
  * ```
  */
@@ -39,6 +41,11 @@ export class Reply {
     readonly delivery: Delivery,
   ) {}
 
+  /** See {@link ReplySink.binaryFrameThreshold}. */
+  get binaryFrameThreshold(): number {
+    return this.sink.binaryFrameThreshold;
+  }
+
   /** Whether the final reply went out. */
   get final(): boolean {
     return this.#final;
@@ -48,12 +55,13 @@ export class Reply {
     if (!this.#final) this.sink.send(this.delivery, "ack", [encodeHeader({ kind: "ack", worker: address })], this.timeout);
   }
 
-  progress(payload: Uint8Array): void {
-    if (!this.#final) this.sink.send(this.delivery, "progress", [PROGRESS_HEADER, payload], this.timeout);
+  /** `payload`: the frames of `encodePayload` (payload, then its binary frames). */
+  progress(payload: readonly Uint8Array[]): void {
+    if (!this.#final) this.sink.send(this.delivery, "progress", withHeader(PROGRESS_HEADER, payload), this.timeout);
   }
 
-  chunk(seq: number, payload: Uint8Array): void {
-    if (!this.#final) this.sink.send(this.delivery, "chunk", [encodeHeader({ kind: "chunk", seq }), payload], this.timeout);
+  chunk(seq: number, payload: readonly Uint8Array[]): void {
+    if (!this.#final) this.sink.send(this.delivery, "chunk", withHeader(encodeHeader({ kind: "chunk", seq }), payload), this.timeout);
   }
 
   end(count: number): void {
@@ -62,10 +70,10 @@ export class Reply {
     this.sink.send(this.delivery, "end", [encodeHeader({ kind: "end", count })], this.timeout);
   }
 
-  result(payload: Uint8Array): void {
+  result(payload: readonly Uint8Array[]): void {
     if (this.#final) return;
     this.#final = true;
-    this.sink.send(this.delivery, "result", [RESULT_HEADER, payload], this.timeout);
+    this.sink.send(this.delivery, "result", withHeader(RESULT_HEADER, payload), this.timeout);
   }
 
   /** Sends an error reply built from anything thrown. */
@@ -90,4 +98,9 @@ export class Reply {
     this.#done = true;
     this.sink.finish(this.delivery, this.#failed);
   }
+}
+
+function withHeader(header: Uint8Array, payload: readonly Uint8Array[]): Uint8Array[] {
+  if (payload.length === 1) return [header, payload[0] as Uint8Array];
+  return [header, ...payload];
 }

@@ -1,4 +1,4 @@
-import { encodeValue } from "./codec.ts";
+import { encodePayload } from "./codec.ts";
 import type { MethodSchema } from "./contract.ts";
 import { RpcError, RpcErrorCode } from "./errors.ts";
 import type { Reply } from "./reply.ts";
@@ -65,6 +65,6 @@ export class RunningCall implements HandlerContext<unknown> {
     const label = `${this.service}.${this.method}`;
     if (this.schema.progress === undefined) throw new RpcError(RpcErrorCode.INTERNAL, `${label} declares no progress schema`);
     assertValid(this.schema.progress, value, "progress", label);
-    if (this.#abortReason === undefined) this.reply.progress(encodeValue(value));
+    if (this.#abortReason === undefined) this.reply.progress(encodePayload(value, this.reply.binaryFrameThreshold));
   }
 }

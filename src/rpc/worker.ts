@@ -3,7 +3,7 @@ import type { Delivery, MlmClientOptions } from "../client/types.ts";
 import type { Transport } from "../transport/types.ts";
 import { Emitter } from "../util/emitter.ts";
 import { EarlyCancels } from "./cancels.ts";
-import { decodeValue, encodeValue } from "./codec.ts";
+import { binaryFrameThreshold, decodePayload, encodePayload, payloadBytes } from "./codec.ts";
 import { isStreamMethod, type MethodSchema, type ServiceContract } from "./contract.ts";
 import { CANCEL_STREAM, type CallHeader, decodeFrames, type Header } from "./envelope.ts";
 import {
@@ -29,8 +29,14 @@ const MiB = 1024 * 1024;
 export interface ServeOptions {
   /** Calls run at once; the broker gets it as credit and never sends more. Default 1. */
   concurrency?: number;
-  /** Largest encoded input or output, bytes. Default 64 MiB (the broker's default message limit). */
+  /** Largest encoded input or output (payload plus binary frames), bytes. Default 64 MiB (the broker's default message limit). */
   maxPayload?: number;
+  /**
+   * Uint8Arrays of at least this many bytes in outputs, chunks and progress values are sent as
+   * binary frames of their own, by reference, instead of being copied into the msgpack payload
+   * (docs/rpc-wire.md). Default 64 KiB; 0 or Infinity: never.
+   */
+  binaryFrameThreshold?: number;
   /** Mailbox address for cancels. Default `rpc-worker-<service>-<random>`; must be unique on the broker. */
   address?: string;
   /** On close, ms to let running calls finish before aborting them (they are then requeued). Default 10000. */
@@ -187,6 +193,7 @@ class Worker implements RpcWorker, ReplySink {
   readonly #control: MlmClient;
   readonly #mlm: MlmClient;
   readonly #maxPayload: number;
+  readonly binaryFrameThreshold: number;
   readonly #drainTimeout: number;
   readonly #ackAfter: number;
   readonly #early: EarlyCancels;
@@ -215,6 +222,7 @@ class Worker implements RpcWorker, ReplySink {
     this.#control = control;
     this.#mlm = mlm;
     this.#maxPayload = options.maxPayload ?? 64 * MiB;
+    this.binaryFrameThreshold = binaryFrameThreshold(options.binaryFrameThreshold);
     this.#drainTimeout = options.drainTimeout ?? 10_000;
     this.#ackAfter = Math.max(1, options.ackAfter ?? 10);
     this.#early = new EarlyCancels(options.cancelMemory ?? 10_000);
@@ -286,12 +294,10 @@ class Worker implements RpcWorker, ReplySink {
     const now = Date.now();
     const reply = new Reply(this, delivery);
     let header: CallHeader;
-    let payload: Uint8Array;
     try {
       const decoded = decodeFrames(delivery.content);
       if (decoded.kind !== "call") throw new RpcProtocolError(`expected a call, got ${decoded.kind}`);
       header = decoded;
-      payload = delivery.content[1] as Uint8Array;
     } catch (error) {
       reject(reply, error);
       return;
@@ -306,8 +312,9 @@ class Worker implements RpcWorker, ReplySink {
       reject(reply, new RpcCancelledError(`call ${delivery.tracker} was cancelled before it started`));
       return;
     }
-    if (payload.byteLength > this.#maxPayload) {
-      reject(reply, new RpcPayloadTooLargeError("input", payload.byteLength, this.#maxPayload));
+    const size = payloadBytes(delivery.content, 1);
+    if (size > this.#maxPayload) {
+      reject(reply, new RpcPayloadTooLargeError("input", size, this.#maxPayload));
       return;
     }
     // Trust the caller's absolute deadline only when it is plausible on our clock (no large skew).
@@ -316,7 +323,7 @@ class Worker implements RpcWorker, ReplySink {
     reply.timeout = Math.min(Math.max(0, deadline - now) + REPLY_GRACE_MS, 0xffffffff);
     let input: unknown;
     try {
-      input = decodeValue(payload, "input");
+      input = decodePayload(delivery.content, 1, "input");
       assertValid(entry.schema.input, input, "input", entry.label);
     } catch (error) {
       reject(reply, error);
@@ -357,9 +364,10 @@ class Worker implements RpcWorker, ReplySink {
     }
   }
 
-  #encodeLimited(value: unknown, what: string): Uint8Array {
-    const payload = encodeValue(value);
-    if (payload.byteLength > this.#maxPayload) throw new RpcPayloadTooLargeError(what, payload.byteLength, this.#maxPayload);
+  #encodeLimited(value: unknown, what: string): Uint8Array[] {
+    const payload = encodePayload(value, this.binaryFrameThreshold);
+    const size = payload.length === 1 ? (payload[0] as Uint8Array).byteLength : payloadBytes(payload);
+    if (size > this.#maxPayload) throw new RpcPayloadTooLargeError(what, size, this.#maxPayload);
     return payload;
   }
 

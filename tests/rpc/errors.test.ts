@@ -10,6 +10,7 @@ import { decodeEnvelope, encodeHeader } from "../../src/rpc/envelope.ts";
 import {
   RpcError, RpcHandlerError, RpcProtocolError, RpcRemoteError, RpcValidationError,
 } from "../../src/rpc/errors.ts";
+import { BINARY_FRAME_EXT } from "../../src/rpc/msgpack-fast.ts";
 import { serve } from "../../src/rpc/worker.ts";
 import { qwen3vl, zimage } from "./contracts.ts";
 import { type Rig, rig, until } from "./harness.ts";
@@ -41,6 +42,13 @@ async function rawCaller(r: Rig): Promise<{ call(subject: string, frames: Uint8A
       }
     },
   };
+}
+
+const ascii = (text: string): number[] => [...new TextEncoder().encode(text)];
+
+/** msgpack of `{ prompt: "x", image: <ext bytes> }`: an input whose image is an out-of-band reference. */
+function withImageRef(ext: number[]): Uint8Array {
+  return new Uint8Array([0x82, 0xa6, ...ascii("prompt"), 0xa1, 0x78, 0xa5, ...ascii("image"), ...ext]);
 }
 
 function errorReply(replies: Delivery[]): { code: string; message: string; details?: unknown } {
@@ -215,6 +223,12 @@ describe("rpc errors", () => {
       ["wrong kind", [encodeHeader({ kind: "result" }), encodeValue({ prompt: "x" })]],
       ["wrong version", [encodeValue({ version: 9, kind: "call", timeout: 1, deadline: 1 }), encodeValue({ prompt: "x" })]],
       ["plain text", [new TextEncoder().encode("hello"), new TextEncoder().encode("world")]],
+      ["binary frame reference out of range", [good, withImageRef([0xd6, BINARY_FRAME_EXT, 0, 0, 0, 1]), new Uint8Array(8)]],
+      ["binary frame reference with 8 data bytes", [good, withImageRef([0xd7, BINARY_FRAME_EXT, 0, 0, 0, 0, 0, 0, 0, 0]), new Uint8Array(8)]],
+      ["binary frame reference without binary frames", [good, withImageRef([0xd6, BINARY_FRAME_EXT, 0, 0, 0, 0])]],
+      ["binary frame referenced twice", [good, new Uint8Array([0x82, 0xa6, ...ascii("prompt"), 0xa1, 0x78, 0xa5, ...ascii("image"),
+        0x92, 0xd6, BINARY_FRAME_EXT, 0, 0, 0, 0, 0xd6, BINARY_FRAME_EXT, 0, 0, 0, 0]), new Uint8Array(8)]],
+      ["unreferenced binary frame", [good, withImageRef([0xd6, BINARY_FRAME_EXT, 0, 0, 0, 0]), new Uint8Array(8), new Uint8Array(8)]],
     ];
     for (const [name, frames] of cases) {
       const body = errorReply(await raw.call("infer", frames, `bad-${name}`));

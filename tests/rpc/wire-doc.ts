@@ -7,7 +7,7 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { encode, MESSAGE_SPECS } from "../../src/proto/mod.ts";
 import type { MlmMessage } from "../../src/proto/types.ts";
-import { decodeValue, encodeValue } from "../../src/rpc/codec.ts";
+import { decodePayload, decodeValue, encodePayload, encodeValue } from "../../src/rpc/codec.ts";
 import { CANCEL_STREAM, encodeHeader } from "../../src/rpc/envelope.ts";
 
 export const DOC_PATH = fileURLToPath(new URL("../../docs/rpc-wire.md", import.meta.url));
@@ -29,14 +29,25 @@ function hexLines(bytes: Uint8Array, indent: string): string[] {
   return lines;
 }
 
-/** A msgpack value as readable text: JSON, with binary shown as bin(...). */
-function show(value: unknown): string {
-  if (value instanceof Uint8Array) return `bin(${Array.from(value, hexByte).join(" ")})`;
-  if (Array.isArray(value)) return `[${value.map(show).join(", ")}]`;
+/**
+ * A msgpack value as readable text: JSON, with binary shown as bin(...), and out-of-band
+ * binary (one of `binary`, the frames after the payload) as ext(...) → the frame.
+ */
+function show(value: unknown, binary: readonly Uint8Array[] = []): string {
+  if (value instanceof Uint8Array) {
+    const index = binary.indexOf(value);
+    if (index >= 0) return `ext(1, ${Array.from(u32(index), hexByte).join(" ")}) = binary frame ${index}`;
+    return `bin(${Array.from(value, hexByte).join(" ")})`;
+  }
+  if (Array.isArray(value)) return `[${value.map((v) => show(v, binary)).join(", ")}]`;
   if (value !== null && typeof value === "object") {
-    return `{${Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}: ${show(v)}`).join(", ")}}`;
+    return `{${Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}: ${show(v, binary)}`).join(", ")}}`;
   }
   return JSON.stringify(value);
+}
+
+function u32(n: number): Uint8Array {
+  return new Uint8Array([n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]);
 }
 
 /** The MLM header frame, field by field. */
@@ -70,16 +81,28 @@ function render(message: MlmMessage, labels: string[]): string {
   const frames = encode(message);
   const header = frames[0] as Uint8Array;
   const out = [`frame 0: MLM ${message.type.replace(/_/g, "-")} header (${header.length} bytes)`, ...annotateHeader(message, header)];
-  frames.slice(1).forEach((frame, i) => {
+  // Content frames after the envelope header and the payload are the payload's binary frames.
+  const content = frames.slice(1);
+  const binary = content.slice(2);
+  content.forEach((frame, i) => {
+    if (i >= 2) {
+      out.push(`frame ${i + 1}: binary frame ${i - 2} (${frame.length} bytes, raw, not msgpack)`);
+      out.push(...hexLines(frame, "  "));
+      return;
+    }
     out.push(`frame ${i + 1}: ${labels[i] ?? "content"} (${frame.length} bytes)`);
     out.push(...hexLines(frame, "  "));
-    out.push(`  = msgpack ${show(decodeValue(frame))}`);
+    const value = i === 1 && binary.length > 0 ? decodePayload(content, 1) : decodeValue(frame);
+    out.push(`  = msgpack ${show(value, binary)}`);
   });
   return out.join("\n");
 }
 
 const callHeader = encodeHeader({ kind: "call", timeout: TIMEOUT, deadline: DEADLINE });
 const callPayload = encodeValue({ prompt: "Describe", image: PNG });
+// The out-of-band example: a threshold of 16 bytes (instead of the default 64 KiB) so the image fits the page.
+const BIG_PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x04, 0x00]);
+const binaryCall = encodePayload({ prompt: "Describe", image: BIG_PNG }, 16);
 
 const reply = (subject: string, content: Uint8Array[]): MlmMessage => ({
   type: "MAILBOX_SEND", address: CALLER, subject, tracker: CALL_ID, timeout: REPLY_TIMEOUT, content,
@@ -100,6 +123,10 @@ export function examples(): Map<string, string> {
   blocks.set("call-deliver", render({
     type: "SERVICE_DELIVER", sender: CALLER, address: "qwen3vl", subject: "infer", tracker: CALL_ID,
     content: [callHeader, callPayload],
+  }, ["envelope header", "input payload"]));
+  blocks.set("call-binary", render({
+    type: "SERVICE_SEND", address: "qwen3vl", subject: "infer", tracker: CALL_ID, timeout: TIMEOUT,
+    content: [callHeader, ...binaryCall],
   }, ["envelope header", "input payload"]));
   blocks.set("ack", render(reply("ack", [encodeHeader({ kind: "ack", worker: WORKER })]), ["envelope header"]));
   blocks.set("progress", render(reply("progress", [encodeHeader({ kind: "progress" }), encodeValue({ tokens: 12 })]),
