@@ -247,7 +247,7 @@ async function main(): Promise<void> {
       if (m === undefined) continue;
       let note = `${NOTES[c]}; ${m.cpuUs.toFixed(1)} µs CPU/call`;
       if (name !== "raw MlmClient" && base !== undefined) {
-        note += `; +${((base.opsPerSec / m.opsPerSec - 1) * 100).toFixed(0)}% time, +${((m.cpuUs / base.cpuUs - 1) * 100).toFixed(0)}% CPU vs raw`;
+        note += `; ${signed(base.opsPerSec / m.opsPerSec)} time, ${signed(m.cpuUs / base.cpuUs)} CPU vs raw`;
       }
       const row: BenchRow = { bench: BENCH, case: c, impl: name, opsPerSec: m.opsPerSec, note };
       if (c === "1 MiB echo") row.mbPerSec = (m.opsPerSec * MiB) / 1e6;
@@ -257,6 +257,12 @@ async function main(): Promise<void> {
     }
   }
   report(rows);
+}
+
+/** A ratio as a signed percentage change: 1.08 → "+8%", 0.97 → "-3%". */
+function signed(ratio: number): string {
+  const pct = Math.round((ratio - 1) * 100);
+  return `${pct >= 0 ? "+" : ""}${pct}%`;
 }
 
 if (process.argv.includes("--broker")) await brokerMain();
