@@ -3,7 +3,7 @@ import { MlmClient } from "../client/client.ts";
 import type { Confirmation, Delivery, MlmClientOptions } from "../client/types.ts";
 import type { Transport } from "../transport/types.ts";
 import { binaryFrameThreshold, encodePayload, payloadBytes } from "./codec.ts";
-import { isStreamMethod, type MethodSchema, type ServiceContract } from "./contract.ts";
+import { isStreamMethod, type ServiceContract } from "./contract.ts";
 import { CANCEL_STREAM, type CancelHeader, decodeFrames, encodeHeader, type Header } from "./envelope.ts";
 import {
   RpcCancelledError, RpcDeadlineError, RpcError, RpcErrorCode, RpcPayloadTooLargeError, RpcUnavailableError,
@@ -11,9 +11,10 @@ import {
 } from "./errors.ts";
 import { DeadlineHeap } from "./deadline-heap.ts";
 import { callIdGenerator, randomHex } from "./ids.ts";
+import { type MethodInfo, methodInfo } from "./method-info.ts";
 import { type CallHost, MAX_TIMER_MS, type PendingCall, StreamCall, UnaryCall } from "./pending.ts";
 import type { CallOptions, ContractMap, ServiceClient } from "./types.ts";
-import { assertValid } from "./validate.ts";
+import { invalid } from "./validate.ts";
 
 const MiB = 1024 * 1024;
 
@@ -164,6 +165,9 @@ class ClientCore implements CallHost {
   readonly #unsubscribe: () => void;
   readonly #deadlines = new DeadlineHeap<PendingCall>((call) => call.expire());
   readonly #onConfirm = (c: Confirmation): void => this.#confirmed(c);
+  // What #prepare worked out besides the frames (an object per call would be garbage at once).
+  #deadline = 0;
+  #remaining = 0;
 
   constructor(mlm: MlmClient, options: RpcClientOptions) {
     this.#mlm = mlm;
@@ -183,49 +187,52 @@ class ClientCore implements CallHost {
   proxy(contract: ServiceContract): Record<string, unknown> {
     const proxy: Record<string, unknown> = {};
     for (const [name, schema] of Object.entries(contract.methods)) {
+      const info = methodInfo(contract.name, name, schema);
       proxy[name] = isStreamMethod(schema)
-        ? (input: unknown, options?: CallOptions<unknown>) => this.#stream(contract.name, name, schema, input, options)
-        : (input: unknown, options?: CallOptions<unknown>) => this.#unary(contract.name, name, schema, input, options);
+        ? (input: unknown, options?: CallOptions<unknown>) => this.#stream(info, input, options)
+        : (input: unknown, options?: CallOptions<unknown>) => this.#unary(info, input, options);
     }
     return Object.freeze(proxy);
   }
 
-  #unary(service: string, method: string, schema: MethodSchema, input: unknown, options?: CallOptions<unknown>): Promise<unknown> {
+  #unary(info: MethodInfo, input: unknown, options?: CallOptions<unknown>): Promise<unknown> {
     try {
-      const prepared = this.#prepare(service, method, schema, input, options);
-      const call = new UnaryCall(this, { callId: this.#nextId(), service, method, schema, deadline: prepared.deadline },
-        options?.onProgress as ((value: unknown) => void) | undefined);
-      this.#launch(call, prepared, options);
+      const frames = this.#prepare(info, input, options);
+      const call = new UnaryCall(this, this.#nextId(), info, this.#deadline, options?.onProgress as ((value: unknown) => void) | undefined);
+      this.#launch(call, frames, this.#remaining, options);
       return call.promise;
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  #stream(service: string, method: string, schema: MethodSchema, input: unknown, options?: CallOptions<unknown>): StreamCall {
+  #stream(info: MethodInfo, input: unknown, options?: CallOptions<unknown>): StreamCall {
     const now = Date.now();
-    let prepared: Prepared;
+    let frames: Uint8Array[];
     try {
-      prepared = this.#prepare(service, method, schema, input, options);
+      frames = this.#prepare(info, input, options);
     } catch (error) {
       // Surface the failure on the first iteration, like any other failure of the stream.
-      const call = new StreamCall(this, { callId: this.#nextId(), service, method, schema, deadline: now });
+      const call = new StreamCall(this, this.#nextId(), info, now);
       call.fail(error as RpcError, false);
       return call;
     }
-    const call = new StreamCall(this, { callId: this.#nextId(), service, method, schema, deadline: prepared.deadline });
-    this.#launch(call, prepared, options);
+    const call = new StreamCall(this, this.#nextId(), info, this.#deadline);
+    this.#launch(call, frames, this.#remaining, options);
     return call;
   }
 
-  /** Checks and encodes a call; throws the error the caller should get. */
-  #prepare(service: string, method: string, schema: MethodSchema, input: unknown, options?: CallOptions<unknown>): Prepared {
-    const label = `${service}.${method}`;
+  /**
+   * Checks and encodes a call, returning its frames (deadline and remaining ms are left in
+   * #deadline and #remaining); throws the error the caller should get.
+   */
+  #prepare(info: MethodInfo, input: unknown, options?: CallOptions<unknown>): Uint8Array[] {
+    const label = info.label;
     if (this.#closed) throw new RpcUnavailableError(RpcErrorCode.UNAVAILABLE, `${label}: the client is closed`);
     if (options?.signal?.aborted) throw new RpcCancelledError(`${label} was cancelled`, { cause: options.signal.reason });
-    assertValid(schema.input, input, "input", label);
+    if (!info.input.Check(input)) throw invalid(info.schema.input, input, "input", label);
     const now = Date.now();
-    const timeout = options?.timeout ?? schema.timeout ?? this.#defaultTimeout;
+    const timeout = options?.timeout ?? info.schema.timeout ?? this.#defaultTimeout;
     let deadline = now + Math.min(Math.max(0, timeout), MAX_TIMER_MS);
     if (options?.deadline !== undefined && options.deadline < deadline) deadline = options.deadline;
     const remaining = Math.ceil(deadline - now);
@@ -247,20 +254,19 @@ class ClientCore implements CallHost {
         ? { kind: "call", timeout: remaining, deadline }
         : { kind: "call", timeout: remaining, deadline, meta: options.meta },
     );
-    if (payload.length === 1) return { now, deadline, remaining, frames: [header, payload[0] as Uint8Array] };
-    return { now, deadline, remaining, frames: [header, ...payload] };
+    this.#deadline = deadline;
+    this.#remaining = remaining;
+    if (payload.length === 1) return [header, payload[0] as Uint8Array];
+    return [header, ...payload];
   }
 
-  #launch(call: PendingCall, prepared: Prepared, options?: CallOptions<unknown>): void {
+  #launch(call: PendingCall, frames: Uint8Array[], remaining: number, options?: CallOptions<unknown>): void {
     this.#pending.set(call.callId, call);
     this.#stats.calls++;
     try {
-      this.#mlm.sendFor(call.info.service, call.info.method, prepared.frames, {
-        tracker: call.callId,
-        timeout: prepared.remaining,
-      });
+      this.#mlm.sendFor(call.info.service, call.info.method, frames, { tracker: call.callId, timeout: remaining });
     } catch (error) {
-      call.fail(new RpcUnavailableError(RpcErrorCode.UNAVAILABLE, `${call.info.service}.${call.info.method}: ${(error as Error).message}`, { cause: error }), false);
+      call.fail(new RpcUnavailableError(RpcErrorCode.UNAVAILABLE, `${call.info.label}: ${(error as Error).message}`, { cause: error }), false);
       return;
     }
     this.#deadlines.add(call);
@@ -271,7 +277,7 @@ class ClientCore implements CallHost {
     if (this.#pending.get(call.callId) === call) this.#pending.delete(call.callId);
     this.#deadlines.remove(call);
     if (cancelRemote !== undefined && !this.#closed) {
-      this.#cancel(call.callId, call.worker, call.info.deadline, cancelRemote.code);
+      this.#cancel(call.callId, call.worker, call.deadline, cancelRemote.code);
     }
   }
 
@@ -321,7 +327,7 @@ class ClientCore implements CallHost {
     if (confirmation.code < 300) return;
     const call = this.#pending.get(confirmation.tracker);
     if (call === undefined) return;
-    const label = `${call.info.service}.${call.info.method}`;
+    const label = call.info.label;
     const reason = confirmation.reason ? ` (${confirmation.reason})` : "";
     switch (confirmation.code) {
       case ConfirmStatus.EXPIRED:
@@ -346,11 +352,4 @@ class ClientCore implements CallHost {
     this.#mlm.off("confirm", this.#onConfirm);
     await this.#mlm.close();
   }
-}
-
-interface Prepared {
-  now: number;
-  deadline: number;
-  remaining: number;
-  frames: Uint8Array[];
 }

@@ -1,12 +1,12 @@
 import { decodePayload } from "./codec.ts";
-import type { MethodSchema } from "./contract.ts";
 import type { HeapEntry } from "./deadline-heap.ts";
 import type { Header } from "./envelope.ts";
 import {
   RpcCancelledError, RpcDeadlineError, RpcError, RpcErrorCode, RpcProtocolError, RpcRemoteError, type RpcErrorBody,
 } from "./errors.ts";
 import type { RpcStream } from "./types.ts";
-import { assertValid } from "./validate.ts";
+import type { MethodInfo } from "./method-info.ts";
+import { invalid } from "./validate.ts";
 
 /** What a pending call needs from the client that owns it. */
 export interface CallHost {
@@ -14,16 +14,6 @@ export interface CallHost {
   finished(call: PendingCall, cancelRemote: RpcError | undefined): void;
   readonly validateOutput: boolean;
   readonly maxBufferedChunks: number;
-}
-
-/** Identity of a call, fixed when it is sent. */
-export interface CallInfo {
-  callId: string;
-  service: string;
-  method: string;
-  schema: MethodSchema;
-  /** Absolute deadline, ms since the epoch. */
-  deadline: number;
 }
 
 // setTimeout fires at once for delays past 2^31-1 ms; nobody needs a longer deadline than ~24 days.
@@ -50,23 +40,18 @@ export abstract class PendingCall implements HeapEntry {
 
   constructor(
     protected readonly host: CallHost,
-    readonly info: CallInfo,
+    readonly callId: string,
+    readonly info: MethodInfo,
+    /** Absolute deadline, ms since the epoch. */
+    readonly deadline: number,
   ) {}
-
-  get callId(): string {
-    return this.info.callId;
-  }
-
-  get deadline(): number {
-    return this.info.deadline;
-  }
 
   get settled(): boolean {
     return this.#settled;
   }
 
   protected get label(): string {
-    return `${this.info.service}.${this.info.method}`;
+    return this.info.label;
   }
 
   /** The deadline passed (called by the client's deadline heap). */
@@ -142,8 +127,14 @@ export class UnaryCall<O = unknown, P = unknown> extends PendingCall {
   #resolve!: (value: O) => void;
   #reject!: (error: Error) => void;
 
-  constructor(host: CallHost, info: CallInfo, private readonly onProgress: ((value: P) => void) | undefined) {
-    super(host, info);
+  constructor(
+    host: CallHost,
+    callId: string,
+    info: MethodInfo,
+    deadline: number,
+    private readonly onProgress: ((value: P) => void) | undefined,
+  ) {
+    super(host, callId, info, deadline);
     this.promise = new Promise<O>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -151,20 +142,20 @@ export class UnaryCall<O = unknown, P = unknown> extends PendingCall {
   }
 
   protected onEnvelope(header: Header, content: readonly Uint8Array[]): void {
-    const schema = this.info.schema;
+    const info = this.info;
     if (header.kind === "progress") {
       // Progress the caller does not listen to is not even decoded.
-      if (this.onProgress === undefined || schema.progress === undefined) return;
+      if (this.onProgress === undefined || info.progress === undefined) return;
       const value = decodePayload(content, 1, "progress");
-      assertValid(schema.progress, value, "progress", this.label);
+      if (!info.progress.Check(value)) throw invalid(info.schema.progress!, value, "progress", info.label);
       this.onProgress(value as P);
       return;
     }
-    if (header.kind !== "result" || schema.output === undefined) {
-      throw new RpcProtocolError(`${this.label}: unexpected ${header.kind} reply to a unary call`);
+    if (header.kind !== "result" || info.output === undefined) {
+      throw new RpcProtocolError(`${info.label}: unexpected ${header.kind} reply to a unary call`);
     }
     const value = decodePayload(content, 1, "result");
-    if (this.host.validateOutput) assertValid(schema.output, value, "output", this.label);
+    if (this.host.validateOutput && !info.output.Check(value)) throw invalid(info.schema.output!, value, "output", info.label);
     if (this.succeed()) this.#resolve(value as O);
   }
 
@@ -202,15 +193,15 @@ export class StreamCall<T = unknown> extends PendingCall implements RpcStream<T>
   }
 
   protected onEnvelope(header: Header, content: readonly Uint8Array[]): void {
-    const schema = this.info.schema;
+    const info = this.info;
     // A requeued call restarts from chunk 0 on its new worker: chunks the caller already has are skipped.
-    if (header.kind === "chunk" && schema.chunk !== undefined) {
+    if (header.kind === "chunk" && info.chunk !== undefined) {
       if (header.seq < this.#received) return;
       if (header.seq > this.#received) {
         throw new RpcProtocolError(`${this.label}: chunk ${header.seq} arrived, expected ${this.#received}`);
       }
       const value = decodePayload(content, 1, "chunk");
-      if (this.host.validateOutput) assertValid(schema.chunk, value, "chunk", this.label);
+      if (this.host.validateOutput && !info.chunk.Check(value)) throw invalid(info.schema.chunk!, value, "chunk", info.label);
       this.#received++;
       if (this.#chunks.length - this.#head >= this.host.maxBufferedChunks) {
         throw new RpcError(

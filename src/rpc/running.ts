@@ -1,9 +1,9 @@
 import { encodePayload } from "./codec.ts";
-import type { MethodSchema } from "./contract.ts";
 import { RpcError, RpcErrorCode } from "./errors.ts";
 import type { Reply } from "./reply.ts";
 import type { HandlerContext } from "./types.ts";
-import { assertValid } from "./validate.ts";
+import type { MethodInfo } from "./method-info.ts";
+import { invalid } from "./validate.ts";
 
 /**
  * One call a worker runs, and the `ctx` its handler gets. The AbortController is created
@@ -21,13 +21,16 @@ export class RunningCall implements HandlerContext<unknown> {
 
   constructor(
     readonly reply: Reply,
-    private readonly schema: MethodSchema,
+    private readonly info: MethodInfo,
     readonly deadline: number,
     readonly meta: Readonly<Record<string, string>>,
-    readonly service: string,
     now: number,
   ) {
     this.startedAt = now;
+  }
+
+  get service(): string {
+    return this.info.service;
   }
 
   get caller(): string {
@@ -62,9 +65,9 @@ export class RunningCall implements HandlerContext<unknown> {
   }
 
   progress(value: unknown): void {
-    const label = `${this.service}.${this.method}`;
-    if (this.schema.progress === undefined) throw new RpcError(RpcErrorCode.INTERNAL, `${label} declares no progress schema`);
-    assertValid(this.schema.progress, value, "progress", label);
+    const { label, progress } = this.info;
+    if (progress === undefined) throw new RpcError(RpcErrorCode.INTERNAL, `${label} declares no progress schema`);
+    if (!progress.Check(value)) throw invalid(this.info.schema.progress!, value, "progress", label);
     if (this.#abortReason === undefined) this.reply.progress(encodePayload(value, this.reply.binaryFrameThreshold));
   }
 }

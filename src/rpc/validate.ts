@@ -38,6 +38,32 @@ export function issuesOf(schema: TSchema, value: unknown): RpcValidationIssue[] 
 }
 
 /**
+ * The compiled validator of `schema` (compiled once, cached), for hot paths that check many
+ * values against one schema: `Check` is all they run when the value is valid.
+ *
+ * @example
+ * ```ts
+ * const input = compiled(method.input);
+ * if (!input.Check(value)) throw invalid(method.input, value, "input", "qwen3vl.infer");
+ * ```
+ */
+export function compiled(schema: TSchema): Validator {
+  return validatorFor(schema);
+}
+
+/**
+ * The {@link RpcValidationError} for a value that failed its check (issues are computed only now).
+ *
+ * @example
+ * ```ts
+ * if (!validator.Check(value)) throw invalid(schema, value, "output", "qwen3vl.infer");
+ * ```
+ */
+export function invalid(schema: TSchema, value: unknown, role: string, context?: string): RpcValidationError {
+  return new RpcValidationError(role, issuesOf(schema, value), context);
+}
+
+/**
  * Throws {@link RpcValidationError} unless `value` matches `schema`. Validators are compiled
  * once per schema (TypeBox `Compile`) and cached.
  *

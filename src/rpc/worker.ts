@@ -4,17 +4,18 @@ import type { Transport } from "../transport/types.ts";
 import { Emitter } from "../util/emitter.ts";
 import { EarlyCancels } from "./cancels.ts";
 import { binaryFrameThreshold, decodePayload, encodePayload, payloadBytes } from "./codec.ts";
-import { isStreamMethod, type MethodSchema, type ServiceContract } from "./contract.ts";
+import type { MethodSchema, ServiceContract } from "./contract.ts";
 import { CANCEL_STREAM, type CallHeader, decodeFrames, type Header } from "./envelope.ts";
 import {
   errorBody, RpcCancelledError, RpcDeadlineError, RpcError, RpcErrorCode, RpcPayloadTooLargeError, RpcProtocolError,
   RpcUnavailableError,
 } from "./errors.ts";
 import { randomHex } from "./ids.ts";
+import { type MethodInfo, methodInfo } from "./method-info.ts";
 import { Reply, type ReplySink } from "./reply.ts";
 import { RunningCall } from "./running.ts";
 import type { Handlers, HandlerContext } from "./types.ts";
-import { assertValid, precompile } from "./validate.ts";
+import { invalid } from "./validate.ts";
 
 const MiB = 1024 * 1024;
 
@@ -158,7 +159,6 @@ export async function serve<C extends ServiceContract>(
       throw new RpcError(RpcErrorCode.INTERNAL, `${contract.name}: no handler for method ${name}`);
     }
   }
-  precompile(Object.values(contract.methods).flatMap((m) => [m.input, m.output, m.progress, m.chunk]));
   const address = options.address ?? `rpc-worker-${contract.name}-${randomHex(6)}`;
   const base: MlmClientOptions = { ...options.mlm };
   if (options.transport !== undefined) base.transport = options.transport;
@@ -179,10 +179,9 @@ export async function serve<C extends ServiceContract>(
 
 type AnyHandler = (input: unknown, ctx: HandlerContext<unknown>) => unknown;
 
-interface MethodEntry {
-  schema: MethodSchema;
+/** A method with its compiled validators (see {@link methodInfo}) and its handler. */
+interface MethodEntry extends MethodInfo {
   handler: AnyHandler;
-  label: string;
 }
 
 class Worker implements RpcWorker, ReplySink {
@@ -217,7 +216,8 @@ class Worker implements RpcWorker, ReplySink {
     this.address = address;
     for (const [name, schema] of Object.entries(contract.methods)) {
       const handler = handlers[name];
-      if (handler !== undefined) this.#methods.set(name, { schema, handler, label: `${contract.name}.${name}` });
+      // Compiled now, at worker start, rather than on the first call.
+      if (handler !== undefined) this.#methods.set(name, { ...methodInfo(contract.name, name, schema), handler });
     }
     this.#control = control;
     this.#mlm = mlm;
@@ -324,12 +324,12 @@ class Worker implements RpcWorker, ReplySink {
     let input: unknown;
     try {
       input = decodePayload(delivery.content, 1, "input");
-      assertValid(entry.schema.input, input, "input", entry.label);
+      if (!entry.input.Check(input)) throw invalid(entry.schema.input, input, "input", entry.label);
     } catch (error) {
       reject(reply, error);
       return;
     }
-    const run = new RunningCall(reply, entry.schema, deadline, header.meta ?? NO_META, this.service, now);
+    const run = new RunningCall(reply, entry, deadline, header.meta ?? NO_META, now);
     void this.#run(run, entry, input);
   }
 
@@ -338,12 +338,12 @@ class Worker implements RpcWorker, ReplySink {
     const reply = run.reply;
     this.#track(run);
     try {
-      if (isStreamMethod(schema)) {
+      if (entry.chunk !== undefined) {
         let seq = 0;
         const chunks = handler(input, run) as AsyncIterable<unknown> | Iterable<unknown>;
         for await (const chunk of chunks) {
           if (run.abortReason !== undefined) break;
-          assertValid(schema.chunk, chunk, "chunk", label);
+          if (!entry.chunk.Check(chunk)) throw invalid(schema.chunk as NonNullable<MethodSchema["chunk"]>, chunk, "chunk", label);
           reply.chunk(seq++, this.#encodeLimited(chunk, "chunk"));
         }
         if (run.abortReason !== undefined) throw run.abortReason;
@@ -351,7 +351,9 @@ class Worker implements RpcWorker, ReplySink {
       } else {
         const output = await handler(input, run);
         if (run.abortReason !== undefined) throw run.abortReason;
-        assertValid(schema.output as NonNullable<MethodSchema["output"]>, output, "output", label);
+        if (!(entry.output as NonNullable<MethodEntry["output"]>).Check(output)) {
+          throw invalid(schema.output as NonNullable<MethodSchema["output"]>, output, "output", label);
+        }
         reply.result(this.#encodeLimited(output, "output"));
       }
       this.#stats.succeeded++;
