@@ -21,7 +21,7 @@ export class RunningCall implements HandlerContext<unknown> {
 
   constructor(
     readonly reply: Reply,
-    private readonly info: MethodInfo,
+    readonly info: MethodInfo,
     readonly deadline: number,
     readonly meta: Readonly<Record<string, string>>,
     now: number,
