@@ -7,7 +7,11 @@ import { MlmClient } from "../../src/client/client.ts";
 import type { Transport } from "../../src/transport/types.ts";
 import { nextEvent, str } from "./fixtures/fake-broker.ts";
 
-const skip = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" ? "zeromq native addon does not load on Bun" : false;
+const skip = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined"
+  ? "zeromq native addon does not load on Bun"
+  : typeof (globalThis as { Deno?: unknown }).Deno !== "undefined"
+  ? "zeromq.js under Deno can leave a pending receive unwoken (observed as hangs), so in-process libzmq tests run on Node"
+  : false;
 
 describe("MlmClient over the zeromq transport", { skip }, () => {
   let zeromq: Transport;

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import type { Frames } from "../../src/transport/types.ts";
 import { zmtp } from "../../src/transport/zmtp.ts";
 import { encodeCommand, encodeGreeting, encodeMetadata } from "../../src/zmtp/mod.ts";
-import { bytesEqual, dec, enc, next, until, zeromqSkip } from "./helpers.ts";
+import { bytesEqual, childZeromqSkip, dec, enc, next, until } from "./helpers.ts";
 
 const fixture = fileURLToPath(new URL("../fixtures/zmtp-echo-router.ts", import.meta.url));
 const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
@@ -163,7 +163,7 @@ describe("zmtp transport reconnection", () => {
 
   it(
     "reconnects after the peer process (libzmq ROUTER) is killed and restarted on the same port",
-    { skip: zeromqSkip },
+    { skip: childZeromqSkip },
     async () => {
       await restartScenario("zeromq");
     },
