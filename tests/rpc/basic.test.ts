@@ -6,9 +6,7 @@ import { defineService } from "../../src/rpc/contract.ts";
 import type { HandlerContext } from "../../src/rpc/types.ts";
 import { serve } from "../../src/rpc/worker.ts";
 import { qwen3vl, zimage } from "./contracts.ts";
-import { aborted, gate, type Rig, rig, until } from "./harness.ts";
-
-const noTokens = async function* (): AsyncGenerator<string> {};
+import { aborted, gate, noTokens, type Rig, rig, until } from "./harness.ts";
 
 describe("rpc calls over a real broker", () => {
   let r: Rig;

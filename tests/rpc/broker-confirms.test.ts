@@ -3,17 +3,7 @@ import { describe, it } from "node:test";
 import { connect } from "../../src/rpc/client.ts";
 import { RpcError, RpcUnavailableError } from "../../src/rpc/errors.ts";
 import { qwen3vl } from "./contracts.ts";
-import { rig, until } from "./harness.ts";
-
-async function rejection(promise: Promise<unknown>): Promise<RpcError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof RpcError, `expected an RpcError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail("the call should have failed");
-}
+import { rejection, rig, until } from "./harness.ts";
 
 describe("rpc broker failure CONFIRMs reject the call", () => {
   it("CONFIRM 302 (service queue full) → RPC_RESOURCE_EXHAUSTED", async () => {

@@ -4,19 +4,7 @@ import { connect } from "../../src/rpc/client.ts";
 import { RpcCancelledError, RpcDeadlineError, RpcError } from "../../src/rpc/errors.ts";
 import { serve } from "../../src/rpc/worker.ts";
 import { qwen3vl } from "./contracts.ts";
-import { aborted, gate, type Rig, rig, until } from "./harness.ts";
-
-const noTokens = async function* (): AsyncGenerator<string> {};
-
-async function rejection(promise: Promise<unknown>): Promise<RpcError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof RpcError, `expected an RpcError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail("the call should have failed");
-}
+import { aborted, gate, noTokens, rejection, type Rig, rig, until } from "./harness.ts";
 
 describe("rpc deadlines", () => {
   let r: Rig;

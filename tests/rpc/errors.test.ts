@@ -13,19 +13,7 @@ import {
 import { BINARY_FRAME_EXT } from "../../src/rpc/msgpack-fast.ts";
 import { serve } from "../../src/rpc/worker.ts";
 import { qwen3vl, zimage } from "./contracts.ts";
-import { type Rig, rig, until } from "./harness.ts";
-
-const noTokens = async function* (): AsyncGenerator<string> {};
-
-async function rejection(promise: Promise<unknown>): Promise<RpcError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof RpcError, `expected an RpcError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail("the call should have failed");
-}
+import { noTokens, rejection, type Rig, rig, until } from "./harness.ts";
 
 /** A raw MLM peer that sends hand-made frames as a call and returns the worker's replies. */
 async function rawCaller(r: Rig): Promise<{ call(subject: string, frames: Uint8Array[], tracker: string): Promise<Delivery[]> }> {

@@ -1,5 +1,7 @@
 // Test helpers for RPC integration tests: a real broker on an ephemeral TCP port, and
 // cleanup of everything a test opened, in reverse order.
+import assert from "node:assert/strict";
+import { RpcError } from "../../src/rpc/errors.ts";
 import { type Broker, startBroker } from "../../src/broker/server.ts";
 import type { BrokerLimits } from "../../src/broker/types.ts";
 
@@ -51,3 +53,17 @@ export function aborted(signal: AbortSignal): Promise<unknown> {
     else signal.addEventListener("abort", () => resolve(signal.reason), { once: true });
   });
 }
+
+/** Awaits a call that must fail and returns its RpcError (fails the test otherwise). */
+export async function rejection(promise: Promise<unknown>): Promise<RpcError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof RpcError, `expected an RpcError, got ${String(error)}`);
+    return error;
+  }
+  assert.fail("the call should have failed");
+}
+
+/** A streaming handler that yields nothing. */
+export const noTokens = async function* (): AsyncGenerator<string> {};

@@ -6,7 +6,7 @@ import { connect } from "../../src/rpc/client.ts";
 import { defineService } from "../../src/rpc/contract.ts";
 import { RpcError, RpcPayloadTooLargeError } from "../../src/rpc/errors.ts";
 import { serve } from "../../src/rpc/worker.ts";
-import { type Rig, rig } from "./harness.ts";
+import { rejection, type Rig, rig } from "./harness.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -27,16 +27,6 @@ function checksum(data: Uint8Array): number {
   let sum = 0;
   for (let i = 0; i < data.length; i += 4096) sum = (sum + (data[i] as number) * (i + 1)) % 1_000_000_007;
   return (sum + (data[data.length - 1] as number)) % 1_000_000_007;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<RpcError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof RpcError, `expected an RpcError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail("the call should have failed");
 }
 
 describe("rpc payload sizes", () => {
