@@ -30,6 +30,7 @@ async function serve(): Promise<void> {
   const broker = await startBroker({
     endpoints: ["tcp://127.0.0.1:0"],
     limits: { maxConnections: 100_000, mailboxMessages: 1_000_000, serviceQueueMessages: 1_000_000 },
+    recycleBuffers: process.env.BENCH_RECYCLE !== "0",
   });
   const gc = (): void => {
     if (g.Bun) g.Bun.gc(true);

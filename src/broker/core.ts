@@ -57,6 +57,8 @@ export class BrokerCore {
     connectionsExpired: 0, connectionsRefused: 0,
   };
   #out: BrokerAction[] = [];
+  /** Content frames let go of during this `handle` call (see the `release` action). */
+  #released: Uint8Array[] = [];
   #now = 0;
   #seq = 0;
   #closed = false;
@@ -101,6 +103,10 @@ export class BrokerCore {
       this.#log("error", "internal error while handling an event", {
         event: event.type, conn: "conn" in event ? event.conn : undefined, error: String(error),
       });
+    }
+    if (this.#released.length > 0) {
+      out.push({ type: "release", frames: this.#released });
+      this.#released = [];
     }
     return out;
   }
@@ -402,7 +408,7 @@ export class BrokerCore {
   #settle(worker: Conn, request: StoredMessage): void {
     if (!worker.inflight?.delete(request)) return;
     worker.inflightBytes -= request.bytes;
-    request.content = NO_CONTENT;
+    this.#dropContent(request);
     const service = this.#services.get(request.address);
     if (service) {
       service.inflight--;
@@ -508,12 +514,13 @@ export class BrokerCore {
       this.#reply(conn, this.#failedHeader);
       this.#log("debug", "STREAM-SEND without a writer stream", { conn: conn.key, address: conn.address });
       this.#deregister(conn);
+      this.#release(message.content);
       return;
     }
-    if (stream.selectors.size === 0) return;
     const seq = ++this.#seq;
     const subject = message.subject;
     let frames: Uint8Array[] | undefined;
+    let kept = false;
     for (const selector of stream.selectors.values()) {
       if (!selector.pattern.matches(subject)) continue;
       const readers = selector.readers;
@@ -524,23 +531,28 @@ export class BrokerCore {
         frames ??= encode({
           type: "STREAM_DELIVER", address: stream.name, sender: conn.address, subject, content: message.content,
         });
-        if (reader.creditAware && (reader.credit === 0 || reader.buffer !== undefined)) this.#buffer(reader, frames);
-        else this.#deliver(reader, frames);
+        if (reader.creditAware && (reader.credit === 0 || reader.buffer !== undefined)) {
+          if (this.#buffer(reader, frames)) kept = true;
+        } else this.#deliver(reader, frames);
       }
     }
+    // Buffered deliveries share the content with each other; those are left to the GC.
+    if (!kept) this.#release(message.content);
   }
 
-  #buffer(reader: Conn, frames: Uint8Array[]): void {
+  /** Hold a delivery for a reader without credit; false when its buffer is full (dropped). */
+  #buffer(reader: Conn, frames: Uint8Array[]): boolean {
     const bytes = contentBytes(frames);
     const limits = this.#limits;
     if (reader.buffered >= limits.streamBufferMessages || reader.bufferBytes + bytes > limits.streamBufferBytes) {
       this.#counters.dropped++;
       this.#log("debug", "reader buffer full: stream message dropped", { conn: reader.key, address: reader.address });
-      return;
+      return false;
     }
     (reader.buffer ??= []).push(frames);
     reader.bufferBytes += bytes;
     this.#counters.queued++;
+    return true;
   }
 
   #flushBuffer(reader: Conn): void {
@@ -570,11 +582,13 @@ export class BrokerCore {
   #mailboxSend(conn: Conn, message: MailboxSend): void {
     if (message.address === "") {
       this.#fail(this.#origin(conn), message.tracker, ConfirmStatus.NO_ROUTE, "no route: empty address");
+      this.#release(message.content);
       return;
     }
     const bytes = contentBytes(message.content);
     if (bytes > this.#limits.maxMessageSize) {
       this.#fail(this.#origin(conn), message.tracker, ConfirmStatus.LIMIT, "message too large");
+      this.#release(message.content);
       return;
     }
     this.#mail(
@@ -596,6 +610,7 @@ export class BrokerCore {
     let box = this.#mailboxes.get(address);
     if (target && !box && hasCredit(target)) {
       this.#deliverMail(target, senderConn, sender, subject, tracker, content, undefined);
+      this.#release(content);
       return;
     }
     const limits = this.#limits;
@@ -607,10 +622,12 @@ export class BrokerCore {
         });
       }
       this.#fail({ senderConn, sender }, tracker, ConfirmStatus.LIMIT, "mailbox full");
+      this.#release(content);
       return;
     }
     if (!box && bytes > limits.mailboxBytes) {
       this.#fail({ senderConn, sender }, tracker, ConfirmStatus.LIMIT, "mailbox full");
+      this.#release(content);
       return;
     }
     if (!box) {
@@ -646,7 +663,7 @@ export class BrokerCore {
       queue.remove(stored);
       this.#deadlines.delete(stored);
       this.#deliverMail(conn, stored.senderConn, stored.sender, stored.subject, stored.tracker, stored.content, stored);
-      stored.content = NO_CONTENT;
+      this.#dropContent(stored);
     }
     this.#afterMailboxRemoval(box);
   }
@@ -691,6 +708,7 @@ export class BrokerCore {
     const bytes = contentBytes(message.content);
     if (bytes > this.#limits.maxMessageSize) {
       this.#fail(this.#origin(conn), message.tracker, ConfirmStatus.LIMIT, "message too large");
+      this.#release(message.content);
       return;
     }
     const service = this.#service(message.address);
@@ -714,6 +732,7 @@ export class BrokerCore {
         });
       }
       this.#fail(request, request.tracker, ConfirmStatus.LIMIT, "service queue full");
+      this.#dropContent(request);
       this.#reclaimService(service);
       return;
     }
@@ -736,7 +755,7 @@ export class BrokerCore {
     }));
     if (request.tracker === "" || !worker.creditAware) {
       // Delivered for good (C workers never confirm); a route is kept so a CONFIRM still reaches the requester.
-      request.content = NO_CONTENT;
+      this.#dropContent(request);
       if (request.tracker !== "") this.#route(worker, request.tracker, request);
       return;
     }
@@ -791,6 +810,7 @@ export class BrokerCore {
       if (request.deadline <= this.#now) {
         this.#counters.expired++;
         this.#notify(request, request.tracker, ConfirmStatus.EXPIRED, "expired");
+        this.#dropContent(request);
         services.add(service);
         continue;
       }
@@ -832,6 +852,7 @@ export class BrokerCore {
     }
     this.#counters.expired++;
     this.#notify(message, message.tracker, ConfirmStatus.EXPIRED, "expired");
+    this.#dropContent(message);
   }
 
   #shutdown(): void {
@@ -848,6 +869,18 @@ export class BrokerCore {
     }
     this.#closed = true;
     this.#log("info", "broker shut down", {});
+  }
+
+  /** The core lets go of a stored message's content: emptied, and listed for release once. */
+  #dropContent(message: StoredMessage): void {
+    if (message.content === NO_CONTENT) return;
+    this.#release(message.content);
+    message.content = NO_CONTENT;
+  }
+
+  /** `frames` will not be read again by the core (sends already queued may still hold them). */
+  #release(frames: readonly Uint8Array[]): void {
+    for (let i = 0; i < frames.length; i++) this.#released.push(frames[i] as Uint8Array);
   }
 
   #log(level: LogLevel, message: string, fields: Record<string, unknown>): void {

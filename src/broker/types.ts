@@ -3,6 +3,7 @@
  * A connection is identified by `conn`, a string key (the hex of the ROUTER routing id);
  * the server keeps the key ↔ routing-id mapping.
  */
+import type { BufferPoolStats } from "../util/buffer-pool.ts";
 
 /** Input to {@link BrokerCore.handle}. */
 export type BrokerEvent =
@@ -27,7 +28,14 @@ export type BrokerAction =
   /** Close the transport connection of `conn`. */
   | { type: "disconnect"; conn: string; reason: string }
   /** Something worth logging. */
-  | { type: "log"; level: LogLevel; message: string; fields?: Record<string, unknown> };
+  | { type: "log"; level: LogLevel; message: string; fields?: Record<string, unknown> }
+  /**
+   * Received content frames the core no longer references (delivered for good, confirmed,
+   * expired or refused). Always the last action of a `handle` call, so every send before it
+   * has been handed to the transport; an adapter that recycles buffers may reuse these once
+   * those sends are written. Content the core keeps elsewhere is never listed.
+   */
+  | { type: "release"; frames: Uint8Array[] };
 
 /** Bounds on everything the broker holds. All counts are messages, all sizes bytes. */
 export interface BrokerLimits {
@@ -141,4 +149,6 @@ export interface BrokerStats {
   streams: { name: string; readers: number; writers: number }[];
   services: { name: string; workers: number; queued: number; bytes: number; inflight: number }[];
   counters: BrokerCounters;
+  /** Reuse of large message buffers, when the server recycles them (`startBroker`, zmtp on Node). */
+  bufferPool?: BufferPoolStats;
 }

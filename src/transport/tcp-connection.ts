@@ -1,6 +1,7 @@
 import { Buffer } from "node:buffer";
 import { type OnReadOpts, Socket } from "node:net";
 import process from "node:process";
+import type { BufferPool } from "../util/buffer-pool.ts";
 import type { ZmtpError } from "../zmtp/errors.ts";
 import { type PeerInfo, Session, type SessionOptions } from "../zmtp/session.ts";
 
@@ -115,17 +116,23 @@ export class TcpConnection {
   #timerAt = Infinity;
   #done = false;
   #socketError: Error | undefined;
+  /** Pool of large frame buffers: received frames come from it, sent ones are held until written. */
+  readonly #pool: BufferPool | undefined;
+  /** Pooled frames sent since the last flush; released once the kernel has them. */
+  #held: Uint8Array[] = [];
   /** Resolves when the OS socket is fully closed (so `close()` can wait for it). */
   readonly closed: Promise<void>;
 
   /**
    * `reads` is set when the socket reads through those hooks (`onread`) rather than `data`
-   * events.
+   * events. With `pool`, large received frames are taken from it (one buffer per frame) and
+   * pooled frames passed to `send` hold a reference until their write has completed.
    */
-  constructor(socket: Socket, options: SessionOptions, owner: ConnectionOwner, reads?: ReadInto) {
+  constructor(socket: Socket, options: SessionOptions, owner: ConnectionOwner, reads?: ReadInto, pool?: BufferPool) {
     this.socket = socket;
     this.#owner = owner;
-    this.session = new Session({ allocate: unzeroed, ...options }, {
+    this.#pool = pool;
+    this.session = new Session({ allocate: unzeroed, ...options, ...(pool ? { frameBuffers: pool } : {}) }, {
       onReady: (peer) => {
         this.#armTimer();
         owner.connReady(this, peer);
@@ -183,6 +190,16 @@ export class TcpConnection {
   /** Queue a message; it is written together with everything else sent in this turn. */
   send(frames: readonly Uint8Array[]): void {
     this.session.send(frames);
+    const pool = this.#pool;
+    if (pool !== undefined) {
+      for (let i = 0; i < frames.length; i++) {
+        const frame = frames[i] as Uint8Array;
+        if (frame.byteLength >= pool.minSize && pool.holds(frame)) {
+          pool.ref(frame);
+          this.#held.push(frame);
+        }
+      }
+    }
     if (!this.#flushQueued) {
       this.#flushQueued = true;
       queueMicrotask(this.#flushTask);
@@ -219,12 +236,23 @@ export class TcpConnection {
   #flush(): void {
     if (this.session.outputPending === 0 || this.socket.destroyed || !this.socket.writable) return;
     const chunks = this.session.takeOutput();
+    const held = this.#held;
+    // Node calls a write's callback once the kernel has its bytes (or the write was cancelled),
+    // and in order, so the last chunk's callback covers every pooled frame of this batch.
+    let written: (() => void) | undefined;
+    if (held.length > 0) {
+      this.#held = [];
+      const pool = this.#pool as BufferPool;
+      written = () => pool.releaseAll(held);
+    }
     if (chunks.length === 1) {
-      this.socket.write(chunks[0] as Uint8Array);
+      this.socket.write(chunks[0] as Uint8Array, written);
       return;
     }
     this.socket.cork();
-    for (const c of chunks) this.socket.write(c);
+    const last = chunks.length - 1;
+    for (let i = 0; i < last; i++) this.socket.write(chunks[i] as Uint8Array);
+    this.socket.write(chunks[last] as Uint8Array, written);
     this.socket.uncork();
   }
 

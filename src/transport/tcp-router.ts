@@ -1,4 +1,5 @@
 import { createServer, type Server, type Socket } from "node:net";
+import type { BufferPool } from "../util/buffer-pool.ts";
 import { Emitter } from "../util/emitter.ts";
 import type { ZmtpError } from "../zmtp/errors.ts";
 import { NullMechanism } from "../zmtp/mechanism-null.ts";
@@ -24,6 +25,13 @@ export interface TcpRouterOptions extends RouterOptions {
    * cut (connections with nothing left to send close at once). Default 1000; 0 = cut at once.
    */
   linger?: number;
+  /**
+   * Recycle large frame buffers through this pool (Node only; elsewhere ignored). Received
+   * frames of at least `pool.minSize` bytes come from it with one reference, which the
+   * `message` listener owns: it must `release` each such frame once nothing reads it any more
+   * (or leave it to the GC). Pooled frames passed to `send` are held until written.
+   */
+  pool?: BufferPool;
 }
 
 interface Peer {
@@ -50,11 +58,14 @@ export class TcpRouter extends Emitter<RouterEvents> implements RouterSocket, Co
   readonly #ids = new RoutingIdGenerator();
   readonly #stats: SocketStats = emptyStats();
   #closed = false;
+  /** Write-completion callbacks are only known to mean "the kernel has the bytes" on Node. */
+  readonly #pool: BufferPool | undefined;
   readonly authenticate: ConnectionOwner["authenticate"];
 
   constructor(options: TcpRouterOptions) {
     super();
     this.#options = options;
+    this.#pool = USER_READ_BUFFERS ? options.pool : undefined;
     const plain = options.plain;
     if (plain) this.authenticate = (u, p, peer) => plain.authenticate(u, p, peer);
   }
@@ -112,7 +123,7 @@ export class TcpRouter extends Emitter<RouterEvents> implements RouterSocket, Co
       mechanism: o.plain ? new PlainServerMechanism() : new NullMechanism(),
       maxMessageSize: o.maxMessageSize,
       heartbeat: o.heartbeat,
-    }, this, direct ? hooks : undefined);
+    }, this, direct ? hooks : undefined, this.#pool);
     // Tracked until the OS socket is closed, so close() also ends connections still flushing an ERROR.
     this.#conns.add(conn);
     void conn.closed.then(() => this.#conns.delete(conn));

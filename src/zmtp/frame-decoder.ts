@@ -7,6 +7,13 @@ export interface FrameSink {
   frame(flags: number, body: Uint8Array): void;
 }
 
+/** Hands out buffers for large frames, one per frame (e.g. `BufferPool` from src/util). */
+export interface FrameBufferSource {
+  /** Frames of at least this many bytes are allocated here. */
+  readonly minSize: number;
+  take(size: number): Uint8Array;
+}
+
 /** Largest long-frame size accepted before any limit check: 2^53 - 1 (exact in a double). */
 const MAX_SAFE_HI = 0x1fffff;
 
@@ -38,6 +45,12 @@ export class FrameDecoder {
    * allocator that skips zero-filling (the whole buffer is always overwritten).
    */
   allocate: (size: number) => Uint8Array = (size) => new Uint8Array(size);
+  /**
+   * Optional source of buffers for frames of at least `minSize` bytes. Each such frame gets
+   * a buffer of its own (never shared with other frames), so the owner can recycle it per
+   * frame.
+   */
+  frameBuffers: FrameBufferSource | undefined = undefined;
   readonly #hdr = new Uint8Array(9);
   #hdrHave = 0;
   #body: Uint8Array | null = null;
@@ -109,11 +122,15 @@ export class FrameDecoder {
       const end = start + size;
       if (end <= n) {
         off = end;
-        if (transient) {
+        if (transient && size >= this.#ownBufferFrom) {
+          const body = this.#allocBody(size);
+          body.set(chunk.subarray(start, end));
+          sink.frame(flags, body);
+        } else if (transient) {
           // Copy every whole frame from here on at once, then hand out views of the copy:
           // one allocation per read instead of one per frame.
           const at = start - hl;
-          const wholeEnd = completeFramesEnd(chunk, end);
+          const wholeEnd = completeFramesEnd(chunk, end, this.#ownBufferFrom);
           const copy = this.allocate(wholeEnd - at);
           copy.set(chunk.subarray(at, wholeEnd));
           sink.frame(flags, copy.subarray(hl, hl + size));
@@ -123,7 +140,7 @@ export class FrameDecoder {
           sink.frame(flags, chunk.subarray(start, end));
         }
       } else {
-        const body = this.allocate(size);
+        const body = this.#allocBody(size);
         body.set(chunk.subarray(start, n));
         this.#body = body;
         this.#bodyHave = n - start;
@@ -131,6 +148,17 @@ export class FrameDecoder {
         off = n;
       }
     }
+  }
+
+  /** Frames this large get a buffer of their own from `frameBuffers`. */
+  get #ownBufferFrom(): number {
+    return this.frameBuffers?.minSize ?? Infinity;
+  }
+
+  /** The buffer of one frame split across chunks (or copied out of a transient one). */
+  #allocBody(size: number): Uint8Array {
+    const source = this.frameBuffers;
+    return source !== undefined && size >= source.minSize ? source.take(size) : this.allocate(size);
   }
 
   #startHeader(chunk: Uint8Array, off: number): number {
@@ -156,7 +184,7 @@ export class FrameDecoder {
       sink.frame(flags, new Uint8Array(0));
       return off;
     }
-    this.#body = this.allocate(size);
+    this.#body = this.#allocBody(size);
     this.#bodyHave = 0;
     this.#flags = flags;
     return off;
@@ -186,8 +214,11 @@ export class FrameDecoder {
   }
 }
 
-/** Where the run of frames lying wholly inside `chunk` from `off` ends (no validation). */
-function completeFramesEnd(chunk: Uint8Array, off: number): number {
+/**
+ * Where the run of frames lying wholly inside `chunk` from `off` ends (no validation). The run
+ * also stops before a frame of `ownBufferFrom` bytes or more, which gets a buffer of its own.
+ */
+function completeFramesEnd(chunk: Uint8Array, off: number, ownBufferFrom: number): number {
   const n = chunk.length;
   for (;;) {
     if (n - off < 2) return off;
@@ -199,9 +230,12 @@ function completeFramesEnd(chunk: Uint8Array, off: number): number {
         (chunk[off + 4] as number) !== 0) return off;
       const lo = (((chunk[off + 5] as number) << 24) | ((chunk[off + 6] as number) << 16) |
         ((chunk[off + 7] as number) << 8) | (chunk[off + 8] as number)) >>> 0;
+      if (lo >= ownBufferFrom) return off;
       end = off + 9 + lo;
     } else {
-      end = off + 2 + (chunk[off + 1] as number);
+      const size = chunk[off + 1] as number;
+      if (size >= ownBufferFrom) return off;
+      end = off + 2 + size;
     }
     if (end > n) return off;
     off = end;

@@ -11,7 +11,7 @@
  */
 export { type Command, decodeCommand, encodeCommand, encodeError, encodePing, encodePong, decodePing } from "./commands.ts";
 export { ZmtpError, type ZmtpErrorCode } from "./errors.ts";
-export { FrameDecoder, type FrameSink } from "./frame-decoder.ts";
+export { type FrameBufferSource, FrameDecoder, type FrameSink } from "./frame-decoder.ts";
 export { FLAG_COMMAND, FLAG_LONG, FLAG_MORE, FrameWriter } from "./frame.ts";
 export { encodeGreeting, GREETING_SIZE, GreetingParser, type MechanismName, type PeerGreeting } from "./greeting.ts";
 export type { Mechanism, MechanismContext } from "./mechanism.ts";

@@ -1,6 +1,6 @@
 import { decodeCommand, decodeErrorReason, decodePing, encodeError, encodePing, encodePong } from "./commands.ts";
 import { ZmtpError } from "./errors.ts";
-import { FrameDecoder, type FrameSink } from "./frame-decoder.ts";
+import { type FrameBufferSource, FrameDecoder, type FrameSink } from "./frame-decoder.ts";
 import { FLAG_COMMAND, FLAG_MORE, FrameWriter } from "./frame.ts";
 import { encodeGreeting, GreetingParser } from "./greeting.ts";
 import type { Mechanism, MechanismContext } from "./mechanism.ts";
@@ -34,6 +34,8 @@ export interface SessionOptions {
   handshakeTimeout?: number;
   /** Allocator for frames split across input chunks (e.g. one that skips zero-filling). */
   allocate?: (size: number) => Uint8Array;
+  /** Buffers for large received frames, one per frame, so the application can recycle them. */
+  frameBuffers?: FrameBufferSource;
 }
 
 /** What we know about the peer once the handshake is complete. */
@@ -122,6 +124,7 @@ export class Session implements FrameSink, MechanismContext {
     this.#decoder.maxData = this.#maxMessage;
     this.#decoder.maxCommand = options.maxCommandSize ?? 64 * 1024;
     if (options.allocate) this.#decoder.allocate = options.allocate;
+    this.#decoder.frameBuffers = options.frameBuffers;
     this.#hbInterval = options.heartbeat?.interval ?? 0;
     this.#hbTimeout = options.heartbeat?.timeout ?? this.#hbInterval;
     this.#hbTtl = options.heartbeat?.ttl ?? 0;

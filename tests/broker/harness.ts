@@ -21,6 +21,8 @@ export class Harness {
   now = 1_000;
   /** Every action of the last `handle` calls since the last `take()`. */
   actions: BrokerAction[] = [];
+  /** Content frames the core has released so far: never to be released or sent again. */
+  readonly released = new Set<Uint8Array>();
 
   constructor(config: BrokerConfig = {}) {
     this.core = new BrokerCore(config);
@@ -72,8 +74,19 @@ export class Harness {
   #run(actions: BrokerAction[]): Sent[] {
     this.actions.push(...actions);
     const sent: Sent[] = [];
-    for (const action of actions) {
+    for (const [i, action] of actions.entries()) {
+      // The buffer-recycling contract, checked in every scenario: a release is the last action,
+      // lists a frame at most once ever, and a released frame is never sent again.
+      if (action.type === "release") {
+        assert.equal(i, actions.length - 1, "release must be the last action");
+        for (const frame of action.frames) {
+          assert.ok(!this.released.has(frame), "content frame released twice");
+          this.released.add(frame);
+        }
+        continue;
+      }
       if (action.type !== "send") continue;
+      for (const frame of action.frames) assert.ok(!this.released.has(frame), "released content frame sent again");
       const result = decode(action.frames);
       assert.ok(result.ok, `broker sent an undecodable message: ${result.ok ? "" : result.error.message}`);
       sent.push({ conn: action.conn, message: result.message, frames: action.frames });

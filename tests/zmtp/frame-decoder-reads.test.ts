@@ -75,3 +75,71 @@ describe("FrameDecoder with reused read buffers", () => {
     assert.throws(() => dec.filled(1, sink), RangeError);
   });
 });
+
+describe("FrameDecoder frameBuffers (one buffer per large frame, for recycling)", () => {
+  /** A source that records what it handed out. */
+  function recordingSource(minSize: number): { minSize: number; take(size: number): Uint8Array; given: Uint8Array[] } {
+    const given: Uint8Array[] = [];
+    return {
+      minSize,
+      given,
+      take(size) {
+        const b = new Uint8Array(size);
+        given.push(b);
+        return b;
+      },
+    };
+  }
+
+  /** Feed `bytes` in chunks of `step` (transient, as a reused read buffer), returning the frames. */
+  function decodeInChunks(dec: FrameDecoder, bytes: Uint8Array, step: number): Uint8Array[] {
+    const got: Uint8Array[] = [];
+    const sink = { stopped: false, frame: (_f: number, body: Uint8Array) => got.push(body) };
+    const scratch = new Uint8Array(step);
+    for (let at = 0; at < bytes.length; at += step) {
+      const part = bytes.subarray(at, Math.min(bytes.length, at + step));
+      scratch.set(part);
+      dec.push(scratch.subarray(0, part.length), 0, sink, true);
+      scratch.fill(0xee);
+    }
+    return got;
+  }
+
+  for (const step of [7, 1000, 5000, 1 << 20]) {
+    it(`frames ≥ minSize come from the source, each alone in its buffer (read size ${step})`, () => {
+      const bodies = [filledWith(10, 1), filledWith(3000, 2), filledWith(20, 3), filledWith(4096, 4), filledWith(2048, 5)];
+      const source = recordingSource(2048);
+      const dec = new FrameDecoder();
+      dec.frameBuffers = source;
+      const got = decodeInChunks(dec, encode(bodies), step);
+      assert.deepEqual(got, bodies);
+      const large = got.filter((f) => f.byteLength >= 2048);
+      assert.equal(source.given.length, 3);
+      for (const frame of large) {
+        assert.ok(source.given.includes(frame), "a large frame is exactly a buffer from the source");
+        assert.equal(frame.byteOffset, 0);
+        assert.equal(frame.buffer.byteLength, frame.byteLength);
+      }
+      for (const frame of got.filter((f) => f.byteLength < 2048)) {
+        assert.ok(!source.given.some((b) => b.buffer === frame.buffer), "small frames never share a source buffer");
+      }
+    });
+  }
+
+  it("frames read straight into their buffer (bodyTarget) also use the source", () => {
+    const source = recordingSource(1024);
+    const dec = new FrameDecoder();
+    dec.frameBuffers = source;
+    const bytes = encode([filledWith(50_000, 9)]);
+    const got: Uint8Array[] = [];
+    const sink = { stopped: false, frame: (_f: number, body: Uint8Array) => got.push(body) };
+    dec.push(bytes.subarray(0, 100), 0, sink, true);
+    const target = dec.bodyTarget(1024);
+    assert.ok(target);
+    target.set(bytes.subarray(100));
+    dec.filled(bytes.length - 100, sink);
+    assert.equal(got.length, 1);
+    assert.equal(got[0], source.given[0]);
+    assert.deepEqual(got[0], filledWith(50_000, 9));
+  });
+});
