@@ -20,6 +20,7 @@ import { decode, encode } from "../src/proto/mod.ts";
 import type { DealerSocket } from "../src/transport/types.ts";
 import { zmtp } from "../src/transport/zmtp.ts";
 import { type BenchRow, nowMs, percentile, report, runtimeName } from "./lib.ts";
+import { relayRoundTrips, startRelay } from "./relay-floor.ts";
 
 const BENCH = "broker";
 const g = globalThis as { Bun?: { gc(force: boolean): void }; Deno?: unknown; gc?: () => void };
@@ -36,7 +37,8 @@ async function serve(): Promise<void> {
     if (g.Bun) g.Bun.gc(true);
     else g.gc?.();
   };
-  process.stdout.write(`${JSON.stringify({ endpoint: broker.endpoints[0] })}\n`);
+  const relay = await startRelay();
+  process.stdout.write(`${JSON.stringify({ endpoint: broker.endpoints[0], relayPort: relay.port })}\n`);
   for await (const line of createInterface({ input: process.stdin })) {
     if (line === "mem") {
       gc();
@@ -46,6 +48,7 @@ async function serve(): Promise<void> {
     } else if (line === "quit") break;
   }
   await broker.close();
+  relay.server.close();
   process.exit(0);
 }
 
@@ -78,7 +81,7 @@ class BrokerProcess {
     });
   }
 
-  static async start(): Promise<{ broker: BrokerProcess; endpoint: string }> {
+  static async start(): Promise<{ broker: BrokerProcess; endpoint: string; relayPort: number }> {
     const file = fileURLToPath(import.meta.url);
     const runtime = runtimeName();
     const args = runtime === "deno" ? ["run", "-A", "--v8-flags=--expose-gc", file, "--serve"]
@@ -86,8 +89,8 @@ class BrokerProcess {
       : [...process.execArgv, "--expose-gc", ...brokerFlags(), file, "--serve"];
     const child = spawn(process.execPath, args, { stdio: ["pipe", "pipe", "inherit"] });
     const broker = new BrokerProcess(child);
-    const { endpoint } = JSON.parse(await broker.#line()) as { endpoint: string };
-    return { broker, endpoint };
+    const { endpoint, relayPort } = JSON.parse(await broker.#line()) as { endpoint: string; relayPort: number };
+    return { broker, endpoint, relayPort };
   }
 
   async #line(): Promise<string> {
@@ -426,13 +429,24 @@ async function main(): Promise<void> {
     }],
   ];
   const rows: BenchRow[] = [];
-  const { broker, endpoint } = await BrokerProcess.start();
+  const { broker, endpoint, relayPort } = await BrokerProcess.start();
   try {
     for (const [impl, make] of impls) {
       for (const [name, run] of cases) {
         if (only !== undefined && !`${name} ${impl}`.includes(only)) continue;
         rows.push({ bench: BENCH, case: name, impl, ...await run(make, endpoint) });
       }
+    }
+    for (const size of [10, 65536]) {
+      const name = `service round trip, ${size === 10 ? "10 B" : "64 KiB"}`;
+      const impl = "floor: plain node:net relay";
+      if (only !== undefined && !`${name} ${impl}`.includes(only)) continue;
+      const rt = await relayRoundTrips(relayPort, size, quick ? 500 : 2500);
+      rows.push({
+        bench: BENCH, case: name, impl, opsPerSec: rt.rate, p50us: rt.p50, p99us: rt.p99,
+        ...(size > 10 ? { mbPerSec: (rt.rate * size * 2) / 1e6 } : {}),
+        note: "same 4 hops, length-prefixed, no ZMTP/MLM/routing",
+      });
     }
     if (only === undefined || "memory".includes(only)) rows.push(await idleConnections(broker, endpoint, 1000));
   } finally {
