@@ -23,6 +23,8 @@ import { type BenchRow, nowMs, percentile, report, runtimeName } from "./lib.ts"
 import { relayRoundTrips, startRelay } from "./relay-floor.ts";
 
 const BENCH = "broker";
+/** Round trips before measuring, in ms. */
+const WARM_UP_MS = 500;
 const g = globalThis as { Bun?: { gc(force: boolean): void }; Deno?: unknown; gc?: () => void };
 
 // ------------------------------------------------------------------ child: the broker
@@ -364,9 +366,10 @@ async function serviceRoundTrips(
     next = resolve;
     caller.sendFor("bench-svc", "rt", body, `c${i}`);
   });
-  for (let i = 0; i < 200; i++) await oneCall(i); // warm-up
-  const start = nowMs();
+  // Warm-up by time, not count: at 64 KiB the JIT needs more calls than at 10 B.
   let i = 0;
+  for (const until = nowMs() + WARM_UP_MS; nowMs() < until;) await oneCall(i++);
+  const start = nowMs();
   while (nowMs() - start < ms) {
     const t0 = nowMs();
     await oneCall(i++);

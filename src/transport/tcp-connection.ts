@@ -34,6 +34,12 @@ export const USER_READ_BUFFERS = typeof process.versions?.node === "string" &&
  * in it is copied out) before the event loop performs another read.
  */
 const SCRATCH = Buffer.allocUnsafe(64 * 1024);
+/**
+ * The start of SCRATCH, for reads while large frames are arriving: a short first read takes
+ * the headers, and the body then goes straight into its buffer instead of being copied out
+ * of a 64 KiB read.
+ */
+const SCRATCH_SHORT = SCRATCH.subarray(0, 4 * 1024);
 /** Read straight into a frame's buffer when at least this much of it is missing. */
 const DIRECT_MIN = 4 * 1024;
 
@@ -51,10 +57,12 @@ const DIRECT_MIN = 4 * 1024;
 export class ReadInto implements OnReadOpts {
   conn: TcpConnection | undefined;
   #target: Uint8Array | undefined;
+  /** Large frames are arriving: read short between them (see SCRATCH_SHORT). */
+  #short = false;
 
   readonly buffer = (): Uint8Array => {
     this.#target = this.conn?.session.readTarget(DIRECT_MIN);
-    return this.#target ?? SCRATCH;
+    return this.#target ?? (this.#short ? SCRATCH_SHORT : SCRATCH);
   };
 
   /** Returns true: returning false would pause the socket. */
@@ -63,8 +71,12 @@ export class ReadInto implements OnReadOpts {
     if (conn === undefined) return true;
     if (this.#target !== undefined && buf === this.#target) {
       this.#target = undefined;
+      this.#short = true;
       conn.received(undefined, n);
     } else {
+      // A short read that filled up without starting a large frame: small messages are
+      // streaming, so go back to long reads (many messages per read).
+      if (n === SCRATCH_SHORT.length && this.#short) this.#short = false;
       conn.received(buf.subarray(0, n), n);
     }
     return true;
