@@ -222,6 +222,10 @@ async function measureCase(c: Case, harnesses: Map<Impl, Harness>, best: Map<str
   }
 }
 
+/** `--only=<text>`: run only the cases and implementations whose "case impl" contains it. */
+const ONLY = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length);
+const selected = (c: Case, impl: Impl): boolean => ONLY === undefined || `${c} ${impl}`.includes(ONLY);
+
 async function main(): Promise<void> {
   const { child, endpoint } = await startBrokerProcess();
   const best = new Map<string, Measure>();
@@ -230,9 +234,11 @@ async function main(): Promise<void> {
     // Both implementations stay connected (on different services), so that rounds can alternate
     // between them closely: background load then hits both alike.
     for (const [workers, cases] of [[1, ["sequential calls", "1 MiB echo"]], [WORKERS, ["concurrent calls"]]] as const) {
+      const wanted = IMPLS.filter(([name]) => cases.some((c) => selected(c, name)));
+      if (wanted.length === 0) continue;
       const harnesses = new Map<Impl, Harness>();
-      for (const [name, make] of IMPLS) harnesses.set(name, await make(endpoint, workers, workers === 1 ? 1 : IN_FLIGHT / WORKERS));
-      for (const c of cases) await measureCase(c, harnesses, best, payload);
+      for (const [name, make] of wanted) harnesses.set(name, await make(endpoint, workers, workers === 1 ? 1 : IN_FLIGHT / WORKERS));
+      for (const c of cases) if (wanted.some(([name]) => selected(c, name))) await measureCase(c, harnesses, best, payload);
       for (const h of harnesses.values()) await h.close();
     }
   } finally {

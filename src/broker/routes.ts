@@ -20,68 +20,87 @@ export interface Origin {
  * ```
  */
 export class ConfirmRoutes {
-  /** Tracker → origins in arrival order, consumed from `head`. */
-  readonly #map = new Map<string, Origin | Pending>();
+  /** Tracker → its oldest waiting entry (later ones with the same tracker follow `sameNext`). */
+  readonly #map = new Map<string, RouteEntry>();
+  /**
+   * Every entry in arrival order, so the oldest is found in O(1). (Taking the first key of a
+   * Map after many deletions is not O(1) in V8: iteration walks the deleted slots.)
+   */
+  #oldest: RouteEntry | undefined = undefined;
+  #newest: RouteEntry | undefined = undefined;
   /** Number of origins held. */
   size = 0;
 
   /** Remember an origin; returns the one evicted to stay within `limit`, if any. */
   add(tracker: string, origin: Origin, limit: number): Origin | undefined {
     let evicted: Origin | undefined;
-    if (this.size >= limit) evicted = this.#evictOldest();
-    const existing = this.#map.get(tracker);
-    if (existing === undefined) this.#map.set(tracker, origin);
-    else if (existing instanceof Pending) existing.list.push(origin);
-    else this.#map.set(tracker, new Pending([existing, origin]));
+    if (this.size >= limit && this.#oldest !== undefined) evicted = this.take(this.#oldest.tracker);
+    const entry = new RouteEntry(tracker, origin);
+    entry.prev = this.#newest;
+    if (this.#newest) this.#newest.next = entry;
+    else this.#oldest = entry;
+    this.#newest = entry;
+    const first = this.#map.get(tracker);
+    if (first === undefined) {
+      entry.sameLast = entry;
+      this.#map.set(tracker, entry);
+    } else {
+      (first.sameLast as RouteEntry).sameNext = entry;
+      first.sameLast = entry;
+    }
     this.size++;
     return evicted;
   }
 
   /** Remove and return the oldest origin recorded for `tracker`. */
   take(tracker: string): Origin | undefined {
-    const existing = this.#map.get(tracker);
-    if (existing === undefined) return undefined;
-    this.size--;
-    if (!(existing instanceof Pending)) {
-      this.#map.delete(tracker);
-      return existing;
-    }
-    const first = existing.list[existing.head] as Origin;
-    existing.list[existing.head++] = undefined as unknown as Origin;
-    if (existing.head === existing.list.length) this.#map.delete(tracker);
-    else if (existing.head >= 1024 && existing.head * 2 >= existing.list.length) existing.compact();
-    return first;
+    const first = this.#map.get(tracker);
+    if (first === undefined) return undefined;
+    this.#removeFromChain(tracker, first, undefined);
+    return first.origin;
   }
 
   /** Remove one specific origin (used when a request is withdrawn without a CONFIRM). */
   delete(tracker: string, origin: Origin): void {
-    const existing = this.#map.get(tracker);
-    if (existing === origin) {
-      this.#map.delete(tracker);
-      this.size--;
-    } else if (existing instanceof Pending) {
-      const index = existing.list.indexOf(origin, existing.head);
-      if (index < 0) return;
-      existing.list.splice(index, 1);
-      this.size--;
-      if (existing.head === existing.list.length) this.#map.delete(tracker);
+    let before: RouteEntry | undefined;
+    for (let entry = this.#map.get(tracker); entry !== undefined; before = entry, entry = entry.sameNext) {
+      if (entry.origin === origin) {
+        this.#removeFromChain(tracker, entry, before);
+        return;
+      }
     }
   }
 
-  #evictOldest(): Origin | undefined {
-    const first = this.#map.keys().next();
-    if (first.done) return undefined;
-    return this.take(first.value);
+  /** Unlink `entry` (preceded by `before` among its tracker's entries) from both orders. */
+  #removeFromChain(tracker: string, entry: RouteEntry, before: RouteEntry | undefined): void {
+    if (before === undefined) {
+      const next = entry.sameNext;
+      if (next === undefined) this.#map.delete(tracker);
+      else {
+        next.sameLast = entry.sameLast;
+        this.#map.set(tracker, next);
+      }
+    } else {
+      before.sameNext = entry.sameNext;
+      const first = this.#map.get(tracker) as RouteEntry;
+      if (first.sameLast === entry) first.sameLast = before;
+    }
+    if (entry.prev) entry.prev.next = entry.next;
+    else this.#oldest = entry.next;
+    if (entry.next) entry.next.prev = entry.prev;
+    else this.#newest = entry.prev;
+    entry.prev = entry.next = entry.sameNext = entry.sameLast = undefined;
+    this.size--;
   }
 }
 
-/** Several deliveries with the same tracker: a FIFO consumed from `head`. */
-class Pending {
-  head = 0;
-  constructor(public list: Origin[]) {}
-
-  compact(): void {
-    this.list = this.list.slice(this.head);
-    this.head = 0;
-  }
+/** One waiting CONFIRM route, linked in arrival order and among entries with its tracker. */
+class RouteEntry {
+  prev: RouteEntry | undefined = undefined;
+  next: RouteEntry | undefined = undefined;
+  /** The next entry with the same tracker. */
+  sameNext: RouteEntry | undefined = undefined;
+  /** On the first entry of a tracker: the last one with that tracker. */
+  sameLast: RouteEntry | undefined = undefined;
+  constructor(readonly tracker: string, readonly origin: Origin) {}
 }
