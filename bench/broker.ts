@@ -20,7 +20,7 @@ import { decode, encode } from "../src/proto/mod.ts";
 import type { DealerSocket } from "../src/transport/types.ts";
 import { zmtp } from "../src/transport/zmtp.ts";
 import { type BenchRow, nowMs, percentile, report, runtimeName } from "./lib.ts";
-import { relayRoundTrips, startRelay } from "./relay-floor.ts";
+import { relayRoundTrips, startRelay } from "./lib-relay-floor.ts";
 
 const BENCH = "broker";
 /** Round trips before measuring, in ms. */
