@@ -56,40 +56,23 @@ export class ConfirmRoutes {
   take(tracker: string): Origin | undefined {
     const first = this.#map.get(tracker);
     if (first === undefined) return undefined;
-    this.#removeFromChain(tracker, first, undefined);
+    this.#unlink(tracker, first);
     return first.origin;
   }
 
-  /** Remove one specific origin (used when a request is withdrawn without a CONFIRM). */
-  delete(tracker: string, origin: Origin): void {
-    let before: RouteEntry | undefined;
-    for (let entry = this.#map.get(tracker); entry !== undefined; before = entry, entry = entry.sameNext) {
-      if (entry.origin === origin) {
-        this.#removeFromChain(tracker, entry, before);
-        return;
-      }
+  /** Unlink `first`, the oldest entry of `tracker`, from both orders. */
+  #unlink(tracker: string, first: RouteEntry): void {
+    const next = first.sameNext;
+    if (next === undefined) this.#map.delete(tracker);
+    else {
+      next.sameLast = first.sameLast;
+      this.#map.set(tracker, next);
     }
-  }
-
-  /** Unlink `entry` (preceded by `before` among its tracker's entries) from both orders. */
-  #removeFromChain(tracker: string, entry: RouteEntry, before: RouteEntry | undefined): void {
-    if (before === undefined) {
-      const next = entry.sameNext;
-      if (next === undefined) this.#map.delete(tracker);
-      else {
-        next.sameLast = entry.sameLast;
-        this.#map.set(tracker, next);
-      }
-    } else {
-      before.sameNext = entry.sameNext;
-      const first = this.#map.get(tracker) as RouteEntry;
-      if (first.sameLast === entry) first.sameLast = before;
-    }
-    if (entry.prev) entry.prev.next = entry.next;
-    else this.#oldest = entry.next;
-    if (entry.next) entry.next.prev = entry.prev;
-    else this.#newest = entry.prev;
-    entry.prev = entry.next = entry.sameNext = entry.sameLast = undefined;
+    if (first.prev) first.prev.next = first.next;
+    else this.#oldest = first.next;
+    if (first.next) first.next.prev = first.prev;
+    else this.#newest = first.prev;
+    first.prev = first.next = first.sameNext = first.sameLast = undefined;
     this.size--;
   }
 }

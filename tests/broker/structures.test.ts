@@ -75,11 +75,11 @@ describe("broker structures", () => {
     assert.equal(routes.size, 2);
     assert.equal(routes.take("t"), o2);
     assert.equal(routes.take("t"), undefined);
-    routes.delete("u", o3);
+    assert.equal(routes.take("u"), o3);
     assert.equal(routes.size, 0);
   });
 
-  it("ConfirmRoutes behaves like an ordered list of (tracker, origin) under random add/take/delete", () => {
+  it("ConfirmRoutes behaves like an ordered list of (tracker, origin) under random add/take", () => {
     let seed = 12345;
     const random = (n: number): number => {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;
@@ -90,22 +90,16 @@ describe("broker structures", () => {
     const limit = 50;
     for (let step = 0; step < 20_000; step++) {
       const tracker = `t${random(30)}`;
-      const op = random(10);
-      if (op < 5) {
+      if (random(2) === 0) {
         const origin = { senderConn: String(step), sender: "" };
         const evicted = routes.add(tracker, origin, limit);
         const expected = model.length >= limit ? model.shift()?.origin : undefined;
         assert.equal(evicted, expected, `step ${step}: evicted`);
         model.push({ tracker, origin });
-      } else if (op < 9) {
+      } else {
         const index = model.findIndex((e) => e.tracker === tracker);
         const expected = index >= 0 ? model.splice(index, 1)[0]?.origin : undefined;
         assert.equal(routes.take(tracker), expected, `step ${step}: take`);
-      } else {
-        const candidates = model.filter((e) => e.tracker === tracker);
-        const victim = candidates[random(candidates.length + 1)];
-        if (victim) model.splice(model.indexOf(victim), 1);
-        routes.delete(tracker, victim?.origin ?? { senderConn: "none", sender: "" });
       }
       assert.equal(routes.size, model.length, `step ${step}: size`);
     }
