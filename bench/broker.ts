@@ -19,7 +19,7 @@ import type { Delivery } from "../src/client/types.ts";
 import { decode, encode } from "../src/proto/mod.ts";
 import type { DealerSocket } from "../src/transport/types.ts";
 import { zmtp } from "../src/transport/zmtp.ts";
-import { type BenchRow, nowMs, percentile, report, runtimeName } from "./lib.ts";
+import { type BenchRow, nowMs, report, type RoundTrips, runtimeName, timeRoundTrips } from "./lib.ts";
 import { relayRoundTrips, startRelay } from "./lib-relay-floor.ts";
 
 const BENCH = "broker";
@@ -346,7 +346,7 @@ async function mailbox(make: Factory, endpoint: string, total: number): Promise<
 
 async function serviceRoundTrips(
   make: Factory, endpoint: string, size: number, ms: number,
-): Promise<{ rate: number; p50: number; p99: number }> {
+): Promise<RoundTrips> {
   const worker = await make(endpoint, "svc-worker");
   await worker.worker("bench-svc", ".*");
   worker.onDelivery((d) => {
@@ -355,7 +355,6 @@ async function serviceRoundTrips(
   });
   const caller = await make(endpoint, "svc-caller");
   const body = new Uint8Array(size);
-  const latencies: number[] = [];
   let next: (() => void) | undefined;
   caller.onDelivery(() => {
     const resolve = next;
@@ -367,18 +366,10 @@ async function serviceRoundTrips(
     caller.sendFor("bench-svc", "rt", body, `c${i}`);
   });
   // Warm-up by time, not count: at 64 KiB the JIT needs more calls than at 10 B.
-  let i = 0;
-  for (const until = nowMs() + WARM_UP_MS; nowMs() < until;) await oneCall(i++);
-  const start = nowMs();
-  while (nowMs() - start < ms) {
-    const t0 = nowMs();
-    await oneCall(i++);
-    latencies.push((nowMs() - t0) * 1000);
-  }
-  const rate = latencies.length / ((nowMs() - start) / 1000);
+  const result = await timeRoundTrips(oneCall, WARM_UP_MS, ms);
   await caller.close();
   await worker.close();
-  return { rate, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+  return result;
 }
 
 async function idleConnections(broker: BrokerProcess, endpoint: string, count: number): Promise<BenchRow> {

@@ -6,7 +6,7 @@
  */
 import { Buffer } from "node:buffer";
 import { connect, createServer, type Server, type Socket } from "node:net";
-import { nowMs, percentile } from "./lib.ts";
+import { type RoundTrips, timeRoundTrips } from "./lib.ts";
 
 /** Calls `onMessage` with each length-prefixed message; one allocation per message. */
 function unframe(socket: Socket, onMessage: (body: Buffer) => void): void {
@@ -81,7 +81,7 @@ async function open(port: number): Promise<Socket> {
 }
 
 /** Sequential round trips of `size` bytes each way through the relay, for about `ms`. */
-export async function relayRoundTrips(port: number, size: number, ms: number): Promise<{ rate: number; p50: number; p99: number }> {
+export async function relayRoundTrips(port: number, size: number, ms: number): Promise<RoundTrips> {
   const caller = await open(port);
   // The relay pairs by arrival order: make sure the caller is first.
   await new Promise((resolve) => setTimeout(resolve, 20));
@@ -98,16 +98,8 @@ export async function relayRoundTrips(port: number, size: number, ms: number): P
     next = resolve;
     frame(caller, body);
   });
-  for (const until = nowMs() + 500; nowMs() < until;) await oneCall();
-  const latencies: number[] = [];
-  const start = nowMs();
-  while (nowMs() - start < ms) {
-    const t0 = nowMs();
-    await oneCall();
-    latencies.push((nowMs() - t0) * 1000);
-  }
-  const rate = latencies.length / ((nowMs() - start) / 1000);
+  const result = await timeRoundTrips(oneCall, 500, ms);
   caller.destroy();
   worker.destroy();
-  return { rate, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+  return result;
 }

@@ -42,6 +42,35 @@ export function percentile(values: number[], p: number): number {
   return sorted[index] as number;
 }
 
+/** Round trips per second and latency percentiles (µs) of {@link timeRoundTrips}. */
+export interface RoundTrips {
+  rate: number;
+  p50: number;
+  p99: number;
+}
+
+/**
+ * Awaits `oneCall(i)` back to back: for `warmUpMs` unmeasured, then for `ms` timing each one.
+ *
+ * @example
+ * ```ts
+ * const { rate, p50, p99 } = await timeRoundTrips(() => ping(), 200, 2000);
+ * ```
+ */
+export async function timeRoundTrips(oneCall: (i: number) => Promise<void>, warmUpMs: number, ms: number): Promise<RoundTrips> {
+  let i = 0;
+  for (const until = nowMs() + warmUpMs; nowMs() < until;) await oneCall(i++);
+  const latencies: number[] = [];
+  const start = nowMs();
+  while (nowMs() - start < ms) {
+    const t0 = nowMs();
+    await oneCall(i++);
+    latencies.push((nowMs() - t0) * 1000);
+  }
+  const rate = latencies.length / ((nowMs() - start) / 1000);
+  return { rate, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
+
 /** Run `fn` repeatedly for about `ms` milliseconds (after a warm-up) and return ops/s. */
 export async function opsPerSecond(fn: () => void | Promise<void>, ms = 1000, batch = 100): Promise<number> {
   const warmUntil = nowMs() + Math.min(200, ms / 5);

@@ -8,7 +8,7 @@
  */
 import type { Transport } from "../src/transport/types.ts";
 import { zmtp } from "../src/transport/zmtp.ts";
-import { type BenchRow, nowMs, percentile, report, runtimeName, zeromqAvailable } from "./lib.ts";
+import { type BenchRow, nowMs, percentile, report, runtimeName, timeRoundTrips, zeromqAvailable } from "./lib.ts";
 
 const THROUGHPUT_MS = 1500;
 const PINGPONG_MS = 1200;
@@ -84,18 +84,10 @@ async function pingPongTransport(t: Transport): Promise<{ ops: number; p50: numb
       resolveReply = r;
       dealer.send(msg);
     });
-  for (let i = 0; i < 500; i++) await once();
-  const lat: number[] = [];
-  const start = nowMs();
-  while (nowMs() - start < PINGPONG_MS) {
-    const t0 = nowMs();
-    await once();
-    lat.push((nowMs() - t0) * 1000);
-  }
-  const secs = (nowMs() - start) / 1000;
+  const { rate, p50, p99 } = await timeRoundTrips(once, 100, PINGPONG_MS);
   await dealer.close();
   await router.close();
-  return { ops: lat.length / secs, p50: percentile(lat, 50), p99: percentile(lat, 99) };
+  return { ops: rate, p50, p99 };
 }
 
 type Zmq = typeof import("zeromq");
