@@ -3,8 +3,10 @@
  * round trips (request → worker → reply to mailbox) at 10 B and 64 KiB, and the memory of
  * 1,000 idle connections. The broker runs in a child process of the same runtime (this file
  * with `--serve`), so broker and clients each get a core, as with the C broker. Every
- * exchange runs twice: through MlmClient, and with raw transport DEALERs + the codec as the
- * baseline (the difference is client overhead).
+ * exchange runs through MlmClient, and with raw transport DEALERs + the codec as the
+ * baseline (the difference is client overhead). Service round trips also run with MlmClient
+ * in C mode (no CREDIT, so workers send no CONFIRM: what C clients do, hence what the C
+ * figures measure) and through a plain node:net relay (the floor of the runtime's sockets).
  *
  *   npx tsx bench/broker.ts | npx bun bench/broker.ts | npx deno run -A bench/broker.ts
  */
@@ -215,10 +217,18 @@ class RawPeer implements Peer {
 
 /** The real client, with its defaults (credit window, heartbeats). */
 class ClientPeer implements Peer {
-  constructor(readonly client: MlmClient) {}
+  constructor(readonly client: MlmClient, readonly creditAware = true) {}
 
   static async connect(endpoint: string, address: string): Promise<ClientPeer> {
     return new ClientPeer(await MlmClient.connect(endpoint, { address }));
+  }
+
+  /**
+   * As a C `mlm_client`: no CREDIT, so the broker counts a request as done once delivered and
+   * the worker sends no CONFIRM. This is the exchange the C reference figures measure.
+   */
+  static async connectCMode(endpoint: string, address: string): Promise<ClientPeer> {
+    return new ClientPeer(await MlmClient.connect(endpoint, { address, credit: false }), false);
   }
 
   producer(stream: string): Promise<void> {
@@ -243,7 +253,7 @@ class ClientPeer implements Peer {
     this.client.onDelivery((d: Delivery) => handler(d));
   }
   confirm(d: Incoming): void {
-    this.client.confirm(d.tracker);
+    if (this.creditAware) this.client.confirm(d.tracker);
   }
   close(): Promise<void> {
     return this.client.close();
@@ -395,8 +405,9 @@ async function main(): Promise<void> {
   const quick = process.argv.includes("--quick");
   const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length);
   const scale = quick ? 0.2 : 1;
-  const impls: [string, Factory][] = [
+  const impls: [string, Factory, cases?: RegExp][] = [
     ["MlmClient", ClientPeer.connect],
+    ["MlmClient, C mode (no CREDIT/CONFIRM)", ClientPeer.connectCMode, /^service/],
     ["raw dealer+codec", RawPeer.connect],
   ];
   type Case = [name: string, run: (make: Factory, endpoint: string) => Promise<Omit<BenchRow, "bench" | "case" | "impl">>];
@@ -425,8 +436,9 @@ async function main(): Promise<void> {
   const rows: BenchRow[] = [];
   const { broker, endpoint, relayPort } = await BrokerProcess.start();
   try {
-    for (const [impl, make] of impls) {
+    for (const [impl, make, which] of impls) {
       for (const [name, run] of cases) {
+        if (which !== undefined && !which.test(name)) continue;
         if (only !== undefined && !`${name} ${impl}`.includes(only)) continue;
         rows.push({ bench: BENCH, case: name, impl, ...await run(make, endpoint) });
       }
