@@ -3,10 +3,13 @@
 // until CONFIRM, requeued when a worker dies), mailboxes (stored, drained) and streams (fan-out,
 // slow readers), with bursts that make the broker's writes wait for the kernel.
 import assert from "node:assert/strict";
+import { connect as netConnect, type Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { type Broker, startBroker } from "../../src/broker/server.ts";
 import { MlmClient } from "../../src/client/client.ts";
 import type { Delivery } from "../../src/client/types.ts";
+import { encode } from "../../src/proto/mod.ts";
+import { NullMechanism, Session } from "../../src/zmtp/mod.ts";
 
 const isNode = typeof process !== "undefined" && typeof process.versions?.node === "string" &&
   !("Bun" in globalThis) && !("Deno" in globalThis);
@@ -26,6 +29,43 @@ function assertIntact(frame: Uint8Array | undefined, seed: number, where: string
   for (let i = 0; i < expected.length; i++) {
     if (frame[i] !== expected[i]) assert.fail(`${where}: byte ${i} of #${seed} is ${frame[i]}, sent ${expected[i]}`);
   }
+}
+
+/**
+ * A stream reader on a bare socket that can stop reading (so the broker's writes to it back up
+ * in the kernel and in its send queue) and then vanish with those writes still pending.
+ */
+async function stallingReader(endpoint: string, stream: string): Promise<Socket> {
+  const { hostname, port } = new URL(endpoint.replace("tcp://", "http://"));
+  const socket = netConnect({ host: hostname, port: Number(port) });
+  const flush = (): void => {
+    for (const chunk of session.takeOutput()) socket.write(chunk);
+  };
+  let subscribed!: () => void;
+  const ready = new Promise<void>((resolve) => (subscribed = resolve));
+  let replies = 0;
+  const session = new Session({ socketType: "DEALER", mechanism: new NullMechanism() }, {
+    onReady: () => {
+      session.send(encode({ type: "CONNECTION_OPEN", protocol: "MALAMUTE", version: 1, address: "stalled" }));
+      session.send(encode({ type: "STREAM_READ", stream, pattern: ".*" }));
+      flush();
+    },
+    onMessage: () => {
+      if (++replies === 2) subscribed(); // OK to OPEN and to STREAM-READ
+    },
+    onClose: () => socket.destroy(),
+  });
+  socket.on("connect", () => {
+    session.start(Date.now());
+    flush();
+  });
+  socket.on("data", (chunk: Uint8Array) => {
+    session.feed(chunk, Date.now());
+    flush();
+  });
+  socket.on("error", () => {});
+  await ready;
+  return socket;
 }
 
 /** Collect `count` deliveries of `client` (push mode). */
@@ -130,6 +170,24 @@ describe("broker: recycled buffers never corrupt a delivery", () => {
     for (const [n, got] of (await Promise.all(all)).entries()) {
       got.forEach((d, i) => assertIntact(d.content[0], 3000 + i, `reader ${n + 1}`));
     }
+  });
+
+  it("streams: a reader that stops reading, then vanishes with writes pending, costs others nothing", async () => {
+    const producer = await connect("producer2");
+    await producer.setProducer("video");
+    const healthy = await connect("healthy");
+    await healthy.setConsumer("video", ".*");
+    const stalled = await stallingReader(endpoint, "video");
+    stalled.pause();
+    const first = 60; // ~6 MB: more than the loopback socket buffers hold
+    const before = collect(healthy, first);
+    for (let i = 0; i < first; i++) producer.send(String(i), body(4000 + i));
+    (await before).forEach((d, i) => assertIntact(d.content[0], 4000 + i, "healthy reader, stalled peer"));
+    stalled.destroy();
+    const second = 60;
+    const afterwards = collect(healthy, second);
+    for (let i = 0; i < second; i++) producer.send(String(i), body(5000 + i));
+    (await afterwards).forEach((d, i) => assertIntact(d.content[0], 5000 + i, "healthy reader, after the peer vanished"));
   });
 
   it("the buffers were really recycled (Node)", { skip: isNode ? false : "buffers are recycled on Node only" }, () => {
