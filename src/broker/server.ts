@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { TcpRouter, type TcpRouterOptions } from "../transport/tcp-router.ts";
+import { RECYCLES_BUFFERS, TcpRouter, type TcpRouterOptions } from "../transport/tcp-router.ts";
 import type { PlainAuthenticator, RouterSocket, Transport } from "../transport/types.ts";
 import { zmtp } from "../transport/zmtp.ts";
 import { BufferPool } from "../util/buffer-pool.ts";
@@ -106,7 +106,8 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   const linger = options.linger ?? 100;
   // Large bodies are forwarded through recycled buffers: without this, 64 KiB requests at a
   // few thousand per second keep the GC running full collections (docs/broker.md §Memory).
-  const pool = transport === zmtp && options.recycleBuffers !== false ? new BufferPool() : undefined;
+  const recycle = transport === zmtp && RECYCLES_BUFFERS && options.recycleBuffers !== false;
+  const pool = recycle ? new BufferPool() : undefined;
   const routerOptions: TcpRouterOptions = { linger, ...(pool ? { pool } : {}) };
   if (auth?.mechanism === "plain") routerOptions.plain = { authenticate: authenticator(auth) };
   const router = transport.router(routerOptions);

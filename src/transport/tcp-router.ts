@@ -34,6 +34,17 @@ export interface TcpRouterOptions extends RouterOptions {
   pool?: BufferPool;
 }
 
+/**
+ * Whether a ROUTER here recycles buffers through `pool` (Node only: its write callbacks are
+ * known to mean "the kernel has the bytes"; elsewhere the option is ignored).
+ *
+ * @example
+ * ```ts
+ * const pool = RECYCLES_BUFFERS ? new BufferPool() : undefined;
+ * ```
+ */
+export const RECYCLES_BUFFERS = USER_READ_BUFFERS;
+
 interface Peer {
   id: Uint8Array;
   key: string;
@@ -58,14 +69,13 @@ export class TcpRouter extends Emitter<RouterEvents> implements RouterSocket, Co
   readonly #ids = new RoutingIdGenerator();
   readonly #stats: SocketStats = emptyStats();
   #closed = false;
-  /** Write-completion callbacks are only known to mean "the kernel has the bytes" on Node. */
   readonly #pool: BufferPool | undefined;
   readonly authenticate: ConnectionOwner["authenticate"];
 
   constructor(options: TcpRouterOptions) {
     super();
     this.#options = options;
-    this.#pool = USER_READ_BUFFERS ? options.pool : undefined;
+    this.#pool = RECYCLES_BUFFERS ? options.pool : undefined;
     const plain = options.plain;
     if (plain) this.authenticate = (u, p, peer) => plain.authenticate(u, p, peer);
   }
