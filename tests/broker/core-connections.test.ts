@@ -55,8 +55,7 @@ describe("broker core: connections (mlm-protocol §4, §5, §10)", () => {
 
   it("CONNECTION-CLOSE is answered with OK, then the client is forgotten", () => {
     const h = new Harness();
-    h.open("c1", "a");
-    h.ok("c1", offer("svc", ".*"));
+    h.worker("c1", "a", "svc");
     assert.deepEqual(h.send("c1", close()).map((s) => s.message), [OK]);
     assert.equal(h.core.stats().clients, 0);
     assert.deepEqual(h.core.stats().services, []);
@@ -165,8 +164,7 @@ describe("broker core: connections (mlm-protocol §4, §5, §10)", () => {
 
   it("expiry releases the address so a new client can take it and its offers are removed", () => {
     const h = new Harness({ timeout: 1000 });
-    h.open("w", "worker");
-    h.ok("w", offer("svc", ".*"));
+    h.worker("w", "worker", "svc");
     h.advance(1000);
     assert.deepEqual(h.core.stats().services, []);
     h.open("w2", "worker");

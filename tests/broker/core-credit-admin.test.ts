@@ -66,8 +66,7 @@ describe("broker core: credit (design §3)", () => {
 describe("broker core: admin service malamute.admin", () => {
   it("SERVICE-SEND malamute.admin STATS is answered with a MAILBOX-DELIVER carrying JSON stats", () => {
     const h = new Harness();
-    h.open("w", "worker");
-    h.ok("w", offer("svc", ".*"));
+    h.worker("w", "worker", "svc");
     h.open("c", "ops");
     const out = h.send("c", request(ADMIN_SERVICE, "STATS", "", "adm-1"));
     assert.equal(out.length, 1);

@@ -20,9 +20,7 @@ const mailboxSend = (address: string, tracker = "", timeout = 0) =>
 describe("broker core: release of received content", () => {
   it("a tracked request to a credit-aware worker is released on CONFIRM, not on delivery", () => {
     const h = new Harness();
-    h.open("w", "worker");
-    h.send("w", credit(10));
-    h.ok("w", offer("svc", ".*"));
+    h.worker("w", "worker", "svc", 10);
     h.open("c", "client");
     const [msg, body] = serviceSend("t1");
     assert.equal(h.send("c", msg).length, 1);
@@ -33,9 +31,7 @@ describe("broker core: release of received content", () => {
 
   it("a worker's death requeues without releasing; the next worker's CONFIRM releases once", () => {
     const h = new Harness();
-    h.open("w1", "w1");
-    h.send("w1", credit(10));
-    h.ok("w1", offer("svc", ".*"));
+    h.worker("w1", "w1", "svc", 10);
     h.open("c", "client");
     const [msg, body] = serviceSend("t1");
     h.send("c", msg);
@@ -51,8 +47,7 @@ describe("broker core: release of received content", () => {
 
   it("an untracked request, or any request to a C worker (no CREDIT), is released when delivered", () => {
     const h = new Harness();
-    h.open("w", "worker");
-    h.ok("w", offer("svc", ".*"));
+    h.worker("w", "worker", "svc");
     h.open("c", "client");
     const [untracked, a] = serviceSend("");
     const [tracked, b] = serviceSend("t2");

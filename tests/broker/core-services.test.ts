@@ -11,8 +11,7 @@ function conns(out: Sent[]): string[] {
 describe("broker core: services (mlm-protocol §8, design §3)", () => {
   it("SERVICE-SEND goes to a matching worker as SERVICE-DELIVER(sender, service, subject, tracker)", () => {
     const h = new Harness();
-    h.open("w", "worker");
-    h.ok("w", offer("echo", ".*"));
+    h.worker("w", "worker", "echo");
     h.open("c", "client");
     const body = utf8.encode("ping");
     const out = h.send("c", { type: "SERVICE_SEND", address: "echo", subject: "say", tracker: "call-1", timeout: 0, content: [body] });
@@ -52,8 +51,7 @@ describe("broker core: services (mlm-protocol §8, design §3)", () => {
     h.open("w1", "w1");
     h.ok("w1", offer("svc", "a"));
     h.ok("w1", offer("svc", ".*"));
-    h.open("w2", "w2");
-    h.ok("w2", offer("svc", ".*"));
+    h.worker("w2", "w2", "svc");
     h.open("c", "client");
     const got: string[] = [];
     for (let i = 0; i < 4; i++) got.push(...conns(h.send("c", request("svc", "a", "x"))));
@@ -103,9 +101,7 @@ describe("broker core: services (mlm-protocol §8, design §3)", () => {
 
   it("a worker that has sent CREDIT only gets requests while it has credit", () => {
     const h = new Harness();
-    h.open("w", "worker");
-    h.ok("w", offer("svc", ".*"));
-    h.send("w", credit(2));
+    h.worker("w", "worker", "svc", 2);
     h.open("c", "client");
     const got: string[] = [];
     for (let i = 0; i < 4; i++) got.push(...subjects(h.send("c", request("svc", `r${i}`, "x"))));
@@ -117,11 +113,8 @@ describe("broker core: services (mlm-protocol §8, design §3)", () => {
 
   it("requests skip workers without credit and go to one that has credit", () => {
     const h = new Harness();
-    h.open("busy", "busy");
-    h.ok("busy", offer("svc", ".*"));
-    h.send("busy", credit(0));
-    h.open("free", "free");
-    h.ok("free", offer("svc", ".*"));
+    h.worker("busy", "busy", "svc", 0);
+    h.worker("free", "free", "svc");
     h.open("c", "client");
     assert.deepEqual(conns(h.send("c", request("svc", "s", "x"))), ["free"]);
     assert.deepEqual(conns(h.send("c", request("svc", "s", "x"))), ["free"]);
@@ -129,9 +122,7 @@ describe("broker core: services (mlm-protocol §8, design §3)", () => {
 
   it("a tracked request to a credit-aware worker stays in flight until the worker CONFIRMs; the CONFIRM reaches the requester", () => {
     const h = new Harness();
-    h.open("w", "worker");
-    h.ok("w", offer("svc", ".*"));
-    h.send("w", credit(10));
+    h.worker("w", "worker", "svc", 10);
     h.open("c", "client");
     h.send("c", request("svc", "s", "x", "call-1"));
     assert.equal(h.core.stats().services[0]?.inflight, 1);
@@ -146,9 +137,7 @@ describe("broker core: services (mlm-protocol §8, design §3)", () => {
 
   it("if the worker disconnects before CONFIRM, the request goes back to the head of the queue and to another worker", () => {
     const h = new Harness();
-    h.open("w1", "w1");
-    h.ok("w1", offer("svc", ".*"));
-    h.send("w1", credit(1));
+    h.worker("w1", "w1", "svc", 1);
     h.open("c", "client");
     h.send("c", request("svc", "first", "x", "t-first"));
     h.send("c", request("svc", "second", "x", "t-second"));
@@ -164,12 +153,8 @@ describe("broker core: services (mlm-protocol §8, design §3)", () => {
 
   it("if the worker expires before CONFIRM, the request is requeued and goes to the next worker at once", () => {
     const h = new Harness({ timeout: 1000 });
-    h.open("w1", "w1");
-    h.ok("w1", offer("svc", ".*"));
-    h.send("w1", credit(5));
-    h.open("w2", "w2");
-    h.ok("w2", offer("svc", ".*"));
-    h.send("w2", credit(5));
+    h.worker("w1", "w1", "svc", 5);
+    h.worker("w2", "w2", "svc", 5);
     h.open("c", "client");
     assert.deepEqual(conns(h.send("c", request("svc", "job", "x", "t1"))), ["w1"]);
     h.now += 600;
@@ -181,9 +166,7 @@ describe("broker core: services (mlm-protocol §8, design §3)", () => {
 
   it("a worker that closes (CONNECTION-CLOSE) before CONFIRM has its request requeued", () => {
     const h = new Harness();
-    h.open("w1", "w1");
-    h.ok("w1", offer("svc", ".*"));
-    h.send("w1", credit(5));
+    h.worker("w1", "w1", "svc", 5);
     h.open("c", "client");
     h.send("c", request("svc", "job", "x", "t1"));
     h.send("w1", close());
@@ -192,8 +175,7 @@ describe("broker core: services (mlm-protocol §8, design §3)", () => {
 
   it("C workers never CONFIRM: for them delivery counts as done and nothing is requeued", () => {
     const h = new Harness();
-    h.open("w", "cworker");
-    h.ok("w", offer("svc", ".*"));
+    h.worker("w", "cworker", "svc");
     h.open("c", "client");
     h.send("c", request("svc", "job", "x", "t1"));
     assert.equal(h.core.stats().services[0]?.inflight, 0);
@@ -204,9 +186,7 @@ describe("broker core: services (mlm-protocol §8, design §3)", () => {
 
   it("untracked requests are fire-and-forget even for credit-aware workers", () => {
     const h = new Harness();
-    h.open("w", "worker");
-    h.ok("w", offer("svc", ".*"));
-    h.send("w", credit(5));
+    h.worker("w", "worker", "svc", 5);
     h.open("c", "client");
     h.send("c", request("svc", "job", "x"));
     h.disconnect("w");
@@ -215,9 +195,7 @@ describe("broker core: services (mlm-protocol §8, design §3)", () => {
 
   it("a requeued request whose timeout already passed expires with CONFIRM 301 instead", () => {
     const h = new Harness({ timeout: 0 });
-    h.open("w", "worker");
-    h.ok("w", offer("svc", ".*"));
-    h.send("w", credit(5));
+    h.worker("w", "worker", "svc", 5);
     h.open("c", "client");
     h.send("c", request("svc", "job", "x", "t1", 100));
     h.now += 200;
@@ -229,9 +207,7 @@ describe("broker core: services (mlm-protocol §8, design §3)", () => {
 
   it("a request in flight does not expire while the worker holds it", () => {
     const h = new Harness({ timeout: 0 });
-    h.open("w", "worker");
-    h.ok("w", offer("svc", ".*"));
-    h.send("w", credit(5));
+    h.worker("w", "worker", "svc", 5);
     h.open("c", "client");
     h.send("c", request("svc", "job", "x", "t1", 100));
     assert.deepEqual(h.advance(1000), []);
@@ -240,8 +216,7 @@ describe("broker core: services (mlm-protocol §8, design §3)", () => {
 
   it("a worker that replies by MAILBOX-SEND reaches the requester's mailbox", () => {
     const h = new Harness();
-    h.open("w", "worker");
-    h.ok("w", offer("svc", ".*"));
+    h.worker("w", "worker", "svc");
     h.open("c", "client");
     const req = h.send("c", request("svc", "job", "x", "t1"));
     const sender = (req[0]?.message as { sender: string }).sender;
@@ -251,8 +226,7 @@ describe("broker core: services (mlm-protocol §8, design §3)", () => {
 
   it("an idle service (no offers, no queue, nothing in flight) is reclaimed", () => {
     const h = new Harness();
-    h.open("w", "worker");
-    h.ok("w", offer("svc", ".*"));
+    h.worker("w", "worker", "svc");
     h.open("c", "client");
     h.send("c", request("svc", "s", "x"));
     h.send("w", close());
@@ -263,9 +237,7 @@ describe("broker core: services (mlm-protocol §8, design §3)", () => {
 describe("broker core: in-flight bounds", () => {
   it("a credit-aware worker that never confirms holds at most inflightBytes; the oldest count as done", () => {
     const h = new Harness({ limits: { inflightBytes: 10 } });
-    h.open("w", "worker");
-    h.ok("w", offer("svc", ".*"));
-    h.send("w", credit(10));
+    h.worker("w", "worker", "svc", 10);
     h.open("c", "client");
     h.send("c", request("svc", "first", "12345678", "t1"));
     h.send("c", request("svc", "second", "12345678", "t2"));
@@ -278,9 +250,7 @@ describe("broker core: in-flight bounds", () => {
 
   it("a CONFIRM for a request that counted as done is still forwarded to the requester", () => {
     const h = new Harness({ limits: { inflightBytes: 1 } });
-    h.open("w", "worker");
-    h.ok("w", offer("svc", ".*"));
-    h.send("w", credit(10));
+    h.worker("w", "worker", "svc", 10);
     h.open("c", "client");
     h.send("c", request("svc", "big", "12345678", "t1"));
     assert.deepEqual(h.send("w", confirm("t1")).map((s) => s.conn), ["c"]);

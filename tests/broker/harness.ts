@@ -60,6 +60,16 @@ export class Harness {
     return out.slice(1);
   }
 
+  /**
+   * OPEN `conn` as `address` and offer `service` for every subject; with `credit`, then send
+   * CREDIT, making it a credit-aware worker.
+   */
+  worker(conn: string, address: string, service: string, credit?: number): void {
+    this.open(conn, address);
+    this.ok(conn, { type: "SERVICE_OFFER", address: service, pattern: ".*" });
+    if (credit !== undefined) this.send(conn, { type: "CREDIT", amount: credit });
+  }
+
   /** Expect exactly one OK 200 from a set-up command. */
   ok(conn: string, message: MlmMessage): void {
     const out = this.send(conn, message);
