@@ -7,6 +7,7 @@ import { contentBytes, NO_CONTENT, StoredMessage } from "./message.ts";
 import { compilePattern } from "./pattern.ts";
 import type { Pattern } from "./pattern.ts";
 import type { Origin } from "./routes.ts";
+import { obtain, reclaimIfIdle } from "./registry.ts";
 import { hasCredit, Mailbox, Service } from "./service.ts";
 import { ADMIN_SERVICE, ConfirmStatus } from "./status.ts";
 import { Stream } from "./stream.ts";
@@ -450,16 +451,11 @@ export class BrokerCore {
   // ---------------------------------------------------------------- streams
 
   #stream(name: string): Stream {
-    let stream = this.#streams.get(name);
-    if (!stream) {
-      stream = new Stream(name);
-      this.#streams.set(name, stream);
-    }
-    return stream;
+    return obtain(this.#streams, name, Stream);
   }
 
   #reclaimStream(stream: Stream): void {
-    if (stream.idle && this.#streams.get(stream.name) === stream) this.#streams.delete(stream.name);
+    reclaimIfIdle(this.#streams, stream);
   }
 
   #pattern = (source: string): Pattern => {
@@ -680,16 +676,11 @@ export class BrokerCore {
   // ---------------------------------------------------------------- services
 
   #service(name: string): Service {
-    let service = this.#services.get(name);
-    if (!service) {
-      service = new Service(name);
-      this.#services.set(name, service);
-    }
-    return service;
+    return obtain(this.#services, name, Service);
   }
 
   #reclaimService(service: Service): void {
-    if (service.idle && this.#services.get(service.name) === service) this.#services.delete(service.name);
+    reclaimIfIdle(this.#services, service);
   }
 
   #serviceOffer(conn: Conn, name: string, source: string): void {
