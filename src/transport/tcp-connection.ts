@@ -206,10 +206,7 @@ export class TcpConnection {
     if (pool !== undefined) {
       for (let i = 0; i < frames.length; i++) {
         const frame = frames[i] as Uint8Array;
-        if (frame.byteLength >= pool.minSize && pool.holds(frame)) {
-          pool.ref(frame);
-          this.#held.push(frame);
-        }
+        if (pool.ref(frame)) this.#held.push(frame);
       }
     }
     if (!this.#flushQueued) {

@@ -75,12 +75,17 @@ export class BufferPool {
     return new Uint8Array(buffer, 0, size);
   }
 
-  /** Add a holder of `frame`'s buffer (no-op for buffers the pool did not hand out). */
-  ref(frame: Uint8Array): void {
-    if (frame.byteLength < this.minSize) return;
+  /**
+   * Add a holder of `frame`'s buffer. Returns false (and does nothing) for buffers the pool
+   * did not hand out or that are no longer held, which need no release.
+   */
+  ref(frame: Uint8Array): boolean {
+    if (frame.byteLength < this.minSize) return false;
     const buffer = frame.buffer as ArrayBuffer;
     const count = this.#refs.get(buffer);
-    if (count !== undefined) this.#refs.set(buffer, count + 1);
+    if (count === undefined) return false;
+    this.#refs.set(buffer, count + 1);
+    return true;
   }
 
   /** Drop a holder of `frame`'s buffer; the last one returns it to the pool. */

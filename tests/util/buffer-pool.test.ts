@@ -22,12 +22,13 @@ describe("BufferPool", () => {
     assert.equal(pool.holds(big), false);
     pool.release(big); // ignored
     assert.equal(pool.stats().returned, 0);
+    assert.equal(pool.ref(big), false, "nothing to hold");
   });
 
   it("a buffer is reused only after its last holder released it", () => {
     const pool = new BufferPool({ minSize: 1024 });
     const a = pool.take(2048);
-    pool.ref(a);
+    assert.equal(pool.ref(a), true);
     pool.release(a);
     const b = pool.take(2048);
     assert.notEqual(b.buffer, a.buffer, "still held once: must not be handed out again");
