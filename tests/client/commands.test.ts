@@ -1,23 +1,17 @@
 // Connect and role commands against a scripted broker (inproc).
-import { afterEach, beforeEach, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { MlmClient } from "../../src/client/client.ts";
 import { MlmError } from "../../src/client/errors.ts";
 import { inproc } from "../../src/transport/inproc.ts";
-import { closeClients, connectFake, FakeBroker, sleep } from "./fixtures/fake-broker.ts";
+import { connectFake, eachTestWithFakeBroker, FakeBroker, sleep } from "./fixtures/fake-broker.ts";
 
 const isMlm = (code: string, status?: number) => (e: unknown) =>
   e instanceof MlmError && e.code === code && (status === undefined || e.status === status);
 
 describe("connect", () => {
-  let broker: FakeBroker;
-  beforeEach(async () => {
-    broker = await FakeBroker.start();
-  });
-  afterEach(async () => {
-    await closeClients();
-    await broker.close();
-  });
+  let broker!: FakeBroker;
+  eachTestWithFakeBroker((b) => (broker = b));
 
   it("resolves only once the broker has answered OK to CONNECTION-OPEN", async () => {
     let openPeer: Uint8Array | undefined;
@@ -64,14 +58,8 @@ describe("connect", () => {
 });
 
 describe("role commands", () => {
-  let broker: FakeBroker;
-  beforeEach(async () => {
-    broker = await FakeBroker.start();
-  });
-  afterEach(async () => {
-    await closeClients();
-    await broker.close();
-  });
+  let broker!: FakeBroker;
+  eachTestWithFakeBroker((b) => (broker = b));
 
   it("setProducer, setConsumer, removeConsumer and setWorker send their command and resolve on OK", async () => {
     const { client, mine } = await connectFake(broker, { credit: false });

@@ -1,24 +1,18 @@
 // Deliveries, CONFIRM events, push mode, buffer bounds, credit and close, against a scripted broker.
-import { afterEach, beforeEach, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { MlmError } from "../../src/client/errors.ts";
 import type { Delivery } from "../../src/client/types.ts";
 import type { MlmMessage } from "../../src/proto/mod.ts";
-import { closeClients, connectFake, FakeBroker, nextEvent, sleep, str, text } from "./fixtures/fake-broker.ts";
+import { connectFake, eachTestWithFakeBroker, FakeBroker, nextEvent, sleep, str, text } from "./fixtures/fake-broker.ts";
 
 const mailbox = (subject: string, tracker = ""): MlmMessage => ({
   type: "MAILBOX_DELIVER", sender: "alice", address: "me", subject, tracker, content: [text(subject)],
 });
 
 describe("receiving", () => {
-  let broker: FakeBroker;
-  beforeEach(async () => {
-    broker = await FakeBroker.start();
-  });
-  afterEach(async () => {
-    await closeClients();
-    await broker.close();
-  });
+  let broker!: FakeBroker;
+  eachTestWithFakeBroker((b) => (broker = b));
 
   it("deliveries are typed {kind, sender, address, subject, tracker, content}, content frames not copied", async () => {
     const { client, peer } = await connectFake(broker, { credit: false });
@@ -164,14 +158,8 @@ describe("receiving", () => {
 });
 
 describe("credit", () => {
-  let broker: FakeBroker;
-  beforeEach(async () => {
-    broker = await FakeBroker.start();
-  });
-  afterEach(async () => {
-    await closeClients();
-    await broker.close();
-  });
+  let broker!: FakeBroker;
+  eachTestWithFakeBroker((b) => (broker = b));
 
   const credits = (mine: (r: never) => boolean) =>
     broker.received.filter((r) => mine(r as never) && r.message.type === "CREDIT").map((r) => (r.message as { amount: number }).amount);

@@ -1,9 +1,9 @@
 // Heartbeats, expiry, re-open with replay, sends while disconnected, C-broker reactions.
-import { afterEach, beforeEach, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { MlmError } from "../../src/client/errors.ts";
 import type { MlmMessage } from "../../src/proto/mod.ts";
-import { closeClients, connectFake, FakeBroker, hex, nextEvent, sleep, str } from "./fixtures/fake-broker.ts";
+import { connectFake, eachTestWithFakeBroker, FakeBroker, hex, nextEvent, sleep, str } from "./fixtures/fake-broker.ts";
 import type { Received } from "./fixtures/fake-broker.ts";
 
 /** A fake broker that, like C malamute, forgets a peer (ERROR 500 to anything but OPEN) when told to. */
@@ -28,14 +28,8 @@ const after = (broker: FakeBroker, index: number, test: (r: Received) => boolean
   broker.received.slice(index).filter(test).map((r) => r.message);
 
 describe("heartbeats and expiry", () => {
-  let broker: FakeBroker;
-  beforeEach(async () => {
-    broker = await FakeBroker.start();
-  });
-  afterEach(async () => {
-    await closeClients();
-    await broker.close();
-  });
+  let broker!: FakeBroker;
+  eachTestWithFakeBroker((b) => (broker = b));
 
   it("sends CONNECTION-PING every heartbeat interval", async () => {
     const { client, mine } = await connectFake(broker, { credit: false, heartbeat: 10 });
@@ -63,14 +57,8 @@ describe("heartbeats and expiry", () => {
 });
 
 describe("re-open and replay", () => {
-  let broker: FakeBroker;
-  beforeEach(async () => {
-    broker = await FakeBroker.start();
-  });
-  afterEach(async () => {
-    await closeClients();
-    await broker.close();
-  });
+  let broker!: FakeBroker;
+  eachTestWithFakeBroker((b) => (broker = b));
 
   it("ERROR 500 (\"I don't know you\") re-opens and replays producer, consumers and workers exactly once, without removed consumers", async () => {
     const { forget } = forgetful(broker);
@@ -218,14 +206,8 @@ describe("re-open and replay", () => {
 });
 
 describe("C broker behaviour", () => {
-  let broker: FakeBroker;
-  beforeEach(async () => {
-    broker = await FakeBroker.start();
-  });
-  afterEach(async () => {
-    await closeClients();
-    await broker.close();
-  });
+  let broker!: FakeBroker;
+  eachTestWithFakeBroker((b) => (broker = b));
 
   it("ERROR 300 after CONFIRM: \"error\" event, session re-opened, and no more CONFIRMs sent", async () => {
     const { forget } = forgetful(broker);
