@@ -6,7 +6,7 @@ import { defineService } from "../../src/rpc/contract.ts";
 import type { HandlerContext } from "../../src/rpc/types.ts";
 import { serve } from "../../src/rpc/worker.ts";
 import { qwen3vl, zimage } from "./contracts.ts";
-import { aborted, gate, noTokens, type Rig, rig, until } from "./harness.ts";
+import { aborted, gate, noTokens, rig, type Rig, serveEndlessTokens, until } from "./harness.ts";
 
 describe("rpc calls over a real broker", () => {
   let r: Rig;
@@ -71,22 +71,12 @@ describe("rpc calls over a real broker", () => {
   });
 
   it("leaving a stream loop early cancels the handler on the worker", async () => {
-    const stopped = gate<unknown>();
-    r.own(await serve(r.endpoint, qwen3vl, {
-      infer: async () => ({ text: "", tokens: 0 }),
-      tokens: async function* (_input, ctx) {
-        void aborted(ctx.signal).then(stopped.open);
-        for (let i = 0; !ctx.signal.aborted; i++) {
-          yield String(i);
-          await new Promise((resolve) => setTimeout(resolve, 1));
-        }
-      },
-    }));
+    const { stopped } = await serveEndlessTokens(r);
     const client = r.own(await connect(r.endpoint, { qwen3vl }));
     for await (const chunk of client.qwen3vl.tokens({ prompt: "" })) {
       if (chunk === "3") break;
     }
-    const reason = await stopped.promise;
+    const reason = await stopped;
     assert.equal((reason as { code?: string }).code, "RPC_CANCELLED");
   });
 

@@ -4,7 +4,7 @@ import { connect } from "../../src/rpc/client.ts";
 import { RpcCancelledError, RpcDeadlineError, RpcError } from "../../src/rpc/errors.ts";
 import { serve } from "../../src/rpc/worker.ts";
 import { qwen3vl } from "./contracts.ts";
-import { aborted, gate, noTokens, rejection, type Rig, rig, until } from "./harness.ts";
+import { aborted, gate, noTokens, rejection, rig, type Rig, serveBlocking, serveEndlessTokens, until } from "./harness.ts";
 
 describe("rpc deadlines", () => {
   let r: Rig;
@@ -42,23 +42,14 @@ describe("rpc deadlines", () => {
   });
 
   it("a call that expires while queued in the broker is dropped there and never runs", async () => {
-    const release = gate();
-    const prompts: string[] = [];
-    r.own(await serve(r.endpoint, qwen3vl, {
-      infer: async ({ prompt }) => {
-        prompts.push(prompt);
-        if (prompt === "blocker") await release.promise;
-        return { text: prompt, tokens: 0 };
-      },
-      tokens: noTokens,
-    }, { concurrency: 1 }));
+    const { prompts, release } = await serveBlocking(r);
     const client = r.own(await connect(r.endpoint, { qwen3vl }));
     const blocker = client.qwen3vl.infer({ prompt: "blocker" });
     await until(() => prompts.length === 1, "the blocker to start");
     const error = await rejection(client.qwen3vl.infer({ prompt: "queued" }, { timeout: 100 }));
     assert.equal(error.code, "RPC_DEADLINE_EXCEEDED");
     await until(() => r.broker.stats().counters.expired === 1, "the broker to expire the queued call");
-    release.open();
+    release();
     await blocker;
     assert.deepEqual(await client.qwen3vl.infer({ prompt: "after" }), { text: "after", tokens: 0 });
     assert.deepEqual(prompts, ["blocker", "after"]);
@@ -99,16 +90,7 @@ describe("rpc cancellation", () => {
   });
 
   it("a call cancelled while still queued in the broker never runs", async () => {
-    const release = gate();
-    const prompts: string[] = [];
-    const worker = r.own(await serve(r.endpoint, qwen3vl, {
-      infer: async ({ prompt }) => {
-        prompts.push(prompt);
-        if (prompt === "blocker") await release.promise;
-        return { text: prompt, tokens: 0 };
-      },
-      tokens: noTokens,
-    }, { concurrency: 1 }));
+    const { worker, prompts, release } = await serveBlocking(r);
     const client = r.own(await connect(r.endpoint, { qwen3vl }));
     const blocker = client.qwen3vl.infer({ prompt: "blocker" });
     await until(() => prompts.length === 1, "the blocker to start");
@@ -118,7 +100,7 @@ describe("rpc cancellation", () => {
     controller.abort();
     assert.equal((await rejection(queued)).code, "RPC_CANCELLED");
     await until(() => worker.stats().cancels === 1, "the worker to hear of the cancel");
-    release.open();
+    release();
     await blocker;
     await until(() => worker.stats().skippedCancelled === 1, "the worker to skip the cancelled call");
     assert.deepEqual(prompts, ["blocker"]);
@@ -135,24 +117,14 @@ describe("rpc cancellation", () => {
   });
 
   it("stream.cancel() ends the iteration with RpcCancelledError and stops the handler", async () => {
-    const stopped = gate<unknown>();
-    r.own(await serve(r.endpoint, qwen3vl, {
-      infer: async () => ({ text: "", tokens: 0 }),
-      tokens: async function* (_input, ctx) {
-        void aborted(ctx.signal).then(stopped.open);
-        for (let i = 0; !ctx.signal.aborted; i++) {
-          yield String(i);
-          await new Promise((resolve) => setTimeout(resolve, 1));
-        }
-      },
-    }));
+    const { stopped } = await serveEndlessTokens(r);
     const client = r.own(await connect(r.endpoint, { qwen3vl }));
     const stream = client.qwen3vl.tokens({ prompt: "" });
     const error = await rejection((async () => {
       for await (const chunk of stream) if (chunk === "2") stream.cancel("enough");
     })());
     assert.ok(error instanceof RpcCancelledError);
-    assert.equal(((await stopped.promise) as RpcError).code, "RPC_CANCELLED");
+    assert.equal(((await stopped) as RpcError).code, "RPC_CANCELLED");
   });
 
   it("closing the client fails pending calls with RPC_UNAVAILABLE, and later calls too", async () => {

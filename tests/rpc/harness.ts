@@ -2,6 +2,8 @@
 // cleanup of everything a test opened, in reverse order.
 import assert from "node:assert/strict";
 import { RpcError } from "../../src/rpc/errors.ts";
+import { type RpcWorker, serve } from "../../src/rpc/worker.ts";
+import { qwen3vl } from "./contracts.ts";
 import { type Broker, startBroker } from "../../src/broker/server.ts";
 import type { BrokerLimits } from "../../src/broker/types.ts";
 
@@ -67,3 +69,40 @@ export async function rejection(promise: Promise<unknown>): Promise<RpcError> {
 
 /** A streaming handler that yields nothing. */
 export const noTokens = async function* (): AsyncGenerator<string> {};
+
+/**
+ * A qwen3vl worker whose `tokens` yields "0", "1", ... until the call is cancelled; `stopped`
+ * resolves with the handler's abort reason.
+ */
+export async function serveEndlessTokens(r: Rig): Promise<{ stopped: Promise<unknown> }> {
+  const stopped = gate<unknown>();
+  r.own(await serve(r.endpoint, qwen3vl, {
+    infer: async () => ({ text: "", tokens: 0 }),
+    tokens: async function* (_input, ctx) {
+      void aborted(ctx.signal).then(stopped.open);
+      for (let i = 0; !ctx.signal.aborted; i++) {
+        yield String(i);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+    },
+  }));
+  return { stopped: stopped.promise };
+}
+
+/**
+ * A qwen3vl worker with concurrency 1 whose `infer` echoes the prompt, but holds a call with
+ * prompt "blocker" until `release()`; `prompts` lists the calls it started, in order.
+ */
+export async function serveBlocking(r: Rig): Promise<{ worker: RpcWorker; prompts: string[]; release: () => void }> {
+  const gateOpen = gate();
+  const prompts: string[] = [];
+  const worker = r.own(await serve(r.endpoint, qwen3vl, {
+    infer: async ({ prompt }) => {
+      prompts.push(prompt);
+      if (prompt === "blocker") await gateOpen.promise;
+      return { text: prompt, tokens: 0 };
+    },
+    tokens: noTokens,
+  }, { concurrency: 1 }));
+  return { worker, prompts, release: () => gateOpen.open() };
+}
