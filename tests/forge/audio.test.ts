@@ -4,7 +4,8 @@ import { encodePcm16, encodeWav, parseWav } from "../../src/forge/media/wav.ts";
 import { probeAudio } from "../../src/forge/media/audio-probe.ts";
 import { synthesizeSpeech, textToPhrases, voiceParams } from "../../src/forge/media/speech.ts";
 import { ForgeError } from "../../src/forge/errors.ts";
-import { join, wavHeader } from "./helpers.ts";
+import { concatBytes } from "../../src/util/bytes.ts";
+import { wavHeader } from "./helpers.ts";
 
 describe("WAV encoder", () => {
   const samples = Float32Array.from({ length: 2400 }, (_, i) => Math.sin(i / 10) * 0.5);
@@ -39,8 +40,8 @@ describe("WAV encoder", () => {
   it("skips unknown chunks and rejects files that are not WAV", () => {
     const wav = encodeWav(samples, 16000);
     // Insert a LIST chunk (odd size, so it is padded) between fmt and data.
-    const list = join([new TextEncoder().encode("LIST"), Uint8Array.of(3, 0, 0, 0, 1, 2, 3, 0)]);
-    const withList = join([wav.subarray(0, 36), list, wav.subarray(36)]);
+    const list = concatBytes([new TextEncoder().encode("LIST"), Uint8Array.of(3, 0, 0, 0, 1, 2, 3, 0)]);
+    const withList = concatBytes([wav.subarray(0, 36), list, wav.subarray(36)]);
     assert.equal(parseWav(withList).frames, 2400);
     assert.throws(() => parseWav(new TextEncoder().encode("RIFF0000WAVX")), ForgeError);
     assert.throws(() => parseWav(wav.subarray(0, 30)), ForgeError);
@@ -57,7 +58,7 @@ describe("audio probe", () => {
     streaminfo[12] = ((rate & 0xf) << 4) | (0 << 1) | (15 >> 4);
     streaminfo[13] = ((15 & 0xf) << 4) | 0;
     new DataView(streaminfo.buffer).setUint32(14, total);
-    const flac = join([new TextEncoder().encode("fLaC"), Uint8Array.of(0x80, 0, 0, 34), streaminfo]);
+    const flac = concatBytes([new TextEncoder().encode("fLaC"), Uint8Array.of(0x80, 0, 0, 34), streaminfo]);
     assert.deepEqual(probeAudio(flac, "flac"), { sampleRate: 24000, duration: 2 });
   });
 
@@ -66,7 +67,7 @@ describe("audio probe", () => {
     const frame = new Uint8Array(417);
     frame.set([0xff, 0xfb, 0x90, 0x00]);
     const id3 = Uint8Array.of(0x49, 0x44, 0x33, 4, 0, 0, 0, 0, 0, 5, 1, 2, 3, 4, 5);
-    const mp3 = join([id3, frame, frame, frame]);
+    const mp3 = concatBytes([id3, frame, frame, frame]);
     const info = probeAudio(mp3, "mp3");
     assert.equal(info.sampleRate, 44100);
     assert.equal(info.duration, (3 * 1152) / 44100);
@@ -79,7 +80,7 @@ describe("audio probe", () => {
       new DataView(head.buffer).setUint32(6, granule, true);
       head[26] = 1;
       head[27] = body.length;
-      return join([head, body]);
+      return concatBytes([head, body]);
     };
     const opusHead = new Uint8Array(19);
     opusHead.set(new TextEncoder().encode("OpusHead"));
@@ -87,7 +88,7 @@ describe("audio probe", () => {
     opusHead[9] = 1;
     new DataView(opusHead.buffer).setUint16(10, 312, true);
     new DataView(opusHead.buffer).setUint32(12, 24000, true);
-    const ogg = join([page(0, opusHead), page(0, new TextEncoder().encode("OpusTags")), page(48312, new Uint8Array(10))]);
+    const ogg = concatBytes([page(0, opusHead), page(0, new TextEncoder().encode("OpusTags")), page(48312, new Uint8Array(10))]);
     assert.deepEqual(probeAudio(ogg, "opus"), { sampleRate: 24000, duration: 1 });
   });
 

@@ -2,6 +2,7 @@
 // separately from src/forge so that a bug in the library cannot hide itself.
 import { inflateSync } from "node:zlib";
 import type { RgbaImage } from "../../src/forge/media/image.ts";
+import { concatBytes } from "../../src/util/bytes.ts";
 
 /** Bitwise (table-free) CRC-32, to check the library's table-driven one. */
 export function crc32Slow(bytes: Uint8Array): number {
@@ -54,22 +55,13 @@ export function makeChunk(type: string, data: Uint8Array): Uint8Array {
   return out;
 }
 
-export function join(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 /** Decodes an 8-bit RGB/RGBA, non-interlaced PNG with the reference unfiltering rules. */
 export function referenceDecode(png: Uint8Array): RgbaImage {
   const h = ihdr(png);
   if (h.bitDepth !== 8 || (h.colorType !== 2 && h.colorType !== 6) || h.interlace !== 0) throw new Error("reference decoder: 8-bit RGB/RGBA only");
   const channels = h.colorType === 2 ? 3 : 4;
-  const raw = new Uint8Array(inflateSync(join(pngChunks(png).filter((c) => c.type === "IDAT").map((c) => c.data))));
+  const raw = new Uint8Array(inflateSync(concatBytes(pngChunks(png).filter((c) => c.type === "IDAT").map((c) => c.data))));
   const stride = h.width * channels;
   const out = new Uint8Array(h.width * h.height * 4);
   let prev = new Uint8Array(stride);

@@ -7,7 +7,8 @@ import { encodePng } from "../../src/forge/media/png-encode.ts";
 import { decodePng, readPngChunks } from "../../src/forge/media/png-decode.ts";
 import { decodeApng, encodeApng } from "../../src/forge/media/apng.ts";
 import { ForgeError } from "../../src/forge/errors.ts";
-import { crc32Slow, ihdr, join, makeChunk, pattern, pngChunks, referenceDecode } from "./helpers.ts";
+import { concatBytes } from "../../src/util/bytes.ts";
+import { crc32Slow, ihdr, makeChunk, pattern, pngChunks, referenceDecode } from "./helpers.ts";
 
 const SIGNATURE = Uint8Array.of(137, 80, 78, 71, 13, 10, 26, 10);
 
@@ -24,8 +25,8 @@ function ihdrBody(w: number, h: number, depth: number, colorType: number, interl
 
 /** A PNG assembled by the test itself from unfiltered (filter 0) rows. */
 function handMade(w: number, h: number, depth: number, colorType: number, rows: number[][], extra: Uint8Array[] = []): Uint8Array {
-  const raw = join(rows.map((r) => Uint8Array.from([0, ...r])));
-  return join([SIGNATURE, makeChunk("IHDR", ihdrBody(w, h, depth, colorType)), ...extra, makeChunk("IDAT", new Uint8Array(deflateSync(raw))), makeChunk("IEND", new Uint8Array(0))]);
+  const raw = concatBytes(rows.map((r) => Uint8Array.from([0, ...r])));
+  return concatBytes([SIGNATURE, makeChunk("IHDR", ihdrBody(w, h, depth, colorType)), ...extra, makeChunk("IDAT", new Uint8Array(deflateSync(raw))), makeChunk("IEND", new Uint8Array(0))]);
 }
 
 describe("CRC-32", () => {
@@ -112,8 +113,8 @@ describe("PNG decoder", () => {
         if (row.length) rows.push(row);
       }
     }
-    const raw = join(rows.map((r) => Uint8Array.from([0, ...r])));
-    const png = join([SIGNATURE, makeChunk("IHDR", ihdrBody(w, h, 8, 0, 1)), makeChunk("IDAT", new Uint8Array(deflateSync(raw))), makeChunk("IEND", new Uint8Array(0))]);
+    const raw = concatBytes(rows.map((r) => Uint8Array.from([0, ...r])));
+    const png = concatBytes([SIGNATURE, makeChunk("IHDR", ihdrBody(w, h, 8, 0, 1)), makeChunk("IDAT", new Uint8Array(deflateSync(raw))), makeChunk("IEND", new Uint8Array(0))]);
     const out = decodePng(png);
     assert.deepEqual([...out.data].filter((_, i) => i % 4 === 0), [0, 1, 2, 10, 11, 12, 20, 21, 22]);
   });

@@ -1,18 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { concatBytes } from "../../src/util/bytes.ts";
 import { FrameDecoder, FrameWriter } from "../../src/zmtp/mod.ts";
 
 function encode(bodies: Uint8Array[]): Uint8Array {
   const w = new FrameWriter();
   for (const b of bodies) w.frame(0, b);
-  const parts = w.take();
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatBytes(w.take());
 }
 
 const filledWith = (size: number, value: number): Uint8Array => new Uint8Array(size).fill(value);

@@ -5,19 +5,11 @@ import {
   decodeCommand, decodeMetadata, decodePing, encodeCommand, encodeError, encodeGreeting, encodeMetadata, encodePing,
   encodePong, FLAG_COMMAND, FLAG_MORE, FrameDecoder, FrameWriter, GreetingParser, ZmtpError,
 } from "../../src/zmtp/mod.ts";
+import { concatBytes } from "../../src/util/bytes.ts";
 
 const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join(" ");
 const fromHex = (s: string): Uint8Array => new Uint8Array(s.trim().split(/\s+/).map((x) => parseInt(x, 16)));
 const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
-const concat = (parts: Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-};
 const code = (c: string) => (e: unknown) => e instanceof ZmtpError && e.code === c;
 
 /** A greeting as libzmq 4.3 writes it: padding holds identity length + 1, as-server always 0. */
@@ -66,7 +58,7 @@ describe("ZMTP greeting", () => {
 
   it("leaves the bytes after the greeting (e.g. READY in the same segment) unconsumed", () => {
     const p = new GreetingParser("NULL");
-    const both = concat([libzmqGreeting(), fromHex("04 06 05 52 45 41 44 59")]);
+    const both = concatBytes([libzmqGreeting(), fromHex("04 06 05 52 45 41 44 59")]);
     assert.equal(p.push(both, 0), 64);
   });
 
@@ -105,7 +97,7 @@ describe("ZMTP framing", () => {
     const w = new FrameWriter();
     w.frame(FLAG_MORE, new Uint8Array(255));
     w.frame(0, new Uint8Array(300));
-    const out = concat(w.take());
+    const out = concatBytes(w.take());
     assert.equal(hex(out.subarray(0, 2)), "01 ff");
     assert.equal(hex(out.subarray(257, 266)), "02 00 00 00 00 00 00 01 2c");
     assert.equal(out.length, 2 + 255 + 9 + 300);
@@ -115,7 +107,7 @@ describe("ZMTP framing", () => {
     const w = new FrameWriter();
     w.frame(FLAG_MORE, new Uint8Array(0));
     w.frame(FLAG_COMMAND, encodeCommand("PING", new Uint8Array([0, 0])));
-    assert.equal(hex(concat(w.take())), "01 00 04 07 04 50 49 4e 47 00 00");
+    assert.equal(hex(concatBytes(w.take())), "01 00 04 07 04 50 49 4e 47 00 00");
   });
 
   it("references large bodies instead of copying them, keeping frame order", () => {
@@ -141,7 +133,7 @@ describe("ZMTP framing", () => {
         (frames, cuts) => {
           const w = new FrameWriter();
           for (const [f, b] of frames) w.frame(f, b);
-          const all = concat(w.take());
+          const all = concatBytes(w.take());
           const pieces: Uint8Array[] = [];
           let off = 0;
           for (let i = 0; off < all.length; i++) {
@@ -203,7 +195,7 @@ describe("ZMTP commands and metadata", () => {
   it("rejects truncated metadata and trailing garbage (ZMTP_MALFORMED_METADATA)", () => {
     const good = encodeMetadata([["Identity", ascii("abc")]]);
     assert.throws(() => decodeMetadata(good.subarray(0, good.length - 1)), code("ZMTP_MALFORMED_METADATA"));
-    assert.throws(() => decodeMetadata(concat([good, new Uint8Array([3])])), code("ZMTP_MALFORMED_METADATA"));
+    assert.throws(() => decodeMetadata(concatBytes([good, new Uint8Array([3])])), code("ZMTP_MALFORMED_METADATA"));
   });
 
   it("PING always carries the 2-byte TTL in deciseconds (as captured: TTL 5 s → 00 32)", () => {

@@ -5,18 +5,10 @@ import {
   NullMechanism, type PeerInfo, PlainClientMechanism, PlainServerMechanism, Session, type SessionOptions,
   type SocketType, type ZmtpError,
 } from "../../src/zmtp/mod.ts";
+import { concatBytes } from "../../src/util/bytes.ts";
 
 const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
 const text = (b: Uint8Array): string => new TextDecoder().decode(b);
-const concat = (parts: Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-};
 
 /** A session with a recording handler. */
 class Probe {
@@ -36,7 +28,7 @@ class Probe {
   }
 
   out(): Uint8Array {
-    return concat(this.session.takeOutput());
+    return concatBytes(this.session.takeOutput());
   }
 }
 
@@ -102,7 +94,7 @@ describe("ZMTP session (sans-I/O)", () => {
   it("delivers multipart messages whole, with a PING between their frames tolerated (libzmq may do that)", () => {
     const [a, b] = nullPair();
     pump(a, b);
-    const w = concat([
+    const w = concatBytes([
       new Uint8Array([1, 1, 0x61]),
       new Uint8Array([4, 7]), encodeCommand("PING", new Uint8Array([0, 0])),
       new Uint8Array([1, 0]),
@@ -118,7 +110,7 @@ describe("ZMTP session (sans-I/O)", () => {
   it("a data frame before the handshake completes closes the session (ZMTP_UNEXPECTED_FRAME)", () => {
     const [a, b] = nullPair();
     a.out();
-    b.session.feed(concat([encodeGreeting("NULL", false), new Uint8Array([0, 1, 0x78])]), 0);
+    b.session.feed(concatBytes([encodeGreeting("NULL", false), new Uint8Array([0, 1, 0x78])]), 0);
     assert.equal(b.closed?.code, "ZMTP_UNEXPECTED_FRAME");
     assert.equal(b.closed?.isProtocolError, true);
   });
@@ -128,7 +120,7 @@ describe("ZMTP session (sans-I/O)", () => {
     b.session.start(0);
     b.out();
     const ready = encodeCommand("READY", encodeMetadata([["Socket-Type", ascii("PUB")]]));
-    b.session.feed(concat([encodeGreeting("NULL", false), new Uint8Array([4, ready.length]), ready]), 0);
+    b.session.feed(concatBytes([encodeGreeting("NULL", false), new Uint8Array([4, ready.length]), ready]), 0);
     assert.equal(b.closed?.code, "ZMTP_BAD_SOCKET_TYPE");
     assert.deepEqual(commandsIn(b.out()), ["READY", "ERROR"]);
   });
@@ -136,14 +128,14 @@ describe("ZMTP session (sans-I/O)", () => {
   it("a READY without Socket-Type is accepted, as libzmq does", () => {
     const b = new Probe({ mechanism: new NullMechanism(), socketType: "ROUTER" });
     b.session.start(0);
-    b.session.feed(concat([encodeGreeting("NULL", false), new Uint8Array([4, 6]), ascii("\x05READY")]), 0);
+    b.session.feed(concatBytes([encodeGreeting("NULL", false), new Uint8Array([4, 6]), ascii("\x05READY")]), 0);
     assert.equal(b.ready?.socketType, undefined);
     assert.equal(b.closed === undefined, true);
   });
 
   it("an ERROR command during the handshake closes with ZMTP_PEER_ERROR and its reason", () => {
     const [a] = nullPair();
-    a.session.feed(concat([encodeGreeting("NULL", false), new Uint8Array([4, 10]), ascii("\x05ERROR\x03bad")]), 0);
+    a.session.feed(concatBytes([encodeGreeting("NULL", false), new Uint8Array([4, 10]), ascii("\x05ERROR\x03bad")]), 0);
     assert.equal(a.closed?.code, "ZMTP_PEER_ERROR");
     assert.match(a.closed?.message ?? "", /bad/);
   });
@@ -212,7 +204,7 @@ describe("ZMTP session (sans-I/O)", () => {
       const [c, s] = plainPair("admin", "secret");
       pump(c, s);
       const initiate = encodeCommand("INITIATE", encodeMetadata([["Socket-Type", ascii("DEALER")]]));
-      s.session.feed(concat([new Uint8Array([4, initiate.length]), initiate]), 0);
+      s.session.feed(concatBytes([new Uint8Array([4, initiate.length]), initiate]), 0);
       assert.equal(s.closed?.code, "ZMTP_UNEXPECTED_COMMAND");
     });
 
@@ -220,7 +212,7 @@ describe("ZMTP session (sans-I/O)", () => {
       const s = new Probe({ mechanism: new PlainServerMechanism(), socketType: "ROUTER" });
       s.session.start(0);
       const hello = ascii("\x05HELLO\x09ad");
-      s.session.feed(concat([encodeGreeting("PLAIN", false), new Uint8Array([4, hello.length]), hello]), 0);
+      s.session.feed(concatBytes([encodeGreeting("PLAIN", false), new Uint8Array([4, hello.length]), hello]), 0);
       assert.equal(s.closed?.code, "ZMTP_MALFORMED_COMMAND");
     });
   });
@@ -279,13 +271,13 @@ describe("ZMTP session (sans-I/O)", () => {
       const [a, b] = nullPair();
       pump(a, b, 0);
       const ping = (ctx: string) => {
-        const body = encodeCommand("PING", concat([new Uint8Array([0, 0]), ascii(ctx)]));
-        return concat([new Uint8Array([FLAG_COMMAND, body.length]), body]);
+        const body = encodeCommand("PING", concatBytes([new Uint8Array([0, 0]), ascii(ctx)]));
+        return concatBytes([new Uint8Array([FLAG_COMMAND, body.length]), body]);
       };
       b.session.feed(ping("ab"), 1);
       const pong = b.out();
       assert.equal(text(pong.subarray(2)), "\x04PONGab");
-      const flood = concat(Array.from({ length: 1000 }, () => ping("")));
+      const flood = concatBytes(Array.from({ length: 1000 }, () => ping("")));
       b.session.feed(flood, 2);
       assert.deepEqual(commandsIn(b.out()), ["PONG"]);
       assert.equal(b.closed === undefined, true);
