@@ -441,6 +441,12 @@ export class BrokerCore {
     this.#notify(origin, tracker, code, reason);
   }
 
+  /** Refuse a message `conn` sent: count it, tell a tracked sender, and let go of its content. */
+  #refuse(conn: Conn, message: MailboxSend | ServiceSend, code: number, reason: string): void {
+    this.#fail(this.#origin(conn), message.tracker, code, reason);
+    this.#release(message.content);
+  }
+
   /** Tell the sender of a tracked message that it failed. */
   #notify(origin: Origin, tracker: string, code: number, reason: string): void {
     if (tracker === "") return;
@@ -577,14 +583,12 @@ export class BrokerCore {
 
   #mailboxSend(conn: Conn, message: MailboxSend): void {
     if (message.address === "") {
-      this.#fail(this.#origin(conn), message.tracker, ConfirmStatus.NO_ROUTE, "no route: empty address");
-      this.#release(message.content);
+      this.#refuse(conn, message, ConfirmStatus.NO_ROUTE, "no route: empty address");
       return;
     }
     const bytes = contentBytes(message.content);
     if (bytes > this.#limits.maxMessageSize) {
-      this.#fail(this.#origin(conn), message.tracker, ConfirmStatus.LIMIT, "message too large");
-      this.#release(message.content);
+      this.#refuse(conn, message, ConfirmStatus.LIMIT, "message too large");
       return;
     }
     this.#mail(
@@ -698,8 +702,7 @@ export class BrokerCore {
     }
     const bytes = contentBytes(message.content);
     if (bytes > this.#limits.maxMessageSize) {
-      this.#fail(this.#origin(conn), message.tracker, ConfirmStatus.LIMIT, "message too large");
-      this.#release(message.content);
+      this.#refuse(conn, message, ConfirmStatus.LIMIT, "message too large");
       return;
     }
     const service = this.#service(message.address);
@@ -814,15 +817,15 @@ export class BrokerCore {
   }
 
   #admin(conn: Conn, message: ServiceSend): void {
-    const origin = this.#origin(conn);
     if (message.subject !== "STATS") {
-      this.#fail(origin, message.tracker, ConfirmStatus.FAILED, "unknown admin command");
+      this.#refuse(conn, message, ConfirmStatus.FAILED, "unknown admin command");
       return;
     }
     if (conn.address === "") {
-      this.#fail(origin, message.tracker, ConfirmStatus.NO_ROUTE, "no route: anonymous requester");
+      this.#refuse(conn, message, ConfirmStatus.NO_ROUTE, "no route: anonymous requester");
       return;
     }
+    this.#release(message.content);
     const body = utf8.encode(JSON.stringify(this.stats(this.#now, ADMIN_CLIENT_LIST_MAX)));
     this.#mail("", ADMIN_SERVICE, conn.address, message.subject, message.tracker, [body], body.byteLength, 0);
   }
