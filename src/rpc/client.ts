@@ -4,7 +4,7 @@ import type { Confirmation, Delivery, MlmClientOptions } from "../client/types.t
 import type { Transport } from "../transport/types.ts";
 import { binaryFrameThreshold, encodePayload, payloadBytes } from "./codec.ts";
 import { isStreamMethod, type ServiceContract } from "./contract.ts";
-import { CANCEL_STREAM, type CancelHeader, decodeFrames, encodeHeader, type Header } from "./envelope.ts";
+import { CANCEL_STREAM, type CancelHeader, decodeFrames, encodeHeader, type Header, payloadOffset } from "./envelope.ts";
 import {
   RpcCancelledError, RpcDeadlineError, RpcError, RpcErrorCode, RpcPayloadTooLargeError, RpcUnavailableError,
   RpcValidationError,
@@ -237,27 +237,26 @@ class ClientCore implements CallHost {
     if (options?.deadline !== undefined && options.deadline < deadline) deadline = options.deadline;
     const remaining = Math.ceil(deadline - now);
     if (!(remaining > 0)) throw new RpcDeadlineError(`${label}: the deadline has already passed`);
-    let payload: Uint8Array[];
-    try {
-      payload = encodePayload(input, this.#binaryFrameThreshold);
-    } catch (cause) {
-      // Schemas such as Type.Any() admit values msgpack cannot carry (functions, symbols...).
-      const message = `cannot be encoded as msgpack: ${(cause as Error)?.message ?? String(cause)}`;
-      throw new RpcValidationError("input", [{ path: "", message }], label);
-    }
-    const size = payload.length === 1 ? (payload[0] as Uint8Array).byteLength : payloadBytes(payload);
-    if (size > this.#maxPayload) {
-      throw new RpcPayloadTooLargeError(`input of ${label}`, size, this.#maxPayload);
-    }
     const header = encodeHeader(
       options?.meta === undefined
         ? { kind: "call", timeout: remaining, deadline }
         : { kind: "call", timeout: remaining, deadline, meta: options.meta },
     );
+    let payload: Uint8Array[];
+    try {
+      payload = encodePayload(input, this.#binaryFrameThreshold, header);
+    } catch (cause) {
+      // Schemas such as Type.Any() admit values msgpack cannot carry (functions, symbols...).
+      const message = `cannot be encoded as msgpack: ${(cause as Error)?.message ?? String(cause)}`;
+      throw new RpcValidationError("input", [{ path: "", message }], label);
+    }
+    const size = payload.length === 1 ? (payload[0] as Uint8Array).byteLength - header.length : payloadBytes(payload, header.length);
+    if (size > this.#maxPayload) {
+      throw new RpcPayloadTooLargeError(`input of ${label}`, size, this.#maxPayload);
+    }
     this.#deadline = deadline;
     this.#remaining = remaining;
-    if (payload.length === 1) return [header, payload[0] as Uint8Array];
-    return [header, ...payload];
+    return payload;
   }
 
   #launch(call: PendingCall, frames: Uint8Array[], remaining: number, options?: CallOptions<unknown>): void {
@@ -304,8 +303,10 @@ class ClientCore implements CallHost {
     }
     const call = this.#pending.get(delivery.tracker);
     let header: Header;
+    let offset: number;
     try {
       header = decodeFrames(delivery.content);
+      offset = payloadOffset();
     } catch (error) {
       this.#stats.malformed++;
       call?.fail(error as RpcError, true);
@@ -320,7 +321,7 @@ class ClientCore implements CallHost {
       return;
     }
     if (header.kind === "ack") this.#stats.acks++;
-    call.receive(header, delivery.content, delivery.sender);
+    call.receive(header, delivery.content, offset, delivery.sender);
   }
 
   #confirmed(confirmation: Confirmation): void {

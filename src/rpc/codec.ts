@@ -58,6 +58,7 @@ function sizeBound(value: unknown, depth: number): number {
 
 /**
  * Encodes a value as msgpack. `Uint8Array` values become `bin` (copied once, into the frame).
+ * `prefix` bytes (an envelope header) come first in the same buffer.
  * The result is a fresh view that later encodes never overwrite. Plain values (objects,
  * arrays, strings, numbers, booleans, null, bytes) take the direct writer of
  * msgpack-fast.ts, which writes the same bytes as msgpackr at a fraction of its per-call
@@ -69,10 +70,19 @@ function sizeBound(value: unknown, depth: number): number {
  * const frame = encodeValue({ prompt: "hi", image: new Uint8Array([1, 2]) });
  * ```
  */
-export function encodeValue(value: unknown): Uint8Array {
-  const fast = fastEncode(value, allocateUnzeroed);
+export function encodeValue(value: unknown, prefix?: Uint8Array): Uint8Array {
+  const fast = fastEncode(value, allocateUnzeroed, prefix);
   if (fast !== undefined) return fast;
-  return packGeneral(value);
+  return prefixed(prefix, packGeneral(value));
+}
+
+/** `prefix` then `packed`, in one new buffer (only values the fast path gives up on come here). */
+function prefixed(prefix: Uint8Array | undefined, packed: Uint8Array): Uint8Array {
+  if (prefix === undefined || prefix.length === 0) return packed;
+  const out = allocateUnzeroed(prefix.length + packed.length);
+  out.set(prefix, 0);
+  out.set(packed, prefix.length);
+  return out;
 }
 
 /**
@@ -100,55 +110,61 @@ export function binaryFrameThreshold(option: number | undefined): number {
 }
 
 /**
- * Encodes an RPC payload as frames: `[payload, ...binaryFrames]`. Every Uint8Array of at least
+ * Encodes an RPC payload as the content frames of an envelope message:
+ * `[header + payload, ...binaryFrames]` (docs/rpc-wire.md). `header` is the encoded envelope
+ * header (see `encodeHeader`; none gives the bare payload). Every Uint8Array of at least
  * `threshold` bytes (in a plain value; see msgpack-fast.ts) is not copied into the payload but
  * passed, by reference, as an extra frame that the payload refers to (docs/rpc-wire.md, 2.1).
- * With `threshold` Infinity the result is `[encodeValue(value)]`.
+ * With `threshold` Infinity the result is `[encodeValue(value, header)]`.
  *
  * @example
  * ```ts
- * const [payload, image] = encodePayload({ prompt: "hi", image: new Uint8Array(1 << 20) }, 65536);
+ * const [first, image] = encodePayload({ prompt: "hi", image: new Uint8Array(1 << 20) }, 65536, encodeHeader({ kind: "result" }));
  * ```
  */
-export function encodePayload(value: unknown, threshold: number): Uint8Array[] {
-  if (threshold === Infinity) return [encodeValue(value)];
-  return fastEncodeFrames(value, threshold, allocateUnzeroed) ?? [packGeneral(value)];
+export function encodePayload(value: unknown, threshold: number, header?: Uint8Array): Uint8Array[] {
+  if (threshold === Infinity) return [encodeValue(value, header)];
+  return fastEncodeFrames(value, threshold, allocateUnzeroed, header) ?? [prefixed(header, packGeneral(value))];
 }
 
 /**
- * Decodes the payload `frames[first]` of an envelope; the frames after it are its out-of-band
- * binary frames, each of which must be referenced exactly once. Throws {@link RpcProtocolError}
- * on malformed msgpack and on bad references.
+ * Decodes the payload of an envelope message: the msgpack value from byte `offset` of
+ * `frames[0]` (where the header ended) to its end; the frames after the first are its
+ * out-of-band binary frames, each of which must be referenced exactly once. Throws
+ * {@link RpcProtocolError} on a missing payload, malformed msgpack and bad references.
  *
  * @example
  * ```ts
- * const input = decodePayload(delivery.content, 1, "input");
+ * const header = decodeFrames(delivery.content);
+ * const input = decodePayload(delivery.content, payloadOffset(), "input");
  * ```
  */
-export function decodePayload(frames: readonly Uint8Array[], first: number, what = "payload"): unknown {
-  const frame = frames[first];
-  if (frame === undefined) throw new RpcProtocolError(`no ${what} frame`);
-  if (frames.length === first + 1) return decodeValue(frame, what);
-  if (frame.byteLength === 0) throw new RpcProtocolError(`empty ${what} frame`);
-  const fast = fastDecode(frame, frames, first + 1);
+export function decodePayload(frames: readonly Uint8Array[], offset: number, what = "payload"): unknown {
+  const frame = frames[0];
+  if (frame === undefined || offset >= frame.byteLength) throw new RpcProtocolError(`no ${what} after the header`);
+  const fast = fastDecode(frame, frames, 1, offset);
   if (fast !== NOT_DECODED) return fast;
   const reason = lastBinaryFrameError();
+  if (reason !== undefined) throw new RpcProtocolError(`${what}: ${reason}`);
   // The general codec knows nothing of out-of-band references: such payloads must be plain msgpack.
-  throw new RpcProtocolError(`${what} frame: ${reason ?? "malformed or unsupported msgpack in a payload with binary frames"}`);
+  if (frames.length > 1) throw new RpcProtocolError(`${what}: malformed or unsupported msgpack in a payload with binary frames`);
+  return decodeValue(frame.subarray(offset), what);
 }
 
 /**
- * Total bytes of an encoded payload and its binary frames (what payload limits count).
+ * Payload bytes of an envelope message (what payload limits count): the first frame from
+ * `offset` (after the header) plus every binary frame.
  *
  * @example
  * ```ts
- * payloadBytes(encodePayload(input, 65536)); // payload + binary frames
+ * const header = encodeHeader({ kind: "result" });
+ * payloadBytes(encodePayload(output, 65536, header), header.length); // payload + binary frames
  * ```
  */
-export function payloadBytes(frames: readonly Uint8Array[], first = 0): number {
-  let n = 0;
-  for (let i = first; i < frames.length; i++) n += (frames[i] as Uint8Array).byteLength;
-  return n;
+export function payloadBytes(frames: readonly Uint8Array[], offset = 0): number {
+  let n = -offset;
+  for (let i = 0; i < frames.length; i++) n += (frames[i] as Uint8Array).byteLength;
+  return Math.max(0, n);
 }
 
 function packGeneral(value: unknown): Uint8Array {
@@ -215,13 +231,13 @@ export function decodeValue(frame: Uint8Array, what = "payload"): unknown {
   const fast = fastDecode(frame);
   if (fast !== NOT_DECODED) return fast;
   const reason = lastBinaryFrameError();
-  if (reason !== undefined) throw new RpcProtocolError(`${what} frame: ${reason}`);
+  if (reason !== undefined) throw new RpcProtocolError(`${what}: ${reason}`);
   const view = frame.constructor === Uint8Array ? frame : new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength);
   if (view.byteLength === 0) throw new RpcProtocolError(`empty ${what} frame`);
   try {
     // Throws on truncated data and on bytes left after the value.
     return packr.unpack(view) as unknown;
   } catch (cause) {
-    throw new RpcProtocolError(`malformed msgpack in ${what} frame`, { cause });
+    throw new RpcProtocolError(`malformed msgpack in ${what}`, { cause });
   }
 }

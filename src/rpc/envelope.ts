@@ -1,17 +1,10 @@
-import { decodeValue, encodeValue } from "./codec.ts";
+import { binaryFrameThreshold, decodePayload, encodePayload, encodeValue } from "./codec.ts";
 import { RpcProtocolError } from "./errors.ts";
-import { encodeCallHeader, fastDecodeHeader } from "./header-fast.ts";
-import { readSmallMap, type SmallValue, writeSmallMap } from "./small-map.ts";
+import { encodeCallHeader, ENVELOPE_VERSION, fastDecodeHeader, fastHeaderEnd } from "./header-fast.ts";
+import { decodedEnd, fastDecodeFirst, NOT_DECODED } from "./msgpack-fast.ts";
+import { readSmallMap, type SmallValue, smallMapEnd, writeSmallMap } from "./small-map.ts";
 
-/**
- * Version of the RPC envelope carried in every header frame.
- *
- * @example
- * ```ts
- * decodeValue(encodeHeader({ kind: "result" })); // { version: ENVELOPE_VERSION, kind: "result" }
- * ```
- */
-export const ENVELOPE_VERSION = 1;
+export { ENVELOPE_VERSION };
 
 /**
  * Stream on which callers publish cancels of calls not yet acknowledged (see docs/rpc-wire.md).
@@ -23,7 +16,7 @@ export const ENVELOPE_VERSION = 1;
  */
 export const CANCEL_STREAM = "malamute.rpc.cancel";
 
-/** Caller → worker: start a call (SERVICE-SEND). Followed by the input payload frame. */
+/** Caller → worker: start a call (SERVICE-SEND). The input payload follows. */
 export interface CallHeader {
   kind: "call";
   /** Remaining time in ms when sent (also the MLM `timeout`). */
@@ -76,11 +69,11 @@ export type Header =
  */
 export type HeaderKind = Header["kind"];
 
-/** Kinds that carry a payload frame after the header. */
+/** Kinds whose header is followed by a payload. */
 const WITH_PAYLOAD: ReadonlySet<HeaderKind> = new Set(["call", "progress", "chunk", "result", "error"]);
 
 /**
- * Whether messages of this kind have a payload frame.
+ * Whether messages of this kind carry a payload after the header.
  *
  * @example
  * ```ts
@@ -92,7 +85,8 @@ export function hasPayload(kind: HeaderKind): boolean {
 }
 
 /**
- * Encodes a header frame.
+ * Encodes a header: a message's whole content for kinds without a payload, otherwise the start
+ * of its first content frame (see {@link envelopeFrames}).
  *
  * @example
  * ```ts
@@ -148,8 +142,12 @@ function isMeta(value: unknown): value is Record<string, string> {
   return Object.values(value).every((v) => typeof v === "string");
 }
 
+// Where the header decoded last ended: module state instead of a result object per message.
+let headerEnd = 0;
+
 /**
- * Decodes and checks a header frame. Unknown extra keys are ignored (forward compatibility);
+ * Decodes and checks the header at the start of `frame` (the payload, if any, follows it:
+ * {@link payloadOffset} tells where). Unknown extra keys are ignored (forward compatibility);
  * a wrong version, unknown kind or a missing/mistyped field throws {@link RpcProtocolError}.
  *
  * @example
@@ -160,10 +158,20 @@ function isMeta(value: unknown): value is Record<string, string> {
  */
 export function decodeHeader(frame: Uint8Array): Header {
   const fast = fastDecodeHeader(frame);
-  if (fast !== undefined) return fast;
-  const raw = readSmallMap(frame) ?? decodeValue(frame, "header");
+  if (fast !== undefined) {
+    headerEnd = fastHeaderEnd();
+    return fast;
+  }
+  let raw: unknown = readSmallMap(frame, false);
+  if (raw !== undefined) headerEnd = smallMapEnd();
+  else {
+    // Nested values (meta): still plain msgpack, which the direct reader handles.
+    raw = fastDecodeFirst(frame);
+    if (raw === NOT_DECODED) throw new RpcProtocolError("header is not a plain msgpack value");
+    headerEnd = decodedEnd();
+  }
   if (typeof raw !== "object" || raw === null || Object.getPrototypeOf(raw) !== Object.prototype) {
-    throw new RpcProtocolError("header frame is not a msgpack map");
+    throw new RpcProtocolError("header is not a msgpack map");
   }
   const map = raw as Record<string, unknown>;
   if (map["version"] !== ENVELOPE_VERSION) {
@@ -208,13 +216,27 @@ export function decodeHeader(frame: Uint8Array): Header {
   }
 }
 
+/**
+ * Where the payload starts in the first content frame of the message whose header was decoded
+ * last ({@link decodeHeader}, {@link decodeFrames}): pass it to `decodePayload`.
+ *
+ * @example
+ * ```ts
+ * const header = decodeFrames(delivery.content);
+ * if (header.kind === "result") use(decodePayload(delivery.content, payloadOffset()));
+ * ```
+ */
+export function payloadOffset(): number {
+  return headerEnd;
+}
+
 function bad(map: Record<string, unknown>, field: string): never {
   throw new RpcProtocolError(`${String(map["kind"])} header has a missing or invalid "${field}"`);
 }
 
 /**
- * A decoded envelope: the header plus the raw payload frame when the kind has one, and the
- * payload's out-of-band binary frames (decode all of them with `decodePayload(frames, 1)`).
+ * A decoded envelope message: the header, and the decoded payload when the kind has one
+ * (out-of-band binary values resolved to views of their frames).
  *
  * @example
  * ```ts
@@ -223,13 +245,11 @@ function bad(map: Record<string, unknown>, field: string): never {
  */
 export interface Envelope {
   header: Header;
-  payload?: Uint8Array;
-  /** Out-of-band binary frames after the payload, when there are any. */
-  binary?: Uint8Array[];
+  payload?: unknown;
 }
 
 /**
- * Splits MLM content frames into header and payload, checking the frame count for the kind.
+ * Decodes the content frames of an envelope message: header, then payload (see {@link decodeFrames}).
  *
  * @example
  * ```ts
@@ -238,52 +258,48 @@ export interface Envelope {
  */
 export function decodeEnvelope(frames: readonly Uint8Array[]): Envelope {
   const header = decodeFrames(frames);
-  if (frames.length === 1) return { header };
-  const envelope: Envelope = { header, payload: frames[1] as Uint8Array };
-  if (frames.length > 2) envelope.binary = frames.slice(2);
-  return envelope;
+  if (!hasPayload(header.kind)) return { header };
+  return { header, payload: decodePayload(frames, headerEnd, header.kind === "call" ? "input" : header.kind) };
 }
 
 /**
- * {@link decodeEnvelope} without the result object, for the hot path: decodes the header and
- * checks the frame count for its kind; the payload, if the kind has one, is `frames[1]`, and
- * its out-of-band binary frames follow it (decode with `decodePayload(frames, 1)`).
+ * {@link decodeEnvelope} without the payload, for the hot path: decodes the header and checks
+ * the message's shape for its kind. The payload, if the kind has one, starts at
+ * {@link payloadOffset} in the first frame, and its out-of-band binary frames follow
+ * (decode with `decodePayload(frames, payloadOffset())`).
  *
  * @example
  * ```ts
  * const header = decodeFrames(delivery.content);
- * if (header.kind === "result") use(decodeValue(delivery.content[1]!));
+ * if (header.kind === "result") use(decodePayload(delivery.content, payloadOffset()));
  * ```
  */
 export function decodeFrames(frames: readonly Uint8Array[]): Header {
   const first = frames[0];
-  if (first === undefined) throw new RpcProtocolError("message has no header frame");
+  if (first === undefined) throw new RpcProtocolError("message has no content frame");
   const header = decodeHeader(first);
   if (hasPayload(header.kind)) {
-    // Frames after the payload are its out-of-band binary frames, checked when it is decoded.
-    if (frames.length < 2) throw new RpcProtocolError(`${header.kind} message has ${frames.length} frames, expected 2 or more`);
-  } else if (frames.length !== 1) {
-    throw new RpcProtocolError(`${header.kind} message has ${frames.length} frames, expected 1`);
+    // Frames after the first are the payload's out-of-band binary frames, checked when it is decoded.
+    if (headerEnd >= first.length) throw new RpcProtocolError(`${header.kind} message has no payload after its header`);
+  } else if (headerEnd !== first.length || frames.length !== 1) {
+    throw new RpcProtocolError(`${header.kind} message has ${frames.length > 1 ? `${frames.length} frames` : "bytes after its header"}, expected the header alone`);
   }
   return header;
 }
 
 /**
- * Builds the content frames of an envelope message. `payload` is one frame, or the frames of
- * `encodePayload` (the payload and its out-of-band binary frames).
+ * Builds the content frames of an envelope message: for kinds with a payload,
+ * `[header + msgpack(payload), ...binaryFrames]` (Uint8Arrays of at least `binaryFrameThreshold`
+ * bytes travel as binary frames; default 64 KiB), otherwise `[header]`.
  *
  * @example
  * ```ts
- * const frames = envelopeFrames({ kind: "result" }, encodeValue({ text: "hi" }));
+ * const frames = envelopeFrames({ kind: "result" }, { text: "hi" });
  * ```
  */
-export function envelopeFrames(header: Header, payload?: Uint8Array | readonly Uint8Array[]): Uint8Array[] {
+export function envelopeFrames(header: Header, payload?: unknown, threshold?: number): Uint8Array[] {
   const head = encodeHeader(header);
-  if (hasPayload(header.kind)) {
-    if (payload === undefined || (!(payload instanceof Uint8Array) && payload.length === 0)) {
-      throw new RpcProtocolError(`${header.kind} message needs a payload frame`);
-    }
-    return payload instanceof Uint8Array ? [head, payload] : [head, ...payload];
-  }
+  if (hasPayload(header.kind)) return encodePayload(payload, binaryFrameThreshold(threshold), head);
+  if (payload !== undefined) throw new RpcProtocolError(`${header.kind} message has no payload`);
   return [head];
 }

@@ -5,16 +5,27 @@
  * anything else returns undefined and goes through the general decoder.
  */
 
+/**
+ * Version of the RPC envelope carried in every header. Version 2 puts the header and the
+ * payload in one content frame; version 1 (header and payload in frames of their own) is gone.
+ *
+ * @example
+ * ```ts
+ * decodeValue(encodeHeader({ kind: "result" })); // { version: ENVELOPE_VERSION, kind: "result" }
+ * ```
+ */
+export const ENVELOPE_VERSION = 2;
+
 const ascii = (s: string): number[] => Array.from(s, (c) => c.charCodeAt(0));
 const fixstr = (s: string): number[] => [0xa0 | s.length, ...ascii(s)];
 
 // 84 {"version": 1, "kind": "call", "timeout": <uint>, "deadline": <uint>}
-const CALL_PREFIX = new Uint8Array([0x84, ...fixstr("version"), 0x01, ...fixstr("kind"), ...fixstr("call"), ...fixstr("timeout")]);
+const CALL_PREFIX = new Uint8Array([0x84, ...fixstr("version"), ENVELOPE_VERSION, ...fixstr("kind"), ...fixstr("call"), ...fixstr("timeout")]);
 const DEADLINE_KEY = new Uint8Array(fixstr("deadline"));
 
 /** Bytes of a header map with only version and kind, by kind. */
 export function fieldlessHeader(kind: string): Uint8Array {
-  return new Uint8Array([0x82, ...fixstr("version"), 0x01, ...fixstr("kind"), ...fixstr(kind)]);
+  return new Uint8Array([0x82, ...fixstr("version"), ENVELOPE_VERSION, ...fixstr("kind"), ...fixstr(kind)]);
 }
 
 const FIELDLESS = ["progress", "result", "error", "cancel"].map((kind) => ({ kind, bytes: fieldlessHeader(kind) }));
@@ -111,7 +122,8 @@ export type FastHeader =
 const FIELDLESS_HEADERS = new Map(FIELDLESS.map(({ kind }) => [kind, Object.freeze({ kind })]));
 
 /**
- * Recognises the common header frames byte for byte; undefined for anything else.
+ * Recognises the common headers byte for byte at the start of `frame` (the payload may follow
+ * them); undefined for anything else. {@link fastHeaderEnd} then tells where the header ended.
  *
  * @example
  * ```ts
@@ -121,7 +133,10 @@ const FIELDLESS_HEADERS = new Map(FIELDLESS.map(({ kind }) => [kind, Object.free
 export function fastDecodeHeader(frame: Uint8Array): FastHeader | undefined {
   if (frame[0] === 0x82) {
     for (const { kind, bytes } of FIELDLESS) {
-      if (frame.length === bytes.length && startsWith(frame, 0, bytes)) return FIELDLESS_HEADERS.get(kind) as FastHeader;
+      if (startsWith(frame, 0, bytes)) {
+        after = bytes.length;
+        return FIELDLESS_HEADERS.get(kind) as FastHeader;
+      }
     }
     return undefined;
   }
@@ -129,6 +144,18 @@ export function fastDecodeHeader(frame: Uint8Array): FastHeader | undefined {
   const timeout = readUint(frame, CALL_PREFIX.length);
   if (timeout < 0 || !startsWith(frame, after, DEADLINE_KEY)) return undefined;
   const deadline = readUint(frame, after + DEADLINE_KEY.length);
-  if (deadline < 0 || after !== frame.length) return undefined;
+  if (deadline < 0) return undefined;
   return { kind: "call", timeout, deadline };
+}
+
+/**
+ * Where the header recognised by the last successful {@link fastDecodeHeader} ended.
+ *
+ * @example
+ * ```ts
+ * if (fastDecodeHeader(frame)) console.log(frame.subarray(fastHeaderEnd())); // the payload
+ * ```
+ */
+export function fastHeaderEnd(): number {
+  return after;
 }

@@ -7,17 +7,22 @@ export function randomHex(bytes: number): string {
 }
 
 /**
- * Makes call ids unique across processes and restarts: a random per-generator prefix plus a
- * counter. Ids are short (MLM trackers are at most 255 bytes) and never reused by a generator.
+ * Makes call ids: a short random per-generator prefix plus a counter. Ids need only be unique
+ * among one client's calls (replies come back to the client's own mailbox, and workers and
+ * the broker key calls by caller and id), and they are never reused by a generator; the
+ * prefix keeps a restarted client that reuses its address from taking a late reply meant for
+ * its previous life. They are short because every message of a call carries one: ten bytes
+ * instead of twenty made the typed path measurably faster (bench/rpc.ts).
  *
  * @example
  * ```ts
  * const next = callIdGenerator();
- * next(); // "3f9a0c1b7d2e4a66.1"
+ * next(); // "k3x9q2.1"
  * ```
  */
 export function callIdGenerator(): () => string {
-  const prefix = randomHex(8);
+  const [random] = crypto.getRandomValues(new Uint32Array(1));
+  const prefix = (random as number).toString(36);
   let counter = 0;
   return () => `${prefix}.${(++counter).toString(36)}`;
 }

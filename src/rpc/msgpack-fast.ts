@@ -253,16 +253,26 @@ function reset(): void {
 /**
  * Encodes `value` as msgpack into a new, exactly sized Uint8Array, or returns undefined when
  * the value holds something only the general codec handles. `allocate(n)` makes the output
- * of values with large binary fields (so that Node can skip zero-filling it).
+ * of values with large binary fields (so that Node can skip zero-filling it). `prefix` bytes
+ * (an envelope header) are written first, in the same output.
  *
  * @example
  * ```ts
  * fastEncode({ a: 1 }); // Uint8Array [0x81, 0xa1, 0x61, 0x01]
  * ```
  */
-export function fastEncode(value: unknown, allocate: (n: number) => Uint8Array = (n) => new Uint8Array(n)): Uint8Array | undefined {
+export function fastEncode(
+  value: unknown,
+  allocate: (n: number) => Uint8Array = (n) => new Uint8Array(n),
+  prefix?: Uint8Array,
+): Uint8Array | undefined {
   pos = 0;
   failed = false;
+  if (prefix !== undefined) {
+    ensure(prefix.length);
+    buf.set(prefix, 0);
+    pos = prefix.length;
+  }
   try {
     write(value, 0);
   } catch {
@@ -297,8 +307,8 @@ export function fastEncode(value: unknown, allocate: (n: number) => Uint8Array =
 /**
  * {@link fastEncode} with out-of-band binary: every Uint8Array of at least `threshold` bytes
  * is left out of the payload (which carries a {@link BINARY_FRAME_EXT} reference instead) and
- * returned, by reference, as an extra frame after it. Returns `[payload, ...binaryFrames]`, or
- * undefined when the value needs the general codec.
+ * returned, by reference, as an extra frame after it. Returns `[prefix + payload, ...binaryFrames]`,
+ * or undefined when the value needs the general codec.
  *
  * @example
  * ```ts
@@ -309,11 +319,12 @@ export function fastEncodeFrames(
   value: unknown,
   threshold: number,
   allocate?: (n: number) => Uint8Array,
+  prefix?: Uint8Array,
 ): Uint8Array[] | undefined {
   oobThreshold = threshold;
   let out: Uint8Array | undefined;
   try {
-    out = fastEncode(value, allocate);
+    out = fastEncode(value, allocate, prefix);
   } finally {
     oobThreshold = Infinity;
   }
@@ -585,19 +596,19 @@ function read(depth: number): unknown {
 export const NOT_DECODED: unique symbol = Symbol("not decoded");
 
 /**
- * Decodes one msgpack value that fills `frame` exactly, or returns {@link NOT_DECODED} for
- * anything unusual or malformed (the general codec then decodes it or reports the error).
- * `bin` values are views of `frame`. Out-of-band references resolve to `frames[first + index]`
- * (no copy); each of those frames must be referenced exactly once.
+ * Decodes one msgpack value that fills `frame` exactly from byte `start` on, or returns
+ * {@link NOT_DECODED} for anything unusual or malformed (the general codec then decodes it or
+ * reports the error). `bin` values are views of `frame`. Out-of-band references resolve to
+ * `frames[first + index]` (no copy); each of those frames must be referenced exactly once.
  *
  * @example
  * ```ts
  * fastDecode(new Uint8Array([0x81, 0xa1, 0x61, 0x01])); // { a: 1 }
  * ```
  */
-export function fastDecode(frame: Uint8Array, frames?: readonly Uint8Array[], first = 0): unknown {
+export function fastDecode(frame: Uint8Array, frames?: readonly Uint8Array[], first = 0, start = 0): unknown {
   src = frame;
-  at = 0;
+  at = start;
   end = frame.length;
   bad = false;
   dv = undefined;
@@ -626,6 +637,46 @@ export function fastDecode(frame: Uint8Array, frames?: readonly Uint8Array[], fi
     extUsed = undefined;
   }
   return ok ? value : NOT_DECODED;
+}
+
+/**
+ * Decodes the msgpack value at the start of `frame`, which may be followed by more bytes (an
+ * envelope header before its payload). Returns {@link NOT_DECODED} for anything outside the
+ * plain profile (extension types included) or malformed; {@link decodedEnd} then tells where
+ * the value ended.
+ *
+ * @example
+ * ```ts
+ * fastDecodeFirst(new Uint8Array([0x01, 0x02])); // 1, and decodedEnd() === 1
+ * ```
+ */
+export function fastDecodeFirst(frame: Uint8Array): unknown {
+  src = frame;
+  at = 0;
+  end = frame.length;
+  bad = false;
+  dv = undefined;
+  oobError = undefined;
+  extCount = 0;
+  const value = read(0);
+  firstEnd = at;
+  src = EMPTY;
+  dv = undefined;
+  return bad ? NOT_DECODED : value;
+}
+
+let firstEnd = 0;
+
+/**
+ * Where the value of the last {@link fastDecodeFirst} ended.
+ *
+ * @example
+ * ```ts
+ * if (fastDecodeFirst(frame) !== NOT_DECODED) console.log(decodedEnd());
+ * ```
+ */
+export function decodedEnd(): number {
+  return firstEnd;
 }
 
 /**

@@ -75,10 +75,10 @@ export abstract class PendingCall implements HeapEntry {
   }
 
   /**
-   * Handle one envelope addressed to this call: `content` is the delivery's frames (header,
-   * payload, binary frames). A bad envelope fails the call.
+   * Handle one envelope addressed to this call: `content` is the delivery's frames (header and
+   * payload, then binary frames), `offset` where the payload starts. A bad envelope fails the call.
    */
-  receive(header: Header, content: readonly Uint8Array[], sender: string): void {
+  receive(header: Header, content: readonly Uint8Array[], offset: number, sender: string): void {
     if (this.#settled) return;
     try {
       switch (header.kind) {
@@ -86,13 +86,13 @@ export abstract class PendingCall implements HeapEntry {
           this.worker = header.worker === "" ? sender : header.worker;
           return;
         case "error": {
-          const body = decodePayload(content, 1, "error");
+          const body = decodePayload(content, offset, "error");
           if (!isErrorBody(body)) throw new RpcProtocolError(`${this.label}: error reply without code and message`);
           if (this.#finish(undefined)) this.reject(new RpcRemoteError(this.info.service, this.info.method, body));
           return;
         }
         default:
-          this.onEnvelope(header, content);
+          this.onEnvelope(header, content, offset);
       }
     } catch (error) {
       const wrapped = error instanceof RpcError
@@ -107,7 +107,7 @@ export abstract class PendingCall implements HeapEntry {
     return this.#finish(undefined);
   }
 
-  protected abstract onEnvelope(header: Header, content: readonly Uint8Array[]): void;
+  protected abstract onEnvelope(header: Header, content: readonly Uint8Array[], offset: number): void;
   protected abstract reject(error: RpcError): void;
 
   #finish(cancelRemote: RpcError | undefined): boolean {
@@ -141,12 +141,12 @@ export class UnaryCall<O = unknown, P = unknown> extends PendingCall {
     });
   }
 
-  protected onEnvelope(header: Header, content: readonly Uint8Array[]): void {
+  protected onEnvelope(header: Header, content: readonly Uint8Array[], offset: number): void {
     const info = this.info;
     if (header.kind === "progress") {
       // Progress the caller does not listen to is not even decoded.
       if (this.onProgress === undefined || info.progress === undefined) return;
-      const value = decodePayload(content, 1, "progress");
+      const value = decodePayload(content, offset, "progress");
       if (!info.progress.Check(value)) throw invalid(info.schema.progress!, value, "progress", info.label);
       this.onProgress(value as P);
       return;
@@ -154,7 +154,7 @@ export class UnaryCall<O = unknown, P = unknown> extends PendingCall {
     if (header.kind !== "result" || info.output === undefined) {
       throw new RpcProtocolError(`${info.label}: unexpected ${header.kind} reply to a unary call`);
     }
-    const value = decodePayload(content, 1, "result");
+    const value = decodePayload(content, offset, "result");
     if (this.host.validateOutput && !info.output.Check(value)) throw invalid(info.schema.output!, value, "output", info.label);
     if (this.succeed()) this.#resolve(value as O);
   }
@@ -192,7 +192,7 @@ export class StreamCall<T = unknown> extends PendingCall implements RpcStream<T>
     };
   }
 
-  protected onEnvelope(header: Header, content: readonly Uint8Array[]): void {
+  protected onEnvelope(header: Header, content: readonly Uint8Array[], offset: number): void {
     const info = this.info;
     // A requeued call restarts from chunk 0 on its new worker: chunks the caller already has are skipped.
     if (header.kind === "chunk" && info.chunk !== undefined) {
@@ -200,7 +200,7 @@ export class StreamCall<T = unknown> extends PendingCall implements RpcStream<T>
       if (header.seq > this.#received) {
         throw new RpcProtocolError(`${this.label}: chunk ${header.seq} arrived, expected ${this.#received}`);
       }
-      const value = decodePayload(content, 1, "chunk");
+      const value = decodePayload(content, offset, "chunk");
       if (this.host.validateOutput && !info.chunk.Check(value)) throw invalid(info.schema.chunk!, value, "chunk", info.label);
       this.#received++;
       if (this.#chunks.length - this.#head >= this.host.maxBufferedChunks) {

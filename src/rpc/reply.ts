@@ -1,7 +1,7 @@
 import type { Delivery } from "../client/types.ts";
-import { encodeValue } from "./codec.ts";
+import { encodePayload, encodeValue, payloadBytes } from "./codec.ts";
 import { encodeHeader } from "./envelope.ts";
-import { errorBody } from "./errors.ts";
+import { errorBody, RpcPayloadTooLargeError } from "./errors.ts";
 
 /** Where a {@link Reply} sends its messages: the worker's call connection. */
 export interface ReplySink {
@@ -9,11 +9,13 @@ export interface ReplySink {
   send(delivery: Delivery, subject: string, frames: Uint8Array[], timeout: number): void;
   /** CONFIRM the delivery and CREDIT(1); `failed` counts the call as failed. Must not throw. */
   finish(delivery: Delivery, failed: boolean): void;
-  /** Uint8Arrays this big or bigger in progress values travel as binary frames (Infinity: never). */
+  /** Uint8Arrays this big or bigger in replies travel as binary frames (Infinity: never). */
   readonly binaryFrameThreshold: number;
+  /** Largest payload (bytes, binary frames included) a reply may carry. */
+  readonly maxPayload: number;
 }
 
-// Shared by every reply: frames are never modified once built.
+// Shared by every reply: never modified.
 const PROGRESS_HEADER = encodeHeader({ kind: "progress" });
 const RESULT_HEADER = encodeHeader({ kind: "result" });
 const ERROR_HEADER = encodeHeader({ kind: "error" });
@@ -25,7 +27,7 @@ const ERROR_HEADER = encodeHeader({ kind: "error" });
  * @example
  * ```ts
  * const reply = new Reply(sink, delivery);
- * reply.result([encodeValue({ text: "hi" })]);
+ * reply.result({ text: "hi" });
  * reply.done();
  * ```
  */
@@ -41,11 +43,6 @@ export class Reply {
     readonly delivery: Delivery,
   ) {}
 
-  /** See {@link ReplySink.binaryFrameThreshold}. */
-  get binaryFrameThreshold(): number {
-    return this.sink.binaryFrameThreshold;
-  }
-
   /** Whether the final reply went out. */
   get final(): boolean {
     return this.#final;
@@ -55,13 +52,14 @@ export class Reply {
     if (!this.#final) this.sink.send(this.delivery, "ack", [encodeHeader({ kind: "ack", worker: address })], this.timeout);
   }
 
-  /** `payload`: the frames of `encodePayload` (payload, then its binary frames). */
-  progress(payload: readonly Uint8Array[]): void {
-    if (!this.#final) this.sink.send(this.delivery, "progress", withHeader(PROGRESS_HEADER, payload), this.timeout);
+  /** Sends a progress value (already checked against its schema). Throws if it is too large. */
+  progress(value: unknown): void {
+    if (!this.#final) this.sink.send(this.delivery, "progress", this.#encode(value, PROGRESS_HEADER, "progress"), this.timeout);
   }
 
-  chunk(seq: number, payload: readonly Uint8Array[]): void {
-    if (!this.#final) this.sink.send(this.delivery, "chunk", withHeader(encodeHeader({ kind: "chunk", seq }), payload), this.timeout);
+  /** Sends streamed chunk `seq`. Throws if it is too large. */
+  chunk(seq: number, value: unknown): void {
+    if (!this.#final) this.sink.send(this.delivery, "chunk", this.#encode(value, encodeHeader({ kind: "chunk", seq }), "chunk"), this.timeout);
   }
 
   end(count: number): void {
@@ -70,10 +68,12 @@ export class Reply {
     this.sink.send(this.delivery, "end", [encodeHeader({ kind: "end", count })], this.timeout);
   }
 
-  result(payload: readonly Uint8Array[]): void {
+  /** Sends the output, the final reply. Throws (and stays open for {@link fail}) if it is too large. */
+  result(value: unknown): void {
     if (this.#final) return;
+    const frames = this.#encode(value, RESULT_HEADER, "output");
     this.#final = true;
-    this.sink.send(this.delivery, "result", withHeader(RESULT_HEADER, payload), this.timeout);
+    this.sink.send(this.delivery, "result", frames, this.timeout);
   }
 
   /** Sends an error reply built from anything thrown. */
@@ -82,14 +82,14 @@ export class Reply {
     this.#final = true;
     this.#failed = true;
     const body = errorBody(error);
-    let payload: Uint8Array;
+    let frame: Uint8Array;
     try {
-      payload = encodeValue(body);
+      frame = encodeValue(body, ERROR_HEADER);
     } catch {
       // Details that msgpack cannot carry are dropped rather than losing the whole reply.
-      payload = encodeValue({ code: body.code, message: body.message });
+      frame = encodeValue({ code: body.code, message: body.message }, ERROR_HEADER);
     }
-    this.sink.send(this.delivery, "error", [ERROR_HEADER, payload], this.timeout);
+    this.sink.send(this.delivery, "error", [frame], this.timeout);
   }
 
   /** Confirms the delivery (after the final reply) and gives the broker back one credit. */
@@ -98,9 +98,12 @@ export class Reply {
     this.#done = true;
     this.sink.finish(this.delivery, this.#failed);
   }
-}
 
-function withHeader(header: Uint8Array, payload: readonly Uint8Array[]): Uint8Array[] {
-  if (payload.length === 1) return [header, payload[0] as Uint8Array];
-  return [header, ...payload];
+  #encode(value: unknown, header: Uint8Array, what: string): Uint8Array[] {
+    const frames = encodePayload(value, this.sink.binaryFrameThreshold, header);
+    const first = frames[0] as Uint8Array;
+    const size = frames.length === 1 ? first.byteLength - header.length : payloadBytes(frames, header.length);
+    if (size > this.sink.maxPayload) throw new RpcPayloadTooLargeError(what, size, this.sink.maxPayload);
+    return frames;
+  }
 }

@@ -1,4 +1,3 @@
-import { encodePayload } from "./codec.ts";
 import { RpcError, RpcErrorCode } from "./errors.ts";
 import type { Reply } from "./reply.ts";
 import type { HandlerContext } from "./types.ts";
@@ -68,6 +67,6 @@ export class RunningCall implements HandlerContext<unknown> {
     const { label, progress } = this.info;
     if (progress === undefined) throw new RpcError(RpcErrorCode.INTERNAL, `${label} declares no progress schema`);
     if (!progress.Check(value)) throw invalid(this.info.schema.progress!, value, "progress", label);
-    if (this.#abortReason === undefined) this.reply.progress(encodePayload(value, this.reply.binaryFrameThreshold));
+    if (this.#abortReason === undefined) this.reply.progress(value);
   }
 }

@@ -98,16 +98,16 @@ const FAIL = Symbol("fail");
 let next = 0;
 
 /**
- * Decodes a msgpack map of simple values filling the whole frame. Returns undefined for
- * anything else (nested values, binary, extensions, truncated or trailing bytes), so that the
- * caller can hand the frame to the general decoder, which reports the precise error.
+ * Decodes a msgpack map of simple values filling the whole frame (or, with `whole` false, at
+ * its start). Returns undefined for anything else (nested values, binary, extensions,
+ * truncated or trailing bytes), so that the caller can hand the frame to the general decoder.
  *
  * @example
  * ```ts
  * readSmallMap(writeSmallMap([["kind", "ack"]])); // { kind: "ack" }
  * ```
  */
-export function readSmallMap(frame: Uint8Array): Record<string, SmallValue> | undefined {
+export function readSmallMap(frame: Uint8Array, whole = true): Record<string, SmallValue> | undefined {
   const first = frame[0];
   if (first === undefined || (first & 0xf0) !== 0x80) return undefined;
   const count = first & 0x0f;
@@ -123,7 +123,21 @@ export function readSmallMap(frame: Uint8Array): Record<string, SmallValue> | un
     if (key === "__proto__") Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
     else out[key] = value;
   }
-  return next === frame.length ? out : undefined;
+  return next === frame.length || !whole ? out : undefined;
+}
+
+/**
+ * Where the map read by the last successful {@link readSmallMap} ended (with `whole` false,
+ * more bytes may follow it).
+ *
+ * @example
+ * ```ts
+ * const header = readSmallMap(frame, false);
+ * if (header) console.log(frame.subarray(smallMapEnd())); // what follows the map
+ * ```
+ */
+export function smallMapEnd(): number {
+  return next;
 }
 
 // Headers repeat the same few short strings ("version", "kind", "result"...): decoding them

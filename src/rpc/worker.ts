@@ -3,9 +3,9 @@ import type { Delivery, MlmClientOptions } from "../client/types.ts";
 import type { Transport } from "../transport/types.ts";
 import { Emitter } from "../util/emitter.ts";
 import { EarlyCancels } from "./cancels.ts";
-import { binaryFrameThreshold, decodePayload, encodePayload, payloadBytes } from "./codec.ts";
+import { binaryFrameThreshold, decodePayload, payloadBytes } from "./codec.ts";
 import type { MethodSchema, ServiceContract } from "./contract.ts";
-import { CANCEL_STREAM, type CallHeader, decodeFrames, type Header } from "./envelope.ts";
+import { CANCEL_STREAM, type CallHeader, decodeFrames, type Header, payloadOffset } from "./envelope.ts";
 import {
   errorBody, RpcCancelledError, RpcDeadlineError, RpcError, RpcErrorCode, RpcPayloadTooLargeError, RpcProtocolError,
   RpcUnavailableError,
@@ -191,7 +191,7 @@ class Worker implements RpcWorker, ReplySink {
   readonly #methods = new Map<string, MethodEntry>();
   readonly #control: MlmClient;
   readonly #mlm: MlmClient;
-  readonly #maxPayload: number;
+  readonly maxPayload: number;
   readonly binaryFrameThreshold: number;
   readonly #drainTimeout: number;
   readonly #ackAfter: number;
@@ -221,7 +221,7 @@ class Worker implements RpcWorker, ReplySink {
     }
     this.#control = control;
     this.#mlm = mlm;
-    this.#maxPayload = options.maxPayload ?? 64 * MiB;
+    this.maxPayload = options.maxPayload ?? 64 * MiB;
     this.binaryFrameThreshold = binaryFrameThreshold(options.binaryFrameThreshold);
     this.#drainTimeout = options.drainTimeout ?? 10_000;
     this.#ackAfter = Math.max(1, options.ackAfter ?? 10);
@@ -265,7 +265,8 @@ class Worker implements RpcWorker, ReplySink {
     this.#stats.cancels++;
     let found = false;
     for (const run of this.#running) {
-      if (run.callId !== callId) continue;
+      // Call ids are unique per caller only.
+      if (run.callId !== callId || run.caller !== delivery.sender) continue;
       found = true;
       run.abort(
         header.code === RpcErrorCode.DEADLINE_EXCEEDED
@@ -276,7 +277,7 @@ class Worker implements RpcWorker, ReplySink {
     if (found) return;
     const now = Date.now();
     // Remember it until its deadline: the call may still be queued, or on its way to us.
-    this.#early.add(callId, Math.min(header.deadline ?? now + 60_000, now + 3_600_000), now);
+    this.#early.add(callKey(delivery.sender, callId), Math.min(header.deadline ?? now + 60_000, now + 3_600_000), now);
   }
 
   // ---- calls
@@ -294,10 +295,12 @@ class Worker implements RpcWorker, ReplySink {
     const now = Date.now();
     const reply = new Reply(this, delivery);
     let header: CallHeader;
+    let offset: number;
     try {
       const decoded = decodeFrames(delivery.content);
       if (decoded.kind !== "call") throw new RpcProtocolError(`expected a call, got ${decoded.kind}`);
       header = decoded;
+      offset = payloadOffset();
     } catch (error) {
       reject(reply, error);
       return;
@@ -307,14 +310,14 @@ class Worker implements RpcWorker, ReplySink {
       reject(reply, new RpcError(RpcErrorCode.UNKNOWN_METHOD, `${this.service} has no method ${JSON.stringify(delivery.subject)}`));
       return;
     }
-    if (this.#early.size > 0 && this.#early.take(delivery.tracker, now)) {
+    if (this.#early.size > 0 && this.#early.take(callKey(delivery.sender, delivery.tracker), now)) {
       this.#stats.skippedCancelled++;
       reject(reply, new RpcCancelledError(`call ${delivery.tracker} was cancelled before it started`));
       return;
     }
-    const size = payloadBytes(delivery.content, 1);
-    if (size > this.#maxPayload) {
-      reject(reply, new RpcPayloadTooLargeError("input", size, this.#maxPayload));
+    const size = payloadBytes(delivery.content, offset);
+    if (size > this.maxPayload) {
+      reject(reply, new RpcPayloadTooLargeError("input", size, this.maxPayload));
       return;
     }
     // Trust the caller's absolute deadline only when it is plausible on our clock (no large skew).
@@ -323,7 +326,7 @@ class Worker implements RpcWorker, ReplySink {
     reply.timeout = Math.min(Math.max(0, deadline - now) + REPLY_GRACE_MS, 0xffffffff);
     let input: unknown;
     try {
-      input = decodePayload(delivery.content, 1, "input");
+      input = decodePayload(delivery.content, offset, "input");
       if (!entry.input.Check(input)) throw invalid(entry.schema.input, input, "input", entry.label);
     } catch (error) {
       reject(reply, error);
@@ -361,7 +364,7 @@ class Worker implements RpcWorker, ReplySink {
       if (!(info.output as NonNullable<MethodInfo["output"]>).Check(outcome)) {
         throw invalid(info.schema.output as NonNullable<MethodSchema["output"]>, outcome, "output", info.label);
       }
-      reply.result(this.#encodeLimited(outcome, "output"));
+      reply.result(outcome);
       this.#stats.succeeded++;
     } catch (error) {
       // Whatever the handler threw after an abort, the caller learns why it was aborted.
@@ -382,7 +385,7 @@ class Worker implements RpcWorker, ReplySink {
         if (!(entry.chunk as NonNullable<MethodInfo["chunk"]>).Check(chunk)) {
           throw invalid(schema.chunk as NonNullable<MethodSchema["chunk"]>, chunk, "chunk", label);
         }
-        reply.chunk(seq++, this.#encodeLimited(chunk, "chunk"));
+        reply.chunk(seq++, chunk);
       }
       if (run.abortReason !== undefined) throw run.abortReason;
       reply.end(seq);
@@ -394,13 +397,6 @@ class Worker implements RpcWorker, ReplySink {
       this.#untrack(run);
       if (!run.abandoned) reply.done();
     }
-  }
-
-  #encodeLimited(value: unknown, what: string): Uint8Array[] {
-    const payload = encodePayload(value, this.binaryFrameThreshold);
-    const size = payload.length === 1 ? (payload[0] as Uint8Array).byteLength : payloadBytes(payload);
-    if (size > this.#maxPayload) throw new RpcPayloadTooLargeError(what, size, this.#maxPayload);
-    return payload;
   }
 
   #track(run: RunningCall): void {
@@ -484,6 +480,11 @@ class Worker implements RpcWorker, ReplySink {
     this.#sweeper = undefined;
     await Promise.allSettled([this.#mlm.close(), this.#control.close()]);
   }
+}
+
+/** Call ids are unique per caller: this identifies a call among every caller's. */
+function callKey(caller: string, callId: string): string {
+  return `${caller}\n${callId}`;
 }
 
 /** Answers a call that never reaches its handler. */

@@ -10,7 +10,7 @@ import {
   generalEncode, payloadBytes,
 } from "../../src/rpc/codec.ts";
 import { defineService } from "../../src/rpc/contract.ts";
-import { decodeEnvelope, encodeHeader } from "../../src/rpc/envelope.ts";
+import { decodeEnvelope, encodeHeader, envelopeFrames } from "../../src/rpc/envelope.ts";
 import { RpcError, RpcProtocolError } from "../../src/rpc/errors.ts";
 import { BINARY_FRAME_EXT } from "../../src/rpc/msgpack-fast.ts";
 import { serve } from "../../src/rpc/worker.ts";
@@ -79,8 +79,11 @@ describe("rpc out-of-band binary frames (codec)", () => {
     assert.equal(frames[1], a);
     assert.equal(frames[2], b);
     assert.equal(payloadBytes(frames), (frames[0] as Uint8Array).byteLength + a.byteLength + b.byteLength);
-    const content = [encodeHeader({ kind: "result" }), ...frames];
-    const decoded = decodePayload(content, 1, "result") as { first: Uint8Array; nested: [{ second: Uint8Array }]; text: string };
+    const header = encodeHeader({ kind: "result" });
+    const content = encodePayload(value, 64 * KiB, header);
+    assert.equal(content.length, 3);
+    assert.deepEqual(content[0], new Uint8Array([...header, ...(frames[0] as Uint8Array)]), "header, then the same payload");
+    const decoded = decodePayload(content, header.length, "result") as { first: Uint8Array; nested: [{ second: Uint8Array }]; text: string };
     assert.equal(decoded.first, a, "the decoded value is the frame itself");
     assert.equal(decoded.nested[0].second, b);
     assert.equal(decoded.text, "t");
@@ -131,12 +134,13 @@ describe("rpc out-of-band binary frames (codec)", () => {
     assert.equal((decodePayload([payload as Uint8Array, data], 0) as { data: Uint8Array }).data, data);
   });
 
-  it("decodeEnvelope hands back the binary frames after the payload", () => {
+  it("decodeEnvelope resolves the payload's binary frame to a view of that frame", () => {
     const data = filled(70 * KiB, 8);
-    const content = [encodeHeader({ kind: "result" }), ...encodePayload({ data }, 64 * KiB)];
+    const content = encodePayload({ data }, 64 * KiB, encodeHeader({ kind: "result" }));
+    assert.equal(content.length, 2);
+    assert.equal(content[1], data);
     const envelope = decodeEnvelope(content);
-    assert.equal(envelope.binary?.length, 1);
-    assert.equal(envelope.binary?.[0], data);
+    assert.equal((envelope.payload as { data: Uint8Array }).data, data);
   });
 });
 
@@ -168,29 +172,33 @@ describe("rpc out-of-band binary frames (over a broker)", () => {
     return seen;
   }
 
-  it("a large input is sent as header, payload and one binary frame holding the bytes", async () => {
-    const seen = await rawWorker(() => [encodeHeader({ kind: "result" }), encodeValue({ data: new Uint8Array([1]) })]);
+  it("a large input is sent as header and payload in one frame, then one binary frame holding the bytes", async () => {
+    const seen = await rawWorker(() => envelopeFrames({ kind: "result" }, { data: new Uint8Array([1]) }));
     const client = r.own(await connect(r.endpoint, { blob }));
     const data = filled(100 * KiB, 11);
     await client.blob.echo({ data });
     const content = (seen[0] as Delivery).content;
-    assert.equal(content.length, 3);
-    assert.ok((content[1] as Uint8Array).byteLength < 32, "the payload carries a reference, not the bytes");
-    const frame = content[2] as Uint8Array;
+    assert.equal(content.length, 2);
+    assert.ok((content[0] as Uint8Array).byteLength < 80, "the payload carries a reference, not the bytes");
+    const frame = content[1] as Uint8Array;
+    const decoded = decodeEnvelope(content).payload as { data: Uint8Array };
+    assert.equal(decoded.data.buffer, frame.buffer, "decoded as a view of the binary frame");
     assert.deepEqual(new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength), data);
   });
 
   it("binaryFrameThreshold: 0 on connect() sends large inputs inline", async () => {
-    const seen = await rawWorker(() => [encodeHeader({ kind: "result" }), encodeValue({ data: new Uint8Array([1]) })]);
+    const seen = await rawWorker(() => envelopeFrames({ kind: "result" }, { data: new Uint8Array([1]) }));
     const client = r.own(await connect(r.endpoint, { blob }, { binaryFrameThreshold: 0 }));
     await client.blob.echo({ data: filled(100 * KiB, 12) });
-    assert.equal((seen[0] as Delivery).content.length, 2);
+    const content = (seen[0] as Delivery).content;
+    assert.equal(content.length, 1);
+    assert.ok((content[0] as Uint8Array).byteLength > 100 * KiB);
   });
 
   it("a worker in another language that only sends inline bin still works", async () => {
     await rawWorker((d) => {
-      const input = decodeValue(d.content[1] as Uint8Array) as { data: Uint8Array };
-      return [encodeHeader({ kind: "result" }), encodeValue({ data: input.data.length > 0 ? filled(100 * KiB, 13) : input.data })];
+      const input = decodeEnvelope(d.content).payload as { data: Uint8Array };
+      return envelopeFrames({ kind: "result" }, { data: input.data.length > 0 ? filled(100 * KiB, 13) : input.data }, Infinity);
     });
     const client = r.own(await connect(r.endpoint, { blob }, { binaryFrameThreshold: Infinity }));
     const out = await client.blob.echo({ data: filled(10, 1) });
@@ -223,7 +231,7 @@ describe("rpc out-of-band binary frames (over a broker)", () => {
   });
 
   it("a reply with a bad binary frame reference fails the call with RpcProtocolError", async () => {
-    await rawWorker(() => [encodeHeader({ kind: "result" }), mapWithExt(ref(3)), filled(10, 0)]);
+    await rawWorker(() => [new Uint8Array([...encodeHeader({ kind: "result" }), ...mapWithExt(ref(3))]), filled(10, 0)]);
     const client = r.own(await connect(r.endpoint, { blob }));
     let error: unknown;
     try {

@@ -75,7 +75,7 @@ describe("rpc contract JSON Schema export", () => {
   it("describes methods, kinds and defaults in x-malamute-rpc", () => {
     const rpc = doc["x-malamute-rpc"] as Record<string, unknown>;
     assert.equal(rpc["service"], "qwen3vl");
-    assert.equal(rpc["envelope"], 1);
+    assert.equal(rpc["envelope"], 2);
     assert.equal(rpc["encoding"], "msgpack");
     const methods = rpc["methods"] as Record<string, Record<string, unknown>>;
     assert.deepEqual(methods["infer"], {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { encodeValue } from "../../src/rpc/codec.ts";
 import {
-  decodeEnvelope, decodeHeader, encodeHeader, ENVELOPE_VERSION, envelopeFrames, hasPayload, type Header,
+  decodeEnvelope, decodeHeader, encodeHeader, ENVELOPE_VERSION, envelopeFrames, hasPayload, type Header, payloadOffset,
 } from "../../src/rpc/envelope.ts";
 import { RpcProtocolError } from "../../src/rpc/errors.ts";
 
@@ -43,12 +43,13 @@ describe("rpc envelope header", () => {
   });
 
   it("rejects another envelope version", () => {
-    rejects(encodeValue({ version: 2, kind: "result" }), /version 2/);
+    rejects(encodeValue({ version: 3, kind: "result" }), /version 3/);
+    rejects(encodeValue({ version: 1, kind: "result" }), /version 1/);
     rejects(encodeValue({ kind: "result" }), /version/);
   });
 
   it("rejects an unknown kind", () => {
-    rejects(encodeValue({ version: 1, kind: "bogus" }), /unknown envelope kind "bogus"/);
+    rejects(encodeValue({ version: ENVELOPE_VERSION, kind: "bogus" }), /unknown envelope kind "bogus"/);
   });
 
   it("rejects a header that is not a map", () => {
@@ -57,24 +58,34 @@ describe("rpc envelope header", () => {
   });
 
   it("rejects missing or mistyped fields", () => {
-    rejects(encodeValue({ version: 1, kind: "call", deadline: 5 }), /"timeout"/);
-    rejects(encodeValue({ version: 1, kind: "call", timeout: -1, deadline: 5 }), /"timeout"/);
-    rejects(encodeValue({ version: 1, kind: "call", timeout: 1, deadline: "soon" }), /"deadline"/);
-    rejects(encodeValue({ version: 1, kind: "call", timeout: 1, deadline: 1, meta: { a: 1 } }), /"meta"/);
-    rejects(encodeValue({ version: 1, kind: "ack" }), /"worker"/);
-    rejects(encodeValue({ version: 1, kind: "chunk", seq: 1.5 }), /"seq"/);
-    rejects(encodeValue({ version: 1, kind: "end" }), /"count"/);
-    rejects(encodeValue({ version: 1, kind: "cancel", deadline: "x" }), /"deadline"/);
-    rejects(encodeValue({ version: 1, kind: "cancel", code: 5 }), /"code"/);
+    rejects(encodeValue({ version: ENVELOPE_VERSION, kind: "call", deadline: 5 }), /"timeout"/);
+    rejects(encodeValue({ version: ENVELOPE_VERSION, kind: "call", timeout: -1, deadline: 5 }), /"timeout"/);
+    rejects(encodeValue({ version: ENVELOPE_VERSION, kind: "call", timeout: 1, deadline: "soon" }), /"deadline"/);
+    rejects(encodeValue({ version: ENVELOPE_VERSION, kind: "call", timeout: 1, deadline: 1, meta: { a: 1 } }), /"meta"/);
+    rejects(encodeValue({ version: ENVELOPE_VERSION, kind: "ack" }), /"worker"/);
+    rejects(encodeValue({ version: ENVELOPE_VERSION, kind: "chunk", seq: 1.5 }), /"seq"/);
+    rejects(encodeValue({ version: ENVELOPE_VERSION, kind: "end" }), /"count"/);
+    rejects(encodeValue({ version: ENVELOPE_VERSION, kind: "cancel", deadline: "x" }), /"deadline"/);
+    rejects(encodeValue({ version: ENVELOPE_VERSION, kind: "cancel", code: 5 }), /"code"/);
   });
 
   it("ignores unknown extra keys (forward compatibility)", () => {
-    assert.deepEqual(decodeHeader(encodeValue({ version: 1, kind: "result", future: [1, 2] })), { kind: "result" });
+    assert.deepEqual(decodeHeader(encodeValue({ version: ENVELOPE_VERSION, kind: "result", future: [1, 2] })), { kind: "result" });
   });
 
   it("rejects garbage bytes", () => {
-    rejects(new Uint8Array([0xdc, 0xff]), /malformed/);
-    rejects(new Uint8Array([0xc1]), /not a msgpack map/);
+    rejects(new Uint8Array([0xdc, 0xff]), /not a plain msgpack value/);
+    rejects(new Uint8Array([0xc1]), /not a plain msgpack value/);
+    rejects(new Uint8Array([0x84, 0xa7]), /not a plain msgpack value/);
+  });
+
+  it("decodes a header followed by more bytes and tells where it ended", () => {
+    for (const header of samples) {
+      const bytes = encodeHeader(header);
+      const frame = new Uint8Array([...bytes, 0x91, 0x01]);
+      assert.deepEqual(decodeHeader(frame), header);
+      assert.equal(payloadOffset(), bytes.length, JSON.stringify(header));
+    }
   });
 });
 
@@ -84,27 +95,46 @@ describe("rpc envelope frames", () => {
     assert.deepEqual([...new Set(withPayload)], ["call", "progress", "chunk", "result", "error"]);
   });
 
-  it("splits header and payload", () => {
-    const payload = encodeValue({ text: "hi" });
-    const envelope = decodeEnvelope(envelopeFrames({ kind: "result" }, payload));
+  it("a payload kind carries header and payload in one frame (envelope version 2)", () => {
+    const frames = envelopeFrames({ kind: "result" }, { text: "hi" });
+    assert.equal(frames.length, 1);
+    const header = encodeHeader({ kind: "result" });
+    assert.deepEqual((frames[0] as Uint8Array).subarray(0, header.length), header);
+    assert.deepEqual((frames[0] as Uint8Array).subarray(header.length), encodeValue({ text: "hi" }));
+    const envelope = decodeEnvelope(frames);
     assert.deepEqual(envelope.header, { kind: "result" });
-    assert.equal(envelope.payload, payload);
+    assert.deepEqual(envelope.payload, { text: "hi" });
+  });
+
+  it("a header-only kind is one frame holding just the header", () => {
+    assert.deepEqual(envelopeFrames({ kind: "end", count: 2 }), [encodeHeader({ kind: "end", count: 2 })]);
+    assert.deepEqual(decodeEnvelope(envelopeFrames({ kind: "end", count: 2 })), { header: { kind: "end", count: 2 } });
   });
 
   it("rejects a message with no frames", () => {
     assert.throws(() => decodeEnvelope([]), RpcProtocolError);
   });
 
-  it("rejects a missing payload frame", () => {
-    assert.throws(() => decodeEnvelope([encodeHeader({ kind: "result" })]), /1 frames, expected 2/);
+  it("rejects a payload kind with nothing after its header", () => {
+    assert.throws(() => decodeEnvelope([encodeHeader({ kind: "result" })]), /result message has no payload after its header/);
   });
 
-  it("rejects surplus frames", () => {
-    const frames = [encodeHeader({ kind: "ack", worker: "w" }), new Uint8Array([0xc0])];
-    assert.throws(() => decodeEnvelope(frames), /2 frames, expected 1/);
+  it("rejects bytes or frames after a header-only kind", () => {
+    const header = encodeHeader({ kind: "ack", worker: "w" });
+    assert.throws(() => decodeEnvelope([new Uint8Array([...header, 0xc0])]), /bytes after its header/);
+    assert.throws(() => decodeEnvelope([header, new Uint8Array([0xc0])]), /2 frames/);
   });
 
-  it("refuses to build a payload kind without payload", () => {
-    assert.throws(() => envelopeFrames({ kind: "error" }), RpcProtocolError);
+  it("rejects the version 1 layout (header and payload in frames of their own)", () => {
+    assert.throws(() => decodeEnvelope([encodeValue({ version: 1, kind: "result" }), encodeValue({ text: "hi" })]), /version 1/);
+  });
+
+  it("rejects trailing bytes after the payload", () => {
+    const [frame] = envelopeFrames({ kind: "result" }, 5);
+    assert.throws(() => decodeEnvelope([new Uint8Array([...(frame as Uint8Array), 0x01])]), RpcProtocolError);
+  });
+
+  it("refuses to build a header-only kind with a payload", () => {
+    assert.throws(() => envelopeFrames({ kind: "end", count: 0 }, { x: 1 }), RpcProtocolError);
   });
 });

@@ -4,9 +4,10 @@ import Type from "typebox";
 import { MlmClient } from "../../src/client/client.ts";
 import type { Delivery } from "../../src/client/types.ts";
 import { connect } from "../../src/rpc/client.ts";
-import { decodeValue, encodeValue } from "../../src/rpc/codec.ts";
+import { encodeValue } from "../../src/rpc/codec.ts";
+import { concatBytes } from "../../src/util/bytes.ts";
 import { defineService } from "../../src/rpc/contract.ts";
-import { decodeEnvelope, encodeHeader } from "../../src/rpc/envelope.ts";
+import { decodeEnvelope, encodeHeader, envelopeFrames } from "../../src/rpc/envelope.ts";
 import {
   RpcError, RpcHandlerError, RpcProtocolError, RpcRemoteError, RpcValidationError,
 } from "../../src/rpc/errors.ts";
@@ -35,15 +36,16 @@ async function rawCaller(r: Rig): Promise<{ call(subject: string, frames: Uint8A
 const ascii = (text: string): number[] => [...new TextEncoder().encode(text)];
 
 /** msgpack of `{ prompt: "x", image: <ext bytes> }`: an input whose image is an out-of-band reference. */
-function withImageRef(ext: number[]): Uint8Array {
-  return new Uint8Array([0x82, 0xa6, ...ascii("prompt"), 0xa1, 0x78, 0xa5, ...ascii("image"), ...ext]);
+/** A call's first frame: `header`, then an input whose image is the binary frame reference `ext`. */
+function withImageRef(header: Uint8Array, ext: number[]): Uint8Array {
+  return new Uint8Array([...header, 0x82, 0xa6, ...ascii("prompt"), 0xa1, 0x78, 0xa5, ...ascii("image"), ...ext]);
 }
 
 function errorReply(replies: Delivery[]): { code: string; message: string; details?: unknown } {
   const last = replies[replies.length - 1] as Delivery;
   const envelope = decodeEnvelope(last.content);
   assert.equal(envelope.header.kind, "error");
-  return decodeValue(envelope.payload as Uint8Array) as { code: string; message: string; details?: unknown };
+  return envelope.payload as { code: string; message: string; details?: unknown };
 }
 
 describe("rpc errors", () => {
@@ -127,8 +129,8 @@ describe("rpc errors", () => {
   it("the worker checks input on receipt: bad input gets an RPC_VALIDATION error reply, never a crash", async () => {
     r.own(await serve(r.endpoint, qwen3vl, { infer: async () => ({ text: "", tokens: 0 }), tokens: noTokens }));
     const raw = await rawCaller(r);
-    const header = encodeHeader({ kind: "call", timeout: 5000, deadline: Date.now() + 5000 });
-    const replies = await raw.call("infer", [header, encodeValue({ prompt: ["not", "a", "string"] })], "t-1");
+    const call = envelopeFrames({ kind: "call", timeout: 5000, deadline: Date.now() + 5000 }, { prompt: ["not", "a", "string"] });
+    const replies = await raw.call("infer", call, "t-1");
     const body = errorReply(replies);
     assert.equal(body.code, "RPC_VALIDATION");
     assert.match(body.message, /\/prompt/);
@@ -151,9 +153,9 @@ describe("rpc errors", () => {
   it("inherited object keys are not methods (e.g. constructor, __proto__)", async () => {
     r.own(await serve(r.endpoint, qwen3vl, { infer: async () => ({ text: "", tokens: 0 }), tokens: noTokens }));
     const raw = await rawCaller(r);
-    const header = encodeHeader({ kind: "call", timeout: 5000, deadline: Date.now() + 5000 });
+    const call = envelopeFrames({ kind: "call", timeout: 5000, deadline: Date.now() + 5000 }, null);
     for (const subject of ["constructor", "__proto__", "toString"]) {
-      const body = errorReply(await raw.call(subject, [header, encodeValue(null)], `t-${subject}`));
+      const body = errorReply(await raw.call(subject, call, `t-${subject}`));
       assert.equal(body.code, "RPC_UNKNOWN_METHOD");
     }
   });
@@ -202,21 +204,24 @@ describe("rpc errors", () => {
     }));
     const raw = await rawCaller(r);
     const good = encodeHeader({ kind: "call", timeout: 5000, deadline: Date.now() + 5000 });
+    const prompt = encodeValue({ prompt: "x" });
     const cases: [string, Uint8Array[]][] = [
-      ["garbage header", [new Uint8Array([0xff, 0x00, 0x12]), encodeValue({ prompt: "x" })]],
-      ["truncated payload", [good, new Uint8Array([0x82, 0xa1])]],
-      ["no payload frame", [good]],
-      ["surplus frame", [good, encodeValue({ prompt: "x" }), new Uint8Array([1])]],
+      ["garbage header", [concatBytes([new Uint8Array([0xff, 0x00, 0x12]), prompt])]],
+      ["truncated payload", [concatBytes([good, new Uint8Array([0x82, 0xa1])])]],
+      ["no payload after the header", [good]],
+      ["bytes after the payload", [concatBytes([good, prompt, new Uint8Array([1])])]],
+      ["surplus frame", [concatBytes([good, prompt]), new Uint8Array([1])]],
+      ["version 1 layout (header and payload in two frames)", [encodeValue({ version: 1, kind: "call", timeout: 1, deadline: 1 }), prompt]],
       ["no frames at all", []],
-      ["wrong kind", [encodeHeader({ kind: "result" }), encodeValue({ prompt: "x" })]],
-      ["wrong version", [encodeValue({ version: 9, kind: "call", timeout: 1, deadline: 1 }), encodeValue({ prompt: "x" })]],
+      ["wrong kind", envelopeFrames({ kind: "result" }, { prompt: "x" })],
+      ["wrong version", [concatBytes([encodeValue({ version: 9, kind: "call", timeout: 1, deadline: 1 }), prompt])]],
       ["plain text", [new TextEncoder().encode("hello"), new TextEncoder().encode("world")]],
-      ["binary frame reference out of range", [good, withImageRef([0xd6, BINARY_FRAME_EXT, 0, 0, 0, 1]), new Uint8Array(8)]],
-      ["binary frame reference with 8 data bytes", [good, withImageRef([0xd7, BINARY_FRAME_EXT, 0, 0, 0, 0, 0, 0, 0, 0]), new Uint8Array(8)]],
-      ["binary frame reference without binary frames", [good, withImageRef([0xd6, BINARY_FRAME_EXT, 0, 0, 0, 0])]],
-      ["binary frame referenced twice", [good, new Uint8Array([0x82, 0xa6, ...ascii("prompt"), 0xa1, 0x78, 0xa5, ...ascii("image"),
-        0x92, 0xd6, BINARY_FRAME_EXT, 0, 0, 0, 0, 0xd6, BINARY_FRAME_EXT, 0, 0, 0, 0]), new Uint8Array(8)]],
-      ["unreferenced binary frame", [good, withImageRef([0xd6, BINARY_FRAME_EXT, 0, 0, 0, 0]), new Uint8Array(8), new Uint8Array(8)]],
+      ["binary frame reference out of range", [withImageRef(good, [0xd6, BINARY_FRAME_EXT, 0, 0, 0, 1]), new Uint8Array(8)]],
+      ["binary frame reference with 8 data bytes", [withImageRef(good, [0xd7, BINARY_FRAME_EXT, 0, 0, 0, 0, 0, 0, 0, 0]), new Uint8Array(8)]],
+      ["binary frame reference without binary frames", [withImageRef(good, [0xd6, BINARY_FRAME_EXT, 0, 0, 0, 0])]],
+      ["binary frame referenced twice", [concatBytes([good, new Uint8Array([0x82, 0xa6, ...ascii("prompt"), 0xa1, 0x78, 0xa5, ...ascii("image"),
+        0x92, 0xd6, BINARY_FRAME_EXT, 0, 0, 0, 0, 0xd6, BINARY_FRAME_EXT, 0, 0, 0, 0])]), new Uint8Array(8)]],
+      ["unreferenced binary frame", [withImageRef(good, [0xd6, BINARY_FRAME_EXT, 0, 0, 0, 0]), new Uint8Array(8), new Uint8Array(8)]],
     ];
     for (const [name, frames] of cases) {
       const body = errorReply(await raw.call("infer", frames, `bad-${name}`));
@@ -257,7 +262,7 @@ describe("rpc bad workers (raw MLM peers)", () => {
   });
 
   it("a result that violates the output schema fails with RpcValidationError on the client", async () => {
-    await fakeWorker(() => [[encodeHeader({ kind: "result" }), encodeValue({ text: "x" })]]);
+    await fakeWorker(() => [envelopeFrames({ kind: "result" }, { text: "x" })]);
     const client = r.own(await connect(r.endpoint, { qwen3vl }));
     const error = await rejection(client.qwen3vl.infer({ prompt: "x" }));
     assert.ok(error instanceof RpcValidationError);
@@ -265,7 +270,7 @@ describe("rpc bad workers (raw MLM peers)", () => {
   });
 
   it("an error reply without code or message fails with RpcProtocolError", async () => {
-    await fakeWorker(() => [[encodeHeader({ kind: "error" }), encodeValue({ oops: true })]]);
+    await fakeWorker(() => [envelopeFrames({ kind: "error" }, { oops: true })]);
     const client = r.own(await connect(r.endpoint, { qwen3vl }));
     const error = await rejection(client.qwen3vl.infer({ prompt: "x" }));
     assert.ok(error instanceof RpcProtocolError);
@@ -274,9 +279,9 @@ describe("rpc bad workers (raw MLM peers)", () => {
   it("duplicate final replies for one call id settle the call once; the rest are ignored and counted", async () => {
     await fakeWorker(() => [
       [encodeHeader({ kind: "ack", worker: "fake-worker" })],
-      [encodeHeader({ kind: "result" }), encodeValue({ text: "first", tokens: 1 })],
-      [encodeHeader({ kind: "result" }), encodeValue({ text: "second", tokens: 2 })],
-      [encodeHeader({ kind: "error" }), encodeValue({ code: "X", message: "late" })],
+      envelopeFrames({ kind: "result" }, { text: "first", tokens: 1 }),
+      envelopeFrames({ kind: "result" }, { text: "second", tokens: 2 }),
+      envelopeFrames({ kind: "error" }, { code: "X", message: "late" }),
     ]);
     const client = r.own(await connect(r.endpoint, { qwen3vl }));
     assert.deepEqual(await client.qwen3vl.infer({ prompt: "x" }), { text: "first", tokens: 1 });
@@ -289,13 +294,13 @@ describe("rpc bad workers (raw MLM peers)", () => {
   it("replayed stream chunks after a restart are skipped by sequence number", async () => {
     await fakeWorker(() => [
       [encodeHeader({ kind: "ack", worker: "w1" })],
-      [encodeHeader({ kind: "chunk", seq: 0 }), encodeValue("a")],
-      [encodeHeader({ kind: "chunk", seq: 1 }), encodeValue("b")],
+      envelopeFrames({ kind: "chunk", seq: 0 }, "a"),
+      envelopeFrames({ kind: "chunk", seq: 1 }, "b"),
       // the call restarted on another worker: it sends everything again
       [encodeHeader({ kind: "ack", worker: "w2" })],
-      [encodeHeader({ kind: "chunk", seq: 0 }), encodeValue("a")],
-      [encodeHeader({ kind: "chunk", seq: 1 }), encodeValue("b")],
-      [encodeHeader({ kind: "chunk", seq: 2 }), encodeValue("c")],
+      envelopeFrames({ kind: "chunk", seq: 0 }, "a"),
+      envelopeFrames({ kind: "chunk", seq: 1 }, "b"),
+      envelopeFrames({ kind: "chunk", seq: 2 }, "c"),
       [encodeHeader({ kind: "end", count: 3 })],
     ]);
     const client = r.own(await connect(r.endpoint, { qwen3vl }));
@@ -306,8 +311,8 @@ describe("rpc bad workers (raw MLM peers)", () => {
 
   it("a gap in chunk numbers fails the stream with RpcProtocolError", async () => {
     await fakeWorker(() => [
-      [encodeHeader({ kind: "chunk", seq: 0 }), encodeValue("a")],
-      [encodeHeader({ kind: "chunk", seq: 2 }), encodeValue("c")],
+      envelopeFrames({ kind: "chunk", seq: 0 }, "a"),
+      envelopeFrames({ kind: "chunk", seq: 2 }, "c"),
       [encodeHeader({ kind: "end", count: 3 })],
     ]);
     const client = r.own(await connect(r.endpoint, { qwen3vl }));

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { decodeValue, encodeValue } from "../../src/rpc/codec.ts";
-import { encodeCallHeader, fastDecodeHeader, fieldlessHeader } from "../../src/rpc/header-fast.ts";
+import { encodeCallHeader, ENVELOPE_VERSION, fastDecodeHeader, fastHeaderEnd, fieldlessHeader } from "../../src/rpc/header-fast.ts";
 import { writeSmallMap } from "../../src/rpc/small-map.ts";
 
 const uint = fc.oneof(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }));
@@ -10,14 +10,14 @@ const uint = fc.oneof(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max
 describe("rpc header fast path (call and field-less headers)", () => {
   it("encodes a call header exactly as the general small-map writer does", () => {
     fc.assert(fc.property(uint, uint, (timeout, deadline) => {
-      const general = writeSmallMap([["version", 1], ["kind", "call"], ["timeout", timeout], ["deadline", deadline]]);
+      const general = writeSmallMap([["version", ENVELOPE_VERSION], ["kind", "call"], ["timeout", timeout], ["deadline", deadline]]);
       assert.deepEqual(encodeCallHeader(timeout, deadline), general);
     }), { numRuns: 1000 });
   });
 
   it("decodes call headers written by any msgpack encoder, whatever integer form it picks", () => {
     fc.assert(fc.property(uint, uint, (timeout, deadline) => {
-      const frame = encodeValue({ version: 1, kind: "call", timeout, deadline });
+      const frame = encodeValue({ version: ENVELOPE_VERSION, kind: "call", timeout, deadline });
       const decoded = fastDecodeHeader(frame);
       // msgpackr writes integers above 2^32 as float64, which the fast path leaves to the general decoder.
       if (decoded !== undefined) assert.deepEqual(decoded, { kind: "call", timeout, deadline });
@@ -27,7 +27,7 @@ describe("rpc header fast path (call and field-less headers)", () => {
 
   it("recognises the field-less headers", () => {
     for (const kind of ["progress", "result", "error", "cancel"]) {
-      assert.deepEqual(decodeValue(fieldlessHeader(kind)), { version: 1, kind });
+      assert.deepEqual(decodeValue(fieldlessHeader(kind)), { version: ENVELOPE_VERSION, kind });
       assert.deepEqual(fastDecodeHeader(fieldlessHeader(kind)), { kind });
     }
   });
@@ -35,16 +35,24 @@ describe("rpc header fast path (call and field-less headers)", () => {
   it("leaves everything else to the general decoder", () => {
     const call = encodeCallHeader(5, 6);
     const others = [
-      encodeValue({ version: 1, kind: "call", timeout: 5, deadline: 6, meta: {} }),
-      encodeValue({ version: 1, kind: "call", deadline: 6, timeout: 5 }),
-      encodeValue({ version: 2, kind: "result" }),
-      encodeValue({ version: 1, kind: "ack", worker: "w" }),
-      encodeValue({ version: 1, kind: "call", timeout: -5, deadline: 6 }),
+      encodeValue({ version: ENVELOPE_VERSION, kind: "call", timeout: 5, deadline: 6, meta: {} }),
+      encodeValue({ version: ENVELOPE_VERSION, kind: "call", deadline: 6, timeout: 5 }),
+      encodeValue({ version: 1, kind: "result" }),
+      encodeValue({ version: ENVELOPE_VERSION, kind: "ack", worker: "w" }),
+      encodeValue({ version: ENVELOPE_VERSION, kind: "call", timeout: -5, deadline: 6 }),
       call.subarray(0, call.length - 1),
-      new Uint8Array([...call, 0]),
-      new Uint8Array([...fieldlessHeader("result"), 0]),
       new Uint8Array(0),
     ];
     for (const frame of others) assert.equal(fastDecodeHeader(frame), undefined);
+  });
+
+  it("recognises a header followed by its payload and tells where the header ended", () => {
+    const payload = [0x81, 0xa1, 0x61, 0x01];
+    const call = encodeCallHeader(30_000, 1_767_225_630_000);
+    assert.deepEqual(fastDecodeHeader(new Uint8Array([...call, ...payload])), { kind: "call", timeout: 30_000, deadline: 1_767_225_630_000 });
+    assert.equal(fastHeaderEnd(), call.length);
+    const result = fieldlessHeader("result");
+    assert.deepEqual(fastDecodeHeader(new Uint8Array([...result, ...payload])), { kind: "result" });
+    assert.equal(fastHeaderEnd(), result.length);
   });
 });

@@ -7,15 +7,15 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { encode, MESSAGE_SPECS } from "../../src/proto/mod.ts";
 import type { MlmMessage } from "../../src/proto/types.ts";
-import { decodePayload, decodeValue, encodePayload, encodeValue } from "../../src/rpc/codec.ts";
-import { CANCEL_STREAM, encodeHeader } from "../../src/rpc/envelope.ts";
+import { decodePayload, decodeValue } from "../../src/rpc/codec.ts";
+import { CANCEL_STREAM, decodeHeader, envelopeFrames, hasPayload, payloadOffset } from "../../src/rpc/envelope.ts";
 
 export const DOC_PATH = fileURLToPath(new URL("../../docs/rpc-wire.md", import.meta.url));
 
 // The example call: fixed values so the bytes never change.
 const CALLER = "rpc-client-9f2c";
 const WORKER = "rpc-worker-qwen3vl-a1b2";
-const CALL_ID = "5f3a9c1e2b7d4a60.1";
+const CALL_ID = "k3x9q2.1";
 const DEADLINE = 1_767_225_630_000; // 2026-01-01T00:00:30Z on the caller's clock
 const TIMEOUT = 30_000;
 const REPLY_TIMEOUT = TIMEOUT + 5_000;
@@ -77,32 +77,48 @@ function annotateHeader(message: MlmMessage, frame: Uint8Array): string[] {
   return lines;
 }
 
-function render(message: MlmMessage, labels: string[]): string {
+/**
+ * An MLM message with its frames annotated; `payloadLabel` names the payload that follows the
+ * envelope header in the first content frame.
+ */
+function render(message: MlmMessage, payloadLabel = "payload"): string {
   const frames = encode(message);
   const header = frames[0] as Uint8Array;
   const out = [`frame 0: MLM ${message.type.replace(/_/g, "-")} header (${header.length} bytes)`, ...annotateHeader(message, header)];
-  // Content frames after the envelope header and the payload are the payload's binary frames.
+  // The first content frame is the envelope (header, then the payload); the frames after it
+  // are the payload's binary frames.
   const content = frames.slice(1);
-  const binary = content.slice(2);
+  const binary = content.slice(1);
   content.forEach((frame, i) => {
-    if (i >= 2) {
-      out.push(`frame ${i + 1}: binary frame ${i - 2} (${frame.length} bytes, raw, not msgpack)`);
+    if (i >= 1) {
+      out.push(`frame ${i + 1}: binary frame ${i - 1} (${frame.length} bytes, raw, not msgpack)`);
       out.push(...hexLines(frame, "  "));
       return;
     }
-    out.push(`frame ${i + 1}: ${labels[i] ?? "content"} (${frame.length} bytes)`);
-    out.push(...hexLines(frame, "  "));
-    const value = i === 1 && binary.length > 0 ? decodePayload(content, 1) : decodeValue(frame);
-    out.push(`  = msgpack ${show(value, binary)}`);
+    const envelopeHeader = decodeHeader(frame);
+    const end = payloadOffset();
+    const headerBytes = frame.subarray(0, end);
+    if (end === frame.length) {
+      out.push(`frame 1: envelope header (${frame.length} bytes)`);
+    } else {
+      out.push(`frame 1: envelope (${frame.length} bytes) = header (${end} bytes) + ${payloadLabel} (${frame.length - end} bytes)`);
+    }
+    out.push(...hexLines(headerBytes, "  "));
+    out.push(`  = msgpack ${show(decodeValue(headerBytes))}`);
+    if (end === frame.length) return;
+    if (!hasPayload(envelopeHeader.kind)) throw new Error(`${envelopeHeader.kind} with a payload`);
+    out.push(...hexLines(frame.subarray(end), "  "));
+    out.push(`  = msgpack ${show(decodePayload(content, end), binary)}`);
   });
   return out.join("\n");
 }
 
-const callHeader = encodeHeader({ kind: "call", timeout: TIMEOUT, deadline: DEADLINE });
-const callPayload = encodeValue({ prompt: "Describe", image: PNG });
+const call = (payload: unknown, threshold = Infinity): Uint8Array[] =>
+  envelopeFrames({ kind: "call", timeout: TIMEOUT, deadline: DEADLINE }, payload, threshold);
+const callContent = call({ prompt: "Describe", image: PNG });
 // The out-of-band example: a threshold of 16 bytes (instead of the default 64 KiB) so the image fits the page.
 const BIG_PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x04, 0x00]);
-const binaryCall = encodePayload({ prompt: "Describe", image: BIG_PNG }, 16);
+const binaryCall = call({ prompt: "Describe", image: BIG_PNG }, 16);
 
 const reply = (subject: string, content: Uint8Array[]): MlmMessage => ({
   type: "MAILBOX_SEND", address: CALLER, subject, tracker: CALL_ID, timeout: REPLY_TIMEOUT, content,
@@ -111,48 +127,45 @@ const reply = (subject: string, content: Uint8Array[]): MlmMessage => ({
 /** Every generated block, by name. */
 export function examples(): Map<string, string> {
   const blocks = new Map<string, string>();
-  blocks.set("open", render({ type: "CONNECTION_OPEN", protocol: "MALAMUTE", version: 1, address: "" }, []));
-  blocks.set("credit", render({ type: "CREDIT", amount: 1 }, []));
-  blocks.set("offer", render({ type: "SERVICE_OFFER", address: "qwen3vl", pattern: ".*" }, []));
-  blocks.set("control-open", render({ type: "CONNECTION_OPEN", protocol: "MALAMUTE", version: 1, address: WORKER }, []));
-  blocks.set("control-read", render({ type: "STREAM_READ", stream: CANCEL_STREAM, pattern: ".*" }, []));
+  blocks.set("open", render({ type: "CONNECTION_OPEN", protocol: "MALAMUTE", version: 1, address: "" }));
+  blocks.set("credit", render({ type: "CREDIT", amount: 1 }));
+  blocks.set("offer", render({ type: "SERVICE_OFFER", address: "qwen3vl", pattern: ".*" }));
+  blocks.set("control-open", render({ type: "CONNECTION_OPEN", protocol: "MALAMUTE", version: 1, address: WORKER }));
+  blocks.set("control-read", render({ type: "STREAM_READ", stream: CANCEL_STREAM, pattern: ".*" }));
   blocks.set("call-send", render({
     type: "SERVICE_SEND", address: "qwen3vl", subject: "infer", tracker: CALL_ID, timeout: TIMEOUT,
-    content: [callHeader, callPayload],
-  }, ["envelope header", "input payload"]));
+    content: callContent,
+  }, "input payload"));
   blocks.set("call-deliver", render({
     type: "SERVICE_DELIVER", sender: CALLER, address: "qwen3vl", subject: "infer", tracker: CALL_ID,
-    content: [callHeader, callPayload],
-  }, ["envelope header", "input payload"]));
+    content: callContent,
+  }, "input payload"));
   blocks.set("call-binary", render({
     type: "SERVICE_SEND", address: "qwen3vl", subject: "infer", tracker: CALL_ID, timeout: TIMEOUT,
-    content: [callHeader, ...binaryCall],
-  }, ["envelope header", "input payload"]));
-  blocks.set("ack", render(reply("ack", [encodeHeader({ kind: "ack", worker: WORKER })]), ["envelope header"]));
-  blocks.set("progress", render(reply("progress", [encodeHeader({ kind: "progress" }), encodeValue({ tokens: 12 })]),
-    ["envelope header", "progress payload"]));
-  blocks.set("result", render(reply("result", [encodeHeader({ kind: "result" }), encodeValue({ text: "A cat.", tokens: 3 })]),
-    ["envelope header", "output payload"]));
+    content: binaryCall,
+  }, "input payload"));
+  blocks.set("ack", render(reply("ack", envelopeFrames({ kind: "ack", worker: WORKER }))));
+  blocks.set("progress", render(reply("progress", envelopeFrames({ kind: "progress" }, { tokens: 12 })), "progress payload"));
+  blocks.set("result", render(reply("result", envelopeFrames({ kind: "result" }, { text: "A cat.", tokens: 3 })), "output payload"));
   blocks.set("result-deliver", render({
     type: "MAILBOX_DELIVER", sender: "", address: CALLER, subject: "result", tracker: CALL_ID,
-    content: [encodeHeader({ kind: "result" }), encodeValue({ text: "A cat.", tokens: 3 })],
-  }, ["envelope header", "output payload"]));
-  blocks.set("confirm", render({ type: "CONFIRM", tracker: CALL_ID, code: 200, reason: "" }, []));
-  blocks.set("error", render(reply("error", [
-    encodeHeader({ kind: "error" }),
-    encodeValue({ code: "RPC_VALIDATION", message: "qwen3vl.infer: invalid input at /prompt: must be string" }),
-  ]), ["envelope header", "error payload"]));
-  blocks.set("chunk", render(reply("chunk", [encodeHeader({ kind: "chunk", seq: 0 }), encodeValue("A")]),
-    ["envelope header", "chunk payload"]));
-  blocks.set("end", render(reply("end", [encodeHeader({ kind: "end", count: 3 })]), ["envelope header"]));
+    content: envelopeFrames({ kind: "result" }, { text: "A cat.", tokens: 3 }),
+  }, "output payload"));
+  blocks.set("confirm", render({ type: "CONFIRM", tracker: CALL_ID, code: 200, reason: "" }));
+  blocks.set("error", render(reply("error", envelopeFrames(
+    { kind: "error" },
+    { code: "RPC_VALIDATION", message: "qwen3vl.infer: invalid input at /prompt: must be string" },
+  )), "error payload"));
+  blocks.set("chunk", render(reply("chunk", envelopeFrames({ kind: "chunk", seq: 0 }, "A")), "chunk payload"));
+  blocks.set("end", render(reply("end", envelopeFrames({ kind: "end", count: 3 }))));
   blocks.set("cancel-direct", render({
     type: "MAILBOX_DELIVER", sender: CALLER, address: WORKER, subject: "cancel", tracker: CALL_ID,
-    content: [encodeHeader({ kind: "cancel" })],
-  }, ["envelope header"]));
+    content: envelopeFrames({ kind: "cancel" }),
+  }));
   blocks.set("cancel-stream", render({
     type: "STREAM_DELIVER", address: CANCEL_STREAM, sender: CALLER, subject: CALL_ID,
-    content: [encodeHeader({ kind: "cancel", deadline: DEADLINE, code: "RPC_DEADLINE_EXCEEDED" })],
-  }, ["envelope header"]));
+    content: envelopeFrames({ kind: "cancel", deadline: DEADLINE, code: "RPC_DEADLINE_EXCEEDED" }),
+  }));
   return blocks;
 }
 
