@@ -75,6 +75,64 @@ describe("rpc cancel routing", () => {
     assert.equal(decodeEnvelope(d.content).header.kind, "cancel");
     assert.match(d.subject, /^[0-9a-z]{1,7}\.1$/);
   });
+  it("call ids are unique per caller: another caller's cancel with the same id stops nothing", async () => {
+    const release = gate();
+    const worker = r.own(await serve(r.endpoint, qwen3vl, {
+      infer: async ({ prompt }, ctx) => {
+        await release.promise;
+        return { text: `${prompt} ${ctx.signal.aborted ? "aborted" : "ran"}`, tokens: 0 };
+      },
+      tokens: noTokens,
+    }, { concurrency: 2 }));
+    const caller = r.own(await MlmClient.connect(r.endpoint, { address: "caller-a" }));
+    const other = r.own(await MlmClient.connect(r.endpoint, { address: "caller-b" }));
+    await other.setProducer(CANCEL_STREAM);
+    const call = (id: string, prompt: string): void =>
+      caller.sendFor("qwen3vl", "infer", envelopeFrames({ kind: "call", timeout: 5000, deadline: Date.now() + 5000 }, { prompt }), { tracker: id, timeout: 5000 });
+    // Early: caller-b cancels "x.2" before caller-a's call "x.2" exists.
+    other.send("x.2", envelopeFrames({ kind: "cancel", deadline: Date.now() + 5000 }));
+    await until(() => worker.stats().cancels === 1, "the early cancel");
+    // Running: caller-b cancels "x.1", directly and on the stream, while caller-a's "x.1" runs.
+    call("x.1", "first");
+    await until(() => worker.stats().running === 1, "the first call to start");
+    other.send("x.1", envelopeFrames({ kind: "cancel" }));
+    other.sendTo(worker.address, "cancel", envelopeFrames({ kind: "cancel" }), { tracker: "x.1", timeout: 5000 });
+    await until(() => worker.stats().cancels === 3, "both cancels of x.1");
+    call("x.2", "second");
+    await until(() => worker.stats().running === 2, "the second call to start");
+    release.open();
+    const results = new Map<string, unknown>();
+    while (results.size < 2) {
+      const d = await caller.receive({ signal: AbortSignal.timeout(5000) });
+      const { header, payload } = decodeEnvelope(d.content);
+      if (header.kind === "result" || header.kind === "error") results.set(d.tracker, payload);
+    }
+    assert.deepEqual(results.get("x.1"), { text: "first ran", tokens: 0 });
+    assert.deepEqual(results.get("x.2"), { text: "second ran", tokens: 0 });
+    assert.equal(worker.stats().skippedCancelled, 0);
+  });
+
+  it("a caller's own early cancel still skips its queued call", async () => {
+    let ran = 0;
+    const worker = r.own(await serve(r.endpoint, qwen3vl, {
+      infer: async ({ prompt }) => {
+        ran++;
+        return { text: prompt, tokens: 0 };
+      },
+      tokens: noTokens,
+    }));
+    const caller = r.own(await MlmClient.connect(r.endpoint, { address: "caller-a" }));
+    await caller.setProducer(CANCEL_STREAM);
+    caller.send("y.1", envelopeFrames({ kind: "cancel", deadline: Date.now() + 5000 }));
+    await until(() => worker.stats().cancels === 1, "the early cancel");
+    caller.sendFor("qwen3vl", "infer", envelopeFrames({ kind: "call", timeout: 5000, deadline: Date.now() + 5000 }, { prompt: "z" }), { tracker: "y.1", timeout: 5000 });
+    const d = await caller.receive({ signal: AbortSignal.timeout(5000) });
+    const { header, payload } = decodeEnvelope(d.content);
+    assert.equal(header.kind, "error");
+    assert.equal((payload as { code: string }).code, "RPC_CANCELLED");
+    assert.equal(ran, 0);
+    assert.equal(worker.stats().skippedCancelled, 1);
+  });
 });
 
 describe("rpc edge cases", () => {
