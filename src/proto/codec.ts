@@ -4,6 +4,7 @@ import { SPECS_BY_ID, specOf } from "./schema.ts";
 import type { MessageSpec } from "./schema.ts";
 import type { MlmMessage } from "./types.ts";
 import { LONE_SURROGATE, readUtf8, utf8Length, writeUtf8 } from "./utf8.ts";
+import { smallBytes } from "../util/small-bytes.ts";
 
 /**
  * Largest UTF-8 byte length of an MLM header string (1-byte length prefix).
@@ -100,7 +101,7 @@ export function encode(message: MlmMessage): Uint8Array[] {
   }
   const content = spec.content ? checkContent(spec, record.content) : undefined;
 
-  const header = new Uint8Array(size);
+  const header = smallBytes(size);
   header[0] = SIGNATURE_0;
   header[1] = SIGNATURE_1;
   header[2] = spec.id;

@@ -7,6 +7,8 @@
  * functions give up, and codec.ts hands the value or frame to msgpackr instead.
  */
 
+import { copySmall } from "../util/small-bytes.ts";
+
 const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder();
 const MAX_DEPTH = 256;
@@ -284,7 +286,7 @@ export function fastEncode(
     return undefined;
   }
   let out: Uint8Array;
-  if (bigs.length === 0) out = buf.slice(0, pos);
+  if (bigs.length === 0) out = copySmall(buf, pos);
   else {
     out = allocate(pos + bigBytes);
     let from = 0;

@@ -5,6 +5,8 @@
  * shape is left to the general codec (`writeSmallMap` throws, `readSmallMap` returns undefined).
  */
 
+import { copySmall } from "../util/small-bytes.ts";
+
 /** Values the fast path handles. */
 export type SmallValue = string | number | boolean | null;
 
@@ -89,7 +91,7 @@ export function writeSmallMap(entries: ReadonlyArray<readonly [string, SmallValu
     else if (value === null) scratch[pos++] = 0xc0;
     else scratch[pos++] = value ? 0xc3 : 0xc2;
   }
-  return scratch.slice(0, pos);
+  return copySmall(scratch, pos);
 }
 
 /** Returned by {@link readValue} for anything the fast path does not handle. */
