@@ -19,6 +19,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import process from "node:process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { pack, unpack } from "msgpackr";
 import Type from "typebox";
 import { startBroker } from "../src/broker/server.ts";
 import { MlmClient } from "../src/client/client.ts";
@@ -104,16 +105,34 @@ async function typed(endpoint: string, workers: number, concurrency: number): Pr
 }
 
 /** The same exchange by hand: raw bytes, tracker = call id, worker CONFIRMs and re-credits. */
-async function raw(endpoint: string, workers: number, concurrency: number): Promise<Harness> {
+function raw(endpoint: string, workers: number, concurrency: number): Promise<Harness> {
+  return byHand(endpoint, workers, concurrency, false);
+}
+
+/**
+ * The exchange by hand as an application would write it: {@link raw}, plus msgpackr's
+ * `pack`/`unpack` of the input and output on both sides (the worker builds its output object).
+ */
+function rawMsgpack(endpoint: string, workers: number, concurrency: number): Promise<Harness> {
+  return byHand(endpoint, workers, concurrency, true);
+}
+
+async function byHand(endpoint: string, workers: number, concurrency: number, serialise: boolean): Promise<Harness> {
+  const service = serialise ? "rawbench-msgpack" : "rawbench";
   const servers: MlmClient[] = [];
   for (let i = 0; i < workers; i++) {
     const w = await MlmClient.connect(endpoint, { credit: concurrency, manualCredit: true });
     w.onDelivery((d) => {
-      w.sendTo(d.sender, d.subject, d.content, { tracker: d.tracker, timeout: 35_000 });
+      let content = d.content;
+      if (serialise) {
+        const input = unpack(d.content[0] as Uint8Array) as { prompt?: string; n?: number; data?: Uint8Array };
+        content = [pack(input.data !== undefined ? { data: input.data } : { text: input.prompt, n: input.n })];
+      }
+      w.sendTo(d.sender, d.subject, content, { tracker: d.tracker, timeout: 35_000 });
       w.confirm(d);
       w.addCredit(1);
     });
-    await w.setWorker("rawbench", ".*");
+    await w.setWorker(service, ".*");
     servers.push(w);
   }
   const client = await MlmClient.connect(endpoint, { address: `raw-client-${Math.random().toString(36).slice(2)}` });
@@ -131,8 +150,18 @@ async function raw(endpoint: string, workers: number, concurrency: number): Prom
     new Promise((resolve) => {
       const tracker = `c.${(++next).toString(36)}`;
       pending.set(tracker, resolve);
-      client.sendFor("rawbench", subject, content, { tracker, timeout: 30_000 });
+      client.sendFor(service, subject, content, { tracker, timeout: 30_000 });
     });
+  if (serialise) {
+    return {
+      infer: (n) => call("infer", [pack({ prompt: "hello", n })]).then((d) => unpack(d.content[0] as Uint8Array)),
+      echo: (data) => call("echo", [pack({ data })]).then((d) => (unpack(d.content[0] as Uint8Array) as { data: Uint8Array }).data),
+      async close() {
+        await client.close();
+        for (const s of servers) await s.close();
+      },
+    };
+  }
   return {
     infer: () => call("infer", [input]),
     echo: (data) => call("echo", [data]).then((d) => d.content[0] as Uint8Array),
@@ -194,8 +223,8 @@ async function saturate(inFlight: number, ms: number, call: (i: number) => Promi
 }
 
 type Case = "sequential calls" | "1 MiB echo" | "concurrent calls";
-type Impl = "raw MlmClient" | "typed rpc";
-const IMPLS: readonly (readonly [Impl, typeof raw])[] = [["raw MlmClient", raw], ["typed rpc", typed]];
+type Impl = "raw MlmClient" | "raw + msgpackr" | "typed rpc";
+const IMPLS: readonly (readonly [Impl, typeof raw])[] = [["raw MlmClient", raw], ["raw + msgpackr", rawMsgpack], ["typed rpc", typed]];
 const NOTES: Record<Case, string> = {
   "sequential calls": "1 worker, small input/output",
   "1 MiB echo": "1 worker, 4 in flight, MB/s one way",
@@ -254,6 +283,10 @@ async function main(): Promise<void> {
       let note = `${NOTES[c]}; ${m.cpuUs.toFixed(1)} µs CPU/call`;
       if (name !== "raw MlmClient" && base !== undefined) {
         note += `; ${signed(base.opsPerSec / m.opsPerSec)} time, ${signed(m.cpuUs / base.cpuUs)} CPU vs raw`;
+      }
+      const withMsgpack = best.get(`${c}|raw + msgpackr`);
+      if (name === "typed rpc" && withMsgpack !== undefined) {
+        note += `; ${signed(withMsgpack.opsPerSec / m.opsPerSec)} time vs raw + msgpackr`;
       }
       const row: BenchRow = { bench: BENCH, case: c, impl: name, opsPerSec: m.opsPerSec, note };
       if (c === "1 MiB echo") row.mbPerSec = (m.opsPerSec * MiB) / 1e6;
