@@ -23,7 +23,7 @@ export const RpcErrorCode = {
   PAYLOAD_TOO_LARGE: "RPC_PAYLOAD_TOO_LARGE",
   /** A handler failed without choosing a code, or the worker broke an invariant. */
   INTERNAL: "RPC_INTERNAL",
-  /** An envelope (header or payload frame) could not be decoded. */
+  /** An envelope (its header, payload or binary frames) could not be decoded. */
   BAD_ENVELOPE: "RPC_BAD_ENVELOPE",
   /** The broker could not route the call, or the connection is closed. */
   UNAVAILABLE: "RPC_UNAVAILABLE",

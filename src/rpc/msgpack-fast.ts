@@ -27,7 +27,7 @@ let bigAt: number[] = [];
 let bigBytes = 0;
 /**
  * msgpack extension type of an out-of-band binary reference (see docs/rpc-wire.md): fixext 4,
- * data = u32 big-endian index of an extra content frame after the payload frame. msgpackr's
+ * data = u32 big-endian index of an extra content frame after the envelope frame. msgpackr's
  * built-in extensions use 0x00, 0x42, 0x62, 0x65, 0x69, 0x70, 0x73, 0x74, 0x78 and -1.
  */
 export const BINARY_FRAME_EXT = 0x01;
