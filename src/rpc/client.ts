@@ -10,6 +10,7 @@ import {
   RpcValidationError,
 } from "./errors.ts";
 import { DeadlineHeap } from "./deadline-heap.ts";
+import { CALL_HEADER_MAX, writeCallHeader } from "./header-fast.ts";
 import { callIdGenerator, randomHex } from "./ids.ts";
 import { type MethodInfo, methodInfo } from "./method-info.ts";
 import { type CallHost, MAX_TIMER_MS, type PendingCall, StreamCall, UnaryCall } from "./pending.ts";
@@ -150,6 +151,8 @@ export async function connect<const S extends ContractMap>(
   return Object.freeze(client) as RpcClient<S>;
 }
 
+const CALL_HEADER = new Uint8Array(CALL_HEADER_MAX);
+
 /** The machinery behind the proxies: pending calls by id, the reply router, cancels. */
 class ClientCore implements CallHost {
   readonly validateOutput: boolean;
@@ -237,11 +240,14 @@ class ClientCore implements CallHost {
     if (options?.deadline !== undefined && options.deadline < deadline) deadline = options.deadline;
     const remaining = Math.ceil(deadline - now);
     if (!(remaining > 0)) throw new RpcDeadlineError(`${label}: the deadline has already passed`);
-    const header = encodeHeader(
-      options?.meta === undefined
-        ? { kind: "call", timeout: remaining, deadline }
-        : { kind: "call", timeout: remaining, deadline, meta: options.meta },
-    );
+    // The usual header is written into a reused buffer: the encoder copies it into the frame.
+    const header = options?.meta === undefined && Number.isSafeInteger(deadline)
+      ? CALL_HEADER.subarray(0, writeCallHeader(CALL_HEADER, remaining, deadline))
+      : encodeHeader(
+        options?.meta === undefined
+          ? { kind: "call", timeout: remaining, deadline }
+          : { kind: "call", timeout: remaining, deadline, meta: options.meta },
+      );
     let payload: Uint8Array[];
     try {
       payload = encodePayload(input, this.#binaryFrameThreshold, header);

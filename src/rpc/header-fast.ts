@@ -28,7 +28,12 @@ export function fieldlessHeader(kind: string): Uint8Array {
   return new Uint8Array([0x82, ...fixstr("version"), ENVELOPE_VERSION, ...fixstr("kind"), ...fixstr(kind)]);
 }
 
-const FIELDLESS = ["progress", "result", "error", "cancel"].map((kind) => ({ kind, bytes: fieldlessHeader(kind) }));
+const FIELDLESS = ["progress", "result", "error", "cancel"].map((kind) => ({ kind, bytes: new Uint8Array(fixstr(kind)) }));
+// What every recognised header has after its map byte: "version" 2 "kind", then the kind string.
+const COMMON = new Uint8Array([...fixstr("version"), ENVELOPE_VERSION, ...fixstr("kind")]);
+const KIND_AT = 1 + COMMON.length;
+// The call header from its kind on: "call" "timeout".
+const CALL_REST = new Uint8Array([...fixstr("call"), ...fixstr("timeout")]);
 
 function writeUint(out: Uint8Array, pos: number, value: number): number {
   if (value < 0x80) {
@@ -102,16 +107,29 @@ function startsWith(frame: Uint8Array, pos: number, bytes: Uint8Array): boolean 
  * ```
  */
 export function encodeCallHeader(timeout: number, deadline: number): Uint8Array {
-  const out = new Uint8Array(CALL_PREFIX.length + uintSize(timeout) + DEADLINE_KEY.length + uintSize(deadline));
-  out.set(CALL_PREFIX, 0);
-  const pos = writeUint(out, CALL_PREFIX.length, timeout);
-  out.set(DEADLINE_KEY, pos);
-  writeUint(out, pos + DEADLINE_KEY.length, deadline);
-  return out;
+  return callScratch.slice(0, writeCallHeader(callScratch, timeout, deadline));
 }
 
-function uintSize(value: number): number {
-  return value < 0x80 ? 1 : value < 0x100 ? 2 : value < 0x10000 ? 3 : value < 0x100000000 ? 5 : 9;
+/** The most bytes a call header without meta takes. */
+export const CALL_HEADER_MAX = CALL_PREFIX.length + 9 + DEADLINE_KEY.length + 9;
+const callScratch = new Uint8Array(CALL_HEADER_MAX);
+
+/**
+ * {@link encodeCallHeader} into `out` (at least {@link CALL_HEADER_MAX} bytes, e.g. a buffer
+ * reused for every call); returns the header's length.
+ *
+ * @example
+ * ```ts
+ * const scratch = new Uint8Array(CALL_HEADER_MAX);
+ * const header = scratch.subarray(0, writeCallHeader(scratch, 30_000, Date.now() + 30_000));
+ * ```
+ */
+export function writeCallHeader(out: Uint8Array, timeout: number, deadline: number): number {
+  for (let i = 0; i < CALL_PREFIX.length; i++) out[i] = CALL_PREFIX[i] as number;
+  let pos = writeUint(out, CALL_PREFIX.length, timeout);
+  for (let i = 0; i < DEADLINE_KEY.length; i++) out[pos + i] = DEADLINE_KEY[i] as number;
+  pos = writeUint(out, pos + DEADLINE_KEY.length, deadline);
+  return pos;
 }
 
 /** A header recognised by the fast path. */
@@ -131,17 +149,19 @@ const FIELDLESS_HEADERS = new Map(FIELDLESS.map(({ kind }) => [kind, Object.free
  * ```
  */
 export function fastDecodeHeader(frame: Uint8Array): FastHeader | undefined {
-  if (frame[0] === 0x82) {
+  const map = frame[0];
+  if ((map !== 0x82 && map !== 0x84) || !startsWith(frame, 1, COMMON)) return undefined;
+  if (map === 0x82) {
     for (const { kind, bytes } of FIELDLESS) {
-      if (startsWith(frame, 0, bytes)) {
-        after = bytes.length;
+      if (startsWith(frame, KIND_AT, bytes)) {
+        after = KIND_AT + bytes.length;
         return FIELDLESS_HEADERS.get(kind) as FastHeader;
       }
     }
     return undefined;
   }
-  if (frame[0] !== 0x84 || !startsWith(frame, 0, CALL_PREFIX)) return undefined;
-  const timeout = readUint(frame, CALL_PREFIX.length);
+  if (!startsWith(frame, KIND_AT, CALL_REST)) return undefined;
+  const timeout = readUint(frame, KIND_AT + CALL_REST.length);
   if (timeout < 0 || !startsWith(frame, after, DEADLINE_KEY)) return undefined;
   const deadline = readUint(frame, after + DEADLINE_KEY.length);
   if (deadline < 0) return undefined;

@@ -13,7 +13,7 @@ import {
 import { randomHex } from "./ids.ts";
 import { type MethodInfo, methodInfo } from "./method-info.ts";
 import { Reply, type ReplySink } from "./reply.ts";
-import { RunningCall } from "./running.ts";
+import { RunningCall, RunningCalls } from "./running.ts";
 import type { Handlers, HandlerContext } from "./types.ts";
 import { invalid } from "./validate.ts";
 
@@ -197,7 +197,7 @@ class Worker implements RpcWorker, ReplySink {
   readonly #ackAfter: number;
   readonly #early: EarlyCancels;
   /** Running calls; at most `concurrency` of them, so cancels find theirs by a scan. */
-  readonly #running = new Set<RunningCall>();
+  readonly #running = new RunningCalls();
   readonly #events = new Emitter<RpcWorkerEvents>();
   readonly #stats = { received: 0, succeeded: 0, failed: 0, skippedCancelled: 0, cancels: 0, malformed: 0, running: 0, maxRunning: 0 };
   #sweeper: ReturnType<typeof setInterval> | undefined;
@@ -264,7 +264,7 @@ class Worker implements RpcWorker, ReplySink {
     }
     this.#stats.cancels++;
     let found = false;
-    for (const run of this.#running) {
+    for (const run of this.#running.list()) {
       // Call ids are unique per caller only.
       if (run.callId !== callId || run.caller !== delivery.sender) continue;
       found = true;
@@ -406,7 +406,7 @@ class Worker implements RpcWorker, ReplySink {
   }
 
   #untrack(run: RunningCall): void {
-    this.#running.delete(run);
+    this.#running.remove(run);
     // The sweeper stops itself on its next idle tick: stopping it here would cost a timer per call.
     if (--this.#stats.running === 0) this.#drained?.();
   }
@@ -419,7 +419,7 @@ class Worker implements RpcWorker, ReplySink {
       return;
     }
     const now = Date.now();
-    for (const run of this.#running) {
+    for (const run of this.#running.list()) {
       if (!run.acked && now - run.startedAt >= this.#ackAfter) {
         run.acked = true;
         run.reply.ack(this.address);
@@ -471,7 +471,7 @@ class Worker implements RpcWorker, ReplySink {
       });
       clearTimeout(timer);
       const reason = new RpcUnavailableError(RpcErrorCode.UNAVAILABLE, `${this.service} worker is closing`);
-      for (const run of this.#running) {
+      for (const run of this.#running.list()) {
         run.abandoned = true;
         run.abort(reason);
       }
