@@ -28,7 +28,10 @@ export function fieldlessHeader(kind: string): Uint8Array {
   return new Uint8Array([0x82, ...fixstr("version"), ENVELOPE_VERSION, ...fixstr("kind"), ...fixstr(kind)]);
 }
 
-const FIELDLESS = ["progress", "result", "error", "cancel"].map((kind) => ({ kind, bytes: new Uint8Array(fixstr(kind)) }));
+const FIELDLESS = (["progress", "result", "error", "cancel"] as const).map((kind) => ({
+  bytes: new Uint8Array(fixstr(kind)),
+  header: Object.freeze({ kind }) as FastHeader,
+}));
 // What every recognised header has after its map byte: "version" 2 "kind", then the kind string.
 const COMMON = new Uint8Array([...fixstr("version"), ENVELOPE_VERSION, ...fixstr("kind")]);
 const KIND_AT = 1 + COMMON.length;
@@ -137,7 +140,6 @@ export type FastHeader =
   | { kind: "call"; timeout: number; deadline: number }
   | { kind: "progress" | "result" | "error" | "cancel" };
 
-const FIELDLESS_HEADERS = new Map(FIELDLESS.map(({ kind }) => [kind, Object.freeze({ kind })]));
 
 /**
  * Recognises the common headers byte for byte at the start of `frame` (the payload may follow
@@ -152,10 +154,11 @@ export function fastDecodeHeader(frame: Uint8Array): FastHeader | undefined {
   const map = frame[0];
   if ((map !== 0x82 && map !== 0x84) || !startsWith(frame, 1, COMMON)) return undefined;
   if (map === 0x82) {
-    for (const { kind, bytes } of FIELDLESS) {
-      if (startsWith(frame, KIND_AT, bytes)) {
-        after = KIND_AT + bytes.length;
-        return FIELDLESS_HEADERS.get(kind) as FastHeader;
+    for (let k = 0; k < FIELDLESS.length; k++) {
+      const entry = FIELDLESS[k] as (typeof FIELDLESS)[number];
+      if (startsWith(frame, KIND_AT, entry.bytes)) {
+        after = KIND_AT + entry.bytes.length;
+        return entry.header;
       }
     }
     return undefined;
