@@ -11,6 +11,10 @@
  * sends the 1 MiB field as an out-of-band binary frame (over its 64 KiB binaryFrameThreshold),
  * so both put the same megabyte on the wire without copying it, the typed one plus a header
  * frame and a payload of a few bytes.
+ * A third implementation, "raw + msgpackr", is the exchange by hand as an application would
+ * write it: the raw one plus msgpackr's pack/unpack of input and output on both sides.
+ * Each case alternates the implementations round by round; rows show the best round, and the
+ * notes compare best rounds and also give the median ratio of rounds run back to back.
  * The broker runs in a child process of the same runtime (this file with `--broker`).
  *
  *   npx tsx bench/rpc.ts | npx bun bench/rpc.ts | npx deno run -A bench/rpc.ts
@@ -231,8 +235,11 @@ const NOTES: Record<Case, string> = {
   "concurrent calls": `${IN_FLIGHT} in flight, ${WORKERS} workers`,
 };
 
-/** Measures one case for both implementations, alternating them round by round. */
-async function measureCase(c: Case, harnesses: Map<Impl, Harness>, best: Map<string, Measure>, payload: Uint8Array): Promise<void> {
+/** Every round's calls per second, by "case|impl", in round order. */
+type Rounds = Map<string, number[]>;
+
+/** Measures one case for every implementation, alternating them round by round. */
+async function measureCase(c: Case, harnesses: Map<Impl, Harness>, best: Map<string, Measure>, rounds: Rounds, payload: Uint8Array): Promise<void> {
   const run = (h: Harness): Promise<Measure> =>
     c === "sequential calls" ? sequential(h)
     : c === "1 MiB echo" ? saturate(4, MB_MS, () => h.echo(payload))
@@ -245,6 +252,7 @@ async function measureCase(c: Case, harnesses: Map<Impl, Harness>, best: Map<str
     for (const [name, h] of harnesses) {
       const m = await run(h);
       const key = `${c}|${name}`;
+      rounds.set(key, [...(rounds.get(key) ?? []), m.opsPerSec]);
       const old = best.get(key);
       if (old === undefined || m.opsPerSec > old.opsPerSec) best.set(key, m);
     }
@@ -258,6 +266,7 @@ const selected = (c: Case, impl: Impl): boolean => ONLY === undefined || `${c} $
 async function main(): Promise<void> {
   const { child, endpoint } = await startBrokerProcess();
   const best = new Map<string, Measure>();
+  const rounds: Rounds = new Map();
   const payload = new Uint8Array(MiB).map((_, i) => i & 255);
   try {
     // Both implementations stay connected (on different services), so that rounds can alternate
@@ -267,7 +276,7 @@ async function main(): Promise<void> {
       if (wanted.length === 0) continue;
       const harnesses = new Map<Impl, Harness>();
       for (const [name, make] of wanted) harnesses.set(name, await make(endpoint, workers, workers === 1 ? 1 : IN_FLIGHT / WORKERS));
-      for (const c of cases) if (wanted.some(([name]) => selected(c, name))) await measureCase(c, harnesses, best, payload);
+      for (const c of cases) if (wanted.some(([name]) => selected(c, name))) await measureCase(c, harnesses, best, rounds, payload);
       for (const h of harnesses.values()) await h.close();
     }
   } finally {
@@ -283,10 +292,12 @@ async function main(): Promise<void> {
       let note = `${NOTES[c]}; ${m.cpuUs.toFixed(1)} µs CPU/call`;
       if (name !== "raw MlmClient" && base !== undefined) {
         note += `; ${signed(base.opsPerSec / m.opsPerSec)} time, ${signed(m.cpuUs / base.cpuUs)} CPU vs raw`;
+        note += ` (paired rounds: ${signed(pairedRatio(rounds, c, "raw MlmClient", name))})`;
       }
       const withMsgpack = best.get(`${c}|raw + msgpackr`);
       if (name === "typed rpc" && withMsgpack !== undefined) {
         note += `; ${signed(withMsgpack.opsPerSec / m.opsPerSec)} time vs raw + msgpackr`;
+        note += ` (paired rounds: ${signed(pairedRatio(rounds, c, "raw + msgpackr", name))})`;
       }
       const row: BenchRow = { bench: BENCH, case: c, impl: name, opsPerSec: m.opsPerSec, note };
       if (c === "1 MiB echo") row.mbPerSec = (m.opsPerSec * MiB) / 1e6;
@@ -296,6 +307,17 @@ async function main(): Promise<void> {
     }
   }
   report(rows);
+}
+
+/**
+ * The median over rounds of `base`'s rate divided by `impl`'s in the same round. The rounds of
+ * the implementations run back to back, so each pair sees the machine in the same state:
+ * steadier than comparing best rounds when the machine's speed drifts during a run.
+ */
+function pairedRatio(rounds: Rounds, c: Case, base: Impl, impl: Impl): number {
+  const a = rounds.get(`${c}|${base}`) ?? [];
+  const b = rounds.get(`${c}|${impl}`) ?? [];
+  return percentile(a.map((rate, i) => rate / (b[i] ?? NaN)).filter(Number.isFinite), 50);
 }
 
 /** A ratio as a signed percentage change: 1.08 → "+8%", 0.97 → "-3%". */

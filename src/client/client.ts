@@ -135,6 +135,12 @@ export class MlmClient {
   #confirmsRefused = false;
   #producerRequested = false;
   #lastHeard = 0;
+  /**
+   * Whether anything arrived since the last heartbeat tick, which then moves #lastHeard: a
+   * clock read per message costs more than the rest of handling a small one. Silence is thus
+   * noticed up to one heartbeat late, never early.
+   */
+  #heard = false;
   #openedAt = 0;
   #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -623,7 +629,12 @@ export class MlmClient {
     if (this.#options.heartbeat <= 0 || this.#heartbeatTimer !== undefined) return;
     this.#heartbeatTimer = setInterval(() => {
       if (this.#state !== "open") return;
-      const silent = now() - this.#lastHeard;
+      const at = now();
+      if (this.#heard) {
+        this.#heard = false;
+        this.#lastHeard = at;
+      }
+      const silent = at - this.#lastHeard;
       if (silent >= this.#options.expiry) {
         this.#lost(`broker silent for ${Math.round(silent)} ms`, false);
         return;
@@ -702,7 +713,7 @@ export class MlmClient {
 
   readonly #onMessage = (frames: Frames): void => {
     if (this.#state === "closed") return;
-    this.#lastHeard = now();
+    this.#heard = true;
     const result = decode(frames);
     if (!result.ok) {
       this.#stats.malformed++;
@@ -732,7 +743,7 @@ export class MlmClient {
         return;
       }
       case "CONFIRM":
-        this.#events.emit("confirm", { tracker: m.tracker, code: m.code, reason: m.reason });
+        if (this.#events.listens("confirm")) this.#events.emit("confirm", { tracker: m.tracker, code: m.code, reason: m.reason });
         return;
       default:
         // A client-to-broker message type: not something a broker sends.
