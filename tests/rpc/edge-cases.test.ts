@@ -9,7 +9,7 @@ import { defineService } from "../../src/rpc/contract.ts";
 import { RpcError, RpcValidationError } from "../../src/rpc/errors.ts";
 import { serve } from "../../src/rpc/worker.ts";
 import { qwen3vl } from "./contracts.ts";
-import { aborted, gate, noTokens, rejection, type Rig, rig, until } from "./harness.ts";
+import { aborted, gate, noTokens, rejection, type Rig, rig, serveCountingEcho, until } from "./harness.ts";
 
 /** Watches the cancel stream like a worker would. */
 async function cancelWatcher(r: Rig): Promise<Delivery[]> {
@@ -113,14 +113,7 @@ describe("rpc cancel routing", () => {
   });
 
   it("a caller's own early cancel still skips its queued call", async () => {
-    let ran = 0;
-    const worker = r.own(await serve(r.endpoint, qwen3vl, {
-      infer: async ({ prompt }) => {
-        ran++;
-        return { text: prompt, tokens: 0 };
-      },
-      tokens: noTokens,
-    }));
+    const { worker, runs } = await serveCountingEcho(r);
     const caller = r.own(await MlmClient.connect(r.endpoint, { address: "caller-a" }));
     await caller.setProducer(CANCEL_STREAM);
     caller.send("y.1", envelopeFrames({ kind: "cancel", deadline: Date.now() + 5000 }));
@@ -130,7 +123,7 @@ describe("rpc cancel routing", () => {
     const { header, payload } = decodeEnvelope(d.content);
     assert.equal(header.kind, "error");
     assert.equal((payload as { code: string }).code, "RPC_CANCELLED");
-    assert.equal(ran, 0);
+    assert.equal(runs(), 0);
     assert.equal(worker.stats().skippedCancelled, 1);
   });
 });
@@ -166,21 +159,14 @@ describe("rpc edge cases", () => {
   });
 
   it("a call from an anonymous sender is confirmed without a reply, and the worker keeps serving", async () => {
-    let ran = 0;
-    const worker = r.own(await serve(r.endpoint, qwen3vl, {
-      infer: async ({ prompt }) => {
-        ran++;
-        return { text: prompt, tokens: 0 };
-      },
-      tokens: noTokens,
-    }));
+    const { worker, runs } = await serveCountingEcho(r);
     const anon = r.own(await MlmClient.connect(r.endpoint));
     const call = envelopeFrames({ kind: "call", timeout: 5000, deadline: Date.now() + 5000 }, { prompt: "anon" });
     anon.sendFor("qwen3vl", "infer", call, { tracker: "a-1", timeout: 5000 });
     await until(() => worker.stats().succeeded === 1, "the anonymous call");
     const client = r.own(await connect(r.endpoint, { qwen3vl }));
     assert.deepEqual(await client.qwen3vl.infer({ prompt: "named" }), { text: "named", tokens: 0 });
-    assert.equal(ran, 2);
+    assert.equal(runs(), 2);
   });
 
   it("an onProgress callback that throws fails the call with its error as cause", async () => {

@@ -106,3 +106,16 @@ export async function serveBlocking(r: Rig): Promise<{ worker: RpcWorker; prompt
   }, { concurrency: 1 }));
   return { worker, prompts, release: () => gateOpen.open() };
 }
+
+/** A qwen3vl worker whose `infer` echoes the prompt; `runs()` counts the calls that reached it. */
+export async function serveCountingEcho(r: Rig): Promise<{ worker: RpcWorker; runs: () => number }> {
+  let ran = 0;
+  const worker = r.own(await serve(r.endpoint, qwen3vl, {
+    infer: async ({ prompt }) => {
+      ran++;
+      return { text: prompt, tokens: 0 };
+    },
+    tokens: noTokens,
+  }));
+  return { worker, runs: () => ran };
+}
