@@ -32,7 +32,7 @@ export type {
   UnaryMethodSchema,
 } from "./contract.ts";
 export {
-  CANCEL_STREAM, decodeEnvelope, decodeHeader, encodeHeader, ENVELOPE_VERSION, envelopeFrames,
+  CANCEL_STREAM, decodeEnvelope, decodeHeader, encodeHeader, ENVELOPE_VERSION, envelopeFrames, payloadOffset,
 } from "./envelope.ts";
 export type { Envelope, Header, HeaderKind } from "./envelope.ts";
 export {

@@ -30,7 +30,7 @@ const MiB = 1024 * 1024;
 export interface ServeOptions {
   /** Calls run at once; the broker gets it as credit and never sends more. Default 1. */
   concurrency?: number;
-  /** Largest encoded input or output (payload plus binary frames), bytes. Default 64 MiB (the broker's default message limit). */
+  /** Largest encoded input, output, chunk or progress value (payload plus binary frames), bytes. Default 64 MiB (the broker's default message limit). */
   maxPayload?: number;
   /**
    * Uint8Arrays of at least this many bytes in outputs, chunks and progress values are sent as

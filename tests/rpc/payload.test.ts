@@ -87,6 +87,33 @@ describe("rpc payload sizes", () => {
     assert.match(error.message, /output is \d+ bytes/);
   });
 
+  it("a progress value over the worker's maxPayload throws RpcPayloadTooLargeError in the handler, nothing is sent", async () => {
+    const progress = defineService("progress", {
+      run: {
+        input: Type.Object({ size: Type.Integer() }),
+        output: Type.Object({ refused: Type.String() }),
+        progress: Type.Object({ data: Bytes() }),
+      },
+    });
+    r.own(await serve(r.endpoint, progress, {
+      run: async ({ size }, ctx) => {
+        try {
+          ctx.progress({ data: new Uint8Array(size) });
+          return { refused: "" };
+        } catch (error) {
+          return { refused: error instanceof RpcPayloadTooLargeError ? error.code : String(error) };
+        }
+      },
+    }, { maxPayload: 64 * KiB }));
+    const client = r.own(await connect(r.endpoint, { progress }));
+    const seen: number[] = [];
+    const out = await client.progress.run({ size: 100 * KiB }, { onProgress: (p) => seen.push(p.data.byteLength) });
+    assert.deepEqual(out, { refused: "RPC_PAYLOAD_TOO_LARGE" });
+    assert.equal(seen.length, 0, "no progress was sent");
+    assert.deepEqual(await client.progress.run({ size: 10 }, { onProgress: (p) => seen.push(p.data.byteLength) }), { refused: "" });
+    assert.deepEqual(seen, [10]);
+  });
+
   it("a call over the broker's message limit fails with RPC_RESOURCE_EXHAUSTED", async () => {
     const small = await rig({ maxMessageSize: 64 * KiB });
     try {
