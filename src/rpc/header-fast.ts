@@ -19,7 +19,7 @@ export const ENVELOPE_VERSION = 2;
 const ascii = (s: string): number[] => Array.from(s, (c) => c.charCodeAt(0));
 const fixstr = (s: string): number[] => [0xa0 | s.length, ...ascii(s)];
 
-// 84 {"version": 1, "kind": "call", "timeout": <uint>, "deadline": <uint>}
+// 84 {"version": 2, "kind": "call", "timeout": <uint>, "deadline": <uint>}
 const CALL_PREFIX = new Uint8Array([0x84, ...fixstr("version"), ENVELOPE_VERSION, ...fixstr("kind"), ...fixstr("call"), ...fixstr("timeout")]);
 const DEADLINE_KEY = new Uint8Array(fixstr("deadline"));
 
@@ -139,7 +139,6 @@ export function writeCallHeader(out: Uint8Array, timeout: number, deadline: numb
 export type FastHeader =
   | { kind: "call"; timeout: number; deadline: number }
   | { kind: "progress" | "result" | "error" | "cancel" };
-
 
 /**
  * Recognises the common headers byte for byte at the start of `frame` (the payload may follow
