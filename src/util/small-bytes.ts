@@ -8,7 +8,7 @@
  * - Deno's V8 gives every array a backing store: ~0.75 µs even for 40 bytes.
  * - Bun (JavaScriptCore) allocates either size in 12-20 ns, faster than making a view.
  * A view of a shared slab costs 25-45 ns on both V8 runtimes, so arrays the engine would give
- * a backing store are carved out of 64 KiB slabs instead, the way Node's `Buffer.allocUnsafe`
+ * a backing store are carved out of 8 KiB slabs instead, the way Node's `Buffer.allocUnsafe`
  * pools small Buffers; a slab is freed once every array carved from it is unreachable.
  */
 
@@ -19,7 +19,11 @@
 const ON_HEAP_MAX = "Bun" in globalThis ? Infinity : "Deno" in globalThis ? 0 : 64;
 /** Arrays up to this size come from a slab; bigger ones get their own memory. */
 const SLAB_MAX = 4096;
-const SLAB_SIZE = 64 * 1024;
+/**
+ * Small, like Node's 8 KiB `Buffer` pool: an array that lives long (content a broker stores,
+ * handed over by reference by the `inproc` transport) keeps its whole slab alive.
+ */
+const SLAB_SIZE = 8 * 1024;
 
 let slab = new ArrayBuffer(SLAB_SIZE);
 let slabUsed = 0;
