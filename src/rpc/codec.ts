@@ -148,7 +148,7 @@ export function decodePayload(frames: readonly Uint8Array[], offset: number, wha
   if (reason !== undefined) throw new RpcProtocolError(`${what}: ${reason}`);
   // The general codec knows nothing of out-of-band references: such payloads must be plain msgpack.
   if (frames.length > 1) throw new RpcProtocolError(`${what}: malformed or unsupported msgpack in a payload with binary frames`);
-  return decodeValue(frame.subarray(offset), what);
+  return unpackGeneral(frame, offset, what);
 }
 
 /**
@@ -232,8 +232,12 @@ export function decodeValue(frame: Uint8Array, what = "payload"): unknown {
   if (fast !== NOT_DECODED) return fast;
   const reason = lastBinaryFrameError();
   if (reason !== undefined) throw new RpcProtocolError(`${what}: ${reason}`);
-  const view = frame.constructor === Uint8Array ? frame : new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength);
-  if (view.byteLength === 0) throw new RpcProtocolError(`empty ${what} frame`);
+  return unpackGeneral(frame, 0, what);
+}
+
+/** msgpackr's decoding of `frame` from byte `start`, for values the fast path gave up on. */
+function unpackGeneral(frame: Uint8Array, start: number, what: string): unknown {
+  const view = new Uint8Array(frame.buffer, frame.byteOffset + start, frame.byteLength - start);
   try {
     // Throws on truncated data and on bytes left after the value.
     return packr.unpack(view) as unknown;
