@@ -250,7 +250,7 @@ class ClientCore implements CallHost {
       );
     let payload: Uint8Array[];
     try {
-      payload = encodePayload(input, this.#binaryFrameThreshold, header);
+      payload = encodePayload(input, this.#binaryFrameThreshold, header, info.inputCodec);
     } catch (cause) {
       // Schemas such as Type.Any() admit values msgpack cannot carry (functions, symbols...).
       const message = `cannot be encoded as msgpack: ${(cause as Error)?.message ?? String(cause)}`;

@@ -1,6 +1,7 @@
 import { Buffer } from "node:buffer";
 import { Packr } from "msgpackr";
 import { RpcProtocolError } from "./errors.ts";
+import type { SchemaCodec } from "./schema-codec.ts";
 import { fastDecode, fastEncode, fastEncodeFrames, lastBinaryFrameError, NOT_DECODED } from "./msgpack-fast.ts";
 
 // Plain, language-neutral msgpack: no records/structures extension, no msgpackr-only types,
@@ -18,6 +19,8 @@ const packr = new Packr({
   int64AsType: "number",
   bundleStrings: false,
 } as ConstructorParameters<typeof Packr>[0]);
+
+const NO_BYTES = new Uint8Array(0);
 
 /** Values at least this big (estimated) are packed into a buffer of their own. */
 const LARGE = 64 * 1024;
@@ -115,14 +118,19 @@ export function binaryFrameThreshold(option: number | undefined): number {
  * header (see `encodeHeader`; none gives the bare payload). Every Uint8Array of at least
  * `threshold` bytes (in a plain value; see msgpack-fast.ts) is not copied into the payload but
  * passed, by reference, as an extra frame that the payload refers to (docs/rpc-wire.md, 2.1).
- * With `threshold` Infinity the result is `[encodeValue(value, header)]`.
+ * With `threshold` Infinity the result is `[encodeValue(value, header)]`. `codec`, compiled from
+ * the value's schema, is tried first; the bytes are the same either way.
  *
  * @example
  * ```ts
  * const [first, image] = encodePayload({ prompt: "hi", image: new Uint8Array(1 << 20) }, 65536, encodeHeader({ kind: "result" }));
  * ```
  */
-export function encodePayload(value: unknown, threshold: number, header?: Uint8Array): Uint8Array[] {
+export function encodePayload(value: unknown, threshold: number, header?: Uint8Array, codec?: SchemaCodec): Uint8Array[] {
+  if (codec !== undefined) {
+    const frame = codec.encode(value, header ?? NO_BYTES, threshold);
+    if (frame !== undefined) return [frame];
+  }
   if (threshold === Infinity) return [encodeValue(value, header)];
   return fastEncodeFrames(value, threshold, allocateUnzeroed, header) ?? [prefixed(header, packGeneral(value))];
 }
@@ -132,6 +140,7 @@ export function encodePayload(value: unknown, threshold: number, header?: Uint8A
  * `frames[0]` (where the header ended) to its end; the frames after the first are its
  * out-of-band binary frames, each of which must be referenced exactly once. Throws
  * {@link RpcProtocolError} on a missing payload, malformed msgpack and bad references.
+ * `codec`, compiled from the payload's schema, is tried first; the value is the same either way.
  *
  * @example
  * ```ts
@@ -139,9 +148,13 @@ export function encodePayload(value: unknown, threshold: number, header?: Uint8A
  * const input = decodePayload(delivery.content, payloadOffset(), "input");
  * ```
  */
-export function decodePayload(frames: readonly Uint8Array[], offset: number, what = "payload"): unknown {
+export function decodePayload(frames: readonly Uint8Array[], offset: number, what = "payload", codec?: SchemaCodec): unknown {
   const frame = frames[0];
   if (frame === undefined || offset >= frame.byteLength) throw new RpcProtocolError(`no ${what} after the header`);
+  if (codec !== undefined && frames.length === 1) {
+    const compiled = codec.decode(frame, offset);
+    if (compiled !== NOT_DECODED) return compiled;
+  }
   const fast = fastDecode(frame, frames, 1, offset);
   if (fast !== NOT_DECODED) return fast;
   const reason = lastBinaryFrameError();

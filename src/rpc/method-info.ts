@@ -1,5 +1,6 @@
 import type { Validator } from "typebox/compile";
 import type { MethodSchema } from "./contract.ts";
+import { type SchemaCodec, schemaCodec } from "./schema-codec.ts";
 import { compiled } from "./validate.ts";
 
 /**
@@ -16,6 +17,11 @@ export interface MethodInfo {
   output: Validator | undefined;
   progress: Validator | undefined;
   chunk: Validator | undefined;
+  /** msgpack codecs compiled from the schemas (undefined: the general codec only). */
+  inputCodec: SchemaCodec | undefined;
+  outputCodec: SchemaCodec | undefined;
+  progressCodec: SchemaCodec | undefined;
+  chunkCodec: SchemaCodec | undefined;
 }
 
 /**
@@ -28,6 +34,7 @@ export interface MethodInfo {
  */
 export function methodInfo(service: string, method: string, schema: MethodSchema): MethodInfo {
   const maybe = (s: MethodSchema["output"]): Validator | undefined => (s === undefined ? undefined : compiled(s));
+  const codec = (s: MethodSchema["output"]): SchemaCodec | undefined => (s === undefined ? undefined : schemaCodec(s));
   return {
     service,
     method,
@@ -37,5 +44,9 @@ export function methodInfo(service: string, method: string, schema: MethodSchema
     output: maybe(schema.output),
     progress: maybe(schema.progress),
     chunk: maybe(schema.chunk),
+    inputCodec: codec(schema.input),
+    outputCodec: codec(schema.output),
+    progressCodec: codec(schema.progress),
+    chunkCodec: codec(schema.chunk),
   };
 }

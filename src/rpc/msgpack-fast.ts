@@ -8,8 +8,8 @@
  */
 
 import { copySmall } from "../util/small-bytes.ts";
+import { putNumber, putString, putU32 } from "./msgpack-put.ts";
 
-const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder();
 const MAX_DEPTH = 256;
 /** Binary values at least this big are not copied into the scratch buffer but straight into the output. */
@@ -45,90 +45,13 @@ function ensure(n: number): void {
 }
 
 function writeString(s: string): void {
-  const n = s.length;
-  if (n < 32) {
-    ensure(1 + 3 * n);
-    let p = pos + 1;
-    let i = 0;
-    for (; i < n; i++) {
-      const c = s.charCodeAt(i);
-      if (c >= 0x80) break;
-      buf[p++] = c;
-    }
-    if (i === n) {
-      buf[pos] = 0xa0 | n;
-      pos = p;
-      return;
-    }
-  }
-  ensure(5 + 3 * n);
-  // Worst case 3 bytes per UTF-16 unit; lone surrogates become U+FFFD, as in msgpackr.
-  const written = utf8Encoder.encodeInto(s, buf.subarray(pos + 5, pos + 5 + 3 * n)).written;
-  const header = written < 32 ? 1 : written < 0x100 ? 2 : written < 0x10000 ? 3 : 5;
-  if (header < 5) buf.copyWithin(pos + header, pos + 5, pos + 5 + written);
-  if (header === 1) buf[pos] = 0xa0 | written;
-  else if (header === 2) {
-    buf[pos] = 0xd9;
-    buf[pos + 1] = written;
-  } else if (header === 3) {
-    buf[pos] = 0xda;
-    buf[pos + 1] = written >>> 8;
-    buf[pos + 2] = written & 0xff;
-  } else {
-    buf[pos] = 0xdb;
-    writeU32(pos + 1, written);
-  }
-  pos += header + written;
+  ensure(5 + 3 * s.length);
+  pos = putString(buf, pos, s);
 }
-
-function writeU32(p: number, v: number): void {
-  buf[p] = v >>> 24;
-  buf[p + 1] = (v >>> 16) & 0xff;
-  buf[p + 2] = (v >>> 8) & 0xff;
-  buf[p + 3] = v & 0xff;
-}
-
-const f64 = new Float64Array(1);
-const f64Bytes = new Uint8Array(f64.buffer);
-const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 function writeNumber(v: number): void {
   ensure(9);
-  if (v >>> 0 === v) {
-    if (v < 0x80) buf[pos++] = v;
-    else if (v < 0x100) {
-      buf[pos++] = 0xcc;
-      buf[pos++] = v;
-    } else if (v < 0x10000) {
-      buf[pos++] = 0xcd;
-      buf[pos++] = v >>> 8;
-      buf[pos++] = v & 0xff;
-    } else {
-      buf[pos++] = 0xce;
-      writeU32(pos, v);
-      pos += 4;
-    }
-  } else if (v >> 0 === v) {
-    if (v >= -0x20) buf[pos++] = 0x100 + v;
-    else if (v >= -0x80) {
-      buf[pos++] = 0xd0;
-      buf[pos++] = v + 0x100;
-    } else if (v >= -0x8000) {
-      buf[pos++] = 0xd1;
-      buf[pos++] = (v >> 8) & 0xff;
-      buf[pos++] = v & 0xff;
-    } else {
-      buf[pos++] = 0xd2;
-      writeU32(pos, v >>> 0);
-      pos += 4;
-    }
-  } else {
-    // Everything else (fractions, beyond 32 bits, NaN) is a float64, as msgpackr writes it.
-    buf[pos++] = 0xcb;
-    f64[0] = v;
-    if (littleEndian) for (let i = 7; i >= 0; i--) buf[pos++] = f64Bytes[i] as number;
-    else for (let i = 0; i < 8; i++) buf[pos++] = f64Bytes[i] as number;
-  }
+  pos = putNumber(buf, pos, v);
 }
 
 function writeLength(n: number, fix: number, fixMax: number, b16: number, b32: number): void {
@@ -140,7 +63,7 @@ function writeLength(n: number, fix: number, fixMax: number, b16: number, b32: n
     buf[pos++] = n & 0xff;
   } else {
     buf[pos++] = b32;
-    writeU32(pos, n);
+    putU32(buf, pos, n);
     pos += 4;
   }
 }
@@ -152,7 +75,7 @@ function writeBin(v: Uint8Array): void {
     ensure(6);
     buf[pos++] = 0xd6;
     buf[pos++] = BINARY_FRAME_EXT;
-    writeU32(pos, oobFrames.length);
+    putU32(buf, pos, oobFrames.length);
     pos += 4;
     oobFrames.push(v);
     return;
@@ -167,7 +90,7 @@ function writeBin(v: Uint8Array): void {
     buf[pos++] = n & 0xff;
   } else {
     buf[pos++] = 0xc6;
-    writeU32(pos, n);
+    putU32(buf, pos, n);
     pos += 4;
   }
   if (n >= BIG_BIN) {
@@ -642,8 +565,8 @@ export function fastDecode(frame: Uint8Array, frames?: readonly Uint8Array[], fi
 }
 
 /**
- * Decodes the msgpack value at the start of `frame`, which may be followed by more bytes (an
- * envelope header before its payload). Returns {@link NOT_DECODED} for anything outside the
+ * Decodes the msgpack value at byte `start` of `frame`, which may be followed by more bytes (an
+ * envelope header before its payload). Out-of-band references are refused. Returns {@link NOT_DECODED} for anything outside the
  * plain profile (extension types included) or malformed; {@link decodedEnd} then tells where
  * the value ended.
  *
@@ -652,9 +575,9 @@ export function fastDecode(frame: Uint8Array, frames?: readonly Uint8Array[], fi
  * fastDecodeFirst(new Uint8Array([0x01, 0x02])); // 1, and decodedEnd() === 1
  * ```
  */
-export function fastDecodeFirst(frame: Uint8Array): unknown {
+export function fastDecodeFirst(frame: Uint8Array, start = 0): unknown {
   src = frame;
-  at = 0;
+  at = start;
   end = frame.length;
   bad = false;
   dv = undefined;

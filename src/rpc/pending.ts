@@ -146,7 +146,7 @@ export class UnaryCall<O = unknown, P = unknown> extends PendingCall {
     if (header.kind === "progress") {
       // Progress the caller does not listen to is not even decoded.
       if (this.onProgress === undefined || info.progress === undefined) return;
-      const value = decodePayload(content, offset, "progress");
+      const value = decodePayload(content, offset, "progress", info.progressCodec);
       if (!info.progress.Check(value)) throw invalid(info.schema.progress!, value, "progress", info.label);
       this.onProgress(value as P);
       return;
@@ -154,7 +154,7 @@ export class UnaryCall<O = unknown, P = unknown> extends PendingCall {
     if (header.kind !== "result" || info.output === undefined) {
       throw new RpcProtocolError(`${info.label}: unexpected ${header.kind} reply to a unary call`);
     }
-    const value = decodePayload(content, offset, "result");
+    const value = decodePayload(content, offset, "result", info.outputCodec);
     if (this.host.validateOutput && !info.output.Check(value)) throw invalid(info.schema.output!, value, "output", info.label);
     if (this.succeed()) this.#resolve(value as O);
   }
@@ -200,7 +200,7 @@ export class StreamCall<T = unknown> extends PendingCall implements RpcStream<T>
       if (header.seq > this.#received) {
         throw new RpcProtocolError(`${this.label}: chunk ${header.seq} arrived, expected ${this.#received}`);
       }
-      const value = decodePayload(content, offset, "chunk");
+      const value = decodePayload(content, offset, "chunk", info.chunkCodec);
       if (this.host.validateOutput && !info.chunk.Check(value)) throw invalid(info.schema.chunk!, value, "chunk", info.label);
       this.#received++;
       if (this.#chunks.length - this.#head >= this.host.maxBufferedChunks) {

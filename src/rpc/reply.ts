@@ -2,6 +2,7 @@ import type { Delivery } from "../client/types.ts";
 import { encodePayload, encodeValue, payloadBytes } from "./codec.ts";
 import { encodeHeader } from "./envelope.ts";
 import { errorBody, RpcPayloadTooLargeError } from "./errors.ts";
+import type { SchemaCodec } from "./schema-codec.ts";
 
 /** Where a {@link Reply} sends its messages: the worker's call connection. */
 export interface ReplySink {
@@ -53,13 +54,13 @@ export class Reply {
   }
 
   /** Sends a progress value (already checked against its schema). Throws if it is too large. */
-  progress(value: unknown): void {
-    if (!this.#final) this.sink.send(this.delivery, "progress", this.#encode(value, PROGRESS_HEADER, "progress"), this.timeout);
+  progress(value: unknown, codec?: SchemaCodec): void {
+    if (!this.#final) this.sink.send(this.delivery, "progress", this.#encode(value, PROGRESS_HEADER, "progress", codec), this.timeout);
   }
 
   /** Sends streamed chunk `seq`. Throws if it is too large. */
-  chunk(seq: number, value: unknown): void {
-    if (!this.#final) this.sink.send(this.delivery, "chunk", this.#encode(value, encodeHeader({ kind: "chunk", seq }), "chunk"), this.timeout);
+  chunk(seq: number, value: unknown, codec?: SchemaCodec): void {
+    if (!this.#final) this.sink.send(this.delivery, "chunk", this.#encode(value, encodeHeader({ kind: "chunk", seq }), "chunk", codec), this.timeout);
   }
 
   end(count: number): void {
@@ -69,9 +70,9 @@ export class Reply {
   }
 
   /** Sends the output, the final reply. Throws (and stays open for {@link fail}) if it is too large. */
-  result(value: unknown): void {
+  result(value: unknown, codec?: SchemaCodec): void {
     if (this.#final) return;
-    const frames = this.#encode(value, RESULT_HEADER, "output");
+    const frames = this.#encode(value, RESULT_HEADER, "output", codec);
     this.#final = true;
     this.sink.send(this.delivery, "result", frames, this.timeout);
   }
@@ -99,8 +100,8 @@ export class Reply {
     this.sink.finish(this.delivery, this.#failed);
   }
 
-  #encode(value: unknown, header: Uint8Array, what: string): Uint8Array[] {
-    const frames = encodePayload(value, this.sink.binaryFrameThreshold, header);
+  #encode(value: unknown, header: Uint8Array, what: string, codec: SchemaCodec | undefined): Uint8Array[] {
+    const frames = encodePayload(value, this.sink.binaryFrameThreshold, header, codec);
     const first = frames[0] as Uint8Array;
     const size = frames.length === 1 ? first.byteLength - header.length : payloadBytes(frames, header.length);
     if (size > this.sink.maxPayload) throw new RpcPayloadTooLargeError(what, size, this.sink.maxPayload);

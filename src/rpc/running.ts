@@ -70,7 +70,7 @@ export class RunningCall implements HandlerContext<unknown> {
     const { label, progress } = this.info;
     if (progress === undefined) throw new RpcError(RpcErrorCode.INTERNAL, `${label} declares no progress schema`);
     if (!progress.Check(value)) throw invalid(this.info.schema.progress!, value, "progress", label);
-    if (this.#abortReason === undefined) this.reply.progress(value);
+    if (this.#abortReason === undefined) this.reply.progress(value, this.info.progressCodec);
   }
 }
 

@@ -326,7 +326,7 @@ class Worker implements RpcWorker, ReplySink {
     reply.timeout = Math.min(Math.max(0, deadline - now) + REPLY_GRACE_MS, 0xffffffff);
     let input: unknown;
     try {
-      input = decodePayload(delivery.content, offset, "input");
+      input = decodePayload(delivery.content, offset, "input", entry.inputCodec);
       if (!entry.input.Check(input)) throw invalid(entry.schema.input, input, "input", entry.label);
     } catch (error) {
       reject(reply, error);
@@ -364,7 +364,7 @@ class Worker implements RpcWorker, ReplySink {
       if (!(info.output as NonNullable<MethodInfo["output"]>).Check(outcome)) {
         throw invalid(info.schema.output as NonNullable<MethodSchema["output"]>, outcome, "output", info.label);
       }
-      reply.result(outcome);
+      reply.result(outcome, info.outputCodec);
       this.#stats.succeeded++;
     } catch (error) {
       // Whatever the handler threw after an abort, the caller learns why it was aborted.
@@ -385,7 +385,7 @@ class Worker implements RpcWorker, ReplySink {
         if (!(entry.chunk as NonNullable<MethodInfo["chunk"]>).Check(chunk)) {
           throw invalid(schema.chunk as NonNullable<MethodSchema["chunk"]>, chunk, "chunk", label);
         }
-        reply.chunk(seq++, chunk);
+        reply.chunk(seq++, chunk, entry.chunkCodec);
       }
       if (run.abortReason !== undefined) throw run.abortReason;
       reply.end(seq);
