@@ -12,6 +12,7 @@ import {
 import { DeadlineHeap } from "./deadline-heap.ts";
 import { CALL_HEADER_MAX, writeCallHeader } from "./header-fast.ts";
 import { callIdGenerator, randomHex } from "./ids.ts";
+import { SCHEMA_SCRATCH } from "./schema-codec.ts";
 import { type MethodInfo, methodInfo } from "./method-info.ts";
 import { type CallHost, MAX_TIMER_MS, type PendingCall, StreamCall, UnaryCall } from "./pending.ts";
 import type { CallOptions, ContractMap, ServiceClient } from "./types.ts";
@@ -240,8 +241,17 @@ class ClientCore implements CallHost {
     if (options?.deadline !== undefined && options.deadline < deadline) deadline = options.deadline;
     const remaining = Math.ceil(deadline - now);
     if (!(remaining > 0)) throw new RpcDeadlineError(`${label}: the deadline has already passed`);
+    this.#deadline = deadline;
+    this.#remaining = remaining;
+    const usual = options?.meta === undefined && Number.isSafeInteger(deadline);
+    if (usual && info.inputCodec !== undefined) {
+      // The header goes straight into the compiled encoder's buffer, ahead of the payload.
+      const headerLength = writeCallHeader(SCHEMA_SCRATCH, remaining, deadline);
+      const frame = info.inputCodec.encodeAfter(input, headerLength, this.#binaryFrameThreshold);
+      if (frame !== undefined) return this.#checkSize([frame], headerLength, label);
+    }
     // The usual header is written into a reused buffer: the encoder copies it into the frame.
-    const header = options?.meta === undefined && Number.isSafeInteger(deadline)
+    const header = usual
       ? CALL_HEADER.subarray(0, writeCallHeader(CALL_HEADER, remaining, deadline))
       : encodeHeader(
         options?.meta === undefined
@@ -250,18 +260,21 @@ class ClientCore implements CallHost {
       );
     let payload: Uint8Array[];
     try {
-      payload = encodePayload(input, this.#binaryFrameThreshold, header, info.inputCodec);
+      payload = encodePayload(input, this.#binaryFrameThreshold, header);
     } catch (cause) {
       // Schemas such as Type.Any() admit values msgpack cannot carry (functions, symbols...).
       const message = `cannot be encoded as msgpack: ${(cause as Error)?.message ?? String(cause)}`;
       throw new RpcValidationError("input", [{ path: "", message }], label);
     }
-    const size = payload.length === 1 ? (payload[0] as Uint8Array).byteLength - header.length : payloadBytes(payload, header.length);
+    return this.#checkSize(payload, header.length, label);
+  }
+
+  /** `payload` (the frames of a call whose header is `headerLength` bytes), if within maxPayload. */
+  #checkSize(payload: Uint8Array[], headerLength: number, label: string): Uint8Array[] {
+    const size = payload.length === 1 ? (payload[0] as Uint8Array).byteLength - headerLength : payloadBytes(payload, headerLength);
     if (size > this.#maxPayload) {
       throw new RpcPayloadTooLargeError(`input of ${label}`, size, this.#maxPayload);
     }
-    this.#deadline = deadline;
-    this.#remaining = remaining;
     return payload;
   }
 

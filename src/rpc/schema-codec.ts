@@ -35,6 +35,11 @@ export interface SchemaCodec {
    * frames of their own) also make it give up.
    */
   encode(value: unknown, prefix: Uint8Array, binaryThreshold: number): Uint8Array | undefined;
+  /**
+   * {@link encode} with a prefix the caller wrote at the start of {@link SCHEMA_SCRATCH}
+   * (`prefixLength` bytes): saves copying a header that is written per call anyway.
+   */
+  encodeAfter(value: unknown, prefixLength: number, binaryThreshold: number): Uint8Array | undefined;
   /** The value that fills `frame` from byte `start` to its end, or NOT_DECODED. */
   decode(frame: Uint8Array, start: number): unknown;
 }
@@ -414,7 +419,18 @@ class Generator {
 type Decode = (s: Uint8Array, p: number) => unknown;
 type Encode = (v: unknown, b: Uint8Array, p: number) => number;
 
-const scratch = new Uint8Array(SCRATCH);
+/**
+ * The buffer compiled encoders write into; see {@link SchemaCodec.encodeAfter}. Its contents
+ * are only valid until the next encode.
+ *
+ * @example
+ * ```ts
+ * const length = writeCallHeader(SCHEMA_SCRATCH, timeout, deadline);
+ * const frame = codec.encodeAfter(input, length, 65536);
+ * ```
+ */
+export const SCHEMA_SCRATCH: Uint8Array = new Uint8Array(SCRATCH);
+const scratch = SCHEMA_SCRATCH;
 
 /**
  * Compiles the codec of a schema whose values are objects or arrays; undefined for other
@@ -446,20 +462,24 @@ export function schemaCodec(schema: TSchema): SchemaCodec | undefined {
     // e.g. a content security policy without 'unsafe-eval': the general codec does the work.
     return undefined;
   }
+  const encodeAfter = (value: unknown, prefixLength: number, binaryThreshold: number): Uint8Array | undefined => {
+    binaryLimit = Math.min(binaryThreshold, BIG_BIN);
+    let end: number;
+    try {
+      end = encodeRoot(value, scratch, prefixLength);
+    } catch {
+      // A getter that throws: the general encoder reports it.
+      return undefined;
+    }
+    return end < 0 ? undefined : copySmall(scratch, end);
+  };
   return {
     encode(value, prefix, binaryThreshold) {
       if (prefix.length + 1 > SCRATCH) return undefined;
       scratch.set(prefix, 0);
-      binaryLimit = Math.min(binaryThreshold, BIG_BIN);
-      let end: number;
-      try {
-        end = encodeRoot(value, scratch, prefix.length);
-      } catch {
-        // A getter that throws: the general encoder reports it.
-        return undefined;
-      }
-      return end < 0 ? undefined : copySmall(scratch, end);
+      return encodeAfter(value, prefix.length, binaryThreshold);
     },
+    encodeAfter,
     decode(frame, start) {
       at.end = frame.length;
       const value = decodeRoot(frame, start);

@@ -7,7 +7,8 @@ import { decodePayload, encodePayload, generalEncode } from "../../src/rpc/codec
 import { encodeHeader } from "../../src/rpc/envelope.ts";
 import { methodInfo } from "../../src/rpc/method-info.ts";
 import { fastDecode, fastEncode, NOT_DECODED } from "../../src/rpc/msgpack-fast.ts";
-import { schemaCodec } from "../../src/rpc/schema-codec.ts";
+import { encodeCallHeader, writeCallHeader } from "../../src/rpc/header-fast.ts";
+import { SCHEMA_SCRATCH, schemaCodec } from "../../src/rpc/schema-codec.ts";
 
 const hex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 const NO_PREFIX = new Uint8Array(0);
@@ -167,6 +168,14 @@ describe("rpc schema codecs", () => {
     const second = codec.encode({ prompt: "b", n: 2 }, header, 65536)!;
     assert.equal(hex(first), hex(header) + hex(generalEncode({ prompt: "a", n: 1 })));
     assert.equal(hex(second), hex(header) + hex(generalEncode({ prompt: "b", n: 2 })));
+  });
+
+  it("writes after a header the caller put in its scratch buffer", () => {
+    const codec = schemaCodec(Small)!;
+    const length = writeCallHeader(SCHEMA_SCRATCH, 30_000, 1_764_180_000_000);
+    const frame = codec.encodeAfter({ prompt: "hi", n: 7 }, length, 65536)!;
+    assert.equal(hex(frame), hex(encodeCallHeader(30_000, 1_764_180_000_000)) + hex(generalEncode({ prompt: "hi", n: 7 })));
+    assert.equal(codec.encodeAfter({ prompt: 7, n: 7 }, length, 65536), undefined);
   });
 
   it("compiles only object and array schemas, and leaves __proto__ keys to the general reader", () => {
