@@ -2,6 +2,7 @@ import { ConfirmStatus } from "../broker/status.ts";
 import { MlmClient } from "../client/client.ts";
 import type { Confirmation, Delivery, MlmClientOptions } from "../client/types.ts";
 import type { Transport } from "../transport/types.ts";
+import { CallTable } from "./call-table.ts";
 import { binaryFrameThreshold, encodePayload, payloadBytes } from "./codec.ts";
 import { isStreamMethod, type ServiceContract } from "./contract.ts";
 import { CANCEL_STREAM, type CancelHeader, decodeFrames, encodeHeader, type Header, payloadOffset } from "./envelope.ts";
@@ -159,7 +160,7 @@ class ClientCore implements CallHost {
   readonly validateOutput: boolean;
   readonly maxBufferedChunks: number;
   readonly #mlm: MlmClient;
-  readonly #pending = new Map<string, PendingCall>();
+  readonly #pending = new CallTable<PendingCall>();
   readonly #nextId = callIdGenerator();
   readonly #defaultTimeout: number;
   readonly #maxPayload: number;
@@ -279,7 +280,7 @@ class ClientCore implements CallHost {
   }
 
   #launch(call: PendingCall, frames: Uint8Array[], remaining: number, options?: CallOptions<unknown>): void {
-    this.#pending.set(call.callId, call);
+    this.#pending.add(call);
     this.#stats.calls++;
     try {
       this.#mlm.sendFor(call.info.service, call.info.method, frames, { tracker: call.callId, timeout: remaining });
@@ -292,7 +293,7 @@ class ClientCore implements CallHost {
   }
 
   finished(call: PendingCall, cancelRemote: RpcError | undefined): void {
-    if (this.#pending.get(call.callId) === call) this.#pending.delete(call.callId);
+    this.#pending.delete(call);
     this.#deadlines.remove(call);
     if (cancelRemote !== undefined && !this.#closed) {
       this.#cancel(call.callId, call.worker, call.deadline, cancelRemote.code);
@@ -364,7 +365,7 @@ class ClientCore implements CallHost {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const call of [...this.#pending.values()]) {
+    for (const call of this.#pending.values()) {
       call.fail(new RpcUnavailableError(RpcErrorCode.UNAVAILABLE, `${call.info.service}.${call.info.method}: the client closed`), false);
     }
     this.#deadlines.clear();

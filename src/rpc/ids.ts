@@ -26,3 +26,28 @@ export function callIdGenerator(): () => string {
   let counter = 0;
   return () => `${prefix}.${(++counter).toString(36)}`;
 }
+
+/**
+ * The counter of an id made by {@link callIdGenerator} (the base-36 digits after its last dot),
+ * or -1 for a string that is not such an id.
+ *
+ * @example
+ * ```ts
+ * callSequence("k3x9q2.1a"); // 46
+ * callSequence("nonsense"); // -1
+ * ```
+ */
+export function callSequence(id: string): number {
+  const dot = id.lastIndexOf(".");
+  const digits = id.length - dot - 1;
+  // Ten base-36 digits stay below 2^53.
+  if (dot < 0 || digits < 1 || digits > 10) return -1;
+  let n = 0;
+  for (let i = dot + 1; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    const digit = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 122 ? c - 87 : -1;
+    if (digit < 0) return -1;
+    n = n * 36 + digit;
+  }
+  return n;
+}

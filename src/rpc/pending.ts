@@ -31,6 +31,7 @@ function isErrorBody(value: unknown): value is RpcErrorBody {
  */
 export abstract class PendingCall implements HeapEntry {
   heapIndex = -1;
+  queuePos = -1;
   /** The mailbox that takes cancels for this call (from the last ack), if any. */
   worker: string | undefined;
   #settled = false;

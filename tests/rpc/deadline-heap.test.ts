@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import fc from "fast-check";
 import { DeadlineHeap, type HeapEntry } from "../../src/rpc/deadline-heap.ts";
 
 interface Item extends HeapEntry {
   name: string;
 }
-const item = (name: string, deadline: number): Item => ({ name, deadline, heapIndex: -1 });
+const item = (name: string, deadline: number): Item => ({ name, deadline, heapIndex: -1, queuePos: -1 });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("rpc client deadline heap", () => {
@@ -52,6 +53,59 @@ describe("rpc client deadline heap", () => {
     heap.remove(x);
     heap.remove(x);
     assert.equal(heap.size, 0);
+    heap.clear();
+  });
+
+  it("expires exactly the entries left, in deadline order, whatever the order of adds and removes", async () => {
+    const op = fc.oneof(
+      { weight: 3, arbitrary: fc.record({ add: fc.constant(true), deadline: fc.integer({ min: 0, max: 50 }), monotone: fc.boolean() }) },
+      { weight: 2, arbitrary: fc.record({ add: fc.constant(false), which: fc.nat() }) },
+    );
+    await fc.assert(fc.asyncProperty(fc.array(op, { maxLength: 300 }), async (ops) => {
+      const expired: Item[] = [];
+      // A clock far past every deadline: the timer fires on the next turn, after the adds and removes.
+      const heap = new DeadlineHeap<Item>((i) => expired.push(i), () => 1e9);
+      const live = new Set<Item>();
+      const added: Item[] = [];
+      let last = 0;
+      for (const o of ops) {
+        if (o.add) {
+          // Mostly in order (one timeout for every call), sometimes earlier than the last.
+          last = o.monotone ? last + (o.deadline % 3) : o.deadline;
+          const x = item(`i${added.length}`, last);
+          heap.add(x);
+          live.add(x);
+          added.push(x);
+        } else if (added.length > 0) {
+          const x = added[o.which % added.length]!;
+          heap.remove(x);
+          live.delete(x);
+        }
+        assert.equal(heap.size, live.size);
+      }
+      await sleep(2);
+      assert.equal(expired.length, live.size);
+      assert.deepEqual(new Set(expired), live);
+      for (let i = 1; i < expired.length; i++) assert.ok(expired[i - 1]!.deadline <= expired[i]!.deadline);
+      heap.clear();
+    }), { numRuns: 60 });
+  });
+
+  it("keeps a long-lived entry and thousands of settled ones behind it in bounded space", () => {
+    const heap = new DeadlineHeap<Item>(() => {});
+    const now = Date.now() + 60_000;
+    const long = item("long", now);
+    heap.add(long);
+    for (let i = 0; i < 20_000; i++) {
+      const x = item(`x${i}`, now + i);
+      heap.add(x);
+      heap.remove(x);
+    }
+    assert.equal(heap.size, 1);
+    assert.ok(heap.queueSlots < 100, `${heap.queueSlots} slots for one entry`);
+    heap.remove(long);
+    assert.equal(heap.size, 0);
+    assert.equal(heap.queueSlots, 0);
     heap.clear();
   });
 });
