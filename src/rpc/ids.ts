@@ -38,16 +38,18 @@ export function callIdGenerator(): () => string {
  * ```
  */
 export function callSequence(id: string): number {
-  const dot = id.lastIndexOf(".");
-  const digits = id.length - dot - 1;
-  // Ten base-36 digits stay below 2^53.
-  if (dot < 0 || digits < 1 || digits > 10) return -1;
+  // One pass from the end, without lastIndexOf or substrings: this runs for every reply.
   let n = 0;
-  for (let i = dot + 1; i < id.length; i++) {
+  let scale = 1;
+  for (let i = id.length - 1, digits = 0; i >= 0; i--, digits++) {
     const c = id.charCodeAt(i);
-    const digit = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 122 ? c - 87 : -1;
+    if (c === 0x2e) return digits === 0 ? -1 : n;
+    // Ten base-36 digits stay below 2^53.
+    if (digits === 10) return -1;
+    const digit = c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x7a ? c - 0x57 : -1;
     if (digit < 0) return -1;
-    n = n * 36 + digit;
+    n += digit * scale;
+    scale *= 36;
   }
-  return n;
+  return -1;
 }
