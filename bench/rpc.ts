@@ -13,8 +13,9 @@
  * frame and a payload of a few bytes.
  * A third implementation, "raw + msgpackr", is the exchange by hand as an application would
  * write it: the raw one plus msgpackr's pack/unpack of input and output on both sides.
- * Each case alternates the implementations round by round; rows show the best round, and the
- * notes compare best rounds and also give the median ratio of rounds run back to back.
+ * Each case alternates the implementations round by round (every other round in reverse order);
+ * rows show the best round, and the notes compare best rounds and also give the median ratio of
+ * rounds run back to back.
  * The broker runs in a child process of the same runtime (this file with `--broker`).
  *
  *   npx tsx bench/rpc.ts | npx bun bench/rpc.ts | npx deno run -A bench/rpc.ts
@@ -38,11 +39,12 @@ import { type BenchRow, nowMs, percentile, report, runtimeName } from "./lib.ts"
 const BENCH = "rpc";
 const MiB = 1024 * 1024;
 // Each case runs ROUNDS times per implementation, alternating them round by round, and the best round counts:
-// on a shared machine, background load only ever makes a round slower.
-const ROUNDS = 5;
-const SEQ_MS = 1000;
-const CONC_MS = 1000;
-const MB_MS = 1000;
+// on a shared machine, background load only ever makes a round slower. Many short rounds rather
+// than a few long ones: the median of paired rounds (see pairedRatio) steadies with their number.
+const ROUNDS = 11;
+const SEQ_MS = 600;
+const CONC_MS = 600;
+const MB_MS = 600;
 const IN_FLIGHT = 64;
 const WORKERS = 4;
 
@@ -248,8 +250,10 @@ async function measureCase(c: Case, harnesses: Map<Impl, Harness>, best: Map<str
     if (c === "1 MiB echo") await saturate(4, 200, () => h.echo(payload));
     else if (c === "concurrent calls") await saturate(IN_FLIGHT, 300, (i) => h.infer(i));
   }
+  const order = [...harnesses];
   for (let r = 0; r < ROUNDS; r++) {
-    for (const [name, h] of harnesses) {
+    // Every other round in reverse order, so that no implementation always runs first or last.
+    for (const [name, h] of r % 2 === 0 ? order : [...order].reverse()) {
       const m = await run(h);
       const key = `${c}|${name}`;
       rounds.set(key, [...(rounds.get(key) ?? []), m.opsPerSec]);
