@@ -28,15 +28,13 @@ export function fieldlessHeader(kind: string): Uint8Array {
   return new Uint8Array([0x82, ...fixstr("version"), ENVELOPE_VERSION, ...fixstr("kind"), ...fixstr(kind)]);
 }
 
-const FIELDLESS = (["progress", "result", "error", "cancel"] as const).map((kind) => ({
+const FIELDLESS = (["result", "progress", "error", "cancel"] as const).map((kind) => ({
   bytes: new Uint8Array(fixstr(kind)),
   header: Object.freeze({ kind }) as FastHeader,
 }));
 // What every recognised header has after its map byte: "version" 2 "kind", then the kind string.
 const COMMON = new Uint8Array([...fixstr("version"), ENVELOPE_VERSION, ...fixstr("kind")]);
 const KIND_AT = 1 + COMMON.length;
-// The call header from its kind on: "call" "timeout".
-const CALL_REST = new Uint8Array([...fixstr("call"), ...fixstr("timeout")]);
 
 function writeUint(out: Uint8Array, pos: number, value: number): number {
   if (value < 0x80) {
@@ -151,23 +149,24 @@ export type FastHeader =
  */
 export function fastDecodeHeader(frame: Uint8Array): FastHeader | undefined {
   const map = frame[0];
-  if ((map !== 0x82 && map !== 0x84) || !startsWith(frame, 1, COMMON)) return undefined;
-  if (map === 0x82) {
-    for (let k = 0; k < FIELDLESS.length; k++) {
-      const entry = FIELDLESS[k] as (typeof FIELDLESS)[number];
-      if (startsWith(frame, KIND_AT, entry.bytes)) {
-        after = KIND_AT + entry.bytes.length;
-        return entry.header;
-      }
-    }
-    return undefined;
+  if (map === 0x84) {
+    // One comparison over the whole constant part, then the two numbers.
+    if (!startsWith(frame, 0, CALL_PREFIX)) return undefined;
+    const timeout = readUint(frame, CALL_PREFIX.length);
+    if (timeout < 0 || !startsWith(frame, after, DEADLINE_KEY)) return undefined;
+    const deadline = readUint(frame, after + DEADLINE_KEY.length);
+    if (deadline < 0) return undefined;
+    return { kind: "call", timeout, deadline };
   }
-  if (!startsWith(frame, KIND_AT, CALL_REST)) return undefined;
-  const timeout = readUint(frame, KIND_AT + CALL_REST.length);
-  if (timeout < 0 || !startsWith(frame, after, DEADLINE_KEY)) return undefined;
-  const deadline = readUint(frame, after + DEADLINE_KEY.length);
-  if (deadline < 0) return undefined;
-  return { kind: "call", timeout, deadline };
+  if (map !== 0x82 || !startsWith(frame, 1, COMMON)) return undefined;
+  for (let k = 0; k < FIELDLESS.length; k++) {
+    const entry = FIELDLESS[k] as (typeof FIELDLESS)[number];
+    if (startsWith(frame, KIND_AT, entry.bytes)) {
+      after = KIND_AT + entry.bytes.length;
+      return entry.header;
+    }
+  }
+  return undefined;
 }
 
 /**
