@@ -566,9 +566,9 @@ export function fastDecode(frame: Uint8Array, frames?: readonly Uint8Array[], fi
 
 /**
  * Decodes the msgpack value at byte `start` of `frame`, which may be followed by more bytes (an
- * envelope header before its payload). Out-of-band references are refused. Returns {@link NOT_DECODED} for anything outside the
- * plain profile (extension types included) or malformed; {@link decodedEnd} then tells where
- * the value ended.
+ * envelope header before its payload). Returns {@link NOT_DECODED} for anything outside the
+ * plain profile (extension types, out-of-band references included) or malformed;
+ * {@link decodedEnd} then tells where the value ended.
  *
  * @example
  * ```ts
