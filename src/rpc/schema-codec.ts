@@ -56,7 +56,6 @@ const MAX_KEYS = 0xffff;
 const SCRATCH = 16 * 1024;
 /** The general writer copies binary values this big in a separate step: bytes are the same, this path leaves them to it. */
 const BIG_BIN = 4096;
-const SCALAR_TYPES = new Set(["string", "number", "integer", "boolean", "null"]);
 const SCALAR_SHAPES: Record<string, true> = { string: true, number: true, boolean: true, null: true, scalar: true };
 
 function isSchema(value: unknown): value is Record<string, unknown> {
@@ -100,7 +99,7 @@ function shapeOf(schema: unknown, depth: number): Shape {
       };
     }
     default:
-      return typeof schema["type"] === "string" && SCALAR_TYPES.has(schema["type"]) ? { kind: "scalar" } : { kind: "any" };
+      return { kind: "any" };
   }
 }
 
