@@ -8,7 +8,7 @@
  */
 
 import { copySmall } from "../util/small-bytes.ts";
-import { putNumber, putString, putU32 } from "./msgpack-put.ts";
+import { putBinHeader, putLength, putNumber, putString, putU32 } from "./msgpack-put.ts";
 
 const utf8Decoder = new TextDecoder();
 const MAX_DEPTH = 256;
@@ -54,18 +54,9 @@ function writeNumber(v: number): void {
   pos = putNumber(buf, pos, v);
 }
 
-function writeLength(n: number, fix: number, fixMax: number, b16: number, b32: number): void {
+function writeLength(n: number, fix: number, b16: number, b32: number): void {
   ensure(5);
-  if (n < fixMax) buf[pos++] = fix | n;
-  else if (n < 0x10000) {
-    buf[pos++] = b16;
-    buf[pos++] = n >>> 8;
-    buf[pos++] = n & 0xff;
-  } else {
-    buf[pos++] = b32;
-    putU32(buf, pos, n);
-    pos += 4;
-  }
+  pos = putLength(buf, pos, n, fix, b16, b32);
 }
 
 function writeBin(v: Uint8Array): void {
@@ -81,18 +72,7 @@ function writeBin(v: Uint8Array): void {
     return;
   }
   ensure(5);
-  if (n < 0x100) {
-    buf[pos++] = 0xc4;
-    buf[pos++] = n;
-  } else if (n < 0x10000) {
-    buf[pos++] = 0xc5;
-    buf[pos++] = n >>> 8;
-    buf[pos++] = n & 0xff;
-  } else {
-    buf[pos++] = 0xc6;
-    putU32(buf, pos, n);
-    pos += 4;
-  }
+  pos = putBinHeader(buf, pos, n);
   if (n >= BIG_BIN) {
     // Copied once, into the output frame, when the output is assembled.
     bigs.push(v);
@@ -134,7 +114,7 @@ function write(v: unknown, depth: number): void {
         const keys = Object.keys(o);
         let count = 0;
         for (let i = 0; i < keys.length; i++) if (o[keys[i] as string] !== undefined) count++;
-        writeLength(count, 0x80, 16, 0xde, 0xdf);
+        writeLength(count, 0x80, 0xde, 0xdf);
         for (let i = 0; i < keys.length; i++) {
           const key = keys[i] as string;
           const item = o[key];
@@ -147,7 +127,7 @@ function write(v: unknown, depth: number): void {
       }
       if (ctor === Array) {
         const a = v as unknown[];
-        writeLength(a.length, 0x90, 16, 0xdc, 0xdd);
+        writeLength(a.length, 0x90, 0xdc, 0xdd);
         for (let i = 0; i < a.length; i++) {
           write(a[i], depth + 1);
           if (failed) return;

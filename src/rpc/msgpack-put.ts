@@ -112,3 +112,51 @@ export function putString(out: Uint8Array, p: number, s: string): number {
   }
   return p + header + written;
 }
+
+/**
+ * Writes the header of a map (`fix` 0x80, `b16` 0xde, `b32` 0xdf) or array (0x90, 0xdc, 0xdd)
+ * of `n` entries at `p`; 5 bytes must be free. Returns the position after it.
+ *
+ * @example
+ * ```ts
+ * const end = putLength(out, 0, 2, 0x80, 0xde, 0xdf); // 82, end === 1
+ * ```
+ */
+export function putLength(out: Uint8Array, p: number, n: number, fix: number, b16: number, b32: number): number {
+  if (n < 16) out[p++] = fix | n;
+  else if (n < 0x10000) {
+    out[p++] = b16;
+    out[p++] = n >>> 8;
+    out[p++] = n & 0xff;
+  } else {
+    out[p++] = b32;
+    putU32(out, p, n);
+    p += 4;
+  }
+  return p;
+}
+
+/**
+ * Writes the header of a `bin` of `n` bytes at `p` (the bytes follow it); 5 bytes must be
+ * free. Returns the position after it.
+ *
+ * @example
+ * ```ts
+ * const end = putBinHeader(out, 0, 300); // c5 01 2c, end === 3
+ * ```
+ */
+export function putBinHeader(out: Uint8Array, p: number, n: number): number {
+  if (n < 0x100) {
+    out[p++] = 0xc4;
+    out[p++] = n;
+  } else if (n < 0x10000) {
+    out[p++] = 0xc5;
+    out[p++] = n >>> 8;
+    out[p++] = n & 0xff;
+  } else {
+    out[p++] = 0xc6;
+    putU32(out, p, n);
+    p += 4;
+  }
+  return p;
+}

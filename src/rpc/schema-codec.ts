@@ -17,7 +17,7 @@ import type { TSchema } from "typebox";
 import { copySmall } from "../util/small-bytes.ts";
 import { BYTES_KEYWORD } from "./bytes.ts";
 import { decodedEnd, fastDecodeFirst, NOT_DECODED } from "./msgpack-fast.ts";
-import { putNumber, putString, putU32 } from "./msgpack-put.ts";
+import { putBinHeader, putLength, putNumber, putString } from "./msgpack-put.ts";
 
 /**
  * A compiled codec of one schema (see {@link schemaCodec}).
@@ -197,36 +197,14 @@ function encodeScalar(v: unknown, b: Uint8Array, p: number): number {
 function encodeBytes(v: unknown, b: Uint8Array, p: number): number {
   if (!(v instanceof Uint8Array)) return -1;
   const n = v.byteLength;
-  if (n >= binaryLimit || p + 3 + n > b.length) return -1;
-  if (n < 0x100) {
-    b[p++] = 0xc4;
-    b[p++] = n;
-  } else {
-    b[p++] = 0xc5;
-    b[p++] = n >>> 8;
-    b[p++] = n & 0xff;
-  }
+  if (n >= binaryLimit || p + 5 + n > b.length) return -1;
+  p = putBinHeader(b, p, n);
   b.set(v, p);
   return p + n;
 }
 
 function encodeAny(): number {
   return -1;
-}
-
-/** The msgpack map or array header for `n` entries (`fix` | n below 16, then 16 and 32 bits). */
-function putLength(b: Uint8Array, p: number, n: number, fix: number, b16: number, b32: number): number {
-  if (n < 16) b[p++] = fix | n;
-  else if (n < 0x10000) {
-    b[p++] = b16;
-    b[p++] = n >>> 8;
-    b[p++] = n & 0xff;
-  } else {
-    b[p++] = b32;
-    putU32(b, p, n);
-    p += 4;
-  }
-  return p;
 }
 
 function keyBytes(key: string): number[] {
@@ -274,6 +252,21 @@ const LEAF_ENCODERS: Record<string, string> = {
 
 // ---------------------------------------------------------------- code generation
 
+/**
+ * Generated lines that read a map (`fix` 0x80) or array (0x90) header of the fix or 16-bit
+ * form into `n`, leaving the value's start in `p0`; other forms go to the general reader.
+ */
+function readLength(fix: number, b16: number): string[] {
+  return [
+    "  const p0 = p;",
+    "  const b = s[p];",
+    "  let n;",
+    `  if (b >= ${fix} && b <= ${fix | 0x0f}) { n = b & 15; p += 1; }`,
+    `  else if (b === ${b16} && p + 3 <= at.end) { n = (s[p + 1] << 8) | s[p + 2]; p += 3; }`,
+    "  else return decodeAny(s, p0);",
+  ];
+}
+
 /** Generated source: one decoder and one encoder function per object or array shape. */
 class Generator {
   readonly lines: string[] = [];
@@ -303,12 +296,7 @@ class Generator {
     const allRequired = !shape.optional.includes(true);
     const body: string[] = [
       `function ${name}(s, p) {`,
-      "  const p0 = p;",
-      "  const b = s[p];",
-      "  let n;",
-      "  if (b >= 0x80 && b <= 0x8f) { n = b & 15; p += 1; }",
-      "  else if (b === 0xde && p + 3 <= at.end) { n = (s[p + 1] << 8) | s[p + 2]; p += 3; }",
-      "  else return decodeAny(s, p0);",
+      ...readLength(0x80, 0xde),
     ];
     if (allRequired) body.push(`  if (n !== ${shape.keys.length}) return decodeAny(s, p0);`);
     else body.push("  const o = {};");
@@ -343,12 +331,7 @@ class Generator {
     const name = this.#name("decodeArray");
     this.lines.push(
       `function ${name}(s, p) {`,
-      "  const p0 = p;",
-      "  const b = s[p];",
-      "  let n;",
-      "  if (b >= 0x90 && b <= 0x9f) { n = b & 15; p += 1; }",
-      "  else if (b === 0xdc && p + 3 <= at.end) { n = (s[p + 1] << 8) | s[p + 2]; p += 3; }",
-      "  else return decodeAny(s, p0);",
+      ...readLength(0x90, 0xdc),
       "  if (n > at.end - p) return decodeAny(s, p0);",
       "  const out = new Array(n);",
       "  for (let i = 0; i < n; i++) {",
