@@ -56,6 +56,9 @@ const MAX_KEYS = 0xffff;
 const SCRATCH = 16 * 1024;
 /** The general writer copies binary values this big in a separate step: bytes are the same, this path leaves them to it. */
 const BIG_BIN = 4096;
+/** Failures in a row after which an encoder mostly stands aside, and how often it then tries. */
+const GIVE_UP = 32;
+const RETRY_EVERY = 256;
 const SCALAR_SHAPES: Record<string, true> = { string: true, number: true, boolean: true, null: true, scalar: true };
 
 function isSchema(value: unknown): value is Record<string, unknown> {
@@ -444,16 +447,25 @@ export function schemaCodec(schema: TSchema): SchemaCodec | undefined {
     // e.g. a content security policy without 'unsafe-eval': the general codec does the work.
     return undefined;
   }
+  // Values this encoder keeps giving up on (a Type.Any field, large binary every time) would
+  // pay for it on every call: after GIVE_UP failures in a row it tries one value in RETRY_EVERY.
+  let failures = 0;
   const encodeAfter = (value: unknown, prefixLength: number, binaryThreshold: number): Uint8Array | undefined => {
+    if (failures >= GIVE_UP && ++failures % RETRY_EVERY !== 0) return undefined;
     binaryLimit = Math.min(binaryThreshold, BIG_BIN);
     let end: number;
     try {
       end = encodeRoot(value, scratch, prefixLength);
     } catch {
       // A getter that throws: the general encoder reports it.
+      end = -1;
+    }
+    if (end < 0) {
+      if (failures < GIVE_UP) failures++;
       return undefined;
     }
-    return end < 0 ? undefined : copySmall(scratch, end);
+    failures = 0;
+    return copySmall(scratch, end);
   };
   return {
     encode(value, prefix, binaryThreshold) {

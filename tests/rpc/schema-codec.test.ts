@@ -161,6 +161,18 @@ describe("rpc schema codecs", () => {
     assert.ok(codec.encode({ ...base, thumb: new Uint8Array(99) }, NO_PREFIX, 100) !== undefined);
   });
 
+  it("stands aside after many failures in a row, and comes back when values fit again", () => {
+    const codec = schemaCodec(Small)!;
+    const good = { prompt: "a", n: 1 };
+    for (let i = 0; i < 40; i++) assert.equal(codec.encode({ prompt: 1, n: 1 }, NO_PREFIX, 65536), undefined);
+    // Standing aside: even a value it can write goes to the general encoder...
+    assert.equal(codec.encode(good, NO_PREFIX, 65536), undefined);
+    // ...until its next try, within a few hundred calls, after which it writes every value again.
+    let calls = 1;
+    while (codec.encode(good, NO_PREFIX, 65536) === undefined) assert.ok(++calls < 300, "it tries again");
+    for (let i = 0; i < 10; i++) assert.equal(hex(codec.encode(good, NO_PREFIX, 65536)!), hex(generalEncode(good)));
+  });
+
   it("writes the prefix first and returns a frame of its own", () => {
     const codec = schemaCodec(Small)!;
     const header = encodeHeader({ kind: "result" });
