@@ -1,9 +1,15 @@
 import { callSequence } from "./ids.ts";
 
+/** What a {@link CallTable} holds: a call, its id, and the counter at the end of its id (-1: none). */
+export interface TableEntry {
+  readonly callId: string;
+  readonly seq: number;
+}
+
 const INITIAL_SLOTS = 64;
 
 /**
- * The calls a client has in flight, by call id. Ids end in a counter (see `callIdGenerator`),
+ * The calls a client has in flight, by call id. Ids end in a counter (see `CallIds`),
  * so a call lives in the slot its counter picks in a power-of-two array, and a reply finds it
  * with a few character reads and one string comparison instead of hashing the id a Map would
  * need on every insert, lookup and delete. A call whose slot is taken (by a long-running call
@@ -18,7 +24,7 @@ const INITIAL_SLOTS = 64;
  * calls.delete(call);
  * ```
  */
-export class CallTable<T extends { readonly callId: string }> {
+export class CallTable<T extends TableEntry> {
   #slots: (T | undefined)[] = new Array<T | undefined>(INITIAL_SLOTS).fill(undefined);
   #mask = INITIAL_SLOTS - 1;
   readonly #overflow = new Map<string, T>();
@@ -29,7 +35,7 @@ export class CallTable<T extends { readonly callId: string }> {
     return this.#size;
   }
 
-  /** Adds a call; its id must not be held already. */
+  /** Adds a call; its id must not be held already, and its `seq` must be what `callSequence` reads from it. */
   add(call: T): void {
     this.#place(call);
     this.#size++;
@@ -48,7 +54,7 @@ export class CallTable<T extends { readonly callId: string }> {
 
   /** Removes this call (not another with the same id); false if it was not held. */
   delete(call: T): boolean {
-    const seq = callSequence(call.callId);
+    const seq = call.seq;
     const slot = seq & this.#mask;
     if (seq >= 0 && this.#slots[slot] === call) this.#slots[slot] = undefined;
     else if (this.#overflow.get(call.callId) === call) this.#overflow.delete(call.callId);
@@ -66,7 +72,7 @@ export class CallTable<T extends { readonly callId: string }> {
   }
 
   #place(call: T): void {
-    const seq = callSequence(call.callId);
+    const seq = call.seq;
     const slot = seq & this.#mask;
     if (seq >= 0 && this.#slots[slot] === undefined) this.#slots[slot] = call;
     else this.#overflow.set(call.callId, call);

@@ -12,7 +12,7 @@ import {
 } from "./errors.ts";
 import { DeadlineHeap } from "./deadline-heap.ts";
 import { CALL_HEADER_MAX, writeCallHeader } from "./header-fast.ts";
-import { callIdGenerator, randomHex } from "./ids.ts";
+import { CallIds, randomHex } from "./ids.ts";
 import { SCHEMA_SCRATCH } from "./schema-codec.ts";
 import { type MethodInfo, methodInfo } from "./method-info.ts";
 import { type CallHost, MAX_TIMER_MS, type PendingCall, StreamCall, UnaryCall } from "./pending.ts";
@@ -161,7 +161,7 @@ class ClientCore implements CallHost {
   readonly maxBufferedChunks: number;
   readonly #mlm: MlmClient;
   readonly #pending = new CallTable<PendingCall>();
-  readonly #nextId = callIdGenerator();
+  readonly #ids = new CallIds();
   readonly #defaultTimeout: number;
   readonly #maxPayload: number;
   readonly #binaryFrameThreshold: number;
@@ -203,7 +203,8 @@ class ClientCore implements CallHost {
   #unary(info: MethodInfo, input: unknown, options?: CallOptions<unknown>): Promise<unknown> {
     try {
       const frames = this.#prepare(info, input, options);
-      const call = new UnaryCall(this, this.#nextId(), info, this.#deadline, options?.onProgress as ((value: unknown) => void) | undefined);
+      const call = new UnaryCall(this, this.#ids.next(), info, this.#deadline, options?.onProgress as ((value: unknown) => void) | undefined);
+      call.seq = this.#ids.seq;
       this.#launch(call, frames, this.#remaining, options);
       return call.promise;
     } catch (error) {
@@ -218,11 +219,12 @@ class ClientCore implements CallHost {
       frames = this.#prepare(info, input, options);
     } catch (error) {
       // Surface the failure on the first iteration, like any other failure of the stream.
-      const call = new StreamCall(this, this.#nextId(), info, now);
+      const call = new StreamCall(this, this.#ids.next(), info, now);
       call.fail(error as RpcError, false);
       return call;
     }
-    const call = new StreamCall(this, this.#nextId(), info, this.#deadline);
+    const call = new StreamCall(this, this.#ids.next(), info, this.#deadline);
+    call.seq = this.#ids.seq;
     this.#launch(call, frames, this.#remaining, options);
     return call;
   }

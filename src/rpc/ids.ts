@@ -16,19 +16,28 @@ export function randomHex(bytes: number): string {
  *
  * @example
  * ```ts
- * const next = callIdGenerator();
- * next(); // "k3x9q2.1"
+ * const ids = new CallIds();
+ * ids.next(); // "k3x9q2.1"
+ * ids.seq; // 1, what callSequence("k3x9q2.1") reads back
  * ```
  */
-export function callIdGenerator(): () => string {
-  const [random] = crypto.getRandomValues(new Uint32Array(1));
-  const prefix = (random as number).toString(36);
-  let counter = 0;
-  return () => `${prefix}.${(++counter).toString(36)}`;
+export class CallIds {
+  readonly #prefix: string;
+  /** The counter of the id {@link next} made last. */
+  seq = 0;
+
+  constructor() {
+    const [random] = crypto.getRandomValues(new Uint32Array(1));
+    this.#prefix = (random as number).toString(36);
+  }
+
+  next(): string {
+    return `${this.#prefix}.${(++this.seq).toString(36)}`;
+  }
 }
 
 /**
- * The counter of an id made by {@link callIdGenerator} (the base-36 digits after its last dot),
+ * The counter of an id made by {@link CallIds} (the base-36 digits after its last dot),
  * or -1 for a string that is not such an id.
  *
  * @example

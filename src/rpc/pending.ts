@@ -32,6 +32,8 @@ function isErrorBody(value: unknown): value is RpcErrorBody {
 export abstract class PendingCall implements HeapEntry {
   heapIndex = -1;
   queuePos = -1;
+  /** The counter at the end of the call id (set by the client; see `CallIds`), -1 if none. */
+  seq = -1;
   /** The mailbox that takes cancels for this call (from the last ack), if any. */
   worker: string | undefined;
   #settled = false;

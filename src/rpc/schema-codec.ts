@@ -142,6 +142,19 @@ function decodeNumber(s: Uint8Array, p: number): unknown {
     at.p = p + 1;
     return b;
   }
+  // Counters and sizes: the unsigned forms up to 32 bits, as the general reader reads them.
+  if (b === 0xcc && p + 2 <= at.end) {
+    at.p = p + 2;
+    return s[p + 1];
+  }
+  if (b === 0xcd && p + 3 <= at.end) {
+    at.p = p + 3;
+    return ((s[p + 1] as number) << 8) | (s[p + 2] as number);
+  }
+  if (b === 0xce && p + 5 <= at.end) {
+    at.p = p + 5;
+    return (s[p + 1] as number) * 0x1000000 + (((s[p + 2] as number) << 16) | ((s[p + 3] as number) << 8) | (s[p + 4] as number));
+  }
   return decodeAny(s, p);
 }
 

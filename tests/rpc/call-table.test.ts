@@ -2,10 +2,13 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { CallTable } from "../../src/rpc/call-table.ts";
-import { callIdGenerator, callSequence } from "../../src/rpc/ids.ts";
+import { CallIds, callSequence } from "../../src/rpc/ids.ts";
 
 class Call {
-  constructor(readonly callId: string) {}
+  readonly seq: number;
+  constructor(readonly callId: string) {
+    this.seq = callSequence(callId);
+  }
 }
 
 describe("rpc call table", () => {
@@ -15,13 +18,17 @@ describe("rpc call table", () => {
     assert.equal(callSequence("a.b.zz"), 35 * 36 + 35);
     assert.equal(callSequence("zzzzzzzzzz".replace(/^/, "p.")), 36 ** 10 - 1);
     for (const bad of ["nonsense", "p.", "p.A1", "p.-1", "p.1 ", "p.zzzzzzzzzzz", ""]) assert.equal(callSequence(bad), -1, bad);
-    const next = callIdGenerator();
-    for (let i = 1; i <= 100; i++) assert.equal(callSequence(next()), i);
+    const ids = new CallIds();
+    for (let i = 1; i <= 100; i++) {
+      assert.equal(callSequence(ids.next()), i);
+      assert.equal(ids.seq, i);
+    }
   });
 
   it("finds calls by id, and forgets them", () => {
     const table = new CallTable<Call>();
-    const next = callIdGenerator();
+    const ids = new CallIds();
+    const next = () => ids.next();
     const calls = Array.from({ length: 10 }, () => new Call(next()));
     for (const call of calls) table.add(call);
     assert.equal(table.size, 10);
@@ -35,7 +42,8 @@ describe("rpc call table", () => {
 
   it("keeps a call whose slot is taken by a long-running one, and grows when many are", () => {
     const table = new CallTable<Call>();
-    const next = callIdGenerator();
+    const ids = new CallIds();
+    const next = () => ids.next();
     const long = new Call(next());
     table.add(long);
     // 64 slots: the call 64 ids later wants the long call's slot.
