@@ -497,6 +497,16 @@ function read(depth: number): unknown {
   }
 }
 
+/** Points the reader at `frame` from byte `start` to its end, with no error recorded. */
+function begin(frame: Uint8Array, start: number): void {
+  src = frame;
+  at = start;
+  end = frame.length;
+  bad = false;
+  dv = undefined;
+  oobError = undefined;
+}
+
 /** Returned by {@link fastDecode} when the frame needs the general codec. */
 export const NOT_DECODED: unique symbol = Symbol("not decoded");
 
@@ -512,12 +522,7 @@ export const NOT_DECODED: unique symbol = Symbol("not decoded");
  * ```
  */
 export function fastDecode(frame: Uint8Array, frames?: readonly Uint8Array[], first = 0, start = 0): unknown {
-  src = frame;
-  at = start;
-  end = frame.length;
-  bad = false;
-  dv = undefined;
-  oobError = undefined;
+  begin(frame, start);
   if (frames !== undefined) {
     extFrames = frames;
     extFirst = first;
@@ -556,12 +561,7 @@ export function fastDecode(frame: Uint8Array, frames?: readonly Uint8Array[], fi
  * ```
  */
 export function fastDecodeFirst(frame: Uint8Array, start = 0): unknown {
-  src = frame;
-  at = start;
-  end = frame.length;
-  bad = false;
-  dv = undefined;
-  oobError = undefined;
+  begin(frame, start);
   extCount = 0;
   const value = read(0);
   firstEnd = at;
