@@ -11,7 +11,7 @@ import {
   RpcValidationError,
 } from "./errors.ts";
 import { DeadlineHeap } from "./deadline-heap.ts";
-import { CALL_HEADER_MAX, writeCallHeader } from "./header-fast.ts";
+import { writeCallHeader } from "./header-fast.ts";
 import { CallIds, randomHex } from "./ids.ts";
 import { SCHEMA_SCRATCH } from "./schema-codec.ts";
 import { type MethodInfo, methodInfo } from "./method-info.ts";
@@ -153,8 +153,6 @@ export async function connect<const S extends ContractMap>(
   return Object.freeze(client) as RpcClient<S>;
 }
 
-const CALL_HEADER = new Uint8Array(CALL_HEADER_MAX);
-
 /** The machinery behind the proxies: pending calls by id, the reply router, cancels. */
 class ClientCore implements CallHost {
   readonly validateOutput: boolean;
@@ -246,21 +244,21 @@ class ClientCore implements CallHost {
     if (!(remaining > 0)) throw new RpcDeadlineError(`${label}: the deadline has already passed`);
     this.#deadline = deadline;
     this.#remaining = remaining;
-    const usual = options?.meta === undefined && Number.isSafeInteger(deadline);
-    if (usual && info.inputCodec !== undefined) {
-      // The header goes straight into the compiled encoder's buffer, ahead of the payload.
+    let header: Uint8Array;
+    if (options?.meta === undefined && Number.isSafeInteger(deadline)) {
+      // The usual header, written once into the compiled encoder's buffer ahead of the payload;
+      // should that encoder give up, the general one copies it from there.
       const headerLength = writeCallHeader(SCHEMA_SCRATCH, remaining, deadline);
-      const frame = info.inputCodec.encodeAfter(input, headerLength, this.#binaryFrameThreshold);
+      const frame = info.inputCodec?.encodeAfter(input, headerLength, this.#binaryFrameThreshold);
       if (frame !== undefined) return this.#checkSize([frame], headerLength, label);
-    }
-    // The usual header is written into a reused buffer: the encoder copies it into the frame.
-    const header = usual
-      ? CALL_HEADER.subarray(0, writeCallHeader(CALL_HEADER, remaining, deadline))
-      : encodeHeader(
+      header = SCHEMA_SCRATCH.subarray(0, headerLength);
+    } else {
+      header = encodeHeader(
         options?.meta === undefined
           ? { kind: "call", timeout: remaining, deadline }
           : { kind: "call", timeout: remaining, deadline, meta: options.meta },
       );
+    }
     let payload: Uint8Array[];
     try {
       payload = encodePayload(input, this.#binaryFrameThreshold, header);
