@@ -26,6 +26,25 @@ export interface SocketOptions {
   maxMessageSize?: number;
   /** ZMTP heartbeat: send PING every `interval` ms (0 = off, the default) and drop the peer after `timeout` ms of silence. */
   heartbeat?: { interval: number; timeout?: number; ttl?: number };
+  /**
+   * Most frames in one message. More closes that connection (a flood of empty frames must not
+   * cost memory without bound). Default 1024.
+   */
+  maxMessageParts?: number;
+  /** Greeting and security handshake must finish within this many ms, else the connection closes. Default 30000. */
+  handshakeTimeout?: number;
+}
+
+/**
+ * A per-peer bound on output a ROUTER has accepted but not yet handed to the kernel (libzmq's
+ * SNDHWM, plus a byte bound). At either mark, `send` to that peer drops the message, returns
+ * false and counts it in `droppedHighWater`.
+ */
+export interface SendHighWaterMark {
+  /** Messages. Default 10 000. */
+  messages?: number;
+  /** Bytes (frame bodies). Default 64 MiB. */
+  bytes?: number;
 }
 
 export interface RouterOptions extends SocketOptions {
@@ -33,6 +52,17 @@ export interface RouterOptions extends SocketOptions {
   plain?: { authenticate: PlainAuthenticator };
   /** When true, `send` to an unknown routing id throws instead of dropping and counting. */
   mandatory?: boolean;
+  /**
+   * Per-peer output bound. Before a peer reaches it, the ROUTER emits `congested` (backlog at
+   * half of either mark) and later `drained` (back to a quarter of both), so the application can
+   * stop producing for that peer instead of losing messages at the mark.
+   */
+  sendHighWaterMark?: SendHighWaterMark;
+  /**
+   * Bytes held across all connections in messages not yet completely received. A connection
+   * whose next frame would go beyond it is closed. Default 1 GiB.
+   */
+  receiveBudget?: number;
 }
 
 export interface DealerOptions extends SocketOptions {
@@ -53,6 +83,10 @@ export interface RouterEvents {
   message: (routingId: Uint8Array, frames: Frames) => void;
   connect: (routingId: Uint8Array, info: { address: string }) => void;
   disconnect: (routingId: Uint8Array, reason: string) => void;
+  /** The peer's unsent backlog reached half of a `sendHighWaterMark` (transports that bound it). */
+  congested: (routingId: Uint8Array) => void;
+  /** After `congested`: the backlog fell back to a quarter of both marks. */
+  drained: (routingId: Uint8Array) => void;
   error: (error: Error) => void;
 }
 
@@ -72,6 +106,8 @@ export interface SocketStats {
   droppedUnroutable: number;
   /** Connections closed because of protocol errors (bad greeting, oversize, bad auth...). */
   protocolErrors: number;
+  /** Messages a ROUTER dropped because the peer was at its `sendHighWaterMark` (optional: transports that bound it). */
+  droppedHighWater?: number;
 }
 
 export interface RouterSocket {
