@@ -6,6 +6,11 @@ import { MalamuteError } from "../errors.ts";
  * Connection errors (`ZMTP_HEARTBEAT_TIMEOUT`, `ZMTP_HANDSHAKE_TIMEOUT`) are transient: a
  * connecting side reconnects. Every other code is a protocol error: like libzmq, a
  * connecting side gives up on that endpoint, because retrying cannot succeed.
+ *
+ * Limits: `ZMTP_FRAME_TOO_LARGE` (a frame's declared size is beyond what is left of
+ * `maxMessageSize`, refused at its header), `ZMTP_TOO_MANY_PARTS` (more than `maxMessageParts`
+ * frames in one message), `ZMTP_RECEIVE_BUDGET` (the socket's shared budget for unfinished
+ * messages cannot cover this connection's next allocation).
  */
 export type ZmtpErrorCode =
   | "ZMTP_BAD_GREETING"
@@ -13,6 +18,8 @@ export type ZmtpErrorCode =
   | "ZMTP_MECHANISM_MISMATCH"
   | "ZMTP_BAD_SOCKET_TYPE"
   | "ZMTP_FRAME_TOO_LARGE"
+  | "ZMTP_TOO_MANY_PARTS"
+  | "ZMTP_RECEIVE_BUDGET"
   | "ZMTP_BAD_FRAME"
   | "ZMTP_AUTH_FAILED"
   | "ZMTP_MALFORMED_COMMAND"

@@ -1,5 +1,7 @@
 import { ZmtpError } from "./errors.ts";
 import { FLAG_COMMAND, FLAG_LONG, FLAG_MORE } from "./frame.ts";
+import { GROWING_FRAME_START, WHOLE_FRAME_ALLOCATION_MAX } from "./limits.ts";
+import type { ReceiveBudget } from "./receive-budget.ts";
 
 /** Receives decoded frames; `stopped` is checked between frames so a failure stops decoding. */
 export interface FrameSink {
@@ -20,14 +22,19 @@ const MAX_SAFE_HI = 0x1fffff;
 /**
  * Incremental ZMTP frame decoder. Frames that lie inside one input chunk are handed out as
  * zero-copy views of it; only frames split across chunks are assembled into a new buffer,
- * allocated once at its final size after the size has been checked against the limits.
+ * allocated after the size has been checked against the limits: at its final size up to
+ * `WHOLE_FRAME_ALLOCATION_MAX` (1 MiB), beyond that growing (from 64 KiB, doubling) with the
+ * bytes that actually arrived, so a header declaring a huge size costs nothing until the
+ * bytes follow. With a `budget`, every such allocation is taken from it first (and given
+ * back when the frame is handed out, or on `release`); a refusal throws `ZMTP_RECEIVE_BUDGET`.
  *
  * A chunk pushed as `transient` (a read buffer the I/O layer reuses) is never referenced
  * after `push` returns: every frame in it is copied out. The I/O layer can also read the
- * rest of a large frame straight into its final buffer: `bodyTarget` is the unfilled part,
- * and `filled(n)` records bytes written there.
+ * rest of a large frame straight into its buffer: `bodyTarget` is the unfilled part, and
+ * `filled(n)` records bytes written there.
  *
- * `maxData` (bytes left for the current message) and `maxCommand` are updated by the owner.
+ * `maxData` (bytes left for the current message), `partsHeld` and `maxCommand` are updated
+ * by the owner.
  *
  * @example
  * ```ts
@@ -40,6 +47,12 @@ export class FrameDecoder {
   maxData = Number.MAX_SAFE_INTEGER;
   /** Largest command frame accepted. */
   maxCommand = 64 * 1024;
+  /** Most data frames in one message; the header of one more throws `ZMTP_TOO_MANY_PARTS`. */
+  maxParts = Number.MAX_SAFE_INTEGER;
+  /** Frames of the current message received so far (kept by the owner, which sees message ends). */
+  partsHeld = 0;
+  /** Shared budget the buffers of frames being assembled are taken from. */
+  budget: ReceiveBudget | undefined = undefined;
   /**
    * Allocates the buffer of a frame split across chunks. The I/O layer may supply an
    * allocator that skips zero-filling (the whole buffer is always overwritten).
@@ -53,9 +66,13 @@ export class FrameDecoder {
   frameBuffers: FrameBufferSource | undefined = undefined;
   readonly #hdr = new Uint8Array(9);
   #hdrHave = 0;
+  /** The frame being assembled: possibly only the first part of its final size (see #grow). */
   #body: Uint8Array | null = null;
   #bodyHave = 0;
+  #bodySize = 0;
   #flags = 0;
+  /** Bytes taken from `budget` for #body. */
+  #charged = 0;
 
   /** True when a frame has been started but not finished (useful to detect truncation at EOF). */
   get midFrame(): boolean {
@@ -64,11 +81,14 @@ export class FrameDecoder {
 
   /**
    * The unfilled tail of the frame being assembled, when at least `min` bytes are missing;
-   * bytes written there must then be reported with `filled`.
+   * bytes written there must then be reported with `filled`. A growing frame's buffer is
+   * enlarged here when less than `min` bytes of room are left, which may throw
+   * `ZMTP_RECEIVE_BUDGET`.
    */
   bodyTarget(min: number): Uint8Array | undefined {
-    const body = this.#body;
-    if (body === null || body.length - this.#bodyHave < min) return undefined;
+    let body = this.#body;
+    if (body === null || this.#bodySize - this.#bodyHave < min) return undefined;
+    if (body.length - this.#bodyHave < min) body = this.#grow(this.#bodyHave + min);
     return body.subarray(this.#bodyHave);
   }
 
@@ -77,10 +97,14 @@ export class FrameDecoder {
     const body = this.#body;
     if (body === null) throw new RangeError("no frame is being assembled");
     this.#bodyHave = Math.min(body.length, this.#bodyHave + n);
-    if (this.#bodyHave === body.length) {
-      this.#body = null;
-      sink.frame(this.#flags, body);
-    }
+    if (this.#bodyHave === this.#bodySize) this.#finishBody(sink);
+  }
+
+  /** Drop the frame being assembled and give its bytes back to the budget (the connection is ending). */
+  release(): void {
+    this.#body = null;
+    this.#hdrHave = 0;
+    this.#uncharge();
   }
 
   /**
@@ -140,11 +164,8 @@ export class FrameDecoder {
           sink.frame(flags, chunk.subarray(start, end));
         }
       } else {
-        const body = this.#allocBody(size);
-        body.set(chunk.subarray(start, n));
-        this.#body = body;
+        this.#beginBody(flags, size, n - start).set(chunk.subarray(start, n));
         this.#bodyHave = n - start;
-        this.#flags = flags;
         off = n;
       }
     }
@@ -155,10 +176,58 @@ export class FrameDecoder {
     return this.frameBuffers?.minSize ?? Infinity;
   }
 
-  /** The buffer of one frame split across chunks (or copied out of a transient one). */
+  /** The buffer of one frame copied whole out of a transient chunk. */
   #allocBody(size: number): Uint8Array {
     const source = this.frameBuffers;
     return source !== undefined && size >= source.minSize ? source.take(size) : this.allocate(size);
+  }
+
+  /** Start assembling a frame of `size` bytes of which `have` are here; returns its (first) buffer. */
+  #beginBody(flags: number, size: number, have: number): Uint8Array {
+    const capacity = size <= WHOLE_FRAME_ALLOCATION_MAX ? size : Math.min(size, Math.max(GROWING_FRAME_START, have));
+    this.#charge(capacity);
+    const body = capacity === size ? this.#allocBody(size) : this.allocate(capacity);
+    this.#body = body;
+    this.#bodySize = size;
+    this.#bodyHave = 0;
+    this.#flags = flags;
+    return body;
+  }
+
+  /** A bigger buffer for the frame being assembled, holding at least `need` bytes (doubling). */
+  #grow(need: number): Uint8Array {
+    const old = this.#body as Uint8Array;
+    const capacity = Math.min(this.#bodySize, Math.max(old.length * 2, need));
+    this.#charge(capacity - old.length);
+    const body = this.allocate(capacity);
+    body.set(old.subarray(0, this.#bodyHave));
+    this.#body = body;
+    return body;
+  }
+
+  #charge(bytes: number): void {
+    const budget = this.budget;
+    if (budget === undefined) return;
+    if (!budget.take(bytes)) {
+      throw new ZmtpError(
+        "ZMTP_RECEIVE_BUDGET",
+        `receive budget of ${budget.limit} bytes exhausted (${budget.held} held in unfinished messages)`,
+      );
+    }
+    this.#charged += bytes;
+  }
+
+  #uncharge(): void {
+    if (this.#charged === 0) return;
+    this.budget?.give(this.#charged);
+    this.#charged = 0;
+  }
+
+  #finishBody(sink: FrameSink): void {
+    const body = this.#body as Uint8Array;
+    this.#body = null;
+    this.#uncharge();
+    sink.frame(this.#flags, body);
   }
 
   #startHeader(chunk: Uint8Array, off: number): number {
@@ -184,21 +253,17 @@ export class FrameDecoder {
       sink.frame(flags, new Uint8Array(0));
       return off;
     }
-    this.#body = this.#allocBody(size);
-    this.#bodyHave = 0;
-    this.#flags = flags;
+    this.#beginBody(flags, size, chunk.length - off);
     return off;
   }
 
   #continueBody(chunk: Uint8Array, off: number, sink: FrameSink): number {
-    const body = this.#body as Uint8Array;
-    const take = Math.min(body.length - this.#bodyHave, chunk.length - off);
+    let body = this.#body as Uint8Array;
+    const take = Math.min(this.#bodySize - this.#bodyHave, chunk.length - off);
+    if (body.length - this.#bodyHave < take) body = this.#grow(this.#bodyHave + take);
     body.set(chunk.subarray(off, off + take), this.#bodyHave);
     this.#bodyHave += take;
-    if (this.#bodyHave === body.length) {
-      this.#body = null;
-      sink.frame(this.#flags, body);
-    }
+    if (this.#bodyHave === this.#bodySize) this.#finishBody(sink);
     return off + take;
   }
 
@@ -210,6 +275,8 @@ export class FrameDecoder {
       }
     } else if (size > this.maxData) {
       throw new ZmtpError("ZMTP_FRAME_TOO_LARGE", `frame of ${size} bytes exceeds the message size limit`);
+    } else if (this.partsHeld >= this.maxParts) {
+      throw new ZmtpError("ZMTP_TOO_MANY_PARTS", `message of more than ${this.maxParts} frames`);
     }
   }
 }

@@ -47,12 +47,14 @@ export interface PeerGreeting {
  */
 export class GreetingParser {
   readonly #expected: Uint8Array;
+  readonly #name: MechanismName;
   readonly #buf = new Uint8Array(GREETING_SIZE);
   #have = 0;
   result: PeerGreeting | undefined;
 
   constructor(mechanism: MechanismName) {
     this.#expected = new Uint8Array(20);
+    this.#name = mechanism;
     for (let i = 0; i < mechanism.length; i++) this.#expected[i] = mechanism.charCodeAt(i);
   }
 
@@ -81,18 +83,19 @@ export class GreetingParser {
     }
     if (this.#have === GREETING_SIZE) {
       const mech = buf.subarray(12, 32);
+      const name = mechanismName(mech);
       for (let i = 0; i < 20; i++) {
         if (mech[i] !== this.#expected[i]) {
           throw new ZmtpError(
             "ZMTP_MECHANISM_MISMATCH",
-            `peer uses mechanism "${ascii(mech)}", this socket uses "${ascii(this.#expected)}"`,
+            `peer uses mechanism "${escaped(name)}", this socket uses "${this.#name}"`,
           );
         }
       }
       this.result = {
         major: buf[10] as number,
         minor: buf[11] as number,
-        mechanism: ascii(mech),
+        mechanism: this.#name,
         asServer: buf[32] === 1,
       };
     }
@@ -104,11 +107,31 @@ function hex(n: number | undefined): string {
   return (n ?? 0).toString(16).padStart(2, "0");
 }
 
-function ascii(bytes: Uint8Array): string {
+/**
+ * The name in a greeting's 20-byte mechanism field, which must be NUL-padded: anything after
+ * the first NUL but more NULs would otherwise pass for a known name (`NULL\0X` is not NULL).
+ */
+function mechanismName(field: Uint8Array): Uint8Array {
+  let end = field.indexOf(0);
+  if (end < 0) end = field.length;
+  let last = field.length;
+  while (last > end && field[last - 1] === 0) last--;
+  if (last > end) {
+    throw new ZmtpError(
+      "ZMTP_BAD_GREETING",
+      `bad greeting: mechanism field "${escaped(field.subarray(0, last))}" is not a NUL-padded name`,
+    );
+  }
+  return field.subarray(0, end);
+}
+
+/** Bytes as a quotable string: printable ASCII as is, everything else (and `"`, `\\`) escaped. */
+function escaped(bytes: Uint8Array): string {
   let s = "";
   for (const b of bytes) {
-    if (b === 0) break;
-    s += b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : "?";
+    if (b === 0x22 || b === 0x5c) s += "\\" + String.fromCharCode(b);
+    else if (b >= 0x20 && b < 0x7f) s += String.fromCharCode(b);
+    else s += `\\x${hex(b)}`;
   }
   return s;
 }

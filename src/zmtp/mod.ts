@@ -14,10 +14,15 @@ export { ZmtpError, type ZmtpErrorCode } from "./errors.ts";
 export { type FrameBufferSource, FrameDecoder, type FrameSink } from "./frame-decoder.ts";
 export { FLAG_COMMAND, FLAG_LONG, FLAG_MORE, FrameWriter } from "./frame.ts";
 export { encodeGreeting, GREETING_SIZE, GreetingParser, type MechanismName, type PeerGreeting } from "./greeting.ts";
+export {
+  DEFAULT_MAX_MESSAGE_PARTS, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_RECEIVE_BUDGET, FRAME_OVERHEAD, GROWING_FRAME_START,
+  WHOLE_FRAME_ALLOCATION_MAX,
+} from "./limits.ts";
 export type { Mechanism, MechanismContext } from "./mechanism.ts";
 export { NullMechanism } from "./mechanism-null.ts";
 export { PlainClientMechanism, PlainServerMechanism } from "./mechanism-plain.ts";
 export { decodeMetadata, encodeMetadata, type Metadata } from "./metadata.ts";
+export { ReceiveBudget } from "./receive-budget.ts";
 export {
   type HeartbeatOptions, type PeerInfo, Session, type SessionHandler, type SessionOptions,
 } from "./session.ts";

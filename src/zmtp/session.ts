@@ -3,8 +3,10 @@ import { ZmtpError } from "./errors.ts";
 import { type FrameBufferSource, FrameDecoder, type FrameSink } from "./frame-decoder.ts";
 import { FLAG_COMMAND, FLAG_MORE, FrameWriter } from "./frame.ts";
 import { encodeGreeting, GreetingParser } from "./greeting.ts";
+import { DEFAULT_MAX_MESSAGE_PARTS, DEFAULT_MAX_MESSAGE_SIZE, FRAME_OVERHEAD } from "./limits.ts";
 import type { Mechanism, MechanismContext } from "./mechanism.ts";
 import { decodeMetadata, encodeMetadata, type Metadata } from "./metadata.ts";
+import type { ReceiveBudget } from "./receive-budget.ts";
 import { type SocketType, socketTypesCompatible } from "./socket-type.ts";
 
 /** Heartbeat settings, in milliseconds (libzmq's ZMQ_HEARTBEAT_IVL / _TIMEOUT / _TTL). */
@@ -25,8 +27,21 @@ export interface SessionOptions {
   mechanism: Mechanism;
   /** Our routing id, announced as `Identity` (may be empty). */
   identity?: Uint8Array;
-  /** Largest accepted message (sum of its frames). Default 256 MiB. */
+  /**
+   * Largest accepted message: the sum of its frames' sizes plus `FRAME_OVERHEAD` (64) bytes
+   * per frame. A frame whose header declares more than the rest of this allowance closes the
+   * session with `ZMTP_FRAME_TOO_LARGE` before anything is allocated for it. Default 256 MiB.
+   */
   maxMessageSize?: number;
+  /** Most frames in one message; the header of one more closes with `ZMTP_TOO_MANY_PARTS`. Default 1024. */
+  maxMessageParts?: number;
+  /**
+   * Budget shared with other sessions for bytes held in unfinished messages (frames being
+   * assembled, finished parts of a multipart message, each part charged with `FRAME_OVERHEAD`
+   * too). When it cannot cover the next allocation or part, this session closes with
+   * `ZMTP_RECEIVE_BUDGET`. Default: none.
+   */
+  receiveBudget?: ReceiveBudget;
   /** Largest accepted command frame. Default 64 KiB. */
   maxCommandSize?: number;
   heartbeat?: HeartbeatOptions;
@@ -66,7 +81,6 @@ export interface SessionHandler {
 const State = { Greeting: 0, Handshake: 1, Ready: 2, Closed: 3 } as const;
 type State = (typeof State)[keyof typeof State];
 
-const DEFAULT_MAX_MESSAGE = 256 * 1024 * 1024;
 const utf8 = new TextEncoder();
 
 /**
@@ -95,7 +109,9 @@ export class Session implements FrameSink, MechanismContext {
   readonly #writer = new FrameWriter();
   readonly #decoder = new FrameDecoder();
   readonly #greeting: GreetingParser;
-  readonly #maxMessage: number;
+  /** `maxMessageSize` less one frame's overhead: what the first frame of a message may hold. */
+  readonly #maxFirstFrame: number;
+  readonly #budget: ReceiveBudget | undefined;
   readonly #hbInterval: number;
   readonly #hbTimeout: number;
   readonly #hbTtl: number;
@@ -106,7 +122,8 @@ export class Session implements FrameSink, MechanismContext {
   #peerMeta: Metadata | undefined;
   #peer: PeerInfo | undefined;
   #parts: Uint8Array[] | null = null;
-  #partsSize = 0;
+  /** Sizes of the finished parts of the current message, each plus FRAME_OVERHEAD (taken from the budget, if any). */
+  #partsCost = 0;
   #startedAt = 0;
   #lastRecv = 0;
   #nextPingAt = Infinity;
@@ -120,8 +137,11 @@ export class Session implements FrameSink, MechanismContext {
     this.#mechanism = options.mechanism;
     this.#socketType = options.socketType;
     this.#greeting = new GreetingParser(options.mechanism.name);
-    this.#maxMessage = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE;
-    this.#decoder.maxData = this.#maxMessage;
+    this.#maxFirstFrame = (options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE) - FRAME_OVERHEAD;
+    this.#decoder.maxData = this.#maxFirstFrame;
+    this.#decoder.maxParts = options.maxMessageParts ?? DEFAULT_MAX_MESSAGE_PARTS;
+    this.#budget = options.receiveBudget;
+    this.#decoder.budget = options.receiveBudget;
     this.#decoder.maxCommand = options.maxCommandSize ?? 64 * 1024;
     if (options.allocate) this.#decoder.allocate = options.allocate;
     this.#decoder.frameBuffers = options.frameBuffers;
@@ -187,7 +207,13 @@ export class Session implements FrameSink, MechanismContext {
    * `min` bytes are still missing. Report bytes written there with `fed`.
    */
   readTarget(min: number): Uint8Array | undefined {
-    return this.#state === State.Closed ? undefined : this.#decoder.bodyTarget(min);
+    if (this.#state === State.Closed) return undefined;
+    try {
+      return this.#decoder.bodyTarget(min);
+    } catch (err) {
+      this.#fail(err);
+      return undefined;
+    }
   }
 
   /** `n` bytes were read into the buffer returned by `readTarget`. Never throws. */
@@ -301,6 +327,7 @@ export class Session implements FrameSink, MechanismContext {
     if (this.#state === State.Closed) return;
     this.#state = State.Closed;
     this.#error = new ZmtpError("ZMTP_CLOSED", "closed locally");
+    this.#dropPartial();
   }
 
   // ---- FrameSink
@@ -320,16 +347,39 @@ export class Session implements FrameSink, MechanismContext {
         return;
       }
       parts.push(body);
-      this.#parts = null;
-      this.#partsSize = 0;
-      this.#decoder.maxData = this.#maxMessage;
+      this.#endMessage();
       this.#handler.onMessage(parts);
       return;
     }
+    const cost = body.length + FRAME_OVERHEAD;
+    const budget = this.#budget;
+    if (budget !== undefined && !budget.take(cost)) {
+      throw new ZmtpError(
+        "ZMTP_RECEIVE_BUDGET",
+        `receive budget of ${budget.limit} bytes exhausted (${budget.held} held in unfinished messages)`,
+      );
+    }
+    this.#partsCost += cost;
     if (this.#parts === null) this.#parts = [body];
     else this.#parts.push(body);
-    this.#partsSize += body.length;
-    this.#decoder.maxData = this.#maxMessage - this.#partsSize;
+    const d = this.#decoder;
+    d.maxData = this.#maxFirstFrame - this.#partsCost;
+    d.partsHeld = this.#parts.length;
+  }
+
+  /** Forget the current message's parts and give their cost back. */
+  #endMessage(): void {
+    this.#parts = null;
+    this.#budget?.give(this.#partsCost);
+    this.#partsCost = 0;
+    this.#decoder.maxData = this.#maxFirstFrame;
+    this.#decoder.partsHeld = 0;
+  }
+
+  /** The session is over: what it holds of an unfinished message goes back to the budget. */
+  #dropPartial(): void {
+    this.#endMessage();
+    this.#decoder.release();
   }
 
   #command(body: Uint8Array): void {
@@ -414,7 +464,7 @@ export class Session implements FrameSink, MechanismContext {
     }
     this.#state = State.Closed;
     this.#error = error;
-    this.#parts = null;
+    this.#dropPartial();
     this.#handler.onClose(error);
   }
 }
