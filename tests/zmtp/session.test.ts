@@ -1,47 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
-  decodeCommand, encodeCommand, encodeGreeting, encodeMetadata, FLAG_COMMAND, FrameDecoder, type Mechanism,
-  NullMechanism, type PeerInfo, PlainClientMechanism, PlainServerMechanism, Session, type SessionOptions,
-  type SocketType, type ZmtpError,
+  decodeCommand, encodeCommand, encodeGreeting, encodeMetadata, FLAG_COMMAND, FrameDecoder, NullMechanism,
+  PlainClientMechanism, PlainServerMechanism, type ZmtpError,
 } from "../../src/zmtp/mod.ts";
 import { concatBytes } from "../../src/util/bytes.ts";
+import { nullPair, Probe, pump } from "./helpers.ts";
 
 const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
 const text = (b: Uint8Array): string => new TextDecoder().decode(b);
-
-/** A session with a recording handler. */
-class Probe {
-  readonly session: Session;
-  ready: PeerInfo | undefined;
-  messages: Uint8Array[][] = [];
-  closed: ZmtpError | undefined;
-  auth: Array<[string, string]> = [];
-
-  constructor(options: Partial<SessionOptions> & { mechanism: Mechanism; socketType?: SocketType }) {
-    this.session = new Session({ socketType: "DEALER", ...options }, {
-      onReady: (peer) => (this.ready = peer),
-      onMessage: (frames) => this.messages.push(frames),
-      onAuthenticate: (u, p) => this.auth.push([u, p]),
-      onClose: (err) => (this.closed = err),
-    });
-  }
-
-  out(): Uint8Array {
-    return concatBytes(this.session.takeOutput());
-  }
-}
-
-/** Exchange output between two probes until quiet. */
-function pump(a: Probe, b: Probe, now = 0): void {
-  for (let i = 0; i < 20; i++) {
-    const x = a.out();
-    const y = b.out();
-    if (x.length === 0 && y.length === 0) return;
-    if (x.length) b.session.feed(x, now);
-    if (y.length) a.session.feed(y, now);
-  }
-}
 
 /** Parse the commands in a session's output after its greeting. */
 function commandsIn(bytes: Uint8Array): string[] {
@@ -51,14 +18,6 @@ function commandsIn(bytes: Uint8Array): string[] {
     frame: (flags, body) => names.push((flags & FLAG_COMMAND) ? decodeCommand(body).name : `data:${text(body)}`),
   });
   return names;
-}
-
-function nullPair(client: Partial<SessionOptions> = {}, server: Partial<SessionOptions> = {}): [Probe, Probe] {
-  const a = new Probe({ mechanism: new NullMechanism(), socketType: "DEALER", ...client });
-  const b = new Probe({ mechanism: new NullMechanism(), socketType: "ROUTER", ...server });
-  a.session.start(0);
-  b.session.start(0);
-  return [a, b];
 }
 
 describe("ZMTP session (sans-I/O)", () => {
