@@ -1,6 +1,7 @@
 import { Emitter } from "../util/emitter.ts";
 import { parseEndpoint } from "./endpoint.ts";
 import { TransportError } from "./errors.ts";
+import { checkMessageSize, messageCost } from "./tcp-common.ts";
 import type {
   DealerEvents, DealerOptions, DealerSocket, Frames, RouterEvents, RouterOptions, RouterSocket, SocketStats,
   Transport,
@@ -10,6 +11,10 @@ import type {
  * An in-memory transport for tests and for embedding a broker and its clients in one
  * process. Endpoints are `inproc://name`. Messages are handed over by reference (no copy)
  * on a later microtask, so delivery order and re-entrancy match a real network.
+ *
+ * Peers here are in-process code, not remote input: there is no per-peer send high-water
+ * mark (no `congested`/`drained` events), no `maxMessageParts` and no receive budget;
+ * `maxMessageSize` is checked with the same rule as over TCP.
  *
  * @example
  * ```ts
@@ -44,12 +49,6 @@ function idKey(id: Uint8Array): string {
 function generatedId(): Uint8Array {
   const n = (nextPeerId = (nextPeerId + 1) >>> 0);
   return new Uint8Array([0, n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]);
-}
-
-function messageSize(frames: Frames): number {
-  let size = 0;
-  for (const f of frames) size += f.byteLength;
-  return size;
 }
 
 /** One dealer-to-router link. */
@@ -110,7 +109,7 @@ class InprocRouter extends Emitter<RouterEvents> implements RouterSocket {
 
   deliverFromDealer(link: Link, frames: Frames): void {
     const max = this.#options.maxMessageSize;
-    if (max !== undefined && messageSize(frames) > max) {
+    if (max !== undefined && messageCost(frames) > max) {
       this.#stats.protocolErrors++;
       this.detach(link, "message too large");
       return;
@@ -240,10 +239,7 @@ class InprocDealer extends Emitter<DealerEvents> implements DealerSocket {
 
   send(frames: Frames): void {
     if (this.#closed) throw new TransportError("SOCKET_CLOSED", "socket is closed");
-    const max = this.#options.maxMessageSize;
-    if (max !== undefined && messageSize(frames) > max) {
-      throw new TransportError("MESSAGE_TOO_LARGE", `message of ${messageSize(frames)} bytes exceeds maxMessageSize ${max}`);
-    }
+    checkMessageSize(frames, this.#options.maxMessageSize);
     if (this.#links.length === 0) {
       const hwm = this.#options.sendHighWaterMark ?? 1000;
       if (this.#queue.length >= hwm) {

@@ -1,3 +1,5 @@
+import { FRAME_OVERHEAD } from "../zmtp/limits.ts";
+import { TransportError } from "./errors.ts";
 import type { SocketStats } from "./types.ts";
 
 /** Fresh zeroed counters. */
@@ -27,11 +29,30 @@ export class RoutingIdGenerator {
   }
 }
 
-/** Sum of frame sizes. */
-export function messageSize(frames: readonly Uint8Array[]): number {
-  let n = 0;
+/**
+ * What a message counts against `maxMessageSize`: the sum of its frame sizes plus
+ * `FRAME_OVERHEAD` (64) bytes per frame, the rule the ZMTP engine applies on receipt, so a
+ * socket never sends what an identically configured peer would refuse.
+ */
+export function messageCost(frames: readonly Uint8Array[]): number {
+  let n = frames.length * FRAME_OVERHEAD;
   for (const f of frames) n += f.byteLength;
   return n;
+}
+
+/**
+ * @throws TransportError `MESSAGE_TOO_LARGE` when `frames` cost more than `max` (see
+ *   {@link messageCost}); `max` undefined means no limit.
+ */
+export function checkMessageSize(frames: readonly Uint8Array[], max: number | undefined): void {
+  if (max === undefined) return;
+  const cost = messageCost(frames);
+  if (cost > max) {
+    throw new TransportError(
+      "MESSAGE_TOO_LARGE",
+      `message of ${frames.length} frames and ${cost - frames.length * FRAME_OVERHEAD} bytes exceeds maxMessageSize ${max} (each frame counts ${FRAME_OVERHEAD} bytes more)`,
+    );
+  }
 }
 
 /**

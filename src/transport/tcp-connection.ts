@@ -13,6 +13,8 @@ export interface ConnectionOwner {
   connClosed(conn: TcpConnection, reason: string, error: ZmtpError | undefined): void;
   /** The socket's write buffer emptied after having been full. */
   connDrain?(conn: TcpConnection): void;
+  /** A batch of messages reached the kernel: `pendingMessages` and `backlog` just fell. */
+  connWritten?(conn: TcpConnection): void;
   /** PLAIN server: check credentials. */
   authenticate?(username: string, password: string, peer: { address: string }): boolean | Promise<boolean>;
 }
@@ -132,6 +134,10 @@ export class TcpConnection {
   readonly #pool: BufferPool | undefined;
   /** Pooled frames sent since the last flush; released once the kernel has them. */
   #held: Uint8Array[] = [];
+  /** Messages sent since the last flush. */
+  #unflushed = 0;
+  /** Messages flushed whose write has not completed yet. */
+  #inFlight = 0;
   /** Resolves when the OS socket is fully closed (so `close()` can wait for it). */
   readonly closed: Promise<void>;
 
@@ -190,6 +196,11 @@ export class TcpConnection {
     return this.socket.writableLength + this.session.outputPending;
   }
 
+  /** Messages accepted by `send` whose bytes have not all been handed to the kernel yet. */
+  get pendingMessages(): number {
+    return this.#unflushed + this.#inFlight;
+  }
+
   /** Start the ZMTP exchange; call when the TCP connection is established. */
   start(): void {
     this.socket.setNoDelay(true);
@@ -202,6 +213,7 @@ export class TcpConnection {
   /** Queue a message; it is written together with everything else sent in this turn. */
   send(frames: readonly Uint8Array[]): void {
     this.session.send(frames);
+    this.#unflushed++;
     const pool = this.#pool;
     if (pool !== undefined) {
       for (let i = 0; i < frames.length; i++) {
@@ -245,15 +257,7 @@ export class TcpConnection {
   #flush(): void {
     if (this.session.outputPending === 0 || this.socket.destroyed || !this.socket.writable) return;
     const chunks = this.session.takeOutput();
-    const held = this.#held;
-    // Node calls a write's callback once the kernel has its bytes (or the write was cancelled),
-    // and in order, so the last chunk's callback covers every pooled frame of this batch.
-    let written: (() => void) | undefined;
-    if (held.length > 0) {
-      this.#held = [];
-      const pool = this.#pool as BufferPool;
-      written = () => pool.releaseAll(held);
-    }
+    const written = this.#batchWritten();
     if (chunks.length === 1) {
       this.socket.write(chunks[0] as Uint8Array, written);
       return;
@@ -263,6 +267,27 @@ export class TcpConnection {
     for (let i = 0; i < last; i++) this.socket.write(chunks[i] as Uint8Array);
     this.socket.write(chunks[last] as Uint8Array, written);
     this.socket.uncork();
+  }
+
+  /**
+   * What to do once this batch's last chunk is written: release its pooled frames and count
+   * its messages as delivered to the kernel. Node calls a write's callback once the kernel
+   * has its bytes (or the write was cancelled), and in order, so the last chunk's callback
+   * covers the whole batch.
+   */
+  #batchWritten(): (() => void) | undefined {
+    const held = this.#held;
+    const messages = this.#unflushed;
+    if (held.length === 0 && messages === 0) return undefined;
+    this.#unflushed = 0;
+    this.#inFlight += messages;
+    if (held.length > 0) this.#held = [];
+    const pool = this.#pool;
+    return () => {
+      if (held.length > 0) (pool as BufferPool).releaseAll(held);
+      this.#inFlight -= messages;
+      this.#owner.connWritten?.(this);
+    };
   }
 
   #armTimer(): void {

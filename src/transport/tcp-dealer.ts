@@ -5,7 +5,7 @@ import { NullMechanism } from "../zmtp/mechanism-null.ts";
 import { PlainClientMechanism } from "../zmtp/mechanism-plain.ts";
 import { parseEndpoint } from "./endpoint.ts";
 import { TransportError } from "./errors.ts";
-import { emptyStats, messageSize, reconnectSchedule } from "./tcp-common.ts";
+import { checkMessageSize, emptyStats, reconnectSchedule } from "./tcp-common.ts";
 import { type ConnectionOwner, ReadInto, TcpConnection, USER_READ_BUFFERS } from "./tcp-connection.ts";
 import type { DealerEvents, DealerOptions, DealerSocket, Frames, SocketStats } from "./types.ts";
 
@@ -90,6 +90,8 @@ export class TcpDealer extends Emitter<DealerEvents> implements DealerSocket, Co
       mechanism: o.plain ? new PlainClientMechanism(o.plain.username, o.plain.password) : new NullMechanism(),
       identity: o.routingId,
       maxMessageSize: o.maxMessageSize,
+      maxMessageParts: o.maxMessageParts,
+      handshakeTimeout: o.handshakeTimeout,
       heartbeat: o.heartbeat,
     }, this, hooks);
     conn.tag = t;
@@ -152,10 +154,7 @@ export class TcpDealer extends Emitter<DealerEvents> implements DealerSocket, Co
    */
   send(frames: Frames): void {
     if (this.#closed) throw new TransportError("SOCKET_CLOSED", "socket is closed");
-    const max = this.#options.maxMessageSize;
-    if (max !== undefined && messageSize(frames) > max) {
-      throw new TransportError("MESSAGE_TOO_LARGE", `message of ${messageSize(frames)} bytes exceeds maxMessageSize ${max}`);
-    }
+    checkMessageSize(frames, this.#options.maxMessageSize);
     if (this.#queue.length === this.#queueHead) {
       const conn = this.#pick();
       if (conn) {

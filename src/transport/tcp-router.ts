@@ -4,10 +4,12 @@ import { Emitter } from "../util/emitter.ts";
 import type { ZmtpError } from "../zmtp/errors.ts";
 import { NullMechanism } from "../zmtp/mechanism-null.ts";
 import { PlainServerMechanism } from "../zmtp/mechanism-plain.ts";
+import { DEFAULT_RECEIVE_BUDGET } from "../zmtp/limits.ts";
+import { ReceiveBudget } from "../zmtp/receive-budget.ts";
 import type { PeerInfo } from "../zmtp/session.ts";
 import { formatTcpEndpoint, parseEndpoint } from "./endpoint.ts";
 import { TransportError } from "./errors.ts";
-import { emptyStats, RoutingIdGenerator, routingIdKey } from "./tcp-common.ts";
+import { checkMessageSize, emptyStats, RoutingIdGenerator, routingIdKey } from "./tcp-common.ts";
 import { adoptAccepted, type ConnectionOwner, ReadInto, TcpConnection, USER_READ_BUFFERS } from "./tcp-connection.ts";
 import type { Frames, RouterEvents, RouterOptions, RouterSocket, SocketStats } from "./types.ts";
 
@@ -45,10 +47,17 @@ export interface TcpRouterOptions extends RouterOptions {
  */
 export const RECYCLES_BUFFERS = USER_READ_BUFFERS;
 
+/** Default per-peer send high-water mark in messages (libzmq's SNDHWM is 1000; we count unwritten ones only). */
+export const DEFAULT_SEND_HWM_MESSAGES = 10_000;
+/** Default per-peer send high-water mark in bytes. */
+export const DEFAULT_SEND_HWM_BYTES = 64 * 1024 * 1024;
+
 interface Peer {
   id: Uint8Array;
   key: string;
   conn: TcpConnection;
+  /** `congested` was emitted and `drained` not yet. */
+  congested: boolean;
 }
 
 /**
@@ -56,9 +65,19 @@ interface Peer {
  * their handshake is complete; anonymous peers get `00` + a 32-bit counter, a new one on
  * every connection, as libzmq does.
  *
- * Sends never block: each peer's output is batched per event-loop turn. There is no
- * per-peer high-water mark (Malamute's broker runs its ROUTER unbounded too). `close()`
- * flushes what was already sent, within `linger` ms.
+ * Sends never block: each peer's output is batched per event-loop turn. `close()` flushes
+ * what was already sent, within `linger` ms.
+ *
+ * Each peer's backlog (messages accepted by `send` whose bytes the kernel has not taken yet,
+ * and those bytes: encoded frames waiting in the engine plus the socket's write buffer) is
+ * bounded by `sendHighWaterMark` (default 10,000 messages, 64 MiB): at either mark `send`
+ * drops the message, returns false and counts `droppedHighWater`, as libzmq's ROUTER does
+ * at its SNDHWM. `congested` is emitted when the backlog reaches half of either mark, and
+ * `drained` once it is back to a quarter of both, so a producer can pause before losing
+ * anything. Received input is bounded per message (`maxMessageSize`, `maxMessageParts`) and
+ * across connections (`receiveBudget`, default 1 GiB, shared by every connection of this
+ * ROUTER): a connection whose next allocation would exceed it is closed at once, with a
+ * `ZMTP_RECEIVE_BUDGET` error counted in `protocolErrors`, rather than made to wait.
  */
 export class TcpRouter extends Emitter<RouterEvents> implements RouterSocket, ConnectionOwner {
   readonly #options: TcpRouterOptions;
@@ -67,15 +86,22 @@ export class TcpRouter extends Emitter<RouterEvents> implements RouterSocket, Co
   readonly #conns = new Set<TcpConnection>();
   readonly #peers = new Map<string, Peer>();
   readonly #ids = new RoutingIdGenerator();
-  readonly #stats: SocketStats = emptyStats();
+  readonly #stats: SocketStats = { ...emptyStats(), droppedHighWater: 0 };
   #closed = false;
   readonly #pool: BufferPool | undefined;
+  readonly #hwmMessages: number;
+  readonly #hwmBytes: number;
+  /** Bytes held in unfinished received messages, across every connection. */
+  readonly receiveBudget: ReceiveBudget;
   readonly authenticate: ConnectionOwner["authenticate"];
 
   constructor(options: TcpRouterOptions) {
     super();
     this.#options = options;
     this.#pool = RECYCLES_BUFFERS ? options.pool : undefined;
+    this.#hwmMessages = options.sendHighWaterMark?.messages ?? DEFAULT_SEND_HWM_MESSAGES;
+    this.#hwmBytes = options.sendHighWaterMark?.bytes ?? DEFAULT_SEND_HWM_BYTES;
+    this.receiveBudget = new ReceiveBudget(options.receiveBudget ?? DEFAULT_RECEIVE_BUDGET);
     const plain = options.plain;
     if (plain) this.authenticate = (u, p, peer) => plain.authenticate(u, p, peer);
   }
@@ -132,6 +158,9 @@ export class TcpRouter extends Emitter<RouterEvents> implements RouterSocket, Co
       socketType: "ROUTER",
       mechanism: o.plain ? new PlainServerMechanism() : new NullMechanism(),
       maxMessageSize: o.maxMessageSize,
+      maxMessageParts: o.maxMessageParts,
+      handshakeTimeout: o.handshakeTimeout,
+      receiveBudget: this.receiveBudget,
       heartbeat: o.heartbeat,
     }, this, direct ? hooks : undefined, this.#pool);
     // Tracked until the OS socket is closed, so close() also ends connections still flushing an ERROR.
@@ -148,7 +177,7 @@ export class TcpRouter extends Emitter<RouterEvents> implements RouterSocket, Co
       conn.close(`routing id ${key} is already connected`);
       return;
     }
-    const p: Peer = { id, key, conn };
+    const p: Peer = { id, key, conn, congested: false };
     conn.tag = p;
     this.#peers.set(key, p);
     this.emit("connect", id, { address: conn.address });
@@ -171,9 +200,21 @@ export class TcpRouter extends Emitter<RouterEvents> implements RouterSocket, Co
     }
   }
 
+  connWritten(conn: TcpConnection): void {
+    const p = conn.tag as Peer | undefined;
+    if (p === undefined || !p.congested) return;
+    if (conn.pendingMessages * 4 <= this.#hwmMessages && conn.backlog * 4 <= this.#hwmBytes) {
+      p.congested = false;
+      if (this.#peers.get(p.key) === p) this.emit("drained", p.id);
+    }
+  }
+
   /**
    * Send to one peer. Returns false (and counts `droppedUnroutable`) when no peer has this
-   * routing id; with `mandatory`, throws TransportError `HOST_UNREACHABLE` instead.
+   * routing id; with `mandatory`, throws TransportError `HOST_UNREACHABLE` instead. Returns
+   * false (and counts `droppedHighWater`) when the peer's backlog is at `sendHighWaterMark`.
+   *
+   * @throws TransportError `MESSAGE_TOO_LARGE` beyond `maxMessageSize`.
    */
   send(routingId: Uint8Array, frames: Frames): boolean {
     const p = this.#closed ? undefined : this.#peers.get(routingIdKey(routingId));
@@ -182,12 +223,18 @@ export class TcpRouter extends Emitter<RouterEvents> implements RouterSocket, Co
       this.#stats.droppedUnroutable++;
       return false;
     }
-    const max = this.#options.maxMessageSize;
-    if (max !== undefined && frames.reduce((n, f) => n + f.byteLength, 0) > max) {
-      throw new TransportError("MESSAGE_TOO_LARGE", `message exceeds maxMessageSize ${max}`);
+    checkMessageSize(frames, this.#options.maxMessageSize);
+    const conn = p.conn;
+    if (conn.pendingMessages >= this.#hwmMessages || conn.backlog >= this.#hwmBytes) {
+      (this.#stats.droppedHighWater as number)++;
+      return false;
     }
-    p.conn.send(frames);
+    conn.send(frames);
     this.#stats.messagesOut++;
+    if (!p.congested && (conn.pendingMessages * 2 >= this.#hwmMessages || conn.backlog * 2 >= this.#hwmBytes)) {
+      p.congested = true;
+      this.emit("congested", p.id);
+    }
     return true;
   }
 

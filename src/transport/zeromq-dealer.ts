@@ -3,7 +3,7 @@ import { Emitter } from "../util/emitter.ts";
 import { ZmtpError, type ZmtpErrorCode } from "../zmtp/errors.ts";
 import { parseEndpoint } from "./endpoint.ts";
 import { TransportError } from "./errors.ts";
-import { emptyStats, messageSize } from "./tcp-common.ts";
+import { checkMessageSize, emptyStats } from "./tcp-common.ts";
 import type { DealerEvents, DealerOptions, DealerSocket, Frames, SocketStats } from "./types.ts";
 
 /**
@@ -39,6 +39,7 @@ export class ZeromqDealer extends Emitter<DealerEvents> implements DealerSocket 
       reconnectInterval: options.reconnectInterval ?? 100,
       reconnectMaxInterval: options.reconnectIntervalMax ?? 0,
       maxMessageSize: options.maxMessageSize ?? 256 * 1024 * 1024,
+      handshakeInterval: options.handshakeTimeout ?? 30_000,
       ...(options.routingId ? { routingId: asciiId(options.routingId) } : {}),
       ...(options.plain ? { plainUsername: options.plain.username, plainPassword: options.plain.password } : {}),
       ...(hb && hb.interval > 0
@@ -104,10 +105,7 @@ export class ZeromqDealer extends Emitter<DealerEvents> implements DealerSocket 
    */
   send(frames: Frames): void {
     if (this.#closed) throw new TransportError("SOCKET_CLOSED", "socket is closed");
-    const max = this.#options.maxMessageSize;
-    if (max !== undefined && messageSize(frames) > max) {
-      throw new TransportError("MESSAGE_TOO_LARGE", `message of ${messageSize(frames)} bytes exceeds maxMessageSize ${max}`);
-    }
+    checkMessageSize(frames, this.#options.maxMessageSize);
     if (this.#out.length - this.#head >= this.#hwm) {
       throw new TransportError("SEND_QUEUE_FULL", `${this.#hwm} messages already wait to be sent (sendHighWaterMark)`);
     }

@@ -2,7 +2,7 @@ import { Router } from "zeromq";
 import { Emitter } from "../util/emitter.ts";
 import { parseEndpoint } from "./endpoint.ts";
 import { TransportError } from "./errors.ts";
-import { emptyStats, messageSize, routingIdKey } from "./tcp-common.ts";
+import { checkMessageSize, emptyStats, routingIdKey } from "./tcp-common.ts";
 import { registerZap } from "./zeromq-zap.ts";
 import type { Frames, RouterEvents, RouterOptions, RouterSocket, SocketStats } from "./types.ts";
 
@@ -30,7 +30,10 @@ interface Peer {
  * an application message consisting of exactly one empty frame cannot be told apart and is
  * not delivered. The libzmq socket runs with an unlimited send HWM and ROUTER_MANDATORY, so
  * nothing is dropped silently: a peer that vanishes before its queued message is written
- * counts in `droppedUnroutable`.
+ * counts in `droppedUnroutable`. Hence `sendHighWaterMark` is not applied here (no
+ * `congested`/`drained` events); nor are `maxMessageParts` and `receiveBudget`, which libzmq
+ * lacks (its `maxMessageSize` bounds each frame). `handshakeTimeout` is libzmq's handshake
+ * interval.
  */
 export class ZeromqRouter extends Emitter<RouterEvents> implements RouterSocket {
   readonly #options: RouterOptions;
@@ -56,6 +59,7 @@ export class ZeromqRouter extends Emitter<RouterEvents> implements RouterSocket 
       mandatory: true,
       sendHighWaterMark: 0,
       maxMessageSize: options.maxMessageSize ?? 256 * 1024 * 1024,
+      handshakeInterval: options.handshakeTimeout ?? 30_000,
       ...(hb && hb.interval > 0
         ? { heartbeatInterval: hb.interval, heartbeatTimeout: hb.timeout ?? hb.interval, heartbeatTimeToLive: hb.ttl ?? 0 }
         : {}),
@@ -141,10 +145,7 @@ export class ZeromqRouter extends Emitter<RouterEvents> implements RouterSocket 
       this.#stats.droppedUnroutable++;
       return false;
     }
-    const max = this.#options.maxMessageSize;
-    if (max !== undefined && messageSize(frames) > max) {
-      throw new TransportError("MESSAGE_TOO_LARGE", `message exceeds maxMessageSize ${max}`);
-    }
+    checkMessageSize(frames, this.#options.maxMessageSize);
     this.#out.push([routingId, ...frames]);
     this.#stats.messagesOut++;
     if (!this.#writing) this.#writer = this.#write();
