@@ -1,93 +1,9 @@
 import assert from "node:assert/strict";
-import { connect, type Socket } from "node:net";
 import { describe, it } from "node:test";
-import type { DealerSocket, Frames, RouterOptions, RouterSocket } from "../../src/transport/types.ts";
-import { zmtp } from "../../src/transport/zmtp.ts";
-import { decodeCommand, encodeCommand, encodeGreeting, encodeMetadata, FrameDecoder } from "../../src/zmtp/mod.ts";
-import { dec, enc, next, until } from "./helpers.ts";
-
-/** A raw TCP client that records what it receives and when it is closed. */
-class Raw {
-  readonly socket: Socket;
-  received: Uint8Array[] = [];
-  closed = false;
-  readonly whenClosed: Promise<void>;
-
-  constructor(endpoint: string) {
-    const m = /^tcp:\/\/(.+):(\d+)$/.exec(endpoint) as RegExpExecArray;
-    this.socket = connect({ host: m[1] as string, port: Number(m[2]) });
-    this.socket.on("data", (d: Uint8Array) => this.received.push(new Uint8Array(d)));
-    this.socket.on("error", () => {});
-    this.whenClosed = new Promise((r) => this.socket.on("close", () => {
-      this.closed = true;
-      r();
-    }));
-  }
-
-  connected(): Promise<void> {
-    return new Promise((r) => this.socket.once("connect", () => r()));
-  }
-
-  write(...parts: Uint8Array[]): void {
-    for (const p of parts) this.socket.write(p);
-  }
-
-  /** Names of the commands received after the 64-byte greeting. */
-  commands(): string[] {
-    const all = new Uint8Array(this.received.reduce((n, b) => n + b.length, 0));
-    let o = 0;
-    for (const b of this.received) {
-      all.set(b, o);
-      o += b.length;
-    }
-    const names: string[] = [];
-    if (all.length <= 64) return names;
-    new FrameDecoder().push(all, 64, { stopped: false, frame: (_f, body) => names.push(decodeCommand(body).name) });
-    return names;
-  }
-}
-
-const frame = (flags: number, body: Uint8Array): Uint8Array => {
-  const out = new Uint8Array(2 + body.length);
-  out[0] = flags;
-  out[1] = body.length;
-  out.set(body, 2);
-  return out;
-};
-const ready = (type: string) => frame(4, encodeCommand("READY", encodeMetadata([["Socket-Type", enc(type)]])));
-
-/** A ROUTER that echoes, with one healthy DEALER connected to it. */
-async function setup(options: RouterOptions = {}): Promise<{
-  router: RouterSocket;
-  endpoint: string;
-  healthy: DealerSocket;
-  checkHealthy: (text: string) => Promise<void>;
-  close: () => Promise<void>;
-}> {
-  const router = zmtp.router(options);
-  router.on("message", (id, frames) => router.send(id, frames));
-  const endpoint = await router.bind("tcp://127.0.0.1:0");
-  const healthy = zmtp.dealer(options.plain ? { plain: { username: "good", password: "pw" } } : {});
-  const up = Promise.all([next(healthy, "connect"), next(router, "connect")]);
-  healthy.connect(endpoint);
-  await up;
-  const checkHealthy = async (text: string) => {
-    const got = next<[Frames]>(healthy, "message");
-    healthy.send([enc(text)]);
-    const [frames] = await got;
-    assert.equal(dec(frames[0] as Uint8Array), text);
-  };
-  return {
-    router,
-    endpoint,
-    healthy,
-    checkHealthy,
-    close: async () => {
-      await healthy.close();
-      await router.close();
-    },
-  };
-}
+import type { Frames } from "../../src/transport/types.ts";
+import { encodeCommand, encodeGreeting } from "../../src/zmtp/mod.ts";
+import { enc, next, until } from "./helpers.ts";
+import { echoRouter as setup, frame, Raw, ready } from "./raw-peer.ts";
 
 describe("bad input over raw TCP closes only the offending connection", () => {
   it("garbage instead of a greeting → closed (ZMTP_BAD_GREETING), healthy peer unaffected", async () => {

@@ -46,3 +46,11 @@ export function nullPair(client: Partial<SessionOptions> = {}, server: Partial<S
   return [a, b];
 }
 
+
+/** Only the 9-byte header of a long data frame declaring `size` bytes. */
+export function longHeader(size: number, flags = 0): Uint8Array {
+  const h = new Uint8Array(9);
+  h[0] = flags | 2;
+  new DataView(h.buffer).setBigUint64(1, BigInt(size));
+  return h;
+}

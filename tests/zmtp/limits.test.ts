@@ -5,7 +5,7 @@ import {
   WHOLE_FRAME_ALLOCATION_MAX, ZmtpError,
 } from "../../src/zmtp/mod.ts";
 import { concatBytes } from "../../src/util/bytes.ts";
-import { nullPair, type Probe, pump } from "./helpers.ts";
+import { longHeader, nullPair, type Probe, pump } from "./helpers.ts";
 
 const MiB = 1024 * 1024;
 
@@ -14,14 +14,6 @@ function message(bodies: Uint8Array[]): Uint8Array {
   const w = new FrameWriter();
   bodies.forEach((b, i) => w.frame(i < bodies.length - 1 ? FLAG_MORE : 0, b));
   return concatBytes(w.take());
-}
-
-/** Only the 9-byte header of a long data frame declaring `size` bytes. */
-function longHeader(size: number, flags = 0): Uint8Array {
-  const h = new Uint8Array(9);
-  h[0] = flags | 2;
-  new DataView(h.buffer).setBigUint64(1, BigInt(size));
-  return h;
 }
 
 /** A ROUTER session past its handshake, whose allocations are recorded. */
