@@ -14,7 +14,7 @@ import type { Selector } from "./stream.ts";
 import type { Origin } from "./routes.ts";
 import { obtain, reclaimIfIdle } from "./registry.ts";
 import { isReady, Mailbox, Service } from "./service.ts";
-import { ADMIN_SERVICE, ConfirmStatus } from "./status.ts";
+import { ADMIN_SERVICE, ConfirmStatus, SUBSCRIPTION_REFUSED } from "./status.ts";
 import { Stream } from "./stream.ts";
 import type {
   BrokerClientStats,
@@ -26,8 +26,6 @@ const MAX_CREDIT = 0x3fffffff;
 const ADMIN_CLIENT_LIST_MAX = 1000;
 const PATTERN_CACHE = 1024;
 const utf8 = new TextEncoder();
-/** Reason of the ERROR 300 that refuses a STREAM-READ beyond a pattern limit. */
-export const SUBSCRIPTION_REFUSED = "too many subscriptions";
 
 /** A subject as exact patterns see it: up to its first NUL (patterns stop there, as in C). */
 function subjectKey(subject: string): string {

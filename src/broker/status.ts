@@ -34,6 +34,18 @@ export const ConfirmStatus = {
   WITHDRAWN: 305,
 } as const;
 
+/**
+ * Reason of the ERROR 300 that refuses a STREAM-READ beyond `patternsPerConnection` or
+ * `patternsPerStream`. The session stays open and keeps its other subscriptions; a C client's
+ * `mlm_client_set_consumer` returns -1 (and its actor ends, as for any ERROR 300).
+ *
+ * @example
+ * ```ts
+ * if (error.status === 300 && error.message.includes(SUBSCRIPTION_REFUSED)) console.warn("subscription cap");
+ * ```
+ */
+export const SUBSCRIPTION_REFUSED = "too many subscriptions";
+
 /** One of the {@link ConfirmStatus} values. */
 export type ConfirmStatusCode = (typeof ConfirmStatus)[keyof typeof ConfirmStatus];
 

@@ -2,7 +2,7 @@
 // subscription caps, the per-turn match budget, and rate-limited log lines.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { SUBSCRIPTION_REFUSED } from "../../src/broker/core.ts";
+import { SUBSCRIPTION_REFUSED } from "../../src/broker/status.ts";
 import { LogLimiter } from "../../src/broker/log-limit.ts";
 import { cancel, credit, Harness, ping, PONG, publish, read, subjects, write } from "./harness.ts";
 import type { Sent } from "./harness.ts";

@@ -6,6 +6,8 @@ import assert from "node:assert/strict";
 import { startBroker } from "../../src/broker/server.ts";
 import type { Broker, BrokerOptions } from "../../src/broker/server.ts";
 import { ConfirmStatus } from "../../src/broker/status.ts";
+import { MlmClient } from "../../src/client/client.ts";
+import { MlmError } from "../../src/client/errors.ts";
 import { zmtp } from "../../src/transport/zmtp.ts";
 import { utf8 } from "./harness.ts";
 import { RawClient, until } from "./raw-client.ts";
@@ -147,6 +149,29 @@ describe("broker server over tcp: hostile connections (issue 14)", () => {
     await within(second.whenClosed, 3000, "the connection beyond the budget to be closed");
     assert.equal(first.closed, false);
     await healthyAfter();
+  });
+
+  it("a refused STREAM-READ rejects our client's setConsumer with MLM_FAILED 300; the session and its other subscription stay", async () => {
+    await start({ limits: { patternsPerConnection: 1 } });
+    const endpoint = (broker as Broker).endpoints[0] as string;
+    const reader = await MlmClient.connect(endpoint, { address: "reader" });
+    const producer = await MlmClient.connect(endpoint, { address: "producer" });
+    try {
+      await reader.setConsumer("s", "^a");
+      await assert.rejects(reader.setConsumer("s", "^b"), (e: unknown) => {
+        assert.ok(e instanceof MlmError);
+        assert.equal(e.code, "MLM_FAILED");
+        assert.equal(e.status, 300);
+        return true;
+      });
+      await producer.setProducer("s");
+      producer.send("a1", "x");
+      assert.equal((await reader.receive()).subject, "a1");
+      assert.equal(broker?.stats().counters.subscriptionsRefused, 1);
+    } finally {
+      await reader.close();
+      await producer.close();
+    }
   });
 
   it("a stream with 10,000 patterns and a burst of publishes: another client's round trips are answered meanwhile", async () => {
