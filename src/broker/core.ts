@@ -683,9 +683,11 @@ export class BrokerCore {
    */
   #fanOut(fan: FanOut): boolean {
     const stream = fan.stream;
+    // Matching time grows with the subject: a long one costs more of the budget.
+    const cost = 1 + (fan.subject.length >> 5);
     if (fan.cursor === undefined) {
       // Stamps are enough when the fan-out cannot span turns; otherwise other fan-outs would reuse them.
-      if (stream.scanned.size + 1 > this.#budget) fan.seen = new Set();
+      if (stream.scanned.size * cost + 1 > this.#budget) fan.seen = new Set();
       this.#budget--;
       const exact = stream.exact.get(subjectKey(fan.subject));
       if (exact) for (const selector of exact) this.#fanOutTo(fan, selector);
@@ -699,7 +701,7 @@ export class BrokerCore {
         if (!fan.kept) this.#release(fan.content);
         return true;
       }
-      this.#budget--;
+      this.#budget -= cost;
       if (next.value.pattern.matches(fan.subject)) this.#fanOutTo(fan, next.value);
     }
     return false;

@@ -109,7 +109,8 @@ export interface BrokerLimits {
   /**
    * Pattern matches one event may do while fanning out STREAM-SENDs; the rest continues in
    * later turns of the event loop, so a stream with many patterns cannot starve other clients.
-   * Per-stream order is kept. Default 2 000; 0 = no bound.
+   * Per-stream order is kept. A match against a subject of n characters counts 1 + n/32 (a
+   * 255-byte subject: 8). Default 2 000; 0 = no bound.
    */
   matchesPerTurn: number;
   /** STREAM-SENDs waiting for their fan-out to continue (all streams); more are dropped and counted. Default 10 000. */
