@@ -160,6 +160,14 @@ function authenticator(auth: BrokerAuth): PlainAuthenticator {
   };
 }
 
+/**
+ * Run `callback` on a later turn of the event loop, after pending I/O. Deno runs immediates
+ * before it polls I/O again, so there a zero timer is what lets other clients in.
+ */
+const nextTurn: (callback: () => void) => void = "Deno" in globalThis
+  ? (callback) => setTimeout(callback, 0)
+  : (callback) => setImmediate(callback);
+
 const hexCache = new WeakMap<Uint8Array, string>();
 
 function keyOf(id: Uint8Array): string {
@@ -331,7 +339,7 @@ class MlmBroker extends Emitter<BrokerEvents> implements Broker {
         // After the I/O callbacks already due, so other clients are served in between.
         if (!this.#continueScheduled) {
           this.#continueScheduled = true;
-          setImmediate(this.#onContinue);
+          nextTurn(this.#onContinue);
         }
       } else {
         this.#emitLog(action);
