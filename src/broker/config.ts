@@ -34,6 +34,19 @@ const LIMIT_KEYS: [path: string, limit: keyof BrokerLimits][] = [
   ["mlm_server/limits/max-malformed", "maxMalformed"],
   ["mlm_server/limits/pending-confirms", "pendingConfirms"],
   ["mlm_server/limits/inflight-bytes", "inflightBytes"],
+  ["mlm_server/limits/peer-send-messages", "peerSendMessages"],
+  ["mlm_server/limits/peer-send-bytes", "peerSendBytes"],
+  ["mlm_server/limits/max-message-parts", "maxMessageParts"],
+  ["mlm_server/limits/receive-budget", "receiveBudget"],
+  ["mlm_server/limits/handshake-timeout", "handshakeTimeout"],
+  ["mlm_server/limits/open-timeout", "openTimeout"],
+  ["mlm_server/limits/patterns-per-connection", "patternsPerConnection"],
+  ["mlm_server/limits/patterns-per-stream", "patternsPerStream"],
+  ["mlm_server/limits/matches-per-turn", "matchesPerTurn"],
+  ["mlm_server/stream/backlog/count-limit", "streamBacklogMessages"],
+  ["mlm_server/stream/backlog/size-limit", "streamBacklogBytes"],
+  ["server/log/burst", "logBurst"],
+  ["server/log/window", "logWindow"],
 ];
 
 /**

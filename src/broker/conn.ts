@@ -19,6 +19,17 @@ export class Conn {
   /** Links in the broker's least-recently-active list. */
   lruPrev: Conn | undefined = undefined;
   lruNext: Conn | undefined = undefined;
+  /** HELLO flag NO_MAILBOX_CONFIRMS: no CONFIRM route is kept for tracked mailbox deliveries to it. */
+  noMailboxConfirms = false;
+  /** The transport's backlog for it is high: no pushed deliveries until it drains. */
+  congested = false;
+  /** Stream subscriptions (stream, pattern) held. */
+  patterns = 0;
+  /** When it appeared; it must OPEN within `openTimeout`. */
+  readonly since: number;
+  /** Links in the broker's list of connections not opened yet, oldest first. */
+  waitPrev: Conn | undefined = undefined;
+  waitNext: Conn | undefined = undefined;
   /** Sent CREDIT at least once: deliveries now spend `credit`. */
   creditAware = false;
   credit = 0;
@@ -42,6 +53,7 @@ export class Conn {
 
   constructor(readonly key: string, now: number) {
     this.lastActive = now;
+    this.since = now;
   }
 
   /** Buffered stream deliveries. */
@@ -63,6 +75,7 @@ export class Conn {
       offers: this.offering ? [...this.offering].map((s) => s.name) : [],
       inflight: this.inflight?.size ?? 0,
       buffered: this.buffered,
+      congested: this.congested,
     };
   }
 

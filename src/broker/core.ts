@@ -2,14 +2,19 @@ import { decode, encode } from "../proto/mod.ts";
 import type { MailboxSend, MlmMessage, ServiceSend, StreamRead, StreamSend } from "../proto/types.ts";
 import { Conn } from "./conn.ts";
 import { DeadlineHeap } from "../util/deadline-heap.ts";
+import { HELLO_ANSWER, HelloFlag } from "./extensions.ts";
+import { FanOut } from "./fanout.ts";
+import { HeldRequests } from "./held.ts";
+import { LogLimiter } from "./log-limit.ts";
 import { DEFAULT_TIMEOUT, resolveLimits } from "./limits.ts";
 import { contentBytes, NO_CONTENT, StoredMessage } from "./message.ts";
 import { compilePattern } from "./pattern.ts";
 import type { Pattern } from "./pattern.ts";
+import type { Selector } from "./stream.ts";
 import type { Origin } from "./routes.ts";
 import { obtain, reclaimIfIdle } from "./registry.ts";
-import { hasCredit, Mailbox, Service } from "./service.ts";
-import { ADMIN_SERVICE, ConfirmStatus } from "./status.ts";
+import { isReady, Mailbox, Service } from "./service.ts";
+import { ADMIN_SERVICE, ConfirmStatus, SUBSCRIPTION_REFUSED } from "./status.ts";
 import { Stream } from "./stream.ts";
 import type {
   BrokerClientStats,
@@ -21,6 +26,12 @@ const MAX_CREDIT = 0x3fffffff;
 const ADMIN_CLIENT_LIST_MAX = 1000;
 const PATTERN_CACHE = 1024;
 const utf8 = new TextEncoder();
+
+/** A subject as exact patterns see it: up to its first NUL (patterns stop there, as in C). */
+function subjectKey(subject: string): string {
+  const nul = subject.indexOf("\0");
+  return nul < 0 ? subject : subject.slice(0, nul);
+}
 
 /**
  * The Malamute broker as a sans-I/O state machine: feed it events with the current
@@ -46,6 +57,10 @@ export class BrokerCore {
   /** Connections from least to most recently active, for O(1) expiry checks. */
   #lruHead: Conn | undefined = undefined;
   #lruTail: Conn | undefined = undefined;
+  /** Connections not opened yet, oldest first (they must OPEN within `openTimeout`). */
+  #waitHead: Conn | undefined = undefined;
+  #waitTail: Conn | undefined = undefined;
+  readonly #openTimeout: number;
   /** Address → the connection that currently owns it. */
   readonly #owners = new Map<string, Conn>();
   readonly #mailboxes = new Map<string, Mailbox>();
@@ -53,10 +68,24 @@ export class BrokerCore {
   readonly #services = new Map<string, Service>();
   readonly #deadlines = new DeadlineHeap<StoredMessage>();
   readonly #patterns = new Map<string, Pattern>();
+  /** Tracked service requests held (queued or in flight), for WITHDRAW. */
+  readonly #held = new HeldRequests();
   readonly #counters: BrokerCounters = {
     delivered: 0, queued: 0, expired: 0, dropped: 0, malformed: 0, confirmed: 0, failed: 0, requeued: 0,
-    connectionsExpired: 0, connectionsRefused: 0,
+    connectionsExpired: 0, connectionsRefused: 0, withdrawn: 0, droppedCongested: 0, subscriptionsRefused: 0,
+    openTimeouts: 0, logsSuppressed: 0,
   };
+  readonly #logLimiter: LogLimiter;
+  /** Streams with fan-outs waiting for a later turn, in the order they get it. */
+  readonly #busyStreams = new Set<Stream>();
+  /** STREAM-SENDs in those waiting fan-outs, and their content bytes. */
+  #backlog = 0;
+  #backlogBytes = 0;
+  /** A `continue` action is out and its event has not come back yet. */
+  #continueAsked = false;
+  /** Pattern matches left in this event. */
+  #budget = Infinity;
+  readonly #matchesPerTurn: number;
   #out: BrokerAction[] = [];
   /** Content frames let go of during this `handle` call (see the `release` action). */
   #released: Uint8Array[] = [];
@@ -67,15 +96,22 @@ export class BrokerCore {
   readonly #pongHeader: Uint8Array;
   readonly #invalidHeader: Uint8Array;
   readonly #failedHeader: Uint8Array;
+  readonly #helloHeader: Uint8Array;
+  readonly #subscriptionRefusedHeader: Uint8Array;
 
   constructor(config: BrokerConfig = {}) {
     const timeout = config.timeout ?? DEFAULT_TIMEOUT;
     this.#timeout = timeout > 0 && Number.isFinite(timeout) ? timeout : Infinity;
     this.#limits = resolveLimits(config.limits);
+    this.#openTimeout = this.#limits.openTimeout > 0 ? this.#limits.openTimeout : Infinity;
+    this.#matchesPerTurn = this.#limits.matchesPerTurn > 0 ? this.#limits.matchesPerTurn : Infinity;
+    this.#logLimiter = new LogLimiter(this.#limits.logBurst, this.#limits.logWindow);
     this.#okHeader = encode({ type: "OK", code: 200, reason: "" })[0] as Uint8Array;
     this.#pongHeader = encode({ type: "CONNECTION_PONG" })[0] as Uint8Array;
     this.#invalidHeader = encode({ type: "ERROR", code: 500, reason: "" })[0] as Uint8Array;
     this.#failedHeader = encode({ type: "ERROR", code: 300, reason: "" })[0] as Uint8Array;
+    this.#subscriptionRefusedHeader = encode({ type: "ERROR", code: 300, reason: SUBSCRIPTION_REFUSED })[0] as Uint8Array;
+    this.#helloHeader = encode({ type: "OK", code: 200, reason: HELLO_ANSWER })[0] as Uint8Array;
   }
 
   /** The limits in force (defaults filled in). */
@@ -97,6 +133,7 @@ export class BrokerCore {
     this.#out = out;
     if (this.#closed) return out;
     if (now > this.#now) this.#now = now;
+    this.#budget = this.#matchesPerTurn;
     try {
       this.#dispatchEvent(event);
     } catch (error) {
@@ -129,6 +166,23 @@ export class BrokerCore {
         }
         break;
       }
+      case "congested": {
+        const conn = this.#conns.get(event.conn);
+        if (conn) conn.congested = true;
+        break;
+      }
+      case "drained": {
+        const conn = this.#conns.get(event.conn);
+        if (conn?.congested) {
+          conn.congested = false;
+          this.#ready(conn);
+        }
+        break;
+      }
+      case "continue":
+        this.#continueAsked = false;
+        this.#resumeFanOuts();
+        break;
       case "tick":
         break;
       case "shutdown":
@@ -141,8 +195,11 @@ export class BrokerCore {
   nextDeadline(): number | undefined {
     let next = Infinity;
     if (this.#lruHead && this.#timeout !== Infinity) next = this.#lruHead.lastActive + this.#timeout;
+    if (this.#waitHead && this.#waitHead.since + this.#openTimeout < next) next = this.#waitHead.since + this.#openTimeout;
     const top = this.#deadlines.peek();
     if (top && top.deadline < next) next = top.deadline;
+    const summary = this.#logLimiter.nextDue();
+    if (summary !== undefined && summary < next) next = summary;
     return next === Infinity ? undefined : next;
   }
 
@@ -170,6 +227,7 @@ export class BrokerCore {
         name: s.name, workers: s.workers, queued: s.queue.count, bytes: s.queue.bytes, inflight: s.inflight,
       })),
       counters: { ...this.#counters },
+      held: this.#held.size,
     };
   }
 
@@ -185,7 +243,21 @@ export class BrokerCore {
     const conn = new Conn(key, this.#now);
     this.#conns.set(key, conn);
     this.#lruAppend(conn);
+    conn.waitPrev = this.#waitTail;
+    if (this.#waitTail) this.#waitTail.waitNext = conn;
+    else this.#waitHead = conn;
+    this.#waitTail = conn;
     return conn;
+  }
+
+  /** `conn` opened or left: it no longer waits for its OPEN. */
+  #unwait(conn: Conn): void {
+    if (conn.waitPrev) conn.waitPrev.waitNext = conn.waitNext;
+    else if (this.#waitHead === conn) this.#waitHead = conn.waitNext;
+    else return;
+    if (conn.waitNext) conn.waitNext.waitPrev = conn.waitPrev;
+    else this.#waitTail = conn.waitPrev;
+    conn.waitPrev = conn.waitNext = undefined;
   }
 
   #touch(conn: Conn): void {
@@ -216,11 +288,23 @@ export class BrokerCore {
     const now = this.#now;
     const timeout = this.#timeout;
     let conn = this.#lruHead;
+    for (const { kind, count } of this.#logLimiter.due(now)) {
+      this.#out.push({ type: "log", level: "info", message: `${count} more "${kind}" log lines suppressed`, fields: { kind, count } });
+    }
     while (conn && conn.lastActive + timeout <= now) {
       this.#counters.connectionsExpired++;
       this.#log("info", "connection expired", { conn: conn.key, address: conn.address });
+      this.#out.push({ type: "disconnect", conn: conn.key, reason: "expired" });
       this.#deregister(conn);
       conn = this.#lruHead;
+    }
+    let waiting = this.#waitHead;
+    while (waiting && waiting.since + this.#openTimeout <= now) {
+      this.#counters.openTimeouts++;
+      this.#log("info", "connection closed: no CONNECTION-OPEN in time", { conn: waiting.key, limit: this.#openTimeout });
+      this.#out.push({ type: "disconnect", conn: waiting.key, reason: "no CONNECTION-OPEN in time" });
+      this.#deregister(waiting);
+      waiting = this.#waitHead;
     }
     let top = this.#deadlines.peek();
     while (top && top.deadline <= now) {
@@ -236,6 +320,7 @@ export class BrokerCore {
     conn.alive = false;
     this.#conns.delete(conn.key);
     this.#lruRemove(conn);
+    this.#unwait(conn);
     if (conn.address !== "" && this.#owners.get(conn.address) === conn) this.#owners.delete(conn.address);
     if (conn.writer) {
       conn.writer.writers--;
@@ -248,6 +333,7 @@ export class BrokerCore {
         this.#reclaimStream(stream);
       }
       conn.reading = undefined;
+      conn.patterns = 0;
     }
     const touched = conn.offering;
     if (touched) for (const service of touched) service.removeWorker(conn);
@@ -310,6 +396,15 @@ export class BrokerCore {
         this.#reply(conn, this.#okHeader);
         this.#deregister(conn);
         return;
+      case "CONFIRM":
+        if (message.tracker === "") {
+          // HELLO (docs/mlm-extensions.md §1); a repeated one replaces the flags.
+          conn.noMailboxConfirms = (message.code & HelloFlag.NO_MAILBOX_CONFIRMS) !== 0;
+          this.#reply(conn, this.#helloHeader);
+          return;
+        }
+        this.#reply(conn, this.#invalidHeader);
+        return;
       default:
         this.#reply(conn, this.#invalidHeader);
     }
@@ -333,6 +428,7 @@ export class BrokerCore {
         this.#credit(conn, message.amount);
         return;
       case "CONFIRM":
+        if (message.code === ConfirmStatus.WITHDRAWN && this.#withdraw(conn, message.tracker)) return;
         this.#confirm(conn, message.tracker, message.code, message.reason);
         return;
       case "STREAM_WRITE":
@@ -377,6 +473,7 @@ export class BrokerCore {
     }
     conn.opened = true;
     conn.address = address;
+    this.#unwait(conn);
     this.#reply(conn, this.#okHeader);
     this.#log("debug", "connection opened", { conn: conn.key, address });
     if (address !== "") this.#drainMailbox(conn);
@@ -386,6 +483,11 @@ export class BrokerCore {
     conn.creditAware = true;
     conn.credit = Math.min(conn.credit + amount, MAX_CREDIT);
     if (conn.credit === 0) return;
+    this.#ready(conn);
+  }
+
+  /** `conn` can take deliveries again (credit, or its backlog drained): hand it what waits. */
+  #ready(conn: Conn): void {
     this.#flushBuffer(conn);
     if (conn.address !== "") this.#drainMailbox(conn);
     if (conn.offering) for (const service of conn.offering) this.#dispatch(service);
@@ -408,6 +510,7 @@ export class BrokerCore {
   /** A request held in flight by `worker` is done (confirmed, or its route was evicted). */
   #settle(worker: Conn, request: StoredMessage): void {
     if (!worker.inflight?.delete(request)) return;
+    this.#held.delete(request);
     worker.inflightBytes -= request.bytes;
     this.#dropContent(request);
     const service = this.#services.get(request.address);
@@ -425,6 +528,36 @@ export class BrokerCore {
     }
     if (origin instanceof StoredMessage) this.#settle(conn, origin);
     if (this.#sendConfirm(origin, tracker, code, reason)) this.#counters.confirmed++;
+  }
+
+  /**
+   * WITHDRAW (docs/mlm-extensions.md §2) of the requests `conn` sent with `tracker`: queued ones
+   * are removed and confirmed 305, in-flight ones are marked so they are not requeued. False
+   * when it names no held request (the CONFIRM is then an ordinary one).
+   */
+  #withdraw(conn: Conn, tracker: string): boolean {
+    if (tracker === "") return false;
+    const found = this.#held.find(conn.address, conn.key, tracker);
+    if (found.length === 0) return false;
+    for (const request of found) {
+      const service = this.#services.get(request.address);
+      if (service && request.queue === service.queue) {
+        this.#unqueueRequest(service, request);
+        this.#withdrawn(request);
+        this.#reclaimService(service);
+      } else {
+        request.withdrawn = true;
+      }
+    }
+    return true;
+  }
+
+  /** A held request leaves for good because its sender withdrew it. */
+  #withdrawn(request: StoredMessage): void {
+    this.#held.delete(request);
+    this.#counters.withdrawn++;
+    this.#sendConfirm(request, request.tracker, ConfirmStatus.WITHDRAWN, "withdrawn");
+    this.#dropContent(request);
   }
 
   /** Send CONFIRM to the origin's current connection; false when it is gone. */
@@ -493,15 +626,35 @@ export class BrokerCore {
 
   #streamRead(conn: Conn, message: StreamRead): void {
     const stream = this.#stream(message.stream);
-    stream.addReader(conn, message.pattern, this.#pattern);
-    (conn.reading ??= new Set()).add(stream);
+    const source = message.pattern;
+    const limits = this.#limits;
+    if (!stream.has(conn, source)) {
+      const tooMany = conn.patterns >= limits.patternsPerConnection
+        ? "patternsPerConnection"
+        : !stream.selectors.has(source) && stream.selectors.size >= limits.patternsPerStream
+        ? "patternsPerStream"
+        : undefined;
+      if (tooMany !== undefined) {
+        // ERROR 300: a C client's set_consumer fails; the session stays (docs/broker.md).
+        this.#counters.subscriptionsRefused++;
+        this.#log("warn", "subscription refused: limit reached", {
+          conn: conn.key, address: conn.address, stream: stream.name, limit: tooMany,
+        });
+        this.#out.push({ type: "send", conn: conn.key, frames: [this.#subscriptionRefusedHeader] });
+        this.#reclaimStream(stream);
+        return;
+      }
+      stream.addReader(conn, source, this.#pattern);
+      conn.patterns++;
+      (conn.reading ??= new Set()).add(stream);
+    }
     this.#reply(conn, this.#okHeader);
   }
 
   #streamCancel(conn: Conn, name: string): void {
     const stream = this.#streams.get(name);
     if (stream) {
-      stream.removeReader(conn);
+      conn.patterns -= stream.removeReader(conn);
       conn.reading?.delete(stream);
       this.#reclaimStream(stream);
     }
@@ -519,27 +672,111 @@ export class BrokerCore {
       this.#release(message.content);
       return;
     }
-    const seq = ++this.#seq;
-    const subject = message.subject;
-    let frames: Uint8Array[] | undefined;
-    let kept = false;
-    for (const selector of stream.selectors.values()) {
-      if (!selector.pattern.matches(subject)) continue;
-      const readers = selector.readers;
-      for (let i = 0; i < readers.length; i++) {
-        const reader = readers[i] as Conn;
-        if (reader === conn || reader.stamp === seq) continue;
-        reader.stamp = seq;
-        frames ??= encode({
-          type: "STREAM_DELIVER", address: stream.name, sender: conn.address, subject, content: message.content,
-        });
-        if (reader.creditAware && (reader.credit === 0 || reader.buffer !== undefined)) {
-          if (this.#buffer(reader, frames)) kept = true;
-        } else this.#deliver(reader, frames);
-      }
+    const fan = new FanOut(stream, conn, message.subject, message.content, contentBytes(message.content), ++this.#seq);
+    // A stream's messages go out in order: behind a fan-out that waits, a new one waits too.
+    if (stream.pending.length > 0 || !this.#fanOut(fan)) this.#defer(fan);
+  }
+
+  /**
+   * Deliver `fan` to the readers whose patterns match, spending the event's match budget;
+   * false when the budget ran out first (the fan-out keeps its place and must be resumed).
+   */
+  #fanOut(fan: FanOut): boolean {
+    const stream = fan.stream;
+    // Matching time grows with the subject: a long one costs more of the budget.
+    const cost = 1 + (fan.subject.length >> 5);
+    if (fan.cursor === undefined) {
+      // Stamps are enough when the fan-out cannot span turns; otherwise other fan-outs would reuse them.
+      if (stream.scanned.size * cost + 1 > this.#budget) fan.seen = new Set();
+      this.#budget--;
+      const exact = stream.exact.get(subjectKey(fan.subject));
+      if (exact) for (const selector of exact) this.#fanOutTo(fan, selector);
+      fan.cursor = stream.scanned.values();
     }
-    // Buffered deliveries share the content with each other; those are left to the GC.
-    if (!kept) this.#release(message.content);
+    const cursor = fan.cursor;
+    while (this.#budget > 0) {
+      const next = cursor.next();
+      if (next.done) {
+        // Buffered deliveries share the content with each other; those are left to the GC.
+        if (!fan.kept) this.#release(fan.content);
+        return true;
+      }
+      this.#budget -= cost;
+      if (next.value.pattern.matches(fan.subject)) this.#fanOutTo(fan, next.value);
+    }
+    return false;
+  }
+
+  #fanOutTo(fan: FanOut, selector: Selector): void {
+    const readers = selector.readers;
+    for (let i = 0; i < readers.length; i++) {
+      const reader = readers[i] as Conn;
+      if (reader === fan.sender) continue;
+      const seen = fan.seen;
+      if (seen) {
+        if (seen.has(reader)) continue;
+        seen.add(reader);
+      } else {
+        if (reader.stamp === fan.seq) continue;
+        reader.stamp = fan.seq;
+      }
+      const frames = fan.frames ??= encode({
+        type: "STREAM_DELIVER", address: fan.stream.name, sender: fan.sender.address, subject: fan.subject,
+        content: fan.content,
+      });
+      if (reader.creditAware && (reader.credit === 0 || reader.buffer !== undefined || reader.congested)) {
+        if (this.#buffer(reader, frames)) fan.kept = true;
+      } else if (reader.congested) {
+        // As libzmq at SNDHWM: a reader that does not keep up loses stream messages.
+        this.#counters.dropped++;
+        this.#counters.droppedCongested++;
+      } else this.#deliver(reader, frames);
+    }
+  }
+
+  /** Park a fan-out until a later turn, within the backlog limits (beyond them it is dropped). */
+  #defer(fan: FanOut): void {
+    const limits = this.#limits;
+    // A started fan-out is never dropped half-way (at most one per event is over the limits).
+    const full = this.#backlog >= limits.streamBacklogMessages || this.#backlogBytes + fan.bytes > limits.streamBacklogBytes;
+    if (full && fan.cursor === undefined) {
+      this.#counters.dropped++;
+      this.#log("warn", "stream backlog full: message dropped", { stream: fan.stream.name, backlog: this.#backlog });
+      this.#release(fan.content);
+      return;
+    }
+    this.#backlog++;
+    this.#backlogBytes += fan.bytes;
+    fan.stream.pending.push(fan);
+    this.#busyStreams.add(fan.stream);
+    this.#askContinue();
+  }
+
+  #askContinue(): void {
+    if (this.#continueAsked) return;
+    this.#continueAsked = true;
+    this.#out.push({ type: "continue" });
+  }
+
+  /** Continue waiting fan-outs, one stream after another, until the budget is spent. */
+  #resumeFanOuts(): void {
+    const busy = this.#busyStreams;
+    while (this.#budget > 0 && busy.size > 0) {
+      const stream = busy.values().next().value as Stream;
+      busy.delete(stream);
+      const pending = stream.pending;
+      while (pending.length > 0) {
+        const fan = pending[0] as FanOut;
+        if (!this.#fanOut(fan)) break;
+        pending.shift();
+        this.#backlog--;
+        this.#backlogBytes -= fan.bytes;
+      }
+      // Back of the line: streams take turns.
+      if (pending.length > 0) busy.add(stream);
+      else this.#reclaimStream(stream);
+    }
+    if (busy.size > 0) this.#askContinue();
   }
 
   /** Hold a delivery for a reader without credit; false when its buffer is full (dropped). */
@@ -561,7 +798,7 @@ export class BrokerCore {
     const buffer = reader.buffer;
     if (!buffer) return;
     let head = reader.bufferHead;
-    while (head < buffer.length && reader.credit > 0) {
+    while (head < buffer.length && reader.credit > 0 && !reader.congested) {
       const frames = buffer[head] as Uint8Array[];
       buffer[head++] = undefined;
       reader.bufferBytes -= contentBytes(frames);
@@ -608,7 +845,7 @@ export class BrokerCore {
   ): void {
     const target = this.#owners.get(address);
     let box = this.#mailboxes.get(address);
-    if (target && !box && hasCredit(target)) {
+    if (target && !box && isReady(target)) {
       this.#deliverMail(target, senderConn, sender, subject, tracker, content, undefined);
       this.#release(content);
       return;
@@ -651,14 +888,16 @@ export class BrokerCore {
     origin: Origin | undefined,
   ): void {
     this.#deliver(target, encode({ type: "MAILBOX_DELIVER", sender, address: target.address, subject, tracker, content }));
-    if (tracker !== "" && senderConn !== "") this.#route(target, tracker, origin ?? { senderConn, sender });
+    if (tracker !== "" && senderConn !== "" && !target.noMailboxConfirms) {
+      this.#route(target, tracker, origin ?? { senderConn, sender });
+    }
   }
 
   #drainMailbox(conn: Conn): void {
     const box = this.#mailboxes.get(conn.address);
     if (!box) return;
     const queue = box.queue;
-    while (queue.head && hasCredit(conn)) {
+    while (queue.head && isReady(conn)) {
       const stored = queue.head;
       queue.remove(stored);
       this.#deadlines.delete(stored);
@@ -732,6 +971,7 @@ export class BrokerCore {
     }
     service.full = false;
     queue.push(request);
+    this.#held.add(request);
     if (deadline !== Infinity) this.#deadlines.add(request);
     this.#counters.queued++;
     if (!service.warned && queue.bytes > limits.serviceQueueWarnBytes) {
@@ -749,12 +989,14 @@ export class BrokerCore {
     }));
     if (request.tracker === "" || !worker.creditAware) {
       // Delivered for good (C workers never confirm); a route is kept so a CONFIRM still reaches the requester.
+      this.#held.delete(request);
       this.#dropContent(request);
       if (request.tracker !== "") this.#route(worker, request.tracker, request);
       return;
     }
     // Held until the worker confirms; requeued if it leaves first.
     (worker.inflight ??= new Set()).add(request);
+    this.#held.add(request);
     worker.inflightBytes += request.bytes;
     service.inflight++;
     this.#route(worker, request.tracker, request);
@@ -801,7 +1043,13 @@ export class BrokerCore {
       const request = requests[i] as StoredMessage;
       const service = this.#service(request.address);
       service.inflight--;
+      if (request.withdrawn) {
+        this.#withdrawn(request);
+        services.add(service);
+        continue;
+      }
       if (request.deadline <= this.#now) {
+        this.#held.delete(request);
         this.#counters.expired++;
         this.#notify(request, request.tracker, ConfirmStatus.EXPIRED, "expired");
         this.#dropContent(request);
@@ -842,6 +1090,7 @@ export class BrokerCore {
       const service = this.#services.get(message.address);
       if (!service || message.queue !== service.queue) return;
       this.#unqueueRequest(service, message);
+      this.#held.delete(message);
       this.#reclaimService(service);
     }
     this.#counters.expired++;
@@ -861,6 +1110,8 @@ export class BrokerCore {
       if (conn.inflight) for (const m of conn.inflight) this.#fail(m, m.tracker, ConfirmStatus.SHUTDOWN, reason);
       this.#counters.dropped += conn.buffered;
     }
+    this.#held.clear();
+    this.#busyStreams.clear();
     this.#closed = true;
     this.#log("info", "broker shut down", {});
   }
@@ -877,7 +1128,12 @@ export class BrokerCore {
     for (let i = 0; i < frames.length; i++) this.#released.push(frames[i] as Uint8Array);
   }
 
+  /** Log; lines above debug are rate-limited per message text (a peer must not control the log volume). */
   #log(level: LogLevel, message: string, fields: Record<string, unknown>): void {
+    if (level !== "debug" && !this.#logLimiter.admit(message, this.#now)) {
+      this.#counters.logsSuppressed++;
+      return;
+    }
     this.#out.push({ type: "log", level, message, fields });
   }
 }

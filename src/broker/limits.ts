@@ -25,7 +25,26 @@ export const DEFAULT_LIMITS: Readonly<BrokerLimits> = Object.freeze({
   maxMalformed: 100,
   pendingConfirms: 10_000,
   inflightBytes: 64 * MiB,
+  peerSendMessages: 10_000,
+  peerSendBytes: 32 * MiB,
+  maxMessageParts: 1024,
+  receiveBudget: 256 * MiB,
+  handshakeTimeout: 10_000,
+  openTimeout: 10_000,
+  patternsPerConnection: 1_000,
+  patternsPerStream: 10_000,
+  matchesPerTurn: 2_000,
+  streamBacklogMessages: 10_000,
+  streamBacklogBytes: 64 * MiB,
+  logBurst: 10,
+  logWindow: 60_000,
 });
+
+/**
+ * Room for the MLM header frame on top of `maxMessageSize` (which counts content only) when the
+ * limit is handed to the transport: the header's strings are at most a few KiB.
+ */
+export const HEADER_ALLOWANCE = 64 * 1024;
 
 /** Default client expiry in ms (the C broker's sample `malamute.cfg`). */
 export const DEFAULT_TIMEOUT = 10_000;

@@ -48,6 +48,11 @@ export interface Pattern {
    * at the first NUL). An invalid pattern still answers, as documented in docs/patterns.md.
    */
   matches(subject: string | Uint8Array): boolean;
+  /**
+   * For an anchored ASCII literal (`^temp\.kitchen$`): the one subject it matches (up to a NUL),
+   * so a broker can look such patterns up in a map instead of matching each one.
+   */
+  readonly exact?: string;
 }
 
 const MODE_NEVER = 0;
@@ -62,6 +67,7 @@ class CompiledPattern implements Pattern {
   readonly source: string;
   readonly valid: boolean;
   declare readonly error?: string;
+  declare readonly exact?: string;
   private readonly mode: number;
   private readonly nfa: NfaMatcher | undefined;
   private readonly literal: Uint8Array;
@@ -88,6 +94,7 @@ class CompiledPattern implements Pattern {
     this.literalText = literal !== undefined && this.literal.every((b) => b > 0 && b < 0x80)
       ? String.fromCharCode(...this.literal)
       : undefined;
+    if (this.literalText !== undefined && this.bol && this.eol && error === undefined) this.exact = this.literalText;
   }
 
   matches(subject: string | Uint8Array): boolean {

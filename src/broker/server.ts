@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { setImmediate } from "node:timers";
 import { RECYCLES_BUFFERS, TcpRouter, type TcpRouterOptions } from "../transport/tcp-router.ts";
 import type { PlainAuthenticator, RouterSocket, Transport } from "../transport/types.ts";
 import { zmtp } from "../transport/zmtp.ts";
@@ -8,6 +9,7 @@ import { loadBrokerConfig } from "./config-file.ts";
 import { parsePasswords } from "./config.ts";
 import { BrokerCore } from "./core.ts";
 import { BrokerError } from "./errors.ts";
+import { HEADER_ALLOWANCE } from "./limits.ts";
 import type { BrokerAction, BrokerEvent, BrokerLimits, BrokerStats, LogLevel } from "./types.ts";
 
 /** Endpoint bound when neither the options nor the config file name one. */
@@ -108,7 +110,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   // few thousand per second keep the GC running full collections (docs/broker.md §Memory).
   const recycle = transport === zmtp && RECYCLES_BUFFERS && options.recycleBuffers !== false;
   const pool = recycle ? new BufferPool() : undefined;
-  const routerOptions: TcpRouterOptions = { linger, ...(pool ? { pool } : {}) };
+  const routerOptions: TcpRouterOptions = { linger, ...transportLimits(core.limits), ...(pool ? { pool } : {}) };
   if (auth?.mechanism === "plain") routerOptions.plain = { authenticate: authenticator(auth) };
   const router = transport.router(routerOptions);
   const broker = new MlmBroker(core, router, router instanceof TcpRouter ? 0 : linger, pool);
@@ -131,6 +133,18 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   return broker;
 }
 
+/** The broker's limits that the transport enforces (docs/broker.md, "Limits"). */
+function transportLimits(limits: Readonly<BrokerLimits>): TcpRouterOptions {
+  return {
+    // maxMessageSize counts content; the transport counts every frame, the MLM header too.
+    maxMessageSize: limits.maxMessageSize + HEADER_ALLOWANCE,
+    maxMessageParts: limits.maxMessageParts,
+    handshakeTimeout: limits.handshakeTimeout,
+    receiveBudget: limits.receiveBudget,
+    sendHighWaterMark: { messages: limits.peerSendMessages, bytes: limits.peerSendBytes },
+  };
+}
+
 function authenticator(auth: BrokerAuth): PlainAuthenticator {
   if (auth.authenticate) return auth.authenticate;
   const users = auth.users instanceof Map ? auth.users : new Map(Object.entries(auth.users ?? {}));
@@ -145,6 +159,14 @@ function authenticator(auth: BrokerAuth): PlainAuthenticator {
     }
   };
 }
+
+/**
+ * Run `callback` on a later turn of the event loop, after pending I/O. Deno runs immediates
+ * before it polls I/O again, so there a zero timer is what lets other clients in.
+ */
+const nextTurn: (callback: () => void) => void = "Deno" in globalThis
+  ? (callback) => setTimeout(callback, 0)
+  : (callback) => setImmediate(callback);
 
 const hexCache = new WeakMap<Uint8Array, string>();
 
@@ -171,6 +193,10 @@ class MlmBroker extends Emitter<BrokerEvents> implements Broker {
   readonly #linger: number;
   /** Recycles large content buffers the core is done with (zmtp transport). */
   readonly #pool: BufferPool | undefined;
+  /** Events raised while actions are being executed (a send may report congestion): run after them. */
+  readonly #deferred: BrokerEvent[] = [];
+  #running = false;
+  #continueScheduled = false;
 
   constructor(core: BrokerCore, router: RouterSocket, linger: number, pool: BufferPool | undefined) {
     super();
@@ -181,6 +207,8 @@ class MlmBroker extends Emitter<BrokerEvents> implements Broker {
     router.on("message", this.#onMessage);
     router.on("connect", this.#onConnect);
     router.on("disconnect", this.#onDisconnect);
+    router.on("congested", this.#onCongested);
+    router.on("drained", this.#onDrained);
     router.on("error", this.#onError);
   }
 
@@ -206,9 +234,7 @@ class MlmBroker extends Emitter<BrokerEvents> implements Broker {
   }
 
   async #closeRouter(): Promise<void> {
-    this.#router.off("message", this.#onMessage);
-    this.#router.off("connect", this.#onConnect);
-    this.#router.off("disconnect", this.#onDisconnect);
+    this.#detach();
     await this.#router.close();
     this.#router.off("error", this.#onError);
   }
@@ -217,9 +243,7 @@ class MlmBroker extends Emitter<BrokerEvents> implements Broker {
     const told = this.#run({ type: "shutdown" });
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
-    this.#router.off("message", this.#onMessage);
-    this.#router.off("connect", this.#onConnect);
-    this.#router.off("disconnect", this.#onDisconnect);
+    this.#detach();
     // Transports that close without draining (#linger > 0) get a moment to send the last
     // replies and the shutdown CONFIRMs; the zmtp ROUTER flushes them itself on close.
     if (told > 0 && this.#linger > 0) await new Promise((resolve) => setTimeout(resolve, this.#linger));
@@ -227,6 +251,28 @@ class MlmBroker extends Emitter<BrokerEvents> implements Broker {
     this.#router.off("error", this.#onError);
     this.#ids.clear();
   }
+
+  /** Stop feeding the core (the error handler stays until the router is closed). */
+  #detach(): void {
+    this.#router.off("message", this.#onMessage);
+    this.#router.off("connect", this.#onConnect);
+    this.#router.off("disconnect", this.#onDisconnect);
+    this.#router.off("congested", this.#onCongested);
+    this.#router.off("drained", this.#onDrained);
+  }
+
+  #onCongested = (id: Uint8Array): void => {
+    this.#run({ type: "congested", conn: keyOf(id) });
+  };
+
+  #onDrained = (id: Uint8Array): void => {
+    this.#run({ type: "drained", conn: keyOf(id) });
+  };
+
+  #onContinue = (): void => {
+    this.#continueScheduled = false;
+    if (this.#closing === undefined) this.#run({ type: "continue" });
+  };
 
   #onMessage = (id: Uint8Array, frames: Uint8Array[]): void => {
     const conn = keyOf(id);
@@ -253,6 +299,24 @@ class MlmBroker extends Emitter<BrokerEvents> implements Broker {
 
   /** Feed one event to the core and execute its actions; returns the number of messages sent. */
   #run(event: BrokerEvent): number {
+    if (this.#running) {
+      // Keeps the core's actions in order: a nested event's sends must not overtake these.
+      this.#deferred.push(event);
+      return 0;
+    }
+    this.#running = true;
+    let sent = 0;
+    try {
+      sent = this.#execute(event);
+      for (let next = this.#deferred.shift(); next; next = this.#deferred.shift()) sent += this.#execute(next);
+    } finally {
+      this.#running = false;
+    }
+    if (this.#closing === undefined) this.#schedule();
+    return sent;
+  }
+
+  #execute(event: BrokerEvent): number {
     const actions = this.#core.handle(event, performance.now());
     let sent = 0;
     for (let i = 0; i < actions.length; i++) {
@@ -271,11 +335,16 @@ class MlmBroker extends Emitter<BrokerEvents> implements Broker {
         if (id !== undefined) this.#router.disconnectPeer(id);
       } else if (action.type === "release") {
         this.#pool?.releaseAll(action.frames);
+      } else if (action.type === "continue") {
+        // After the I/O callbacks already due, so other clients are served in between.
+        if (!this.#continueScheduled) {
+          this.#continueScheduled = true;
+          nextTurn(this.#onContinue);
+        }
       } else {
         this.#emitLog(action);
       }
     }
-    if (this.#closing === undefined) this.#schedule();
     return sent;
   }
 

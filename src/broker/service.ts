@@ -9,9 +9,9 @@ export interface Offer {
   readonly pattern: Pattern;
 }
 
-/** True when `conn` may receive one more delivery now. */
-export function hasCredit(conn: Conn): boolean {
-  return !conn.creditAware || conn.credit > 0;
+/** True when `conn` may receive one more delivery now: it has credit and its transport is not congested. */
+export function isReady(conn: Conn): boolean {
+  return !conn.congested && (!conn.creditAware || conn.credit > 0);
 }
 
 /**
@@ -36,14 +36,14 @@ export class Service {
     const offers = this.offers;
     for (let i = 0; i < offers.length; i++) {
       const offer = offers[i] as Offer;
-      if (hasCredit(offer.conn) && offer.pattern.matches(subject)) return i;
+      if (isReady(offer.conn) && offer.pattern.matches(subject)) return i;
     }
     return -1;
   }
 
   /** Whether any worker could take a request right now (has credit). */
   anyReady(): boolean {
-    for (const offer of this.offers) if (hasCredit(offer.conn)) return true;
+    for (const offer of this.offers) if (isReady(offer.conn)) return true;
     return false;
   }
 

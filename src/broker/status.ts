@@ -25,7 +25,26 @@ export const ConfirmStatus = {
   NO_ROUTE: 303,
   /** The broker shut down while the message was queued or in flight. */
   SHUTDOWN: 304,
+  /**
+   * WITHDRAW (docs/mlm-extensions.md §2): the sender sends a CONFIRM with this code and the
+   * request's tracker to take back a tracked SERVICE-SEND; the broker answers with this code
+   * and reason "withdrawn" once the request is removed (at once when queued; when the worker
+   * holding it leaves, if it was in flight).
+   */
+  WITHDRAWN: 305,
 } as const;
+
+/**
+ * Reason of the ERROR 300 that refuses a STREAM-READ beyond `patternsPerConnection` or
+ * `patternsPerStream`. The session stays open and keeps its other subscriptions; a C client's
+ * `mlm_client_set_consumer` returns -1 (and its actor ends, as for any ERROR 300).
+ *
+ * @example
+ * ```ts
+ * if (error.status === 300 && error.message.includes(SUBSCRIPTION_REFUSED)) console.warn("subscription cap");
+ * ```
+ */
+export const SUBSCRIPTION_REFUSED = "too many subscriptions";
 
 /** One of the {@link ConfirmStatus} values. */
 export type ConfirmStatusCode = (typeof ConfirmStatus)[keyof typeof ConfirmStatus];

@@ -1,4 +1,5 @@
 import type { Conn } from "./conn.ts";
+import type { FanOut } from "./fanout.ts";
 import type { Pattern } from "./pattern.ts";
 
 /** Readers that subscribed with the same pattern text share one compiled pattern. */
@@ -10,43 +11,77 @@ export interface Selector {
 /**
  * One named stream: how many connections write to it and who reads it with which
  * patterns. Delivery matches each distinct pattern once per message, then fans out
- * to that pattern's readers.
+ * to that pattern's readers; anchored literals (`^lit$`) are found by one map lookup.
  */
 export class Stream {
   /** Connections whose writer stream this is. */
   writers = 0;
-  /** Pattern text → selector, in creation order. */
+  /** Pattern text → selector, in creation order (every pattern). */
   readonly selectors = new Map<string, Selector>();
+  /** The selectors that must be matched one by one (all but the exact ones), by pattern text. */
+  readonly scanned = new Map<string, Selector>();
+  /** Exact subject → the selectors of anchored literals that match only it. */
+  readonly exact = new Map<string, Selector[]>();
   /** Reader → number of selectors it is in. */
   readonly readers = new Map<Conn, number>();
+  /** STREAM-SENDs whose fan-out waits for a later turn, oldest first (per-stream order). */
+  readonly pending: FanOut[] = [];
 
   constructor(readonly name: string) {}
 
-  /** Subscribe `conn` with `pattern`; the same (conn, pattern) twice is one subscription. */
-  addReader(conn: Conn, source: string, compile: (source: string) => Pattern): void {
+  /** Subscribe `conn` with `source`; false when it already was (the same pair is one subscription). */
+  addReader(conn: Conn, source: string, compile: (source: string) => Pattern): boolean {
     let selector = this.selectors.get(source);
     if (!selector) {
       selector = { pattern: compile(source), readers: [] };
       this.selectors.set(source, selector);
+      const exact = selector.pattern.exact;
+      if (exact === undefined) this.scanned.set(source, selector);
+      else {
+        const list = this.exact.get(exact);
+        if (list) list.push(selector);
+        else this.exact.set(exact, [selector]);
+      }
     }
-    if (selector.readers.includes(conn)) return;
+    if (selector.readers.includes(conn)) return false;
     selector.readers.push(conn);
     this.readers.set(conn, (this.readers.get(conn) ?? 0) + 1);
+    return true;
   }
 
-  /** Drop every subscription of `conn`. */
-  removeReader(conn: Conn): void {
-    if (!this.readers.delete(conn)) return;
+  /** Whether `conn` already reads with `source`. */
+  has(conn: Conn, source: string): boolean {
+    return this.selectors.get(source)?.readers.includes(conn) ?? false;
+  }
+
+  /** Drop every subscription of `conn`; returns how many there were. */
+  removeReader(conn: Conn): number {
+    const count = this.readers.get(conn);
+    if (count === undefined) return 0;
+    this.readers.delete(conn);
     for (const [source, selector] of this.selectors) {
       const index = selector.readers.indexOf(conn);
       if (index < 0) continue;
       selector.readers.splice(index, 1);
-      if (selector.readers.length === 0) this.selectors.delete(source);
+      if (selector.readers.length === 0) this.#forget(source, selector);
     }
+    return count;
+  }
+
+  #forget(source: string, selector: Selector): void {
+    this.selectors.delete(source);
+    const exact = selector.pattern.exact;
+    if (exact === undefined) {
+      this.scanned.delete(source);
+      return;
+    }
+    const list = this.exact.get(exact) as Selector[];
+    if (list.length === 1) this.exact.delete(exact);
+    else list.splice(list.indexOf(selector), 1);
   }
 
   /** True when nothing refers to the stream any more, so it can be forgotten. */
   get idle(): boolean {
-    return this.writers === 0 && this.readers.size === 0;
+    return this.writers === 0 && this.readers.size === 0 && this.pending.length === 0;
   }
 }

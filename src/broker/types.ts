@@ -13,6 +13,12 @@ export type BrokerEvent =
   | { type: "frames"; conn: string; frames: Uint8Array[] }
   /** The transport peer went away. */
   | { type: "disconnect"; conn: string }
+  /** The transport's unsent backlog for `conn` is high: stop pushing deliveries to it. */
+  | { type: "congested"; conn: string }
+  /** After `congested`: the backlog for `conn` is low again. */
+  | { type: "drained"; conn: string }
+  /** Resume work the core deferred (it asked with a `continue` action). */
+  | { type: "continue" }
   /** Time passed: run expiries due at `now`. */
   | { type: "tick" }
   /** Graceful stop: tell senders of queued tracked messages, then ignore further input. */
@@ -27,6 +33,11 @@ export type BrokerAction =
   | { type: "send"; conn: string; frames: Uint8Array[] }
   /** Close the transport connection of `conn`. */
   | { type: "disconnect"; conn: string; reason: string }
+  /**
+   * The core has deferred work (a large stream fan-out): feed it a `continue` event on a later
+   * turn of the event loop, after pending input has been handled.
+   */
+  | { type: "continue" }
   /** Something worth logging. */
   | { type: "log"; level: LogLevel; message: string; fields?: Record<string, unknown> }
   /**
@@ -68,6 +79,48 @@ export interface BrokerLimits {
    * counts as done (as for a C worker) and is no longer requeued. Default 64 MiB.
    */
   inflightBytes: number;
+  /**
+   * Messages the transport may hold unsent for one peer (libzmq's SNDHWM; ROUTER
+   * `sendHighWaterMark.messages`). From half of it the peer counts as congested: stream
+   * deliveries to it are dropped (credit-aware readers: buffered), mailbox messages and
+   * service requests wait in the broker. Default 10 000.
+   */
+  peerSendMessages: number;
+  /** Bytes the transport may hold unsent for one peer (ROUTER `sendHighWaterMark.bytes`). Default 32 MiB. */
+  peerSendBytes: number;
+  /** Frames in one incoming message; more closes the connection (transport). Default 1024. */
+  maxMessageParts: number;
+  /**
+   * Bytes held across all connections in messages not yet completely received (transport
+   * `receiveBudget`); a connection whose next frame would exceed it is closed. Default 256 MiB.
+   */
+  receiveBudget: number;
+  /** ZMTP greeting and security handshake must finish within this many ms, else the connection closes. Default 10 000. */
+  handshakeTimeout: number;
+  /**
+   * A connection that has not sent CONNECTION-OPEN this many ms after it appeared is closed,
+   * whatever else it sends (PINGs do not extend it). Default 10 000; 0 = never.
+   */
+  openTimeout: number;
+  /** Stream subscriptions (STREAM-READ stream + pattern) per connection; more get ERROR 300. Default 1 000. */
+  patternsPerConnection: number;
+  /** Distinct patterns per stream; a STREAM-READ with a new pattern beyond it gets ERROR 300. Default 10 000. */
+  patternsPerStream: number;
+  /**
+   * Pattern matches one event may do while fanning out STREAM-SENDs; the rest continues in
+   * later turns of the event loop, so a stream with many patterns cannot starve other clients.
+   * Per-stream order is kept. A match against a subject of n characters counts 1 + n/32 (a
+   * 255-byte subject: 8). Default 2 000; 0 = no bound.
+   */
+  matchesPerTurn: number;
+  /** STREAM-SENDs waiting for their fan-out to continue (all streams); more are dropped and counted. Default 10 000. */
+  streamBacklogMessages: number;
+  /** Content bytes of those waiting STREAM-SENDs. Default 64 MiB. */
+  streamBacklogBytes: number;
+  /** Log lines of one kind (info and above) per `logWindow`; the rest are counted in one summary line. Default 10. */
+  logBurst: number;
+  /** Window of `logBurst`, ms. Default 60 000. */
+  logWindow: number;
 }
 
 /** Configuration of a {@link BrokerCore}. */
@@ -99,6 +152,16 @@ export interface BrokerCounters {
   connectionsExpired: number;
   /** Connections cut off by the broker (malformed input, connection limit). */
   connectionsRefused: number;
+  /** Stream deliveries dropped because the reader's connection was congested (libzmq drops at SNDHWM). */
+  droppedCongested: number;
+  /** STREAM-READs refused for `patternsPerConnection` or `patternsPerStream`. */
+  subscriptionsRefused: number;
+  /** Connections closed because they sent no CONNECTION-OPEN within `openTimeout`. */
+  openTimeouts: number;
+  /** Log lines left out by the rate limit (`logBurst` per `logWindow`). */
+  logsSuppressed: number;
+  /** Tracked service requests their senders withdrew (CONFIRM 305, docs/mlm-extensions.md §2). */
+  withdrawn: number;
 }
 
 /**
@@ -132,6 +195,8 @@ export interface BrokerClientStats {
   inflight: number;
   /** Stream deliveries waiting for its credit. */
   buffered: number;
+  /** The transport's backlog for it is high: deliveries are held back. */
+  congested: boolean;
 }
 
 /** Snapshot returned by {@link BrokerCore.stats}. */
@@ -149,6 +214,8 @@ export interface BrokerStats {
   streams: { name: string; readers: number; writers: number }[];
   services: { name: string; workers: number; queued: number; bytes: number; inflight: number }[];
   counters: BrokerCounters;
+  /** Tracked service requests held (queued, or in flight at a credit-aware worker): the ones a sender may withdraw. */
+  held: number;
   /** Reuse of large message buffers, when the server recycles them (`startBroker`, zmtp on Node). */
   bufferPool?: BufferPoolStats;
 }

@@ -58,6 +58,21 @@ describe("broker config: ZPL (C malamute.cfg)", () => {
     });
   });
 
+  it("reads the hardening limits (issue 14) from their keys", () => {
+    const cfg = parseBrokerConfig([
+      "server", "    log", "        burst = 5", "        window = 1000",
+      "mlm_server", "    stream", "        backlog", "            count-limit = 9", "            size-limit = 4096",
+      "    limits", "        peer-send-messages = 100", "        peer-send-bytes = 65536", "        max-message-parts = 64",
+      "        receive-budget = max", "        handshake-timeout = 2000", "        open-timeout = 3000",
+      "        patterns-per-connection = 10", "        patterns-per-stream = 20", "        matches-per-turn = 500", "",
+    ].join("\n"));
+    assert.deepEqual(cfg.limits, {
+      logBurst: 5, logWindow: 1000, streamBacklogMessages: 9, streamBacklogBytes: 4096, peerSendMessages: 100,
+      peerSendBytes: 65536, maxMessageParts: 64, receiveBudget: Infinity, handshakeTimeout: 2000, openTimeout: 3000,
+      patternsPerConnection: 10, patternsPerStream: 20, matchesPerTurn: 500,
+    });
+  });
+
   it("the file the C broker writes by default is accepted", () => {
     const cfg = parseBrokerConfig(
       "server\n    timeout = 5000\n    background = 0\n    workdir = .\n    verbose = 0\nmlm_server\n    security\n        mechanism = null\n    bind\n        endpoint = tcp://127.0.0.1:9999\n",

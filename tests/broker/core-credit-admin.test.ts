@@ -105,7 +105,7 @@ describe("broker core: admin service malamute.admin", () => {
       { ...p, idleMs: undefined },
       {
         conn: "p", address: "producer", opened: true, idleMs: undefined, creditAware: false, credit: 0,
-        writes: "weather", reads: [], offers: [], inflight: 0, buffered: 0,
+        writes: "weather", reads: [], offers: [], inflight: 0, buffered: 0, congested: false,
       },
     );
     assert.equal(x?.creditAware, true);

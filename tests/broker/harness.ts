@@ -2,7 +2,7 @@
 // decoded actions out.
 import assert from "node:assert/strict";
 import { BrokerCore } from "../../src/broker/core.ts";
-import type { BrokerAction, BrokerConfig } from "../../src/broker/types.ts";
+import type { BrokerAction, BrokerConfig, BrokerEvent } from "../../src/broker/types.ts";
 import { decode, encode } from "../../src/proto/mod.ts";
 import type { MlmMessage } from "../../src/proto/mod.ts";
 
@@ -42,6 +42,16 @@ export class Harness {
   advance(ms: number): Sent[] {
     this.now += ms;
     return this.#run(this.core.handle({ type: "tick" }, this.now));
+  }
+
+  /** Feed any event (congested, drained, continue...) at the current time. */
+  event(event: BrokerEvent): Sent[] {
+    return this.#run(this.core.handle(event, this.now));
+  }
+
+  /** Whether the last `handle` calls asked for a `continue` event. */
+  continueAsked(): boolean {
+    return this.actions.some((a) => a.type === "continue");
   }
 
   disconnect(conn: string): Sent[] {

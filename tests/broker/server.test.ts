@@ -96,14 +96,18 @@ for (const [name, transport, endpoint] of transports) {
       await a.expectOnlyPong();
     });
 
-    it("start and connected: expired → context dropped silently; the next PING gets ERROR 500", async () => {
+    it("start and connected: expired → context dropped and connection closed, no message; the next PING gets ERROR 500", async () => {
       const b = await start({ timeout: 150 });
       const a = client();
       await a.open("a");
+      let lost = false;
+      a.dealer.on("disconnect", () => (lost = true));
       const idle = client();
       idle.send({ type: "CONNECTION_PING" });
       assert.deepEqual(await idle.next(), INVALID);
       await until(() => b.stats().connections === 0, "both contexts to expire");
+      // Expiry closes the connection (issue 14 item 4); the DEALER reconnects to a fresh context.
+      await until(() => lost, "the expired connection to close");
       a.send({ type: "CONNECTION_PING" });
       assert.deepEqual(await a.next(), INVALID, "no message was sent on expiry, the PING is answered first");
     });
