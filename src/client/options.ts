@@ -13,6 +13,7 @@ export interface ResolvedOptions {
   receiveBuffer: number;
   sendBuffer: number;
   reconnect: { interval: number; max: number } | false;
+  noMailboxConfirms: boolean;
 }
 
 const DEFAULT_CREDIT = 1000;
@@ -53,5 +54,6 @@ export function resolveOptions(options: MlmClientOptions): ResolvedOptions {
     receiveBuffer: integer(options.receiveBuffer, "receiveBuffer", 1, Math.max(credit === false ? 0 : credit, 1000)),
     sendBuffer: integer(options.sendBuffer, "sendBuffer", 0, 1000),
     reconnect,
+    noMailboxConfirms: options.noMailboxConfirms === true,
   };
 }

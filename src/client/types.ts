@@ -47,6 +47,19 @@ export interface MlmClientOptions {
    * (default 5000). `false`: the first loss of the session closes the client.
    */
   reconnect?: { interval?: number; max?: number } | false;
+  /**
+   * Tell the broker (flag NO_MAILBOX_CONFIRMS of the HELLO, docs/mlm-extensions.md) that this
+   * client never CONFIRMs the mailbox deliveries it gets, so the broker keeps no confirmation
+   * route for them. Default false. Set it for clients that receive many tracked mailbox
+   * messages and never confirm them: RPC clients (every reply is tracked by its call id) and a
+   * worker's control connection set it. A C broker ignores it.
+   *
+   * @example
+   * ```ts
+   * const caller = await MlmClient.connect(endpoint, { address: "caller-1", noMailboxConfirms: true });
+   * ```
+   */
+  noMailboxConfirms?: boolean;
 }
 
 /**
