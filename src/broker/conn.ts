@@ -19,6 +19,8 @@ export class Conn {
   /** Links in the broker's least-recently-active list. */
   lruPrev: Conn | undefined = undefined;
   lruNext: Conn | undefined = undefined;
+  /** HELLO flag NO_MAILBOX_CONFIRMS: no CONFIRM route is kept for tracked mailbox deliveries to it. */
+  noMailboxConfirms = false;
   /** Sent CREDIT at least once: deliveries now spend `credit`. */
   creditAware = false;
   credit = 0;

@@ -2,6 +2,8 @@ import { decode, encode } from "../proto/mod.ts";
 import type { MailboxSend, MlmMessage, ServiceSend, StreamRead, StreamSend } from "../proto/types.ts";
 import { Conn } from "./conn.ts";
 import { DeadlineHeap } from "../util/deadline-heap.ts";
+import { HELLO_ANSWER, HelloFlag } from "./extensions.ts";
+import { HeldRequests } from "./held.ts";
 import { DEFAULT_TIMEOUT, resolveLimits } from "./limits.ts";
 import { contentBytes, NO_CONTENT, StoredMessage } from "./message.ts";
 import { compilePattern } from "./pattern.ts";
@@ -53,9 +55,11 @@ export class BrokerCore {
   readonly #services = new Map<string, Service>();
   readonly #deadlines = new DeadlineHeap<StoredMessage>();
   readonly #patterns = new Map<string, Pattern>();
+  /** Tracked service requests held (queued or in flight), for WITHDRAW. */
+  readonly #held = new HeldRequests();
   readonly #counters: BrokerCounters = {
     delivered: 0, queued: 0, expired: 0, dropped: 0, malformed: 0, confirmed: 0, failed: 0, requeued: 0,
-    connectionsExpired: 0, connectionsRefused: 0,
+    connectionsExpired: 0, connectionsRefused: 0, withdrawn: 0,
   };
   #out: BrokerAction[] = [];
   /** Content frames let go of during this `handle` call (see the `release` action). */
@@ -67,6 +71,7 @@ export class BrokerCore {
   readonly #pongHeader: Uint8Array;
   readonly #invalidHeader: Uint8Array;
   readonly #failedHeader: Uint8Array;
+  readonly #helloHeader: Uint8Array;
 
   constructor(config: BrokerConfig = {}) {
     const timeout = config.timeout ?? DEFAULT_TIMEOUT;
@@ -76,6 +81,7 @@ export class BrokerCore {
     this.#pongHeader = encode({ type: "CONNECTION_PONG" })[0] as Uint8Array;
     this.#invalidHeader = encode({ type: "ERROR", code: 500, reason: "" })[0] as Uint8Array;
     this.#failedHeader = encode({ type: "ERROR", code: 300, reason: "" })[0] as Uint8Array;
+    this.#helloHeader = encode({ type: "OK", code: 200, reason: HELLO_ANSWER })[0] as Uint8Array;
   }
 
   /** The limits in force (defaults filled in). */
@@ -170,6 +176,7 @@ export class BrokerCore {
         name: s.name, workers: s.workers, queued: s.queue.count, bytes: s.queue.bytes, inflight: s.inflight,
       })),
       counters: { ...this.#counters },
+      held: this.#held.size,
     };
   }
 
@@ -310,6 +317,15 @@ export class BrokerCore {
         this.#reply(conn, this.#okHeader);
         this.#deregister(conn);
         return;
+      case "CONFIRM":
+        if (message.tracker === "") {
+          // HELLO (docs/mlm-extensions.md §1); a repeated one replaces the flags.
+          conn.noMailboxConfirms = (message.code & HelloFlag.NO_MAILBOX_CONFIRMS) !== 0;
+          this.#reply(conn, this.#helloHeader);
+          return;
+        }
+        this.#reply(conn, this.#invalidHeader);
+        return;
       default:
         this.#reply(conn, this.#invalidHeader);
     }
@@ -333,6 +349,7 @@ export class BrokerCore {
         this.#credit(conn, message.amount);
         return;
       case "CONFIRM":
+        if (message.code === ConfirmStatus.WITHDRAWN && this.#withdraw(conn, message.tracker)) return;
         this.#confirm(conn, message.tracker, message.code, message.reason);
         return;
       case "STREAM_WRITE":
@@ -408,6 +425,7 @@ export class BrokerCore {
   /** A request held in flight by `worker` is done (confirmed, or its route was evicted). */
   #settle(worker: Conn, request: StoredMessage): void {
     if (!worker.inflight?.delete(request)) return;
+    this.#held.delete(request);
     worker.inflightBytes -= request.bytes;
     this.#dropContent(request);
     const service = this.#services.get(request.address);
@@ -425,6 +443,36 @@ export class BrokerCore {
     }
     if (origin instanceof StoredMessage) this.#settle(conn, origin);
     if (this.#sendConfirm(origin, tracker, code, reason)) this.#counters.confirmed++;
+  }
+
+  /**
+   * WITHDRAW (docs/mlm-extensions.md §2) of the requests `conn` sent with `tracker`: queued ones
+   * are removed and confirmed 305, in-flight ones are marked so they are not requeued. False
+   * when it names no held request (the CONFIRM is then an ordinary one).
+   */
+  #withdraw(conn: Conn, tracker: string): boolean {
+    if (tracker === "") return false;
+    const found = this.#held.find(conn.address, conn.key, tracker);
+    if (found.length === 0) return false;
+    for (const request of found) {
+      const service = this.#services.get(request.address);
+      if (service && request.queue === service.queue) {
+        this.#unqueueRequest(service, request);
+        this.#withdrawn(request);
+        this.#reclaimService(service);
+      } else {
+        request.withdrawn = true;
+      }
+    }
+    return true;
+  }
+
+  /** A held request leaves for good because its sender withdrew it. */
+  #withdrawn(request: StoredMessage): void {
+    this.#held.delete(request);
+    this.#counters.withdrawn++;
+    this.#sendConfirm(request, request.tracker, ConfirmStatus.WITHDRAWN, "withdrawn");
+    this.#dropContent(request);
   }
 
   /** Send CONFIRM to the origin's current connection; false when it is gone. */
@@ -651,7 +699,9 @@ export class BrokerCore {
     origin: Origin | undefined,
   ): void {
     this.#deliver(target, encode({ type: "MAILBOX_DELIVER", sender, address: target.address, subject, tracker, content }));
-    if (tracker !== "" && senderConn !== "") this.#route(target, tracker, origin ?? { senderConn, sender });
+    if (tracker !== "" && senderConn !== "" && !target.noMailboxConfirms) {
+      this.#route(target, tracker, origin ?? { senderConn, sender });
+    }
   }
 
   #drainMailbox(conn: Conn): void {
@@ -732,6 +782,7 @@ export class BrokerCore {
     }
     service.full = false;
     queue.push(request);
+    this.#held.add(request);
     if (deadline !== Infinity) this.#deadlines.add(request);
     this.#counters.queued++;
     if (!service.warned && queue.bytes > limits.serviceQueueWarnBytes) {
@@ -749,12 +800,14 @@ export class BrokerCore {
     }));
     if (request.tracker === "" || !worker.creditAware) {
       // Delivered for good (C workers never confirm); a route is kept so a CONFIRM still reaches the requester.
+      this.#held.delete(request);
       this.#dropContent(request);
       if (request.tracker !== "") this.#route(worker, request.tracker, request);
       return;
     }
     // Held until the worker confirms; requeued if it leaves first.
     (worker.inflight ??= new Set()).add(request);
+    this.#held.add(request);
     worker.inflightBytes += request.bytes;
     service.inflight++;
     this.#route(worker, request.tracker, request);
@@ -801,7 +854,13 @@ export class BrokerCore {
       const request = requests[i] as StoredMessage;
       const service = this.#service(request.address);
       service.inflight--;
+      if (request.withdrawn) {
+        this.#withdrawn(request);
+        services.add(service);
+        continue;
+      }
       if (request.deadline <= this.#now) {
+        this.#held.delete(request);
         this.#counters.expired++;
         this.#notify(request, request.tracker, ConfirmStatus.EXPIRED, "expired");
         this.#dropContent(request);
@@ -842,6 +901,7 @@ export class BrokerCore {
       const service = this.#services.get(message.address);
       if (!service || message.queue !== service.queue) return;
       this.#unqueueRequest(service, message);
+      this.#held.delete(message);
       this.#reclaimService(service);
     }
     this.#counters.expired++;
@@ -861,6 +921,7 @@ export class BrokerCore {
       if (conn.inflight) for (const m of conn.inflight) this.#fail(m, m.tracker, ConfirmStatus.SHUTDOWN, reason);
       this.#counters.dropped += conn.buffered;
     }
+    this.#held.clear();
     this.#closed = true;
     this.#log("info", "broker shut down", {});
   }

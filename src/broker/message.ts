@@ -15,6 +15,10 @@ export class StoredMessage {
   queue: MessageQueue | undefined = undefined;
   /** Position in the deadline heap, -1 when not scheduled. */
   heapIndex = -1;
+  /** In the broker's index of withdrawable requests (`HeldRequests`). */
+  held = false;
+  /** Withdrawn by its sender while in flight: dropped, not requeued, if its worker leaves. */
+  withdrawn = false;
 
   constructor(
     readonly kind: MessageKind,

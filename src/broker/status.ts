@@ -25,6 +25,13 @@ export const ConfirmStatus = {
   NO_ROUTE: 303,
   /** The broker shut down while the message was queued or in flight. */
   SHUTDOWN: 304,
+  /**
+   * WITHDRAW (docs/mlm-extensions.md §2): the sender sends a CONFIRM with this code and the
+   * request's tracker to take back a tracked SERVICE-SEND; the broker answers with this code
+   * and reason "withdrawn" once the request is removed (at once when queued; when the worker
+   * holding it leaves, if it was in flight).
+   */
+  WITHDRAWN: 305,
 } as const;
 
 /** One of the {@link ConfirmStatus} values. */

@@ -99,6 +99,8 @@ export interface BrokerCounters {
   connectionsExpired: number;
   /** Connections cut off by the broker (malformed input, connection limit). */
   connectionsRefused: number;
+  /** Tracked service requests their senders withdrew (CONFIRM 305, docs/mlm-extensions.md §2). */
+  withdrawn: number;
 }
 
 /**
@@ -149,6 +151,8 @@ export interface BrokerStats {
   streams: { name: string; readers: number; writers: number }[];
   services: { name: string; workers: number; queued: number; bytes: number; inflight: number }[];
   counters: BrokerCounters;
+  /** Tracked service requests held (queued, or in flight at a credit-aware worker): the ones a sender may withdraw. */
+  held: number;
   /** Reuse of large message buffers, when the server recycles them (`startBroker`, zmtp on Node). */
   bufferPool?: BufferPoolStats;
 }

@@ -67,9 +67,10 @@ describe("stat tables", () => {
       services: [{ name: "images", workers: 2, queued: 5, bytes: 2048, inflight: 1 }],
       counters: {
         delivered: 10, queued: 1, expired: 0, dropped: 0, malformed: 0, confirmed: 0, failed: 0, requeued: 0,
-        connectionsExpired: 0, connectionsRefused: 0,
+        connectionsExpired: 0, connectionsRefused: 0, withdrawn: 0,
       },
       clientList: [],
+      held: 0,
     });
     assert.match(text, /^clients: 3 \(connections: 4\)\n/);
     assert.match(text, /\nmailboxes:\n  address  depth  bytes\n  alice        2    512\n/);
@@ -81,14 +82,14 @@ describe("stat tables", () => {
   it("lists clients: address, connection, idle time, credit, streams read and written, services offered", () => {
     const counters = {
       delivered: 0, queued: 0, expired: 0, dropped: 0, malformed: 0, confirmed: 0, failed: 0, requeued: 0,
-      connectionsExpired: 0, connectionsRefused: 0,
+      connectionsExpired: 0, connectionsRefused: 0, withdrawn: 0,
     };
     const client = {
       conn: "0a0b", address: "worker-1", opened: true, idleMs: 12_345, creditAware: true, credit: 7, writes: "",
       reads: ["weather", "news"], offers: ["images"], inflight: 2, buffered: 0,
     };
     const text = formatStats({
-      clients: 1, connections: 3, mailboxes: [], streams: [], services: [], counters,
+      clients: 1, connections: 3, mailboxes: [], streams: [], services: [], counters, held: 0,
       clientList: [client, { ...client, conn: "0c", address: "", opened: false, idleMs: 5, creditAware: false, reads: [], offers: [], inflight: 0 }],
     });
     assert.match(text, /\nclients:\n  address +conn +idle +credit +reads +writes +offers +in flight +buffered\n/);
