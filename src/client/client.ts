@@ -781,7 +781,7 @@ export class MlmClient {
   }
 
   #scheduleReopen(): void {
-    const reconnect = this.#options.reconnect || { interval: 100, max: 5000 };
+    const reconnect = this.#options.reconnect || { interval: 100, max: 1000 };
     const delay = this.#attempt === 0 ? 0 : Math.min(reconnect.max, reconnect.interval * 2 ** (this.#attempt - 1));
     this.#attempt++;
     this.#retryTimer = setTimeout(() => {
