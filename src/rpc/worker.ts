@@ -138,7 +138,10 @@ export interface RpcWorker {
 
 /**
  * Serves a contract: takes calls of `contract.name` from the broker and runs `handlers`.
- * `concurrency` is sent to the broker as MLM credit, so a busy worker gets no further call.
+ * `concurrency` is sent to the broker as MLM credit, so a busy worker gets no further call;
+ * on a broker that ignores credit (C Malamute, found out by HELLO: see `MlmClient.brokerFeatures`)
+ * the worker holds the extra calls itself and still never runs more than `concurrency` at once,
+ * and it sends no CONFIRM there (C Malamute would drop the session, losing the replies behind it).
  * A handler may be an async function, or an async generator for a streaming method.
  *
  * @example
