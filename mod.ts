@@ -38,7 +38,7 @@ export type {
 // ---- MLM client
 export { MlmClient } from "./src/client/mod.ts";
 export type {
-  ClientStats, Confirmation, ContentInput, Delivery, MlmClientEvents, MlmClientOptions, MlmErrorCode, SendOptions,
+  BrokerFeatures, ClientStats, Confirmation, ContentInput, Delivery, MlmClientEvents, MlmClientOptions, MlmErrorCode, SendOptions,
 } from "./src/client/mod.ts";
 
 // ---- Broker

@@ -1,7 +1,7 @@
 /**
  * Broker benchmark: stream 1→1, stream fan-out to 100 readers, mailbox throughput, service
- * round trips (request → worker → reply to mailbox) at 10 B and 64 KiB, and the memory of
- * 1,000 idle connections. The broker runs in a child process of the same runtime (this file
+ * round trips (request → worker → reply to mailbox) at 10 B and 64 KiB, the memory of
+ * 1,000 idle connections, and the broker heap an idle RPC client holds after 10,000 calls. The broker runs in a child process of the same runtime (this file
  * with `--serve`), so broker and clients each get a core, as with the C broker. Every
  * exchange runs through MlmClient, and with raw transport DEALERs + the codec as the
  * baseline (the difference is client overhead). Service round trips also run with MlmClient
@@ -19,6 +19,10 @@ import { startBroker } from "../src/broker/server.ts";
 import { MlmClient } from "../src/client/client.ts";
 import type { Delivery } from "../src/client/types.ts";
 import { decode, encode } from "../src/proto/mod.ts";
+import { connect as rpcConnect } from "../src/rpc/client.ts";
+import { defineService } from "../src/rpc/contract.ts";
+import { serve as rpcServe } from "../src/rpc/worker.ts";
+import Type from "typebox";
 import type { DealerSocket } from "../src/transport/types.ts";
 import { zmtp } from "../src/transport/zmtp.ts";
 import { type BenchRow, nowMs, report, type RoundTrips, runtimeName, timeRoundTrips } from "./lib.ts";
@@ -399,6 +403,42 @@ async function idleConnections(broker: BrokerProcess, endpoint: string, count: n
   };
 }
 
+const heapEcho = defineService("bench.heapecho", {
+  run: { input: Type.Object({ n: Type.Integer() }), output: Type.Object({ n: Type.Integer() }) },
+});
+
+/**
+ * Broker heap per RPC client left idle after `calls` calls each (issue 14: every reply is a
+ * tracked mailbox message the client never confirms; NO_MAILBOX_CONFIRMS keeps the broker from
+ * remembering a route per reply). A first client warms the broker up and leaves, then `count`
+ * clients make one call (baseline) and the rest of their calls.
+ */
+async function idleRpcClients(broker: BrokerProcess, endpoint: string, count: number, calls: number): Promise<BenchRow> {
+  const worker = await rpcServe(endpoint, heapEcho, { run: ({ n }) => Promise.resolve({ n }) }, { concurrency: 64 });
+  type Client = Awaited<ReturnType<typeof rpcConnect<{ echo: typeof heapEcho }>>>;
+  const run = async (c: Client, from: number) => {
+    for (let done = from; done < calls; done += 100) {
+      await Promise.all(Array.from({ length: Math.min(100, calls - done) }, (_, i) => c.echo.run({ n: done + i })));
+    }
+  };
+  const warm = await rpcConnect(endpoint, { echo: heapEcho });
+  await run(warm, 0);
+  await warm.close();
+  const clients: Client[] = [];
+  for (let i = 0; i < count; i++) clients.push(await rpcConnect(endpoint, { echo: heapEcho }));
+  await Promise.all(clients.map((c) => c.echo.run({ n: 0 })));
+  const before = await broker.memory();
+  await Promise.all(clients.map((c) => run(c, 1)));
+  const after = await broker.memory();
+  await Promise.all(clients.map((c) => c.close()));
+  await worker.close();
+  const perClient = (after.heap - before.heap) / count;
+  return {
+    bench: BENCH, case: `broker heap per idle RPC client after ${calls} calls`, impl: "rpc connect (noMailboxConfirms)",
+    note: `${(perClient / 1024).toFixed(1)} KiB/client (${count} clients; bound 64 KiB; ~1.9 MB before NO_MAILBOX_CONFIRMS)`,
+  };
+}
+
 // ------------------------------------------------------------------ main
 
 async function main(): Promise<void> {
@@ -455,6 +495,7 @@ async function main(): Promise<void> {
       });
     }
     if (only === undefined || "memory".includes(only)) rows.push(await idleConnections(broker, endpoint, 1000));
+    if (only === undefined || "memory".includes(only)) rows.push(await idleRpcClients(broker, endpoint, quick ? 4 : 10, 10_000));
   } finally {
     await broker.stop();
   }

@@ -36,7 +36,36 @@ export async function parseCallInput(arg: string | undefined, io: CliIo): Promis
       exitCode: ExitCode.usage,
     });
   }
+  const unsafe = unsafeIntegerLiteral(text);
+  if (unsafe !== undefined) {
+    throw new CliError("CLI_USAGE", `${source} has the integer ${unsafe}, beyond ±(2^53 - 1): JSON numbers become doubles, so it would arrive changed`, {
+      hint: "send it as a string, or as a number within ±9007199254740991",
+      exitCode: ExitCode.usage,
+    });
+  }
   return await reviveBytes(value, io);
+}
+
+/**
+ * The first integer literal (no fraction, no exponent) of JSON `text` that a JavaScript number
+ * cannot hold exactly, e.g. `9223372036854775809`, which JSON.parse silently rounds.
+ */
+export function unsafeIntegerLiteral(text: string): string | undefined {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // Skip a string, escapes included.
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
+      continue;
+    }
+    if (c !== 0x2d && (c < 0x30 || c > 0x39)) continue;
+    const match = /^-?\d+(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 400));
+    if (match === null) continue;
+    const literal = match[0];
+    if (match[1] === undefined && match[2] === undefined && !Number.isSafeInteger(Number(literal))) return literal;
+    i += literal.length - 1;
+  }
+  return undefined;
 }
 
 async function reviveBytes(value: unknown, io: CliIo): Promise<unknown> {

@@ -7,6 +7,7 @@ import { Emitter } from "../util/emitter.ts";
 import { badArgument, toFrames } from "./content.ts";
 import { CreditWindow } from "./credit.ts";
 import { MlmError, statusError } from "./errors.ts";
+import { type BrokerFeatures, CLASSIC_BROKER, helloFrames, NO_MAILBOX_CONFIRMS, parseHelloAnswer, WITHDRAW_CODE } from "./features.ts";
 import { Inbox } from "./inbox.ts";
 import { resolveOptions } from "./options.ts";
 import type { ResolvedOptions } from "./options.ts";
@@ -61,6 +62,7 @@ interface Command {
 /** A message written to the broker whose OK/ERROR we are waiting for, in sending order. */
 type Expectation =
   | Command
+  | { readonly kind: "hello"; readonly seq: number }
   | { readonly kind: "open"; readonly seq: number }
   | { readonly kind: "replay"; readonly entry: Registration; readonly seq: number }
   | { readonly kind: "close"; readonly seq: number; readonly done: () => void };
@@ -112,7 +114,13 @@ export class MlmClient {
   readonly #endpoint: string;
   readonly #options: ResolvedOptions;
   readonly #openFrames: Frames;
-  readonly #dealer: DealerSocket;
+  readonly #helloFrames: Frames;
+  readonly #transport: Transport;
+  #dealer: DealerSocket;
+  /** Closing of connections given up for a fresh one (awaited by close(), so nothing leaks). */
+  readonly #retired = new Set<Promise<void>>();
+  #features: BrokerFeatures = CLASSIC_BROKER;
+  #canConfirm = false;
   readonly #events = new Emitter<MlmClientEvents>();
   readonly #inbox: Inbox;
   readonly #credit: CreditWindow;
@@ -155,6 +163,8 @@ export class MlmClient {
     this.#options = options;
     this.address = options.address;
     this.#openFrames = encodeOrThrow({ type: "CONNECTION_OPEN", protocol: "MALAMUTE", version: 1, address: options.address });
+    this.#helloFrames = helloFrames(options.noMailboxConfirms ? NO_MAILBOX_CONFIRMS : 0);
+    this.#transport = transport;
     this.#credit = new CreditWindow(options.credit, options.manualCredit, (amount) => {
       if (this.#state === "open") this.#writeQuiet(encode({ type: "CREDIT", amount }));
     });
@@ -163,15 +173,51 @@ export class MlmClient {
       overflow: (delivery) => this.#overflow(delivery),
       handlerError: (error) => this.#events.emit("error", asError(error)),
     });
+    this.#dealer = this.#newDealer();
+  }
+
+  #newDealer(): DealerSocket {
+    const options = this.#options;
     const reconnect = options.reconnect;
-    this.#dealer = transport.dealer({
+    const dealer = this.#transport.dealer({
       ...(options.plain ? { plain: options.plain } : {}),
       ...(reconnect ? { reconnectInterval: reconnect.interval, reconnectIntervalMax: reconnect.max } : {}),
     });
-    this.#dealer.on("message", this.#onMessage);
-    this.#dealer.on("connect", this.#onTransportConnect);
-    this.#dealer.on("disconnect", this.#onTransportDisconnect);
-    this.#dealer.on("error", this.#onTransportError);
+    dealer.on("message", this.#onMessage);
+    dealer.on("connect", this.#onTransportConnect);
+    dealer.on("disconnect", this.#onTransportDisconnect);
+    dealer.on("error", this.#onTransportError);
+    return dealer;
+  }
+
+  #detach(dealer: DealerSocket): void {
+    dealer.off("message", this.#onMessage);
+    dealer.off("connect", this.#onTransportConnect);
+    dealer.off("disconnect", this.#onTransportDisconnect);
+  }
+
+  /**
+   * Give up the connection for a new one. Used when the session is lost while the connection
+   * itself is still up (broker silent, ERROR 500, OPEN unanswered): on the old connection, the
+   * answers to what we wrote before (PINGs, a first OPEN) may still come, and a stale ERROR 500
+   * would be taken for the answer to the new OPEN. A fresh connection has nothing in flight.
+   */
+  #freshConnection(): void {
+    const old = this.#dealer;
+    this.#detach(old);
+    const closing = old.close().catch(() => {}).finally(() => {
+      old.off("error", this.#onTransportError);
+      this.#retired.delete(closing);
+    });
+    this.#retired.add(closing);
+    this.#dealer = this.#newDealer();
+    try {
+      this.#dealer.connect(this.#endpoint);
+    } catch (err) {
+      this.#events.emit("error", asError(err));
+      return;
+    }
+    if (this.#dealer.connected) this.#sendOpen();
   }
 
   /**
@@ -201,6 +247,23 @@ export class MlmClient {
    */
   get connected(): boolean {
     return this.#state === "open";
+  }
+
+  /**
+   * What the broker of the current (or last) connection supports, learned from its answer to
+   * the HELLO sent before every CONNECTION-OPEN (docs/mlm-extensions.md). A C Malamute broker
+   * answers HELLO with ERROR 500: `extended` is false, and the client then sends no CONFIRM
+   * (counted in `stats().skippedConfirms`) and no WITHDRAW.
+   *
+   * @example
+   * ```ts
+   * const client = await MlmClient.connect("tcp://127.0.0.1:9999");
+   * if (!client.brokerFeatures.extended) console.warn("C Malamute: no confirmations, no credit");
+   * console.log(client.brokerFeatures.features); // ["confirm", "credit", "withdraw"] on ours
+   * ```
+   */
+  get brokerFeatures(): BrokerFeatures {
+    return this.#features;
   }
 
   /**
@@ -376,7 +439,8 @@ export class MlmClient {
    * Tell the broker the outcome of a tracked delivery (CONFIRM, default 200). The broker
    * forwards it to the sender. A delivery without tracker needs no confirmation (no-op).
    * Skipped (and counted in `stats().skippedConfirms`) while the session is down, since the
-   * broker re-queues the messages of a lost session, and after a broker refused CONFIRM (C malamute).
+   * broker re-queues the messages of a lost session, and on a broker without the `confirm`
+   * feature ({@link brokerFeatures}; C Malamute would answer ERROR 300 and forget the session).
    *
    * @example
    * ```ts
@@ -391,12 +455,44 @@ export class MlmClient {
     this.#assertOpenForUse();
     if (tracker === "") return;
     const frames = encodeOrThrow({ type: "CONFIRM", tracker, code: status?.code ?? 200, reason: status?.reason ?? "" });
-    if (this.#confirmsRefused || this.#state !== "open") {
+    if (!this.#canConfirm || this.#confirmsRefused || this.#state !== "open") {
       this.#stats.skippedConfirms++;
       return;
     }
     this.#write(frames);
     this.#lastConfirmSeq = ++this.#seq;
+  }
+
+  /**
+   * Take back a tracked SERVICE-SEND this client sent, while the broker still holds it
+   * (WITHDRAW: CONFIRM with the request's tracker and code 305, docs/mlm-extensions.md §2). A
+   * request still queued is never delivered (the broker answers with a `confirm` event, code
+   * 305); one already delivered to a credit-aware worker is no longer requeued if that worker
+   * goes away. A request still held by this client (session down) is simply dropped.
+   *
+   * Returns false when nothing could be done: the session is down and the request is not held
+   * here, or the broker lacks the `withdraw` feature ({@link brokerFeatures}; C Malamute would
+   * drop the session for it).
+   *
+   * @example
+   * ```ts
+   * client.sendFor("render", "frame", job, { tracker: "job-17", timeout: 60_000 });
+   * // the user changed their mind:
+   * if (!client.withdraw("job-17")) console.warn("the request may still run");
+   * ```
+   */
+  withdraw(tracker: string): boolean {
+    if (typeof tracker !== "string" || tracker === "") throw badArgument("withdraw() needs a non-empty tracker");
+    this.#assertOpenForUse();
+    const held = this.#held.findIndex((item) => item.kind === "send" && item.message.type === "SERVICE_SEND" && item.message.tracker === tracker);
+    if (held >= 0) {
+      this.#held.splice(held, 1);
+      this.#heldSends--;
+      return true;
+    }
+    if (this.#state !== "open" || !this.#features.features.includes("withdraw")) return false;
+    this.#write(encodeOrThrow({ type: "CONFIRM", tracker, code: WITHDRAW_CODE, reason: "" }));
+    return true;
   }
 
   /**
@@ -522,14 +618,13 @@ export class MlmClient {
     this.#connectTimer = undefined;
     const closed = error.code === "MLM_CLOSED" ? error : new MlmError("MLM_CLOSED", `the client is closed: ${error.message}`, { cause: error });
     this.#rejectCommands(closed);
-    this.#dealer.off("message", this.#onMessage);
-    this.#dealer.off("connect", this.#onTransportConnect);
-    this.#dealer.off("disconnect", this.#onTransportDisconnect);
+    const dealer = this.#dealer;
+    this.#detach(dealer);
     this.#inbox.close(closed);
     try {
-      await this.#dealer.close();
+      await Promise.all([dealer.close(), ...this.#retired]);
     } finally {
-      this.#dealer.off("error", this.#onTransportError);
+      dealer.off("error", this.#onTransportError);
     }
   }
 
@@ -554,6 +649,9 @@ export class MlmClient {
   #sendOpen(): void {
     if (this.#state !== "connecting") this.#state = "opening";
     this.#openSent = true;
+    // HELLO and OPEN back to back: the answers come in order, so the OPEN costs no extra round trip.
+    this.#pending.push({ kind: "hello", seq: ++this.#seq });
+    this.#writeQuiet(this.#helloFrames);
     this.#pending.push({ kind: "open", seq: ++this.#seq });
     this.#writeQuiet(this.#openFrames);
     if (this.#state === "opening") {
@@ -650,7 +748,7 @@ export class MlmClient {
   /**
    * The session is gone. Commands in flight are re-sent after the re-open; the registration
    * set is replayed. `transportDown`: the socket lost its connection and re-opens by itself,
-   * so we wait for its "connect"; otherwise we re-open on the same connection after backoff.
+   * so we wait for its "connect"; otherwise we re-open on a fresh connection after backoff.
    */
   #lost(reason: string, transportDown: boolean): void {
     const state = this.#state;
@@ -683,12 +781,12 @@ export class MlmClient {
   }
 
   #scheduleReopen(): void {
-    const reconnect = this.#options.reconnect || { interval: 100, max: 5000 };
+    const reconnect = this.#options.reconnect || { interval: 100, max: 1000 };
     const delay = this.#attempt === 0 ? 0 : Math.min(reconnect.max, reconnect.interval * 2 ** (this.#attempt - 1));
     this.#attempt++;
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
-      if ((this.#state === "down" || this.#state === "connecting") && !this.#openSent && this.#dealer.connected) this.#sendOpen();
+      if ((this.#state === "down" || this.#state === "connecting") && !this.#openSent) this.#freshConnection();
     }, delay);
   }
 
@@ -732,7 +830,7 @@ export class MlmClient {
         this.#deliver({ kind: "service", sender: m.sender, address: m.address, subject: m.subject, tracker: m.tracker, content: m.content });
         return;
       case "OK":
-        this.#onOk();
+        this.#onOk(m.reason);
         return;
       case "ERROR":
         this.#onError(m.code, m.reason);
@@ -759,9 +857,9 @@ export class MlmClient {
 
   #overflow(delivery: Delivery): void {
     this.#stats.droppedDeliveries++;
-    // Tell the sender through the broker, but only when credit is on: a broker we give credit
-    // to supports CONFIRM, whereas C malamute would drop the session for it.
-    if (delivery.tracker !== "" && this.#credit.enabled && !this.#confirmsRefused && this.#state === "open") {
+    // Tell the sender through the broker, but only if it supports CONFIRM: C malamute would
+    // drop the session for it.
+    if (delivery.tracker !== "" && this.#canConfirm && !this.#confirmsRefused && this.#state === "open") {
       this.#writeQuiet(encode({ type: "CONFIRM", tracker: delivery.tracker, code: 300, reason: "receive buffer full" }));
       this.#lastConfirmSeq = ++this.#seq;
     }
@@ -773,11 +871,14 @@ export class MlmClient {
 
   // ---------------------------------------------------------------- internals: replies
 
-  #onOk(): void {
+  #onOk(reason = ""): void {
     const head = this.#pending.shift();
     if (!head) return;
     if (head.seq > this.#answeredSeq) this.#answeredSeq = head.seq;
     switch (head.kind) {
+      case "hello":
+        this.#learned(parseHelloAnswer(reason));
+        return;
       case "open":
         if (this.#state === "connecting" || this.#state === "opening") this.#opened();
         return;
@@ -802,6 +903,13 @@ export class MlmClient {
       return;
     }
     const head = this.#pending.peek();
+    if (head?.kind === "hello") {
+      // C malamute: ERROR 500 to a command before OPEN; the connection stays usable.
+      this.#pending.shift();
+      if (head.seq > this.#answeredSeq) this.#answeredSeq = head.seq;
+      this.#learned(CLASSIC_BROKER);
+      return;
+    }
     if (code === 500) {
       // "I don't know you": the broker restarted or expired us. While our OPEN is outstanding
       // this answers something older (a stale PING), so wait for the OPEN's own answer.
@@ -840,6 +948,11 @@ export class MlmClient {
     }
     // C malamute forgets a client after any ERROR 300: a PING tells (ERROR 500 → re-open).
     if (this.#state === "open") this.#ping();
+  }
+
+  #learned(features: BrokerFeatures): void {
+    this.#features = features;
+    this.#canConfirm = features.features.includes("confirm");
   }
 
   #replayAnswered(): void {

@@ -15,4 +15,5 @@ export { MlmClient } from "./client.ts";
 export type { MlmClientEvents } from "./client.ts";
 export { MlmError } from "./errors.ts";
 export type { MlmErrorCode } from "./errors.ts";
+export type { BrokerFeatures } from "./features.ts";
 export type { ClientStats, Confirmation, ContentInput, Delivery, MlmClientOptions, SendOptions } from "./types.ts";

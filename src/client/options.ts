@@ -13,9 +13,15 @@ export interface ResolvedOptions {
   receiveBuffer: number;
   sendBuffer: number;
   reconnect: { interval: number; max: number } | false;
+  noMailboxConfirms: boolean;
 }
 
 const DEFAULT_CREDIT = 1000;
+/**
+ * Ceiling of the reconnect backoff, ms. The transport adds up to as much again in jitter, so a
+ * restarted broker is found within about 2 s; an attempt at a closed port costs next to nothing.
+ */
+const DEFAULT_RECONNECT_MAX = 1000;
 
 function integer(value: unknown, name: string, min: number, fallback: number): number {
   if (value === undefined) return fallback;
@@ -39,7 +45,7 @@ export function resolveOptions(options: MlmClientOptions): ResolvedOptions {
   let reconnect: ResolvedOptions["reconnect"] = false;
   if (options.reconnect !== false) {
     const interval = integer(options.reconnect?.interval, "reconnect.interval", 1, 100);
-    const max = integer(options.reconnect?.max, "reconnect.max", 1, Math.max(5000, interval));
+    const max = integer(options.reconnect?.max, "reconnect.max", 1, Math.max(DEFAULT_RECONNECT_MAX, interval));
     reconnect = { interval, max: Math.max(max, interval) };
   }
   return {
@@ -53,5 +59,6 @@ export function resolveOptions(options: MlmClientOptions): ResolvedOptions {
     receiveBuffer: integer(options.receiveBuffer, "receiveBuffer", 1, Math.max(credit === false ? 0 : credit, 1000)),
     sendBuffer: integer(options.sendBuffer, "sendBuffer", 0, 1000),
     reconnect,
+    noMailboxConfirms: options.noMailboxConfirms === true,
   };
 }

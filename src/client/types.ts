@@ -10,7 +10,7 @@ import type { Transport } from "../transport/types.ts";
  *   address: "worker-1",
  *   credit: 8,            // the broker sends at most 8 deliveries ahead of consumption
  *   heartbeat: 1000,
- *   reconnect: { interval: 100, max: 5000 },
+ *   reconnect: { interval: 100, max: 1000 },
  * });
  * ```
  */
@@ -44,9 +44,23 @@ export interface MlmClientOptions {
   sendBuffer?: number;
   /**
    * Reconnect backoff: first delay `interval` ms (default 100), doubling up to `max` ms
-   * (default 5000). `false`: the first loss of the session closes the client.
+   * (default 1000; the transport adds up to as much again in jitter, so a broker restarted
+   * after any outage is found within about 2 s). `false`: the first loss of the session closes the client.
    */
   reconnect?: { interval?: number; max?: number } | false;
+  /**
+   * Tell the broker (flag NO_MAILBOX_CONFIRMS of the HELLO, docs/mlm-extensions.md) that this
+   * client never CONFIRMs the mailbox deliveries it gets, so the broker keeps no confirmation
+   * route for them. Default false. Set it for clients that receive many tracked mailbox
+   * messages and never confirm them: RPC clients (every reply is tracked by its call id) and a
+   * worker's control connection set it. A C broker ignores it.
+   *
+   * @example
+   * ```ts
+   * const caller = await MlmClient.connect(endpoint, { address: "caller-1", noMailboxConfirms: true });
+   * ```
+   */
+  noMailboxConfirms?: boolean;
 }
 
 /**

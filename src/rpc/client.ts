@@ -3,6 +3,7 @@ import { MlmClient } from "../client/client.ts";
 import type { Confirmation, Delivery, MlmClientOptions } from "../client/types.ts";
 import type { Transport } from "../transport/types.ts";
 import { CallTable } from "./call-table.ts";
+import { cancelSubject } from "./cancel-subject.ts";
 import { binaryFrameThreshold, encodePayload, payloadBytes } from "./codec.ts";
 import { isStreamMethod, type ServiceContract } from "./contract.ts";
 import { CANCEL_STREAM, type CancelHeader, decodeFrames, encodeHeader, type Header, payloadOffset } from "./envelope.ts";
@@ -48,7 +49,26 @@ export interface RpcClientOptions {
   maxBufferedChunks?: number;
   /** Socket factory. Default: the `zmtp` TCP transport. */
   transport?: Transport;
-  /** Further options of the underlying {@link MlmClient}. */
+  /**
+   * What happens to calls in flight when the session with the broker is lost (broker restart,
+   * crash, stall): calls written before the loss and not settled when the session is back.
+   *
+   * - `true` (default): each is sent again, once per lost session, right after the re-open,
+   *   with the same call id and what is left of its deadline. The broker may have lost it (a
+   *   restarted broker starts empty), and waiting out a deadline of minutes for a call that no
+   *   longer exists anywhere is the worst outcome. The same id makes this safe for the caller:
+   *   the first final reply settles the call and any later one (the original run's, if it
+   *   survived) is ignored. The price: a call that did survive may run twice on workers.
+   * - `false`: they fail at once, when the loss is noticed, with `RPC_UNAVAILABLE`, for
+   *   callers that must never run a call twice and prefer to decide themselves.
+   *
+   * Calls made while the session is down are held and sent after the re-open either way.
+   */
+  resendOnReconnect?: boolean;
+  /**
+   * Further options of the underlying {@link MlmClient}. `noMailboxConfirms` defaults to true
+   * here: the client never confirms replies, so the broker need not remember routes for them.
+   */
   mlm?: Omit<MlmClientOptions, "address" | "transport">;
 }
 
@@ -71,6 +91,12 @@ export interface RpcClientStats {
   malformed: number;
   /** Cancels sent to workers (direct or on the cancel stream). */
   cancels: number;
+  /** WITHDRAWs sent: calls cancelled before any ack, taken back from the broker's queue. */
+  withdrawn: number;
+  /** Calls sent again after the session with the broker was lost and re-opened. */
+  resent: number;
+  /** Calls failed with RPC_UNAVAILABLE when the session was lost (`resendOnReconnect: false`). */
+  failedOnLoss: number;
   /** Acks received: calls a worker reported as running (fast calls are not acked). */
   acks: number;
 }
@@ -133,7 +159,7 @@ export async function connect<const S extends ContractMap>(
     if (RESERVED.has(key)) throw new RpcError(RpcErrorCode.INTERNAL, `"${key}" cannot name a service on a client`);
   }
   const address = options.address ?? `rpc-client-${randomHex(8)}`;
-  const mlmOptions: MlmClientOptions = { ...options.mlm, address };
+  const mlmOptions: MlmClientOptions = { noMailboxConfirms: true, ...options.mlm, address };
   if (options.transport !== undefined) mlmOptions.transport = options.transport;
   const mlm = await MlmClient.connect(endpoint, mlmOptions);
   try {
@@ -163,7 +189,15 @@ class ClientCore implements CallHost {
   readonly #defaultTimeout: number;
   readonly #maxPayload: number;
   readonly #binaryFrameThreshold: number;
-  readonly #stats = { calls: 0, stale: 0, malformed: 0, cancels: 0, acks: 0 };
+  readonly #stats = { calls: 0, stale: 0, malformed: 0, cancels: 0, acks: 0, withdrawn: 0, resent: 0, failedOnLoss: 0 };
+  readonly #resend: boolean;
+  /**
+   * Number of the session calls are written into: bumped when a session is lost, so calls
+   * made while it is down (held by the MLM client, written after the re-open) carry the new one.
+   */
+  #session = 0;
+  readonly #onLost = (): void => this.#sessionLost();
+  readonly #onBack = (): void => this.#sessionBack();
   #closed = false;
   readonly #unsubscribe: () => void;
   readonly #deadlines = new DeadlineHeap<PendingCall>((call) => call.expire());
@@ -179,8 +213,11 @@ class ClientCore implements CallHost {
     this.#binaryFrameThreshold = binaryFrameThreshold(options.binaryFrameThreshold);
     this.validateOutput = options.validateOutput ?? true;
     this.maxBufferedChunks = options.maxBufferedChunks ?? 10_000;
+    this.#resend = options.resendOnReconnect ?? true;
     this.#unsubscribe = mlm.onDelivery((d) => this.#delivered(d));
     mlm.on("confirm", this.#onConfirm);
+    mlm.on("disconnected", this.#onLost);
+    mlm.on("connected", this.#onBack);
   }
 
   stats(): RpcClientStats {
@@ -282,6 +319,8 @@ class ClientCore implements CallHost {
   #launch(call: PendingCall, frames: Uint8Array[], remaining: number, options?: CallOptions<unknown>): void {
     this.#pending.add(call);
     this.#stats.calls++;
+    call.session = this.#session;
+    if (this.#resend) call.frames = frames;
     try {
       this.#mlm.sendFor(call.info.service, call.info.method, frames, { tracker: call.callId, timeout: remaining });
     } catch (error) {
@@ -295,24 +334,67 @@ class ClientCore implements CallHost {
   finished(call: PendingCall, cancelRemote: RpcError | undefined): void {
     this.#pending.delete(call);
     this.#deadlines.remove(call);
+    call.frames = undefined;
     if (cancelRemote !== undefined && !this.#closed) {
-      this.#cancel(call.callId, call.worker, call.deadline, cancelRemote.code);
+      this.#cancel(call.callId, call.info.service, call.worker, call.deadline, cancelRemote.code);
     }
   }
 
-  /** Tell the worker running the call (or, before any ack, every worker) to stop it. */
-  #cancel(callId: string, worker: string | undefined, deadline: number, code: string): void {
+  /**
+   * Tell the worker running the call to stop it. Before any ack nobody knows which worker has
+   * it, if any: the call is withdrawn from the broker's queue (brokers with the `withdraw`
+   * feature), and the cancel goes on the cancel stream under a subject only workers of
+   * `service` listen to. A call that merely ran out of time before any ack needs neither:
+   * the broker expires it in its queue, and a worker drops a call whose deadline has passed.
+   */
+  #cancel(callId: string, service: string, worker: string | undefined, deadline: number, code: string): void {
+    const expired = code === RpcErrorCode.DEADLINE_EXCEEDED;
+    if (worker === undefined && expired) return;
     const header: CancelHeader = worker === undefined ? { kind: "cancel", deadline } : { kind: "cancel" };
-    if (code === RpcErrorCode.DEADLINE_EXCEEDED) header.code = code;
+    if (expired) header.code = code;
     const frames = [encodeHeader(header)];
     try {
-      // A cancel for a worker that is gone must not wait in the broker forever.
-      const timeout = Math.min(Math.max(1000, Math.ceil(deadline - Date.now())), MAX_TIMER_MS);
-      if (worker !== undefined) this.#mlm.sendTo(worker, "cancel", frames, { tracker: callId, timeout });
-      else this.#mlm.send(callId, frames);
+      if (worker !== undefined) {
+        // A cancel for a worker that is gone must not wait in the broker forever.
+        const timeout = Math.min(Math.max(1000, Math.ceil(deadline - Date.now())), MAX_TIMER_MS);
+        this.#mlm.sendTo(worker, "cancel", frames, { tracker: callId, timeout });
+      } else {
+        if (this.#mlm.withdraw(callId)) this.#stats.withdrawn++;
+        this.#mlm.send(cancelSubject(service, callId), frames);
+      }
       this.#stats.cancels++;
     } catch {
       // Not connected: the call's deadline still bounds the work on the worker.
+    }
+  }
+
+  #sessionLost(): void {
+    const lost = this.#session++;
+    if (this.#resend || this.#closed) return;
+    for (const call of this.#pending.values()) {
+      if (call.session > lost) continue;
+      this.#stats.failedOnLoss++;
+      call.fail(new RpcUnavailableError(RpcErrorCode.UNAVAILABLE, `${call.info.label}: the session with the broker was lost while the call was in flight`), false);
+    }
+  }
+
+  /** The session is back: calls written into a lost one go again (see `resendOnReconnect`). */
+  #sessionBack(): void {
+    if (!this.#resend || this.#closed) return;
+    const now = Date.now();
+    for (const call of this.#pending.values()) {
+      if (call.session >= this.#session || call.frames === undefined) continue;
+      call.session = this.#session;
+      const remaining = Math.ceil(call.deadline - now);
+      // Past its deadline: the deadline heap fails it on its next tick.
+      if (!(remaining > 0)) continue;
+      try {
+        this.#mlm.sendFor(call.info.service, call.info.method, call.frames, { tracker: call.callId, timeout: remaining });
+        this.#stats.resent++;
+      } catch {
+        // Lost again already: the next re-open tries again.
+        call.session = this.#session - 1;
+      }
     }
   }
 
@@ -336,7 +418,7 @@ class ClientCore implements CallHost {
       this.#stats.stale++;
       // A requeued call started again after it settled here: stop the wasted run.
       if (header.kind === "ack") {
-        this.#cancel(delivery.tracker, header.worker || delivery.sender, Date.now(), RpcErrorCode.CANCELLED);
+        this.#cancel(delivery.tracker, "", header.worker || delivery.sender, Date.now(), RpcErrorCode.CANCELLED);
       }
       return;
     }
@@ -371,6 +453,8 @@ class ClientCore implements CallHost {
     this.#deadlines.clear();
     this.#unsubscribe();
     this.#mlm.off("confirm", this.#onConfirm);
+    this.#mlm.off("disconnected", this.#onLost);
+    this.#mlm.off("connected", this.#onBack);
     await this.#mlm.close();
   }
 }

@@ -16,9 +16,10 @@ const packr = new Packr({
   copyBuffers: false,
   encodeUndefinedAsNil: true,
   skipValues: [undefined],
-  int64AsType: "number",
+  // int64/uint64 beyond 2^53 as bigint, never a rounded number (msgpack-fast.ts does the same).
+  int64AsType: "auto",
   bundleStrings: false,
-} as ConstructorParameters<typeof Packr>[0]);
+} as unknown as ConstructorParameters<typeof Packr>[0]);
 
 const NO_BYTES = new Uint8Array(0);
 

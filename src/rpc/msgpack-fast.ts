@@ -447,7 +447,7 @@ function read(depth: number): unknown {
     case 0xcf: {
       if (!need(8)) return undefined;
       const high = u32();
-      return high * 0x100000000 + u32();
+      return int64(high, u32());
     }
     case 0xd0:
       return need(1) ? ((src[at++] as number) << 24) >> 24 : undefined;
@@ -458,7 +458,7 @@ function read(depth: number): unknown {
     case 0xd3: {
       if (!need(8)) return undefined;
       const high = u32() | 0;
-      return high * 0x100000000 + u32();
+      return int64(high, u32());
     }
     case 0xd9:
       return need(1) ? readString(src[at++] as number, false) : undefined;
@@ -599,3 +599,13 @@ export function lastBinaryFrameError(): string | undefined {
 
 const EMPTY: Uint8Array = new Uint8Array(0);
 const NO_FRAMES: readonly Uint8Array[] = [];
+
+/**
+ * A 64-bit integer from its halves (`high` signed for int64, unsigned for uint64): a number
+ * when it is exact as one (|value| <= 2^53, like msgpackr's `int64AsType: "auto"`), else a
+ * bigint, so that a value is never silently rounded (a number or integer schema then refuses it).
+ */
+function int64(high: number, low: number): number | bigint {
+  if (high >= -0x200000 && high < 0x200000) return high * 0x100000000 + low;
+  return BigInt(high) * BigInt(0x100000000) + BigInt(low);
+}

@@ -36,6 +36,10 @@ export abstract class PendingCall implements HeapEntry {
   seq = -1;
   /** The mailbox that takes cancels for this call (from the last ack), if any. */
   worker: string | undefined;
+  /** The client's session the call was last written into (see `resendOnReconnect`). */
+  session = 0;
+  /** The call's frames, kept while it is pending when the client re-sends after a lost session. */
+  frames: Uint8Array[] | undefined = undefined;
   #settled = false;
   #signal: AbortSignal | undefined;
   /** Only calls with a signal get a listener (a closure per call costs on the hot path). */

@@ -8,10 +8,48 @@ const cache = new WeakMap<TSchema, Validator>();
 function validatorFor(schema: TSchema): Validator {
   let validator = cache.get(schema);
   if (validator === undefined) {
-    validator = Compile(schema) as unknown as Validator;
+    validator = Compile(safeIntegers(schema) as TSchema) as unknown as Validator;
     cache.set(schema, validator);
   }
   return validator;
+}
+
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+
+/**
+ * `schema` with every integer type bounded to the safe range (±(2^53 − 1)), or `schema` itself
+ * when it has no integer type. Beyond that range a JavaScript number is no longer an exact
+ * integer: 2^63 + 1 arrives as 9223372036854775808, so such a value is refused rather than
+ * passed on changed. Copies keep TypeBox's own (non-enumerable) properties.
+ */
+export function safeIntegers(schema: unknown, depth = 0): unknown {
+  if (typeof schema !== "object" || schema === null || depth > 64) return schema;
+  let copy: Record<string | symbol, unknown> | unknown[] | undefined;
+  const source = schema as Record<string | symbol, unknown>;
+  for (const key of Reflect.ownKeys(source)) {
+    const value = source[key];
+    const bounded = safeIntegers(value, depth + 1);
+    if (bounded === value) continue;
+    copy ??= clone(source);
+    (copy as Record<string | symbol, unknown>)[key] = bounded;
+  }
+  const type = source["type"];
+  if (type === "integer" || (Array.isArray(type) && type.includes("integer"))) {
+    const min = source["minimum"];
+    const max = source["maximum"];
+    if (!(typeof min === "number" && min >= -MAX_SAFE) || !(typeof max === "number" && max <= MAX_SAFE)) {
+      copy ??= clone(source);
+      const target = copy as Record<string, unknown>;
+      target["minimum"] = typeof min === "number" ? Math.max(min, -MAX_SAFE) : -MAX_SAFE;
+      target["maximum"] = typeof max === "number" ? Math.min(max, MAX_SAFE) : MAX_SAFE;
+    }
+  }
+  return copy ?? schema;
+}
+
+function clone(source: object): Record<string | symbol, unknown> | unknown[] {
+  if (Array.isArray(source)) return [...source];
+  return Object.create(Object.getPrototypeOf(source), Object.getOwnPropertyDescriptors(source));
 }
 
 /** Caps the issues reported for one value, so a huge bad array cannot make a huge error. */

@@ -2,6 +2,7 @@ import { MlmClient } from "../client/client.ts";
 import type { Delivery, MlmClientOptions } from "../client/types.ts";
 import type { Transport } from "../transport/types.ts";
 import { Emitter } from "../util/emitter.ts";
+import { callIdOfCancel, cancelPattern } from "./cancel-subject.ts";
 import { EarlyCancels } from "./cancels.ts";
 import { binaryFrameThreshold, decodePayload, payloadBytes } from "./codec.ts";
 import type { MethodSchema, ServiceContract } from "./contract.ts";
@@ -16,6 +17,7 @@ import { Reply, type ReplySink } from "./reply.ts";
 import { RunningCall, RunningCalls } from "./running.ts";
 import type { Handlers, HandlerContext } from "./types.ts";
 import { invalid } from "./validate.ts";
+import { type WaitingCall, WaitingCalls } from "./waiting.ts";
 
 const MiB = 1024 * 1024;
 
@@ -28,8 +30,19 @@ const MiB = 1024 * 1024;
  * ```
  */
 export interface ServeOptions {
-  /** Calls run at once; the broker gets it as credit and never sends more. Default 1. */
+  /**
+   * Calls run at once. The broker gets it as credit and sends no more; a broker that ignores
+   * credit (C Malamute) sends them anyway, and the worker then holds the extra calls itself,
+   * first come first served, up to `maxWaiting`: a waiting call whose deadline passes is
+   * answered `RPC_DEADLINE_EXCEEDED` and a cancelled one `RPC_CANCELLED`, neither ever runs.
+   * So `concurrency: 1` never runs two calls at once, on any broker. Default 1.
+   */
   concurrency?: number;
+  /**
+   * Calls held waiting for a free slot (only a broker that ignores credit sends any). Beyond
+   * it a call is answered at once with `RPC_RESOURCE_EXHAUSTED`, without running. Default 10000.
+   */
+  maxWaiting?: number;
   /** Largest encoded input, output, chunk or progress value (payload plus binary frames), bytes. Default 64 MiB (the broker's default message limit). */
   maxPayload?: number;
   /**
@@ -79,6 +92,10 @@ export interface RpcWorkerStats {
   malformed: number;
   /** Calls running now. */
   running: number;
+  /** Calls waiting for a free slot now (see `concurrency`). */
+  waiting: number;
+  /** Calls answered RPC_RESOURCE_EXHAUSTED because `maxWaiting` calls already waited. */
+  refusedBusy: number;
   /** Most calls that ever ran at once. */
   maxRunning: number;
 }
@@ -121,7 +138,10 @@ export interface RpcWorker {
 
 /**
  * Serves a contract: takes calls of `contract.name` from the broker and runs `handlers`.
- * `concurrency` is sent to the broker as MLM credit, so a busy worker gets no further call.
+ * `concurrency` is sent to the broker as MLM credit, so a busy worker gets no further call;
+ * on a broker that ignores credit (C Malamute, found out by HELLO: see `MlmClient.brokerFeatures`)
+ * the worker holds the extra calls itself and still never runs more than `concurrency` at once,
+ * and it sends no CONFIRM there (C Malamute would drop the session, losing the replies behind it).
  * A handler may be an async function, or an async generator for a streaming method.
  *
  * @example
@@ -163,10 +183,11 @@ export async function serve<C extends ServiceContract>(
   const base: MlmClientOptions = { ...options.mlm };
   if (options.transport !== undefined) base.transport = options.transport;
 
-  const control = await MlmClient.connect(endpoint, { ...base, address });
+  // The control connection gets cancels, and confirms none of its mailbox deliveries.
+  const control = await MlmClient.connect(endpoint, { noMailboxConfirms: true, ...base, address });
   let service: MlmClient | undefined;
   try {
-    await control.setConsumer(CANCEL_STREAM, ".*");
+    await control.setConsumer(CANCEL_STREAM, cancelPattern(contract.name));
     service = await MlmClient.connect(endpoint, { ...base, credit: concurrency, manualCredit: true });
     const worker = new Worker(contract, handlers as unknown as Record<string, AnyHandler>, control, service, address, options);
     await service.setWorker(contract.name, ".*");
@@ -199,7 +220,13 @@ class Worker implements RpcWorker, ReplySink {
   /** Running calls; at most `concurrency` of them, so cancels find theirs by a scan. */
   readonly #running = new RunningCalls();
   readonly #events = new Emitter<RpcWorkerEvents>();
-  readonly #stats = { received: 0, succeeded: 0, failed: 0, skippedCancelled: 0, cancels: 0, malformed: 0, running: 0, maxRunning: 0 };
+  readonly #stats = { received: 0, succeeded: 0, failed: 0, skippedCancelled: 0, cancels: 0, malformed: 0, running: 0, maxRunning: 0, refusedBusy: 0 };
+  readonly #concurrency: number;
+  #starting = false;
+  readonly #maxWaiting: number;
+  readonly #waiting = new WaitingCalls((call) => {
+    reject(call.reply, new RpcDeadlineError(`${call.info.label} missed its deadline while waiting for a free slot on the worker`));
+  });
   #sweeper: ReturnType<typeof setInterval> | undefined;
   #closing: Promise<void> | undefined;
   #drained: (() => void) | undefined;
@@ -226,6 +253,8 @@ class Worker implements RpcWorker, ReplySink {
     this.#drainTimeout = options.drainTimeout ?? 10_000;
     this.#ackAfter = Math.max(1, options.ackAfter ?? 10);
     this.#early = new EarlyCancels(options.cancelMemory ?? 10_000);
+    this.#concurrency = options.concurrency ?? 1;
+    this.#maxWaiting = options.maxWaiting ?? 10_000;
     const report = (error: Error): void => this.reportError(error);
     control.on("error", report);
     mlm.on("error", report);
@@ -234,7 +263,7 @@ class Worker implements RpcWorker, ReplySink {
   }
 
   stats(): RpcWorkerStats {
-    return { ...this.#stats };
+    return { ...this.#stats, waiting: this.#waiting.size };
   }
 
   on<E extends keyof RpcWorkerEvents>(event: E, handler: RpcWorkerEvents[E]): RpcWorker {
@@ -250,7 +279,7 @@ class Worker implements RpcWorker, ReplySink {
   // ---- cancels
 
   #onControl(delivery: Delivery): void {
-    const callId = delivery.kind === "stream" ? delivery.subject : delivery.tracker;
+    const callId = delivery.kind === "stream" ? callIdOfCancel(this.service, delivery.subject) : delivery.tracker;
     let header: Header;
     try {
       header = decodeFrames(delivery.content);
@@ -275,6 +304,17 @@ class Worker implements RpcWorker, ReplySink {
       );
     }
     if (found) return;
+    const waiting = this.#waiting.take(callKey(delivery.sender, callId));
+    if (waiting !== undefined) {
+      this.#stats.skippedCancelled++;
+      reject(
+        waiting.reply,
+        header.code === RpcErrorCode.DEADLINE_EXCEEDED
+          ? new RpcDeadlineError(`call ${callId} missed its deadline`)
+          : new RpcCancelledError(`call ${callId} was cancelled before it started`),
+      );
+      return;
+    }
     const now = Date.now();
     // Remember it until its deadline: the call may still be queued, or on its way to us.
     this.#early.add(callKey(delivery.sender, callId), Math.min(header.deadline ?? now + 60_000, now + 3_600_000), now);
@@ -332,8 +372,59 @@ class Worker implements RpcWorker, ReplySink {
       reject(reply, error);
       return;
     }
-    const run = new RunningCall(reply, entry, deadline, header.meta ?? NO_META, now);
-    void this.#run(run, entry, input);
+    const meta = header.meta ?? NO_META;
+    if (this.#stats.running < this.#concurrency) {
+      this.#run(new RunningCall(reply, entry, deadline, meta, now), entry, input);
+      return;
+    }
+    this.#wait(reply, entry, input, meta, deadline);
+  }
+
+  /** Holds a call beyond `concurrency` (from a broker that ignores credit) until a slot is free. */
+  #wait(reply: Reply, entry: MethodEntry, input: unknown, meta: Readonly<Record<string, string>>, deadline: number): void {
+    const key = callKey(reply.delivery.sender, reply.delivery.tracker);
+    if (this.#waiting.has(key)) {
+      // The same call delivered again while its first copy waits: that copy answers it.
+      reply.done();
+      return;
+    }
+    if (this.#waiting.size >= this.#maxWaiting) {
+      this.#stats.refusedBusy++;
+      reject(reply, new RpcError(RpcErrorCode.RESOURCE_EXHAUSTED, `${entry.label}: ${this.#maxWaiting} calls already wait for this worker`));
+      return;
+    }
+    this.#waiting.add({ key, reply, info: entry, input, meta, deadline, heapIndex: -1, queuePos: -1 });
+  }
+
+  /** Starts waiting calls while slots are free. */
+  #startWaiting(): void {
+    // A handler that throws at once ends its call inside #run: the loop below goes on, rather
+    // than a nested call per waiting call.
+    if (this.#starting) return;
+    this.#starting = true;
+    try {
+      this.#startWaitingNow();
+    } finally {
+      this.#starting = false;
+    }
+  }
+
+  #startWaitingNow(): void {
+    while (this.#waiting.size > 0 && this.#stats.running < this.#concurrency && this.#closing === undefined) {
+      const call = this.#waiting.next() as WaitingCall;
+      const now = Date.now();
+      if (now >= call.deadline) {
+        reject(call.reply, new RpcDeadlineError(`${call.info.label} missed its deadline while waiting for a free slot on the worker`));
+        continue;
+      }
+      if (this.#early.size > 0 && this.#early.take(call.key, now)) {
+        this.#stats.skippedCancelled++;
+        reject(call.reply, new RpcCancelledError(`call ${call.reply.delivery.tracker} was cancelled before it started`));
+        continue;
+      }
+      const entry = call.info as MethodEntry;
+      this.#run(new RunningCall(call.reply, entry, call.deadline, call.meta, now), entry, call.input);
+    }
   }
 
   #run(run: RunningCall, entry: MethodEntry, input: unknown): void {
@@ -372,6 +463,7 @@ class Worker implements RpcWorker, ReplySink {
     }
     this.#untrack(run);
     if (!run.abandoned) reply.done();
+    if (this.#waiting.size > 0) this.#startWaiting();
   }
 
   async #runStream(run: RunningCall, entry: MethodEntry, input: unknown): Promise<void> {
@@ -396,6 +488,7 @@ class Worker implements RpcWorker, ReplySink {
     } finally {
       this.#untrack(run);
       if (!run.abandoned) reply.done();
+      if (this.#waiting.size > 0) this.#startWaiting();
     }
   }
 
@@ -463,6 +556,10 @@ class Worker implements RpcWorker, ReplySink {
   }
 
   async #close(): Promise<void> {
+    // Only a broker that ignores credit sent these, and it would not requeue them: answer now.
+    for (const call of this.#waiting.drain()) {
+      reject(call.reply, new RpcUnavailableError(RpcErrorCode.UNAVAILABLE, `${this.service} worker is closing`));
+    }
     if (this.#stats.running > 0) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       await new Promise<void>((resolve) => {

@@ -209,11 +209,11 @@ describe("C broker behaviour", () => {
   let broker!: FakeBroker;
   eachTestWithFakeBroker((b) => (broker = b));
 
-  it("ERROR 300 after CONFIRM: \"error\" event, session re-opened, and no more CONFIRMs sent", async () => {
+  it("a broker that announced `confirm` but answers CONFIRM with ERROR 300: \"error\" event, session re-opened, and no more CONFIRMs sent", async () => {
     const { forget } = forgetful(broker);
     const inner = broker.handle;
     broker.handle = (b, r) => {
-      if (r.message.type === "CONFIRM") {
+      if (r.message.type === "CONFIRM" && r.message.tracker !== "") {
         // C malamute: "message confirmations are not implemented" → ERROR 300, client dropped.
         b.reply(r.peer, { type: "ERROR", code: 300, reason: "" });
         forget(r.peer);

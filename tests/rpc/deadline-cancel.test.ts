@@ -89,7 +89,7 @@ describe("rpc cancellation", () => {
     assert.equal((reason as RpcError).code, "RPC_CANCELLED");
   });
 
-  it("a call cancelled while still queued in the broker never runs", async () => {
+  it("a call cancelled while still queued in the broker never runs: withdrawn from the queue, and cancelled on the stream", async () => {
     const { worker, prompts, release } = await serveBlocking(r);
     const client = r.own(await connect(r.endpoint, { qwen3vl }));
     const blocker = client.qwen3vl.infer({ prompt: "blocker" });
@@ -100,9 +100,10 @@ describe("rpc cancellation", () => {
     controller.abort();
     assert.equal((await rejection(queued)).code, "RPC_CANCELLED");
     await until(() => worker.stats().cancels === 1, "the worker to hear of the cancel");
+    await until(() => r.broker.stats().counters.withdrawn === 1, "the broker to withdraw the call");
+    assert.equal(client.stats().withdrawn, 1);
     release();
     await blocker;
-    await until(() => worker.stats().skippedCancelled === 1, "the worker to skip the cancelled call");
     assert.deepEqual(prompts, ["blocker"]);
     assert.deepEqual(await client.qwen3vl.infer({ prompt: "next" }), { text: "next", tokens: 0 });
     assert.deepEqual(prompts, ["blocker", "next"]);

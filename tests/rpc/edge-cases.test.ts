@@ -50,7 +50,7 @@ describe("rpc cancel routing", () => {
     assert.equal(watched.length, 0, "nothing was broadcast");
   });
 
-  it("before any ack, the cancel is published on the cancel stream with the call id as subject", async () => {
+  it("before any ack, the cancel is published on the cancel stream with subject <service>/<call id>", async () => {
     const watched = await cancelWatcher(r);
     const started = gate();
     const stopped = gate<unknown>();
@@ -73,7 +73,7 @@ describe("rpc cancel routing", () => {
     const d = watched[0] as Delivery;
     assert.equal(d.sender, client.address);
     assert.equal(decodeEnvelope(d.content).header.kind, "cancel");
-    assert.match(d.subject, /^[0-9a-z]{1,7}\.1$/);
+    assert.match(d.subject, /^qwen3vl\/[0-9a-z]{1,7}\.1$/);
   });
   it("call ids are unique per caller: another caller's cancel with the same id stops nothing", async () => {
     const release = gate();
@@ -90,12 +90,12 @@ describe("rpc cancel routing", () => {
     const call = (id: string, prompt: string): void =>
       caller.sendFor("qwen3vl", "infer", envelopeFrames({ kind: "call", timeout: 5000, deadline: Date.now() + 5000 }, { prompt }), { tracker: id, timeout: 5000 });
     // Early: caller-b cancels "x.2" before caller-a's call "x.2" exists.
-    other.send("x.2", envelopeFrames({ kind: "cancel", deadline: Date.now() + 5000 }));
+    other.send("qwen3vl/x.2", envelopeFrames({ kind: "cancel", deadline: Date.now() + 5000 }));
     await until(() => worker.stats().cancels === 1, "the early cancel");
     // Running: caller-b cancels "x.1", directly and on the stream, while caller-a's "x.1" runs.
     call("x.1", "first");
     await until(() => worker.stats().running === 1, "the first call to start");
-    other.send("x.1", envelopeFrames({ kind: "cancel" }));
+    other.send("qwen3vl/x.1", envelopeFrames({ kind: "cancel" }));
     other.sendTo(worker.address, "cancel", envelopeFrames({ kind: "cancel" }), { tracker: "x.1", timeout: 5000 });
     await until(() => worker.stats().cancels === 3, "both cancels of x.1");
     call("x.2", "second");
@@ -116,7 +116,7 @@ describe("rpc cancel routing", () => {
     const { worker, runs } = await serveCountingEcho(r);
     const caller = r.own(await MlmClient.connect(r.endpoint, { address: "caller-a" }));
     await caller.setProducer(CANCEL_STREAM);
-    caller.send("y.1", envelopeFrames({ kind: "cancel", deadline: Date.now() + 5000 }));
+    caller.send("qwen3vl/y.1", envelopeFrames({ kind: "cancel", deadline: Date.now() + 5000 }));
     await until(() => worker.stats().cancels === 1, "the early cancel");
     caller.sendFor("qwen3vl", "infer", envelopeFrames({ kind: "call", timeout: 5000, deadline: Date.now() + 5000 }, { prompt: "z" }), { tracker: "y.1", timeout: 5000 });
     const d = await caller.receive({ signal: AbortSignal.timeout(5000) });
