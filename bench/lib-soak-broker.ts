@@ -10,6 +10,7 @@ import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import process from "node:process";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
@@ -78,12 +79,17 @@ export class SoakBroker {
   peakRss = 0;
   /** Set when the soak killed the broker at its RSS cap. */
   cappedAt: number | undefined;
+  // From the exit event: Deno's ChildProcess takes any signal sent (even SIGCONT) for a kill.
+  #exit: string | undefined;
 
   private constructor(child: ChildProcess, dir: string | undefined, rssCap: number) {
     this.#child = child;
     this.#dir = dir;
     this.#rssCap = rssCap;
-    this.#exited = new Promise((resolve) => child.once("exit", () => resolve()));
+    this.#exited = new Promise((resolve) => child.once("exit", (code, signal) => {
+      this.#exit = signal !== null ? `signal ${signal}` : `exit ${code}`;
+      resolve();
+    }));
     child.stderr!.setEncoding("utf8");
     child.stderr!.on("data", (chunk: string) => this.#onStderr(chunk));
   }
@@ -114,14 +120,12 @@ export class SoakBroker {
 
   /** Still running (not exited, not killed). */
   get alive(): boolean {
-    return this.#child.exitCode === null && this.#child.signalCode === null;
+    return this.#exit === undefined;
   }
 
   /** How it ended, e.g. "exit 134" or "signal SIGKILL"; "" while alive. */
   get exitInfo(): string {
-    if (this.#child.signalCode !== null) return `signal ${this.#child.signalCode}`;
-    if (this.#child.exitCode !== null) return `exit ${this.#child.exitCode}`;
-    return "";
+    return this.#exit ?? "";
   }
 
   /** Resolves when the process has exited. */
@@ -135,7 +139,7 @@ export class SoakBroker {
     if (rss > this.peakRss) this.peakRss = rss;
     if (rss > this.#rssCap && this.alive) {
       this.cappedAt = rss;
-      this.#child.kill("SIGKILL");
+      this.signal("SIGKILL");
     }
     return rss;
   }
@@ -168,13 +172,18 @@ export class SoakBroker {
         resolve(m);
       };
       this.#memWaiters.push(done);
-      this.#child.kill("SIGUSR2");
+      this.signal("SIGUSR2");
     });
   }
 
   /** Send a signal (SIGSTOP, SIGCONT, SIGKILL...). */
   signal(signal: NodeJS.Signals): void {
-    if (this.alive) this.#child.kill(signal);
+    if (!this.alive) return;
+    try {
+      process.kill(this.pid, signal);
+    } catch {
+      // exited meanwhile
+    }
   }
 
   /** SIGKILL and wait for the exit. */
@@ -202,7 +211,7 @@ export class SoakBroker {
   #listening(ms: number): Promise<void> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.#child.kill("SIGKILL");
+        this.signal("SIGKILL");
         reject(new Error(`broker did not start within ${ms} ms:\n${this.tail.join("\n")}`));
       }, ms);
       const check = (): void => {

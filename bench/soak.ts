@@ -30,7 +30,7 @@ const seconds = envNumber("SOAK_SECONDS", 3);
 function attacks(): [key: string, attack: Attack][] {
   const cap = envNumber("SOAK_RSS_CAP_MB", 2048) * MiB;
   const list: [string, Attack][] = [
-    ["empty-frames", emptyFrameFlood({ seconds, maxBytes: envNumber("SOAK_EMPTY_FRAME_MB", 256) * MiB })],
+    ["empty-frames", emptyFrameFlood({ seconds: envNumber("SOAK_EMPTY_FRAME_SECONDS", 5), maxBytes: envNumber("SOAK_EMPTY_FRAME_MB", 256) * MiB })],
     ["huge-lengths", hugeDeclaredLengths({ connections: envNumber("SOAK_HUGE_CONNECTIONS", 40), size: 255 * MiB, seconds })],
     ["huge-sends", hugeServiceSends({ count: envNumber("SOAK_BIG_SENDS", 2), size: envNumber("SOAK_BIG_SEND_MB", 200) * MiB })],
     ["stalled-no-credit", stalledReader({ credit: false, seconds, size: 1024 })],
