@@ -9,7 +9,8 @@ import { connect } from "../src/rpc/client.ts";
 import { serve } from "../src/rpc/worker.ts";
 import type { RpcWorker } from "../src/rpc/worker.ts";
 import { SoakBroker } from "./lib-soak-broker.ts";
-import { type Attack, epochMs, pool, sleep } from "./lib-soak-run.ts";
+import { epochMs } from "./lib-soak-healthy.ts";
+import { type Attack, pool, sleep } from "./lib-soak-run.ts";
 
 const KiB = 1024;
 const MiB = 1024 * 1024;

@@ -5,7 +5,7 @@
  */
 import process from "node:process";
 import { SoakBroker, type SoakBrokerOptions } from "./lib-soak-broker.ts";
-import { epochMs, HealthyClient, type Latency, latencyOf } from "./lib-soak-healthy.ts";
+import { HealthyClient, type Latency, latencyOf } from "./lib-soak-healthy.ts";
 import { pingBroker } from "./lib-soak-raw.ts";
 
 /** What an attack gets: the broker (replaceable, for a restart) and the healthy client. */
@@ -77,7 +77,13 @@ export async function pool(count: number, concurrency: number, fn: (i: number) =
  * ```
  */
 export async function runAttack(attack: Attack, options: { healthyInterval?: number } = {}): Promise<SoakResult> {
-  const ctx: AttackContext = { broker: await SoakBroker.start(attack.broker), healthy: undefined };
+  let broker: SoakBroker;
+  try {
+    broker = await SoakBroker.start(attack.broker);
+  } catch (error) {
+    return { name: attack.name, baselineMB: 0, peakMB: 0, latency: undefined, survived: false, notes: [`broker did not start: ${(error as Error).message}`] };
+  }
+  const ctx: AttackContext = { broker, healthy: undefined };
   const notes: string[] = [];
   let result: AttackResult = { notes: [] };
   let latency: Latency | undefined;
@@ -113,7 +119,8 @@ export async function runAttack(attack: Attack, options: { healthyInterval?: num
     if (reconnects > 0) row.notes.push(`healthy client re-opened ${reconnects}×`);
     if (!ctx.broker.alive) row.notes.push(died(ctx.broker));
     else if (!survived) row.notes.push("broker process runs but does not answer PING");
-    row.notes.push(`broker log lines: ${ctx.broker.logLines}`);
+    // One line ("listening") is the broker's own start; more is what the attack made it log.
+    if (ctx.broker.logLines > 1) row.notes.push(`broker log lines: ${ctx.broker.logLines}`);
     return row;
   } catch (error) {
     return {
@@ -133,6 +140,3 @@ function died(broker: SoakBroker): string {
   const last = broker.tail.filter((l) => /heap|fatal|error|abort|memory/i.test(l)).slice(-2).join(" / ");
   return `CRASHED (${broker.exitInfo})${last ? `: ${last}` : ""}`;
 }
-
-/** Epoch ms (re-exported for attacks that mark moments). */
-export { epochMs };
