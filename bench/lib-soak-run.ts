@@ -117,7 +117,7 @@ export async function runAttack(attack: Attack, options: { healthyInterval?: num
     if (latency.lost > 0) row.notes.push(`${latency.lost} healthy round trips lost`);
     const reconnects = dump.events.filter(([e]) => e === "connected").length;
     if (reconnects > 0) row.notes.push(`healthy client re-opened ${reconnects}×`);
-    if (!ctx.broker.alive) row.notes.push(died(ctx.broker));
+    if (!ctx.broker.alive || ctx.broker.cappedAt !== undefined) row.notes.push(died(ctx.broker));
     else if (!survived) row.notes.push("broker process runs but does not answer PING");
     // One line ("listening") is the broker's own start; more is what the attack made it log.
     if (ctx.broker.logLines > 1) row.notes.push(`broker log lines: ${ctx.broker.logLines}`);
