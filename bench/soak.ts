@@ -10,7 +10,8 @@
  *   npx tsx bench/soak.ts | npx bun bench/soak.ts | npx deno run -A bench/soak.ts
  *   SOAK_ONLY=churn,slowloris npx tsx bench/soak.ts      # some attacks only (by key, see below)
  *
- * Sizes come from SOAK_* environment variables (defaults in `attacks()` below); a broker whose
+ * Sizes come from SOAK_* environment variables (defaults in `attacks()` below; SOAK_SECONDS, 3,
+ * bounds most attacks); SOAK_BROKER_ARGS adds broker arguments to every attack. A broker whose
  * RSS passes SOAK_RSS_CAP_MB (default 2048) is killed and reported as not surviving.
  */
 import process from "node:process";
@@ -50,7 +51,9 @@ function attacks(): [key: string, attack: Attack][] {
       restartMs: envNumber("SOAK_RESTART_MS", 1000),
     })],
   ];
-  for (const [, attack] of list) attack.broker = { ...attack.broker, rssCap: cap };
+  // SOAK_BROKER_ARGS: extra broker arguments for every attack, e.g. "--verbose".
+  const extra = (process.env.SOAK_BROKER_ARGS ?? "").split(" ").filter((a) => a !== "");
+  for (const [, attack] of list) attack.broker = { ...attack.broker, rssCap: cap, args: [...(attack.broker?.args ?? []), ...extra] };
   const only = (process.env.SOAK_ONLY ?? "").split(",").filter((k) => k !== "");
   return list.filter(([key]) => only.length === 0 || only.includes(key));
 }
