@@ -136,6 +136,14 @@ const RESERVED = new Set(["address", "mlm", "stats", "close", "then", "catch", "
  * Connects to a broker and returns a typed client for the given contracts. One client (one
  * connection) serves any number of concurrent calls to any of its services.
  *
+ * Cancelling a call (its `signal`, or `stream.cancel()`) before any worker acknowledged it
+ * withdraws it from the broker's queue (WITHDRAW, on brokers whose HELLO lists `withdraw`), so
+ * it never runs, even on a worker that connects later; the cancel also goes to the workers of
+ * its service, in case one already has it. On a broker without `withdraw` (C Malamute) only
+ * that live cancel is sent: a worker connecting after it can still run the call (its result is
+ * then ignored). A call that merely runs out of time before any ack sends no cancel: the broker
+ * expires it and a worker drops a call whose deadline has passed.
+ *
  * @example
  * ```ts
  * import { connect } from "malamute";

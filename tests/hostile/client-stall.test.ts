@@ -14,7 +14,11 @@ describe("clients of a broker that stalls and resumes", () => {
   let broker: BrokerProcess | undefined;
   const clients: MlmClient[] = [];
   afterEach(async () => {
-    broker?.resume();
+    try {
+      broker?.resume();
+    } catch {
+      // Already gone.
+    }
     await Promise.all(clients.splice(0).map((c) => c.close()));
     await broker?.kill();
     broker = undefined;
