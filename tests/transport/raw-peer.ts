@@ -54,7 +54,7 @@ export class Raw {
 
   /** Send a NULL greeting and READY as a DEALER; resolves once the peer's READY has arrived (needs `keep`). */
   async handshake(): Promise<void> {
-    this.write(encodeGreeting("NULL", false), ready("DEALER"));
+    this.write(...handshakeBytes());
     await until(() => this.commands().includes("READY"), 5000, "the peer's READY");
   }
 
@@ -85,6 +85,9 @@ export const frame = (flags: number, body: Uint8Array): Uint8Array => {
 /** A READY command frame announcing `type`. */
 export const ready = (type: string): Uint8Array =>
   frame(4, encodeCommand("READY", encodeMetadata([["Socket-Type", enc(type)]])));
+
+/** What a NULL DEALER sends to complete its side of the handshake. */
+export const handshakeBytes = (): Uint8Array[] => [encodeGreeting("NULL", false), ready("DEALER")];
 
 /** A ROUTER that echoes, with one healthy DEALER connected to it. */
 export async function echoRouter(options: TcpRouterOptions = {}): Promise<{
