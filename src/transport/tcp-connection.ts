@@ -42,6 +42,8 @@ const SCRATCH = Buffer.allocUnsafe(64 * 1024);
  * of a 64 KiB read.
  */
 const SCRATCH_SHORT = SCRATCH.subarray(0, 4 * 1024);
+/** An empty write: its callback runs once every write queued before it is out. */
+const NOTHING = new Uint8Array(0);
 /** Read straight into a frame's buffer when at least this much of it is missing. */
 const DIRECT_MIN = 4 * 1024;
 
@@ -256,29 +258,39 @@ export class TcpConnection {
 
   #flush(): void {
     if (this.session.outputPending === 0 || this.socket.destroyed || !this.socket.writable) return;
+    const socket = this.socket;
     const chunks = this.session.takeOutput();
-    const written = this.#batchWritten();
+    // Pooled frames need the write's callback (Node calls it once the kernel has the bytes, or
+    // the write was cancelled; in order, so the last chunk's callback covers the whole batch).
+    const written = this.#held.length > 0 ? this.#batchWritten() : undefined;
     if (chunks.length === 1) {
-      this.socket.write(chunks[0] as Uint8Array, written);
-      return;
+      socket.write(chunks[0] as Uint8Array, written);
+    } else {
+      socket.cork();
+      const last = chunks.length - 1;
+      for (let i = 0; i < last; i++) socket.write(chunks[i] as Uint8Array);
+      socket.write(chunks[last] as Uint8Array, written);
+      socket.uncork();
     }
-    this.socket.cork();
-    const last = chunks.length - 1;
-    for (let i = 0; i < last; i++) this.socket.write(chunks[i] as Uint8Array);
-    this.socket.write(chunks[last] as Uint8Array, written);
-    this.socket.uncork();
+    if (this.#unflushed === 0) return;
+    // Counting messages needs no callback when the kernel took the batch at once (the common
+    // case: a callback costs Node a nextTick per write). Otherwise an empty write queued
+    // behind the batch reports when it is out.
+    if (socket.writableLength === 0) {
+      this.#unflushed = 0;
+      this.#owner.connWritten?.(this);
+    } else {
+      socket.write(NOTHING, this.#batchWritten());
+    }
   }
 
   /**
-   * What to do once this batch's last chunk is written: release its pooled frames and count
-   * its messages as delivered to the kernel. Node calls a write's callback once the kernel
-   * has its bytes (or the write was cancelled), and in order, so the last chunk's callback
-   * covers the whole batch.
+   * The callback for when this batch is out: release its pooled frames and count its
+   * messages as handed to the kernel.
    */
-  #batchWritten(): (() => void) | undefined {
+  #batchWritten(): () => void {
     const held = this.#held;
     const messages = this.#unflushed;
-    if (held.length === 0 && messages === 0) return undefined;
     this.#unflushed = 0;
     this.#inFlight += messages;
     if (held.length > 0) this.#held = [];

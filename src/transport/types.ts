@@ -22,28 +22,48 @@ export type PlainAuthenticator = (
 
 /** Options shared by both socket types. */
 export interface SocketOptions {
-  /** Largest accepted message (sum of frame sizes), in bytes. Larger input closes that connection. Default 256 MiB. */
+  /**
+   * Largest accepted message, in bytes: the sum of its frame sizes plus 64 bytes per frame
+   * (`FRAME_OVERHEAD`, so empty frames are not free). Larger input closes that connection;
+   * over TCP a frame is refused at its header, before anything is allocated for it. `send`
+   * throws TransportError `MESSAGE_TOO_LARGE` beyond it. Default 256 MiB.
+   */
   maxMessageSize?: number;
   /** ZMTP heartbeat: send PING every `interval` ms (0 = off, the default) and drop the peer after `timeout` ms of silence. */
   heartbeat?: { interval: number; timeout?: number; ttl?: number };
   /**
-   * Most frames in one message. More closes that connection (a flood of empty frames must not
-   * cost memory without bound). Default 1024.
+   * Most frames in one message. More closes that connection with ZmtpError
+   * `ZMTP_TOO_MANY_PARTS`, counted in `protocolErrors` (a flood of empty frames must not cost
+   * memory without bound). Default 1024. Not applied by the `zeromq` transport (libzmq has no
+   * such limit) nor by `inproc`.
    */
   maxMessageParts?: number;
-  /** Greeting and security handshake must finish within this many ms, else the connection closes. Default 30000. */
+  /**
+   * Greeting and security handshake must finish within this many ms, else the connection
+   * closes (ZmtpError `ZMTP_HANDSHAKE_TIMEOUT`, not a protocol error: a DEALER reconnects).
+   * Default 30000; 0 = no limit.
+   */
   handshakeTimeout?: number;
 }
 
 /**
  * A per-peer bound on output a ROUTER has accepted but not yet handed to the kernel (libzmq's
  * SNDHWM, plus a byte bound). At either mark, `send` to that peer drops the message, returns
- * false and counts it in `droppedHighWater`.
+ * false and counts it in `droppedHighWater`. Messages sent in one event-loop turn are all
+ * still unwritten when the next is sent, so a burst to one peer also meets the mark.
+ * Applied by the `zmtp` transport only.
+ *
+ * @example
+ * ```ts
+ * const router = zmtp.router({ sendHighWaterMark: { messages: 1000, bytes: 8 * 1024 * 1024 } });
+ * const slow = new Set<string>(); // peers to stop producing for, by routing id
+ * router.on("congested", (id) => slow.add(String(id))).on("drained", (id) => slow.delete(String(id)));
+ * ```
  */
 export interface SendHighWaterMark {
   /** Messages. Default 10 000. */
   messages?: number;
-  /** Bytes (frame bodies). Default 64 MiB. */
+  /** Bytes, as encoded (frame bodies plus 2 or 9 bytes of header each). Default 64 MiB. */
   bytes?: number;
 }
 
@@ -59,8 +79,12 @@ export interface RouterOptions extends SocketOptions {
    */
   sendHighWaterMark?: SendHighWaterMark;
   /**
-   * Bytes held across all connections in messages not yet completely received. A connection
-   * whose next frame would go beyond it is closed. Default 1 GiB.
+   * Bytes held across all connections in messages not yet completely received (buffers of
+   * frames being assembled, and the finished parts of unfinished multipart messages, 64 bytes
+   * more each). A connection whose next allocation would go beyond it is closed at once with
+   * ZmtpError `ZMTP_RECEIVE_BUDGET`, counted in `protocolErrors`; it does not wait, so neither
+   * it nor anyone else is stalled. Frames beyond 1 MiB are allocated as their bytes arrive, so
+   * a declared size alone costs at most 64 KiB. Default 1 GiB. `zmtp` transport only.
    */
   receiveBudget?: number;
 }
@@ -83,7 +107,10 @@ export interface RouterEvents {
   message: (routingId: Uint8Array, frames: Frames) => void;
   connect: (routingId: Uint8Array, info: { address: string }) => void;
   disconnect: (routingId: Uint8Array, reason: string) => void;
-  /** The peer's unsent backlog reached half of a `sendHighWaterMark` (transports that bound it). */
+  /**
+   * The peer's unsent backlog reached half of a `sendHighWaterMark` (the `zmtp` transport;
+   * `inproc` and `zeromq` never emit it).
+   */
   congested: (routingId: Uint8Array) => void;
   /** After `congested`: the backlog fell back to a quarter of both marks. */
   drained: (routingId: Uint8Array) => void;
