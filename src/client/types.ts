@@ -10,7 +10,7 @@ import type { Transport } from "../transport/types.ts";
  *   address: "worker-1",
  *   credit: 8,            // the broker sends at most 8 deliveries ahead of consumption
  *   heartbeat: 1000,
- *   reconnect: { interval: 100, max: 1000 },
+ *   reconnect: { interval: 100, max: 250 },
  * });
  * ```
  */
@@ -44,8 +44,8 @@ export interface MlmClientOptions {
   sendBuffer?: number;
   /**
    * Reconnect backoff: first delay `interval` ms (default 100), doubling up to `max` ms
-   * (default 1000; the transport adds up to as much again in jitter, so a broker restarted
-   * after any outage is found within about 2 s). `false`: the first loss of the session closes the client.
+   * (default 250; the transport adds up to as much again in jitter, so a broker restarted
+   * after any outage is found within 500 ms). `false`: the first loss of the session closes the client.
    */
   reconnect?: { interval?: number; max?: number } | false;
   /**
