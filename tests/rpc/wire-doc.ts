@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { encode, MESSAGE_SPECS } from "../../src/proto/mod.ts";
 import type { MlmMessage } from "../../src/proto/types.ts";
 import { decodePayload, decodeValue } from "../../src/rpc/codec.ts";
+import { cancelPattern, cancelSubject } from "../../src/rpc/cancel-subject.ts";
 import { CANCEL_STREAM, decodeHeader, envelopeFrames, hasPayload, payloadOffset } from "../../src/rpc/envelope.ts";
 
 export const DOC_PATH = fileURLToPath(new URL("../../docs/rpc-wire.md", import.meta.url));
@@ -131,7 +132,9 @@ export function examples(): Map<string, string> {
   blocks.set("credit", render({ type: "CREDIT", amount: 1 }));
   blocks.set("offer", render({ type: "SERVICE_OFFER", address: "qwen3vl", pattern: ".*" }));
   blocks.set("control-open", render({ type: "CONNECTION_OPEN", protocol: "MALAMUTE", version: 1, address: WORKER }));
-  blocks.set("control-read", render({ type: "STREAM_READ", stream: CANCEL_STREAM, pattern: ".*" }));
+  blocks.set("control-read", render({ type: "STREAM_READ", stream: CANCEL_STREAM, pattern: cancelPattern("qwen3vl") }));
+  blocks.set("hello", render({ type: "CONFIRM", tracker: "", code: 1, reason: "" }));
+  blocks.set("withdraw", render({ type: "CONFIRM", tracker: CALL_ID, code: 305, reason: "" }));
   blocks.set("call-send", render({
     type: "SERVICE_SEND", address: "qwen3vl", subject: "infer", tracker: CALL_ID, timeout: TIMEOUT,
     content: callContent,
@@ -163,8 +166,8 @@ export function examples(): Map<string, string> {
     content: envelopeFrames({ kind: "cancel" }),
   }));
   blocks.set("cancel-stream", render({
-    type: "STREAM_DELIVER", address: CANCEL_STREAM, sender: CALLER, subject: CALL_ID,
-    content: envelopeFrames({ kind: "cancel", deadline: DEADLINE, code: "RPC_DEADLINE_EXCEEDED" }),
+    type: "STREAM_DELIVER", address: CANCEL_STREAM, sender: CALLER, subject: cancelSubject("qwen3vl", CALL_ID),
+    content: envelopeFrames({ kind: "cancel", deadline: DEADLINE }),
   }));
   return blocks;
 }
