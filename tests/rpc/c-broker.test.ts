@@ -8,7 +8,7 @@ import { defineService } from "../../src/rpc/contract.ts";
 import { serve } from "../../src/rpc/worker.ts";
 import { inproc } from "../../src/transport/inproc.ts";
 import { FakeBroker } from "../client/fixtures/fake-broker.ts";
-import { gate, rejection, until } from "./harness.ts";
+import { gate, rejection, until, closer } from "./harness.ts";
 
 const job = defineService("cjob", {
   run: { input: Type.Object({ n: Type.Integer() }), output: Type.Object({ n: Type.Integer() }) },
@@ -16,18 +16,14 @@ const job = defineService("cjob", {
 
 describe("rpc on a C-like broker", () => {
   let broker: FakeBroker;
-  const owned: Array<{ close(): Promise<void> }> = [];
-  const own = <T extends { close(): Promise<void> }>(thing: T): T => {
-    owned.push(thing);
-    return thing;
-  };
+  const { own, closeAll } = closer();
   beforeEach(async () => {
     broker = await FakeBroker.start();
     broker.mode = "c";
     broker.route = true;
   });
   afterEach(async () => {
-    for (const thing of owned.splice(0).reverse()) await thing.close().catch(() => {});
+    await closeAll();
     await broker.close();
   });
 

@@ -119,3 +119,17 @@ export async function serveCountingEcho(r: Rig): Promise<{ worker: RpcWorker; ru
   }));
   return { worker, runs: () => ran };
 }
+
+/** Things a test opens, closed newest first by `closeAll` (e.g. in `afterEach`). */
+export function closer(): { own: <T extends { close(): Promise<void> }>(thing: T) => T; closeAll: () => Promise<void> } {
+  const owned: Array<{ close(): Promise<void> }> = [];
+  return {
+    own: (thing) => {
+      owned.push(thing);
+      return thing;
+    },
+    closeAll: async () => {
+      for (const thing of owned.splice(0).reverse()) await thing.close().catch(() => {});
+    },
+  };
+}

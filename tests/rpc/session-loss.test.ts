@@ -12,7 +12,7 @@ import { serve } from "../../src/rpc/worker.ts";
 import { compilePattern } from "../../src/broker/pattern.ts";
 import { inproc } from "../../src/transport/inproc.ts";
 import { FakeBroker, hex, isHello, nextEvent, type Received, sleep } from "../client/fixtures/fake-broker.ts";
-import { rejection, until } from "./harness.ts";
+import { rejection, until, closer } from "./harness.ts";
 
 const svc = defineService("lossy", {
   run: { input: Type.Object({ n: Type.Integer() }), output: Type.Object({ n: Type.Integer() }) },
@@ -35,16 +35,12 @@ function forget(b: FakeBroker, peer: Uint8Array): void {
 
 describe("rpc client against a scripted broker", () => {
   let broker: FakeBroker;
-  const owned: Array<{ close(): Promise<void> }> = [];
-  const own = <T extends { close(): Promise<void> }>(thing: T): T => {
-    owned.push(thing);
-    return thing;
-  };
+  const { own, closeAll } = closer();
   beforeEach(async () => {
     broker = await FakeBroker.start();
   });
   afterEach(async () => {
-    for (const thing of owned.splice(0).reverse()) await thing.close().catch(() => {});
+    await closeAll();
     await broker.close();
   });
 
