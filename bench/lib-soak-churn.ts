@@ -119,13 +119,112 @@ function within<T>(p: Promise<T>, ms: number): Promise<T | "lost"> {
     .finally(() => clearTimeout(timer));
 }
 
+/** What {@link churnCalls} saw. */
+export interface ChurnReport {
+  /** Calls resolved with their own number. */
+  answered: number;
+  /** Of those, settled exactly once (the typed client settles a call once by design). */
+  answeredOnce: number;
+  /** Calls that settled more than once (never expected). */
+  settledTwice: number;
+  /** Failed calls by error code ("wrong value" for a result not the call's own). */
+  failed: Record<string, number>;
+  /** Calls not settled within their deadline + 5 s. */
+  lost: number;
+  /** Seconds from the first call to the last settlement. */
+  seconds: number;
+  killed: number;
+  spawned: number;
+  /** Kill ticks that found no ready worker to kill. */
+  skippedKills: number;
+  /** Fewest ready workers seen at a kill tick (before the kill). */
+  minReady: number;
+  /** Workers that exited without being killed. */
+  died: number;
+  /** ms until the first `workers` served. */
+  startMs: number;
+  /** Handler runs reported by all workers, and calls that ran more than once. */
+  runs: number;
+  ranTwice: number;
+  /** Answered calls no worker reported a run of (a killed worker's last lines may be lost). */
+  neverRan: number;
+  /** Replies the client ignored because their call had settled (duplicates after a requeue). */
+  stale: number;
+}
+
 /**
- * `calls` echo calls, `inFlight` at once, from one RPC client through the broker to `workers`
- * worker processes; every `killEvery` ms the oldest ready worker is SIGKILLed and a new one
- * started. Reports per call: answered (resolved with its own number) and how many times the
- * call settled (the typed client settles once; duplicate replies it ignores are counted as
- * stale), failures by error code, calls never settled, handler runs (a call running on a
- * killed worker runs again elsewhere) and the duration.
+ * `calls` echo calls, `inFlight` at once, from one RPC client through the broker at `endpoint`
+ * to `workers` worker processes; every `killEvery` ms the oldest ready worker is SIGKILLed and
+ * a new one started. Stops every worker and closes the client before it resolves.
+ *
+ * @example
+ * ```ts
+ * const r = await churnCalls(broker.endpoint, { calls: 1000, killEvery: 200, workers: 2, inFlight: 16, concurrency: 16, workMs: 20, deadline: 10_000 });
+ * console.log(r.answeredOnce, r.killed, r.ranTwice);
+ * ```
+ */
+export async function churnCalls(endpoint: string, o: WorkerChurnOptions): Promise<ChurnReport> {
+  const fleet = new WorkerFleet(endpoint, o);
+  const client = await connect(endpoint, { churn }, { defaultTimeout: o.deadline });
+  let killer: ReturnType<typeof setInterval> | undefined;
+  try {
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: o.workers }, () => fleet.spawn()));
+    const startMs = performance.now() - t0;
+    let minReady = fleet.ready;
+    let skippedKills = 0;
+    killer = setInterval(() => {
+      minReady = Math.min(minReady, fleet.ready);
+      if (fleet.killOldest()) void fleet.spawn();
+      else skippedKills++;
+    }, o.killEvery);
+    // settles[i]: how many times call i settled; outcome[i]: "ok", "wrong value" or the error code.
+    const settles = new Uint8Array(o.calls);
+    const outcome: string[] = new Array(o.calls);
+    let lost = 0;
+    const t1 = performance.now();
+    await pool(o.calls, o.inFlight, async (i) => {
+      const call = client.churn.echo({ n: i }).then(
+        (v) => {
+          settles[i]!++;
+          outcome[i] = v.n === i ? "ok" : "wrong value";
+        },
+        (error: { code?: string; name?: string }) => {
+          settles[i]!++;
+          outcome[i] = error.code ?? error.name ?? "error";
+        },
+      );
+      if ((await within(call, o.deadline + 5000)) === "lost") lost++;
+    });
+    const seconds = (performance.now() - t1) / 1000;
+    clearInterval(killer);
+    await fleet.stop();
+    const r: ChurnReport = {
+      answered: 0, answeredOnce: 0, settledTwice: 0, failed: {}, lost, seconds, killed: fleet.killed, spawned: fleet.spawned,
+      skippedKills, minReady, died: fleet.died, startMs, runs: 0, ranTwice: 0, neverRan: 0, stale: client.stats().stale,
+    };
+    for (let i = 0; i < o.calls; i++) {
+      const k = outcome[i];
+      if (k === "ok") r.answered++;
+      else if (k !== undefined) r.failed[k] = (r.failed[k] ?? 0) + 1;
+      if (k === "ok" && settles[i] === 1) r.answeredOnce++;
+      if (settles[i]! > 1) r.settledTwice++;
+      const runs = fleet.runs[i]!;
+      r.runs += runs;
+      if (runs > 1) r.ranTwice++;
+      if (runs === 0 && k === "ok") r.neverRan++;
+    }
+    return r;
+  } finally {
+    clearInterval(killer);
+    await Promise.all([client.close(), fleet.stop()]);
+  }
+}
+
+/**
+ * The soak attack around {@link churnCalls}: per call, answered (resolved with its own number)
+ * and answered exactly once, failures by error code, calls never settled, handler runs (a call
+ * running on a killed worker runs again elsewhere) and the duration.
  *
  * @example
  * ```ts
@@ -136,78 +235,19 @@ export function workerChurn(o: WorkerChurnOptions): Attack {
   return {
     name: `RPC worker churn (${o.workers} worker processes, one SIGKILLed every ${o.killEvery} ms, ${o.workMs} ms handler)`,
     async run(ctx) {
-      const fleet = new WorkerFleet(ctx.broker.endpoint, o);
-      const client = await connect(ctx.broker.endpoint, { churn }, { defaultTimeout: o.deadline });
-      const cleanup = async (): Promise<void> => void await Promise.all([client.close(), fleet.stop()]);
-      try {
-        const t0 = performance.now();
-        await Promise.all(Array.from({ length: o.workers }, () => fleet.spawn()));
-        const startMs = performance.now() - t0;
-        let minReady = fleet.ready;
-        let skipped = 0;
-        const killer = setInterval(() => {
-          minReady = Math.min(minReady, fleet.ready);
-          if (fleet.killOldest()) void fleet.spawn();
-          else skipped++;
-        }, o.killEvery);
-        // settles[i]: how many times call i settled; outcome[i]: "ok", "wrong value" or the error code.
-        const settles = new Uint8Array(o.calls);
-        const outcome: string[] = new Array(o.calls);
-        let lost = 0;
-        const t1 = performance.now();
-        try {
-          await pool(o.calls, o.inFlight, async (i) => {
-            const call = client.churn.echo({ n: i }).then(
-              (v) => {
-                settles[i]!++;
-                outcome[i] = v.n === i ? "ok" : "wrong value";
-              },
-              (error: { code?: string; name?: string }) => {
-                settles[i]!++;
-                outcome[i] = error.code ?? error.name ?? "error";
-              },
-            );
-            if ((await within(call, o.deadline + 5000)) === "lost") lost++;
-          });
-        } finally {
-          clearInterval(killer);
-        }
-        const seconds = (performance.now() - t1) / 1000;
-        await fleet.stop();
-        const counts = new Map<string, number>();
-        for (const k of outcome) if (k !== undefined && k !== "ok") counts.set(k, (counts.get(k) ?? 0) + 1);
-        let once = 0;
-        let answered = 0;
-        let twice = 0;
-        let ranTwice = 0;
-        let neverRan = 0;
-        let runs = 0;
-        for (let i = 0; i < o.calls; i++) {
-          if (outcome[i] === "ok") answered++;
-          if (outcome[i] === "ok" && settles[i] === 1) once++;
-          if (settles[i]! > 1) twice++;
-          const r = fleet.runs[i]!;
-          runs += r;
-          if (r > 1) ranTwice++;
-          if (r === 0 && outcome[i] === "ok") neverRan++;
-        }
-        const failed = [...counts].map(([k, n]) => `${k} ×${n}`).join(", ") || "0";
-        const stats = client.stats();
-        return {
-          notes: [
-            `${o.calls} calls (${o.inFlight} in flight) in ${seconds.toFixed(1)} s: answered ${answered}, answered exactly once ${once}` +
-            `, failed ${failed}, lost ${lost}${twice > 0 ? `, settled twice ${twice}` : ""}`,
-            `${fleet.killed} workers SIGKILLed${skipped > 0 ? ` (${skipped} ticks found none ready)` : ""}, ${fleet.spawned} started` +
-            ` (${spawnedAs(workerScript, { bundle: true })}; first ${o.workers} ready in ${Math.round(startMs)} ms), fewest ready ${minReady}${fleet.died > 0 ? `, ${fleet.died} exited on their own` : ""}`,
-            `handler runs ${runs}: ${ranTwice} calls ran more than once (requeued from a killed worker)` +
-            `${neverRan > 0 ? `, ${neverRan} answered calls with no reported run` : ""}; duplicate replies ignored by the client ${stats.stale}`,
-          ],
-          cleanup,
-        };
-      } catch (error) {
-        await cleanup();
-        throw error;
-      }
+      const r = await churnCalls(ctx.broker.endpoint, o);
+      const failed = Object.entries(r.failed).map(([k, n]) => `${k} ×${n}`).join(", ") || "0";
+      return {
+        notes: [
+          `${o.calls} calls (${o.inFlight} in flight) in ${r.seconds.toFixed(1)} s: answered ${r.answered}, answered exactly once ${r.answeredOnce}` +
+          `, failed ${failed}, lost ${r.lost}${r.settledTwice > 0 ? `, settled twice ${r.settledTwice}` : ""}`,
+          `${r.killed} workers SIGKILLed${r.skippedKills > 0 ? ` (${r.skippedKills} ticks found none ready)` : ""}, ${r.spawned} started` +
+          ` (${spawnedAs(workerScript, { bundle: true })}; first ${o.workers} ready in ${Math.round(r.startMs)} ms), fewest ready ${r.minReady}` +
+          `${r.died > 0 ? `, ${r.died} exited on their own` : ""}`,
+          `handler runs ${r.runs}: ${r.ranTwice} calls ran more than once (requeued from a killed worker)` +
+          `${r.neverRan > 0 ? `, ${r.neverRan} answered calls with no reported run` : ""}; duplicate replies ignored by the client ${r.stale}`,
+        ],
+      };
     },
   };
 }
