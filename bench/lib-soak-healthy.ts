@@ -6,13 +6,13 @@
  * as a script: `<runtime> bench/lib-soak-healthy.ts --soak-healthy <endpoint> <interval>`.
  * stdin: `dump` (prints one JSON line with everything since the last dump) and `quit`.
  */
-import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import process from "node:process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { MlmClient } from "../src/client/client.ts";
-import { percentile, runtimeName } from "./lib.ts";
+import { percentile } from "./lib.ts";
+import { spawnScript } from "./lib-soak-spawn.ts";
 
 /** Milliseconds since the epoch, sub-ms, comparable across processes of one machine. */
 export const epochMs = (): number => performance.timeOrigin + performance.now();
@@ -89,10 +89,7 @@ export class HealthyClient {
 
   /** Start the child with the soak's own runtime; resolves once its session is open. */
   static async start(endpoint: string, interval = 5): Promise<HealthyClient> {
-    const runtime = runtimeName();
-    const script = [here, "--soak-healthy", endpoint, String(interval)];
-    const args = runtime === "deno" ? ["run", "-A", ...script] : runtime === "bun" ? script : ["--import", "tsx", ...script];
-    const child = spawn(process.execPath, args, { stdio: ["pipe", "pipe", "inherit"] });
+    const child = spawnScript(here, ["--soak-healthy", endpoint, String(interval)], ["pipe", "pipe", "inherit"]);
     const healthy = new HealthyClient(child);
     const first = await healthy.#line(30_000);
     if (first === undefined || !first.includes('"ready"')) {

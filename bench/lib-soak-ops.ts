@@ -5,7 +5,7 @@
  */
 import Type from "typebox";
 import { defineService } from "../src/rpc/contract.ts";
-import { connect } from "../src/rpc/client.ts";
+import { connect, type RpcClient } from "../src/rpc/client.ts";
 import { serve } from "../src/rpc/worker.ts";
 import type { RpcWorker } from "../src/rpc/worker.ts";
 import { SoakBroker } from "./lib-soak-broker.ts";
@@ -65,32 +65,67 @@ export function expiringCalls(o: { calls: number; deadline: number }): Attack {
   };
 }
 
+/** Broker memory at one moment: V8 heap and external after a full GC (undefined without the probe), RSS. */
+interface Figures {
+  heap: number | undefined;
+  external: number | undefined;
+  rss: number;
+}
+
 /**
- * 10. `clients` RPC clients make `calls` calls each to an echo worker, then stay idle: how much
- * broker memory does each one keep (heap after a full GC, and RSS)?
+ * 10. Broker memory per idle RPC client (issue 14: "per-connection memory of an idle RPC
+ * client after 10,000 calls must stay under 64 KiB in the broker"). One-time costs (JIT,
+ * caches, the worker's own state) must not be spread over the clients, so: a warm-up client
+ * makes `calls` calls and closes; then `clients` RPC clients connect and stay idle (heap after
+ * a full GC, against the heap before them: the connection's own cost, per client); then each
+ * makes `calls` calls and idles again (heap against the idle baseline: what the calls left
+ * behind, per client); then all close (what is left of them, per client). External memory
+ * (Buffers) and RSS deltas are given too, for what the heap does not show.
  */
 export function idleRpcClients(o: { clients: number; calls: number }): Attack {
+  const callsFrom = (client: RpcClient<{ echo: typeof echo }>): Promise<void> =>
+    pool(o.calls, 32, async (i) => void await client.echo.ping({ n: i }));
   return {
     name: "idle RPC clients after calls",
     async run(ctx) {
       const worker = await serve(ctx.broker.endpoint, echo, { ping: (x) => x }, { concurrency: 64 });
-      await sleep(200);
-      const m0 = await ctx.broker.memory();
-      const rss0 = ctx.broker.sample();
-      const clients = await Promise.all(Array.from({ length: o.clients }, () => connect(ctx.broker.endpoint, { echo })));
-      const t0 = performance.now();
-      await Promise.all(clients.map((client) => pool(o.calls, 32, async (i) => {
-        await client.echo.ping({ n: i });
-      })));
-      const s = (performance.now() - t0) / 1000;
-      await sleep(500);
-      const m1 = await ctx.broker.memory();
-      const rss1 = ctx.broker.sample();
-      const per = (bytes: number): string => `${(bytes / o.clients / KiB).toFixed(1)} KiB`;
-      const notes = [`${o.clients} × ${o.calls} calls in ${s.toFixed(1)} s (${Math.round((o.clients * o.calls) / s)}/s)`];
-      if (m0 && m1) notes.push(`per idle client: heap ${per(m1.heapUsed - m0.heapUsed)}, RSS ${per(rss1 - rss0)}`);
-      else notes.push(`per idle client: RSS ${per(rss1 - rss0)} (no heap figures)`);
-      return { notes, cleanup: async () => void await Promise.all([...clients.map((c) => c.close()), worker.close()]) };
+      const clients: RpcClient<{ echo: typeof echo }>[] = [];
+      const cleanup = async (): Promise<void> => void await Promise.all([...clients.map((c) => c.close()), worker.close()]);
+      const settle = async (): Promise<Figures> => {
+        await sleep(500);
+        const m = await ctx.broker.memory();
+        return { heap: m?.heapUsed, external: m?.external, rss: ctx.broker.sample() };
+      };
+      try {
+        const warm = await connect(ctx.broker.endpoint, { echo });
+        await callsFrom(warm);
+        await warm.close();
+        const before = await settle();
+        for (let i = 0; i < o.clients; i++) clients.push(await connect(ctx.broker.endpoint, { echo }));
+        const idle = await settle();
+        const t0 = performance.now();
+        await Promise.all(clients.map(callsFrom));
+        const s = (performance.now() - t0) / 1000;
+        const after = await settle();
+        await Promise.all(clients.splice(0).map((c) => c.close()));
+        const closed = await settle();
+        const per = (from: number | undefined, to: number | undefined): string =>
+          from === undefined || to === undefined ? "?" : `${((to - from) / o.clients / KiB).toFixed(1)} KiB`;
+        const delta = (a: Figures, b: Figures): string =>
+          `heap ${per(a.heap, b.heap)}, external ${per(a.external, b.external)}, RSS ${per(a.rss, b.rss)}`;
+        return {
+          notes: [
+            `warm-up client: ${o.calls} calls, closed; then ${o.clients} clients × ${o.calls} calls in ${s.toFixed(1)} s (${Math.round((o.clients * o.calls) / s)}/s)`,
+            `per connection (idle, before calls): ${delta(before, idle)}`,
+            `growth per client after ${o.calls} calls: ${delta(idle, after)}`,
+            `left per client after all closed: ${delta(before, closed)}`,
+          ],
+          cleanup,
+        };
+      } catch (error) {
+        await cleanup();
+        throw error;
+      }
     },
   };
 }

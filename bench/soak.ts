@@ -17,6 +17,7 @@
 import process from "node:process";
 import { type BenchRow, report, runtimeName } from "./lib.ts";
 import { HAS_PROC } from "./lib-soak-broker.ts";
+import { workerChurn } from "./lib-soak-churn.ts";
 import { brokerKillRestart, brokerStall, expiringCalls, idleRpcClients } from "./lib-soak-ops.ts";
 import { type Attack, envNumber, runAttack, type SoakResult } from "./lib-soak-run.ts";
 import {
@@ -44,7 +45,12 @@ function attacks(): [key: string, attack: Attack][] {
     })],
     ["idle-clients", idleClients({ clients: envNumber("SOAK_IDLE_CLIENTS", 1000), seconds })],
     ["expiring-calls", expiringCalls({ calls: envNumber("SOAK_EXPIRING_CALLS", 100_000), deadline: envNumber("SOAK_EXPIRING_DEADLINE_MS", 1000) })],
-    ["idle-rpc", idleRpcClients({ clients: envNumber("SOAK_RPC_CLIENTS", 10), calls: envNumber("SOAK_RPC_CALLS", 10_000) })],
+    ["idle-rpc", idleRpcClients({ clients: envNumber("SOAK_RPC_CLIENTS", 20), calls: envNumber("SOAK_RPC_CALLS", 10_000) })],
+    ["worker-churn", workerChurn({
+      calls: envNumber("SOAK_CHURN_CALLS", 20_000), killEvery: envNumber("SOAK_CHURN_KILL_MS", 500),
+      workers: envNumber("SOAK_CHURN_WORKERS", 4), inFlight: 64, concurrency: 32,
+      workMs: envNumber("SOAK_CHURN_WORK_MS", 40), deadline: 30_000,
+    })],
     ["sigstop", brokerStall({ stopMs: envNumber("SOAK_STOP_MS", 5000) })],
     ["kill-restart", brokerKillRestart({
       calls: envNumber("SOAK_RESTART_CALLS", 40), concurrency: 8, deadline: 15_000, workMs: 500,

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { SoakBroker } from "../../bench/lib-soak-broker.ts";
 import { pingBroker } from "../../bench/lib-soak-raw.ts";
+import { churnCalls } from "../../bench/lib-soak-churn.ts";
 import type { Attack } from "../../bench/lib-soak-run.ts";
 import { connectionChurn, emptyFrameFlood, hugeDeclaredLengths, slowloris } from "../../bench/lib-soak-wire.ts";
 
@@ -30,4 +31,13 @@ describe("soak attacks at tiny sizes leave the broker running and answering", ()
   it("4 connections declaring 255 MiB frames", survives(hugeDeclaredLengths({ connections: 4, size: 255 * MiB, seconds: 0.5 })));
   it("8 slowloris sockets after the handshake", survives(slowloris({ sockets: 8, seconds: 0.5 })));
   it("churn of 200 connections", survives(connectionChurn({ connections: 200, concurrency: 20 })));
+
+  it("worker churn: 600 RPC calls each answered exactly once while worker processes are SIGKILLed every 200 ms", async () => {
+    const r = await churnCalls(broker.endpoint, { calls: 600, killEvery: 200, workers: 2, inFlight: 16, concurrency: 16, workMs: 20, deadline: 10_000 });
+    assert.deepEqual(r.failed, {});
+    assert.equal(r.lost, 0);
+    assert.equal(r.answeredOnce, 600);
+    assert.equal(r.settledTwice, 0);
+    assert.ok(r.killed >= 1, "no worker was killed during the calls");
+  });
 });
