@@ -43,6 +43,7 @@ const LIMIT_KEYS: [path: string, limit: keyof BrokerLimits][] = [
   ["mlm_server/limits/patterns-per-connection", "patternsPerConnection"],
   ["mlm_server/limits/patterns-per-stream", "patternsPerStream"],
   ["mlm_server/limits/matches-per-turn", "matchesPerTurn"],
+  ["mlm_server/limits/expiries-per-turn", "expiriesPerTurn"],
   ["mlm_server/stream/backlog/count-limit", "streamBacklogMessages"],
   ["mlm_server/stream/backlog/size-limit", "streamBacklogBytes"],
   ["server/log/burst", "logBurst"],

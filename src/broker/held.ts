@@ -21,10 +21,10 @@ export class HeldRequests {
 
   /** Index a tracked request (no-op when untracked or already indexed). */
   add(request: StoredMessage): void {
-    if (request.tracker === "" || request.held) return;
-    request.held = true;
-    this.size++;
+    if (request.tracker === "" || request.heldKey !== undefined) return;
     const key = keyOf(request.sender, request.senderConn, request.tracker);
+    request.heldKey = key;
+    this.size++;
     const entry = this.#map.get(key);
     if (entry === undefined) this.#map.set(key, request);
     else if (Array.isArray(entry)) entry.push(request);
@@ -33,10 +33,10 @@ export class HeldRequests {
 
   /** Forget a request (no-op when not indexed). */
   delete(request: StoredMessage): void {
-    if (!request.held) return;
-    request.held = false;
+    const key = request.heldKey;
+    if (key === undefined) return;
+    request.heldKey = undefined;
     this.size--;
-    const key = keyOf(request.sender, request.senderConn, request.tracker);
     const entry = this.#map.get(key);
     if (entry === request) this.#map.delete(key);
     else if (Array.isArray(entry)) {
@@ -56,8 +56,8 @@ export class HeldRequests {
   /** Forget everything. */
   clear(): void {
     for (const entry of this.#map.values()) {
-      if (Array.isArray(entry)) for (const request of entry) request.held = false;
-      else entry.held = false;
+      if (Array.isArray(entry)) for (const request of entry) request.heldKey = undefined;
+      else entry.heldKey = undefined;
     }
     this.#map.clear();
     this.size = 0;

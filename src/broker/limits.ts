@@ -34,6 +34,7 @@ export const DEFAULT_LIMITS: Readonly<BrokerLimits> = Object.freeze({
   patternsPerConnection: 1_000,
   patternsPerStream: 10_000,
   matchesPerTurn: 2_000,
+  expiriesPerTurn: 1_000,
   streamBacklogMessages: 10_000,
   streamBacklogBytes: 64 * MiB,
   logBurst: 10,

@@ -15,8 +15,11 @@ export class StoredMessage {
   queue: MessageQueue | undefined = undefined;
   /** Position in the deadline heap, -1 when not scheduled. */
   heapIndex = -1;
-  /** In the broker's index of withdrawable requests (`HeldRequests`). */
-  held = false;
+  /**
+   * Its key in the broker's index of withdrawable requests (`HeldRequests`), undefined when not
+   * indexed. Kept so that removal hashes a string already hashed instead of building a new one.
+   */
+  heldKey: string | undefined = undefined;
   /** Withdrawn by its sender while in flight: dropped, not requeued, if its worker leaves. */
   withdrawn = false;
 

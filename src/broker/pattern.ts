@@ -91,9 +91,7 @@ class CompiledPattern implements Pattern {
     this.literal = literal?.bytes ?? new Uint8Array(0);
     this.bol = literal?.bol ?? false;
     this.eol = literal?.eol ?? false;
-    this.literalText = literal !== undefined && this.literal.every((b) => b > 0 && b < 0x80)
-      ? String.fromCharCode(...this.literal)
-      : undefined;
+    this.literalText = literal !== undefined ? asciiText(this.literal) : undefined;
     if (this.literalText !== undefined && this.bol && this.eol && error === undefined) this.exact = this.literalText;
   }
 
@@ -158,6 +156,11 @@ class CompiledPattern implements Pattern {
   }
 }
 
+/** The bytes as a string when they are plain ASCII without NUL, else undefined. */
+function asciiText(bytes: Uint8Array): string | undefined {
+  return bytes.every((b) => b > 0 && b < 0x80) ? String.fromCharCode(...bytes) : undefined;
+}
+
 function bytesAt(buf: Uint8Array, at: number, lit: Uint8Array): boolean {
   for (let i = 0; i < lit.length; i++) if (buf[at + i] !== lit[i]) return false;
   return true;
@@ -168,16 +171,21 @@ function maxLengthOf(limits: PatternLimits | undefined): number {
   return typeof n === "number" && n >= 0 ? Math.floor(n) : DEFAULT_MAX_PATTERN_LENGTH;
 }
 
+/** The pattern up to its first NUL, and its UTF-8 bytes unless it is longer than `max` UTF-16 units. */
+function sourceBytes(source: string, max: number): { text: string; bytes: Uint8Array | undefined } {
+  // The C broker sees the pattern as a C string: nothing after a NUL exists for it.
+  const nul = source.indexOf("\0");
+  const text = nul < 0 ? source : source.slice(0, nul);
+  // UTF-8 never has fewer bytes than UTF-16 units, so an over-long string is rejected unencoded.
+  return { text, bytes: text.length > max ? undefined : new TextEncoder().encode(text) };
+}
+
 function build(source: string, limits: PatternLimits | undefined): Pattern {
   if (typeof source !== "string") {
     return new CompiledPattern(String(source), "pattern must be a string", MODE_NEVER);
   }
-  // The C broker sees the pattern as a C string: nothing after a NUL exists for it.
-  const nul = source.indexOf("\0");
-  const text = nul < 0 ? source : source.slice(0, nul);
   const max = maxLengthOf(limits);
-  // UTF-8 never has fewer bytes than UTF-16 units, so an over-long string is rejected unencoded.
-  const bytes = text.length > max ? undefined : new TextEncoder().encode(text);
+  const { text, bytes } = sourceBytes(source, max);
   if (bytes === undefined || bytes.length > max) {
     const size = bytes?.length ?? text.length;
     const atLeast = bytes === undefined ? "at least " : "";
@@ -216,6 +224,28 @@ export function compilePattern(source: string, limits?: PatternLimits): Pattern 
     const text = typeof source === "string" ? source : "";
     return new CompiledPattern(text, `pattern could not be compiled: ${String(err)}`, MODE_NEVER);
   }
+}
+
+/**
+ * What `compilePattern(source, limits).exact` is, found without compiling: the one subject an
+ * anchored ASCII literal (`^temp\.kitchen$`) matches, else undefined. Costs a scan of the
+ * source, so a broker can index such subscriptions cheaply and compile the others only when a
+ * message has to be matched against them.
+ *
+ * @example
+ * ```ts
+ * exactSubject("^temp\\.kitchen$"); // "temp.kitchen"
+ * exactSubject("^temp\\.k.*n$"); // undefined
+ * ```
+ */
+export function exactSubject(source: string, limits?: PatternLimits): string | undefined {
+  if (typeof source !== "string") return undefined;
+  const max = maxLengthOf(limits);
+  const { bytes } = sourceBytes(source, max);
+  if (bytes === undefined || bytes.length > max) return undefined;
+  // Every source literalForm accepts also compiles without error (it refuses all the syntax that can fail).
+  const literal = literalForm(bytes);
+  return literal !== undefined && literal.bol && literal.eol ? asciiText(literal.bytes) : undefined;
 }
 
 /**

@@ -2,9 +2,17 @@ import type { Conn } from "./conn.ts";
 import type { FanOut } from "./fanout.ts";
 import type { Pattern } from "./pattern.ts";
 
-/** Readers that subscribed with the same pattern text share one compiled pattern. */
+/**
+ * Readers that subscribed with the same pattern text share one selector. Its pattern is
+ * compiled when a message first has to be matched against it (never for exact selectors), so
+ * that subscribing stays cheap.
+ */
 export interface Selector {
-  readonly pattern: Pattern;
+  readonly source: string;
+  /** For an anchored literal: the one subject it matches (it is looked up, never matched). */
+  readonly exact: string | undefined;
+  /** The compiled pattern, once needed. */
+  pattern: Pattern | undefined;
   readonly readers: Conn[];
 }
 
@@ -22,6 +30,8 @@ export class Stream {
   readonly scanned = new Map<string, Selector>();
   /** Exact subject → the selectors of anchored literals that match only it. */
   readonly exact = new Map<string, Selector[]>();
+  /** Scanned selectors whose pattern is not compiled yet. */
+  uncompiled = 0;
   /** Reader → number of selectors it is in. */
   readonly readers = new Map<Conn, number>();
   /** STREAM-SENDs whose fan-out waits for a later turn, oldest first (per-stream order). */
@@ -29,15 +39,20 @@ export class Stream {
 
   constructor(readonly name: string) {}
 
-  /** Subscribe `conn` with `source`; false when it already was (the same pair is one subscription). */
-  addReader(conn: Conn, source: string, compile: (source: string) => Pattern): boolean {
+  /**
+   * Subscribe `conn` with `source`, whose exact subject (see `exactSubject`) is `exactOf(source)`;
+   * false when it already was (the same pair is one subscription).
+   */
+  addReader(conn: Conn, source: string, exactOf: (source: string) => string | undefined): boolean {
     let selector = this.selectors.get(source);
     if (!selector) {
-      selector = { pattern: compile(source), readers: [] };
+      const exact = exactOf(source);
+      selector = { source, exact, pattern: undefined, readers: [] };
       this.selectors.set(source, selector);
-      const exact = selector.pattern.exact;
-      if (exact === undefined) this.scanned.set(source, selector);
-      else {
+      if (exact === undefined) {
+        this.scanned.set(source, selector);
+        this.uncompiled++;
+      } else {
         const list = this.exact.get(exact);
         if (list) list.push(selector);
         else this.exact.set(exact, [selector]);
@@ -52,6 +67,13 @@ export class Stream {
   /** Whether `conn` already reads with `source`. */
   has(conn: Conn, source: string): boolean {
     return this.selectors.get(source)?.readers.includes(conn) ?? false;
+  }
+
+  /** The pattern of a scanned selector, compiled by `compile` the first time. */
+  patternOf(selector: Selector, compile: (source: string) => Pattern): Pattern {
+    if (selector.pattern !== undefined) return selector.pattern;
+    this.uncompiled--;
+    return selector.pattern = compile(selector.source);
   }
 
   /** Drop every subscription of `conn`; returns how many there were. */
@@ -70,9 +92,10 @@ export class Stream {
 
   #forget(source: string, selector: Selector): void {
     this.selectors.delete(source);
-    const exact = selector.pattern.exact;
+    const exact = selector.exact;
     if (exact === undefined) {
       this.scanned.delete(source);
+      if (selector.pattern === undefined) this.uncompiled--;
       return;
     }
     const list = this.exact.get(exact) as Selector[];

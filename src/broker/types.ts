@@ -113,6 +113,13 @@ export interface BrokerLimits {
    * 255-byte subject: 8). Default 2 000; 0 = no bound.
    */
   matchesPerTurn: number;
+  /**
+   * Expiries one event may process: queued messages past their timeout (each CONFIRM 301 to a
+   * tracked sender) and connections past `timeout` or `openTimeout`. The rest continue in later
+   * turns of the event loop, so 100 000 calls timing out together cannot stall other clients;
+   * a queued message past its deadline is never delivered meanwhile. Default 1 000; 0 = no bound.
+   */
+  expiriesPerTurn: number;
   /** STREAM-SENDs waiting for their fan-out to continue (all streams); more are dropped and counted. Default 10 000. */
   streamBacklogMessages: number;
   /** Content bytes of those waiting STREAM-SENDs. Default 64 MiB. */

@@ -64,12 +64,14 @@ describe("broker config: ZPL (C malamute.cfg)", () => {
       "mlm_server", "    stream", "        backlog", "            count-limit = 9", "            size-limit = 4096",
       "    limits", "        peer-send-messages = 100", "        peer-send-bytes = 65536", "        max-message-parts = 64",
       "        receive-budget = max", "        handshake-timeout = 2000", "        open-timeout = 3000",
-      "        patterns-per-connection = 10", "        patterns-per-stream = 20", "        matches-per-turn = 500", "",
+      "        patterns-per-connection = 10", "        patterns-per-stream = 20", "        matches-per-turn = 500",
+      "        expiries-per-turn = 50", "",
     ].join("\n"));
     assert.deepEqual(cfg.limits, {
       logBurst: 5, logWindow: 1000, streamBacklogMessages: 9, streamBacklogBytes: 4096, peerSendMessages: 100,
       peerSendBytes: 65536, maxMessageParts: 64, receiveBudget: Infinity, handshakeTimeout: 2000, openTimeout: 3000,
       patternsPerConnection: 10, patternsPerStream: 20, matchesPerTurn: 500,
+      expiriesPerTurn: 50,
     });
   });
 

@@ -132,7 +132,8 @@ describe("broker core: the match budget per turn (issue 14 item 5)", () => {
     assert.ok(h.continueAsked(), "the core asks for a continue event");
     assert.deepEqual(replies(h.send("other", ping())), [{ type: "ERROR", code: 500, reason: "" }], "other input is handled");
     const got = [...first];
-    for (let turn = 0; turn < 20 && h.continueAsked(); turn++) {
+    // Each first match also compiles its pattern (15 of the budget), so about one pattern a turn.
+    for (let turn = 0; turn < 200 && h.continueAsked(); turn++) {
       h.actions.length = 0;
       got.push(...h.event({ type: "continue" }));
     }
@@ -188,7 +189,8 @@ describe("broker core: the match budget per turn (issue 14 item 5)", () => {
     h.send("all", credit(0));
     h.send("p", publish("m1"));
     h.send("p", publish("m2"));
-    for (let turn = 0; turn < 20 && h.continueAsked(); turn++) {
+    // Each first match also compiles its pattern (15 of the budget), so about one pattern a turn.
+    for (let turn = 0; turn < 200 && h.continueAsked(); turn++) {
       h.actions.length = 0;
       h.event({ type: "continue" });
     }
