@@ -1,9 +1,9 @@
 import { readFile } from "node:fs/promises";
-import { setImmediate } from "node:timers";
 import { RECYCLES_BUFFERS, TcpRouter, type TcpRouterOptions } from "../transport/tcp-router.ts";
 import type { PlainAuthenticator, RouterSocket, Transport } from "../transport/types.ts";
 import { zmtp } from "../transport/zmtp.ts";
 import { BufferPool } from "../util/buffer-pool.ts";
+import { nextTurn } from "../util/next-turn.ts";
 import { Emitter } from "../util/emitter.ts";
 import { loadBrokerConfig } from "./config-file.ts";
 import { parsePasswords } from "./config.ts";
@@ -159,14 +159,6 @@ function authenticator(auth: BrokerAuth): PlainAuthenticator {
     }
   };
 }
-
-/**
- * Run `callback` on a later turn of the event loop, after pending I/O. Deno runs immediates
- * before it polls I/O again, so there a zero timer is what lets other clients in.
- */
-const nextTurn: (callback: () => void) => void = "Deno" in globalThis
-  ? (callback) => setTimeout(callback, 0)
-  : (callback) => setImmediate(callback);
 
 const hexCache = new WeakMap<Uint8Array, string>();
 

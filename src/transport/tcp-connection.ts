@@ -2,6 +2,7 @@ import { Buffer } from "node:buffer";
 import { type OnReadOpts, Socket } from "node:net";
 import process from "node:process";
 import type { BufferPool } from "../util/buffer-pool.ts";
+import { nextTurn } from "../util/next-turn.ts";
 import type { ZmtpError } from "../zmtp/errors.ts";
 import { type PeerInfo, Session, type SessionOptions } from "../zmtp/session.ts";
 
@@ -69,21 +70,19 @@ export class ReadInto implements OnReadOpts {
     return this.#target ?? (this.#short ? SCRATCH_SHORT : SCRATCH);
   };
 
-  /** Returns true: returning false would pause the socket. */
+  /** Returns false (which pauses the socket) while the connection holds input for a later turn. */
   readonly callback = (n: number, buf: Uint8Array): boolean => {
     const conn = this.conn;
     if (conn === undefined) return true;
     if (this.#target !== undefined && buf === this.#target) {
       this.#target = undefined;
       this.#short = true;
-      conn.received(undefined, n);
-    } else {
-      // A short read that filled up without starting a large frame: small messages are
-      // streaming, so go back to long reads (many messages per read).
-      if (n === SCRATCH_SHORT.length && this.#short) this.#short = false;
-      conn.received(buf.subarray(0, n), n);
+      return conn.received(undefined, n);
     }
-    return true;
+    // A short read that filled up without starting a large frame: small messages are
+    // streaming, so go back to long reads (many messages per read).
+    if (n === SCRATCH_SHORT.length && this.#short) this.#short = false;
+    return conn.received(buf.subarray(0, n), n);
   };
 }
 
@@ -132,6 +131,8 @@ export class TcpConnection {
   #timerAt = Infinity;
   #done = false;
   #socketError: Error | undefined;
+  /** Input read but not yet fed to the session (see `received`); reading is paused meanwhile. */
+  #heldInput: Uint8Array | undefined = undefined;
   /** Pool of large frame buffers: received frames come from it, sent ones are held until written. */
   readonly #pool: BufferPool | undefined;
   /** Pooled frames sent since the last flush; released once the kernel has them. */
@@ -162,7 +163,11 @@ export class TcpConnection {
       onClose: (error) => this.#finish(error.message, error),
     });
     if (reads) reads.conn = this;
-    else socket.on("data", (chunk: Uint8Array) => this.received(chunk, chunk.length, false));
+    else {
+      socket.on("data", (chunk: Uint8Array) => {
+        if (!this.received(chunk, chunk.length, false)) socket.pause();
+      });
+    }
     socket.on("error", (err: Error) => {
       this.#socketError = err;
     });
@@ -183,15 +188,33 @@ export class TcpConnection {
 
   /**
    * Bytes arrived: `chunk`, or (when undefined) `n` bytes read into the session's read target.
-   * A chunk is transient (reused after this call) unless it came from a `data` event.
+   * A chunk is transient (reused after this call) unless it came from a `data` event. Returns
+   * false when the session took only part of it (`messagesPerFeed`): the rest is kept and fed
+   * on a later turn, and the caller must stop reading until then (it is resumed here).
    */
-  received(chunk: Uint8Array | undefined, n: number, transient = true): void {
+  received(chunk: Uint8Array | undefined, n: number, transient = true): boolean {
     if (chunk === undefined) this.session.fed(n, now());
-    else this.session.feed(chunk, now(), transient);
+    else {
+      const used = this.session.feed(chunk, now(), transient);
+      if (used < chunk.length) {
+        const rest = chunk.subarray(used);
+        this.#heldInput = transient ? Buffer.from(rest) : rest;
+        nextTurn(this.#feedHeld);
+      }
+    }
     if (this.session.outputPending > 0) this.#scheduleFlush();
     const d = this.session.deadline;
     if (d !== undefined && d < this.#timerAt) this.#armTimer();
+    return this.#heldInput === undefined;
   }
+
+  /** The rest of a read the session stopped in (one peer's burst must not hold up the others). */
+  readonly #feedHeld = (): void => {
+    const rest = this.#heldInput;
+    this.#heldInput = undefined;
+    if (rest === undefined || this.#done) return;
+    if (this.received(rest, rest.length, false)) this.socket.resume();
+  };
 
   /** Bytes accepted but not yet handed to the kernel. */
   get backlog(): number {

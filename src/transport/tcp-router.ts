@@ -13,6 +13,12 @@ import { checkMessageSize, emptyStats, RoutingIdGenerator, routingIdKey } from "
 import { adoptAccepted, type ConnectionOwner, ReadInto, TcpConnection, USER_READ_BUFFERS } from "./tcp-connection.ts";
 import type { Frames, RouterEvents, RouterOptions, RouterSocket, SocketStats } from "./types.ts";
 
+
+/**
+ * Messages taken from one connection per turn of the event loop when the options name none:
+ * at a few µs each, a burst costs the other connections at most a millisecond or two of waiting.
+ */
+export const DEFAULT_MESSAGES_PER_TURN = 256;
 /**
  * Options of the TCP ROUTER: the transport's, plus how long `close()` may spend flushing.
  *
@@ -162,6 +168,7 @@ export class TcpRouter extends Emitter<RouterEvents> implements RouterSocket, Co
       handshakeTimeout: o.handshakeTimeout,
       receiveBudget: this.receiveBudget,
       heartbeat: o.heartbeat,
+      messagesPerFeed: o.messagesPerTurn ?? DEFAULT_MESSAGES_PER_TURN,
     }, this, direct ? hooks : undefined, this.#pool);
     // Tracked until the OS socket is closed, so close() also ends connections still flushing an ERROR.
     this.#conns.add(conn);

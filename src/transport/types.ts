@@ -87,6 +87,12 @@ export interface RouterOptions extends SocketOptions {
    * a declared size alone costs at most 64 KiB. Default 1 GiB. `zmtp` transport only.
    */
   receiveBudget?: number;
+  /**
+   * Messages taken from one connection per turn of the event loop; the rest of what was read
+   * waits for a later turn (and that connection is not read meanwhile), so a peer's burst
+   * cannot hold up the others. TCP transport only. Default 256.
+   */
+  messagesPerTurn?: number;
 }
 
 export interface DealerOptions extends SocketOptions {

@@ -109,9 +109,11 @@ export class FrameDecoder {
 
   /**
    * Decode frames from `chunk[offset..]`. With `transient`, frames are copied out of the
-   * chunk instead of viewed. Throws ZmtpError on invalid frames.
+   * chunk instead of viewed. Returns where decoding stopped: `chunk.length`, or earlier when
+   * the sink reported `stopped` (the bytes from there on were not looked at). Throws ZmtpError
+   * on invalid frames.
    */
-  push(chunk: Uint8Array, offset: number, sink: FrameSink, transient = false): void {
+  push(chunk: Uint8Array, offset: number, sink: FrameSink, transient = false): number {
     const n = chunk.length;
     let off = offset;
     while (off < n && !sink.stopped) {
@@ -158,8 +160,9 @@ export class FrameDecoder {
           const copy = this.allocate(wholeEnd - at);
           copy.set(chunk.subarray(at, wholeEnd));
           sink.frame(flags, copy.subarray(hl, hl + size));
-          if (wholeEnd > end && !sink.stopped) this.push(copy, end - at, sink, false);
-          off = wholeEnd;
+          // Where a stop leaves the run of frames undelivered, decoding resumes from the chunk.
+          off = end;
+          if (wholeEnd > end && !sink.stopped) off = at + this.push(copy, end - at, sink, false);
         } else {
           sink.frame(flags, chunk.subarray(start, end));
         }
@@ -169,6 +172,7 @@ export class FrameDecoder {
         off = n;
       }
     }
+    return off;
   }
 
   /** Frames this large get a buffer of their own from `frameBuffers`. */

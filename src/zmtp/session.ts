@@ -44,6 +44,12 @@ export interface SessionOptions {
   receiveBudget?: ReceiveBudget;
   /** Largest accepted command frame. Default 64 KiB. */
   maxCommandSize?: number;
+  /**
+   * Messages (and commands) one `feed` call delivers at most; it then stops and returns how
+   * many bytes it used, so the owner can hand the rest over on a later turn of its event loop
+   * and one peer's burst cannot hold up everyone else. Default: no bound.
+   */
+  messagesPerFeed?: number;
   heartbeat?: HeartbeatOptions;
   /** Greeting and security handshake must finish within this many ms. Default 30000; 0 = no limit. */
   handshakeTimeout?: number;
@@ -116,6 +122,9 @@ export class Session implements FrameSink, MechanismContext {
   readonly #hbTimeout: number;
   readonly #hbTtl: number;
   readonly #handshakeTimeout: number;
+  readonly #messagesPerFeed: number;
+  /** Messages the current `feed` may still deliver. */
+  #feedLeft = Infinity;
   readonly localMetadata: Uint8Array;
   #state: State = State.Greeting;
   #peerMinor = 0;
@@ -138,6 +147,7 @@ export class Session implements FrameSink, MechanismContext {
     this.#socketType = options.socketType;
     this.#greeting = new GreetingParser(options.mechanism.name);
     this.#maxFirstFrame = (options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE) - FRAME_OVERHEAD;
+    this.#messagesPerFeed = options.messagesPerFeed ?? Infinity;
     this.#decoder.maxData = this.#maxFirstFrame;
     this.#decoder.maxParts = options.maxMessageParts ?? DEFAULT_MAX_MESSAGE_PARTS;
     this.#budget = options.receiveBudget;
@@ -164,9 +174,9 @@ export class Session implements FrameSink, MechanismContext {
     return this.#state === State.Closed;
   }
 
-  /** FrameSink: stop decoding once closed. */
+  /** FrameSink: stop decoding once closed, or once this `feed` delivered its share. */
   get stopped(): boolean {
-    return this.#state === State.Closed;
+    return this.#state === State.Closed || this.#feedLeft <= 0;
   }
 
   /** Why the session closed, if it did. */
@@ -230,26 +240,32 @@ export class Session implements FrameSink, MechanismContext {
 
   /**
    * Process received bytes. With `transient` (the caller reuses `chunk`), nothing keeps a
-   * reference to it: delivered frames are copies. Never throws: failures close the session
-   * through `onClose`.
+   * reference to it: delivered frames are copies. Returns how many bytes of `chunk` were used:
+   * all of them, unless `messagesPerFeed` stopped it earlier (feed the rest later, in order).
+   * Never throws: failures close the session through `onClose`.
    */
-  feed(chunk: Uint8Array, now: number, transient = false): void {
-    if (this.#state === State.Closed) return;
+  feed(chunk: Uint8Array, now: number, transient = false): number {
+    if (this.#state === State.Closed) return chunk.length;
     this.#lastRecv = now;
     this.#pingOutstandingSince = -1;
+    this.#feedLeft = this.#messagesPerFeed;
     try {
       let off = 0;
       if (this.#state === State.Greeting) {
         off = this.#greeting.push(chunk, 0);
         const g = this.#greeting.result;
-        if (!g) return;
+        if (!g) return chunk.length;
         this.#peerMinor = g.minor;
         this.#state = State.Handshake;
         this.#mechanism.start(this);
       }
-      this.#decoder.push(chunk, off, this, transient);
+      const used = this.#decoder.push(chunk, off, this, transient);
+      return (this.#state as State) === State.Closed ? chunk.length : used;
     } catch (err) {
       this.#fail(err);
+      return chunk.length;
+    } finally {
+      this.#feedLeft = Infinity;
     }
   }
 
@@ -341,6 +357,7 @@ export class Session implements FrameSink, MechanismContext {
       throw new ZmtpError("ZMTP_UNEXPECTED_FRAME", "message frame before the handshake completed");
     }
     if ((flags & FLAG_MORE) === 0) {
+      this.#feedLeft--;
       const parts = this.#parts;
       if (parts === null) {
         this.#handler.onMessage([body]);
@@ -383,6 +400,7 @@ export class Session implements FrameSink, MechanismContext {
   }
 
   #command(body: Uint8Array): void {
+    this.#feedLeft--;
     const cmd = decodeCommand(body);
     if (this.#state === State.Handshake) {
       if (this.#mechanism.command(this, cmd)) this.#becomeReady(this.#lastRecv);
