@@ -32,8 +32,9 @@ function blockFor(bytes: number): number {
  *
  * Blocks adapt to the traffic: the next block is sized for the last batch (4 KiB to 64 KiB),
  * doubling when a batch overflows its block and halving per batch when batches shrink. A
- * block larger than 4 KiB is dropped once taken (the socket's write keeps it alive until the
- * bytes are out), so a quiet connection holds at most a 4 KiB block.
+ * block larger than 4 KiB, or without room for another batch like the last one, is dropped
+ * once taken (the socket's write keeps it alive until the bytes are out), so a quiet
+ * connection holds at most a 4 KiB block.
  *
  * @example
  * ```ts
@@ -134,11 +135,14 @@ export class FrameWriter {
     const out = this.#chunks;
     this.#chunks = [];
     this.#bytes = 0;
+    const batch = this.#copied;
+    this.#copied = 0;
     // Jump up at once for a big batch, come down by halves so that alternating batch sizes
     // do not make every big batch overflow into several blocks.
-    this.#size = Math.max(blockFor(this.#copied), this.#size / 2);
-    this.#copied = 0;
-    if (this.#block.length > MIN_BLOCK) {
+    this.#size = Math.max(blockFor(batch), this.#size / 2);
+    // Keep only a small block with room for a batch like this one: a big block would be held
+    // by an idle connection, and a nearly full one would split the next batch in two chunks.
+    if (this.#block.length > MIN_BLOCK || this.#block.length - this.#pos < batch) {
       this.#block = EMPTY;
       this.#start = 0;
       this.#pos = 0;
@@ -156,8 +160,9 @@ export class FrameWriter {
   #reserve(n: number): void {
     if (this.#block.length - this.#pos >= n) return;
     this.#seal();
-    // A batch that fills a block needs bigger blocks; the first block of a batch uses #size.
-    if (this.#copied > 0) this.#size = Math.min(MAX_BLOCK, this.#size * 2);
+    // Grow only when this batch filled most of the block itself: overflowing the rest of a
+    // block kept from earlier batches says nothing about the batch size.
+    if (this.#copied > this.#block.length / 2) this.#size = Math.min(MAX_BLOCK, this.#size * 2);
     this.#block = new Uint8Array(Math.max(this.#size, n));
     this.#start = 0;
     this.#pos = 0;
