@@ -64,6 +64,15 @@ describe("FrameWriter output blocks", () => {
     assert.equal(w.capacity, IDLE_MAX);
   });
 
+  it("hands out a steady stream of 3 KB batches as one chunk each (no split across blocks)", () => {
+    const w = new FrameWriter();
+    for (let i = 0; i < 100; i++) {
+      for (let j = 0; j < 50; j++) w.frame(0, body(60, j));
+      assert.equal(w.take().length, 1, `batch ${i}`);
+      assert.ok(w.capacity <= IDLE_MAX);
+    }
+  });
+
   it("property: output is the reference encoding, handed-out chunks never change, idle holds <= 4 KiB", () => {
     const frame = fc.tuple(
       fc.constantFrom(0, FLAG_MORE),
