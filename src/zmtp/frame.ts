@@ -7,7 +7,21 @@ export const FLAG_COMMAND = 0x04;
 
 /** Bodies at least this large are queued by reference instead of copied into the batch. */
 const COPY_LIMIT = 16 * 1024;
-const BLOCK_SIZE = 64 * 1024;
+/**
+ * Copy blocks are sized between these. Only a block of at most MIN_BLOCK is kept across
+ * batches, so an idle connection holds at most 4 KiB of output buffer (1,000 idle clients
+ * would otherwise pin 64 MB of touched 64 KiB blocks).
+ */
+const MIN_BLOCK = 4 * 1024;
+const MAX_BLOCK = 64 * 1024;
+const EMPTY = new Uint8Array(0);
+
+/** The smallest power-of-two block size in [MIN_BLOCK, MAX_BLOCK] that holds `bytes`. */
+function blockFor(bytes: number): number {
+  let size = MIN_BLOCK;
+  while (size < bytes && size < MAX_BLOCK) size *= 2;
+  return size;
+}
 
 /**
  * Accumulates encoded frames for one connection and hands them out in as few chunks as
@@ -15,6 +29,12 @@ const BLOCK_SIZE = 64 * 1024;
  *
  * Small bodies are copied into a shared block; large ones are referenced (the caller must not
  * mutate a frame after sending it). Handed-out chunks are never written to again.
+ *
+ * Blocks adapt to the traffic: the next block is sized for the last batch (4 KiB to 64 KiB),
+ * doubling when a batch overflows its block and halving per batch when batches shrink. A
+ * block larger than 4 KiB, or without room for another batch like the last one, is dropped
+ * once taken (the socket's write keeps it alive until the bytes are out), so a quiet
+ * connection holds at most a 4 KiB block.
  *
  * @example
  * ```ts
@@ -25,15 +45,35 @@ const BLOCK_SIZE = 64 * 1024;
  * ```
  */
 export class FrameWriter {
-  #block = new Uint8Array(BLOCK_SIZE);
+  #block = EMPTY;
   #start = 0;
   #pos = 0;
   #chunks: Uint8Array[] = [];
   #bytes = 0;
+  /** Size of the next block to allocate. */
+  #size = MIN_BLOCK;
+  /** Bytes copied into blocks since the last `take` (referenced bodies excluded). */
+  #copied = 0;
 
   /** Bytes encoded and not yet taken. */
   get pending(): number {
     return this.#bytes;
+  }
+
+  /**
+   * Size in bytes of the output block held now (0 when none): what this writer keeps in
+   * memory between batches. At most 4 KiB after a `take`.
+   *
+   * @example
+   * ```ts
+   * const w = new FrameWriter();
+   * w.frame(0, new Uint8Array(10));
+   * w.take();
+   * console.log(w.capacity <= 4096); // true
+   * ```
+   */
+  get capacity(): number {
+    return this.#block.length;
   }
 
   /** Append one frame. */
@@ -70,8 +110,10 @@ export class FrameWriter {
         block.set(body, p);
       }
       this.#pos = p + size;
+      this.#copied += headerSize + size;
     } else {
       this.#pos = p;
+      this.#copied += headerSize;
       this.#seal();
       this.#chunks.push(body);
     }
@@ -83,6 +125,7 @@ export class FrameWriter {
     this.#reserve(bytes.length);
     this.#block.set(bytes, this.#pos);
     this.#pos += bytes.length;
+    this.#copied += bytes.length;
     this.#bytes += bytes.length;
   }
 
@@ -92,6 +135,18 @@ export class FrameWriter {
     const out = this.#chunks;
     this.#chunks = [];
     this.#bytes = 0;
+    const batch = this.#copied;
+    this.#copied = 0;
+    // Jump up at once for a big batch, come down by halves so that alternating batch sizes
+    // do not make every big batch overflow into several blocks.
+    this.#size = Math.max(blockFor(batch), this.#size / 2);
+    // Keep only a small block with room for a batch like this one: a big block would be held
+    // by an idle connection, and a nearly full one would split the next batch in two chunks.
+    if (this.#block.length > MIN_BLOCK || this.#block.length - this.#pos < batch) {
+      this.#block = EMPTY;
+      this.#start = 0;
+      this.#pos = 0;
+    }
     return out;
   }
 
@@ -105,7 +160,10 @@ export class FrameWriter {
   #reserve(n: number): void {
     if (this.#block.length - this.#pos >= n) return;
     this.#seal();
-    this.#block = new Uint8Array(Math.max(BLOCK_SIZE, n));
+    // Grow only when this batch filled most of the block itself: overflowing the rest of a
+    // block kept from earlier batches says nothing about the batch size.
+    if (this.#copied > this.#block.length / 2) this.#size = Math.min(MAX_BLOCK, this.#size * 2);
+    this.#block = new Uint8Array(Math.max(this.#size, n));
     this.#start = 0;
     this.#pos = 0;
   }
