@@ -248,8 +248,19 @@ export class RawPeer {
  * if (ms === undefined) console.log("broker does not answer");
  * ```
  */
-export async function pingBroker(endpoint: string, ms = 5000): Promise<number | undefined> {
+export function pingBroker(endpoint: string, ms = 5000): Promise<number | undefined> {
   const t0 = performance.now();
+  return withOpenPeer(endpoint, "", ms, async (peer) => {
+    peer.send({ type: "CONNECTION_PING" });
+    const pong = await peer.next("CONNECTION_PONG", Math.max(1, ms - (performance.now() - t0)));
+    return pong ? performance.now() - t0 : undefined;
+  });
+}
+
+/** Run `use` on a new raw peer that completed its handshake and OPEN with `address`; undefined if anything fails. */
+async function withOpenPeer<T>(
+  endpoint: string, address: string, ms: number, use: (peer: RawPeer) => Promise<T | undefined>,
+): Promise<T | undefined> {
   let peer: RawPeer;
   try {
     peer = await RawPeer.connect(endpoint, { ms });
@@ -258,10 +269,10 @@ export async function pingBroker(endpoint: string, ms = 5000): Promise<number | 
   }
   try {
     peer.handshake();
-    if (!(await peer.open("", ms))) return undefined;
-    peer.send({ type: "CONNECTION_PING" });
-    const pong = await peer.next("CONNECTION_PONG", Math.max(1, ms - (performance.now() - t0)));
-    return pong ? performance.now() - t0 : undefined;
+    if (!(await peer.open(address, ms))) return undefined;
+    return await use(peer);
+  } catch {
+    return undefined;
   } finally {
     peer.destroy();
   }
@@ -284,23 +295,11 @@ export interface AdminStats {
  * console.log(stats?.connections);
  * ```
  */
-export async function adminStats(endpoint: string, ms = 5000): Promise<AdminStats | undefined> {
-  let peer: RawPeer;
-  try {
-    peer = await RawPeer.connect(endpoint, { ms });
-  } catch {
-    return undefined;
-  }
-  try {
-    peer.handshake();
-    if (!(await peer.open(`soak-admin-${Math.random().toString(36).slice(2)}`, ms))) return undefined;
+export function adminStats(endpoint: string, ms = 5000): Promise<AdminStats | undefined> {
+  return withOpenPeer(endpoint, `soak-admin-${Math.random().toString(36).slice(2)}`, ms, async (peer) => {
     peer.send({ type: "SERVICE_SEND", address: "malamute.admin", subject: "STATS", tracker: "", timeout: 0, content: [] });
     const reply = await peer.next("MAILBOX_DELIVER", ms);
     if (reply?.type !== "MAILBOX_DELIVER" || reply.content[0] === undefined) return undefined;
     return JSON.parse(new TextDecoder().decode(reply.content[0])) as AdminStats;
-  } catch {
-    return undefined;
-  } finally {
-    peer.destroy();
-  }
+  });
 }
