@@ -46,6 +46,8 @@ export class Conn {
   bufferHead = 0;
   bufferBytes = 0;
   malformed = 0;
+  /** SERVICE-OFFERs accepted on this connection (bounded by `offersPerConnection`). */
+  offers = 0;
   /** Last stream message sequence delivered, so a reader gets a message at most once. */
   stamp = 0;
   /** False once deregistered. */

@@ -14,7 +14,8 @@ import type { Selector } from "./stream.ts";
 import type { Origin } from "./routes.ts";
 import { obtain, reclaimIfIdle } from "./registry.ts";
 import { isReady, Mailbox, Service } from "./service.ts";
-import { ADMIN_SERVICE, ConfirmStatus, SUBSCRIPTION_REFUSED } from "./status.ts";
+import { ADMIN_SERVICE, ConfirmStatus, OFFER_REFUSED, STORE_FULL, SUBSCRIPTION_REFUSED } from "./status.ts";
+import type { QueueTotals } from "./queue.ts";
 import { Stream } from "./stream.ts";
 import type {
   BrokerClientStats,
@@ -106,6 +107,9 @@ export class BrokerCore {
   readonly #failedHeader: Uint8Array;
   readonly #helloHeader: Uint8Array;
   readonly #subscriptionRefusedHeader: Uint8Array;
+  readonly #tooManyOffersHeader: Uint8Array;
+  /** What every mailbox and service queue holds together (`storedMessages`, `storedBytes`). */
+  readonly #stored: QueueTotals = { count: 0, bytes: 0 };
 
   constructor(config: BrokerConfig = {}) {
     const timeout = config.timeout ?? DEFAULT_TIMEOUT;
@@ -121,6 +125,13 @@ export class BrokerCore {
     this.#failedHeader = encode({ type: "ERROR", code: 300, reason: "" })[0] as Uint8Array;
     this.#subscriptionRefusedHeader = encode({ type: "ERROR", code: 300, reason: SUBSCRIPTION_REFUSED })[0] as Uint8Array;
     this.#helloHeader = encode({ type: "OK", code: 200, reason: HELLO_ANSWER })[0] as Uint8Array;
+    this.#tooManyOffersHeader = encode({ type: "ERROR", code: 300, reason: OFFER_REFUSED })[0] as Uint8Array;
+  }
+
+  /** Whether storing `bytes` more would go beyond what all queues together may hold. */
+  #storeFull(bytes: number): boolean {
+    const stored = this.#stored;
+    return stored.count >= this.#limits.storedMessages || stored.bytes + bytes > this.#limits.storedBytes;
   }
 
   /** The limits in force (defaults filled in). */
@@ -914,8 +925,13 @@ export class BrokerCore {
       this.#release(content);
       return;
     }
+    if (this.#storeFull(bytes)) {
+      this.#fail({ senderConn, sender }, tracker, ConfirmStatus.LIMIT, STORE_FULL);
+      this.#release(content);
+      return;
+    }
     if (!box) {
-      box = new Mailbox(address);
+      box = new Mailbox(address, this.#stored);
       this.#mailboxes.set(address, box);
     }
     box.full = false;
@@ -970,7 +986,12 @@ export class BrokerCore {
   // ---------------------------------------------------------------- services
 
   #service(name: string): Service {
-    return obtain(this.#services, name, Service);
+    let service = this.#services.get(name);
+    if (service === undefined) {
+      service = new Service(name, this.#stored);
+      this.#services.set(name, service);
+    }
+    return service;
   }
 
   #reclaimService(service: Service): void {
@@ -978,6 +999,15 @@ export class BrokerCore {
   }
 
   #serviceOffer(conn: Conn, name: string, source: string): void {
+    if (conn.offers >= this.#limits.offersPerConnection) {
+      this.#counters.subscriptionsRefused++;
+      this.#reply(conn, this.#tooManyOffersHeader);
+      this.#log("warn", "SERVICE-OFFER refused: too many offers on one connection", {
+        conn: conn.key, address: conn.address, limit: this.#limits.offersPerConnection,
+      });
+      return;
+    }
+    conn.offers++;
     const service = this.#service(name);
     service.offers.push({ conn, source, pattern: this.#pattern(source) });
     (conn.offering ??= new Set()).add(service);
@@ -1008,6 +1038,12 @@ export class BrokerCore {
     }
     const limits = this.#limits;
     const queue = service.queue;
+    if (this.#storeFull(bytes)) {
+      this.#fail(request, request.tracker, ConfirmStatus.LIMIT, STORE_FULL);
+      this.#dropContent(request);
+      this.#reclaimService(service);
+      return;
+    }
     if (queue.count >= limits.serviceQueueMessages || queue.bytes + bytes > limits.serviceQueueBytes) {
       if (!service.full) {
         service.full = true;

@@ -1,5 +1,11 @@
 import type { StoredMessage } from "./message.ts";
 
+/** Messages and content bytes held by a group of queues together (e.g. every queue of a broker). */
+export interface QueueTotals {
+  count: number;
+  bytes: number;
+}
+
 /**
  * A FIFO of stored messages with O(1) push at either end and O(1) removal of any
  * member, so that expiry, re-queueing at the head and skip-over dispatch never scan.
@@ -14,6 +20,9 @@ import type { StoredMessage } from "./message.ts";
  * ```
  */
 export class MessageQueue {
+  /** `totals`, when given, is kept up to date with this queue's additions and removals. */
+  constructor(readonly totals?: QueueTotals) {}
+
   head: StoredMessage | undefined = undefined;
   tail: StoredMessage | undefined = undefined;
   /** Number of messages held. */
@@ -29,8 +38,7 @@ export class MessageQueue {
     if (this.tail) this.tail.next = message;
     else this.head = message;
     this.tail = message;
-    this.count++;
-    this.bytes += message.bytes;
+    this.#add(message.bytes);
   }
 
   /** Insert at the head (used when an in-flight request comes back). */
@@ -41,8 +49,7 @@ export class MessageQueue {
     if (this.head) this.head.prev = message;
     else this.tail = message;
     this.head = message;
-    this.count++;
-    this.bytes += message.bytes;
+    this.#add(message.bytes);
   }
 
   /** Remove a message that is known to be in this queue. */
@@ -54,8 +61,17 @@ export class MessageQueue {
     else this.tail = message.prev;
     message.prev = message.next = undefined;
     message.queue = undefined;
-    this.count--;
-    this.bytes -= message.bytes;
+    this.#add(-message.bytes, -1);
+  }
+
+  #add(bytes: number, count = 1): void {
+    this.count += count;
+    this.bytes += bytes;
+    const totals = this.totals;
+    if (totals !== undefined) {
+      totals.count += count;
+      totals.bytes += bytes;
+    }
   }
 
   /** Remove and return the head, if any. */

@@ -1,6 +1,6 @@
 import type { Conn } from "./conn.ts";
 import type { Pattern } from "./pattern.ts";
-import { MessageQueue } from "./queue.ts";
+import { MessageQueue, type QueueTotals } from "./queue.ts";
 
 /** One SERVICE-OFFER: a worker connection and the subjects it takes. */
 export interface Offer {
@@ -21,7 +21,7 @@ export function isReady(conn: Conn): boolean {
  */
 export class Service {
   readonly offers: Offer[] = [];
-  readonly queue = new MessageQueue();
+  readonly queue: MessageQueue;
   /** Tracked requests delivered to credit-aware workers and not yet confirmed. */
   inflight = 0;
   /** Whether the size-warn threshold has been reported and not re-armed yet. */
@@ -29,7 +29,10 @@ export class Service {
   /** Whether the last request was refused for a limit (to log only transitions). */
   full = false;
 
-  constructor(readonly name: string) {}
+  /** `totals` counts this service's queue together with the broker's other queues. */
+  constructor(readonly name: string, totals?: QueueTotals) {
+    this.queue = new MessageQueue(totals);
+  }
 
   /** Index of the offer that should take a request with `subject`, or -1. */
   pick(subject: string): number {
@@ -88,8 +91,11 @@ export class Service {
 
 /** A mailbox: messages stored for an address until its owner can take them. */
 export class Mailbox {
-  readonly queue = new MessageQueue();
+  readonly queue: MessageQueue;
   warned = false;
   full = false;
-  constructor(readonly address: string) {}
+  /** `totals` counts this mailbox together with the broker's other queues. */
+  constructor(readonly address: string, totals?: QueueTotals) {
+    this.queue = new MessageQueue(totals);
+  }
 }

@@ -46,6 +46,12 @@ export const ConfirmStatus = {
  */
 export const SUBSCRIPTION_REFUSED = "too many subscriptions";
 
+/** Reason of the ERROR 300 answering a SERVICE-OFFER beyond `offersPerConnection`. */
+export const OFFER_REFUSED = "too many offers";
+
+/** Reason of the CONFIRM 302 for a message refused because every queue together is full (`storedMessages`, `storedBytes`). */
+export const STORE_FULL = "broker storage full";
+
 /** One of the {@link ConfirmStatus} values. */
 export type ConfirmStatusCode = (typeof ConfirmStatus)[keyof typeof ConfirmStatus];
 

@@ -104,6 +104,15 @@ export interface BrokerLimits {
   openTimeout: number;
   /** Stream subscriptions (STREAM-READ stream + pattern) per connection; more get ERROR 300. Default 1 000. */
   patternsPerConnection: number;
+  /** SERVICE-OFFERs per connection; more get ERROR 300 `too many offers` (the session stays). Default 1 000. */
+  offersPerConnection: number;
+  /**
+   * Messages stored in all mailboxes and service queues together; beyond it a message that
+   * would have to be stored is refused (CONFIRM 302 `broker storage full`). Default 1 000 000.
+   */
+  storedMessages: number;
+  /** Content bytes stored in all mailboxes and service queues together; as `storedMessages`. Default 1 GiB. */
+  storedBytes: number;
   /** Distinct patterns per stream; a STREAM-READ with a new pattern beyond it gets ERROR 300. Default 10 000. */
   patternsPerStream: number;
   /**
@@ -161,7 +170,7 @@ export interface BrokerCounters {
   connectionsRefused: number;
   /** Stream deliveries dropped because the reader's connection was congested (libzmq drops at SNDHWM). */
   droppedCongested: number;
-  /** STREAM-READs refused for `patternsPerConnection` or `patternsPerStream`. */
+  /** STREAM-READs refused for `patternsPerConnection` or `patternsPerStream`, and SERVICE-OFFERs for `offersPerConnection`. */
   subscriptionsRefused: number;
   /** Connections closed because they sent no CONNECTION-OPEN within `openTimeout`. */
   openTimeouts: number;
