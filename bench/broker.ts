@@ -453,13 +453,13 @@ async function main(): Promise<void> {
   type Case = [name: string, run: (make: Factory, endpoint: string) => Promise<Omit<BenchRow, "bench" | "case" | "impl">>];
   const cases: Case[] = [
     ["stream 1→1, 10 B", async (make, ep) => ({
-      opsPerSec: await streamOneToOne(make, ep, Math.round(200_000 * scale)), note: "msgs/s (C broker ~31,500)",
+      opsPerSec: await streamOneToOne(make, ep, Math.round(200_000 * scale)), note: "msgs/s",
     })],
     ["stream fan-out to 100 readers, 10 B", async (make, ep) => ({
       opsPerSec: await streamFanOut(make, ep, Math.round(3_000 * scale), 100), note: "deliveries/s",
     })],
     ["mailbox 1→1, 10 B", async (make, ep) => ({
-      opsPerSec: await mailbox(make, ep, Math.round(200_000 * scale)), note: "msgs/s (C broker ~25,000)",
+      opsPerSec: await mailbox(make, ep, Math.round(200_000 * scale)), note: "msgs/s",
     })],
     ["service round trip, 10 B", async (make, ep) => {
       const rt = await serviceRoundTrips(make, ep, 10, quick ? 500 : 2500);
