@@ -9,7 +9,7 @@ import { CreditWindow } from "./credit.ts";
 import { MlmError, statusError } from "./errors.ts";
 import { type BrokerFeatures, CLASSIC_BROKER, helloFrames, NO_MAILBOX_CONFIRMS, parseHelloAnswer, WITHDRAW_CODE } from "./features.ts";
 import { Inbox } from "./inbox.ts";
-import { resolveOptions } from "./options.ts";
+import { DEFAULT_RECONNECT, resolveOptions } from "./options.ts";
 import type { ResolvedOptions } from "./options.ts";
 import { Fifo } from "./queue.ts";
 import { Registrations } from "./registrations.ts";
@@ -781,7 +781,7 @@ export class MlmClient {
   }
 
   #scheduleReopen(): void {
-    const reconnect = this.#options.reconnect || { interval: 100, max: 1000 };
+    const reconnect = this.#options.reconnect || DEFAULT_RECONNECT;
     const delay = this.#attempt === 0 ? 0 : Math.min(reconnect.max, reconnect.interval * 2 ** (this.#attempt - 1));
     this.#attempt++;
     this.#retryTimer = setTimeout(() => {

@@ -23,6 +23,8 @@ const DEFAULT_CREDIT = 1000;
  * port costs next to nothing (libzmq retries every 100 ms without any backoff).
  */
 const DEFAULT_RECONNECT_MAX = 250;
+/** The reconnect schedule when the options leave it out (also the re-open backoff with `reconnect: false` while connecting). */
+export const DEFAULT_RECONNECT = Object.freeze({ interval: 100, max: DEFAULT_RECONNECT_MAX });
 
 function integer(value: unknown, name: string, min: number, fallback: number): number {
   if (value === undefined) return fallback;
@@ -45,7 +47,7 @@ export function resolveOptions(options: MlmClientOptions): ResolvedOptions {
   }
   let reconnect: ResolvedOptions["reconnect"] = false;
   if (options.reconnect !== false) {
-    const interval = integer(options.reconnect?.interval, "reconnect.interval", 1, 100);
+    const interval = integer(options.reconnect?.interval, "reconnect.interval", 1, DEFAULT_RECONNECT.interval);
     const max = integer(options.reconnect?.max, "reconnect.max", 1, Math.max(DEFAULT_RECONNECT_MAX, interval));
     reconnect = { interval, max: Math.max(max, interval) };
   }
