@@ -43,7 +43,7 @@ export type {
 
 // ---- Broker
 export {
-  ADMIN_SERVICE, BrokerCore, ConfirmStatus, DEFAULT_LIMITS, DEFAULT_TIMEOUT, loadBrokerConfig, parseBrokerConfig,
+  ADMIN_SERVICE, BrokerCore, ConfirmStatus, STREAM_SERVICE, DEFAULT_LIMITS, DEFAULT_TIMEOUT, loadBrokerConfig, parseBrokerConfig,
   parsePasswords, startBroker,
 } from "./src/broker/mod.ts";
 export type {

@@ -28,4 +28,10 @@ export const HelloFlag = {
    * for the tracked MAILBOX-DELIVERs it sends it (RPC clients: every reply is tracked).
    */
   NO_MAILBOX_CONFIRMS: 1,
+  /**
+   * Every tracked MAILBOX-SEND and SERVICE-SEND of the connection gets CONFIRM 202 "stored" once
+   * the broker has taken it (stored as its fsync policy promises, or delivered at once), or its
+   * failure CONFIRM (docs/mlm-extensions.md §3).
+   */
+  STORED_CONFIRMS: 2,
 } as const;

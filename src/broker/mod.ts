@@ -15,7 +15,7 @@
 export { BrokerCore } from "./core.ts";
 export { startBroker, DEFAULT_ENDPOINT } from "./server.ts";
 export type { Broker, BrokerAuth, BrokerEvents, BrokerLogEntry, BrokerOptions } from "./server.ts";
-export { ADMIN_SERVICE, ConfirmStatus, SUBSCRIPTION_REFUSED } from "./status.ts";
+export { ADMIN_SERVICE, ConfirmStatus, STREAM_SERVICE, SUBSCRIPTION_REFUSED } from "./status.ts";
 export { HELLO_ANSWER, HelloFlag } from "./extensions.ts";
 export type { ConfirmStatusCode } from "./status.ts";
 export { DEFAULT_LIMITS, DEFAULT_TIMEOUT, resolveLimits } from "./limits.ts";

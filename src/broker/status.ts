@@ -15,6 +15,12 @@
 export const ConfirmStatus = {
   /** The recipient confirmed (forwarded from the recipient; the broker never invents it). */
   SUCCESS: 200,
+  /**
+   * The broker has taken the message (stored as its fsync policy promises, or delivered at once).
+   * Sent only to connections that asked for it with the HELLO flag `STORED_CONFIRMS`
+   * (docs/mlm-extensions.md §3), before any CONFIRM of the recipient.
+   */
+  STORED: 202,
   /** Generic failure, e.g. an unknown `malamute.admin` command. */
   FAILED: 300,
   /** The message's `timeout` passed while it waited in a mailbox or service queue. */
@@ -32,6 +38,11 @@ export const ConfirmStatus = {
    * holding it leaves, if it was in flight).
    */
   WITHDRAWN: 305,
+  /**
+   * The broker has a data directory but cannot write to it (disk full, permissions): a message
+   * it would have to store is refused rather than held without the durability it promised.
+   */
+  UNAVAILABLE: 306,
 } as const;
 
 /**
@@ -68,3 +79,15 @@ export type ConfirmStatusCode = (typeof ConfirmStatus)[keyof typeof ConfirmStatu
  * ```
  */
 export const ADMIN_SERVICE = "malamute.admin";
+
+/**
+ * Name of the built-in service that manages stream consumers: replay from the journal, durable
+ * positions, acknowledgements (docs/mlm-extensions.md §4). Commands are the subject (`READ`,
+ * `ACK`, `CANCEL`); the content is one JSON frame.
+ *
+ * @example
+ * ```ts
+ * client.sendFor(STREAM_SERVICE, "READ", JSON.stringify({ stream: "forge.events", from: "first" }));
+ * ```
+ */
+export const STREAM_SERVICE = "malamute.stream";
