@@ -764,11 +764,11 @@ export class MlmClient {
     if (this.#state === "closed") return this.#shutdownDone;
     const closed = new MlmError("MLM_CLOSED", "the client is closed");
     const wasOpen = this.#state === "open";
+    // The last acknowledgements go before CONNECTION-CLOSE (the broker handles them in order).
+    if (wasOpen) this.#consumers.flushAll();
     this.#state = "closing";
     this.#stopTimers();
     this.#rejectCommands(closed);
-    // The last acknowledgements go before CONNECTION-CLOSE (the broker handles them in order).
-    if (wasOpen) this.#consumers.flushAll();
     if (wasOpen && this.#dealer.connected) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.min(this.#options.timeout, CLOSE_WAIT_MS));
