@@ -38,7 +38,8 @@ export type {
 // ---- MLM client
 export { MlmClient } from "./src/client/mod.ts";
 export type {
-  BrokerFeatures, ClientStats, Confirmation, ContentInput, Delivery, MlmClientEvents, MlmClientOptions, MlmErrorCode, SendOptions,
+  BrokerFeatures, ClientStats, Confirmation, ConsumerFrom, ConsumerOptions, ConsumerPosition, ContentInput, Delivery,
+  DurableSendOptions, MlmClientEvents, MlmClientOptions, MlmErrorCode, SendOptions,
 } from "./src/client/mod.ts";
 
 // ---- Broker

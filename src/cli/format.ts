@@ -67,11 +67,14 @@ export interface DeliveryView {
   subject: string;
   tracker: string;
   content: FrameView[];
+  /** The stream entry's sequence number (journal consumers: recv --from / --consumer). */
+  seq?: number;
 }
 
 /**
  * One human-readable line for a delivery, e.g.
- * `mailbox from=alice to=bob subject=hello tracker=t1 | "hi" | <1024 bytes 89504e47…>`.
+ * `mailbox from=alice to=bob subject=hello tracker=t1 | "hi" | <1024 bytes 89504e47…>`, or
+ * `stream seq=42 from=gen to=forge.events subject=job.done | "{…}"` for a journal consumer.
  *
  * @example
  * ```ts
@@ -79,7 +82,9 @@ export interface DeliveryView {
  * ```
  */
 export function formatDeliveryLine(view: DeliveryView): string {
-  const parts = [view.kind, `from=${token(view.sender)}`, `to=${token(view.address)}`, `subject=${token(view.subject)}`];
+  const parts = [view.kind];
+  if (view.seq !== undefined) parts.push(`seq=${view.seq}`);
+  parts.push(`from=${token(view.sender)}`, `to=${token(view.address)}`, `subject=${token(view.subject)}`);
   if (view.tracker !== "") parts.push(`tracker=${token(view.tracker)}`);
   let line = parts.join(" ");
   for (const frame of view.content) line += ` | ${formatFrame(frame)}`;

@@ -1,5 +1,6 @@
 import { InvalidArgumentError, Option } from "commander";
 import type { Command } from "commander";
+import type { ConsumerFrom } from "../client/types.ts";
 import { parseEndpoint } from "../transport/endpoint.ts";
 import { CliError, ExitCode } from "./errors.ts";
 
@@ -57,6 +58,35 @@ export function parseSize(value: string): number {
 /** Commander parser for a count that also accepts `max` (no limit). */
 export function countOrMax(value: string): number {
   return value.trim().toLowerCase() === "max" ? Number.POSITIVE_INFINITY : integer({ min: 1 })(value);
+}
+
+/**
+ * Parse `recv --from`: `first`, `new`, `seq:N`, `last:N` or `time:T`, where T is an ISO 8601
+ * date (`2026-01-02T03:04:05Z`) or milliseconds since the epoch.
+ *
+ * @example
+ * ```ts
+ * parseFrom("seq:42");                 // { seq: 42 }
+ * parseFrom("time:2026-01-02T03:04Z"); // { time: Date }
+ * ```
+ */
+export function parseFrom(value: string): ConsumerFrom {
+  const text = value.trim();
+  if (text === "first" || text === "new") return text;
+  const colon = text.indexOf(":");
+  const kind = colon < 0 ? text : text.slice(0, colon);
+  const arg = colon < 0 ? "" : text.slice(colon + 1).trim();
+  if (kind === "seq" || kind === "last") {
+    const n = /^\d+$/.test(arg) ? Number(arg) : Number.NaN;
+    if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`${kind}: needs a whole number of at least 1, e.g. ${kind}:10`);
+    return kind === "seq" ? { seq: n } : { last: n };
+  }
+  if (kind === "time") {
+    const ms = /^\d+$/.test(arg) ? Number(arg) : Date.parse(arg);
+    if (!Number.isFinite(ms)) throw new InvalidArgumentError("time: needs an ISO date such as time:2026-01-02T03:04:05Z, or ms since the epoch");
+    return { time: new Date(ms) };
+  }
+  throw new InvalidArgumentError("expected first, new, seq:N, last:N or time:ISO-DATE");
 }
 
 /** Commander parser that checks an endpoint's syntax up front, so a typo fails before any I/O. */

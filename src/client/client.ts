@@ -7,14 +7,24 @@ import { Emitter } from "../util/emitter.ts";
 import { badArgument, toFrames } from "./content.ts";
 import { CreditWindow } from "./credit.ts";
 import { MlmError, statusError } from "./errors.ts";
-import { type BrokerFeatures, CLASSIC_BROKER, helloFrames, NO_MAILBOX_CONFIRMS, parseHelloAnswer, WITHDRAW_CODE } from "./features.ts";
+import { Consumers } from "./consumers.ts";
+import { DurableSends } from "./durable.ts";
+import type { DurableWaiter } from "./durable.ts";
+import {
+  type BrokerFeatures, CLASSIC_BROKER, FEATURE_REPLAY, FEATURE_STORED, helloFrames, NO_MAILBOX_CONFIRMS, parseHelloAnswer,
+  STORED_CODE, STORED_CONFIRMS, WITHDRAW_CODE,
+} from "./features.ts";
 import { Inbox } from "./inbox.ts";
 import { DEFAULT_RECONNECT, resolveOptions } from "./options.ts";
 import type { ResolvedOptions } from "./options.ts";
 import { Fifo } from "./queue.ts";
 import { Registrations } from "./registrations.ts";
 import type { Registration, RegistrationMessage } from "./registrations.ts";
-import type { ClientStats, Confirmation, ContentInput, Delivery, MlmClientOptions, SendOptions } from "./types.ts";
+import { checkConsumerName, STREAM_SERVICE, wireFrom } from "./stream-service.ts";
+import type {
+  ClientStats, Confirmation, ConsumerOptions, ConsumerPosition, ContentInput, Delivery, DurableSendOptions, MlmClientOptions,
+  SendOptions,
+} from "./types.ts";
 
 /**
  * Events of an {@link MlmClient}.
@@ -75,6 +85,8 @@ interface HeldSend {
   readonly message: Outgoing;
   readonly frames: Frames;
   readonly at: number;
+  /** Set for a durable send: it is written only while its waiter still waits. */
+  readonly durable?: DurableWaiter;
 }
 
 const PING_FRAMES = encode({ type: "CONNECTION_PING" });
@@ -156,20 +168,42 @@ export class MlmClient {
   #connectWaiter: { resolve: () => void; reject: (error: MlmError) => void } | undefined;
   #closing: Promise<void> | undefined;
   #shutdownDone: Promise<void> = Promise.resolve();
-  readonly #stats = { received: 0, droppedDeliveries: 0, expiredSends: 0, skippedConfirms: 0, malformed: 0, reopens: 0 };
+  readonly #durable: DurableSends;
+  readonly #consumers: Consumers;
+  readonly #stats = {
+    received: 0, droppedDeliveries: 0, expiredSends: 0, skippedConfirms: 0, malformed: 0, reopens: 0, limitRefusals: 0,
+    duplicateDeliveries: 0,
+  };
 
   private constructor(endpoint: string, options: ResolvedOptions, transport: Transport) {
+    // deno-lint-ignore no-this-alias
+    const client = this;
     this.#endpoint = endpoint;
     this.#options = options;
     this.address = options.address;
     this.#openFrames = encodeOrThrow({ type: "CONNECTION_OPEN", protocol: "MALAMUTE", version: 1, address: options.address });
-    this.#helloFrames = helloFrames(options.noMailboxConfirms ? NO_MAILBOX_CONFIRMS : 0);
+    this.#helloFrames = helloFrames((options.noMailboxConfirms ? NO_MAILBOX_CONFIRMS : 0) | (options.storedConfirms ? STORED_CONFIRMS : 0));
+    this.#durable = new DurableSends(options.maxDurableSends);
+    this.#consumers = new Consumers({
+      get open() {
+        return client.#state === "open";
+      },
+      timeout: options.timeout,
+      send: (subject, tracker, content) =>
+        this.#state === "open" &&
+        this.#writeQuiet(encode({ type: "SERVICE_SEND", address: STREAM_SERVICE, subject, tracker, timeout: 0, content: [content] })),
+      error: (error) => this.#events.emit("error", error),
+      replayAnswered: () => this.#replayAnswered(),
+    }, options.maxConsumers);
     this.#transport = transport;
     this.#credit = new CreditWindow(options.credit, options.manualCredit, (amount) => {
       if (this.#state === "open") this.#writeQuiet(encode({ type: "CREDIT", amount }));
     });
     this.#inbox = new Inbox(options.receiveBuffer, {
-      consumed: () => this.#credit.consumed(),
+      consumed: (delivery, handed) => {
+        this.#credit.consumed();
+        if (handed && delivery.seq !== undefined) this.#consumers.handed(delivery);
+      },
       overflow: (delivery) => this.#overflow(delivery),
       handlerError: (error) => this.#events.emit("error", asError(error)),
     });
@@ -275,7 +309,10 @@ export class MlmClient {
    * ```
    */
   stats(): ClientStats {
-    return { ...this.#stats, buffered: this.#inbox.buffered, pendingSends: this.#heldSends };
+    return {
+      ...this.#stats, buffered: this.#inbox.buffered, pendingSends: this.#heldSends, pendingDurable: this.#durable.size,
+      consumers: this.#consumers.size,
+    };
   }
 
   // ---------------------------------------------------------------- role commands
@@ -297,18 +334,103 @@ export class MlmClient {
    * Receive messages of `stream` whose subject matches `pattern` (STREAM-READ). The pattern is
    * a zrex regular expression searched anywhere in the subject.
    *
+   * With `options`, it starts a journal **consumer** instead (docs/mlm-extensions.md §4; the
+   * broker must list `replay` in {@link brokerFeatures}, else `MLM_UNSUPPORTED`): history from
+   * `from` (default `"new"`), then live entries with no gap and no duplicate; each delivery
+   * carries its sequence number in `seq`. It resolves with the broker's `{ next, head }`, and
+   * rejects with `MLM_CONSUMER_REFUSED` (`brokerCode`) when the broker refuses, `MLM_LIMIT`
+   * beyond `maxConsumers`, `MLM_BAD_ARGUMENT` for a bad `from` or when the stream also has a
+   * plain subscription on this client. After a re-open the client reads on where it stopped:
+   * a durable consumer (`durable: name`) resumes after its acknowledged position (at least
+   * once), any other one at the entry after the last it received. A second call on the same
+   * stream replaces the consumer.
+   *
    * @example
    * ```ts
    * await client.setConsumer("weather", "^temp\\.");
+   * const { head } = await client.setConsumer("forge.events", ".*", { from: { last: 100 }, durable: "dashboard" });
+   * for await (const d of client) console.log(d.seq, d.subject);
    * ```
    */
-  setConsumer(stream: string, pattern: string): Promise<void> {
-    return this.#command({ type: "STREAM_READ", stream, pattern }, `setConsumer(${JSON.stringify(stream)})`, true);
+  setConsumer(stream: string, pattern: string): Promise<void>;
+  setConsumer(stream: string, pattern: string, options: ConsumerOptions): Promise<ConsumerPosition>;
+  setConsumer(stream: string, pattern: string, options?: ConsumerOptions): Promise<void | ConsumerPosition> {
+    const what = `setConsumer(${JSON.stringify(stream)})`;
+    if (options === undefined) {
+      if (this.#consumers.routes(stream)) {
+        return Promise.reject(badArgument(`${what}: the stream has a consumer on this client; cancel it before a plain subscription`));
+      }
+      return this.#command({ type: "STREAM_READ", stream, pattern }, what, true);
+    }
+    return this.#startConsumer(stream, pattern, options, what);
+  }
+
+  #startConsumer(stream: string, pattern: string, options: ConsumerOptions, what: string): Promise<ConsumerPosition> {
+    try {
+      this.#assertOpenForUse();
+      if (typeof options !== "object" || options === null) throw badArgument(`${what}: options must be an object`);
+      // Checked like the STREAM-READ it stands for: names and patterns the codec would refuse.
+      encodeOrThrow({ type: "STREAM_READ", stream, pattern });
+      const from = wireFrom(options.from);
+      const name = options.durable === undefined ? undefined : checkConsumerName(options.durable);
+      if (!this.#features.features.includes(FEATURE_REPLAY)) {
+        throw new MlmError("MLM_UNSUPPORTED", `${what}: the broker keeps no stream journal (no \`replay\` feature)`);
+      }
+      if (this.#registrations.hasStream(stream)) {
+        throw badArgument(`${what}: the stream has a plain subscription on this client; removeConsumer() it first`);
+      }
+      if (this.#consumers.size >= this.#consumers.limit && !this.#consumers.has(stream)) {
+        this.#stats.limitRefusals++;
+        throw new MlmError("MLM_LIMIT", `${what}: this client already holds ${this.#consumers.limit} consumers (maxConsumers)`);
+      }
+      return this.#consumers.start(stream, pattern, from, name, options.autoAck !== false);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * End the journal consumer of `stream` (CANCEL through `malamute.stream`); a durable
+   * consumer's acknowledgements are sent first and the broker keeps its position. Resolves once
+   * the broker answered (at once when there is no consumer or no session).
+   *
+   * @example
+   * ```ts
+   * await client.cancelConsumer("forge.events");
+   * ```
+   */
+  cancelConsumer(stream: string): Promise<void> {
+    try {
+      this.#assertOpenForUse();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#consumers.cancel(stream);
+  }
+
+  /**
+   * Acknowledge a delivery of a durable consumer set with `autoAck: false`, and every earlier
+   * entry of its stream. Sent in batches like automatic acknowledgements (at most every 100 ms
+   * or 256 entries, and on close). Returns false when the delivery is not from a durable
+   * consumer that still runs (nothing to do).
+   *
+   * @example
+   * ```ts
+   * await client.setConsumer("jobs", ".*", { durable: "indexer", autoAck: false });
+   * const d = await client.receive();
+   * await index(d);
+   * client.ack(d);
+   * ```
+   */
+  ack(delivery: Delivery): boolean {
+    if (typeof delivery !== "object" || delivery === null) throw badArgument("ack() needs a delivery");
+    if (delivery.seq === undefined) return false;
+    return this.#consumers.ack(delivery);
   }
 
   /**
    * Stop receiving `stream` (STREAM-CANCEL): every pattern of that stream is dropped, and none
-   * is replayed after a re-open.
+   * is replayed after a re-open. It ends the stream's journal consumer too.
    *
    * @example
    * ```ts
@@ -316,7 +438,11 @@ export class MlmClient {
    * ```
    */
   removeConsumer(stream: string): Promise<void> {
-    return this.#command({ type: "STREAM_CANCEL", stream }, `removeConsumer(${JSON.stringify(stream)})`, false);
+    this.#consumers.detach(stream);
+    const done = this.#command({ type: "STREAM_CANCEL", stream }, `removeConsumer(${JSON.stringify(stream)})`, false);
+    const detached = () => this.#consumers.detached(stream);
+    done.then(detached, detached);
+    return done;
   }
 
   /**
@@ -352,32 +478,82 @@ export class MlmClient {
   }
 
   /**
-   * Send to the mailbox `address` (MAILBOX-SEND).
+   * Send to the mailbox `address` (MAILBOX-SEND). Fire-and-forget; with `durable: true` it
+   * returns a promise that resolves once the broker has stored the message (see
+   * {@link DurableSendOptions}).
    *
    * @example
    * ```ts
    * client.sendTo("bob", "hello", "hi bob", { tracker: "m-1", timeout: 5000 });
+   * await client.sendTo("bob", "invoice", body, { tracker: "inv-7", durable: true }); // stored
    * ```
    */
-  sendTo(address: string, subject: string, content: ContentInput, options?: SendOptions): void {
-    this.#post({
-      type: "MAILBOX_SEND", address, subject, tracker: options?.tracker ?? "", timeout: options?.timeout ?? 0,
-      content: toFrames(content),
-    });
+  sendTo(address: string, subject: string, content: ContentInput, options: DurableSendOptions): Promise<void>;
+  sendTo(address: string, subject: string, content: ContentInput, options?: SendOptions): void;
+  sendTo(address: string, subject: string, content: ContentInput, options?: SendOptions | DurableSendOptions): void | Promise<void> {
+    return this.#send("MAILBOX_SEND", address, subject, content, options);
   }
 
   /**
-   * Send a request to `service` (SERVICE-SEND); one worker whose pattern matches `subject` gets it.
+   * Send a request to `service` (SERVICE-SEND); one worker whose pattern matches `subject` gets
+   * it. With `durable: true` it returns a promise that resolves once the broker has stored the
+   * request (see {@link DurableSendOptions}).
    *
    * @example
    * ```ts
    * client.sendFor("echo", "ping", "payload", { tracker: "call-1", timeout: 3000 });
+   * await client.sendFor("render", "frame", job, { tracker: "job-17", durable: true }); // queued on disk
    * ```
    */
-  sendFor(service: string, subject: string, content: ContentInput, options?: SendOptions): void {
-    this.#post({
-      type: "SERVICE_SEND", address: service, subject, tracker: options?.tracker ?? "", timeout: options?.timeout ?? 0,
-      content: toFrames(content),
+  sendFor(service: string, subject: string, content: ContentInput, options: DurableSendOptions): Promise<void>;
+  sendFor(service: string, subject: string, content: ContentInput, options?: SendOptions): void;
+  sendFor(service: string, subject: string, content: ContentInput, options?: SendOptions | DurableSendOptions): void | Promise<void> {
+    return this.#send("SERVICE_SEND", service, subject, content, options);
+  }
+
+  #send(
+    type: "MAILBOX_SEND" | "SERVICE_SEND", address: string, subject: string, content: ContentInput,
+    options: SendOptions | DurableSendOptions | undefined,
+  ): void | Promise<void> {
+    if (options?.durable !== true) {
+      this.#post({ type, address, subject, tracker: options?.tracker ?? "", timeout: options?.timeout ?? 0, content: toFrames(content) });
+      return;
+    }
+    try {
+      return this.#postDurable({ type, address, subject, tracker: options.tracker, timeout: options.timeout ?? 0, content: toFrames(content) });
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  #postDurable(message: MailboxSend | ServiceSend): Promise<void> {
+    const what = `durable ${message.type === "MAILBOX_SEND" ? "sendTo" : "sendFor"}(${JSON.stringify(message.address)})`;
+    this.#assertOpenForUse();
+    if (typeof message.tracker !== "string" || message.tracker === "") throw badArgument(`${what}: a durable send needs a non-empty tracker`);
+    if (!this.#options.storedConfirms) throw new MlmError("MLM_UNSUPPORTED", `${what}: this client was created with storedConfirms: false`);
+    if (!this.#features.features.includes(FEATURE_STORED)) {
+      throw new MlmError("MLM_UNSUPPORTED", `${what}: the broker cannot confirm storage (no \`stored\` feature; C Malamute?)`);
+    }
+    if (this.#durable.has(message.tracker)) throw badArgument(`${what}: tracker ${JSON.stringify(message.tracker)} already waits for its answer`);
+    if (this.#durable.size >= this.#durable.limit) {
+      this.#stats.limitRefusals++;
+      throw new MlmError("MLM_LIMIT", `${what}: ${this.#durable.limit} durable sends already wait for their answer (maxDurableSends)`);
+    }
+    const frames = encodeOrThrow(message);
+    return new Promise<void>((resolve, reject) => {
+      const waiter: DurableWaiter = { message, at: now(), held: false, resolve, reject };
+      if (this.#state === "open") {
+        this.#write(frames);
+        this.#durable.add(waiter);
+        return;
+      }
+      if (this.#heldSends >= this.#options.sendBuffer) {
+        throw new MlmError("MLM_NOT_CONNECTED", `the session is down and ${this.#options.sendBuffer} sends already wait for it`);
+      }
+      waiter.held = true;
+      this.#durable.add(waiter);
+      this.#held.push({ kind: "send", message, frames, at: waiter.at, durable: waiter });
+      this.#heldSends++;
     });
   }
 
@@ -486,8 +662,9 @@ export class MlmClient {
     this.#assertOpenForUse();
     const held = this.#held.findIndex((item) => item.kind === "send" && item.message.type === "SERVICE_SEND" && item.message.tracker === tracker);
     if (held >= 0) {
-      this.#held.splice(held, 1);
+      const [item] = this.#held.splice(held, 1);
       this.#heldSends--;
+      if (item?.kind === "send" && item.durable) this.#durable.failed(tracker, WITHDRAW_CODE, "withdrawn");
       return true;
     }
     if (this.#state !== "open" || !this.#features.features.includes("withdraw")) return false;
@@ -587,6 +764,8 @@ export class MlmClient {
     if (this.#state === "closed") return this.#shutdownDone;
     const closed = new MlmError("MLM_CLOSED", "the client is closed");
     const wasOpen = this.#state === "open";
+    // The last acknowledgements go before CONNECTION-CLOSE (the broker handles them in order).
+    if (wasOpen) this.#consumers.flushAll();
     this.#state = "closing";
     this.#stopTimers();
     this.#rejectCommands(closed);
@@ -618,6 +797,8 @@ export class MlmClient {
     this.#connectTimer = undefined;
     const closed = error.code === "MLM_CLOSED" ? error : new MlmError("MLM_CLOSED", `the client is closed: ${error.message}`, { cause: error });
     this.#rejectCommands(closed);
+    this.#durable.rejectAll(closed);
+    this.#consumers.release(closed);
     const dealer = this.#dealer;
     this.#detach(dealer);
     this.#inbox.close(closed);
@@ -684,6 +865,12 @@ export class MlmClient {
       this.#pending.push({ kind: "replay", entry, seq: ++this.#seq });
       this.#writeQuiet(encode(entry.message));
     }
+    // After the plain registrations: consumers read on where they stopped (their answers count
+    // as replays too), before any held send.
+    this.#replaysLeft += this.#consumers.sessionOpened(this.#features.features.includes(FEATURE_REPLAY));
+    if (this.#durable.size > 0 && !this.#features.features.includes(FEATURE_STORED)) {
+      this.#durable.rejectAll(new MlmError("MLM_UNSUPPORTED", "the broker of the new session cannot confirm storage (no `stored` feature): durable sends not sent"));
+    }
     this.#flushHeld();
     this.#startHeartbeat();
     if (first) {
@@ -705,21 +892,32 @@ export class MlmClient {
         if (!item.settled) this.#writeCommand(item);
         continue;
       }
+      const durable = item.durable;
+      if (durable !== undefined && !this.#durable.waiting(durable)) continue;
       let frames = item.frames;
       const message = item.message;
       if (message.type !== "STREAM_SEND" && message.timeout > 0) {
         const waited = Math.floor(at - item.at);
         if (waited >= message.timeout) {
           this.#stats.expiredSends++;
-          if (message.tracker !== "") {
-            this.#events.emit("confirm", { tracker: message.tracker, code: 301, reason: "expired" });
-          }
+          if (durable !== undefined) this.#durable.failed(message.tracker, 301, "expired");
+          else if (message.tracker !== "") this.#events.emit("confirm", { tracker: message.tracker, code: 301, reason: "expired" });
           continue;
         }
         // The broker counts the timeout from when it receives the message: pass on only what is left.
         if (waited > 0) frames = encode({ ...message, timeout: message.timeout - waited });
       }
-      this.#writeQuiet(frames);
+      if (durable === undefined) {
+        this.#writeQuiet(frames);
+        continue;
+      }
+      // Out of the held list either way: if the connection is lost, #lost holds it again.
+      durable.held = false;
+      try {
+        this.#write(frames);
+      } catch (err) {
+        if (!(err instanceof MlmError && err.code === "MLM_NOT_CONNECTED")) this.#durable.reject(durable, err as MlmError);
+      }
     }
   }
 
@@ -762,7 +960,15 @@ export class MlmClient {
     this.#heartbeatTimer = undefined;
     const resend: Command[] = [];
     for (const item of this.#pending.drain()) if (item.kind === "command" && !item.settled) resend.push(item);
-    this.#held = [...resend, ...this.#held];
+    // Durable sends written on the lost session and not answered go again, before later sends.
+    const again: HeldSend[] = [];
+    for (const waiter of this.#durable.unanswered()) {
+      waiter.held = true;
+      again.push({ kind: "send", message: waiter.message, frames: encode(waiter.message), at: waiter.at, durable: waiter });
+    }
+    this.#heldSends += again.length;
+    this.#held = [...resend, ...again, ...this.#held];
+    this.#consumers.sessionLost();
     this.#pingSeqs.drain();
     this.#openSent = false;
     this.#replaysLeft = 0;
@@ -821,9 +1027,12 @@ export class MlmClient {
     const m = result.message;
     switch (m.type) {
       case "STREAM_DELIVER":
-        this.#deliver({ kind: "stream", sender: m.sender, address: m.address, subject: m.subject, tracker: "", content: m.content });
+        if (this.#consumers.routes(m.address)) this.#deliverConsumed(m.address, m.sender, m.subject, m.content);
+        else this.#deliver({ kind: "stream", sender: m.sender, address: m.address, subject: m.subject, tracker: "", content: m.content });
         return;
       case "MAILBOX_DELIVER":
+        // An answer to our own READ/CANCEL: the broker sends it outside credit, so it costs none here either.
+        if (m.sender === STREAM_SERVICE && this.#consumers.answered(m.tracker, m.content[0])) return;
         this.#deliver({ kind: "mailbox", sender: m.sender, address: m.address, subject: m.subject, tracker: m.tracker, content: m.content });
         return;
       case "SERVICE_DELIVER":
@@ -841,6 +1050,12 @@ export class MlmClient {
         return;
       }
       case "CONFIRM":
+        // "stored" is for the durable send waiting for it, if any; never for `confirm` listeners.
+        if (m.code === STORED_CODE) {
+          this.#durable.stored(m.tracker);
+          return;
+        }
+        if (m.code >= 300 && (this.#durable.failed(m.tracker, m.code, m.reason) || this.#consumers.confirmFailed(m.tracker, m.code, m.reason))) return;
         if (this.#events.listens("confirm")) this.#events.emit("confirm", { tracker: m.tracker, code: m.code, reason: m.reason });
         return;
       default:
@@ -853,6 +1068,25 @@ export class MlmClient {
     this.#stats.received++;
     this.#credit.delivered();
     this.#inbox.push(delivery);
+  }
+
+  /** A STREAM-DELIVER to a journal consumer: the sequence frame comes off and into `seq`. */
+  #deliverConsumed(stream: string, sender: string, subject: string, content: Uint8Array[]): void {
+    const result = this.#consumers.deliver(stream, content);
+    if (result.kind !== "deliver") {
+      this.#credit.delivered();
+      this.#credit.consumed();
+      if (result.kind === "duplicate") {
+        this.#stats.duplicateDeliveries++;
+        return;
+      }
+      this.#stats.malformed++;
+      this.#events.emit("error", new MlmError("MLM_MALFORMED", `dropped a delivery of consumer stream ${JSON.stringify(stream)} without its 8-byte sequence frame`));
+      return;
+    }
+    const delivery: Delivery = { kind: "stream", sender, address: stream, subject, tracker: "", content: result.content, seq: result.seq };
+    this.#consumers.track(delivery);
+    this.#deliver(delivery);
   }
 
   #overflow(delivery: Delivery): void {

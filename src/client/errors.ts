@@ -13,6 +13,15 @@ import { MalamuteError } from "../errors.ts";
  * - `MLM_MALFORMED`: the broker sent bytes that do not decode as MLM; they were dropped.
  * - `MLM_SEND_QUEUE_FULL`: the socket cannot take more now (the broker reads slower than we
  *   write and the transport's send queue is full); nothing was sent, retry later.
+ * - `MLM_NOT_STORED`: a durable send failed: the broker answered its tracker with a failure
+ *   CONFIRM (`status` = its code: 302 limit, 303 no route, 306 storage unavailable...), or it
+ *   expired (301) or was withdrawn (305) while the client held it.
+ * - `MLM_UNSUPPORTED`: the broker lacks the extension asked for (`stored` for durable sends,
+ *   `replay` for consumers; e.g. C Malamute), or the client was created with
+ *   `storedConfirms: false`.
+ * - `MLM_LIMIT`: a client-side bound was reached (`maxDurableSends`, `maxConsumers`); nothing was sent.
+ * - `MLM_CONSUMER_REFUSED`: the broker refused a consumer command (`brokerCode` = `BAD_REQUEST`,
+ *   `NO_JOURNAL` or `LIMIT`, or `status` = the code of a failure CONFIRM).
  */
 export type MlmErrorCode =
   | "MLM_COMMAND_INVALID"
@@ -23,7 +32,11 @@ export type MlmErrorCode =
   | "MLM_BAD_ARGUMENT"
   | "MLM_BUFFER_FULL"
   | "MLM_MALFORMED"
-  | "MLM_SEND_QUEUE_FULL";
+  | "MLM_SEND_QUEUE_FULL"
+  | "MLM_NOT_STORED"
+  | "MLM_UNSUPPORTED"
+  | "MLM_LIMIT"
+  | "MLM_CONSUMER_REFUSED";
 
 /**
  * An MLM client failure. `code` is stable; `status` is the MLM status code when the broker
@@ -41,10 +54,13 @@ export type MlmErrorCode =
 export class MlmError extends MalamuteError {
   /** The MLM status code the broker replied with, if any. */
   readonly status?: number;
+  /** The error code a built-in service (`malamute.stream`) answered with, e.g. `"NO_JOURNAL"`. */
+  readonly brokerCode?: string;
 
-  constructor(code: MlmErrorCode, message: string, options?: { status?: number; cause?: unknown }) {
+  constructor(code: MlmErrorCode, message: string, options?: { status?: number; brokerCode?: string; cause?: unknown }) {
     super(code, message, options?.cause === undefined ? undefined : { cause: options.cause });
     if (options?.status !== undefined) this.status = options.status;
+    if (options?.brokerCode !== undefined) this.brokerCode = options.brokerCode;
   }
 }
 

@@ -25,7 +25,10 @@ export interface BrokerFeatures {
   readonly extended: boolean;
   /** The protocol tag of the answer, e.g. `"malamute-ext/1"`; `""` for a classic broker. */
   readonly version: string;
-  /** Feature names: `"confirm"`, `"credit"`, `"withdraw"`... Empty for a classic broker. */
+  /**
+   * Feature names: `"confirm"`, `"credit"`, `"withdraw"`, `"stored"` (durable sends can be
+   * awaited), `"replay"` (stream consumers with history)... Empty for a classic broker.
+   */
   readonly features: readonly string[];
 }
 
@@ -34,6 +37,21 @@ export const CLASSIC_BROKER: BrokerFeatures = Object.freeze({ extended: false, v
 
 /** HELLO flag (docs/mlm-extensions.md §1): this connection never CONFIRMs mailbox deliveries. */
 export const NO_MAILBOX_CONFIRMS = 1;
+
+/**
+ * HELLO flag (docs/mlm-extensions.md §3): every tracked MAILBOX-SEND and SERVICE-SEND of this
+ * connection gets CONFIRM {@link STORED_CODE} once the broker has taken it, or its failure CONFIRM.
+ */
+export const STORED_CONFIRMS = 2;
+
+/** CONFIRM code of "stored" (docs/mlm-extensions.md §3): the broker has the message. */
+export const STORED_CODE = 202;
+
+/** Feature a broker lists when it answers STORED_CONFIRMS with CONFIRM 202. */
+export const FEATURE_STORED = "stored";
+
+/** Feature a broker lists when it keeps stream journals and serves `malamute.stream` (§4). */
+export const FEATURE_REPLAY = "replay";
 
 /** CONFIRM code of WITHDRAW (docs/mlm-extensions.md §2). */
 export const WITHDRAW_CODE = 305;

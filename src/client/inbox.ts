@@ -11,8 +11,11 @@ interface Waiter {
 
 /** What the inbox tells its owner. */
 export interface InboxHooks {
-  /** One delivery was handed to the application (or dropped): credit may be returned. */
-  consumed(): void;
+  /**
+   * One delivery was handed to the application (`handed`), or dropped: credit may be returned,
+   * and a durable consumer's delivery may be acknowledged (only when handed).
+   */
+  consumed(delivery: Delivery, handed: boolean): void;
   /** The buffer was full and `delivery` was dropped. */
   overflow(delivery: Delivery): void;
   /** A push-mode handler threw. */
@@ -52,12 +55,12 @@ export class Inbox {
     if (waiter) {
       this.#settle(waiter);
       waiter.resolve(delivery);
-      this.#hooks.consumed();
+      this.#hooks.consumed(delivery, true);
       return;
     }
     if (this.#buffer.length >= this.#capacity) {
       this.#hooks.overflow(delivery);
-      this.#hooks.consumed();
+      this.#hooks.consumed(delivery, false);
       return;
     }
     this.#buffer.push(delivery);
@@ -66,7 +69,7 @@ export class Inbox {
   receive(signal?: AbortSignal): Promise<Delivery> {
     const ready = this.#buffer.shift();
     if (ready) {
-      this.#hooks.consumed();
+      this.#hooks.consumed(ready, true);
       return Promise.resolve(ready);
     }
     if (this.#closed) return Promise.reject(this.#closed);
@@ -119,7 +122,7 @@ export class Inbox {
         this.#hooks.handlerError(err);
       }
     }
-    this.#hooks.consumed();
+    this.#hooks.consumed(delivery, true);
   }
 
   #settle(waiter: Waiter): void {

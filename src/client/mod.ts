@@ -16,4 +16,7 @@ export type { MlmClientEvents } from "./client.ts";
 export { MlmError } from "./errors.ts";
 export type { MlmErrorCode } from "./errors.ts";
 export type { BrokerFeatures } from "./features.ts";
-export type { ClientStats, Confirmation, ContentInput, Delivery, MlmClientOptions, SendOptions } from "./types.ts";
+export type {
+  ClientStats, Confirmation, ConsumerFrom, ConsumerOptions, ConsumerPosition, ContentInput, Delivery, DurableSendOptions,
+  MlmClientOptions, SendOptions,
+} from "./types.ts";

@@ -14,9 +14,16 @@ export interface ResolvedOptions {
   sendBuffer: number;
   reconnect: { interval: number; max: number } | false;
   noMailboxConfirms: boolean;
+  storedConfirms: boolean;
+  maxDurableSends: number;
+  maxConsumers: number;
 }
 
 const DEFAULT_CREDIT = 1000;
+/** Durable sends awaiting "stored": each holds its frames for re-sending, so memory is bounded by count. */
+const DEFAULT_MAX_DURABLE_SENDS = 1000;
+/** Journal consumers per client: each costs the broker a cursor and a READ after every re-open. */
+const DEFAULT_MAX_CONSUMERS = 64;
 /**
  * Ceiling of the reconnect backoff, ms. The transport adds up to as much again in jitter, so a
  * restarted broker is found within 500 ms of its restart; an attempt at a closed loopback or LAN
@@ -63,5 +70,8 @@ export function resolveOptions(options: MlmClientOptions): ResolvedOptions {
     sendBuffer: integer(options.sendBuffer, "sendBuffer", 0, 1000),
     reconnect,
     noMailboxConfirms: options.noMailboxConfirms === true,
+    storedConfirms: options.storedConfirms !== false,
+    maxDurableSends: integer(options.maxDurableSends, "maxDurableSends", 1, DEFAULT_MAX_DURABLE_SENDS),
+    maxConsumers: integer(options.maxConsumers, "maxConsumers", 1, DEFAULT_MAX_CONSUMERS),
   };
 }

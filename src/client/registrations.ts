@@ -56,6 +56,14 @@ export class Registrations {
     }
   }
 
+  /** True when a STREAM-READ of `stream` is registered (confirmed or not). */
+  hasStream(stream: string): boolean {
+    for (const entry of this.#entries.values()) {
+      if (entry.message.type === "STREAM_READ" && entry.message.stream === stream) return true;
+    }
+    return false;
+  }
+
   /** Confirmed registrations, in the order they were made. */
   replayable(): Registration[] {
     const out: Registration[] = [];

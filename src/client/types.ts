@@ -61,6 +61,30 @@ export interface MlmClientOptions {
    * ```
    */
   noMailboxConfirms?: boolean;
+  /**
+   * Ask the broker (HELLO flag STORED_CONFIRMS, docs/mlm-extensions.md §3) to answer every
+   * tracked MAILBOX-SEND and SERVICE-SEND with CONFIRM 202 "stored" once it has the message,
+   * which `sendTo`/`sendFor` with `durable: true` wait for. Default true. 202s that no durable
+   * send waits for are dropped: the `confirm` event never sees code 202. The RPC layer sets it to
+   * false (its calls are tracked; a 202 per call and reply would be traffic for nothing).
+   *
+   * @example
+   * ```ts
+   * const lean = await MlmClient.connect(endpoint, { storedConfirms: false });
+   * ```
+   */
+  storedConfirms?: boolean;
+  /**
+   * Durable sends waiting for their "stored" answer (held for re-sending until it comes). At
+   * the limit a durable send rejects with `MLM_LIMIT` (counted in `stats().limitRefusals`).
+   * Default 1000.
+   */
+  maxDurableSends?: number;
+  /**
+   * Stream consumers (`setConsumer` with options) this client may hold at once. Beyond it
+   * `setConsumer` rejects with `MLM_LIMIT` (counted in `stats().limitRefusals`). Default 64.
+   */
+  maxConsumers?: number;
 }
 
 /**
@@ -76,6 +100,81 @@ export interface SendOptions {
   tracker?: string;
   /** Milliseconds the broker may hold the message before discarding it; 0 = never (default). */
   timeout?: number;
+  /** `true` makes the send return a promise of "stored": see {@link DurableSendOptions}. */
+  durable?: false;
+}
+
+/**
+ * Options of a durable `sendTo`/`sendFor`: the call returns a promise that resolves once the
+ * broker has the message (CONFIRM 202 "stored", docs/mlm-extensions.md §3: on disk as the
+ * broker's fsync policy promises, or delivered at once) and rejects with an `MlmError`
+ * otherwise: `MLM_NOT_STORED` (with `status`) on a failure CONFIRM, `MLM_UNSUPPORTED` when the
+ * broker lacks the `stored` feature or the client has `storedConfirms: false`,
+ * `MLM_BAD_ARGUMENT` for an empty tracker or one already waiting, `MLM_LIMIT` beyond
+ * `maxDurableSends`, `MLM_CLOSED` when the client closes first.
+ *
+ * The message is kept until its answer comes: if the session drops first, it is sent again on
+ * the next session (at least once: the broker may get it twice if the answer was lost).
+ *
+ * @example
+ * ```ts
+ * await client.sendTo("billing", "invoice", body, { tracker: "inv-42", durable: true });
+ * ```
+ */
+export interface DurableSendOptions {
+  /** Required, non-empty: the "stored" answer is matched by tracker. */
+  tracker: string;
+  timeout?: number;
+  durable: true;
+}
+
+/**
+ * Where a stream consumer starts (docs/mlm-extensions.md §4): the oldest retained entry, only
+ * new entries, a sequence number, the first entry at or after a time, or the last N entries.
+ *
+ * @example
+ * ```ts
+ * const from: ConsumerFrom = { time: new Date(Date.now() - 60_000) }; // the last minute
+ * ```
+ */
+export type ConsumerFrom = "first" | "new" | { seq: number } | { time: Date | number } | { last: number };
+
+/**
+ * Options that make `setConsumer` a journal consumer (through the broker's `malamute.stream`
+ * service) instead of a plain STREAM-READ. Needs a broker with the `replay` feature.
+ *
+ * @example
+ * ```ts
+ * await client.setConsumer("forge.events", ".*", { from: "first", durable: "dashboard" });
+ * ```
+ */
+export interface ConsumerOptions {
+  /** Where to start. Default `"new"`. A durable consumer with a stored position resumes after it instead. */
+  from?: ConsumerFrom;
+  /** Name of a durable consumer: the broker keeps its acknowledged position. At most 255 UTF-8 bytes. */
+  durable?: string;
+  /**
+   * Durable consumers: acknowledge each delivery once it is handed to the application
+   * (`receive()`, iteration or a handler), in batches (at most one ACK per 100 ms, or one per
+   * 256 entries, and on close). Default true. With false, call `client.ack(delivery)`.
+   */
+  autoAck?: boolean;
+}
+
+/**
+ * The broker's answer to a consumer's READ.
+ *
+ * @example
+ * ```ts
+ * const { next, head } = await client.setConsumer("jobs", ".*", { from: "first" });
+ * console.log(`${head - next + 1} entries of history`);
+ * ```
+ */
+export interface ConsumerPosition {
+  /** Sequence number of the first entry the consumer may get. */
+  next: number;
+  /** The last sequence number the stream had assigned when the READ was handled (0: none yet). */
+  head: number;
 }
 
 /**
@@ -98,6 +197,8 @@ export interface Delivery {
   /** The sender's tracker; "" for stream deliveries and untracked messages. */
   tracker: string;
   content: Uint8Array[];
+  /** The stream entry's sequence number: only on deliveries to a consumer set with options. */
+  seq?: number;
 }
 
 /**
@@ -150,4 +251,12 @@ export interface ClientStats {
   buffered: number;
   /** Sends waiting for the session now. */
   pendingSends: number;
+  /** Durable sends waiting for their "stored" answer now. */
+  pendingDurable: number;
+  /** Durable sends and consumers refused by `maxDurableSends` / `maxConsumers`. */
+  limitRefusals: number;
+  /** Consumer deliveries dropped because their sequence number was already delivered (a re-read after a reconnect). */
+  duplicateDeliveries: number;
+  /** Stream consumers held now. */
+  consumers: number;
 }

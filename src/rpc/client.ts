@@ -68,6 +68,8 @@ export interface RpcClientOptions {
   /**
    * Further options of the underlying {@link MlmClient}. `noMailboxConfirms` defaults to true
    * here: the client never confirms replies, so the broker need not remember routes for them.
+   * `storedConfirms` defaults to false: a call's outcome is its reply, a "stored" CONFIRM per
+   * call would be traffic for nothing.
    */
   mlm?: Omit<MlmClientOptions, "address" | "transport">;
 }
@@ -167,7 +169,7 @@ export async function connect<const S extends ContractMap>(
     if (RESERVED.has(key)) throw new RpcError(RpcErrorCode.INTERNAL, `"${key}" cannot name a service on a client`);
   }
   const address = options.address ?? `rpc-client-${randomHex(8)}`;
-  const mlmOptions: MlmClientOptions = { noMailboxConfirms: true, ...options.mlm, address };
+  const mlmOptions: MlmClientOptions = { noMailboxConfirms: true, storedConfirms: false, ...options.mlm, address };
   if (options.transport !== undefined) mlmOptions.transport = options.transport;
   const mlm = await MlmClient.connect(endpoint, mlmOptions);
   try {

@@ -180,7 +180,8 @@ export async function serve<C extends ServiceContract>(
     }
   }
   const address = options.address ?? `rpc-worker-${contract.name}-${randomHex(6)}`;
-  const base: MlmClientOptions = { ...options.mlm };
+  // No "stored" CONFIRM for replies: a caller learns the outcome from the reply itself.
+  const base: MlmClientOptions = { storedConfirms: false, ...options.mlm };
   if (options.transport !== undefined) base.transport = options.transport;
 
   // The control connection gets cancels, and confirms none of its mailbox deliveries.

@@ -29,16 +29,18 @@ describe("HELLO", () => {
     const { client } = await connectFake(broker, { address: "probe" });
     const first = broker.received.slice(0, 2).map((r) => r.message);
     assert.deepEqual(first, [
-      { type: "CONFIRM", tracker: "", code: 0, reason: "" },
+      { type: "CONFIRM", tracker: "", code: 2, reason: "" }, // STORED_CONFIRMS by default
       { type: "CONNECTION_OPEN", protocol: "MALAMUTE", version: 1, address: "probe" },
     ]);
     assert.deepEqual(client.brokerFeatures, { extended: true, version: "malamute-ext/1", features: ["confirm", "credit", "withdraw"] });
     await client.close();
   });
 
-  it("noMailboxConfirms sets flag 1 in the HELLO's code", async () => {
+  it("noMailboxConfirms sets flag 1 in the HELLO's code; STORED_CONFIRMS (2) is set unless storedConfirms is false", async () => {
     await connectFake(broker, { address: "rpc", noMailboxConfirms: true });
-    assert.equal(broker.received.filter(isHello).map((r) => (r.message as { code: number }).code)[0], 1);
+    await connectFake(broker, { address: "lean", noMailboxConfirms: true, storedConfirms: false });
+    await connectFake(broker, { address: "plain", storedConfirms: false });
+    assert.deepEqual(broker.received.filter(isHello).map((r) => (r.message as { code: number }).code), [3, 1, 0]);
   });
 
   it("a C broker (ERROR 500 to HELLO): connected, classic features, and confirm() never sends CONFIRM (counted as skipped)", async () => {

@@ -44,7 +44,7 @@ describe("rpc client against a scripted broker", () => {
     await broker.close();
   });
 
-  it("RPC clients and a worker's control connection ask for NO_MAILBOX_CONFIRMS; a worker's call connection does not", async () => {
+  it("RPC clients and a worker's control connection ask for NO_MAILBOX_CONFIRMS; a worker's call connection does not; none asks for STORED_CONFIRMS", async () => {
     own(await connect(broker.endpoint, { svc }, { transport: inproc, address: "caller" }));
     own(await serve(broker.endpoint, svc, { run: ({ n }) => Promise.resolve({ n }) }, { transport: inproc, address: "w-control" }));
     const flags = broker.received.filter(isHello).map((r) => (r.message as { code: number }).code);

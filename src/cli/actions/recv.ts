@@ -8,6 +8,9 @@ import { CliError, ExitCode } from "../errors.ts";
 import { asText, formatDeliveryLine, viewFrame } from "../format.ts";
 import type { DeliveryView, FrameView } from "../format.ts";
 import { exactlyOne } from "../options.ts";
+import type { MlmClient } from "../../client/client.ts";
+import { MlmError } from "../../client/errors.ts";
+import type { ConsumerOptions } from "../../client/types.ts";
 
 /**
  * `malamute recv`: print deliveries until --count, --wait or a stop signal, confirming tracked
@@ -30,10 +33,10 @@ export async function runRecv(flags: RecvFlags, context: CommandContext): Promis
   try {
     const client = await connectClient(flags, key === "mailbox" ? { address: name } : {});
     try {
-      if (key === "stream") await client.setConsumer(name, flags.pattern);
+      if (key === "stream") await subscribe(client, name, flags);
       if (key === "service") await client.setWorker(name, flags.pattern);
       if (flags.verbose) {
-        const what = key === "mailbox" ? `mailbox ${name}` : `${key} ${name} pattern ${JSON.stringify(flags.pattern)}`;
+        const what = key === "mailbox" ? `mailbox ${name}` : `${key} ${name} pattern ${JSON.stringify(flags.pattern)}${consumerNote(flags)}`;
         io.stderr(`recv: ready, ${what} on ${flags.endpoint}\n`);
       }
       while (flags.count === undefined || received < flags.count) {
@@ -66,6 +69,34 @@ export async function runRecv(flags: RecvFlags, context: CommandContext): Promis
   return ExitCode.ok;
 }
 
+/** A plain subscription, or a journal consumer when --from or --consumer is given. */
+async function subscribe(client: MlmClient, stream: string, flags: RecvFlags): Promise<void> {
+  if (flags.from === undefined && flags.consumer === undefined) {
+    await client.setConsumer(stream, flags.pattern);
+    return;
+  }
+  const options: ConsumerOptions = {};
+  if (flags.from !== undefined) options.from = flags.from;
+  if (flags.consumer !== undefined) options.durable = flags.consumer;
+  try {
+    await client.setConsumer(stream, flags.pattern, options);
+  } catch (error) {
+    if (error instanceof MlmError && (error.code === "MLM_UNSUPPORTED" || error.code === "MLM_CONSUMER_REFUSED")) {
+      throw new CliError("CLI_FAILED", `cannot read the history of stream ${stream}: ${error.message}`, {
+        hint: "this needs the TypeScript broker with a stream journal (`malamute broker --data-dir DIR`)",
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}
+
+function consumerNote(flags: RecvFlags): string {
+  if (flags.from === undefined && flags.consumer === undefined) return "";
+  const from = flags.from === undefined ? "" : ` from ${JSON.stringify(flags.from)}`;
+  return `${from}${flags.consumer === undefined ? "" : ` consumer ${flags.consumer}`}`;
+}
+
 async function prepareOutDir(dir: string): Promise<void> {
   try {
     await mkdir(dir, { recursive: true });
@@ -90,7 +121,7 @@ async function viewDelivery(delivery: Delivery, seq: number, out: string | undef
       content.push(viewFrame(frame));
     }
   }
-  return {
+  const view: DeliveryView = {
     kind: delivery.kind,
     sender: delivery.sender,
     address: delivery.address,
@@ -98,4 +129,6 @@ async function viewDelivery(delivery: Delivery, seq: number, out: string | undef
     tracker: delivery.tracker,
     content,
   };
+  if (delivery.seq !== undefined) view.seq = delivery.seq;
+  return view;
 }

@@ -1,5 +1,6 @@
 import type { MlmClient } from "../../client/client.ts";
-import type { Confirmation, SendOptions } from "../../client/types.ts";
+import { MlmError } from "../../client/errors.ts";
+import type { Confirmation, DurableSendOptions, SendOptions } from "../../client/types.ts";
 import type { SendFlags } from "../commands/send.ts";
 import { connectClient, replyAddress } from "../connect.ts";
 import { resolveContent } from "../content.ts";
@@ -25,9 +26,9 @@ export async function runSend(subject: string, args: string[], flags: SendFlags,
       exitCode: ExitCode.usage,
     });
   }
-  if (key === "stream" && (flags.tracker !== undefined || flags.ttl !== undefined || flags.confirm)) {
+  if (key === "stream" && (flags.tracker !== undefined || flags.ttl !== undefined || flags.confirm || flags.durable)) {
     throw new CliError("CLI_USAGE", "stream messages have no tracker, time-to-live or confirmation", {
-      hint: "use --tracker, --ttl and --confirm with --to or --service",
+      hint: "use --tracker, --ttl, --confirm and --durable with --to or --service",
       exitCode: ExitCode.usage,
     });
   }
@@ -37,11 +38,19 @@ export async function runSend(subject: string, args: string[], flags: SendFlags,
   const client = await connectClient(flags, flags.confirm ? { address: replyAddress("send") } : {});
   try {
     if (key === "stream") await client.setProducer(destination);
-    const tracker = flags.tracker ?? (flags.confirm ? replyAddress("tracker") : "");
+    const tracker = flags.tracker ?? (flags.confirm || flags.durable ? replyAddress("tracker") : "");
     const confirmations = flags.confirm ? confirmationsOf(client) : undefined;
+    const stored: Array<{ tracker: string; done: Promise<void> }> = [];
     const sendOne = (frames: Uint8Array[] | string, tracking: string) => {
-      const options: SendOptions = { tracker: tracking };
-      if (flags.ttl !== undefined) options.timeout = flags.ttl;
+      const timeout = flags.ttl ?? 0;
+      if (flags.durable && key !== "stream") {
+        const options: DurableSendOptions = { tracker: tracking, timeout, durable: true };
+        const done = key === "to" ? client.sendTo(destination, subject, frames, options) : client.sendFor(destination, subject, frames, options);
+        done.catch(() => {}); // awaited in order below; an early failure must not go unhandled meanwhile
+        stored.push({ tracker: tracking, done });
+        return;
+      }
+      const options: SendOptions = { tracker: tracking, timeout };
       if (key === "to") client.sendTo(destination, subject, frames, options);
       else if (key === "service") client.sendFor(destination, subject, frames, options);
       else client.send(subject, frames);
@@ -59,11 +68,48 @@ export async function runSend(subject: string, args: string[], flags: SendFlags,
       sendOne(content, tracker);
       if (tracker !== "") trackers.push(tracker);
     }
+    if (flags.durable) await awaitStored(stored, flags.wait, context);
     if (confirmations === undefined) return ExitCode.ok;
     return await awaitConfirmations(confirmations, trackers, flags.wait, context);
   } finally {
     await client.close();
   }
+}
+
+/** Wait (at most `waitMs` in all) until the broker has stored every durable message; print each. */
+async function awaitStored(stored: Array<{ tracker: string; done: Promise<void> }>, waitMs: number, context: CommandContext): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new CliError("CLI_TIMEOUT", `the broker did not confirm storage within ${waitMs} ms`, {
+      hint: "the broker may be slow to sync its disk; raise --wait",
+    })), waitMs);
+  });
+  try {
+    for (const { tracker, done } of stored) {
+      try {
+        await Promise.race([done, timeout]);
+      } catch (error) {
+        throw storedFailure(error, tracker);
+      }
+      context.io.stdout(`stored tracker=${tracker}\n`);
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function storedFailure(error: unknown, tracker: string): unknown {
+  if (!(error instanceof MlmError)) return error;
+  if (error.code === "MLM_UNSUPPORTED") {
+    return new CliError("CLI_FAILED", `--durable: ${error.message}`, {
+      hint: "this needs the TypeScript broker (`malamute broker`); drop --durable for a C broker",
+      cause: error,
+    });
+  }
+  return new CliError("CLI_FAILED", `tracker ${tracker} was not stored: ${error.message} [${error.code}]`, {
+    hint: error.status === 306 ? "the broker cannot write its data directory (disk full or permissions): see its log" : "see the code and reason above",
+    cause: error,
+  });
 }
 
 interface Confirmations {

@@ -2,6 +2,7 @@ import { ADMIN_SERVICE } from "../../broker/status.ts";
 import type { BrokerStats } from "../../broker/types.ts";
 import type { MlmClient } from "../../client/client.ts";
 import type { Confirmation, Delivery } from "../../client/types.ts";
+import type { StorageStats } from "../../storage/types.ts";
 import type { StatFlags } from "../commands/stat.ts";
 import { connectClient, replyAddress } from "../connect.ts";
 import type { CommandContext } from "../context.ts";
@@ -101,7 +102,38 @@ export function formatStats(stats: BrokerStats): string {
     stats.services.map((s) => [s.name, s.workers, s.queued, s.bytes, s.inflight]),
   ));
   out.push(section("counters", ["counter", "value"], Object.entries(stats.counters).map(([name, value]) => [name, value])));
+  const storage = (stats as { storage?: StorageStats }).storage;
+  if (storage !== undefined) out.push(formatStorage(storage));
   return out.join("\n");
+}
+
+/**
+ * The `storage` part of a durable broker's STATS: where and how it writes, what its queues and
+ * stream journals hold, and what the last recovery found. Absent for an in-memory broker.
+ *
+ * @example
+ * ```ts
+ * if (stats.storage) process.stdout.write(formatStorage(stats.storage));
+ * ```
+ */
+export function formatStorage(storage: StorageStats): string {
+  const where = storage.kind === "file" ? `file ${storage.dir ?? "?"}` : "memory";
+  const { queues, recovery } = storage;
+  const lines = [
+    `storage: ${where}, fsync ${storage.fsync}`,
+    `  queued: ${queues.records} records, ${queues.bytes} bytes, ${queues.segments} segments`,
+    `  last recovery: ${recovery.at > 0 ? new Date(recovery.at).toISOString() : "-"} in ${recovery.ms < 10 ? recovery.ms.toFixed(1) : Math.round(recovery.ms)} ms: ` +
+    `${recovery.records} records, ${recovery.entries} journal entries; discarded ${recovery.discardedRecords} records (${recovery.discardedBytes} bytes)`,
+    ...recovery.notes.map((note) => `    ${note}`),
+    `  write errors: ${storage.writeErrors}${storage.lastError === undefined ? "" : ` (${storage.lastError})`}`,
+    "",
+  ];
+  const journals = section(
+    "journals",
+    ["stream", "entries", "bytes", "first", "head", "segments"],
+    storage.streams.map((j) => [j.name, j.entries, j.bytes, j.first, j.head, j.segments]),
+  );
+  return `${lines.join("\n")}\n${journals}`;
 }
 
 /** Idle time as `850ms`, `12.3s` or `4m05s`. */

@@ -11,6 +11,7 @@ export interface SendFlags extends ClientFlags {
   tracker?: string;
   ttl?: number;
   confirm?: boolean;
+  durable?: boolean;
   wait: number;
   lines?: boolean;
 }
@@ -35,7 +36,8 @@ export function sendCommand(context: CommandContext): Command {
       .addOption(new Option("--tracker <id>", "tracker for a mailbox or service message"))
       .addOption(new Option("--ttl <ms>", "discard the message if still queued after this long").argParser(integer({ min: 1 })))
       .addOption(new Option("--confirm", "wait until the message is confirmed (delivered or refused); exit 1 if refused"))
-      .addOption(new Option("--wait <ms>", "how long --confirm waits").default(10000).argParser(integer({ min: 1 })))
+      .addOption(new Option("--durable", "wait until the broker has stored the message (on disk, as its fsync policy promises); exit 1 if it could not"))
+      .addOption(new Option("--wait <ms>", "how long --confirm and --durable wait").default(10000).argParser(integer({ min: 1 })))
       .addOption(new Option("--lines", "send one message per line of standard input (content = the line)")),
   )
     .addHelpText("after", `
@@ -45,7 +47,8 @@ Examples:
   $ malamute send --service images resize - < request.json
   $ malamute send --stream weather london.temp "12.5"
   $ tail -f app.log | malamute send --stream logs --lines app.line
-  $ malamute send --service billing invoice @invoice.json --confirm`)
+  $ malamute send --service billing invoice @invoice.json --confirm
+  $ malamute send --to archive report @report.pdf --durable`)
     .action(async (subject: string, content: string[], flags: SendFlags) => {
       exactlyOne(flags, ["to", "service", "stream"], "send");
       context.exitCode = await (await import("../actions/send.ts")).runSend(subject, content, flags, context);
