@@ -66,7 +66,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
   const outDir = resolve(options.outDir);
   await mkdir(outDir, { recursive: true });
 
-  const broker = await startBroker({ endpoints: ["tcp://127.0.0.1:0"] });
+  // A journal in memory: a watcher that joins late replays the pipeline's events (docs/durability.md).
+  const broker = await startBroker({ endpoints: ["tcp://127.0.0.1:0"], storage: { memory: true } });
   const cleanup: Array<() => Promise<void>> = [() => broker.close()];
   try {
     const endpoint = broker.endpoints[0]!;

@@ -1,5 +1,5 @@
 import { MlmClient } from "../client/client.ts";
-import type { Delivery, MlmClientOptions } from "../client/types.ts";
+import type { ConsumerFrom, Delivery, MlmClientOptions } from "../client/types.ts";
 import { MalamuteError } from "../errors.ts";
 import { decodeValue, encodeValue } from "../rpc/codec.ts";
 import type { Progress } from "./contracts/common.ts";
@@ -210,18 +210,23 @@ export interface ForgeEventFeed extends AsyncIterable<ForgeEvent> {
  * syntax on the subject `<service>.<method>.<kind>`; default every event), and yields events
  * as they arrive. Undecodable messages are skipped.
  *
+ * With `from`, a late watcher first gets the history the broker's journal holds (a broker with
+ * storage, docs/durability.md), then live events with no gap: `"first"`, `{ last: n }`,
+ * `{ seq: n }` or `{ time }`. Against a broker without a journal it fails with the client's
+ * `MLM_CONSUMER_REFUSED` (or `MLM_UNSUPPORTED` on C Malamute).
+ *
  * @example
  * ```ts
  * import { watchForgeEvents } from "malamute/forge";
- * const feed = await watchForgeEvents(endpoint, { pattern: "zimage\\..*" });
+ * const feed = await watchForgeEvents(endpoint, { pattern: "zimage\\..*", from: "first" });
  * for await (const e of feed) console.log(e.kind, e.jobId, e.progress?.done);
  * ```
  */
 export async function watchForgeEvents(
   endpoint: string,
-  options: Pick<MlmClientOptions, "transport" | "plain" | "timeout"> & { pattern?: string } = {},
+  options: Pick<MlmClientOptions, "transport" | "plain" | "timeout"> & { pattern?: string; from?: ConsumerFrom } = {},
 ): Promise<ForgeEventFeed> {
-  const { pattern, ...clientOptions } = options;
+  const { pattern, from, ...clientOptions } = options;
   const client = await MlmClient.connect(endpoint, clientOptions);
   const buffered: ForgeEvent[] = [];
   const waiters: Array<(r: IteratorResult<ForgeEvent>) => void> = [];
@@ -240,7 +245,8 @@ export async function watchForgeEvents(
     else buffered.push(event);
   });
   try {
-    await client.setConsumer(FORGE_EVENTS_STREAM, pattern ?? ".*");
+    if (from === undefined) await client.setConsumer(FORGE_EVENTS_STREAM, pattern ?? ".*");
+    else await client.setConsumer(FORGE_EVENTS_STREAM, pattern ?? ".*", { from });
   } catch (err) {
     stop();
     await client.close();

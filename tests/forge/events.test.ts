@@ -8,7 +8,8 @@ let broker: Broker;
 const endpoint = "inproc://forge-events-test";
 
 before(async () => {
-  broker = await startBroker({ endpoints: [endpoint], transport: inproc });
+  // A journal in memory, so that a late watcher can replay (docs/durability.md).
+  broker = await startBroker({ endpoints: [endpoint], transport: inproc, storage: { memory: true } });
 });
 after(async () => {
   await broker.close();
@@ -25,6 +26,28 @@ async function take(feed: AsyncIterable<ForgeEvent>, n: number): Promise<ForgeEv
 }
 
 describe("forge.events stream", () => {
+  it("lets a watcher that starts late see the history of a running job, then live events", async () => {
+    const events = await ForgeEvents.connect(endpoint, { transport: inproc, progressIntervalMs: 0 });
+    const early = await watchForgeEvents(endpoint, { transport: inproc, pattern: "late\\..*" });
+    try {
+      const job = events.job({ jobId: "late-1", service: "late", method: "run", backend: "demo" });
+      job.progress({ done: 1, total: 2 });
+      // The early watcher has them: they went through the broker.
+      assert.equal((await take(early, 2)).length, 2);
+      const late = await watchForgeEvents(endpoint, { transport: inproc, pattern: "late\\..*", from: "first" });
+      try {
+        job.completed();
+        const got = await take(late, 3);
+        assert.deepEqual(got.map((e) => e.kind), ["started", "progress", "completed"]);
+      } finally {
+        await late.close();
+      }
+    } finally {
+      await early.close();
+      await events.close();
+    }
+  });
+
   it("publishes started, progress and completed events that any client can watch", async () => {
     const feed = await watchForgeEvents(endpoint, { transport: inproc });
     const events = await ForgeEvents.connect(endpoint, { transport: inproc, progressIntervalMs: 0 });
