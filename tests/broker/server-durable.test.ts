@@ -12,7 +12,9 @@ import { ConfirmStatus, STREAM_SERVICE } from "../../src/broker/status.ts";
 import { HelloFlag } from "../../src/broker/extensions.ts";
 import { parseBrokerConfig } from "../../src/broker/config.ts";
 import { zmtp } from "../../src/transport/zmtp.ts";
-import type { FsyncPolicy } from "../../src/storage/types.ts";
+import type { BrokerStore, FsyncPolicy, StorageOp } from "../../src/storage/types.ts";
+import { MemoryStore } from "../../src/storage/memory-store.ts";
+import { brokerClock } from "../../src/broker/storage-options.ts";
 import { RawClient } from "./raw-client.ts";
 
 const dirs: string[] = [];
@@ -166,4 +168,53 @@ describe("broker with a data directory", () => {
     reader.dealer.close();
     await b.close();
   });
+});
+
+describe("broker whose store fails", () => {
+  /** A memory store dressed as a file store (so the broker gates on it) whose writes fail once `broken` is set. */
+  class FailingStore implements BrokerStore {
+    readonly kind = "file" as const;
+    readonly fsync = "interval" as const;
+    broken = false;
+    readonly #inner = new MemoryStore({ clock: brokerClock });
+    get failed(): Error | undefined {
+      return this.broken ? new Error("ENOSPC: no space left on device") : undefined;
+    }
+    get pending(): boolean {
+      return this.#inner.pending;
+    }
+    open = () => this.#inner.open();
+    apply = (ops: readonly StorageOp[]) => this.#inner.apply(ops);
+    flush = () => this.#inner.flush();
+    sync = () => this.#inner.sync();
+    read = (...args: Parameters<BrokerStore["read"]>) => this.#inner.read(...args);
+    stats = () => this.#inner.stats();
+    close = () => this.#inner.close();
+  }
+
+  for (const onFailure of ["refuse", "memory"] as const) {
+    it(`${onFailure === "refuse" ? "refuses messages it would have to store with CONFIRM 306" : "keeps serving from memory when told to"}, and logs why`, async () => {
+      const store = new FailingStore();
+      const logs: string[] = [];
+      const b = await startBroker({
+        endpoints: ["tcp://127.0.0.1:0"], storage: { store, onFailure }, log: (e) => logs.push(e.message),
+      });
+      const alice = await client(b, "alice", HelloFlag.STORED_CONFIRMS);
+      alice.send({ type: "MAILBOX_SEND", address: "bob", subject: "s", tracker: "before", timeout: 0, content: [utf8.encode("1")] });
+      assert.deepEqual(await alice.next(), { type: "CONFIRM", tracker: "before", code: ConfirmStatus.STORED, reason: "stored" });
+      store.broken = true;
+      // The failure shows at the next write; from then on, per the policy.
+      alice.send({ type: "MAILBOX_SEND", address: "bob", subject: "s", tracker: "during", timeout: 0, content: [utf8.encode("2")] });
+      alice.send({ type: "MAILBOX_SEND", address: "bob", subject: "s", tracker: "after", timeout: 0, content: [utf8.encode("3")] });
+      const codes = [(await alice.next()) as { tracker: string; code: number }, (await alice.next()) as { tracker: string; code: number }];
+      assert.deepEqual(codes.map((c) => [c.tracker, c.code]), [
+        ["during", ConfirmStatus.STORED],
+        ["after", onFailure === "refuse" ? ConfirmStatus.UNAVAILABLE : ConfirmStatus.STORED],
+      ]);
+      assert.ok(logs.some((line) => line.startsWith("storage failed")), logs.join("\n"));
+      assert.equal(b.stats().counters.storageRefused, onFailure === "refuse" ? 1 : 0);
+      alice.dealer.close();
+      await b.close();
+    });
+  }
 });
