@@ -311,7 +311,7 @@ export function encodeSegmentHeader(w: ByteWriter, kind: number, base: number, n
 export function segmentHeaderSize(name: string): number {
   sizer.length = 0;
   sizer.str(name);
-  return HEADER_FIXED + sizer.length - 2 + 2 + 4;
+  return HEADER_FIXED + sizer.length - 2 + 4;
 }
 
 /** Decodes the header at the start of a segment's bytes. @example decodeSegmentHeader(bytes, crc32); */

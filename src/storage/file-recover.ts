@@ -51,6 +51,12 @@ function sortedSegments(dir: string): { n: number; path: string }[] {
   return out.sort((a, b) => a.n - b.n);
 }
 
+/** A file's bytes as a plain Uint8Array (recovered frames are views or copies of it, not Buffers). */
+function readBytes(path: string): Uint8Array {
+  const b = readFileSync(path);
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
 type Header = { ok: true; header: SegmentHeader } | { ok: false };
 
 /** Checks a segment's header; throws on an unknown version, handles a bad one (note, delete or set aside). */
@@ -102,7 +108,7 @@ export function recoverQueues(dir: string, maxRecordBytes: number, crc: Crc32, t
   const list = sortedSegments(dir);
   list.forEach(({ n, path }, i) => {
     const last = i === list.length - 1;
-    const bytes = readFileSync(path);
+    const bytes = readBytes(path);
     const h = readHeader(bytes, path, SegmentKind.QUEUE, last, crc, tally);
     if (!h.ok) return;
     ledger.addSegment(n, h.header.size, h.header.base);
@@ -150,7 +156,7 @@ export function recoverStreams(dir: string, maxRecordBytes: number, crc: Crc32, 
     const list = sortedSegments(streamDir);
     list.forEach(({ path }, i) => {
       const last = i === list.length - 1;
-      const bytes = readFileSync(path);
+      const bytes = readBytes(path);
       const h = readHeader(bytes, path, SegmentKind.JOURNAL, last, crc, tally);
       if (!h.ok) return;
       const { base, name: stream, size: headerSize } = h.header;

@@ -409,7 +409,15 @@ export class FileStore implements BrokerStore {
     setTimeout(() => void this.#maintain(), 0).unref();
   }
 
-  /** One bounded step of retention (idle streams age out) and queue compaction. */
+  /**
+   * One bounded step of retention (idle streams age out) and queue compaction: at most one queue
+   * segment deleted or compacted. Runs by itself every {@link MAINTENANCE_INTERVAL} ms and after
+   * a queue segment rolls; concurrent calls share the step in progress.
+   */
+  maintain(): Promise<void> {
+    return this.#maintain();
+  }
+
   #maintain(): Promise<void> {
     if (this.#maintaining !== undefined || this.#closed || this.#failed !== undefined || !this.#opened) return this.#maintaining ?? Promise.resolve();
     const run = (async () => {
