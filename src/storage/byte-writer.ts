@@ -115,15 +115,37 @@ export function utf8Size(s: string): number {
 }
 
 const decoder = new TextDecoder();
+/** Short ASCII strings already made, by hash: recovery reads the same few addresses and subjects a million times. */
+const interned = new Map<number, string>();
+const INTERN_MAX = 4096;
 
-/** The string of UTF-8 `bytes[start, end)`, without a decoder call for short ASCII. */
+/**
+ * The string of UTF-8 `bytes[start, end)`. Short ASCII strings are interned (bounded cache), which
+ * spares recovery an allocation per field and the records the memory of a million equal strings.
+ */
 export function readUtf8(bytes: Uint8Array, start: number, end: number): string {
-  if (end - start > 16) return decoder.decode(bytes.subarray(start, end));
-  let s = "";
+  const n = end - start;
+  if (n === 0) return "";
+  if (n > 32) return decoder.decode(bytes.subarray(start, end));
+  let h = n;
   for (let i = start; i < end; i++) {
     const c = bytes[i] as number;
     if (c >= 0x80) return decoder.decode(bytes.subarray(start, end));
-    s += String.fromCharCode(c);
+    h = Math.imul(h ^ c, 16777619);
   }
+  const hit = interned.get(h);
+  if (hit !== undefined && hit.length === n) {
+    let same = true;
+    for (let i = 0; i < n; i++) {
+      if (hit.charCodeAt(i) !== bytes[start + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return hit;
+  }
+  const s = String.fromCharCode.apply(null, bytes.subarray(start, end) as unknown as number[]);
+  if (interned.size >= INTERN_MAX) interned.clear();
+  interned.set(h, s);
   return s;
 }

@@ -37,7 +37,7 @@ export const SegmentKind = { QUEUE: 1, JOURNAL: 2 } as const;
 /** Room for a record's fields on top of its content (strings and frame lengths). */
 export const RECORD_ALLOWANCE = 1024 * 1024;
 
-/** A PUT as stored: the deadline is wall-clock time. */
+/** A PUT as stored: a QueuedRecord whose deadline is wall-clock time. */
 export interface PutRecord {
   id: number;
   kind: "mailbox" | "service";
@@ -45,7 +45,8 @@ export interface PutRecord {
   address: string;
   subject: string;
   tracker: string;
-  wallDeadline: number;
+  /** Wall-clock ms (`Infinity` = none). */
+  deadline: number;
   content: Uint8Array[];
 }
 
@@ -222,7 +223,7 @@ export function decodePut(r: BodyReader): PutRecord | undefined {
     if (kind > 1) return undefined;
     const rec: PutRecord = {
       id, kind: kind === 1 ? "service" : "mailbox",
-      sender: r.str(), address: r.str(), subject: r.str(), tracker: r.str(), wallDeadline: r.f64(), content: r.frames(),
+      sender: r.str(), address: r.str(), subject: r.str(), tracker: r.str(), deadline: r.f64(), content: r.frames(),
     };
     return r.done ? rec : undefined;
   } catch (e) {

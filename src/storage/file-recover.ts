@@ -36,8 +36,8 @@ export interface RecoveryTally {
 /** The queue log as recovered. */
 export interface RecoveredQueues {
   ledger: QueueLedger;
-  /** Live records (deadline as wall-clock ms), by id. */
-  records: Map<number, PutRecord>;
+  /** Live records (deadline as wall-clock ms), in the order of their first PUT. */
+  records: PutRecord[];
   /** Segment files by index, in index order; the last one is the active segment (if any). */
   files: Map<number, SegmentFile>;
 }
@@ -101,7 +101,6 @@ function cut(path: string, size: number, end: number, reason: string, last: bool
 export function recoverQueues(dir: string, maxRecordBytes: number, crc: Crc32, tally: RecoveryTally): RecoveredQueues {
   mkdirSync(dir, { recursive: true });
   const ledger = new QueueLedger();
-  const records = new Map<number, PutRecord>();
   const files = new Map<number, SegmentFile>();
   const reader = new BodyReader();
   reader.copy = true;
@@ -118,11 +117,11 @@ export function recoverQueues(dir: string, maxRecordBytes: number, crc: Crc32, t
       if (type === RecordType.PUT) {
         const r = decodePut(reader);
         if (r === undefined) return false;
-        if (ledger.put(r.id, n, size)) records.set(r.id, r);
+        ledger.put(r.id, n, size, r);
       } else if (type === RecordType.DONE) {
         const id = decodeDone(reader);
         if (id === undefined) return false;
-        if (ledger.done(id, n, size)) records.delete(id);
+        ledger.done(id, n, size);
       } else if (type === RecordType.CURSOR) {
         const c = decodeCursor(reader);
         if (c === undefined) return false;
@@ -135,6 +134,11 @@ export function recoverQueues(dir: string, maxRecordBytes: number, crc: Crc32, t
     }
     files.set(n, new SegmentFile(path, last ? scan.end : bytes.byteLength));
   });
+  const records: PutRecord[] = [];
+  for (const entry of ledger.live.values()) {
+    records.push(entry.record as PutRecord);
+    entry.record = undefined;
+  }
   return { ledger, records, files };
 }
 

@@ -178,17 +178,15 @@ export class FileStore implements BrokerStore {
       for (const seg of segments) journal.book.push(seg);
       for (const gone of journal.book.trim(now)) gone.file.remove();
     }
-    const recs = [...queues.records.values()];
-    for (let i = 1; i < recs.length; i++) {
-      if (recs[i]!.id < recs[i - 1]!.id) {
-        recs.sort((a, b) => a.id - b.id);
+    const records = queues.records;
+    for (let i = 1; i < records.length; i++) {
+      if (records[i]!.id < records[i - 1]!.id) {
+        records.sort((a, b) => a.id - b.id);
         break;
       }
     }
-    const records: QueuedRecord[] = recs.map((r) => ({
-      id: r.id, kind: r.kind, sender: r.sender, address: r.address, subject: r.subject, tracker: r.tracker,
-      deadline: clock.coreOf(r.wallDeadline), content: r.content,
-    }));
+    // Decoded in the shape of a QueuedRecord, `deadline` still wall-clock time: converted in place.
+    for (const r of records) r.deadline = clock.coreOf(r.deadline);
     const cursors = [...this.#ledger.cursors.values()].map(({ stream, consumer, seq }) => ({ stream, consumer, seq }));
     let entries = 0;
     for (const j of this.#journals.values()) entries += j.book.entries;
@@ -197,7 +195,7 @@ export class FileStore implements BrokerStore {
       discardedBytes: tally.discardedBytes, discardedRecords: tally.discardedRecords, notes: tally.notes,
     };
     const streamStates = [...this.#journals.values()].map((j) => ({ name: j.name, first: j.book.first, head: j.book.head }));
-    return { records, streams: streamStates, cursors, lastId: this.#ledger.lastId };
+    return { records: records as QueuedRecord[], streams: streamStates, cursors, lastId: this.#ledger.lastId };
   }
 
   #startTimers(): void {

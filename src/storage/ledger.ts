@@ -29,6 +29,8 @@ interface LiveEntry {
   /** Segments holding a copy of the PUT (one, or two after an interrupted compaction). */
   segs: number[];
   size: number;
+  /** The record itself, while recovery collects it. */
+  record: unknown;
 }
 
 /** A durable consumer's latest cursor, and where it is stored. */
@@ -91,7 +93,7 @@ export class QueueLedger {
   }
 
   /** A PUT of `size` bytes in segment `index`. Returns false when the id was already live there or elsewhere. */
-  put(id: number, index: number, size: number): boolean {
+  put(id: number, index: number, size: number, record?: unknown): boolean {
     const s = this.#seg(index, size);
     if (id > this.lastId) this.lastId = id;
     const entry = this.live.get(id);
@@ -102,7 +104,7 @@ export class QueueLedger {
       s.liveBytes += size;
       return false;
     }
-    this.live.set(id, { segs: [index], size });
+    this.live.set(id, { segs: [index], size, record });
     s.live++;
     s.liveBytes += size;
     return true;

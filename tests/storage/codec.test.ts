@@ -52,7 +52,7 @@ describe("storage codec", () => {
     const { out, scan } = decodeAll(w.bytes.subarray(0, w.length), 0);
     assert.equal(scan.stop, "end");
     assert.deepEqual(out, [
-      { id: 7, kind: "service", sender: "", address: "svc", subject: "ünï 🐕", tracker: "t", wallDeadline: Infinity, content: put.content.map((f) => new Uint8Array(f)) },
+      { id: 7, kind: "service", sender: "", address: "svc", subject: "ünï 🐕", tracker: "t", deadline: Infinity, content: put.content.map((f) => new Uint8Array(f)) },
       2 ** 52,
       { seq: 42, time: 1.5e12, sender: "pub", subject: "a.b", content: [utf8.encode("x")] },
       { stream: "stream", consumer: "consumer", seq: 41 },
