@@ -230,3 +230,18 @@ describe("store conformance: both stores keep the same journal", () => {
     assert.deepEqual(results[1], results[0]);
   });
 });
+
+describe("store options", () => {
+  it("refuses bad options with STORAGE_CONFIG, accepts the limits", () => {
+    for (const kind of KINDS) {
+      const bad = [
+        { segmentBytes: 4095 }, { maxRecordBytes: 63 }, { maxRecordBytes: 2 ** 32 }, { retention: { maxBytes: 0 } },
+        { rules: [{ pattern: "(", retention: {} }] }, { rules: [{ pattern: "x", retention: { maxAge: -1 } }] },
+        { fsync: "sometimes" as never },
+      ];
+      for (const o of bad) assert.throws(() => kind.make({ clock: clock(), ...o }), (e) => (e as { code?: string }).code === "STORAGE_CONFIG", JSON.stringify(o));
+      kind.make({ clock: clock(), segmentBytes: 4096, maxRecordBytes: 64 }).done();
+      kind.make({ clock: clock(), maxRecordBytes: 2 ** 32 - 1 }).done();
+    }
+  });
+});

@@ -56,7 +56,14 @@ export const KINDS: StoreKind[] = [
     make(options) {
       const t = tempDir();
       const o: FileStoreOptions = { ...options, dir: t.dir };
-      const opened: FileStore[] = [new FileStore(o)];
+      let first: FileStore;
+      try {
+        first = new FileStore(o);
+      } catch (e) {
+        t.done();
+        throw e;
+      }
+      const opened: FileStore[] = [first];
       return {
         store: opened[0]!,
         reopen: () => {
