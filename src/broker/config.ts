@@ -1,6 +1,8 @@
 import { BrokerError } from "./errors.ts";
 import type { BrokerLimits } from "./types.ts";
-import { parseZpl, zplNodes, zplValue } from "./zpl.ts";
+import type { BrokerStorageOptions } from "./storage-options.ts";
+import type { FsyncPolicy, JournalRetention, RetentionRule } from "../storage/types.ts";
+import { parseZpl, type ZplNode, zplNodes, zplValue } from "./zpl.ts";
 
 /** What a C-style `malamute.cfg` asks for, ready to pass to `startBroker`. */
 export interface BrokerFileConfig {
@@ -15,6 +17,8 @@ export interface BrokerFileConfig {
   /** `server/auth/plain`: the `name=password` file, as written (relative to the working directory, as in C). */
   passwordsFile?: string;
   limits: Partial<BrokerLimits>;
+  /** `mlm_server/storage` (this broker's extension): the data directory and its policies. */
+  storage?: BrokerStorageOptions;
   /** Keys that were understood but cannot be honoured, or values that were ignored. */
   warnings: string[];
 }
@@ -101,7 +105,74 @@ export function parseBrokerConfig(text: string): BrokerFileConfig {
     if (value === undefined || value === "") continue;
     config.limits[limit] = value === "max" ? Infinity : integer(path, value);
   }
+  const storage = storageConfig(root);
+  if (storage) config.storage = storage;
   return config;
+}
+
+const RETENTION_KEYS: [key: string, field: keyof JournalRetention][] = [
+  ["max-bytes", "maxBytes"],
+  ["max-age", "maxAge"],
+  ["max-messages", "maxMessages"],
+];
+
+function retentionOf(node: ZplNode, path: string): Partial<JournalRetention> {
+  const out: Partial<JournalRetention> = {};
+  for (const [key, field] of RETENTION_KEYS) {
+    const value = zplValue(node, key);
+    if (value !== undefined && value !== "") out[field] = value === "max" ? Infinity : integer(`${path}/${key}`, value);
+  }
+  return out;
+}
+
+/**
+ * `mlm_server/storage`: `dir`, `fsync` (always, interval, never), `sync-interval` (ms),
+ * `segment-size` (bytes), `journal` (0 turns it off), `on-failure` (refuse, memory),
+ * `retention/max-bytes|max-age|max-messages`, and any number of `stream` blocks with a `pattern`
+ * and the same three retention keys.
+ */
+function storageConfig(root: ZplNode): BrokerStorageOptions | undefined {
+  const node = zplNodes(root, "mlm_server/storage").at(-1);
+  if (!node) return undefined;
+  const base = "mlm_server/storage";
+  const dir = zplValue(node, "dir");
+  if (dir === undefined || dir === "") return undefined;
+  const storage: BrokerStorageOptions = { dir };
+  const fsync = zplValue(node, "fsync");
+  if (fsync !== undefined && fsync !== "") {
+    if (fsync !== "always" && fsync !== "interval" && fsync !== "never") {
+      throw new BrokerError("BROKER_CONFIG", `${base}/fsync: "${fsync}" is not always, interval or never`);
+    }
+    storage.fsync = fsync as FsyncPolicy;
+  }
+  const interval = zplValue(node, "sync-interval");
+  if (interval) storage.syncInterval = integer(`${base}/sync-interval`, interval);
+  const segment = zplValue(node, "segment-size");
+  if (segment) storage.segmentBytes = integer(`${base}/segment-size`, segment);
+  const journal = zplValue(node, "journal");
+  if (journal !== undefined && journal !== "") storage.journal = journal !== "0" && journal !== "false";
+  const onFailure = zplValue(node, "on-failure");
+  if (onFailure !== undefined && onFailure !== "") {
+    if (onFailure !== "refuse" && onFailure !== "memory") {
+      throw new BrokerError("BROKER_CONFIG", `${base}/on-failure: "${onFailure}" is not refuse or memory`);
+    }
+    storage.onFailure = onFailure;
+  }
+  const retention = zplNodes(node, "retention").at(-1);
+  if (retention) storage.retention = retentionOf(retention, `${base}/retention`);
+  const rules: RetentionRule[] = [];
+  for (const stream of zplNodes(node, "stream")) {
+    const pattern = zplValue(stream, "pattern");
+    if (!pattern) throw new BrokerError("BROKER_CONFIG", `${base}/stream (line ${stream.line}): a pattern is required`);
+    try {
+      new RegExp(pattern);
+    } catch {
+      throw new BrokerError("BROKER_CONFIG", `${base}/stream (line ${stream.line}): "${pattern}" is not a valid pattern`);
+    }
+    rules.push({ pattern, retention: retentionOf(stream, `${base}/stream`) });
+  }
+  if (rules.length > 0) storage.streams = rules;
+  return storage;
 }
 
 function integer(path: string, value: string): number {

@@ -1,3 +1,4 @@
+import type { Consumer } from "./consumer.ts";
 import type { StoredMessage } from "./message.ts";
 import { ConfirmRoutes } from "./routes.ts";
 import type { Service } from "./service.ts";
@@ -21,6 +22,10 @@ export class Conn {
   lruNext: Conn | undefined = undefined;
   /** HELLO flag NO_MAILBOX_CONFIRMS: no CONFIRM route is kept for tracked mailbox deliveries to it. */
   noMailboxConfirms = false;
+  /** HELLO flag STORED_CONFIRMS: its tracked sends get CONFIRM 202 once taken. */
+  storedConfirms = false;
+  /** Its stream consumers (docs/mlm-extensions.md §4), by stream name. */
+  consumers: Map<string, Consumer> | undefined = undefined;
   /** The transport's backlog for it is high: no pushed deliveries until it drains. */
   congested = false;
   /** Stream subscriptions (stream, pattern) held. */

@@ -2,7 +2,10 @@ import { decode, encode } from "../proto/mod.ts";
 import type { MailboxSend, MlmMessage, ServiceSend, StreamRead, StreamSend } from "../proto/types.ts";
 import { Conn } from "./conn.ts";
 import { DeadlineHeap } from "../util/deadline-heap.ts";
-import { HELLO_ANSWER, HelloFlag } from "./extensions.ts";
+import { HELLO_ANSWER, HELLO_ANSWER_REPLAY, HelloFlag } from "./extensions.ts";
+import { Consumer, durableKey, sequenceFrame } from "./consumer.ts";
+import { parseAck, parseCancel, parseRead, type ReadRequest } from "./stream-requests.ts";
+import type { JournalEntry, RecoveredState, StorageOp } from "../storage/types.ts";
 import { FanOut } from "./fanout.ts";
 import { HeldRequests } from "./held.ts";
 import { LogLimiter } from "./log-limit.ts";
@@ -14,12 +17,12 @@ import type { Selector } from "./stream.ts";
 import type { Origin } from "./routes.ts";
 import { obtain, reclaimIfIdle } from "./registry.ts";
 import { isReady, Mailbox, Service } from "./service.ts";
-import { ADMIN_SERVICE, ConfirmStatus, OFFER_REFUSED, STORE_FULL, SUBSCRIPTION_REFUSED } from "./status.ts";
+import { ADMIN_SERVICE, ConfirmStatus, OFFER_REFUSED, STORE_FULL, STREAM_SERVICE, SUBSCRIPTION_REFUSED } from "./status.ts";
 import type { QueueTotals } from "./queue.ts";
 import { Stream } from "./stream.ts";
 import type {
   BrokerClientStats,
-  BrokerAction, BrokerConfig, BrokerCounters, BrokerEvent, BrokerLimits, BrokerStats, LogLevel,
+  BrokerAction, BrokerConfig, BrokerCounters, BrokerEvent, BrokerLimits, BrokerStats, CoreStorageConfig, LogLevel,
 } from "./types.ts";
 
 const MAX_CREDIT = 0x3fffffff;
@@ -32,6 +35,14 @@ const PATTERN_CACHE = 1024;
  */
 const COMPILE_COST = 15;
 const utf8 = new TextEncoder();
+/** `senderConn` of a message recovered from the store: no connection has this key (keys are hex). */
+const RECOVERED = "recovered";
+
+/** A journaled stream: its last sequence number and its consumers. */
+interface Journal {
+  head: number;
+  readonly consumers: Set<Consumer>;
+}
 
 /** A subject as exact patterns see it: up to its first NUL (patterns stop there, as in C). */
 function subjectKey(subject: string): string {
@@ -79,7 +90,7 @@ export class BrokerCore {
   readonly #counters: BrokerCounters = {
     delivered: 0, queued: 0, expired: 0, dropped: 0, malformed: 0, confirmed: 0, failed: 0, requeued: 0,
     connectionsExpired: 0, connectionsRefused: 0, withdrawn: 0, droppedCongested: 0, subscriptionsRefused: 0,
-    openTimeouts: 0, logsSuppressed: 0,
+    openTimeouts: 0, logsSuppressed: 0, stored: 0, recovered: 0, replayed: 0, storageRefused: 0,
   };
   readonly #logLimiter: LogLimiter;
   /** Streams with fan-outs waiting for a later turn, in the order they get it. */
@@ -110,6 +121,28 @@ export class BrokerCore {
   readonly #tooManyOffersHeader: Uint8Array;
   /** What every mailbox and service queue holds together (`storedMessages`, `storedBytes`). */
   readonly #stored: QueueTotals = { count: 0, bytes: 0 };
+  /** Set when the core keeps its state in a store (design.md §5). */
+  readonly #storage: CoreStorageConfig | undefined;
+  /** The store can no longer write and `onFailure` is `refuse`: messages that need storing are refused. */
+  #storeFailed = false;
+  /** The ops of the `store` action of this `handle` call, once there is one. */
+  #ops: StorageOp[] | undefined = undefined;
+  /** Last store record id used. */
+  #lastId = 0;
+  /** Journaled streams by name (empty without a journal). */
+  readonly #journals = new Map<string, Journal>();
+  /** Durable consumers' acknowledged positions, by `durableKey`. */
+  readonly #cursors = new Map<string, number>();
+  /** The consumer holding each durable name now. */
+  readonly #durables = new Map<string, Consumer>();
+  /** Journal reads out, by ticket. */
+  readonly #reads = new Map<number, Consumer>();
+  #ticket = 0;
+  /** Failure CONFIRMs for recovered messages whose sender was not back yet, by sender address. */
+  readonly #parked = new Map<string, Uint8Array[][]>();
+  #parkedCount = 0;
+  /** Stream messages are journaled (a store, and `journal` not turned off). */
+  readonly #journalOn: boolean;
 
   constructor(config: BrokerConfig = {}) {
     const timeout = config.timeout ?? DEFAULT_TIMEOUT;
@@ -124,7 +157,11 @@ export class BrokerCore {
     this.#invalidHeader = encode({ type: "ERROR", code: 500, reason: "" })[0] as Uint8Array;
     this.#failedHeader = encode({ type: "ERROR", code: 300, reason: "" })[0] as Uint8Array;
     this.#subscriptionRefusedHeader = encode({ type: "ERROR", code: 300, reason: SUBSCRIPTION_REFUSED })[0] as Uint8Array;
-    this.#helloHeader = encode({ type: "OK", code: 200, reason: HELLO_ANSWER })[0] as Uint8Array;
+    this.#storage = config.storage;
+    this.#journalOn = config.storage !== undefined && config.storage.journal !== false;
+    this.#helloHeader = encode({
+      type: "OK", code: 200, reason: this.#journalOn ? HELLO_ANSWER_REPLAY : HELLO_ANSWER,
+    })[0] as Uint8Array;
     this.#tooManyOffersHeader = encode({ type: "ERROR", code: 300, reason: OFFER_REFUSED })[0] as Uint8Array;
   }
 
@@ -151,6 +188,7 @@ export class BrokerCore {
   handle(event: BrokerEvent, now: number): BrokerAction[] {
     const out: BrokerAction[] = [];
     this.#out = out;
+    this.#ops = undefined;
     if (this.#closed) return out;
     if (now > this.#now) this.#now = now;
     this.#budget = this.#matchesPerTurn;
@@ -210,6 +248,12 @@ export class BrokerCore {
       case "shutdown":
         this.#shutdown();
         break;
+      case "journal":
+        this.#journalRead(event.ticket, event.entries, event.error);
+        break;
+      case "storage-failed":
+        this.#storageFailed(event.reason);
+        break;
     }
   }
 
@@ -248,8 +292,10 @@ export class BrokerCore {
       services: [...this.#services.values()].map((s) => ({
         name: s.name, workers: s.workers, queued: s.queue.count, bytes: s.queue.bytes, inflight: s.inflight,
       })),
+      journals: [...this.#journals].map(([name, j]) => ({ name, head: j.head, consumers: j.consumers.size })),
       counters: { ...this.#counters },
       held: this.#held.size,
+      ...(this.#storage?.describe ? { storage: this.#storage.describe() } : {}),
     };
   }
 
@@ -393,6 +439,7 @@ export class BrokerCore {
     }
     conn.buffer = undefined;
     conn.routes = undefined;
+    if (conn.consumers) for (const consumer of [...conn.consumers.values()]) this.#dropConsumer(consumer);
     const inflight = conn.inflight;
     conn.inflight = undefined;
     conn.inflightBytes = 0;
@@ -448,6 +495,7 @@ export class BrokerCore {
         if (message.tracker === "") {
           // HELLO (docs/mlm-extensions.md §1); a repeated one replaces the flags.
           conn.noMailboxConfirms = (message.code & HelloFlag.NO_MAILBOX_CONFIRMS) !== 0;
+          conn.storedConfirms = (message.code & HelloFlag.STORED_CONFIRMS) !== 0;
           this.#reply(conn, this.#helloHeader);
           return;
         }
@@ -524,7 +572,14 @@ export class BrokerCore {
     this.#unwait(conn);
     this.#reply(conn, this.#okHeader);
     this.#log("debug", "connection opened", { conn: conn.key, address });
-    if (address !== "") this.#drainMailbox(conn);
+    if (address === "") return;
+    const parked = this.#parked.get(address);
+    if (parked) {
+      this.#parked.delete(address);
+      this.#parkedCount -= parked.length;
+      for (const frames of parked) this.#out.push({ type: "send", conn: conn.key, frames });
+    }
+    this.#drainMailbox(conn);
   }
 
   #credit(conn: Conn, amount: number): void {
@@ -537,6 +592,7 @@ export class BrokerCore {
   /** `conn` can take deliveries again (credit, or its backlog drained): hand it what waits. */
   #ready(conn: Conn): void {
     this.#flushBuffer(conn);
+    if (conn.consumers) for (const consumer of conn.consumers.values()) if (!consumer.live) this.#catchUp(consumer);
     if (conn.address !== "") this.#drainMailbox(conn);
     if (conn.offering) for (const service of conn.offering) this.#dispatch(service);
   }
@@ -560,6 +616,7 @@ export class BrokerCore {
     if (!worker.inflight?.delete(request)) return;
     this.#held.delete(request);
     worker.inflightBytes -= request.bytes;
+    this.#forget(request);
     this.#dropContent(request);
     const service = this.#services.get(request.address);
     if (service) {
@@ -605,6 +662,7 @@ export class BrokerCore {
     this.#held.delete(request);
     this.#counters.withdrawn++;
     this.#sendConfirm(request, request.tracker, ConfirmStatus.WITHDRAWN, "withdrawn");
+    this.#forget(request);
     this.#dropContent(request);
   }
 
@@ -632,7 +690,22 @@ export class BrokerCore {
   #notify(origin: Origin, tracker: string, code: number, reason: string): void {
     if (tracker === "") return;
     this.#counters.failed++;
-    this.#sendConfirm(origin, tracker, code, reason);
+    if (this.#sendConfirm(origin, tracker, code, reason)) return;
+    if (origin.senderConn === RECOVERED && origin.sender !== "") this.#park(origin.sender, tracker, code, reason);
+  }
+
+  /**
+   * Hold a failure CONFIRM for a message recovered from the store (e.g. expired while the broker
+   * was down) until its sender's address is back: it could not be connected yet. At most
+   * `pendingConfirms` are held in all; beyond that they are dropped.
+   */
+  #park(address: string, tracker: string, code: number, reason: string): void {
+    if (this.#parkedCount >= this.#limits.pendingConfirms) return;
+    this.#parkedCount++;
+    const list = this.#parked.get(address);
+    const confirm = encode({ type: "CONFIRM", tracker, code, reason });
+    if (list) list.push(confirm);
+    else this.#parked.set(address, [confirm]);
   }
 
   // ---------------------------------------------------------------- streams
@@ -707,6 +780,8 @@ export class BrokerCore {
   }
 
   #streamCancel(conn: Conn, name: string): void {
+    const consumer = conn.consumers?.get(name);
+    if (consumer) this.#dropConsumer(consumer);
     const stream = this.#streams.get(name);
     if (stream) {
       conn.patterns -= stream.removeReader(conn);
@@ -727,6 +802,7 @@ export class BrokerCore {
       this.#release(message.content);
       return;
     }
+    if (this.#journalOn) this.#journalAppend(stream.name, conn, message);
     const fan = new FanOut(stream, conn, message.subject, message.content, contentBytes(message.content), ++this.#seq);
     // A stream's messages go out in order: behind a fan-out that waits, a new one waits too.
     if (stream.pending.length > 0 || !this.#fanOut(fan)) this.#defer(fan);
@@ -886,27 +962,34 @@ export class BrokerCore {
       this.#refuse(conn, message, ConfirmStatus.LIMIT, "message too large");
       return;
     }
-    this.#mail(
+    const taken = this.#mail(
       conn.key, conn.address, message.address, message.subject, message.tracker, message.content, bytes,
       message.timeout,
     );
+    if (taken) this.#acknowledge(conn, message.tracker);
+  }
+
+  /** CONFIRM 202: `conn` asked to know when the broker has taken its tracked messages (docs/mlm-extensions.md §3). */
+  #acknowledge(conn: Conn, tracker: string): void {
+    if (!conn.storedConfirms || tracker === "") return;
+    this.#out.push({ type: "send", conn: conn.key, frames: encode({ type: "CONFIRM", tracker, code: ConfirmStatus.STORED, reason: "stored" }) });
   }
 
   #origin(conn: Conn): Origin {
     return { senderConn: conn.key, sender: conn.address };
   }
 
-  /** Deliver to the address owner now if it can take it, else store in its mailbox. */
+  /** Deliver to the address owner now if it can take it, else store in its mailbox; false when refused. */
   #mail(
     senderConn: string, sender: string, address: string, subject: string, tracker: string, content: Uint8Array[],
     bytes: number, timeout: number,
-  ): void {
+  ): boolean {
     const target = this.#owners.get(address);
     let box = this.#mailboxes.get(address);
     if (target && !box && isReady(target)) {
       this.#deliverMail(target, senderConn, sender, subject, tracker, content, undefined);
       this.#release(content);
-      return;
+      return true;
     }
     const limits = this.#limits;
     if (box && (box.queue.count >= limits.mailboxMessages || box.queue.bytes + bytes > limits.mailboxBytes)) {
@@ -918,17 +1001,22 @@ export class BrokerCore {
       }
       this.#fail({ senderConn, sender }, tracker, ConfirmStatus.LIMIT, "mailbox full");
       this.#release(content);
-      return;
+      return false;
     }
     if (!box && bytes > limits.mailboxBytes) {
       this.#fail({ senderConn, sender }, tracker, ConfirmStatus.LIMIT, "mailbox full");
       this.#release(content);
-      return;
+      return false;
     }
     if (this.#storeFull(bytes)) {
       this.#fail({ senderConn, sender }, tracker, ConfirmStatus.LIMIT, STORE_FULL);
       this.#release(content);
-      return;
+      return false;
+    }
+    if (this.#storeFailed && senderConn !== "") {
+      this.#unavailable({ senderConn, sender }, tracker);
+      this.#release(content);
+      return false;
     }
     if (!box) {
       box = new Mailbox(address, this.#stored);
@@ -940,10 +1028,12 @@ export class BrokerCore {
     box.queue.push(stored);
     if (deadline !== Infinity) this.#deadlines.add(stored);
     this.#counters.queued++;
+    this.#keep(stored);
     if (!box.warned && box.queue.bytes > limits.mailboxWarnBytes) {
       box.warned = true;
       this.#log("warn", "mailbox above its size-warn threshold", { address, bytes: box.queue.bytes });
     }
+    return true;
   }
 
   #deliverMail(
@@ -967,6 +1057,7 @@ export class BrokerCore {
         queue.remove(stored);
         this.#deadlines.delete(stored);
         this.#deliverMail(conn, stored.senderConn, stored.sender, stored.subject, stored.tracker, stored.content, stored);
+        this.#forget(stored);
         this.#dropContent(stored);
       }
       stored = next;
@@ -1020,6 +1111,10 @@ export class BrokerCore {
       this.#admin(conn, message);
       return;
     }
+    if (message.address === STREAM_SERVICE) {
+      this.#streamService(conn, message);
+      return;
+    }
     const bytes = contentBytes(message.content);
     if (bytes > this.#limits.maxMessageSize) {
       this.#refuse(conn, message, ConfirmStatus.LIMIT, "message too large");
@@ -1033,7 +1128,16 @@ export class BrokerCore {
     );
     const index = service.pick(message.subject);
     if (index >= 0) {
+      const worker = (service.offers[index] as { conn: Conn }).conn;
+      if (this.#storeFailed && worker.creditAware && request.tracker !== "") {
+        // It would be held in flight, and kept for a requeue after a crash: that needs the store.
+        this.#unavailable(request, request.tracker);
+        this.#dropContent(request);
+        this.#reclaimService(service);
+        return;
+      }
       this.#deliverRequest(service, index, request);
+      this.#acknowledge(conn, request.tracker);
       return;
     }
     const limits = this.#limits;
@@ -1056,11 +1160,19 @@ export class BrokerCore {
       this.#reclaimService(service);
       return;
     }
+    if (this.#storeFailed) {
+      this.#unavailable(request, request.tracker);
+      this.#dropContent(request);
+      this.#reclaimService(service);
+      return;
+    }
     service.full = false;
     queue.push(request);
     this.#held.add(request);
     if (deadline !== Infinity) this.#deadlines.add(request);
     this.#counters.queued++;
+    this.#keep(request);
+    this.#acknowledge(conn, request.tracker);
     if (!service.warned && queue.bytes > limits.serviceQueueWarnBytes) {
       service.warned = true;
       this.#log("warn", "service queue above its size-warn threshold", { service: service.name, bytes: queue.bytes });
@@ -1070,6 +1182,8 @@ export class BrokerCore {
   #deliverRequest(service: Service, index: number, request: StoredMessage): void {
     const worker = service.offers[index]?.conn as Conn;
     service.rotate(index);
+    // Kept before it leaves: under fsync `always`, nothing is delivered before it is on disk.
+    if (request.tracker !== "" && worker.creditAware) this.#keep(request);
     this.#deliver(worker, encode({
       type: "SERVICE_DELIVER", sender: request.sender, address: request.address, subject: request.subject,
       tracker: request.tracker, content: request.content,
@@ -1077,11 +1191,12 @@ export class BrokerCore {
     if (request.tracker === "" || !worker.creditAware) {
       // Delivered for good (C workers never confirm); a route is kept so a CONFIRM still reaches the requester.
       this.#held.delete(request);
+      this.#forget(request);
       this.#dropContent(request);
       if (request.tracker !== "") this.#route(worker, request.tracker, request);
       return;
     }
-    // Held until the worker confirms; requeued if it leaves first.
+    // Held until the worker confirms; requeued if it leaves first (or after a crash: it is kept).
     (worker.inflight ??= new Set()).add(request);
     this.#held.add(request);
     worker.inflightBytes += request.bytes;
@@ -1143,6 +1258,7 @@ export class BrokerCore {
         this.#held.delete(request);
         this.#counters.expired++;
         this.#notify(request, request.tracker, ConfirmStatus.EXPIRED, "expired");
+        this.#forget(request);
         this.#dropContent(request);
         services.add(service);
         continue;
@@ -1169,6 +1285,322 @@ export class BrokerCore {
     this.#mail("", ADMIN_SERVICE, conn.address, message.subject, message.tracker, [body], body.byteLength, 0);
   }
 
+  // ---------------------------------------------------------------- storage (design.md §5)
+
+  /**
+   * Take over what the store recovered: mailbox messages and service requests in the order they
+   * were accepted (requests that were in flight at a worker are queued again), stream journals'
+   * sequence numbers and durable consumers' positions. Call once, before the first event;
+   * deadlines already passed expire (with their CONFIRM 301) at the first event.
+   */
+  restore(state: RecoveredState): void {
+    if (this.#storage === undefined) return;
+    if (state.lastId > this.#lastId) this.#lastId = state.lastId;
+    for (const record of state.records) {
+      const content = record.content as Uint8Array[];
+      const bytes = contentBytes(content);
+      const message = new StoredMessage(
+        record.kind, RECOVERED, record.sender, record.address, record.subject, record.tracker, content, bytes,
+        record.deadline,
+      );
+      message.id = record.id;
+      if (record.kind === "mailbox") {
+        let box = this.#mailboxes.get(record.address);
+        if (!box) {
+          box = new Mailbox(record.address, this.#stored);
+          this.#mailboxes.set(record.address, box);
+        }
+        box.queue.push(message);
+      } else {
+        this.#service(record.address).queue.push(message);
+        this.#held.add(message);
+      }
+      if (message.deadline !== Infinity) this.#deadlines.add(message);
+      this.#counters.recovered++;
+    }
+    if (this.#journalOn) {
+      for (const stream of state.streams) this.#journals.set(stream.name, { head: stream.head, consumers: new Set() });
+      for (const cursor of state.cursors) {
+        this.#cursors.set(durableKey(cursor.stream, cursor.consumer), cursor.seq);
+        // A position acknowledged beyond what the journal kept (a torn tail): never reuse those numbers.
+        const journal = this.#journals.get(cursor.stream);
+        if (journal && journal.head < cursor.seq) journal.head = cursor.seq;
+        else if (!journal) this.#journals.set(cursor.stream, { head: cursor.seq, consumers: new Set() });
+      }
+    }
+  }
+
+  /** Append a storage op to this event's `store` action (emitted where the first op was decided). */
+  #persist(op: StorageOp): void {
+    let ops = this.#ops;
+    if (ops === undefined) {
+      ops = this.#ops = [];
+      this.#out.push({ type: "store", ops });
+    }
+    ops.push(op);
+  }
+
+  /** Keep a queued or held message in the store (no-op without one, and for the broker's own answers). */
+  #keep(message: StoredMessage): void {
+    if (this.#storage === undefined || message.id !== 0 || message.senderConn === "") return;
+    if (this.#storeFailed) return;
+    const id = message.id = ++this.#lastId;
+    this.#counters.stored++;
+    this.#persist({
+      op: "put",
+      record: {
+        id, kind: message.kind, sender: message.sender, address: message.address, subject: message.subject,
+        tracker: message.tracker, deadline: message.deadline, content: message.content,
+      },
+    });
+  }
+
+  /** A kept message is done for good. */
+  #forget(message: StoredMessage): void {
+    if (message.id === 0) return;
+    this.#persist({ op: "done", id: message.id });
+    message.id = 0;
+  }
+
+  /** Refuse a message because the store cannot write (CONFIRM 306). */
+  #unavailable(origin: Origin, tracker: string): void {
+    this.#counters.storageRefused++;
+    this.#log("warn", "storage unavailable: message refused", { sender: origin.sender });
+    this.#fail(origin, tracker, ConfirmStatus.UNAVAILABLE, "storage unavailable");
+  }
+
+  #storageFailed(reason: string): void {
+    if (this.#storage === undefined) return;
+    const memory = this.#storage.onFailure === "memory";
+    this.#log("error", memory ? "storage failed: serving from memory only, without durability" : "storage failed: refusing messages that need storing", { reason });
+    if (!memory) this.#storeFailed = true;
+  }
+
+  // ---------------------------------------------------------------- journal and consumers (docs/mlm-extensions.md §4)
+
+  /** Number a STREAM-SEND, journal it and hand it to the stream's live consumers. */
+  #journalAppend(name: string, sender: Conn, message: StreamSend): void {
+    let journal = this.#journals.get(name);
+    if (journal === undefined) {
+      if (this.#journals.size >= this.#limits.journaledStreams) {
+        this.#log("warn", "journal limit reached: stream not journaled", { stream: name, limit: this.#limits.journaledStreams });
+        return;
+      }
+      journal = { head: 0, consumers: new Set() };
+      this.#journals.set(name, journal);
+    }
+    const seq = ++journal.head;
+    if (!this.#storeFailed) {
+      this.#persist({
+        op: "journal",
+        entry: { stream: name, seq, time: 0, sender: sender.address, subject: message.subject, content: message.content },
+      });
+    }
+    if (journal.consumers.size === 0) return;
+    let frames: Uint8Array[] | undefined;
+    for (const consumer of journal.consumers) {
+      if (!consumer.live || seq < consumer.next) continue;
+      if (seq > consumer.next || !isReady(consumer.conn)) {
+        // It missed entries, or cannot take this one now: it reads on from the journal later.
+        consumer.live = false;
+        this.#catchUp(consumer);
+        continue;
+      }
+      consumer.next = seq + 1;
+      // Unlike a plain reader, a consumer gets every matching entry, its own too (as a replay would).
+      if (!consumer.pattern.matches(message.subject)) continue;
+      frames ??= encode({
+        type: "STREAM_DELIVER", address: name, sender: sender.address, subject: message.subject,
+        content: [sequenceFrame(seq), ...message.content],
+      });
+      this.#deliver(consumer.conn, frames);
+    }
+  }
+
+  /** A command to `malamute.stream`. */
+  #streamService(conn: Conn, message: ServiceSend): void {
+    switch (message.subject) {
+      case "READ": {
+        const request = parseRead(message.content);
+        if (!request.ok) this.#streamAnswer(conn, message, { ok: false, code: "BAD_REQUEST", error: request.error });
+        else this.#startConsumer(conn, message, request.value);
+        break;
+      }
+      case "ACK": {
+        const request = parseAck(message.content);
+        if (request.ok) this.#ack(conn, request.value.stream, request.value.consumer, request.value.seq);
+        else this.#log("debug", "bad ACK ignored", { conn: conn.key, error: request.error });
+        break;
+      }
+      case "CANCEL": {
+        const request = parseCancel(message.content);
+        if (!request.ok) {
+          this.#streamAnswer(conn, message, { ok: false, code: "BAD_REQUEST", error: request.error });
+          break;
+        }
+        const consumer = conn.consumers?.get(request.value);
+        if (consumer) this.#dropConsumer(consumer);
+        this.#streamAnswer(conn, message, { ok: true, stream: request.value });
+        break;
+      }
+      default:
+        this.#streamAnswer(conn, message, { ok: false, code: "BAD_REQUEST", error: `unknown command "${message.subject}"` });
+    }
+    this.#release(message.content);
+  }
+
+  /** Answer a `malamute.stream` command: MAILBOX-DELIVER to the requesting connection, named or not. */
+  #streamAnswer(conn: Conn, request: ServiceSend, body: Record<string, unknown>): void {
+    this.#out.push({
+      type: "send", conn: conn.key,
+      frames: encode({
+        type: "MAILBOX_DELIVER", sender: STREAM_SERVICE, address: conn.address, subject: request.subject,
+        tracker: request.tracker, content: [utf8.encode(JSON.stringify(body))],
+      }),
+    });
+  }
+
+  #startConsumer(conn: Conn, message: ServiceSend, request: ReadRequest): void {
+    const journal = this.#journalOn ? this.#journals.get(request.stream) ?? this.#newJournal(request.stream) : undefined;
+    if (journal === undefined) {
+      this.#streamAnswer(conn, message, { ok: false, code: "NO_JOURNAL", error: "this broker keeps no journal for the stream" });
+      return;
+    }
+    const previous = conn.consumers?.get(request.stream);
+    if (previous) this.#dropConsumer(previous);
+    else if ((conn.consumers?.size ?? 0) >= this.#limits.consumersPerConnection) {
+      this.#streamAnswer(conn, message, { ok: false, code: "LIMIT", error: "too many consumers on this connection" });
+      return;
+    }
+    const key = request.consumer === undefined ? undefined : durableKey(request.stream, request.consumer);
+    const position = key === undefined ? undefined : this.#cursors.get(key);
+    if (key !== undefined && position === undefined && this.#cursors.size >= this.#limits.durableConsumers) {
+      this.#streamAnswer(conn, message, { ok: false, code: "LIMIT", error: "too many durable consumers" });
+      return;
+    }
+    let next: number;
+    let fromTime: number | undefined;
+    const from = request.from;
+    if (position !== undefined) next = position + 1;
+    else if (from.kind === "first") next = 1;
+    else if (from.kind === "new") next = journal.head + 1;
+    else if (from.kind === "seq") next = from.seq;
+    else if (from.kind === "last") next = Math.max(1, journal.head - from.count + 1);
+    else {
+      next = 1;
+      fromTime = from.time;
+    }
+    if (key !== undefined) {
+      const holder = this.#durables.get(key);
+      if (holder) this.#dropConsumer(holder);
+      if (position === undefined) {
+        // Known from now on (a position before the first entry it may get), so a restart resumes here.
+        this.#cursors.set(key, next - 1);
+        this.#persist({ op: "cursor", stream: request.stream, consumer: request.consumer as string, seq: next - 1 });
+      }
+    }
+    const consumer = new Consumer(conn, request.stream, this.#pattern(request.pattern), next, request.consumer, fromTime);
+    (conn.consumers ??= new Map()).set(request.stream, consumer);
+    journal.consumers.add(consumer);
+    if (key !== undefined) this.#durables.set(key, consumer);
+    this.#streamAnswer(conn, message, { ok: true, stream: request.stream, next: Math.min(next, journal.head + 1), head: journal.head });
+    if (next > journal.head && fromTime === undefined) consumer.live = true;
+    else this.#catchUp(consumer);
+  }
+
+  #newJournal(name: string): Journal | undefined {
+    if (this.#journals.size >= this.#limits.journaledStreams) return undefined;
+    const journal: Journal = { head: 0, consumers: new Set() };
+    this.#journals.set(name, journal);
+    return journal;
+  }
+
+  /** Ask the store for the consumer's next entries, if it can take them and no read is out. */
+  #catchUp(consumer: Consumer): void {
+    if (consumer.live || consumer.reading !== 0 || !isReady(consumer.conn) || !consumer.conn.alive) return;
+    const ticket = ++this.#ticket;
+    consumer.reading = ticket;
+    this.#reads.set(ticket, consumer);
+    const from = consumer.fromTime !== undefined ? { time: consumer.fromTime } : { seq: consumer.next };
+    this.#out.push({
+      type: "read", ticket, stream: consumer.stream, from,
+      maxEntries: this.#limits.replayBatchMessages, maxBytes: this.#limits.replayBatchBytes,
+    });
+  }
+
+  /** Entries read for a consumer: deliver what it may get, then read on or go live. */
+  #journalRead(ticket: number, entries: readonly JournalEntry[], error: string | undefined): void {
+    const consumer = this.#reads.get(ticket);
+    if (consumer === undefined) return;
+    this.#reads.delete(ticket);
+    consumer.reading = 0;
+    if (consumer.conn.consumers?.get(consumer.stream) !== consumer) return;
+    const journal = this.#journals.get(consumer.stream) as Journal;
+    if (error !== undefined) {
+      this.#log("warn", "journal read failed: consumer continues live", { stream: consumer.stream, error });
+    }
+    if (consumer.fromTime !== undefined) {
+      consumer.fromTime = undefined;
+      consumer.next = entries.length > 0 ? (entries[0] as JournalEntry).seq : journal.head + 1;
+    }
+    const conn = consumer.conn;
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i] as JournalEntry;
+      if (entry.seq < consumer.next) continue;
+      if (!isReady(conn)) return this.#afterRead(consumer, journal, false);
+      // Retention may have removed entries it had not got: it continues at the oldest kept.
+      consumer.next = entry.seq + 1;
+      if (!consumer.pattern.matches(entry.subject)) continue;
+      consumer.replayed++;
+      this.#counters.replayed++;
+      this.#deliver(conn, encode({
+        type: "STREAM_DELIVER", address: consumer.stream, sender: entry.sender, subject: entry.subject,
+        content: [sequenceFrame(entry.seq), ...entry.content],
+      }));
+    }
+    this.#afterRead(consumer, journal, entries.length === 0 || error !== undefined);
+  }
+
+  #afterRead(consumer: Consumer, journal: Journal, exhausted: boolean): void {
+    if (consumer.next > journal.head || exhausted) {
+      // Caught up (or the store has nothing more): live from the next number on.
+      if (consumer.next <= journal.head) consumer.next = journal.head + 1;
+      consumer.live = true;
+      return;
+    }
+    this.#catchUp(consumer);
+  }
+
+  /** A durable consumer acknowledged up to `seq`: keep the position (it only moves forward). */
+  #ack(conn: Conn, stream: string, name: string, seq: number): void {
+    const key = durableKey(stream, name);
+    const holder = this.#durables.get(key);
+    if (holder === undefined || holder.conn !== conn) return;
+    const position = this.#cursors.get(key) ?? 0;
+    if (seq <= position) return;
+    const limit = Math.min(seq, holder.next - 1);
+    if (limit <= position) return;
+    this.#cursors.set(key, limit);
+    this.#persist({ op: "cursor", stream, consumer: name, seq: limit });
+  }
+
+  #dropConsumer(consumer: Consumer): void {
+    const conn = consumer.conn;
+    if (conn.consumers?.get(consumer.stream) === consumer) {
+      conn.consumers.delete(consumer.stream);
+      if (conn.consumers.size === 0) conn.consumers = undefined;
+    }
+    this.#journals.get(consumer.stream)?.consumers.delete(consumer);
+    if (consumer.durable !== undefined) {
+      const key = durableKey(consumer.stream, consumer.durable);
+      if (this.#durables.get(key) === consumer) this.#durables.delete(key);
+    }
+    if (consumer.reading !== 0) {
+      this.#reads.delete(consumer.reading);
+      consumer.reading = 0;
+    }
+  }
+
   // ---------------------------------------------------------------- expiry and shutdown
 
   #expireMessage(message: StoredMessage): void {
@@ -1186,19 +1618,24 @@ export class BrokerCore {
     }
     this.#counters.expired++;
     this.#notify(message, message.tracker, ConfirmStatus.EXPIRED, "expired");
+    this.#forget(message);
     this.#dropContent(message);
   }
 
   #shutdown(): void {
     const reason = "broker shutting down";
+    // Messages in the store are not lost: they are there when the broker starts again.
+    const lost = (m: StoredMessage): void => {
+      if (m.id === 0) this.#fail(m, m.tracker, ConfirmStatus.SHUTDOWN, reason);
+    };
     for (const box of this.#mailboxes.values()) {
-      for (let m = box.queue.head; m; m = m.next) this.#fail(m, m.tracker, ConfirmStatus.SHUTDOWN, reason);
+      for (let m = box.queue.head; m; m = m.next) lost(m);
     }
     for (const service of this.#services.values()) {
-      for (let m = service.queue.head; m; m = m.next) this.#fail(m, m.tracker, ConfirmStatus.SHUTDOWN, reason);
+      for (let m = service.queue.head; m; m = m.next) lost(m);
     }
     for (const conn of this.#conns.values()) {
-      if (conn.inflight) for (const m of conn.inflight) this.#fail(m, m.tracker, ConfirmStatus.SHUTDOWN, reason);
+      if (conn.inflight) for (const m of conn.inflight) lost(m);
       this.#counters.dropped += conn.buffered;
     }
     this.#held.clear();

@@ -12,7 +12,18 @@
  * const features = HELLO_ANSWER.split(" ").slice(1); // ["confirm", "credit", "withdraw"]
  * ```
  */
-export const HELLO_ANSWER = "malamute-ext/1 confirm credit withdraw";
+export const HELLO_ANSWER = "malamute-ext/1 confirm credit withdraw stored";
+
+/**
+ * The HELLO answer of a broker that keeps a stream journal: {@link HELLO_ANSWER} plus `replay`
+ * (docs/mlm-extensions.md §4).
+ *
+ * @example
+ * ```ts
+ * HELLO_ANSWER_REPLAY.endsWith(" replay"); // true
+ * ```
+ */
+export const HELLO_ANSWER_REPLAY = `${HELLO_ANSWER} replay`;
 
 /**
  * Flags a client asks for in its HELLO's `code`. Bits not listed are reserved and ignored.

@@ -42,6 +42,11 @@ export const DEFAULT_LIMITS: Readonly<BrokerLimits> = Object.freeze({
   streamBacklogBytes: 64 * MiB,
   logBurst: 10,
   logWindow: 60_000,
+  consumersPerConnection: 100,
+  durableConsumers: 10_000,
+  journaledStreams: 10_000,
+  replayBatchMessages: 512,
+  replayBatchBytes: 1 * MiB,
 });
 
 /**

@@ -6,13 +6,17 @@ import { BrokerError } from "./errors.ts";
 import { startBroker } from "./server.ts";
 import type { BrokerLogEntry } from "./server.ts";
 import type { LogLevel } from "./types.ts";
+import type { FsyncPolicy } from "../storage/types.ts";
 
-const USAGE = `usage: npm run broker -- [--endpoint tcp://HOST:PORT]... [--config FILE] [--timeout MS] [--verbose]
+const USAGE = `usage: npm run broker -- [--endpoint tcp://HOST:PORT]... [--config FILE] [--timeout MS]
+                          [--data-dir DIR [--fsync always|interval|never]] [--verbose]
 
   -e, --endpoint   endpoint to bind (repeatable); default: the config file's, else tcp://127.0.0.1:9999
   -c, --config     C malamute.cfg (ZPL): server/timeout, mlm_server/bind/endpoint,
                    mlm_server/security/mechanism, server/auth/plain, mailbox and service limits
   -t, --timeout    client expiry in ms (default 10000, or server/timeout from the config)
+  -d, --data-dir   keep mailboxes, service queues and stream journals here (they survive restarts)
+      --fsync      with --data-dir: always, interval (default) or never
   -v, --verbose    also log debug records
   -h, --help       show this help`;
 
@@ -32,6 +36,8 @@ async function main(): Promise<number> {
         endpoint: { type: "string", short: "e", multiple: true },
         config: { type: "string", short: "c" },
         timeout: { type: "string", short: "t" },
+        "data-dir": { type: "string", short: "d" },
+        fsync: { type: "string" },
         verbose: { type: "boolean", short: "v", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -53,6 +59,16 @@ async function main(): Promise<number> {
       return 2;
     }
   }
+  const fsync = values.fsync as FsyncPolicy | undefined;
+  if (fsync !== undefined && fsync !== "always" && fsync !== "interval" && fsync !== "never") {
+    process.stderr.write(`--fsync must be always, interval or never, got "${fsync}"\n`);
+    return 2;
+  }
+  if (fsync !== undefined && values["data-dir"] === undefined) {
+    process.stderr.write(`--fsync needs --data-dir\n`);
+    return 2;
+  }
+  const storage = values["data-dir"] !== undefined ? { dir: values["data-dir"], ...(fsync ? { fsync } : {}) } : undefined;
   const threshold = values.verbose ? 0 : LEVELS.info;
   const log = (entry: BrokerLogEntry): void => {
     if (LEVELS[entry.level] >= threshold) process.stderr.write(`${formatLog(entry)}\n`);
@@ -60,7 +76,7 @@ async function main(): Promise<number> {
 
   let broker;
   try {
-    broker = await startBroker({ endpoints: values.endpoint, config: values.config, timeout, log });
+    broker = await startBroker({ endpoints: values.endpoint, config: values.config, timeout, log, ...(storage ? { storage } : {}) });
   } catch (error) {
     process.stderr.write(`malamute broker: ${error instanceof BrokerError ? error.message : String(error)}\n`);
     return 1;

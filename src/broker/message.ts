@@ -22,6 +22,8 @@ export class StoredMessage {
   heldKey: string | undefined = undefined;
   /** Withdrawn by its sender while in flight: dropped, not requeued, if its worker leaves. */
   withdrawn = false;
+  /** Its record id in the broker's store, 0 when not stored. */
+  id = 0;
 
   constructor(
     readonly kind: MessageKind,

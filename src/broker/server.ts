@@ -11,6 +11,9 @@ import { BrokerCore } from "./core.ts";
 import { BrokerError } from "./errors.ts";
 import { HEADER_ALLOWANCE } from "./limits.ts";
 import type { BrokerAction, BrokerEvent, BrokerLimits, BrokerStats, LogLevel } from "./types.ts";
+import type { BrokerStore } from "../storage/types.ts";
+import { type BrokerStorageOptions, createStore } from "./storage-options.ts";
+import { StoreGate } from "./store-gate.ts";
 
 /** Endpoint bound when neither the options nor the config file name one. */
 export const DEFAULT_ENDPOINT = "tcp://127.0.0.1:9999";
@@ -59,6 +62,12 @@ export interface BrokerOptions {
   recycleBuffers?: boolean;
   /** Receives log records from the start (also available later as the `log` event). */
   log?: (entry: BrokerLogEntry) => void;
+  /**
+   * Keep mailboxes, service queues and stream journals in a store, so they survive a restart and
+   * streams can be replayed (docs/broker.md "Durability"). Default: the config file's
+   * `mlm_server/storage`, else memory only, exactly as the C broker.
+   */
+  storage?: BrokerStorageOptions;
 }
 
 /** Events of a running broker. */
@@ -100,10 +109,29 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   const endpoints = options.endpoints ?? (file && file.endpoints.length > 0 ? file.endpoints : [DEFAULT_ENDPOINT]);
   const auth = options.auth ??
     (file?.mechanism === "plain" ? { mechanism: "plain" as const, passwordsFile: file.passwordsFile } : undefined);
+  const limits = { ...file?.limits, ...options.limits };
+  const storageOptions = options.storage ?? file?.storage;
+  const store = createStore(storageOptions, limits.maxMessageSize ?? 64 * 1024 * 1024);
   const core = new BrokerCore({
     timeout: options.timeout ?? file?.timeout,
-    limits: { ...file?.limits, ...options.limits },
+    limits,
+    ...(store ? {
+      storage: { journal: storageOptions?.journal, onFailure: storageOptions?.onFailure, describe: () => store.stats() },
+    } : {}),
   });
+  if (store) {
+    try {
+      core.restore(await store.open());
+    } catch (cause) {
+      throw new BrokerError("BROKER_STORAGE", `cannot open the broker's storage: ${(cause as Error).message}`, { cause });
+    }
+    const recovery = store.stats().recovery;
+    early?.({ level: "info", message: "storage opened", fields: {
+      kind: store.kind, fsync: store.fsync, records: recovery.records, entries: recovery.entries, ms: recovery.ms,
+      discardedBytes: recovery.discardedBytes, discardedRecords: recovery.discardedRecords,
+    } });
+    for (const note of recovery.notes) early?.({ level: "warn", message: `storage recovery: ${note}`, fields: {} });
+  }
   const transport = options.transport ?? zmtp;
   const linger = options.linger ?? 100;
   // Large bodies are forwarded through recycled buffers: without this, 64 KiB requests at a
@@ -113,7 +141,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   const routerOptions: TcpRouterOptions = { linger, ...transportLimits(core.limits), ...(pool ? { pool } : {}) };
   if (auth?.mechanism === "plain") routerOptions.plain = { authenticate: authenticator(auth) };
   const router = transport.router(routerOptions);
-  const broker = new MlmBroker(core, router, router instanceof TcpRouter ? 0 : linger, pool);
+  const broker = new MlmBroker(core, router, router instanceof TcpRouter ? 0 : linger, pool, store);
   if (early) broker.on("log", early);
   try {
     for (const endpoint of endpoints) {
@@ -128,6 +156,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     }
   } catch (error) {
     await broker.abort();
+    await store?.close();
     throw error;
   }
   return broker;
@@ -189,13 +218,21 @@ class MlmBroker extends Emitter<BrokerEvents> implements Broker {
   readonly #deferred: BrokerEvent[] = [];
   #running = false;
   #continueScheduled = false;
+  readonly #store: BrokerStore | undefined;
+  /** Holds effects until what was stored before them is durable (a store that writes files). */
+  readonly #gate: StoreGate | undefined;
+  #storeFailureReported = false;
 
-  constructor(core: BrokerCore, router: RouterSocket, linger: number, pool: BufferPool | undefined) {
+  constructor(
+    core: BrokerCore, router: RouterSocket, linger: number, pool: BufferPool | undefined, store: BrokerStore | undefined,
+  ) {
     super();
     this.#core = core;
     this.#router = router;
     this.#linger = linger;
     this.#pool = pool;
+    this.#store = store;
+    this.#gate = store && store.kind === "file" ? new StoreGate(store, this.#onStoreError) : undefined;
     router.on("message", this.#onMessage);
     router.on("connect", this.#onConnect);
     router.on("disconnect", this.#onDisconnect);
@@ -236,6 +273,8 @@ class MlmBroker extends Emitter<BrokerEvents> implements Broker {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#detach();
+    await this.#gate?.drain();
+    await this.#store?.close();
     // Transports that close without draining (#linger > 0) get a moment to send the last
     // replies and the shutdown CONFIRMs; the zmtp ROUTER flushes them itself on close.
     if (told > 0 && this.#linger > 0) await new Promise((resolve) => setTimeout(resolve, this.#linger));
@@ -310,6 +349,7 @@ class MlmBroker extends Emitter<BrokerEvents> implements Broker {
 
   #execute(event: BrokerEvent): number {
     const actions = this.#core.handle(event, performance.now());
+    if (this.#gate) return this.#executeGated(actions, this.#gate);
     let sent = 0;
     for (let i = 0; i < actions.length; i++) {
       const action = actions[i] as BrokerAction;
@@ -333,11 +373,96 @@ class MlmBroker extends Emitter<BrokerEvents> implements Broker {
           this.#continueScheduled = true;
           nextTurn(this.#onContinue);
         }
+      } else if (action.type === "store") {
+        this.#apply(action.ops);
+      } else if (action.type === "read") {
+        this.#read(action);
       } else {
         this.#emitLog(action);
       }
     }
     return sent;
+  }
+
+  /** As `#execute`, with a store that writes files: effects wait behind what was stored before them. */
+  #executeGated(actions: BrokerAction[], gate: StoreGate): number {
+    let sent = 0;
+    for (let i = 0; i < actions.length; i++) {
+      const action = actions[i] as BrokerAction;
+      switch (action.type) {
+        case "send": {
+          const { conn, frames } = action;
+          sent++;
+          gate.run(() => {
+            const id = this.#ids.get(conn);
+            if (id === undefined) return;
+            try {
+              this.#router.send(id, frames);
+            } catch (error) {
+              this.#emitLog({ type: "log", level: "warn", message: `send failed: ${(error as Error).message}`, fields: { conn } });
+            }
+          });
+          break;
+        }
+        case "disconnect": {
+          const conn = action.conn;
+          gate.run(() => {
+            const id = this.#ids.get(conn);
+            if (id !== undefined) this.#router.disconnectPeer(id);
+          });
+          break;
+        }
+        case "release": {
+          const pool = this.#pool;
+          if (pool) gate.run(() => pool.releaseAll(action.frames));
+          break;
+        }
+        case "store":
+          this.#apply(action.ops);
+          gate.applied();
+          break;
+        case "read":
+          this.#read(action);
+          break;
+        case "continue":
+          if (!this.#continueScheduled) {
+            this.#continueScheduled = true;
+            nextTurn(this.#onContinue);
+          }
+          break;
+        default:
+          this.#emitLog(action);
+      }
+    }
+    return sent;
+  }
+
+  #apply(ops: Extract<BrokerAction, { type: "store" }>["ops"]): void {
+    const store = this.#store as BrokerStore;
+    store.apply(ops);
+    if (store.failed && !this.#storeFailureReported) this.#onStoreError(store.failed);
+  }
+
+  #onStoreError = (error: Error): void => {
+    if (this.#storeFailureReported) return;
+    this.#storeFailureReported = true;
+    this.#run({ type: "storage-failed", reason: error.message });
+  };
+
+  #read(action: Extract<BrokerAction, { type: "read" }>): void {
+    const store = this.#store;
+    if (!store) {
+      this.#run({ type: "journal", ticket: action.ticket, entries: [], error: "no store" });
+      return;
+    }
+    store.read(action.stream, action.from, action.maxEntries, action.maxBytes).then(
+      (entries) => {
+        if (this.#closing === undefined) this.#run({ type: "journal", ticket: action.ticket, entries });
+      },
+      (error: unknown) => {
+        if (this.#closing === undefined) this.#run({ type: "journal", ticket: action.ticket, entries: [], error: String(error) });
+      },
+    );
   }
 
   #emitLog(action: Extract<BrokerAction, { type: "log" }>): void {

@@ -4,6 +4,7 @@
  * the server keeps the key ↔ routing-id mapping.
  */
 import type { BufferPoolStats } from "../util/buffer-pool.ts";
+import type { JournalEntry, ReadFrom, RecoveredState, StorageOp, StorageStats } from "../storage/types.ts";
 
 /** Input to {@link BrokerCore.handle}. */
 export type BrokerEvent =
@@ -22,7 +23,11 @@ export type BrokerEvent =
   /** Time passed: run expiries due at `now`. */
   | { type: "tick" }
   /** Graceful stop: tell senders of queued tracked messages, then ignore further input. */
-  | { type: "shutdown" };
+  | { type: "shutdown" }
+  /** The answer to a `read` action: journal entries in sequence order, or why there are none. */
+  | { type: "journal"; ticket: number; entries: readonly JournalEntry[]; error?: string }
+  /** The store can no longer write (disk full, permissions): durable messages are refused from now on. */
+  | { type: "storage-failed"; reason: string };
 
 /** Severity of a log action. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -38,6 +43,14 @@ export type BrokerAction =
    * turn of the event loop, after pending input has been handled.
    */
   | { type: "continue" }
+  /**
+   * Apply these storage ops, in order, before executing the actions after this one (design.md
+   * §5). Only emitted when the core was configured with `storage`. Under the `always` policy, no
+   * send after it may leave before the ops are synced.
+   */
+  | { type: "store"; ops: StorageOp[] }
+  /** Read a stream's journal for a consumer; answer with a `journal` event carrying `ticket`. */
+  | { type: "read"; ticket: number; stream: string; from: ReadFrom; maxEntries: number; maxBytes: number }
   /** Something worth logging. */
   | { type: "log"; level: LogLevel; message: string; fields?: Record<string, unknown> }
   /**
@@ -137,6 +150,16 @@ export interface BrokerLimits {
   logBurst: number;
   /** Window of `logBurst`, ms. Default 60 000. */
   logWindow: number;
+  /** Stream consumers (`malamute.stream` READ) per connection; more are refused (`LIMIT`). Default 100. */
+  consumersPerConnection: number;
+  /** Durable consumer names the broker keeps positions for; a READ with a new name beyond it is refused. Default 10 000. */
+  durableConsumers: number;
+  /** Streams with a journal; a STREAM-SEND to a further new stream is delivered live but not journaled (logged). Default 10 000. */
+  journaledStreams: number;
+  /** Journal entries read per step of a consumer's replay. Default 512. */
+  replayBatchMessages: number;
+  /** About this many bytes read per step of a replay (at least one entry). Default 1 MiB. */
+  replayBatchBytes: number;
 }
 
 /** Configuration of a {@link BrokerCore}. */
@@ -144,7 +167,27 @@ export interface BrokerConfig {
   /** Client expiry in ms after its last input (C: `server/timeout`). Default 10 000; 0 = never. */
   timeout?: number;
   limits?: Partial<BrokerLimits>;
+  /**
+   * Keep mailboxes, service queues and stream journals in a store: the core emits `store` and
+   * `read` actions (design.md §5). Without it the broker holds everything in memory only.
+   */
+  storage?: CoreStorageConfig;
 }
+
+/** How the core uses its store. */
+export interface CoreStorageConfig {
+  /** Journal stream messages (replay, durable consumers). Default true. */
+  journal?: boolean;
+  /**
+   * After a `storage-failed` event: `refuse` (default) refuses messages that would have to be
+   * stored (CONFIRM 306); `memory` keeps serving from memory without durability.
+   */
+  onFailure?: "refuse" | "memory";
+  /** The store's figures, for `stats()` and the admin STATS answer. */
+  describe?: () => StorageStats;
+}
+
+export type { RecoveredState };
 
 /** Cumulative counters. */
 export interface BrokerCounters {
@@ -178,6 +221,14 @@ export interface BrokerCounters {
   logsSuppressed: number;
   /** Tracked service requests their senders withdrew (CONFIRM 305, docs/mlm-extensions.md §2). */
   withdrawn: number;
+  /** Messages stored in the broker's store (mailbox and service records; not journal entries). */
+  stored: number;
+  /** Messages recovered from the store at start. */
+  recovered: number;
+  /** Journal entries delivered to consumers from history (not live). */
+  replayed: number;
+  /** Messages refused because the store could not write (CONFIRM 306). */
+  storageRefused: number;
 }
 
 /**
@@ -228,10 +279,14 @@ export interface BrokerStats {
   clientList: BrokerClientStats[];
   mailboxes: { address: string; depth: number; bytes: number }[];
   streams: { name: string; readers: number; writers: number }[];
+  /** Journaled streams: last sequence number and consumers attached (empty without a journal). */
+  journals?: { name: string; head: number; consumers: number }[];
   services: { name: string; workers: number; queued: number; bytes: number; inflight: number }[];
   counters: BrokerCounters;
   /** Tracked service requests held (queued, or in flight at a credit-aware worker): the ones a sender may withdraw. */
   held: number;
+  /** The store's figures, when the broker has one. */
+  storage?: StorageStats;
   /** Reuse of large message buffers, when the server recycles them (`startBroker`, zmtp on Node). */
   bufferPool?: BufferPoolStats;
 }

@@ -17,7 +17,7 @@ describe("broker core: HELLO (docs/mlm-extensions.md §1)", () => {
   it("a CONFIRM with an empty tracker before OPEN gets OK 200 with the feature list, and OPEN works after it", () => {
     const h = new Harness();
     assert.deepEqual(h.send("c", hello()).map((s) => s.message), [{ type: "OK", code: 200, reason: HELLO_ANSWER }]);
-    assert.equal(HELLO_ANSWER, "malamute-ext/1 confirm credit withdraw");
+    assert.equal(HELLO_ANSWER, "malamute-ext/1 confirm credit withdraw stored");
     h.open("c", "client");
     assert.deepEqual(h.send("c", ping()).map((s) => s.message), [PONG]);
   });
@@ -25,7 +25,7 @@ describe("broker core: HELLO (docs/mlm-extensions.md §1)", () => {
   it("matches the documented answer bytes", () => {
     const h = new Harness();
     const [answer] = h.send("c", hello(HelloFlag.NO_MAILBOX_CONFIRMS));
-    const expected = "aaa80e00c826" + Buffer.from(HELLO_ANSWER).toString("hex");
+    const expected = "aaa80e00c82d" + Buffer.from(HELLO_ANSWER).toString("hex");
     assert.equal(Buffer.from(answer?.frames[0] as Uint8Array).toString("hex"), expected);
   });
 

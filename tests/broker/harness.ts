@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { BrokerCore } from "../../src/broker/core.ts";
 import type { BrokerAction, BrokerConfig, BrokerEvent } from "../../src/broker/types.ts";
+import type { BrokerStore } from "../../src/storage/types.ts";
 import { decode, encode } from "../../src/proto/mod.ts";
 import type { MlmMessage } from "../../src/proto/mod.ts";
 
@@ -24,8 +25,22 @@ export class Harness {
   /** Content frames the core has released so far: never to be released or sent again. */
   readonly released = new Set<Uint8Array>();
 
-  constructor(config: BrokerConfig = {}) {
+  /** Journal reads the core asked for and that `settle()` has not answered yet. */
+  readonly reads: Extract<BrokerAction, { type: "read" }>[] = [];
+
+  /** With `store`, the core's `store` actions are applied to it and its `read` actions answered by `settle()`. */
+  constructor(config: BrokerConfig = {}, readonly store?: BrokerStore) {
     this.core = new BrokerCore(config);
+  }
+
+  /** Answer the journal reads the core asked for (and those their answers ask for), in order; returns what was sent. */
+  async settle(): Promise<Sent[]> {
+    const out: Sent[] = [];
+    for (let read = this.reads.shift(); read; read = this.reads.shift()) {
+      const entries = await (this.store as BrokerStore).read(read.stream, read.from, read.maxEntries, read.maxBytes);
+      out.push(...this.event({ type: "journal", ticket: read.ticket, entries }));
+    }
+    return out;
   }
 
   /** Feed raw frames from `conn`; returns the decoded messages sent by the broker. */
@@ -105,6 +120,8 @@ export class Harness {
         }
         continue;
       }
+      if (action.type === "store") this.store?.apply(action.ops);
+      if (action.type === "read") this.reads.push(action);
       if (action.type !== "send") continue;
       for (const frame of action.frames) assert.ok(!this.released.has(frame), "released content frame sent again");
       const result = decode(action.frames);

@@ -47,6 +47,13 @@ export async function runBroker(flags: BrokerFlags, context: CommandContext): Pr
     if (flags.config !== undefined) options.config = flags.config;
     if (flags.bind !== undefined) options.endpoints = flags.bind;
     if (flags.timeout !== undefined) options.timeout = flags.timeout;
+    if (flags.dataDir !== undefined) options.storage = { ...(await fileStorage(flags.config)), dir: flags.dataDir };
+    if (flags.fsync !== undefined) {
+      if (!options.storage && !(flags.config !== undefined && (await loadConfig(flags.config)).storage)) {
+        throw new CliError("CLI_USAGE", "--fsync needs a data directory", { hint: "add --data-dir DIR", exitCode: ExitCode.usage });
+      }
+      options.storage = { ...(options.storage ?? (await fileStorage(flags.config))), fsync: flags.fsync };
+    }
 
     let broker: Broker;
     try {
@@ -57,7 +64,11 @@ export async function runBroker(flags: BrokerFlags, context: CommandContext): Pr
     for (const entry of held) log.log(entry.level, entry.message, entry.fields);
     held = undefined;
     broker.on("error", (error) => log.error("broker error", { error }));
-    log.info("broker started", { version: VERSION, endpoints: [...broker.endpoints], transport: flags.transport, pid: process.pid });
+    const storage = broker.stats().storage;
+    log.info("broker started", {
+      version: VERSION, endpoints: [...broker.endpoints], transport: flags.transport, pid: process.pid,
+      ...(storage ? { dataDir: storage.dir, fsync: storage.fsync } : {}),
+    });
 
     const signal = await stop.first;
     log.info("stopping", { signal });
@@ -79,6 +90,11 @@ async function loadConfig(path: string) {
   } catch (error) {
     throw startFailure(error);
   }
+}
+
+/** The config file's storage settings, which --data-dir and --fsync amend. */
+async function fileStorage(config: string | undefined) {
+  return config === undefined ? {} : (await loadConfig(config)).storage ?? {};
 }
 
 function limitsFrom(flags: BrokerFlags): Partial<BrokerLimits> {
@@ -104,6 +120,12 @@ function startFailure(error: unknown): unknown {
     const message = error.cause instanceof Error && error.cause.message.includes("bind") ? error.cause.message : error.message;
     return new CliError("CLI_BIND", message, {
       hint: "is another broker already listening there? choose another --bind endpoint",
+      cause: error,
+    });
+  }
+  if (error.code === "BROKER_STORAGE") {
+    return new CliError("CLI_STORAGE", error.message, {
+      hint: "is another broker using this --data-dir? is it writable?",
       cause: error,
     });
   }

@@ -14,6 +14,8 @@ export interface BrokerFlags extends Partial<BrokerLimits> {
   logLevel: LogLevel;
   verbose?: boolean;
   json?: boolean;
+  dataDir?: string;
+  fsync?: "always" | "interval" | "never";
 }
 
 /** Limit flags: [option, BrokerLimits key, what it bounds, parser]. Names follow the limit keys. */
@@ -50,7 +52,9 @@ export function brokerCommand(context: CommandContext): Command {
     .addOption(new Option("--timeout <ms>", "drop a client silent for this long (server/timeout; default 10000)").argParser(integer({ min: 1 })))
     .addOption(new Option("--log-level <level>", "least severe log level written").choices(LOG_LEVELS).default("info"))
     .addOption(new Option("-v, --verbose", "same as --log-level debug"))
-    .addOption(new Option("--json", "write log lines as JSON objects, for log shippers"));
+    .addOption(new Option("--json", "write log lines as JSON objects, for log shippers"))
+    .addOption(new Option("--data-dir <dir>", "keep mailboxes, service queues and stream journals in this directory (survive restarts; replay)"))
+    .addOption(new Option("--fsync <policy>", "with --data-dir: when writes are forced to disk (default interval)").choices(["always", "interval", "never"]));
   for (const [flag, key, help, parse] of LIMIT_FLAGS) {
     // Commander names the value after the flag (--mailbox-bytes → mailboxBytes), i.e. the limit key.
     const option = new Option(flag, `limit: ${help}`).argParser(parse);
@@ -66,6 +70,7 @@ Examples:
   $ malamute broker
   $ malamute broker --bind tcp://0.0.0.0:9999 --bind tcp://127.0.0.1:9998
   $ malamute broker --config /etc/malamute/malamute.cfg --json 2>>broker.log
+  $ malamute broker --data-dir /var/lib/malamute --fsync always
   $ malamute broker --timeout 30000 --mailbox-bytes 256MiB --max-message-size 16MB`)
     .action(async (flags: BrokerFlags) => {
       context.exitCode = await (await import("../actions/broker.ts")).runBroker(flags, context);
