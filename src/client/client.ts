@@ -1031,12 +1031,8 @@ export class MlmClient {
         else this.#deliver({ kind: "stream", sender: m.sender, address: m.address, subject: m.subject, tracker: "", content: m.content });
         return;
       case "MAILBOX_DELIVER":
-        if (m.sender === STREAM_SERVICE && this.#consumers.answered(m.tracker, m.content[0])) {
-          // The broker sent it like any mailbox delivery: it took credit for it.
-          this.#credit.delivered();
-          this.#credit.consumed();
-          return;
-        }
+        // An answer to our own READ/CANCEL: the broker sends it outside credit, so it costs none here either.
+        if (m.sender === STREAM_SERVICE && this.#consumers.answered(m.tracker, m.content[0])) return;
         this.#deliver({ kind: "mailbox", sender: m.sender, address: m.address, subject: m.subject, tracker: m.tracker, content: m.content });
         return;
       case "SERVICE_DELIVER":

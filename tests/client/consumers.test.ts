@@ -222,6 +222,17 @@ describe("journal consumers", () => {
     assert.equal(plain!.content[0]![0], 1);
   });
 
+  it("READ/CANCEL answers cost no credit (the broker sends them outside credit): the balance announced after a re-open is whole", async () => {
+    const { client, peer } = await connectFake(broker, { heartbeat: 10, credit: 4, manualCredit: true });
+    await client.setConsumer("a", ".*", { from: "first" });
+    await client.cancelConsumer("a");
+    const reopened = nextEvent(client, "connected");
+    ext.forget(peer());
+    await reopened;
+    const credits = broker.ofType("CREDIT").map((m) => m.amount);
+    assert.deepEqual(credits, [4, 4]);
+  });
+
   it("close() rejects a setConsumer still waiting for its answer", async () => {
     const { client } = await connectFake(broker);
     const handle = broker.handle;

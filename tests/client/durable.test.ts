@@ -55,6 +55,7 @@ describe("durable sends", () => {
     client.on("confirm", (c) => seen.push(c));
     await client.sendTo("bob", "hello", "hi", { tracker: "m1", durable: true });
     client.sendTo("bob", "plain", "hi", { tracker: "m2" }); // not durable: its 202 has no waiter
+    broker.reply(peer(), { type: "CONFIRM", tracker: "nobody", code: 202, reason: "stored" }); // no waiter: dropped
     broker.reply(peer(), { type: "CONFIRM", tracker: "m1", code: 200, reason: "" });
     broker.reply(peer(), { type: "CONFIRM", tracker: "m2", code: 200, reason: "" });
     await client.setProducer("x"); // a round trip: both CONFIRMs were handled before its OK
@@ -146,9 +147,15 @@ describe("durable sends", () => {
     await lost;
     const send = client.sendTo("bob", "later", "x", { tracker: "h1", durable: true });
     assert.equal(client.stats().pendingSends, 1);
+    let settled = false;
+    void send.then(() => (settled = true));
     while (release === undefined) await new Promise((r) => setTimeout(r, 5));
+    ext.stored = "none";
     release();
     await reopened;
+    const written = await broker.waitForNth("MAILBOX_SEND", 1);
+    assert.equal(settled, false, "sent, not stored yet");
+    broker.reply(written.peer, { type: "CONFIRM", tracker: "h1", code: 202, reason: "stored" });
     await send;
     assert.deepEqual(broker.ofType("MAILBOX_SEND").map((m) => m.tracker), ["h1"]);
   });
