@@ -135,7 +135,7 @@ describe("stat: storage section", () => {
     fsync: "interval",
     queues: { bytes: 4096, records: 12, segments: 2 },
     streams: [{ name: "forge.events", bytes: 65536, entries: 420, first: 81, head: 500, segments: 3 }],
-    recovery: { at: Date.UTC(2026, 0, 2, 3, 4, 5), ms: 37, records: 12, entries: 420, discardedBytes: 17, discardedRecords: 1, notes: ["00000003.log: torn tail at 1234"] },
+    recovery: { at: Date.UTC(2026, 0, 2, 3, 4, 5), ms: 37.25, records: 12, entries: 420, discardedBytes: 17, discardedRecords: 1, notes: ["00000003.log: torn tail at 1234"] },
     writeErrors: 1,
     lastError: "ENOSPC: no space left on device",
   };

@@ -122,7 +122,7 @@ export function formatStorage(storage: StorageStats): string {
   const lines = [
     `storage: ${where}, fsync ${storage.fsync}`,
     `  queued: ${queues.records} records, ${queues.bytes} bytes, ${queues.segments} segments`,
-    `  last recovery: ${recovery.at > 0 ? new Date(recovery.at).toISOString() : "-"} in ${recovery.ms} ms: ` +
+    `  last recovery: ${recovery.at > 0 ? new Date(recovery.at).toISOString() : "-"} in ${recovery.ms < 10 ? recovery.ms.toFixed(1) : Math.round(recovery.ms)} ms: ` +
     `${recovery.records} records, ${recovery.entries} journal entries; discarded ${recovery.discardedRecords} records (${recovery.discardedBytes} bytes)`,
     ...recovery.notes.map((note) => `    ${note}`),
     `  write errors: ${storage.writeErrors}${storage.lastError === undefined ? "" : ` (${storage.lastError})`}`,
