@@ -379,7 +379,7 @@ export class MlmClient {
       if (this.#registrations.hasStream(stream)) {
         throw badArgument(`${what}: the stream has a plain subscription on this client; removeConsumer() it first`);
       }
-      if (this.#consumers.size >= this.#consumers.limit && !this.#consumers.routes(stream)) {
+      if (this.#consumers.size >= this.#consumers.limit && !this.#consumers.has(stream)) {
         this.#stats.limitRefusals++;
         throw new MlmError("MLM_LIMIT", `${what}: this client already holds ${this.#consumers.limit} consumers (maxConsumers)`);
       }
@@ -911,11 +911,11 @@ export class MlmClient {
         this.#writeQuiet(frames);
         continue;
       }
+      // Out of the held list either way: if the connection is lost, #lost holds it again.
+      durable.held = false;
       try {
         this.#write(frames);
-        durable.held = false;
       } catch (err) {
-        // A lost connection brings it back through #lost; anything else is this send's failure.
         if (!(err instanceof MlmError && err.code === "MLM_NOT_CONNECTED")) this.#durable.reject(durable, err as MlmError);
       }
     }

@@ -105,6 +105,11 @@ export class Consumers {
     return this.#current.size;
   }
 
+  /** True when the application holds a consumer of `stream` (replacing it adds none). */
+  has(stream: string): boolean {
+    return this.#current.has(stream);
+  }
+
   /** True when deliveries of `stream` carry a sequence frame (a consumer holds it or is ending). */
   routes(stream: string): boolean {
     return this.#current.has(stream) || this.#route.has(stream);

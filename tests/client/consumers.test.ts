@@ -97,6 +97,13 @@ describe("journal consumers", () => {
     await client.cancelConsumer("b");
     await client.setConsumer("c", ".*", {});
     assert.equal(client.stats().consumers, 2);
+    // A consumer whose CANCEL is still in flight is not held: the limit counts what is.
+    const handle = broker.handle;
+    broker.handle = (bk, r) => (r.message.type === "SERVICE_SEND" && r.message.subject === "CANCEL" ? undefined : handle(bk, r));
+    void client.cancelConsumer("a").catch(() => {});
+    await client.setConsumer("d", ".*", {});
+    await assert.rejects(client.setConsumer("a", ".*", {}), isMlmError("MLM_LIMIT"));
+    assert.equal(client.stats().consumers, 2);
   });
 
   it("deliveries lose the sequence frame and carry `seq`; plain stream deliveries carry none; a frame that is not 8 bytes is dropped as malformed", async () => {
