@@ -49,8 +49,14 @@ export {
 } from "./src/broker/mod.ts";
 export type {
   Broker, BrokerAction, BrokerAuth, BrokerConfig, BrokerCounters, BrokerEvent, BrokerEvents, BrokerFileConfig,
-  BrokerLimits, BrokerLogEntry, BrokerOptions, BrokerStats, ConfirmStatusCode, LogLevel,
+  BrokerLimits, BrokerLogEntry, BrokerOptions, BrokerStats, BrokerStorageOptions, ConfirmStatusCode, LogLevel,
 } from "./src/broker/mod.ts";
+
+// ---- Broker storage (docs/durability.md): the stores, for custom setups and tests
+export { FileStore, MemoryStore, StorageError } from "./src/storage/mod.ts";
+export type {
+  BrokerStore, FsyncPolicy, JournalEntry, JournalRetention, RetentionRule, StorageOp, StorageStats,
+} from "./src/storage/mod.ts";
 export { compilePattern, isValidPattern } from "./src/broker/pattern.ts";
 export type { Pattern, PatternLimits } from "./src/broker/pattern.ts";
 

@@ -53,6 +53,11 @@ const LIMIT_KEYS: [path: string, limit: keyof BrokerLimits][] = [
   ["mlm_server/limits/expiries-per-turn", "expiriesPerTurn"],
   ["mlm_server/stream/backlog/count-limit", "streamBacklogMessages"],
   ["mlm_server/stream/backlog/size-limit", "streamBacklogBytes"],
+  ["mlm_server/limits/consumers-per-connection", "consumersPerConnection"],
+  ["mlm_server/limits/durable-consumers", "durableConsumers"],
+  ["mlm_server/limits/journaled-streams", "journaledStreams"],
+  ["mlm_server/limits/replay-batch-messages", "replayBatchMessages"],
+  ["mlm_server/limits/replay-batch-bytes", "replayBatchBytes"],
   ["server/log/burst", "logBurst"],
   ["server/log/window", "logWindow"],
 ];

@@ -44,7 +44,7 @@ export const DEFAULT_LIMITS: Readonly<BrokerLimits> = Object.freeze({
   logWindow: 60_000,
   consumersPerConnection: 100,
   durableConsumers: 10_000,
-  journaledStreams: 10_000,
+  journaledStreams: 1_000,
   replayBatchMessages: 512,
   replayBatchBytes: 1 * MiB,
 });

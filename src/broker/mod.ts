@@ -16,13 +16,15 @@ export { BrokerCore } from "./core.ts";
 export { startBroker, DEFAULT_ENDPOINT } from "./server.ts";
 export type { Broker, BrokerAuth, BrokerEvents, BrokerLogEntry, BrokerOptions } from "./server.ts";
 export { ADMIN_SERVICE, ConfirmStatus, STREAM_SERVICE, SUBSCRIPTION_REFUSED } from "./status.ts";
-export { HELLO_ANSWER, HelloFlag } from "./extensions.ts";
+export { HELLO_ANSWER, HELLO_ANSWER_REPLAY, HelloFlag } from "./extensions.ts";
 export type { ConfirmStatusCode } from "./status.ts";
 export { DEFAULT_LIMITS, DEFAULT_TIMEOUT, resolveLimits } from "./limits.ts";
 export { parseBrokerConfig, parsePasswords } from "./config.ts";
 export type { BrokerFileConfig } from "./config.ts";
 export { loadBrokerConfig } from "./config-file.ts";
 export { BrokerError } from "./errors.ts";
+export type { BrokerStorageOptions } from "./storage-options.ts";
+export type { CoreStorageConfig } from "./types.ts";
 export type {
   BrokerAction, BrokerClientStats, BrokerConfig, BrokerCounters, BrokerEvent, BrokerLimits, BrokerStats, LogLevel,
 } from "./types.ts";

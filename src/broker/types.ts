@@ -154,7 +154,7 @@ export interface BrokerLimits {
   consumersPerConnection: number;
   /** Durable consumer names the broker keeps positions for; a READ with a new name beyond it is refused. Default 10 000. */
   durableConsumers: number;
-  /** Streams with a journal; a STREAM-SEND to a further new stream is delivered live but not journaled (logged). Default 10 000. */
+  /** Streams with a journal (each holds one open file with a data directory); a STREAM-SEND to a further new stream is delivered live but not journaled (logged). Default 1 000. */
   journaledStreams: number;
   /** Journal entries read per step of a consumer's replay. Default 512. */
   replayBatchMessages: number;

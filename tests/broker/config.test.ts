@@ -75,6 +75,16 @@ describe("broker config: ZPL (C malamute.cfg)", () => {
     });
   });
 
+  it("reads the journal limits (issue 15) from their keys", () => {
+    const cfg = parseBrokerConfig([
+      "mlm_server", "    limits", "        consumers-per-connection = 3", "        durable-consumers = 4",
+      "        journaled-streams = 5", "        replay-batch-messages = 6", "        replay-batch-bytes = 7", "",
+    ].join("\n"));
+    assert.deepEqual(cfg.limits, {
+      consumersPerConnection: 3, durableConsumers: 4, journaledStreams: 5, replayBatchMessages: 6, replayBatchBytes: 7,
+    });
+  });
+
   it("the file the C broker writes by default is accepted", () => {
     const cfg = parseBrokerConfig(
       "server\n    timeout = 5000\n    background = 0\n    workdir = .\n    verbose = 0\nmlm_server\n    security\n        mechanism = null\n    bind\n        endpoint = tcp://127.0.0.1:9999\n",

@@ -12,7 +12,17 @@ let zmq: Zmq;
 function startZapHandler(z: Zmq): { close: () => Promise<void> } {
   const sock = new z.Router({ linger: 0 });
   const loop = (async () => {
-    await sock.bind("inproc://zeromq.zap.01");
+    // The previous test's handler may still hold the endpoint for a moment after its close
+    // (libzmq releases it asynchronously): retry briefly instead of failing on EADDRINUSE.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await sock.bind("inproc://zeromq.zap.01");
+        break;
+      } catch (error) {
+        if ((error as { code?: string }).code !== "EADDRINUSE" || attempt >= 100) throw error;
+        await sleep(10);
+      }
+    }
     try {
       for await (const frames of sock) {
         // [requester id, "", version, request id, domain, address, identity, mechanism, user, password]
