@@ -14,10 +14,10 @@ const MiB = 1024 * 1024;
 export const DEFAULT_LIMITS: Readonly<BrokerLimits> = Object.freeze({
   maxConnections: 10_000,
   maxMessageSize: 64 * MiB,
-  mailboxMessages: 10_000,
+  mailboxMessages: 100_000,
   mailboxBytes: 64 * MiB,
   mailboxWarnBytes: Infinity,
-  serviceQueueMessages: 10_000,
+  serviceQueueMessages: 100_000,
   serviceQueueBytes: 64 * MiB,
   serviceQueueWarnBytes: Infinity,
   streamBufferMessages: 10_000,
@@ -63,7 +63,7 @@ export const DEFAULT_TIMEOUT = 10_000;
  *
  * @example
  * ```ts
- * resolveLimits({ mailboxBytes: 1024 }).mailboxMessages; // 10000
+ * resolveLimits({ mailboxBytes: 1024 }).mailboxMessages; // 100000
  * ```
  */
 export function resolveLimits(partial: Partial<BrokerLimits> | undefined): BrokerLimits {

@@ -67,13 +67,13 @@ export interface BrokerLimits {
   maxConnections: number;
   /** Largest content (sum of frame sizes) of one message; larger ones are refused. Default 64 MiB. */
   maxMessageSize: number;
-  /** Messages stored per mailbox. Default 10 000. */
+  /** Messages stored per mailbox (with `mailboxBytes` bounding their content). Default 100 000. */
   mailboxMessages: number;
   /** Content bytes stored per mailbox (C: `mlm_server/mailbox/size-limit`). Default 64 MiB. */
   mailboxBytes: number;
   /** Log one warning when a mailbox first holds more bytes (C: `size-warn`). Default: never. */
   mailboxWarnBytes: number;
-  /** Requests queued per service. Default 10 000. */
+  /** Requests queued per service (with `serviceQueueBytes` bounding their content). Default 100 000. */
   serviceQueueMessages: number;
   /** Content bytes queued per service (C: `mlm_server/service/queue/size-limit`). Default 64 MiB. */
   serviceQueueBytes: number;
