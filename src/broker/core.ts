@@ -3,9 +3,8 @@ import type { MailboxSend, MlmMessage, ServiceSend, StreamRead, StreamSend } fro
 import { Conn } from "./conn.ts";
 import { DeadlineHeap } from "../util/deadline-heap.ts";
 import { HELLO_ANSWER, HELLO_ANSWER_REPLAY, HelloFlag } from "./extensions.ts";
-import { Consumer, durableKey, sequenceFrame } from "./consumer.ts";
-import { parseAck, parseCancel, parseRead, type ReadRequest } from "./stream-requests.ts";
-import type { JournalEntry, RecoveredState, StorageOp } from "../storage/types.ts";
+import { StreamJournals } from "./journals.ts";
+import type { RecoveredState, StorageOp } from "../storage/types.ts";
 import { FanOut } from "./fanout.ts";
 import { HeldRequests } from "./held.ts";
 import { LogLimiter } from "./log-limit.ts";
@@ -38,11 +37,6 @@ const utf8 = new TextEncoder();
 /** `senderConn` of a message recovered from the store: no connection has this key (keys are hex). */
 const RECOVERED = "recovered";
 
-/** A journaled stream: its last sequence number and its consumers. */
-interface Journal {
-  head: number;
-  readonly consumers: Set<Consumer>;
-}
 
 /** A subject as exact patterns see it: up to its first NUL (patterns stop there, as in C). */
 function subjectKey(subject: string): string {
@@ -129,20 +123,11 @@ export class BrokerCore {
   #ops: StorageOp[] | undefined = undefined;
   /** Last store record id used. */
   #lastId = 0;
-  /** Journaled streams by name (empty without a journal). */
-  readonly #journals = new Map<string, Journal>();
-  /** Durable consumers' acknowledged positions, by `durableKey`. */
-  readonly #cursors = new Map<string, number>();
-  /** The consumer holding each durable name now. */
-  readonly #durables = new Map<string, Consumer>();
-  /** Journal reads out, by ticket. */
-  readonly #reads = new Map<number, Consumer>();
-  #ticket = 0;
+  /** Stream journals and their consumers (docs/mlm-extensions.md §4). */
+  readonly #journals: StreamJournals;
   /** Failure CONFIRMs for recovered messages whose sender was not back yet, by sender address. */
   readonly #parked = new Map<string, Uint8Array[][]>();
   #parkedCount = 0;
-  /** Stream messages are journaled (a store, and `journal` not turned off). */
-  readonly #journalOn: boolean;
 
   constructor(config: BrokerConfig = {}) {
     const timeout = config.timeout ?? DEFAULT_TIMEOUT;
@@ -158,9 +143,19 @@ export class BrokerCore {
     this.#failedHeader = encode({ type: "ERROR", code: 300, reason: "" })[0] as Uint8Array;
     this.#subscriptionRefusedHeader = encode({ type: "ERROR", code: 300, reason: SUBSCRIPTION_REFUSED })[0] as Uint8Array;
     this.#storage = config.storage;
-    this.#journalOn = config.storage !== undefined && config.storage.journal !== false;
+    this.#journals = new StreamJournals({
+      limits: this.#limits,
+      deliver: (conn, frames) => this.#deliver(conn, frames),
+      send: (conn, frames) => this.#out.push({ type: "send", conn: conn.key, frames }),
+      read: (action) => this.#out.push(action),
+      persist: (op) => this.#persist(op),
+      log: (level, message, fields) => this.#log(level, message, fields),
+      pattern: this.#pattern,
+      replayed: () => this.#counters.replayed++,
+      storeFailed: () => this.#storeFailed,
+    }, config.storage !== undefined && config.storage.journal !== false);
     this.#helloHeader = encode({
-      type: "OK", code: 200, reason: this.#journalOn ? HELLO_ANSWER_REPLAY : HELLO_ANSWER,
+      type: "OK", code: 200, reason: this.#journals.enabled ? HELLO_ANSWER_REPLAY : HELLO_ANSWER,
     })[0] as Uint8Array;
     this.#tooManyOffersHeader = encode({ type: "ERROR", code: 300, reason: OFFER_REFUSED })[0] as Uint8Array;
   }
@@ -249,7 +244,7 @@ export class BrokerCore {
         this.#shutdown();
         break;
       case "journal":
-        this.#journalRead(event.ticket, event.entries, event.error);
+        this.#journals.answer(event.ticket, event.entries, event.error);
         break;
       case "storage-failed":
         this.#storageFailed(event.reason);
@@ -292,7 +287,7 @@ export class BrokerCore {
       services: [...this.#services.values()].map((s) => ({
         name: s.name, workers: s.workers, queued: s.queue.count, bytes: s.queue.bytes, inflight: s.inflight,
       })),
-      journals: [...this.#journals].map(([name, j]) => ({ name, head: j.head, consumers: j.consumers.size })),
+      journals: this.#journals.stats(),
       counters: { ...this.#counters },
       held: this.#held.size,
       ...(this.#storage?.describe ? { storage: this.#storage.describe() } : {}),
@@ -439,7 +434,7 @@ export class BrokerCore {
     }
     conn.buffer = undefined;
     conn.routes = undefined;
-    if (conn.consumers) for (const consumer of [...conn.consumers.values()]) this.#dropConsumer(consumer);
+    this.#journals.cancel(conn);
     const inflight = conn.inflight;
     conn.inflight = undefined;
     conn.inflightBytes = 0;
@@ -592,7 +587,7 @@ export class BrokerCore {
   /** `conn` can take deliveries again (credit, or its backlog drained): hand it what waits. */
   #ready(conn: Conn): void {
     this.#flushBuffer(conn);
-    if (conn.consumers) for (const consumer of conn.consumers.values()) if (!consumer.live) this.#catchUp(consumer);
+    this.#journals.resume(conn);
     if (conn.address !== "") this.#drainMailbox(conn);
     if (conn.offering) for (const service of conn.offering) this.#dispatch(service);
   }
@@ -780,8 +775,7 @@ export class BrokerCore {
   }
 
   #streamCancel(conn: Conn, name: string): void {
-    const consumer = conn.consumers?.get(name);
-    if (consumer) this.#dropConsumer(consumer);
+    this.#journals.cancel(conn, name);
     const stream = this.#streams.get(name);
     if (stream) {
       conn.patterns -= stream.removeReader(conn);
@@ -802,7 +796,7 @@ export class BrokerCore {
       this.#release(message.content);
       return;
     }
-    if (this.#journalOn) this.#journalAppend(stream.name, conn, message);
+    if (this.#journals.enabled) this.#journals.append(stream.name, conn, message);
     const fan = new FanOut(stream, conn, message.subject, message.content, contentBytes(message.content), ++this.#seq);
     // A stream's messages go out in order: behind a fan-out that waits, a new one waits too.
     if (stream.pending.length > 0 || !this.#fanOut(fan)) this.#defer(fan);
@@ -1112,7 +1106,8 @@ export class BrokerCore {
       return;
     }
     if (message.address === STREAM_SERVICE) {
-      this.#streamService(conn, message);
+      this.#journals.command(conn, message);
+      this.#release(message.content);
       return;
     }
     const bytes = contentBytes(message.content);
@@ -1318,16 +1313,7 @@ export class BrokerCore {
       if (message.deadline !== Infinity) this.#deadlines.add(message);
       this.#counters.recovered++;
     }
-    if (this.#journalOn) {
-      for (const stream of state.streams) this.#journals.set(stream.name, { head: stream.head, consumers: new Set() });
-      for (const cursor of state.cursors) {
-        this.#cursors.set(durableKey(cursor.stream, cursor.consumer), cursor.seq);
-        // A position acknowledged beyond what the journal kept (a torn tail): never reuse those numbers.
-        const journal = this.#journals.get(cursor.stream);
-        if (journal && journal.head < cursor.seq) journal.head = cursor.seq;
-        else if (!journal) this.#journals.set(cursor.stream, { head: cursor.seq, consumers: new Set() });
-      }
-    }
+    this.#journals.restore(state.streams, state.cursors);
   }
 
   /** Append a storage op to this event's `store` action (emitted where the first op was decided). */
@@ -1374,231 +1360,6 @@ export class BrokerCore {
     const memory = this.#storage.onFailure === "memory";
     this.#log("error", memory ? "storage failed: serving from memory only, without durability" : "storage failed: refusing messages that need storing", { reason });
     if (!memory) this.#storeFailed = true;
-  }
-
-  // ---------------------------------------------------------------- journal and consumers (docs/mlm-extensions.md §4)
-
-  /** Number a STREAM-SEND, journal it and hand it to the stream's live consumers. */
-  #journalAppend(name: string, sender: Conn, message: StreamSend): void {
-    let journal = this.#journals.get(name);
-    if (journal === undefined) {
-      if (this.#journals.size >= this.#limits.journaledStreams) {
-        this.#log("warn", "journal limit reached: stream not journaled", { stream: name, limit: this.#limits.journaledStreams });
-        return;
-      }
-      journal = { head: 0, consumers: new Set() };
-      this.#journals.set(name, journal);
-    }
-    const seq = ++journal.head;
-    if (!this.#storeFailed) {
-      this.#persist({
-        op: "journal",
-        entry: { stream: name, seq, time: 0, sender: sender.address, subject: message.subject, content: message.content },
-      });
-    }
-    if (journal.consumers.size === 0) return;
-    let frames: Uint8Array[] | undefined;
-    for (const consumer of journal.consumers) {
-      if (!consumer.live || seq < consumer.next) continue;
-      if (seq > consumer.next || !isReady(consumer.conn)) {
-        // It missed entries, or cannot take this one now: it reads on from the journal later.
-        consumer.live = false;
-        this.#catchUp(consumer);
-        continue;
-      }
-      consumer.next = seq + 1;
-      // Unlike a plain reader, a consumer gets every matching entry, its own too (as a replay would).
-      if (!consumer.pattern.matches(message.subject)) continue;
-      frames ??= encode({
-        type: "STREAM_DELIVER", address: name, sender: sender.address, subject: message.subject,
-        content: [sequenceFrame(seq), ...message.content],
-      });
-      this.#deliver(consumer.conn, frames);
-    }
-  }
-
-  /** A command to `malamute.stream`. */
-  #streamService(conn: Conn, message: ServiceSend): void {
-    switch (message.subject) {
-      case "READ": {
-        const request = parseRead(message.content);
-        if (!request.ok) this.#streamAnswer(conn, message, { ok: false, code: "BAD_REQUEST", error: request.error });
-        else this.#startConsumer(conn, message, request.value);
-        break;
-      }
-      case "ACK": {
-        const request = parseAck(message.content);
-        if (request.ok) this.#ack(conn, request.value.stream, request.value.consumer, request.value.seq);
-        else this.#log("debug", "bad ACK ignored", { conn: conn.key, error: request.error });
-        break;
-      }
-      case "CANCEL": {
-        const request = parseCancel(message.content);
-        if (!request.ok) {
-          this.#streamAnswer(conn, message, { ok: false, code: "BAD_REQUEST", error: request.error });
-          break;
-        }
-        const consumer = conn.consumers?.get(request.value);
-        if (consumer) this.#dropConsumer(consumer);
-        this.#streamAnswer(conn, message, { ok: true, stream: request.value });
-        break;
-      }
-      default:
-        this.#streamAnswer(conn, message, { ok: false, code: "BAD_REQUEST", error: `unknown command "${message.subject}"` });
-    }
-    this.#release(message.content);
-  }
-
-  /** Answer a `malamute.stream` command: MAILBOX-DELIVER to the requesting connection, named or not. */
-  #streamAnswer(conn: Conn, request: ServiceSend, body: Record<string, unknown>): void {
-    this.#out.push({
-      type: "send", conn: conn.key,
-      frames: encode({
-        type: "MAILBOX_DELIVER", sender: STREAM_SERVICE, address: conn.address, subject: request.subject,
-        tracker: request.tracker, content: [utf8.encode(JSON.stringify(body))],
-      }),
-    });
-  }
-
-  #startConsumer(conn: Conn, message: ServiceSend, request: ReadRequest): void {
-    const journal = this.#journalOn ? this.#journals.get(request.stream) ?? this.#newJournal(request.stream) : undefined;
-    if (journal === undefined) {
-      this.#streamAnswer(conn, message, { ok: false, code: "NO_JOURNAL", error: "this broker keeps no journal for the stream" });
-      return;
-    }
-    const previous = conn.consumers?.get(request.stream);
-    if (previous) this.#dropConsumer(previous);
-    else if ((conn.consumers?.size ?? 0) >= this.#limits.consumersPerConnection) {
-      this.#streamAnswer(conn, message, { ok: false, code: "LIMIT", error: "too many consumers on this connection" });
-      return;
-    }
-    const key = request.consumer === undefined ? undefined : durableKey(request.stream, request.consumer);
-    const position = key === undefined ? undefined : this.#cursors.get(key);
-    if (key !== undefined && position === undefined && this.#cursors.size >= this.#limits.durableConsumers) {
-      this.#streamAnswer(conn, message, { ok: false, code: "LIMIT", error: "too many durable consumers" });
-      return;
-    }
-    let next: number;
-    let fromTime: number | undefined;
-    const from = request.from;
-    if (position !== undefined) next = position + 1;
-    else if (from.kind === "first") next = 1;
-    else if (from.kind === "new") next = journal.head + 1;
-    else if (from.kind === "seq") next = from.seq;
-    else if (from.kind === "last") next = Math.max(1, journal.head - from.count + 1);
-    else {
-      next = 1;
-      fromTime = from.time;
-    }
-    if (key !== undefined) {
-      const holder = this.#durables.get(key);
-      if (holder) this.#dropConsumer(holder);
-      if (position === undefined) {
-        // Known from now on (a position before the first entry it may get), so a restart resumes here.
-        this.#cursors.set(key, next - 1);
-        this.#persist({ op: "cursor", stream: request.stream, consumer: request.consumer as string, seq: next - 1 });
-      }
-    }
-    const consumer = new Consumer(conn, request.stream, this.#pattern(request.pattern), next, request.consumer, fromTime);
-    (conn.consumers ??= new Map()).set(request.stream, consumer);
-    journal.consumers.add(consumer);
-    if (key !== undefined) this.#durables.set(key, consumer);
-    this.#streamAnswer(conn, message, { ok: true, stream: request.stream, next: Math.min(next, journal.head + 1), head: journal.head });
-    if (next > journal.head && fromTime === undefined) consumer.live = true;
-    else this.#catchUp(consumer);
-  }
-
-  #newJournal(name: string): Journal | undefined {
-    if (this.#journals.size >= this.#limits.journaledStreams) return undefined;
-    const journal: Journal = { head: 0, consumers: new Set() };
-    this.#journals.set(name, journal);
-    return journal;
-  }
-
-  /** Ask the store for the consumer's next entries, if it can take them and no read is out. */
-  #catchUp(consumer: Consumer): void {
-    if (consumer.live || consumer.reading !== 0 || !isReady(consumer.conn) || !consumer.conn.alive) return;
-    const ticket = ++this.#ticket;
-    consumer.reading = ticket;
-    this.#reads.set(ticket, consumer);
-    const from = consumer.fromTime !== undefined ? { time: consumer.fromTime } : { seq: consumer.next };
-    this.#out.push({
-      type: "read", ticket, stream: consumer.stream, from,
-      maxEntries: this.#limits.replayBatchMessages, maxBytes: this.#limits.replayBatchBytes,
-    });
-  }
-
-  /** Entries read for a consumer: deliver what it may get, then read on or go live. */
-  #journalRead(ticket: number, entries: readonly JournalEntry[], error: string | undefined): void {
-    const consumer = this.#reads.get(ticket);
-    if (consumer === undefined) return;
-    this.#reads.delete(ticket);
-    consumer.reading = 0;
-    if (consumer.conn.consumers?.get(consumer.stream) !== consumer) return;
-    const journal = this.#journals.get(consumer.stream) as Journal;
-    if (error !== undefined) {
-      this.#log("warn", "journal read failed: consumer continues live", { stream: consumer.stream, error });
-    }
-    if (consumer.fromTime !== undefined) {
-      consumer.fromTime = undefined;
-      consumer.next = entries.length > 0 ? (entries[0] as JournalEntry).seq : journal.head + 1;
-    }
-    const conn = consumer.conn;
-    for (let i = 0; i < entries.length; i++) {
-      const entry = entries[i] as JournalEntry;
-      if (entry.seq < consumer.next) continue;
-      if (!isReady(conn)) return this.#afterRead(consumer, journal, false);
-      // Retention may have removed entries it had not got: it continues at the oldest kept.
-      consumer.next = entry.seq + 1;
-      if (!consumer.pattern.matches(entry.subject)) continue;
-      consumer.replayed++;
-      this.#counters.replayed++;
-      this.#deliver(conn, encode({
-        type: "STREAM_DELIVER", address: consumer.stream, sender: entry.sender, subject: entry.subject,
-        content: [sequenceFrame(entry.seq), ...entry.content],
-      }));
-    }
-    this.#afterRead(consumer, journal, entries.length === 0 || error !== undefined);
-  }
-
-  #afterRead(consumer: Consumer, journal: Journal, exhausted: boolean): void {
-    if (consumer.next > journal.head || exhausted) {
-      // Caught up (or the store has nothing more): live from the next number on.
-      if (consumer.next <= journal.head) consumer.next = journal.head + 1;
-      consumer.live = true;
-      return;
-    }
-    this.#catchUp(consumer);
-  }
-
-  /** A durable consumer acknowledged up to `seq`: keep the position (it only moves forward). */
-  #ack(conn: Conn, stream: string, name: string, seq: number): void {
-    const key = durableKey(stream, name);
-    const holder = this.#durables.get(key);
-    if (holder === undefined || holder.conn !== conn) return;
-    const position = this.#cursors.get(key) ?? 0;
-    if (seq <= position) return;
-    const limit = Math.min(seq, holder.next - 1);
-    if (limit <= position) return;
-    this.#cursors.set(key, limit);
-    this.#persist({ op: "cursor", stream, consumer: name, seq: limit });
-  }
-
-  #dropConsumer(consumer: Consumer): void {
-    const conn = consumer.conn;
-    if (conn.consumers?.get(consumer.stream) === consumer) {
-      conn.consumers.delete(consumer.stream);
-      if (conn.consumers.size === 0) conn.consumers = undefined;
-    }
-    this.#journals.get(consumer.stream)?.consumers.delete(consumer);
-    if (consumer.durable !== undefined) {
-      const key = durableKey(consumer.stream, consumer.durable);
-      if (this.#durables.get(key) === consumer) this.#durables.delete(key);
-    }
-    if (consumer.reading !== 0) {
-      this.#reads.delete(consumer.reading);
-      consumer.reading = 0;
-    }
   }
 
   // ---------------------------------------------------------------- expiry and shutdown
