@@ -45,9 +45,10 @@ function indexOf(subject: string, name: string): number {
   return Number(i);
 }
 
-/** A raw client that asked for the HELLO flags (when given) and opened `address`. */
-export async function rawClient(endpoint: string, address: string, flags?: number): Promise<RawClient> {
+/** A raw client that asked for the HELLO flags (when given) and opened `address`; added to `track` (to close them all in a `finally`). */
+export async function rawClient(endpoint: string, address: string, flags?: number, track?: RawClient[]): Promise<RawClient> {
   const c = new RawClient(zmtp, endpoint);
+  track?.push(c);
   if (flags !== undefined) {
     c.send({ type: "CONFIRM", tracker: "", code: flags, reason: "" });
     assert.equal((await c.next()).type, "OK");
@@ -106,8 +107,7 @@ export async function floodKillRestart(fsync: FsyncPolicy, seed: number): Promis
     const { endpoint } = broker;
     const senders: Sender[] = [];
     const add = async (name: string, kind: Sender["kind"], address: string): Promise<void> => {
-      const client = await rawClient(endpoint, name, HelloFlag.STORED_CONFIRMS);
-      clients.push(client);
+      const client = await rawClient(endpoint, name, HelloFlag.STORED_CONFIRMS, clients);
       senders.push({ name, kind, address, client, sent: 0, stored: new Set(), failed: [] });
     };
     await add("a", "MAILBOX_SEND", "box");
@@ -116,8 +116,7 @@ export async function floodKillRestart(fsync: FsyncPolicy, seed: number): Promis
     await add("q", "SERVICE_SEND", "work");
 
     // The credit-aware worker of "work": confirms the even requests, holds the odd ones.
-    const worker = await rawClient(endpoint, "w");
-    clients.push(worker);
+    const worker = await rawClient(endpoint, "w", undefined, clients);
     worker.send({ type: "CREDIT", amount: WORKER_CREDIT });
     await worker.ok({ type: "SERVICE_OFFER", address: "work", pattern: ".*" });
     const delivered = new Set<number>();
@@ -174,15 +173,13 @@ export async function floodKillRestart(fsync: FsyncPolicy, seed: number): Promis
 
     broker = await BrokerChild.start(dir, fsync);
     const opened = broker.opened;
-    const admin = await rawClient(broker.endpoint, "admin");
-    clients.push(admin);
+    const admin = await rawClient(broker.endpoint, "admin", undefined, clients);
     const stats = await adminStats(admin);
     const depth = stats.mailboxes.find((b) => b.address === "box")?.depth ?? 0;
     const queued = (name: string): number => stats.services.find((s) => s.name === name)?.queued ?? 0;
 
     // The mailbox: every 202 delivered, per sender in sending order, nothing twice, nothing invented.
-    const reader = await rawClient(broker.endpoint, "box");
-    clients.push(reader);
+    const reader = await rawClient(broker.endpoint, "box", undefined, clients);
     const mail: Record<string, number[]> = { a: [], b: [] };
     for (let n = 0; n < depth; n++) {
       const m = await reader.next();
@@ -195,8 +192,7 @@ export async function floodKillRestart(fsync: FsyncPolicy, seed: number): Promis
     for (const s of senders.slice(0, 2)) assertPrefix(mail[s.name] as number[], s.stored, `mailbox from ${s.name}`);
 
     // The queue with no worker: the same, for a credit-aware worker after the restart.
-    const after = await rawClient(broker.endpoint, "w2");
-    clients.push(after);
+    const after = await rawClient(broker.endpoint, "w2", undefined, clients);
     after.send({ type: "CREDIT", amount: 65_535 });
     await after.ok({ type: "SERVICE_OFFER", address: "svc", pattern: ".*" });
     const svc: number[] = [];

@@ -21,10 +21,10 @@ const utf8 = new TextEncoder();
 const text = (bytes: Uint8Array | undefined): string => new TextDecoder().decode(bytes);
 
 /** Publish `first`, `first+1`, ... (the content is the index) until the broker is killed at a random moment; returns the highest index a live reader got. */
-async function floodUntilKilled(broker: BrokerChild, first: number, rand: () => number): Promise<number> {
-  const publisher = await rawClient(broker.endpoint, "pub");
+async function floodUntilKilled(broker: BrokerChild, first: number, rand: () => number, clients: RawClient[]): Promise<number> {
+  const publisher = await rawClient(broker.endpoint, "pub", undefined, clients);
   await publisher.ok({ type: "STREAM_WRITE", stream: "events" });
-  const reader = await rawClient(broker.endpoint, "live");
+  const reader = await rawClient(broker.endpoint, "live", undefined, clients);
   await reader.ok({ type: "STREAM_READ", stream: "events", pattern: ".*" });
   const killAt = first + 1 + Math.floor(rand() * MAX_PER_LIFE);
   const killDelay = rand() * 20;
@@ -63,8 +63,8 @@ async function floodUntilKilled(broker: BrokerChild, first: number, rand: () => 
 }
 
 /** READ from first: the journal must hold exactly 0..k-1 as sequence numbers 1..k, k > `atLeast`; returns k and the open consumer. */
-async function replayAll(broker: BrokerChild, atLeast: number): Promise<{ head: number; consumer: RawClient }> {
-  const consumer = await rawClient(broker.endpoint, "");
+async function replayAll(broker: BrokerChild, atLeast: number, clients: RawClient[]): Promise<{ head: number; consumer: RawClient }> {
+  const consumer = await rawClient(broker.endpoint, "", undefined, clients);
   consumer.send({
     type: "SERVICE_SEND", address: STREAM_SERVICE, subject: "READ", tracker: "r", timeout: 0,
     content: [utf8.encode(JSON.stringify({ stream: "events", from: "first" }))],
@@ -98,15 +98,16 @@ describe("stream journal across kill -9", () => {
         for (let i = 0; i < ITERATIONS / 2; i++) {
           const dir = tempDir("stream-crash");
           let broker = await BrokerChild.start(dir, fsync);
+          const clients: RawClient[] = [];
           try {
             let head = 0;
             for (let life = 0; life < 2; life++) {
-              const seen = await floodUntilKilled(broker, head, rand);
+              const seen = await floodUntilKilled(broker, head, rand, clients);
               broker = await BrokerChild.start(dir, fsync);
-              const replay = await replayAll(broker, seen);
+              const replay = await replayAll(broker, seen, clients);
               head = replay.head;
               // New messages continue the numbering, live to the same consumer.
-              const publisher = await rawClient(broker.endpoint, "pub");
+              const publisher = await rawClient(broker.endpoint, "pub", undefined, clients);
               await publisher.ok({ type: "STREAM_WRITE", stream: "events" });
               for (let j = 0; j < 3; j++) publisher.send({ type: "STREAM_SEND", subject: "e", content: [utf8.encode(String(head + j))] });
               for (let j = 1; j <= 3; j++) await expectEntry(replay.consumer, head + j);
@@ -116,6 +117,7 @@ describe("stream journal across kill -9", () => {
               await replay.consumer.close();
             }
           } finally {
+            for (const c of clients) await c.close();
             await broker.kill();
             rmSync(dir, { recursive: true, force: true });
           }

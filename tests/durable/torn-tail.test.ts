@@ -10,6 +10,7 @@ import { HelloFlag } from "../../src/broker/extensions.ts";
 import { ConfirmStatus } from "../../src/broker/status.ts";
 import { segmentHeaderSize } from "../../src/storage/codec.ts";
 import { BrokerChild, random, seedOf, tempDir, withSeed } from "./broker-child.ts";
+import type { RawClient } from "../broker/raw-client.ts";
 import { adminStats, rawClient } from "./crash-flood.ts";
 
 const MESSAGES = 40;
@@ -47,8 +48,9 @@ describe("torn tail of the queue log", () => {
         const broker = await BrokerChild.start(source, "interval");
         const ends: number[] = [];
         const bodies: string[] = [];
+        const clients: RawClient[] = [];
         try {
-          const sender = await rawClient(broker.endpoint, "a", HelloFlag.STORED_CONFIRMS);
+          const sender = await rawClient(broker.endpoint, "a", HelloFlag.STORED_CONFIRMS, clients);
           for (let i = 0; i < MESSAGES; i++) {
             const body = `${i}:`.padEnd(10 + Math.floor(rand() * 300), "x");
             bodies.push(body);
@@ -57,8 +59,8 @@ describe("torn tail of the queue log", () => {
             // 202 under `interval` means written to the operating system: the size is final.
             ends.push(statSync(lastSegment(source)).size);
           }
-          await sender.close();
         } finally {
+          for (const c of clients) await c.close();
           await broker.kill();
         }
         const header = segmentHeaderSize("");
@@ -103,6 +105,7 @@ describe("torn tail of the queue log", () => {
 async function checkRecovery(dir: string, damage: Damage, bodies: string[]): Promise<void> {
   const what = damage.what;
   let broker = await BrokerChild.start(dir, "interval");
+  const clients: RawClient[] = [];
   try {
     const opened = broker.opened;
     assert.equal(opened.records, damage.kept, `${what}: records recovered`);
@@ -110,7 +113,7 @@ async function checkRecovery(dir: string, damage: Damage, bodies: string[]): Pro
     assert.equal(opened.discardedRecords, damage.discardedRecords, `${what}: discarded records`);
     if (damage.discardedRecords > 0) assert.match(broker.log, /WARN storage recovery: .*queues/, `${what}: a log line names the damage`);
 
-    const admin = await rawClient(broker.endpoint, "admin");
+    const admin = await rawClient(broker.endpoint, "admin", undefined, clients);
     const recovery = (await adminStats(admin)).storage?.recovery;
     assert.equal(recovery?.records, damage.kept, `${what}: STATS recovery.records`);
     assert.equal(recovery?.discardedBytes, damage.discardedBytes, `${what}: STATS recovery.discardedBytes`);
@@ -118,16 +121,15 @@ async function checkRecovery(dir: string, damage: Damage, bodies: string[]): Pro
     assert.equal(recovery?.notes.length, damage.discardedRecords, `${what}: STATS recovery.notes`);
 
     // Appending after the cut: one more message, stored and found after another kill -9.
-    const sender = await rawClient(broker.endpoint, "a", HelloFlag.STORED_CONFIRMS);
+    const sender = await rawClient(broker.endpoint, "a", HelloFlag.STORED_CONFIRMS, clients);
     sender.send({ type: "MAILBOX_SEND", address: "box", subject: "after", tracker: "after", timeout: 0, content: [utf8.encode("after")] });
     assert.deepEqual(await sender.next(), { type: "CONFIRM", tracker: "after", code: ConfirmStatus.STORED, reason: "stored" });
-    await sender.close();
-    await admin.close();
+    for (const c of clients.splice(0)) await c.close();
     await broker.kill();
 
     broker = await BrokerChild.start(dir, "interval");
     assert.equal(broker.opened.discardedBytes, 0, `${what}: the log appended after the cut is whole`);
-    const reader = await rawClient(broker.endpoint, "box");
+    const reader = await rawClient(broker.endpoint, "box", undefined, clients);
     for (let i = 0; i < damage.kept; i++) {
       const m = await reader.next();
       assert.equal(m.type, "MAILBOX_DELIVER");
@@ -137,8 +139,8 @@ async function checkRecovery(dir: string, damage: Damage, bodies: string[]): Pro
     const last = await reader.next();
     assert.equal((last as { subject: string }).subject, "after", `${what}: the message stored after the restart`);
     await reader.expectOnlyPong();
-    await reader.close();
   } finally {
+    for (const c of clients) await c.close();
     await broker.kill();
   }
 }
