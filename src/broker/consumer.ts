@@ -10,8 +10,10 @@ import type { Pattern } from "./pattern.ts";
 export class Consumer {
   /** Caught up: new entries are delivered as they are accepted. */
   live = false;
-  /** A journal read for it is out. */
+  /** A journal read for it is out (its ticket), else 0. */
   reading = 0;
+  /** The stream's head when its last read was asked for: the read covers at most that far. */
+  readHead = 0;
   /** Entries it got from history (for stats). */
   replayed = 0;
 

@@ -240,6 +240,7 @@ export class StreamJournals {
     if (consumer.live || consumer.reading !== 0 || !isReady(consumer.conn) || !consumer.conn.alive) return;
     const ticket = ++this.#ticket;
     consumer.reading = ticket;
+    consumer.readHead = (this.#journals.get(consumer.stream) as Journal).head;
     this.#reads.set(ticket, consumer);
     const from = consumer.fromTime !== undefined ? { time: consumer.fromTime } : { seq: consumer.next };
     this.#host.read({
@@ -257,11 +258,13 @@ export class StreamJournals {
     if (consumer.conn.consumers?.get(consumer.stream) !== consumer) return;
     const journal = this.#journals.get(consumer.stream) as Journal;
     if (error !== undefined) {
-      this.#host.log("warn", "journal read failed: consumer continues live", { stream: consumer.stream, error });
+      this.#host.log("warn", "journal read failed: the consumer skips what it covered", { stream: consumer.stream, error });
     }
     if (consumer.fromTime !== undefined) {
+      // Nothing at or after the time among what was journaled when the read was asked for: what
+      // came since is newer still (a time in the future counts as "new").
       consumer.fromTime = undefined;
-      consumer.next = entries.length > 0 ? (entries[0] as JournalEntry).seq : journal.head + 1;
+      consumer.next = entries.length > 0 ? (entries[0] as JournalEntry).seq : consumer.readHead + 1;
     }
     const conn = consumer.conn;
     for (let i = 0; i < entries.length; i++) {
@@ -282,9 +285,10 @@ export class StreamJournals {
   }
 
   #afterRead(consumer: Consumer, journal: Journal, exhausted: boolean): void {
-    if (consumer.next > journal.head || exhausted) {
-      // Caught up (or the store has nothing more): live from the next number on.
-      if (consumer.next <= journal.head) consumer.next = journal.head + 1;
+    // The store had nothing more up to the head it was asked at (or failed): skip to after that
+    // head, never further, since entries journaled while the read was out were not in it.
+    if (exhausted && consumer.next <= consumer.readHead) consumer.next = consumer.readHead + 1;
+    if (consumer.next > journal.head) {
       consumer.live = true;
       return;
     }

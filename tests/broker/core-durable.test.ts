@@ -261,6 +261,33 @@ for (const kind of KINDS) {
       await (h.store as BrokerStore).close();
     });
 
+    it("does not skip entries journaled while a consumer's read was out (an empty answer, a failed read)", async () => {
+      const time = new Time();
+      const h = await start(kind.make(time), time);
+      h.open("p1", "pub");
+      for (const failed of [false, true]) {
+        const stream = failed ? "race-error" : "race-time";
+        h.ok("p1", write(stream));
+        // With a failed read, two entries are there before the READ (the store could not give them).
+        const before = failed ? 2 : 0;
+        for (let i = 1; i <= before; i++) h.send("p1", publish("e", `${i}`));
+        const conn = failed ? "r-error" : "r-time";
+        h.open(conn, "");
+        answer(h.send(conn, streamRequest("READ", { stream, from: failed ? "first" : { time: 0 } })));
+        const read = h.reads.shift();
+        assert.ok(read);
+        // The store answers what it had when asked (nothing, or an error); meanwhile three entries come in.
+        const found = failed ? [] : await (h.store as BrokerStore).read(read.stream, read.from, read.maxEntries, read.maxBytes);
+        assert.deepEqual(found, []);
+        for (let i = before + 1; i <= before + 3; i++) assert.deepEqual(entries(h.send("p1", publish("e", `${i}`))), []);
+        const got = entries(h.event({ type: "journal", ticket: read.ticket, entries: found, ...(failed ? { error: "EIO" } : {}) }));
+        got.push(...entries(await h.settle()));
+        assert.deepEqual(got.map(([seq]) => seq), [before + 1, before + 2, before + 3], stream);
+        assert.deepEqual(entries(h.send("p1", publish("e", "x"))).map(([seq]) => seq), [before + 4]);
+      }
+      await (h.store as BrokerStore).close();
+    });
+
     it("filters replayed and live entries by the consumer's pattern", async () => {
       const time = new Time();
       const h = await start(kind.make(time), time);
