@@ -12,6 +12,8 @@ export class Consumer {
   live = false;
   /** A journal read for it is out. */
   reading = 0;
+  /** The journal's head when that read was asked for: entries after it may be missing from the answer. */
+  readHead = 0;
   /** Entries it got from history (for stats). */
   replayed = 0;
 

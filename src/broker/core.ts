@@ -1553,6 +1553,7 @@ export class BrokerCore {
     if (consumer.live || consumer.reading !== 0 || !isReady(consumer.conn) || !consumer.conn.alive) return;
     const ticket = ++this.#ticket;
     consumer.reading = ticket;
+    consumer.readHead = this.#journals.get(consumer.stream)?.head ?? 0;
     this.#reads.set(ticket, consumer);
     const from = consumer.fromTime !== undefined ? { time: consumer.fromTime } : { seq: consumer.next };
     this.#out.push({
@@ -1571,6 +1572,11 @@ export class BrokerCore {
     const journal = this.#journals.get(consumer.stream) as Journal;
     if (error !== undefined) {
       this.#log("warn", "journal read failed: consumer continues live", { stream: consumer.stream, error });
+    }
+    if (entries.length === 0 && error === undefined && journal.head > consumer.readHead) {
+      // Entries were accepted while the store looked: they may be the first this consumer wants.
+      this.#catchUp(consumer);
+      return;
     }
     if (consumer.fromTime !== undefined) {
       consumer.fromTime = undefined;
