@@ -165,6 +165,9 @@ class Peer {
   }
 }
 
+/** A case that gets nothing back for this long has lost messages: it fails instead of hanging. */
+const STALL_MS = 10_000;
+
 /** Small bodies of 10 to 100 bytes, in a fixed pseudo-random order. */
 const BODIES = Array.from({ length: 997 }, (_, i) => new Uint8Array(10 + ((i * 37) % 91)));
 
@@ -187,7 +190,15 @@ async function pipeline(total: number, window: number, send: (i: number) => void
   const start = nowMs();
   while (received < total) {
     while (sent < total && sent - received < window) send(sent++);
-    await new Promise<void>((resolve) => (wake = resolve));
+    const before = received;
+    const stalled = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(received === before), STALL_MS);
+      wake = () => {
+        clearTimeout(timer);
+        resolve(false);
+      };
+    });
+    if (stalled) throw new Error(`stalled: ${received} of ${total} received, ${sent} sent (window ${window})`);
   }
   return total / ((nowMs() - start) / 1000);
 }
@@ -262,7 +273,20 @@ async function storeAndDrain(endpoint: string, total: number, window: number): P
   const recipient = await Peer.open(endpoint, box, undefined, () => {
     if (++received === total) drained();
   });
-  await all;
+  const stall = setInterval(() => {
+    if (received === last) {
+      clearInterval(stall);
+      failed(new Error(`drain stalled at ${received} of ${total}`));
+    }
+    last = received;
+  }, STALL_MS);
+  let last = -1;
+  let failed!: (error: Error) => void;
+  try {
+    await Promise.race([all, new Promise<never>((_, reject) => (failed = reject))]);
+  } finally {
+    clearInterval(stall);
+  }
   const rate = total / ((nowMs() - start) / 1000);
   await recipient.close();
   return rate;
@@ -371,6 +395,7 @@ async function main(): Promise<void> {
         try {
           for (const [name, run] of cases) {
             const key = `${name}|${setup}`;
+            process.stderr.write(`  ${name} on ${setup}...\n`);
             results.set(key, [...(results.get(key) ?? []), await run(broker.endpoint)]);
           }
         } finally {

@@ -28,6 +28,15 @@ export class Conn {
   consumers: Map<string, Consumer> | undefined = undefined;
   /** The transport's backlog for it is high: no pushed deliveries until it drains. */
   congested = false;
+  /**
+   * Deliveries (and their bytes) pushed to it since the last `continue` turn. The transport
+   * reports congestion only after a batch of actions has been sent, so one batch must not
+   * overfill it: at a quarter of `peerSendMessages` or `peerSendBytes` it is `burstFull` (not
+   * ready) until the next turn, which then resumes it.
+   */
+  burst = 0;
+  burstBytes = 0;
+  burstFull = false;
   /** Stream subscriptions (stream, pattern) held. */
   patterns = 0;
   /** When it appeared; it must OPEN within `openTimeout`. */

@@ -100,6 +100,13 @@ export class BrokerCore {
   /** Expiries left in this event. */
   #expiries = Infinity;
   readonly #expiriesPerTurn: number;
+  /** Deliveries and bytes one connection may get per turn (a quarter of its transport's high-water marks). */
+  readonly #burstMessages: number;
+  readonly #burstBytes: number;
+  /** Connections with a burst count to reset at the next `continue` turn. */
+  readonly #bursting: Conn[] = [];
+  /** Connections that spent their burst: resumed at the next `continue` turn. */
+  readonly #stalled = new Set<Conn>();
   #out: BrokerAction[] = [];
   /** Content frames let go of during this `handle` call (see the `release` action). */
   #released: Uint8Array[] = [];
@@ -136,6 +143,8 @@ export class BrokerCore {
     this.#openTimeout = this.#limits.openTimeout > 0 ? this.#limits.openTimeout : Infinity;
     this.#matchesPerTurn = this.#limits.matchesPerTurn > 0 ? this.#limits.matchesPerTurn : Infinity;
     this.#expiriesPerTurn = this.#limits.expiriesPerTurn > 0 ? this.#limits.expiriesPerTurn : Infinity;
+    this.#burstMessages = Math.max(1, Math.floor(this.#limits.peerSendMessages / 4));
+    this.#burstBytes = Math.max(1, Math.floor(this.#limits.peerSendBytes / 4));
     this.#logLimiter = new LogLimiter(this.#limits.logBurst, this.#limits.logWindow);
     this.#okHeader = encode({ type: "OK", code: 200, reason: "" })[0] as Uint8Array;
     this.#pongHeader = encode({ type: "CONNECTION_PONG" })[0] as Uint8Array;
@@ -236,6 +245,7 @@ export class BrokerCore {
         break;
       }
       case "continue":
+        this.#resumeBursts();
         this.#resumeFanOuts();
         break;
       case "tick":
@@ -597,6 +607,29 @@ export class BrokerCore {
     if (conn.creditAware) conn.credit--;
     this.#counters.delivered++;
     this.#out.push({ type: "send", conn: conn.key, frames });
+    if (conn.burst === 0) this.#bursting.push(conn);
+    conn.burst++;
+    conn.burstBytes += contentBytes(frames);
+    if (!conn.burstFull && (conn.burst >= this.#burstMessages || conn.burstBytes >= this.#burstBytes)) {
+      conn.burstFull = true;
+      this.#stalled.add(conn);
+      this.#askContinue();
+    }
+  }
+
+  /** A new turn: the transport has reported congestion for what was sent; resume the connections that spent their burst. */
+  #resumeBursts(): void {
+    if (this.#bursting.length === 0) return;
+    for (const conn of this.#bursting) {
+      conn.burst = 0;
+      conn.burstBytes = 0;
+      conn.burstFull = false;
+    }
+    this.#bursting.length = 0;
+    if (this.#stalled.size === 0) return;
+    const stalled = [...this.#stalled];
+    this.#stalled.clear();
+    for (const conn of stalled) if (conn.alive) this.#ready(conn);
   }
 
   // ---------------------------------------------------------------- trackers and CONFIRM

@@ -300,6 +300,12 @@ class MlmBroker extends Emitter<BrokerEvents> implements Broker {
     this.#run({ type: "drained", conn: keyOf(id) });
   };
 
+  #scheduleContinue = (): void => {
+    if (this.#continueScheduled) return;
+    this.#continueScheduled = true;
+    nextTurn(this.#onContinue);
+  };
+
   #onContinue = (): void => {
     this.#continueScheduled = false;
     if (this.#closing === undefined) this.#run({ type: "continue" });
@@ -369,10 +375,7 @@ class MlmBroker extends Emitter<BrokerEvents> implements Broker {
         this.#pool?.releaseAll(action.frames);
       } else if (action.type === "continue") {
         // After the I/O callbacks already due, so other clients are served in between.
-        if (!this.#continueScheduled) {
-          this.#continueScheduled = true;
-          nextTurn(this.#onContinue);
-        }
+        this.#scheduleContinue();
       } else if (action.type === "store") {
         this.#apply(action.ops);
       } else if (action.type === "read") {
@@ -425,10 +428,8 @@ class MlmBroker extends Emitter<BrokerEvents> implements Broker {
           this.#read(action);
           break;
         case "continue":
-          if (!this.#continueScheduled) {
-            this.#continueScheduled = true;
-            nextTurn(this.#onContinue);
-          }
+          // Behind the held sends: the next turn must see the congestion they cause.
+          gate.run(this.#scheduleContinue);
           break;
         default:
           this.#emitLog(action);

@@ -9,9 +9,9 @@ export interface Offer {
   readonly pattern: Pattern;
 }
 
-/** True when `conn` may receive one more delivery now: it has credit and its transport is not congested. */
+/** True when `conn` may receive one more delivery now: it has credit, its transport is not congested and this turn's burst is not spent. */
 export function isReady(conn: Conn): boolean {
-  return !conn.congested && (!conn.creditAware || conn.credit > 0);
+  return !conn.congested && !conn.burstFull && (!conn.creditAware || conn.credit > 0);
 }
 
 /**

@@ -3,7 +3,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { ConfirmStatus } from "../../src/broker/status.ts";
-import { confirm, credit, Harness, mail, offer, ping, PONG, publish, read, request, subjects, write } from "./harness.ts";
+import { confirm, credit, Harness, mail, OK, offer, ping, PONG, publish, read, request, subjects, write } from "./harness.ts";
 
 const congested = (conn: string) => ({ type: "congested", conn } as const);
 const drained = (conn: string) => ({ type: "drained", conn } as const);
@@ -16,6 +16,27 @@ function streamSetup(h: Harness, reader: string): void {
 }
 
 describe("broker core: congested peers (issue 14 item 3)", () => {
+  it("hands a backlog out at most peerSendMessages / 4 per turn, the rest on the continue turns it asks for, in order", () => {
+    // The transport reports congestion only after a batch was sent: one batch beyond its
+    // high-water mark would be dropped there while counted delivered here.
+    const h = new Harness({ limits: { peerSendMessages: 8 } });
+    h.open("a", "alice");
+    for (let i = 0; i < 5; i++) h.send("a", mail("bob", `m${i}`, "x"));
+    h.open("w", "worker");
+    for (let i = 0; i < 3; i++) h.send("a", request("svc", `r${i}`, "x"));
+    h.actions = [];
+    assert.deepEqual(subjects(h.open("b", "bob")), ["m0", "m1"], "a burst of 8 / 4 after the OK");
+    assert.equal(h.continueAsked(), true);
+    assert.deepEqual(h.send("a", mail("bob", "late", "x")), [], "queued behind the mailbox");
+    assert.deepEqual(subjects(h.event({ type: "continue" })), ["m2", "m3"]);
+    assert.deepEqual(subjects(h.event({ type: "continue" })), ["m4", "late"]);
+    const offered = h.send("w", offer("svc", ".*"));
+    assert.deepEqual(offered[0]?.message, OK);
+    assert.deepEqual(subjects(offered.slice(1)), ["r0", "r1"], "a worker without CREDIT too");
+    assert.deepEqual(subjects(h.event({ type: "continue" })), ["r2"]);
+    assert.equal(h.core.stats().counters.dropped, 0);
+  });
+
   it("stream deliveries to a congested reader without credit are dropped and counted; replies still go out", () => {
     const h = new Harness();
     streamSetup(h, "r");

@@ -8,14 +8,15 @@ import { random, seedOf, withSeed } from "./broker-child.ts";
 const ITERATIONS = 12;
 
 describe("broker child killed mid-flood (fsync always)", () => {
-  it(`loses nothing it confirmed or delivered, over ${ITERATIONS} random kills`, async () => {
-    const seed = seedOf();
-    const seeds = random(seed);
-    await withSeed(seed, "crash-kill-always", async () => {
-      for (let i = 0; i < ITERATIONS; i++) {
-        const outcome = await floodKillRestart("always", Math.floor(seeds() * 2 ** 32));
-        process.stderr.write(`  iteration ${i}: ${JSON.stringify(outcome)}\n`);
-      }
+  const seed = seedOf();
+  const seeds = random(seed);
+  for (let i = 0; i < ITERATIONS; i++) {
+    const iterationSeed = Math.floor(seeds() * 2 ** 32);
+    it(`loses nothing it confirmed or delivered (random kill ${i + 1} of ${ITERATIONS})`, async () => {
+      await withSeed(seed, `crash-kill-always iteration ${i + 1}`, async () => {
+        const outcome = await floodKillRestart("always", iterationSeed);
+        process.stderr.write(`  iteration ${i + 1}: ${JSON.stringify(outcome)}\n`);
+      });
     });
-  });
+  }
 });

@@ -163,15 +163,16 @@ async function scenario(rand: () => number, fsync: FsyncPolicy): Promise<string>
 }
 
 describe("stream replay, property style (file store)", () => {
-  it(`gives every consumer exactly start..end under concurrent publishing, over ${SCENARIOS} random scenarios`, async () => {
-    const seed = seedOf();
-    const rand = random(seed);
-    await withSeed(seed, "replay-property", async () => {
-      for (let i = 0; i < SCENARIOS; i++) {
-        const fsync = (["interval", "always", "never"] as const)[i % 3] as FsyncPolicy;
+  const seed = seedOf();
+  const seeds = random(seed);
+  for (let i = 0; i < SCENARIOS; i++) {
+    const fsync = (["interval", "always", "never"] as const)[i % 3] as FsyncPolicy;
+    const rand = random(Math.floor(seeds() * 2 ** 32));
+    it(`gives every consumer exactly start..end under concurrent publishing (fsync ${fsync}, scenario ${i + 1} of ${SCENARIOS})`, async () => {
+      await withSeed(seed, `replay-property scenario ${i + 1}`, async () => {
         const summary = await scenario(rand, fsync);
-        process.stderr.write(`  scenario ${i} (${fsync}): ${summary}\n`);
-      }
+        process.stderr.write(`  scenario ${i + 1} (${fsync}): ${summary}\n`);
+      });
     });
-  });
+  }
 });

@@ -12,7 +12,7 @@ import type { RawClient } from "../broker/raw-client.ts";
 import { BrokerChild, random, seedOf, tempDir, withSeed } from "./broker-child.ts";
 import { rawClient } from "./crash-flood.ts";
 
-const ITERATIONS = 6;
+const ITERATIONS = 8;
 /** Messages published per life of the broker at most. */
 const MAX_PER_LIFE = 6000;
 /** Published and not yet seen by the live reader. */
@@ -90,37 +90,37 @@ async function expectEntry(consumer: RawClient, seq: number): Promise<void> {
 }
 
 describe("stream journal across kill -9", () => {
-  for (const fsync of ["interval", "always"] as FsyncPolicy[]) {
-    it(`replays 1..k with no gap or duplicate after each of two crashes, and continues at k+1 (fsync ${fsync})`, async () => {
-      const seed = seedOf();
-      const rand = random(seed);
-      await withSeed(seed, `stream-crash ${fsync}`, async () => {
-        for (let i = 0; i < ITERATIONS / 2; i++) {
-          const dir = tempDir("stream-crash");
-          let broker = await BrokerChild.start(dir, fsync);
-          const clients: RawClient[] = [];
-          try {
-            let head = 0;
-            for (let life = 0; life < 2; life++) {
-              const seen = await floodUntilKilled(broker, head, rand, clients);
-              broker = await BrokerChild.start(dir, fsync);
-              const replay = await replayAll(broker, seen, clients);
-              head = replay.head;
-              // New messages continue the numbering, live to the same consumer.
-              const publisher = await rawClient(broker.endpoint, "pub", undefined, clients);
-              await publisher.ok({ type: "STREAM_WRITE", stream: "events" });
-              for (let j = 0; j < 3; j++) publisher.send({ type: "STREAM_SEND", subject: "e", content: [utf8.encode(String(head + j))] });
-              for (let j = 1; j <= 3; j++) await expectEntry(replay.consumer, head + j);
-              await replay.consumer.expectOnlyPong();
-              head += 3;
-              await publisher.close();
-              await replay.consumer.close();
-            }
-          } finally {
-            for (const c of clients) await c.close();
-            await broker.kill();
-            rmSync(dir, { recursive: true, force: true });
+  const seed = seedOf();
+  const seeds = random(seed);
+  for (let i = 0; i < ITERATIONS; i++) {
+    const fsync: FsyncPolicy = i % 2 === 0 ? "interval" : "always";
+    const rand = random(Math.floor(seeds() * 2 ** 32));
+    it(`replays 1..k with no gap or duplicate after each of two crashes, and continues at k+1 (fsync ${fsync}, run ${i + 1} of ${ITERATIONS})`, async () => {
+      await withSeed(seed, `stream-crash run ${i + 1}`, async () => {
+        const dir = tempDir("stream-crash");
+        let broker = await BrokerChild.start(dir, fsync);
+        const clients: RawClient[] = [];
+        try {
+          let head = 0;
+          for (let life = 0; life < 2; life++) {
+            const seen = await floodUntilKilled(broker, head, rand, clients);
+            broker = await BrokerChild.start(dir, fsync);
+            const replay = await replayAll(broker, seen, clients);
+            head = replay.head;
+            // New messages continue the numbering, live to the same consumer.
+            const publisher = await rawClient(broker.endpoint, "pub", undefined, clients);
+            await publisher.ok({ type: "STREAM_WRITE", stream: "events" });
+            for (let j = 0; j < 3; j++) publisher.send({ type: "STREAM_SEND", subject: "e", content: [utf8.encode(String(head + j))] });
+            for (let j = 1; j <= 3; j++) await expectEntry(replay.consumer, head + j);
+            await replay.consumer.expectOnlyPong();
+            head += 3;
+            await publisher.close();
+            await replay.consumer.close();
           }
+        } finally {
+          for (const c of clients) await c.close();
+          await broker.kill();
+          rmSync(dir, { recursive: true, force: true });
         }
       });
     });

@@ -2,7 +2,7 @@
 // killed; copies of its directory get the last segment cut at random bytes (and one a flipped
 // byte in its last record); a broker started on each copy recovers every record before the
 // damage, says what it threw away (log line and admin STATS), and keeps appending after the cut.
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { cpSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -36,69 +36,98 @@ interface Damage {
   discardedRecords: number;
 }
 
-describe("torn tail of the queue log", () => {
-  it("recovers every record before a cut or a corrupt last record, reports what it discarded, and appends after it", async () => {
-    const seed = seedOf();
-    const rand = random(seed);
-    const source = tempDir("torn-src");
-    const copies: string[] = [];
-    try {
-      await withSeed(seed, "torn-tail", async () => {
-        // Store MESSAGES messages of random sizes, noting where each record ends in the segment.
-        const broker = await BrokerChild.start(source, "interval");
-        const ends: number[] = [];
-        const bodies: string[] = [];
-        const clients: RawClient[] = [];
-        try {
-          const sender = await rawClient(broker.endpoint, "a", HelloFlag.STORED_CONFIRMS, clients);
-          for (let i = 0; i < MESSAGES; i++) {
-            const body = `${i}:`.padEnd(10 + Math.floor(rand() * 300), "x");
-            bodies.push(body);
-            sender.send({ type: "MAILBOX_SEND", address: "box", subject: `m${i}`, tracker: `t${i}`, timeout: 0, content: [utf8.encode(body)] });
-            assert.deepEqual(await sender.next(), { type: "CONFIRM", tracker: `t${i}`, code: ConfirmStatus.STORED, reason: "stored" });
-            // 202 under `interval` means written to the operating system: the size is final.
-            ends.push(statSync(lastSegment(source)).size);
-          }
-        } finally {
-          for (const c of clients) await c.close();
-          await broker.kill();
-        }
-        const header = segmentHeaderSize("");
-        const size = ends[MESSAGES - 1] as number;
-        const keptAt = (cut: number): Damage => {
-          const kept = ends.filter((end) => end <= cut).length;
-          const from = kept > 0 ? (ends[kept - 1] as number) : cut < header ? 0 : header;
-          const discardedRecords = cut < header || cut > from ? 1 : 0;
-          return { what: `cut at byte ${cut} of ${size}`, apply: (s) => truncateSync(s, cut), kept, discardedBytes: cut - from, discardedRecords };
-        };
-        const damages: Damage[] = [keptAt(0), keptAt(1 + Math.floor(rand() * (header - 1))), keptAt(ends[MESSAGES - 2] as number + 1), keptAt(size - 1)];
-        for (let i = 0; i < RANDOM_CUTS; i++) damages.push(keptAt(1 + Math.floor(rand() * (size - 1))));
-        const lastStart = ends[MESSAGES - 2] as number;
-        const flipAt = Math.floor((lastStart + size) / 2);
-        damages.push({
-          what: `byte ${flipAt} flipped (middle of the last record, ${lastStart}..${size})`,
-          apply: (s) => {
-            const bytes = readFileSync(s);
-            bytes[flipAt] = (bytes[flipAt] as number) ^ 0x5a;
-            writeFileSync(s, bytes);
-          },
-          kept: MESSAGES - 1,
-          discardedBytes: size - lastStart,
-          discardedRecords: 1,
-        });
+/** The stored log every case damages a copy of, and where each of its records ends. */
+interface Source {
+  dir: string;
+  ends: number[];
+  bodies: string[];
+}
 
-        for (const damage of damages) {
-          const dir = tempDir("torn");
-          copies.push(dir);
-          cpSync(source, dir, { recursive: true });
-          damage.apply(lastSegment(dir));
-          await checkRecovery(dir, damage, bodies);
-        }
-      });
-    } finally {
-      for (const dir of [source, ...copies]) rmSync(dir, { recursive: true, force: true });
+/** A broker child stores MESSAGES messages of random sizes; notes where each record ends in the segment. */
+async function storeSource(rand: () => number): Promise<Source> {
+  const dir = tempDir("torn-src");
+  const broker = await BrokerChild.start(dir, "interval");
+  const ends: number[] = [];
+  const bodies: string[] = [];
+  const clients: RawClient[] = [];
+  try {
+    const sender = await rawClient(broker.endpoint, "a", HelloFlag.STORED_CONFIRMS, clients);
+    for (let i = 0; i < MESSAGES; i++) {
+      const body = `${i}:`.padEnd(10 + Math.floor(rand() * 300), "x");
+      bodies.push(body);
+      sender.send({ type: "MAILBOX_SEND", address: "box", subject: `m${i}`, tracker: `t${i}`, timeout: 0, content: [utf8.encode(body)] });
+      assert.deepEqual(await sender.next(), { type: "CONFIRM", tracker: `t${i}`, code: ConfirmStatus.STORED, reason: "stored" });
+      // 202 under `interval` means written to the operating system: the size is final.
+      ends.push(statSync(lastSegment(dir)).size);
     }
+  } finally {
+    for (const c of clients) await c.close();
+    await broker.kill();
+  }
+  return { dir, ends, bodies };
+}
+
+/** A cut of the last segment at byte `cut`: what recovery must keep and throw away. */
+function cutAt(source: Source, cut: number): Damage {
+  const { ends } = source;
+  const header = segmentHeaderSize("");
+  const size = ends[MESSAGES - 1] as number;
+  const kept = ends.filter((end) => end <= cut).length;
+  const from = kept > 0 ? (ends[kept - 1] as number) : cut < header ? 0 : header;
+  const discardedRecords = cut < header || cut > from ? 1 : 0;
+  return { what: `cut at byte ${cut} of ${size}`, apply: (s) => truncateSync(s, cut), kept, discardedBytes: cut - from, discardedRecords };
+}
+
+/** A byte flipped in the middle of the last record: it is discarded, everything before kept. */
+function flipLast(source: Source): Damage {
+  const lastStart = source.ends[MESSAGES - 2] as number;
+  const size = source.ends[MESSAGES - 1] as number;
+  const flipAt = Math.floor((lastStart + size) / 2);
+  return {
+    what: `byte ${flipAt} flipped (middle of the last record, ${lastStart}..${size})`,
+    apply: (s) => {
+      const bytes = readFileSync(s);
+      bytes[flipAt] = (bytes[flipAt] as number) ^ 0x5a;
+      writeFileSync(s, bytes);
+    },
+    kept: MESSAGES - 1,
+    discardedBytes: size - lastStart,
+    discardedRecords: 1,
+  };
+}
+
+describe("torn tail of the queue log: recovers every record before the damage, reports what it discarded, appends after it", () => {
+  const seed = seedOf();
+  const rand = random(seed);
+  let source: Source | undefined;
+  const copies: string[] = [];
+  after(() => {
+    for (const dir of [...(source ? [source.dir] : []), ...copies]) rmSync(dir, { recursive: true, force: true });
   });
+  const cases: [string, (s: Source) => Damage][] = [
+    ["an empty segment (cut at byte 0)", (s) => cutAt(s, 0)],
+    ["a torn segment header", (s) => cutAt(s, 1 + Math.floor(rand() * (segmentHeaderSize("") - 1)))],
+    ["a cut one byte into the last record", (s) => cutAt(s, (s.ends[MESSAGES - 2] as number) + 1)],
+    ["a cut one byte before the end", (s) => cutAt(s, (s.ends[MESSAGES - 1] as number) - 1)],
+    ...Array.from({ length: RANDOM_CUTS }, (_, i) => [
+      `a cut at a random byte (${i + 1} of ${RANDOM_CUTS})`,
+      (s: Source) => cutAt(s, 1 + Math.floor(rand() * ((s.ends[MESSAGES - 1] as number) - 1))),
+    ] as [string, (s: Source) => Damage]),
+    ["a flipped byte in the middle of the last record", flipLast],
+  ];
+  for (const [name, make] of cases) {
+    it(name, async () => {
+      await withSeed(seed, `torn-tail: ${name}`, async () => {
+        source ??= await storeSource(rand);
+        const damage = make(source);
+        const dir = tempDir("torn");
+        copies.push(dir);
+        cpSync(source.dir, dir, { recursive: true });
+        damage.apply(lastSegment(dir));
+        await checkRecovery(dir, damage, source.bodies);
+      });
+    });
+  }
 });
 
 /** Start a broker on the damaged `dir`: what it keeps, says and appends after the cut. */
