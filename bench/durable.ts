@@ -32,7 +32,7 @@ import { type BenchRow, nowMs, report, runtimeName } from "./lib.ts";
 
 const BENCH = "durable";
 const here = fileURLToPath(import.meta.url);
-/** Room for a million stored messages (the defaults stop at 10,000 per mailbox). */
+/** Room for a million stored messages (the defaults stop at 100,000 per mailbox and 1,000,000 in all). */
 const LIMITS: Partial<BrokerLimits> = {
   maxConnections: 10_000, mailboxMessages: 2_000_000, mailboxBytes: 1 << 30, storedMessages: 2_000_000, storedBytes: 2 ** 31,
   peerSendMessages: 100_000,
