@@ -46,6 +46,14 @@ async function client(b: Broker, address: string, flags?: number): Promise<RawCl
   return c;
 }
 
+/** A `malamute.stream` READ (docs/mlm-extensions.md §4). */
+function askToRead(reader: RawClient, body: Record<string, unknown>, tracker = ""): void {
+  reader.send({
+    type: "SERVICE_SEND", address: STREAM_SERVICE, subject: "READ", tracker, timeout: 0,
+    content: [utf8.encode(JSON.stringify(body))],
+  });
+}
+
 for (const fsync of ["always", "interval", "never"] as const) {
   describe(`broker with a data directory (fsync ${fsync})`, () => {
     it("confirms stored mail with 202 and delivers it after a restart, in order", async () => {
@@ -92,10 +100,7 @@ describe("broker with a data directory", () => {
     again.send({ type: "STREAM_SEND", subject: "e4", content: [utf8.encode("4")] });
     await again.expectOnlyPong();
     const reader = await client(b, "");
-    reader.send({
-      type: "SERVICE_SEND", address: STREAM_SERVICE, subject: "READ", tracker: "q", timeout: 0,
-      content: [utf8.encode(JSON.stringify({ stream: "events", from: "first" }))],
-    });
+    askToRead(reader, { stream: "events", from: "first" }, "q");
     const answer = await reader.next();
     assert.equal(answer.type, "MAILBOX_DELIVER");
     assert.deepEqual(JSON.parse(text((answer as { content: Uint8Array[] }).content[0])), { ok: true, stream: "events", next: 1, head: 4 });
@@ -157,10 +162,7 @@ describe("broker with a data directory", () => {
     pub.send({ type: "STREAM_SEND", subject: "x", content: [utf8.encode("1")] });
     await pub.expectOnlyPong();
     const reader = await client(b, "r");
-    reader.send({
-      type: "SERVICE_SEND", address: STREAM_SERVICE, subject: "READ", tracker: "", timeout: 0,
-      content: [utf8.encode(JSON.stringify({ stream: "s", from: { last: 1 } }))],
-    });
+    askToRead(reader, { stream: "s", from: { last: 1 } });
     assert.equal(JSON.parse(text(((await reader.next()) as { content: Uint8Array[] }).content[0])).ok, true);
     const m = await reader.next();
     assert.equal(text((m as { content: Uint8Array[] }).content[1]), "1");

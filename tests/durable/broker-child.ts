@@ -7,6 +7,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import type { FsyncPolicy } from "../../src/storage/types.ts";
+import { rng } from "../../src/forge/bytes.ts";
 
 const main = fileURLToPath(new URL("../../src/broker/main.ts", import.meta.url));
 const esbuild = fileURLToPath(new URL("../../node_modules/.bin/esbuild", import.meta.url));
@@ -114,17 +115,8 @@ export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `mlm-${prefix}-`));
 }
 
-/** Seeded PRNG (mulberry32): the same seed replays the same test. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG (the one Forge uses for its demo seeds): the same seed replays the same test. */
+export const random: (seed: number) => () => number = rng;
 
 /** The seed to run with: `DURABLE_SEED` when set (to replay a failure), else a new one. */
 export function seedOf(): number {

@@ -86,6 +86,15 @@ async function run(cmds: Cmd[]): Promise<void> {
     let flushedOps: QueueOp[] = [];
     let pendingOps: QueueOp[] = [];
     const journal: Record<string, { flushed: JournalEntry[]; pending: JournalEntry[] }> = { a: { flushed: [], pending: [] }, b: { flushed: [], pending: [] } };
+    /** What was applied is now on disk, in the model too. */
+    const markFlushed = (): void => {
+      flushedOps = [...flushedOps, ...pendingOps];
+      pendingOps = [];
+      for (const j of Object.values(journal)) {
+        j.flushed.push(...j.pending);
+        j.pending = [];
+      }
+    };
     let nextId = 1;
     const cursorSeq = new Map<string, number>();
     /** What the last flush wrote, per log: file, size before, queue ops / entries before it. Undefined after maintenance. */
@@ -136,24 +145,14 @@ async function run(cmds: Cmd[]): Promise<void> {
             if (file !== before[log]!.file) before[log] = { ...before[log]!, file, from: 0 };
           }
           window = before;
-          flushedOps = [...flushedOps, ...pendingOps];
-          pendingOps = [];
-          for (const j of Object.values(journal)) {
-            j.flushed.push(...j.pending);
-            j.pending = [];
-          }
+          markFlushed();
           break;
         }
         case "maintain":
           await store.maintain();
           // Maintenance writes (and syncs) what it copies: a later tear would not be a torn write of ours.
           window = undefined;
-          flushedOps = [...flushedOps, ...pendingOps];
-          pendingOps = [];
-          for (const j of Object.values(journal)) {
-            j.flushed.push(...j.pending);
-            j.pending = [];
-          }
+          markFlushed();
           break;
         case "crash": {
           store.crash();
