@@ -20,7 +20,7 @@
  * (default 3) of BENCH_MS ms (default 2000) after 500 ms of warm-up. Each row gives medians
  * and `median (min–max)` spreads, the broker child's CPU per routed message (process.cpuUsage
  * of the child over the window / 2 per round trip), its full GCs and scavenges in the window
- * (Node and Deno run the child with --trace-gc; "n/a" on Bun), the client's CPU (near 100%
+ * (Node runs the child with --trace-gc; "n/a" on Bun and Deno), the client's CPU (near 100%
  * means the figure is client-bound), and on the floor row the broker's share of the round trip
  * above the floor and its CPU per message over the relay's. Progress per round goes to stderr.
  */
@@ -88,20 +88,24 @@ class BrokerProcess {
   /** Replies (JSON lines) not yet consumed, and readers waiting for one. */
   readonly #replies: string[] = [];
   readonly #waiting: ((line: string | undefined) => void)[] = [];
-  /** GCs the child reported with --trace-gc so far; stays -1 where there is no such flag (Bun). */
-  #fullGcs = runtimeName() === "bun" ? -1 : 0;
-  #scavenges = runtimeName() === "bun" ? -1 : 0;
+  /**
+   * GCs the child reported with --trace-gc so far; -1 off Node: Bun has no such flag, and
+   * Deno's V8 buffers its trace output until exit, so no count would cover the window.
+   */
+  #fullGcs = runtimeName() === "node" ? 0 : -1;
+  #scavenges = runtimeName() === "node" ? 0 : -1;
 
   private constructor(child: ChildProcess) {
     this.#child = child;
     const lines = createInterface({ input: child.stdout! });
-    lines.on("line", (line) => {
-      // Diagnostics from BENCH_BROKER_FLAGS (e.g. --trace-gc) share stdout with the replies.
-      if (!line.startsWith("{")) {
-        if (this.#countGc(line)) return;
-        process.stderr.write(`[broker] ${line}\n`);
-        return;
-      }
+    lines.on("line", (text) => {
+      // Diagnostics (--trace-gc, BENCH_BROKER_FLAGS) share stdout with the replies. A runtime
+      // that buffers them (Deno's V8) can put a reply in the middle of one: split it off.
+      const at = text.indexOf('{"');
+      const diagnostic = at < 0 ? text : text.slice(0, at);
+      if (diagnostic !== "" && !this.#countGc(diagnostic)) process.stderr.write(`[broker] ${diagnostic}\n`);
+      if (at < 0) return;
+      const line = text.slice(at);
       const waiter = this.#waiting.shift();
       if (waiter) waiter(line);
       else this.#replies.push(line);
@@ -115,7 +119,7 @@ class BrokerProcess {
     const file = fileURLToPath(import.meta.url);
     const runtime = runtimeName();
     // --trace-gc lines are counted (see #countGc), so the service cases can report GCs.
-    const args = runtime === "deno" ? ["run", "-A", "--v8-flags=--expose-gc,--trace-gc", file, "--serve"]
+    const args = runtime === "deno" ? ["run", "-A", "--v8-flags=--expose-gc", file, "--serve"]
       : runtime === "bun" ? [file, "--serve"]
       : [...process.execArgv, "--expose-gc", "--trace-gc", ...brokerFlags(), file, "--serve"];
     const child = spawn(process.execPath, args, { stdio: ["pipe", "pipe", "inherit"] });
@@ -132,10 +136,10 @@ class BrokerProcess {
     return line;
   }
 
-  /** A --trace-gc line: counted, not echoed. */
+  /** A --trace-gc line (or, on Deno, a piece of one): counted, not echoed. */
   #countGc(line: string): boolean {
-    if (this.#fullGcs < 0 || !line.startsWith("[") || !line.includes(" ms: ")) return false;
-    if (line.includes(" ms: Scavenge")) this.#scavenges++;
+    if (this.#fullGcs < 0 || !(line.includes(" ms: ") || line.includes(" MB") || line.includes("mu = "))) return false;
+    if (line.includes("Scavenge")) this.#scavenges++;
     else if (line.includes("Mark-Compact") && !line.includes("Minor")) this.#fullGcs++;
     return true;
   }
