@@ -180,7 +180,8 @@ export async function serviceRounds(
         const run = await closedLoop(ends, shape.size, shape.inFlight, opts.warmUpMs, opts.ms, sample);
         process.stderr.write(
           `  round ${round + 1} ${shape.name} ${impl.name}: ${f0(run.rate)} rt/s, p99 ${f0(run.p99)} µs, ` +
-            `${f2(run.cpuUsPerMsg)} µs CPU/msg, GC ${run.fullGcs}/${run.scavenges}, client ${f0(run.clientCpuPct)}%\n`,
+            `${f2(run.cpuUsPerMsg)} µs CPU/msg, ` +
+            `${run.fullGcs < 0 ? "GC n/a" : `full GCs ${run.fullGcs}, scavenges ${run.scavenges}`}, client CPU ${f0(run.clientCpuPct)}%\n`,
         );
         const list = runs.get(key(shape, impl)) ?? [];
         list.push(run);
