@@ -17,7 +17,8 @@
  *
  * These run raw DEALERs + codec (C-style workers: OFFER, no CREDIT, reply with MAILBOX_SEND to
  * the requester) against the node:net relay floor, alternating, for BENCH_ROUNDS rounds
- * (default 3) of BENCH_MS ms (default 2000) after 500 ms of warm-up. Each row gives medians
+ * (default 3 with BENCH_ONLY=service, 1 in the full run) of BENCH_MS ms (default 2000) after
+ * 500 ms of warm-up. Each row gives medians
  * and `median (min–max)` spreads, the broker child's CPU per routed message (process.cpuUsage
  * of the child over the window / 2 per round trip), its full GCs and scavenges in the window
  * (Node runs the child with --trace-gc; "n/a" on Bun and Deno), the client's CPU (near 100%
@@ -555,18 +556,6 @@ async function main(): Promise<void> {
   const rows: BenchRow[] = [];
   const { broker, endpoint, relayPort } = await BrokerProcess.start();
   try {
-    if (only === undefined || serviceOnly) {
-      const serviceImpls = [
-        { name: "raw dealer+codec, C-style workers", ends: (shape: Shape) => rawServiceEnds(endpoint, shape) },
-        { name: "floor: node:net relay", ends: (shape: Shape) => relayServiceEnds(relayPort, shape.workers) },
-      ];
-      rows.push(...await serviceRounds(serviceImpls, () => broker.sample(), {
-        rounds: envNumber("BENCH_ROUNDS", quick ? 1 : 3),
-        warmUpMs: WARM_UP_MS,
-        ms: envNumber("BENCH_MS", quick ? 500 : 2000),
-        shapes: SHAPES,
-      }, BENCH));
-    }
     for (const [impl, make, which] of serviceOnly ? [] : impls) {
       for (const [name, run] of cases) {
         if (which !== undefined && !which.test(name)) continue;
@@ -587,6 +576,20 @@ async function main(): Promise<void> {
     }
     if (!serviceOnly && (only === undefined || "memory".includes(only))) rows.push(await idleConnections(broker, endpoint, 1000));
     if (!serviceOnly && (only === undefined || "memory".includes(only))) rows.push(await idleRpcClients(broker, endpoint, quick ? 4 : 10, 10_000));
+    // Last, so the memory cases above see the broker as they always did.
+    if (only === undefined || serviceOnly) {
+      const serviceImpls = [
+        { name: "raw dealer+codec, C-style workers", ends: (shape: Shape) => rawServiceEnds(endpoint, shape) },
+        { name: "floor: node:net relay", ends: (shape: Shape) => relayServiceEnds(relayPort, shape.workers) },
+      ];
+      rows.push(...await serviceRounds(serviceImpls, () => broker.sample(), {
+        // One round in the full run, to keep `npm run bench` within its time limit per file.
+        rounds: envNumber("BENCH_ROUNDS", serviceOnly && !quick ? 3 : 1),
+        warmUpMs: WARM_UP_MS,
+        ms: envNumber("BENCH_MS", quick ? 500 : 2000),
+        shapes: SHAPES,
+      }, BENCH));
+    }
   } finally {
     await broker.stop();
   }
