@@ -9,6 +9,21 @@
  * figures measure) and through a plain node:net relay (the floor of the runtime's sockets).
  *
  *   npx tsx bench/broker.ts | npx bun bench/broker.ts | npx deno run -A bench/broker.ts
+ *
+ * Issue 16's service shapes alone, for A/B work (about 1 min on Node with the defaults):
+ *
+ *   BENCH_ONLY=service npx tsx bench/broker.ts
+ *   BENCH_ONLY=service BENCH_ROUNDS=5 BENCH_MS=3000 npx tsx bench/broker.ts
+ *
+ * These run raw DEALERs + codec (C-style workers: OFFER, no CREDIT, reply with MAILBOX_SEND to
+ * the requester) against the node:net relay floor, alternating, for BENCH_ROUNDS rounds
+ * (default 3 with BENCH_ONLY=service, 1 in the full run) of BENCH_MS ms (default 2000) after
+ * 500 ms of warm-up. Each row gives medians
+ * and `median (min–max)` spreads, the broker child's CPU per routed message (process.cpuUsage
+ * of the child over the window / 2 per round trip), its full GCs and scavenges in the window
+ * (Node runs the child with --trace-gc; "n/a" on Bun and Deno), the client's CPU (near 100%
+ * means the figure is client-bound), and on the floor row the broker's share of the round trip
+ * above the floor and its CPU per message over the relay's. Progress per round goes to stderr.
  */
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
@@ -26,7 +41,8 @@ import Type from "typebox";
 import type { DealerSocket } from "../src/transport/types.ts";
 import { zmtp } from "../src/transport/zmtp.ts";
 import { type BenchRow, nowMs, report, type RoundTrips, runtimeName, timeRoundTrips } from "./lib.ts";
-import { relayRoundTrips, startRelay } from "./lib-relay-floor.ts";
+import { relayRoundTrips, relayServiceEnds, startRelay } from "./lib-relay-floor.ts";
+import { type ChildSample, SHAPES, type ServiceEnds, serviceRounds, type Shape } from "./lib-service.ts";
 
 const BENCH = "broker";
 /** Round trips before measuring, in ms. */
@@ -53,6 +69,9 @@ async function serve(): Promise<void> {
       gc();
       const m = process.memoryUsage();
       process.stdout.write(`${JSON.stringify({ rss: m.rss, heap: m.heapUsed, clients: broker.stats().clients })}\n`);
+    } else if (line === "cpu") {
+      const c = process.cpuUsage();
+      process.stdout.write(`${JSON.stringify({ cpuUs: c.user + c.system })}\n`);
     } else if (line === "quit") break;
   }
   await broker.close();
@@ -70,16 +89,24 @@ class BrokerProcess {
   /** Replies (JSON lines) not yet consumed, and readers waiting for one. */
   readonly #replies: string[] = [];
   readonly #waiting: ((line: string | undefined) => void)[] = [];
+  /**
+   * GCs the child reported with --trace-gc so far; -1 off Node: Bun has no such flag, and
+   * Deno's V8 buffers its trace output until exit, so no count would cover the window.
+   */
+  #fullGcs = runtimeName() === "node" ? 0 : -1;
+  #scavenges = runtimeName() === "node" ? 0 : -1;
 
   private constructor(child: ChildProcess) {
     this.#child = child;
     const lines = createInterface({ input: child.stdout! });
-    lines.on("line", (line) => {
-      // Diagnostics from BENCH_BROKER_FLAGS (e.g. --trace-gc) share stdout with the replies.
-      if (!line.startsWith("{")) {
-        process.stderr.write(`[broker] ${line}\n`);
-        return;
-      }
+    lines.on("line", (text) => {
+      // Diagnostics (--trace-gc, BENCH_BROKER_FLAGS) share stdout with the replies. A runtime
+      // that buffers them (Deno's V8) can put a reply in the middle of one: split it off.
+      const at = text.indexOf('{"');
+      const diagnostic = at < 0 ? text : text.slice(0, at);
+      if (diagnostic !== "" && !this.#countGc(diagnostic)) process.stderr.write(`[broker] ${diagnostic}\n`);
+      if (at < 0) return;
+      const line = text.slice(at);
       const waiter = this.#waiting.shift();
       if (waiter) waiter(line);
       else this.#replies.push(line);
@@ -92,9 +119,10 @@ class BrokerProcess {
   static async start(): Promise<{ broker: BrokerProcess; endpoint: string; relayPort: number }> {
     const file = fileURLToPath(import.meta.url);
     const runtime = runtimeName();
+    // --trace-gc lines are counted (see #countGc), so the service cases can report GCs.
     const args = runtime === "deno" ? ["run", "-A", "--v8-flags=--expose-gc", file, "--serve"]
       : runtime === "bun" ? [file, "--serve"]
-      : [...process.execArgv, "--expose-gc", ...brokerFlags(), file, "--serve"];
+      : [...process.execArgv, "--expose-gc", "--trace-gc", ...brokerFlags(), file, "--serve"];
     const child = spawn(process.execPath, args, { stdio: ["pipe", "pipe", "inherit"] });
     const broker = new BrokerProcess(child);
     const { endpoint, relayPort } = JSON.parse(await broker.#line()) as { endpoint: string; relayPort: number };
@@ -107,6 +135,24 @@ class BrokerProcess {
     const line = await new Promise<string | undefined>((resolve) => this.#waiting.push(resolve));
     if (line === undefined) throw new Error("broker process ended");
     return line;
+  }
+
+  /** A --trace-gc line (or, on Deno, a piece of one): counted, not echoed. */
+  #countGc(line: string): boolean {
+    if (this.#fullGcs < 0 || !(line.includes(" ms: ") || line.includes(" MB") || line.includes("mu = "))) return false;
+    if (line.includes("Scavenge")) this.#scavenges++;
+    else if (line.includes("Mark-Compact") && !line.includes("Minor")) this.#fullGcs++;
+    return true;
+  }
+
+  /**
+   * The child's CPU time so far and the GCs it reported: trace lines come on the same stdout
+   * before the reply, so the counts are complete up to the moment the child answered.
+   */
+  async sample(): Promise<ChildSample> {
+    this.#child.stdin!.write("cpu\n");
+    const { cpuUs } = JSON.parse(await this.#line()) as { cpuUs: number };
+    return { cpuUs, fullGcs: this.#fullGcs, scavenges: this.#scavenges };
   }
 
   async memory(): Promise<{ rss: number; heap: number; clients: number }> {
@@ -265,6 +311,34 @@ class ClientPeer implements Peer {
 }
 
 // ------------------------------------------------------------------ cases
+
+let rawRuns = 0;
+
+/**
+ * Issue 16's harness over raw DEALERs + codec: `shape.workers` C-style workers (OFFER, no
+ * CREDIT, each request answered with a MAILBOX_SEND to its sender, tracker echoed) and one
+ * caller whose tracker carries the request id. Fresh names per run, so nothing is left over.
+ */
+async function rawServiceEnds(endpoint: string, shape: Shape): Promise<ServiceEnds> {
+  const run = ++rawRuns;
+  const service = `raw-svc-${run}`;
+  const workers: RawPeer[] = [];
+  for (let i = 0; i < shape.workers; i++) {
+    const w = await RawPeer.connect(endpoint, `raw-w${i}-${run}`);
+    await w.worker(service, ".*");
+    w.onDelivery((d) => w.sendTo(d.sender, d.subject, d.content[0] as Uint8Array, d.tracker));
+    workers.push(w);
+  }
+  const caller = await RawPeer.connect(endpoint, `raw-caller-${run}`);
+  return {
+    send: (id, body) => caller.sendFor(service, "rt", body, String(id)),
+    onReply: (handler) => caller.onDelivery((d) => handler(Number(d.tracker))),
+    close: async () => {
+      await caller.close();
+      await Promise.all(workers.map((w) => w.close()));
+    },
+  };
+}
 
 const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
 
@@ -444,6 +518,12 @@ async function idleRpcClients(broker: BrokerProcess, endpoint: string, count: nu
 async function main(): Promise<void> {
   const quick = process.argv.includes("--quick");
   const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length);
+  // BENCH_ONLY=service: just issue 16's raw service shapes against the relay floor.
+  const serviceOnly = process.env.BENCH_ONLY === "service";
+  const envNumber = (name: string, fallback: number): number => {
+    const v = Number(process.env[name]);
+    return Number.isFinite(v) && v > 0 ? v : fallback;
+  };
   const scale = quick ? 0.2 : 1;
   const impls: [string, Factory, cases?: RegExp][] = [
     ["MlmClient", ClientPeer.connect],
@@ -476,14 +556,14 @@ async function main(): Promise<void> {
   const rows: BenchRow[] = [];
   const { broker, endpoint, relayPort } = await BrokerProcess.start();
   try {
-    for (const [impl, make, which] of impls) {
+    for (const [impl, make, which] of serviceOnly ? [] : impls) {
       for (const [name, run] of cases) {
         if (which !== undefined && !which.test(name)) continue;
         if (only !== undefined && !`${name} ${impl}`.includes(only)) continue;
         rows.push({ bench: BENCH, case: name, impl, ...await run(make, endpoint) });
       }
     }
-    for (const size of [10, 65536]) {
+    for (const size of serviceOnly ? [] : [10, 65536]) {
       const name = `service round trip, ${size === 10 ? "10 B" : "64 KiB"}`;
       const impl = "floor: plain node:net relay";
       if (only !== undefined && !`${name} ${impl}`.includes(only)) continue;
@@ -494,8 +574,22 @@ async function main(): Promise<void> {
         note: "same 4 hops, length-prefixed, no ZMTP/MLM/routing",
       });
     }
-    if (only === undefined || "memory".includes(only)) rows.push(await idleConnections(broker, endpoint, 1000));
-    if (only === undefined || "memory".includes(only)) rows.push(await idleRpcClients(broker, endpoint, quick ? 4 : 10, 10_000));
+    if (!serviceOnly && (only === undefined || "memory".includes(only))) rows.push(await idleConnections(broker, endpoint, 1000));
+    if (!serviceOnly && (only === undefined || "memory".includes(only))) rows.push(await idleRpcClients(broker, endpoint, quick ? 4 : 10, 10_000));
+    // Last, so the memory cases above see the broker as they always did.
+    if (only === undefined || serviceOnly) {
+      const serviceImpls = [
+        { name: "raw dealer+codec, C-style workers", ends: (shape: Shape) => rawServiceEnds(endpoint, shape) },
+        { name: "floor: node:net relay", ends: (shape: Shape) => relayServiceEnds(relayPort, shape.workers) },
+      ];
+      rows.push(...await serviceRounds(serviceImpls, () => broker.sample(), {
+        // One round in the full run, to keep `npm run bench` within its time limit per file.
+        rounds: envNumber("BENCH_ROUNDS", serviceOnly && !quick ? 3 : 1),
+        warmUpMs: WARM_UP_MS,
+        ms: envNumber("BENCH_MS", quick ? 500 : 2000),
+        shapes: SHAPES,
+      }, BENCH));
+    }
   } finally {
     await broker.stop();
   }

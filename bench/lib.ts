@@ -13,6 +13,7 @@ export interface BenchRow {
   mbPerSec?: number;
   p50us?: number;
   p99us?: number;
+  p999us?: number;
   note?: string;
 }
 
@@ -92,10 +93,10 @@ function formatNumber(value: number | undefined, digits = 0): string {
 
 /** Render rows as a Markdown table. */
 export function formatTable(rows: BenchRow[]): string {
-  const header = ["bench", "case", "impl", "runtime", "ops/s", "MB/s", "p50 µs", "p99 µs", "note"];
+  const header = ["bench", "case", "impl", "runtime", "ops/s", "MB/s", "p50 µs", "p99 µs", "p999 µs", "note"];
   const lines = rows.map((r) => [
     r.bench, r.case, r.impl, r.runtime ?? "", formatNumber(r.opsPerSec), formatNumber(r.mbPerSec, 1),
-    formatNumber(r.p50us), formatNumber(r.p99us), r.note ?? "",
+    formatNumber(r.p50us), formatNumber(r.p99us), formatNumber(r.p999us), r.note ?? "",
   ]);
   const out = [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`];
   for (const l of lines) out.push(`| ${l.join(" | ")} |`);
