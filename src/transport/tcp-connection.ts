@@ -88,7 +88,7 @@ export class ReadInto implements OnReadOpts {
     // A short read that filled up without starting a large frame: small messages are
     // streaming, so go back to long reads (many messages per read).
     if (n === SCRATCH_SHORT.length && this.#short) this.#short = false;
-    return conn.received(buf.subarray(0, n), n);
+    return conn.received(buf, n);
   };
 }
 
@@ -193,17 +193,18 @@ export class TcpConnection {
   }
 
   /**
-   * Bytes arrived: `chunk`, or (when undefined) `n` bytes read into the session's read target.
-   * A chunk is transient (reused after this call) unless it came from a `data` event. Returns
-   * false when the session took only part of it (`messagesPerFeed`): the rest is kept and fed
-   * on a later turn, and the caller must stop reading until then (it is resumed here).
+   * Bytes arrived: `chunk[0..n]`, or (when `chunk` is undefined) `n` bytes read into the
+   * session's read target. A chunk is transient (reused after this call) unless it came from a
+   * `data` event. Returns false when the session took only part of it (`messagesPerFeed`): the
+   * rest is kept and fed on a later turn, and the caller must stop reading until then (it is
+   * resumed here).
    */
   received(chunk: Uint8Array | undefined, n: number, transient = true): boolean {
     if (chunk === undefined) this.session.fed(n, now());
     else {
-      const used = this.session.feed(chunk, now(), transient);
-      if (used < chunk.length) {
-        const rest = chunk.subarray(used);
+      const used = this.session.feed(chunk, now(), transient, n);
+      if (used < n) {
+        const rest = chunk.subarray(used, n);
         this.#heldInput = transient ? Buffer.from(rest) : rest;
         nextTurn(this.#feedHeld);
       }

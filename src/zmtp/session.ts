@@ -239,31 +239,32 @@ export class Session implements FrameSink, MechanismContext {
   }
 
   /**
-   * Process received bytes. With `transient` (the caller reuses `chunk`), nothing keeps a
-   * reference to it: delivered frames are copies. Returns how many bytes of `chunk` were used:
-   * all of them, unless `messagesPerFeed` stopped it earlier (feed the rest later, in order).
+   * Process received bytes: `chunk[0..end]` (`end` defaults to the chunk's length, so a read
+   * buffer needs no view of its filled part). With `transient` (the caller reuses `chunk`),
+   * nothing keeps a reference to it: delivered frames are copies. Returns how many bytes were
+   * used: `end`, unless `messagesPerFeed` stopped it earlier (feed the rest later, in order).
    * Never throws: failures close the session through `onClose`.
    */
-  feed(chunk: Uint8Array, now: number, transient = false): number {
-    if (this.#state === State.Closed) return chunk.length;
+  feed(chunk: Uint8Array, now: number, transient = false, end = chunk.length): number {
+    if (this.#state === State.Closed) return end;
     this.#lastRecv = now;
     this.#pingOutstandingSince = -1;
     this.#feedLeft = this.#messagesPerFeed;
     try {
       let off = 0;
       if (this.#state === State.Greeting) {
-        off = this.#greeting.push(chunk, 0);
+        off = this.#greeting.push(end < chunk.length ? chunk.subarray(0, end) : chunk, 0);
         const g = this.#greeting.result;
-        if (!g) return chunk.length;
+        if (!g) return end;
         this.#peerMinor = g.minor;
         this.#state = State.Handshake;
         this.#mechanism.start(this);
       }
-      const used = this.#decoder.push(chunk, off, this, transient);
-      return (this.#state as State) === State.Closed ? chunk.length : used;
+      const used = this.#decoder.push(chunk, off, this, transient, end);
+      return (this.#state as State) === State.Closed ? end : used;
     } catch (err) {
       this.#fail(err);
-      return chunk.length;
+      return end;
     } finally {
       this.#feedLeft = Infinity;
     }
