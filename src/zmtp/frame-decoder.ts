@@ -154,12 +154,19 @@ export class FrameDecoder {
           body.set(chunk.subarray(start, frameEnd));
           sink.frame(flags, body);
         } else if (transient) {
-          // Copy every whole frame from here on at once, then hand out views of the copy:
-          // one allocation per read instead of one per frame.
           const at = start - hl;
           const wholeEnd = completeFramesEnd(chunk, frameEnd, n, this.#ownBufferFrom);
+          if (wholeEnd === frameEnd) {
+            // A lone small frame (e.g. the header before a large body): a copy of its body only.
+            const body = this.allocate(size);
+            copyBytes(body, chunk, start, frameEnd);
+            sink.frame(flags, body);
+            continue;
+          }
+          // Copy every whole frame from here on at once, then hand out views of the copy:
+          // one allocation per read instead of one per frame.
           const copy = this.allocate(wholeEnd - at);
-          copy.set(chunk.subarray(at, wholeEnd));
+          copyBytes(copy, chunk, at, wholeEnd);
           sink.frame(flags, copy.subarray(hl, hl + size));
           // Where a stop leaves the run of frames undelivered, decoding resumes from the chunk.
           off = frameEnd;
@@ -310,6 +317,18 @@ function completeFramesEnd(chunk: Uint8Array, off: number, n: number, ownBufferF
     if (end > n) return off;
     off = end;
   }
+}
+
+/**
+ * `target.set(source.subarray(from, to))` without the view for short runs: a view is an
+ * allocation, which costs more than a loop over a few hundred bytes.
+ */
+function copyBytes(target: Uint8Array, source: Uint8Array, from: number, to: number): void {
+  if (to - from > 256) {
+    target.set(source.subarray(from, to));
+    return;
+  }
+  for (let i = from; i < to; i++) target[i - from] = source[i] as number;
 }
 
 function readSize(b: Uint8Array, at: number): number {
