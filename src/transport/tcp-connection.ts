@@ -21,7 +21,10 @@ export interface ConnectionOwner {
 }
 
 const now = (): number => performance.now();
-/** Frame bodies are overwritten completely, so zero-filling them first is wasted work. */
+/**
+ * Frame bodies and output blocks are overwritten completely, so zero-filling them first is
+ * wasted work; and a socket writes a Buffer (or a view of one) without wrapping it first.
+ */
 const unzeroed = (size: number): Uint8Array => Buffer.allocUnsafe(size);
 
 /**
@@ -159,7 +162,12 @@ export class TcpConnection {
     this.socket = socket;
     this.#owner = owner;
     this.#pool = pool;
-    this.session = new Session({ allocate: unzeroed, ...options, ...(pool ? { frameBuffers: pool } : {}) }, {
+    this.session = new Session({
+      allocate: unzeroed,
+      allocateOutput: unzeroed,
+      ...options,
+      ...(pool ? { frameBuffers: pool } : {}),
+    }, {
       onReady: (peer) => {
         this.#armTimer();
         owner.connReady(this, peer);

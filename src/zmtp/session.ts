@@ -55,6 +55,8 @@ export interface SessionOptions {
   handshakeTimeout?: number;
   /** Allocator for frames split across input chunks (e.g. one that skips zero-filling). */
   allocate?: (size: number) => Uint8Array;
+  /** Allocator for output blocks (e.g. the runtime's own buffer type, which its socket need not wrap). */
+  allocateOutput?: (size: number) => Uint8Array;
   /** Buffers for large received frames, one per frame, so the application can recycle them. */
   frameBuffers?: FrameBufferSource;
 }
@@ -154,6 +156,7 @@ export class Session implements FrameSink, MechanismContext {
     this.#decoder.budget = options.receiveBudget;
     this.#decoder.maxCommand = options.maxCommandSize ?? 64 * 1024;
     if (options.allocate) this.#decoder.allocate = options.allocate;
+    if (options.allocateOutput) this.#writer.allocate = options.allocateOutput;
     this.#decoder.frameBuffers = options.frameBuffers;
     this.#hbInterval = options.heartbeat?.interval ?? 0;
     this.#hbTimeout = options.heartbeat?.timeout ?? this.#hbInterval;
@@ -364,9 +367,11 @@ export class Session implements FrameSink, MechanismContext {
         this.#handler.onMessage([body]);
         return;
       }
-      parts.push(body);
+      // Most multipart messages have two parts: a fresh pair costs less than growing the array.
+      const message = parts.length === 1 ? [parts[0] as Uint8Array, body] : parts;
+      if (message === parts) parts.push(body);
       this.#endMessage();
-      this.#handler.onMessage(parts);
+      this.#handler.onMessage(message);
       return;
     }
     const cost = body.length + FRAME_OVERHEAD;
