@@ -108,21 +108,22 @@ export class FrameDecoder {
   }
 
   /**
-   * Decode frames from `chunk[offset..]`. With `transient`, frames are copied out of the
-   * chunk instead of viewed. Returns where decoding stopped: `chunk.length`, or earlier when
-   * the sink reported `stopped` (the bytes from there on were not looked at). Throws ZmtpError
-   * on invalid frames.
+   * Decode frames from `chunk[offset..end]` (`end` defaults to the chunk's length, so a read
+   * buffer needs no view of its filled part). With `transient`, frames are copied out of the
+   * chunk instead of viewed. Returns where decoding stopped: `end`, or earlier when the sink
+   * reported `stopped` (the bytes from there on were not looked at). Throws ZmtpError on
+   * invalid frames.
    */
-  push(chunk: Uint8Array, offset: number, sink: FrameSink, transient = false): number {
-    const n = chunk.length;
+  push(chunk: Uint8Array, offset: number, sink: FrameSink, transient = false, end = chunk.length): number {
+    const n = end;
     let off = offset;
     while (off < n && !sink.stopped) {
       if (this.#body !== null) {
-        off = this.#continueBody(chunk, off, sink);
+        off = this.#continueBody(chunk, off, n, sink);
         continue;
       }
       if (this.#hdrHave > 0) {
-        off = this.#continueHeader(chunk, off, sink);
+        off = this.#continueHeader(chunk, off, n, sink);
         continue;
       }
       const flags = chunk[off] as number;
@@ -130,14 +131,14 @@ export class FrameDecoder {
       let hl: number;
       if ((flags & FLAG_LONG) !== 0) {
         if (n - off < 9) {
-          off = this.#startHeader(chunk, off);
+          off = this.#startHeader(chunk, off, n);
           continue;
         }
         size = readSize(chunk, off + 1);
         hl = 9;
       } else {
         if (n - off < 2) {
-          off = this.#startHeader(chunk, off);
+          off = this.#startHeader(chunk, off, n);
           continue;
         }
         size = chunk[off + 1] as number;
@@ -145,26 +146,33 @@ export class FrameDecoder {
       }
       this.#check(flags, size);
       const start = off + hl;
-      const end = start + size;
-      if (end <= n) {
-        off = end;
+      const frameEnd = start + size;
+      if (frameEnd <= n) {
+        off = frameEnd;
         if (transient && size >= this.#ownBufferFrom) {
           const body = this.#allocBody(size);
-          body.set(chunk.subarray(start, end));
+          body.set(chunk.subarray(start, frameEnd));
           sink.frame(flags, body);
         } else if (transient) {
+          const at = start - hl;
+          const wholeEnd = completeFramesEnd(chunk, frameEnd, n, this.#ownBufferFrom);
+          if (wholeEnd === frameEnd) {
+            // A lone small frame (e.g. the header before a large body): a copy of its body only.
+            const body = this.allocate(size);
+            copyBytes(body, chunk, start, frameEnd);
+            sink.frame(flags, body);
+            continue;
+          }
           // Copy every whole frame from here on at once, then hand out views of the copy:
           // one allocation per read instead of one per frame.
-          const at = start - hl;
-          const wholeEnd = completeFramesEnd(chunk, end, this.#ownBufferFrom);
           const copy = this.allocate(wholeEnd - at);
-          copy.set(chunk.subarray(at, wholeEnd));
+          copyBytes(copy, chunk, at, wholeEnd);
           sink.frame(flags, copy.subarray(hl, hl + size));
           // Where a stop leaves the run of frames undelivered, decoding resumes from the chunk.
-          off = end;
-          if (wholeEnd > end && !sink.stopped) off = at + this.push(copy, end - at, sink, false);
+          off = frameEnd;
+          if (wholeEnd > frameEnd && !sink.stopped) off = at + this.push(copy, frameEnd - at, sink, false);
         } else {
-          sink.frame(flags, chunk.subarray(start, end));
+          sink.frame(flags, chunk.subarray(start, frameEnd));
         }
       } else {
         this.#beginBody(flags, size, n - start).set(chunk.subarray(start, n));
@@ -234,17 +242,16 @@ export class FrameDecoder {
     sink.frame(this.#flags, body);
   }
 
-  #startHeader(chunk: Uint8Array, off: number): number {
-    const rest = chunk.length - off;
-    this.#hdr.set(chunk.subarray(off), 0);
-    this.#hdrHave = rest;
-    return chunk.length;
+  #startHeader(chunk: Uint8Array, off: number, n: number): number {
+    this.#hdr.set(chunk.subarray(off, n), 0);
+    this.#hdrHave = n - off;
+    return n;
   }
 
-  #continueHeader(chunk: Uint8Array, off: number, sink: FrameSink): number {
+  #continueHeader(chunk: Uint8Array, off: number, n: number, sink: FrameSink): number {
     const hdr = this.#hdr;
     const need = ((hdr[0] as number) & FLAG_LONG) !== 0 ? 9 : 2;
-    const take = Math.min(need - this.#hdrHave, chunk.length - off);
+    const take = Math.min(need - this.#hdrHave, n - off);
     hdr.set(chunk.subarray(off, off + take), this.#hdrHave);
     this.#hdrHave += take;
     off += take;
@@ -257,13 +264,13 @@ export class FrameDecoder {
       sink.frame(flags, new Uint8Array(0));
       return off;
     }
-    this.#beginBody(flags, size, chunk.length - off);
+    this.#beginBody(flags, size, n - off);
     return off;
   }
 
-  #continueBody(chunk: Uint8Array, off: number, sink: FrameSink): number {
+  #continueBody(chunk: Uint8Array, off: number, n: number, sink: FrameSink): number {
     let body = this.#body as Uint8Array;
-    const take = Math.min(this.#bodySize - this.#bodyHave, chunk.length - off);
+    const take = Math.min(this.#bodySize - this.#bodyHave, n - off);
     if (body.length - this.#bodyHave < take) body = this.#grow(this.#bodyHave + take);
     body.set(chunk.subarray(off, off + take), this.#bodyHave);
     this.#bodyHave += take;
@@ -286,11 +293,10 @@ export class FrameDecoder {
 }
 
 /**
- * Where the run of frames lying wholly inside `chunk` from `off` ends (no validation). The run
+ * Where the run of frames lying wholly inside `chunk[off..n]` ends (no validation). The run
  * also stops before a frame of `ownBufferFrom` bytes or more, which gets a buffer of its own.
  */
-function completeFramesEnd(chunk: Uint8Array, off: number, ownBufferFrom: number): number {
-  const n = chunk.length;
+function completeFramesEnd(chunk: Uint8Array, off: number, n: number, ownBufferFrom: number): number {
   for (;;) {
     if (n - off < 2) return off;
     const flags = chunk[off] as number;
@@ -311,6 +317,18 @@ function completeFramesEnd(chunk: Uint8Array, off: number, ownBufferFrom: number
     if (end > n) return off;
     off = end;
   }
+}
+
+/**
+ * `target.set(source.subarray(from, to))` without the view for short runs: a view is an
+ * allocation, which costs more than a loop over a few hundred bytes.
+ */
+function copyBytes(target: Uint8Array, source: Uint8Array, from: number, to: number): void {
+  if (to - from > 256) {
+    target.set(source.subarray(from, to));
+    return;
+  }
+  for (let i = from; i < to; i++) target[i - from] = source[i] as number;
 }
 
 function readSize(b: Uint8Array, at: number): number {

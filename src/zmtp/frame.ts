@@ -45,7 +45,12 @@ function blockFor(bytes: number): number {
  * ```
  */
 export class FrameWriter {
-  #block = EMPTY;
+  /**
+   * Allocates output blocks (contents are always written before they are handed out). An I/O
+   * layer may supply its runtime's buffer type, so that handed-out chunks need no wrapping.
+   */
+  allocate: (size: number) => Uint8Array = (size) => new Uint8Array(size);
+  #block: Uint8Array = EMPTY;
   #start = 0;
   #pos = 0;
   #chunks: Uint8Array[] = [];
@@ -163,7 +168,7 @@ export class FrameWriter {
     // Grow only when this batch filled most of the block itself: overflowing the rest of a
     // block kept from earlier batches says nothing about the batch size.
     if (this.#copied > this.#block.length / 2) this.#size = Math.min(MAX_BLOCK, this.#size * 2);
-    this.#block = new Uint8Array(Math.max(this.#size, n));
+    this.#block = this.allocate(Math.max(this.#size, n));
     this.#start = 0;
     this.#pos = 0;
   }

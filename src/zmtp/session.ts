@@ -55,6 +55,8 @@ export interface SessionOptions {
   handshakeTimeout?: number;
   /** Allocator for frames split across input chunks (e.g. one that skips zero-filling). */
   allocate?: (size: number) => Uint8Array;
+  /** Allocator for output blocks (e.g. the runtime's own buffer type, which its socket need not wrap). */
+  allocateOutput?: (size: number) => Uint8Array;
   /** Buffers for large received frames, one per frame, so the application can recycle them. */
   frameBuffers?: FrameBufferSource;
 }
@@ -154,6 +156,7 @@ export class Session implements FrameSink, MechanismContext {
     this.#decoder.budget = options.receiveBudget;
     this.#decoder.maxCommand = options.maxCommandSize ?? 64 * 1024;
     if (options.allocate) this.#decoder.allocate = options.allocate;
+    if (options.allocateOutput) this.#writer.allocate = options.allocateOutput;
     this.#decoder.frameBuffers = options.frameBuffers;
     this.#hbInterval = options.heartbeat?.interval ?? 0;
     this.#hbTimeout = options.heartbeat?.timeout ?? this.#hbInterval;
@@ -239,31 +242,32 @@ export class Session implements FrameSink, MechanismContext {
   }
 
   /**
-   * Process received bytes. With `transient` (the caller reuses `chunk`), nothing keeps a
-   * reference to it: delivered frames are copies. Returns how many bytes of `chunk` were used:
-   * all of them, unless `messagesPerFeed` stopped it earlier (feed the rest later, in order).
+   * Process received bytes: `chunk[0..end]` (`end` defaults to the chunk's length, so a read
+   * buffer needs no view of its filled part). With `transient` (the caller reuses `chunk`),
+   * nothing keeps a reference to it: delivered frames are copies. Returns how many bytes were
+   * used: `end`, unless `messagesPerFeed` stopped it earlier (feed the rest later, in order).
    * Never throws: failures close the session through `onClose`.
    */
-  feed(chunk: Uint8Array, now: number, transient = false): number {
-    if (this.#state === State.Closed) return chunk.length;
+  feed(chunk: Uint8Array, now: number, transient = false, end = chunk.length): number {
+    if (this.#state === State.Closed) return end;
     this.#lastRecv = now;
     this.#pingOutstandingSince = -1;
     this.#feedLeft = this.#messagesPerFeed;
     try {
       let off = 0;
       if (this.#state === State.Greeting) {
-        off = this.#greeting.push(chunk, 0);
+        off = this.#greeting.push(end < chunk.length ? chunk.subarray(0, end) : chunk, 0);
         const g = this.#greeting.result;
-        if (!g) return chunk.length;
+        if (!g) return end;
         this.#peerMinor = g.minor;
         this.#state = State.Handshake;
         this.#mechanism.start(this);
       }
-      const used = this.#decoder.push(chunk, off, this, transient);
-      return (this.#state as State) === State.Closed ? chunk.length : used;
+      const used = this.#decoder.push(chunk, off, this, transient, end);
+      return (this.#state as State) === State.Closed ? end : used;
     } catch (err) {
       this.#fail(err);
-      return chunk.length;
+      return end;
     } finally {
       this.#feedLeft = Infinity;
     }
@@ -363,9 +367,11 @@ export class Session implements FrameSink, MechanismContext {
         this.#handler.onMessage([body]);
         return;
       }
-      parts.push(body);
+      // Most multipart messages have two parts: a fresh pair costs less than growing the array.
+      const message = parts.length === 1 ? [parts[0] as Uint8Array, body] : parts;
+      if (message === parts) parts.push(body);
       this.#endMessage();
-      this.#handler.onMessage(parts);
+      this.#handler.onMessage(message);
       return;
     }
     const cost = body.length + FRAME_OVERHEAD;

@@ -70,6 +70,31 @@ describe("FrameDecoder with reused read buffers", () => {
   });
 });
 
+describe("FrameDecoder on the filled part of a read buffer (end)", () => {
+  it("decodes only chunk[0..end], at every split of a stream into reads, whatever lies beyond", () => {
+    const bodies = [filledWith(3, 1), filledWith(300, 2), new Uint8Array(0), filledWith(70_000, 3), filledWith(1, 4)];
+    const stream = encode(bodies);
+    const read = new Uint8Array(stream.length + 16);
+    for (const step of [1, 2, 7, 9, 64, 4096, stream.length]) {
+      for (const transient of [true, false]) {
+        const dec = new FrameDecoder();
+        const got: Uint8Array[] = [];
+        const sink = { stopped: false, frame: (_f: number, b: Uint8Array) => got.push(new Uint8Array(b)) };
+        for (let at = 0; at < stream.length; at += step) {
+          const n = Math.min(step, stream.length - at);
+          // Each read reuses one buffer; what lies beyond the n bytes read is stale garbage.
+          const chunk = transient ? read : new Uint8Array(stream.length + 16);
+          chunk.fill(0xff);
+          chunk.set(stream.subarray(at, at + n));
+          assert.equal(dec.push(chunk, 0, sink, transient, n), n);
+        }
+        assert.equal(dec.midFrame, false, `step ${step}`);
+        assert.deepEqual(got, bodies, `step ${step}, transient ${transient}`);
+      }
+    }
+  });
+});
+
 describe("FrameDecoder frameBuffers (one buffer per large frame, for recycling)", () => {
   /** A source that records what it handed out. */
   function recordingSource(minSize: number): { minSize: number; take(size: number): Uint8Array; given: Uint8Array[] } {
