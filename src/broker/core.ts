@@ -991,7 +991,7 @@ export class BrokerCore {
     }
     const taken = this.#mail(
       conn.key, conn.address, message.address, message.subject, message.tracker, message.content, bytes,
-      message.timeout,
+      message.timeout, this.#origin(conn),
     );
     if (taken) this.#acknowledge(conn, message.tracker);
   }
@@ -1002,19 +1002,20 @@ export class BrokerCore {
     this.#out.push({ type: "send", conn: conn.key, frames: encode({ type: "CONFIRM", tracker, code: ConfirmStatus.STORED, reason: "stored" }) });
   }
 
+  /** The origin of what `conn` sends: one object per connection, since its address is fixed once it is open. */
   #origin(conn: Conn): Origin {
-    return { senderConn: conn.key, sender: conn.address };
+    return conn.origin ??= { senderConn: conn.key, sender: conn.address };
   }
 
   /** Deliver to the address owner now if it can take it, else store in its mailbox; false when refused. */
   #mail(
     senderConn: string, sender: string, address: string, subject: string, tracker: string, content: Uint8Array[],
-    bytes: number, timeout: number,
+    bytes: number, timeout: number, from?: Origin,
   ): boolean {
     const target = this.#owners.get(address);
     let box = this.#mailboxes.get(address);
     if (target && !box && isReady(target)) {
-      this.#deliverMail(target, senderConn, sender, subject, tracker, content, undefined);
+      this.#deliverMail(target, senderConn, sender, subject, tracker, content, from);
       this.#release(content);
       return true;
     }
@@ -1150,11 +1151,20 @@ export class BrokerCore {
     }
     const service = this.#service(message.address);
     const deadline = message.timeout > 0 ? this.#now + message.timeout : Infinity;
+    const index = service.pick(message.subject);
+    if (index >= 0) {
+      const worker = (service.offers[index] as { conn: Conn }).conn;
+      if (message.tracker === "" || !worker.creditAware) {
+        // Delivered for good at once: nothing is held, so no StoredMessage is made for it.
+        this.#deliverNow(service, index, conn, message);
+        this.#acknowledge(conn, message.tracker);
+        return;
+      }
+    }
     const request = new StoredMessage(
       "service", conn.key, conn.address, message.address, message.subject, message.tracker, message.content, bytes,
       deadline,
     );
-    const index = service.pick(message.subject);
     if (index >= 0) {
       const worker = (service.offers[index] as { conn: Conn }).conn;
       if (this.#storeFailed && worker.creditAware && request.tracker !== "") {
@@ -1205,6 +1215,19 @@ export class BrokerCore {
       service.warned = true;
       this.#log("warn", "service queue above its size-warn threshold", { service: service.name, bytes: queue.bytes });
     }
+  }
+
+  /** As {@link #deliverRequest} for a request just received and not held (untracked, or for a C worker). */
+  #deliverNow(service: Service, index: number, conn: Conn, message: ServiceSend): void {
+    const worker = service.offers[index]?.conn as Conn;
+    service.rotate(index);
+    this.#deliver(worker, encode({
+      type: "SERVICE_DELIVER", sender: conn.address, address: message.address, subject: message.subject,
+      tracker: message.tracker, content: message.content,
+    }));
+    this.#release(message.content);
+    // A route is kept so a CONFIRM still reaches the requester.
+    if (message.tracker !== "") this.#route(worker, message.tracker, this.#origin(conn));
   }
 
   #deliverRequest(service: Service, index: number, request: StoredMessage): void {

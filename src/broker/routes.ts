@@ -34,8 +34,18 @@ export class ConfirmRoutes {
   /** Remember an origin; returns the one evicted to stay within `limit`, if any. */
   add(tracker: string, origin: Origin, limit: number): Origin | undefined {
     let evicted: Origin | undefined;
-    if (this.size >= limit && this.#oldest !== undefined) evicted = this.take(this.#oldest.tracker);
-    const entry = new RouteEntry(tracker, origin);
+    let entry: RouteEntry;
+    const oldest = this.#oldest;
+    if (this.size >= limit && oldest !== undefined) {
+      // The oldest entry is the first of its tracker. Its object is reused: C peers never
+      // confirm, so at the limit every add evicts, and a new entry per add would only be
+      // promoted by the GC, live for `limit` more adds, and make old-space garbage.
+      evicted = oldest.origin;
+      this.#unlink(oldest.tracker, oldest);
+      entry = oldest;
+      entry.tracker = tracker;
+      entry.origin = origin;
+    } else entry = new RouteEntry(tracker, origin);
     entry.prev = this.#newest;
     if (this.#newest) this.#newest.next = entry;
     else this.#oldest = entry;
@@ -85,5 +95,5 @@ class RouteEntry {
   sameNext: RouteEntry | undefined = undefined;
   /** On the first entry of a tracker: the last one with that tracker. */
   sameLast: RouteEntry | undefined = undefined;
-  constructor(readonly tracker: string, readonly origin: Origin) {}
+  constructor(public tracker: string, public origin: Origin) {}
 }
