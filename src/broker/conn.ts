@@ -57,6 +57,8 @@ export class Conn {
   routes: ConfirmRoutes | undefined = undefined;
   /** What it sends comes from here (made once it is open; see `BrokerCore`). */
   origin: Origin | undefined = undefined;
+  /** Its address as a header string field, for DELIVERs spliced from what it sends. */
+  senderField: Uint8Array | undefined = undefined;
   /** Stream deliveries waiting for credit: encoded frames, consumed from `bufferHead`. */
   buffer: (Uint8Array[] | undefined)[] | undefined = undefined;
   bufferHead = 0;

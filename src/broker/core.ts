@@ -1,4 +1,5 @@
 import { decode, encode } from "../proto/mod.ts";
+import { deliverHeader, stringField } from "../proto/splice.ts";
 import type { MailboxSend, MlmMessage, ServiceSend, StreamRead, StreamSend } from "../proto/types.ts";
 import { Conn } from "./conn.ts";
 import { DeadlineHeap } from "../util/deadline-heap.ts";
@@ -111,6 +112,8 @@ export class BrokerCore {
   /** Content frames let go of during this `handle` call (see the `release` action). */
   #released: Uint8Array[] = [];
   #now = 0;
+  /** Header frame of the message being handled (a SEND's DELIVER is spliced from it). */
+  #header: Uint8Array = new Uint8Array(0);
   #seq = 0;
   #closed = false;
   readonly #okHeader: Uint8Array;
@@ -467,6 +470,7 @@ export class BrokerCore {
       return;
     }
     const message = result.message;
+    this.#header = frames[0] as Uint8Array;
     if (!conn.opened) this.#inStart(conn, message);
     else this.#inConnected(conn, message);
   }
@@ -991,7 +995,7 @@ export class BrokerCore {
     }
     const taken = this.#mail(
       conn.key, conn.address, message.address, message.subject, message.tracker, message.content, bytes,
-      message.timeout, this.#origin(conn),
+      message.timeout, this.#origin(conn), conn,
     );
     if (taken) this.#acknowledge(conn, message.tracker);
   }
@@ -1010,12 +1014,12 @@ export class BrokerCore {
   /** Deliver to the address owner now if it can take it, else store in its mailbox; false when refused. */
   #mail(
     senderConn: string, sender: string, address: string, subject: string, tracker: string, content: Uint8Array[],
-    bytes: number, timeout: number, from?: Origin,
+    bytes: number, timeout: number, from?: Origin, spliceFrom?: Conn,
   ): boolean {
     const target = this.#owners.get(address);
     let box = this.#mailboxes.get(address);
     if (target && !box && isReady(target)) {
-      this.#deliverMail(target, senderConn, sender, subject, tracker, content, from);
+      this.#deliverMail(target, senderConn, sender, subject, tracker, content, from, spliceFrom);
       this.#release(content);
       return true;
     }
@@ -1066,9 +1070,11 @@ export class BrokerCore {
 
   #deliverMail(
     target: Conn, senderConn: string, sender: string, subject: string, tracker: string, content: Uint8Array[],
-    origin: Origin | undefined,
+    origin: Origin | undefined, spliceFrom?: Conn,
   ): void {
-    this.#deliver(target, encode({ type: "MAILBOX_DELIVER", sender, address: target.address, subject, tracker, content }));
+    this.#deliver(target, spliceFrom
+      ? this.#spliced(spliceFrom, content)
+      : encode({ type: "MAILBOX_DELIVER", sender, address: target.address, subject, tracker, content }));
     if (tracker !== "" && senderConn !== "" && !target.noMailboxConfirms) {
       this.#route(target, tracker, origin ?? { senderConn, sender });
     }
@@ -1221,13 +1227,21 @@ export class BrokerCore {
   #deliverNow(service: Service, index: number, conn: Conn, message: ServiceSend): void {
     const worker = service.offers[index]?.conn as Conn;
     service.rotate(index);
-    this.#deliver(worker, encode({
-      type: "SERVICE_DELIVER", sender: conn.address, address: message.address, subject: message.subject,
-      tracker: message.tracker, content: message.content,
-    }));
+    this.#deliver(worker, this.#spliced(conn, message.content));
     this.#release(message.content);
     // A route is kept so a CONFIRM still reaches the requester.
     if (message.tracker !== "") this.#route(worker, message.tracker, this.#origin(conn));
+  }
+
+  /**
+   * The DELIVER of the SEND `conn` sent in this event: its header spliced from the SEND's
+   * (the owner of a mailbox address is the addressee, so the address is the SEND's too).
+   */
+  #spliced(conn: Conn, content: Uint8Array[]): Uint8Array[] {
+    const frames = new Array<Uint8Array>(content.length + 1);
+    frames[0] = deliverHeader(conn.senderField ??= stringField(conn.address), this.#header);
+    for (let i = 0; i < content.length; i++) frames[i + 1] = content[i] as Uint8Array;
+    return frames;
   }
 
   #deliverRequest(service: Service, index: number, request: StoredMessage): void {
