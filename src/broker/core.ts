@@ -1,5 +1,5 @@
 import { decode, encode } from "../proto/mod.ts";
-import { deliverHeader, stringField } from "../proto/splice.ts";
+import { deliverHeader, exactConfirm, stringField } from "../proto/splice.ts";
 import type { MailboxSend, MlmMessage, ServiceSend, StreamRead, StreamSend } from "../proto/types.ts";
 import { Conn } from "./conn.ts";
 import { DeadlineHeap } from "../util/deadline-heap.ts";
@@ -534,7 +534,7 @@ export class BrokerCore {
         return;
       case "CONFIRM":
         if (message.code === ConfirmStatus.WITHDRAWN && this.#withdraw(conn, message.tracker)) return;
-        this.#confirm(conn, message.tracker, message.code, message.reason);
+        this.#confirm(conn, message.tracker, message.code, message.reason, this.#header);
         return;
       case "STREAM_WRITE":
         this.#streamWrite(conn, message.stream);
@@ -657,14 +657,15 @@ export class BrokerCore {
     }
   }
 
-  #confirm(conn: Conn, tracker: string, code: number, reason: string): void {
+  /** `header`: the CONFIRM as received, forwarded as it is when it holds nothing more. */
+  #confirm(conn: Conn, tracker: string, code: number, reason: string, header: Uint8Array): void {
     const origin = conn.routes?.take(tracker);
     if (!origin) {
       this.#log("debug", "CONFIRM for an unknown tracker ignored", { conn: conn.key, tracker });
       return;
     }
     if (origin instanceof StoredMessage) this.#settle(conn, origin);
-    if (this.#sendConfirm(origin, tracker, code, reason)) this.#counters.confirmed++;
+    if (this.#sendConfirm(origin, tracker, code, reason, exactConfirm(header) ? header : undefined)) this.#counters.confirmed++;
   }
 
   /**
@@ -699,10 +700,11 @@ export class BrokerCore {
   }
 
   /** Send CONFIRM to the origin's current connection; false when it is gone. */
-  #sendConfirm(origin: Origin, tracker: string, code: number, reason: string): boolean {
+  #sendConfirm(origin: Origin, tracker: string, code: number, reason: string, encoded?: Uint8Array): boolean {
     const target = origin.sender !== "" ? this.#owners.get(origin.sender) : this.#conns.get(origin.senderConn);
     if (!target || !target.opened) return false;
-    this.#out.push({ type: "send", conn: target.key, frames: encode({ type: "CONFIRM", tracker, code, reason }) });
+    const frames = encoded ? [encoded] : encode({ type: "CONFIRM", tracker, code, reason });
+    this.#out.push({ type: "send", conn: target.key, frames });
     return true;
   }
 
@@ -1180,7 +1182,7 @@ export class BrokerCore {
         this.#reclaimService(service);
         return;
       }
-      this.#deliverRequest(service, index, request);
+      this.#deliverRequest(service, index, request, conn);
       this.#acknowledge(conn, request.tracker);
       return;
     }
@@ -1244,12 +1246,13 @@ export class BrokerCore {
     return frames;
   }
 
-  #deliverRequest(service: Service, index: number, request: StoredMessage): void {
+  /** `spliceFrom`: the request is the SERVICE-SEND this connection sent in this event. */
+  #deliverRequest(service: Service, index: number, request: StoredMessage, spliceFrom?: Conn): void {
     const worker = service.offers[index]?.conn as Conn;
     service.rotate(index);
     // Kept before it leaves: under fsync `always`, nothing is delivered before it is on disk.
     if (request.tracker !== "" && worker.creditAware) this.#keep(request);
-    this.#deliver(worker, encode({
+    this.#deliver(worker, spliceFrom ? this.#spliced(spliceFrom, request.content) : encode({
       type: "SERVICE_DELIVER", sender: request.sender, address: request.address, subject: request.subject,
       tracker: request.tracker, content: request.content,
     }));

@@ -49,3 +49,20 @@ export function deliverHeader(sender: Uint8Array, send: Uint8Array): Uint8Array 
   for (let i = 3; i < end; i++) out[pos++] = send[i] as number;
   return out;
 }
+
+/**
+ * Whether a CONFIRM header that `decode` accepted ends at its last field, so that forwarding
+ * the frame as it is sends the very bytes `encode` would make of the decoded message.
+ *
+ * @example
+ * ```ts
+ * if (exactConfirm(frames[0])) router.send(requester, [frames[0]]);
+ * ```
+ */
+export function exactConfirm(confirm: Uint8Array): boolean {
+  let end = 3;
+  end += 1 + (confirm[end] as number);
+  end += 2;
+  end += 1 + (confirm[end] as number);
+  return end === confirm.length;
+}

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { encode } from "../../src/proto/mod.ts";
-import { deliverHeader, stringField } from "../../src/proto/splice.ts";
+import { deliverHeader, exactConfirm, stringField } from "../../src/proto/splice.ts";
 
 describe("deliverHeader", () => {
   const cases: [string, string, string, string][] = [
@@ -35,5 +35,17 @@ describe("deliverHeader", () => {
       deliverHeader(stringField("x"), trailing),
       encode({ type: "SERVICE_DELIVER", sender: "x", address: "a", subject: "s", tracker: "t", content: [] })[0],
     );
+  });
+});
+
+describe("exactConfirm", () => {
+  it("is true for an encoded CONFIRM and false with bytes after its last field", () => {
+    for (const [tracker, reason] of [["", ""], ["t1", "ok"], ["ü".repeat(100), "r".repeat(255)]] as const) {
+      const header = encode({ type: "CONFIRM", tracker, code: 200, reason })[0]!;
+      assert.equal(exactConfirm(header), true);
+      const longer = new Uint8Array(header.length + 1);
+      longer.set(header);
+      assert.equal(exactConfirm(longer), false);
+    }
   });
 });
