@@ -1,6 +1,6 @@
 import type { Consumer } from "./consumer.ts";
 import type { StoredMessage } from "./message.ts";
-import { ConfirmRoutes } from "./routes.ts";
+import { ConfirmRoutes, type Origin } from "./routes.ts";
 import type { Service } from "./service.ts";
 import type { Stream } from "./stream.ts";
 import type { BrokerClientStats } from "./types.ts";
@@ -55,6 +55,10 @@ export class Conn {
   /** Content bytes of the requests in `inflight`. */
   inflightBytes = 0;
   routes: ConfirmRoutes | undefined = undefined;
+  /** What it sends comes from here (made once it is open; see `BrokerCore`). */
+  origin: Origin | undefined = undefined;
+  /** Its address as a header string field, for DELIVERs spliced from what it sends. */
+  senderField: Uint8Array | undefined = undefined;
   /** Stream deliveries waiting for credit: encoded frames, consumed from `bufferHead`. */
   buffer: (Uint8Array[] | undefined)[] | undefined = undefined;
   bufferHead = 0;

@@ -1,4 +1,5 @@
 import { decode, encode } from "../proto/mod.ts";
+import { deliverHeader, exactConfirm, stringField } from "../proto/splice.ts";
 import type { MailboxSend, MlmMessage, ServiceSend, StreamRead, StreamSend } from "../proto/types.ts";
 import { Conn } from "./conn.ts";
 import { DeadlineHeap } from "../util/deadline-heap.ts";
@@ -111,6 +112,8 @@ export class BrokerCore {
   /** Content frames let go of during this `handle` call (see the `release` action). */
   #released: Uint8Array[] = [];
   #now = 0;
+  /** Header frame of the message being handled (a SEND's DELIVER is spliced from it). */
+  #header: Uint8Array = new Uint8Array(0);
   #seq = 0;
   #closed = false;
   readonly #okHeader: Uint8Array;
@@ -467,6 +470,7 @@ export class BrokerCore {
       return;
     }
     const message = result.message;
+    this.#header = frames[0] as Uint8Array;
     if (!conn.opened) this.#inStart(conn, message);
     else this.#inConnected(conn, message);
   }
@@ -530,7 +534,7 @@ export class BrokerCore {
         return;
       case "CONFIRM":
         if (message.code === ConfirmStatus.WITHDRAWN && this.#withdraw(conn, message.tracker)) return;
-        this.#confirm(conn, message.tracker, message.code, message.reason);
+        this.#confirm(conn, message.tracker, message.code, message.reason, this.#header);
         return;
       case "STREAM_WRITE":
         this.#streamWrite(conn, message.stream);
@@ -653,14 +657,15 @@ export class BrokerCore {
     }
   }
 
-  #confirm(conn: Conn, tracker: string, code: number, reason: string): void {
+  /** `header`: the CONFIRM as received, forwarded as it is when it holds nothing more. */
+  #confirm(conn: Conn, tracker: string, code: number, reason: string, header: Uint8Array): void {
     const origin = conn.routes?.take(tracker);
     if (!origin) {
       this.#log("debug", "CONFIRM for an unknown tracker ignored", { conn: conn.key, tracker });
       return;
     }
     if (origin instanceof StoredMessage) this.#settle(conn, origin);
-    if (this.#sendConfirm(origin, tracker, code, reason)) this.#counters.confirmed++;
+    if (this.#sendConfirm(origin, tracker, code, reason, exactConfirm(header) ? header : undefined)) this.#counters.confirmed++;
   }
 
   /**
@@ -695,10 +700,11 @@ export class BrokerCore {
   }
 
   /** Send CONFIRM to the origin's current connection; false when it is gone. */
-  #sendConfirm(origin: Origin, tracker: string, code: number, reason: string): boolean {
+  #sendConfirm(origin: Origin, tracker: string, code: number, reason: string, encoded?: Uint8Array): boolean {
     const target = origin.sender !== "" ? this.#owners.get(origin.sender) : this.#conns.get(origin.senderConn);
     if (!target || !target.opened) return false;
-    this.#out.push({ type: "send", conn: target.key, frames: encode({ type: "CONFIRM", tracker, code, reason }) });
+    const frames = encoded ? [encoded] : encode({ type: "CONFIRM", tracker, code, reason });
+    this.#out.push({ type: "send", conn: target.key, frames });
     return true;
   }
 
@@ -991,7 +997,7 @@ export class BrokerCore {
     }
     const taken = this.#mail(
       conn.key, conn.address, message.address, message.subject, message.tracker, message.content, bytes,
-      message.timeout,
+      message.timeout, this.#origin(conn), conn,
     );
     if (taken) this.#acknowledge(conn, message.tracker);
   }
@@ -1002,19 +1008,20 @@ export class BrokerCore {
     this.#out.push({ type: "send", conn: conn.key, frames: encode({ type: "CONFIRM", tracker, code: ConfirmStatus.STORED, reason: "stored" }) });
   }
 
+  /** The origin of what `conn` sends: one object per connection, since its address is fixed once it is open. */
   #origin(conn: Conn): Origin {
-    return { senderConn: conn.key, sender: conn.address };
+    return conn.origin ??= { senderConn: conn.key, sender: conn.address };
   }
 
   /** Deliver to the address owner now if it can take it, else store in its mailbox; false when refused. */
   #mail(
     senderConn: string, sender: string, address: string, subject: string, tracker: string, content: Uint8Array[],
-    bytes: number, timeout: number,
+    bytes: number, timeout: number, from?: Origin, spliceFrom?: Conn,
   ): boolean {
     const target = this.#owners.get(address);
     let box = this.#mailboxes.get(address);
     if (target && !box && isReady(target)) {
-      this.#deliverMail(target, senderConn, sender, subject, tracker, content, undefined);
+      this.#deliverMail(target, senderConn, sender, subject, tracker, content, from, spliceFrom);
       this.#release(content);
       return true;
     }
@@ -1065,9 +1072,11 @@ export class BrokerCore {
 
   #deliverMail(
     target: Conn, senderConn: string, sender: string, subject: string, tracker: string, content: Uint8Array[],
-    origin: Origin | undefined,
+    origin: Origin | undefined, spliceFrom?: Conn,
   ): void {
-    this.#deliver(target, encode({ type: "MAILBOX_DELIVER", sender, address: target.address, subject, tracker, content }));
+    this.#deliver(target, spliceFrom
+      ? this.#spliced(spliceFrom, content)
+      : encode({ type: "MAILBOX_DELIVER", sender, address: target.address, subject, tracker, content }));
     if (tracker !== "" && senderConn !== "" && !target.noMailboxConfirms) {
       this.#route(target, tracker, origin ?? { senderConn, sender });
     }
@@ -1150,11 +1159,20 @@ export class BrokerCore {
     }
     const service = this.#service(message.address);
     const deadline = message.timeout > 0 ? this.#now + message.timeout : Infinity;
+    const index = service.pick(message.subject);
+    if (index >= 0) {
+      const worker = (service.offers[index] as { conn: Conn }).conn;
+      if (message.tracker === "" || !worker.creditAware) {
+        // Delivered for good at once: nothing is held, so no StoredMessage is made for it.
+        this.#deliverNow(service, index, conn, message);
+        this.#acknowledge(conn, message.tracker);
+        return;
+      }
+    }
     const request = new StoredMessage(
       "service", conn.key, conn.address, message.address, message.subject, message.tracker, message.content, bytes,
       deadline,
     );
-    const index = service.pick(message.subject);
     if (index >= 0) {
       const worker = (service.offers[index] as { conn: Conn }).conn;
       if (this.#storeFailed && worker.creditAware && request.tracker !== "") {
@@ -1164,7 +1182,7 @@ export class BrokerCore {
         this.#reclaimService(service);
         return;
       }
-      this.#deliverRequest(service, index, request);
+      this.#deliverRequest(service, index, request, conn);
       this.#acknowledge(conn, request.tracker);
       return;
     }
@@ -1207,12 +1225,34 @@ export class BrokerCore {
     }
   }
 
-  #deliverRequest(service: Service, index: number, request: StoredMessage): void {
+  /** As {@link #deliverRequest} for a request just received and not held (untracked, or for a C worker). */
+  #deliverNow(service: Service, index: number, conn: Conn, message: ServiceSend): void {
+    const worker = service.offers[index]?.conn as Conn;
+    service.rotate(index);
+    this.#deliver(worker, this.#spliced(conn, message.content));
+    this.#release(message.content);
+    // A route is kept so a CONFIRM still reaches the requester.
+    if (message.tracker !== "") this.#route(worker, message.tracker, this.#origin(conn));
+  }
+
+  /**
+   * The DELIVER of the SEND `conn` sent in this event: its header spliced from the SEND's
+   * (the owner of a mailbox address is the addressee, so the address is the SEND's too).
+   */
+  #spliced(conn: Conn, content: Uint8Array[]): Uint8Array[] {
+    const frames = new Array<Uint8Array>(content.length + 1);
+    frames[0] = deliverHeader(conn.senderField ??= stringField(conn.address), this.#header);
+    for (let i = 0; i < content.length; i++) frames[i + 1] = content[i] as Uint8Array;
+    return frames;
+  }
+
+  /** `spliceFrom`: the request is the SERVICE-SEND this connection sent in this event. */
+  #deliverRequest(service: Service, index: number, request: StoredMessage, spliceFrom?: Conn): void {
     const worker = service.offers[index]?.conn as Conn;
     service.rotate(index);
     // Kept before it leaves: under fsync `always`, nothing is delivered before it is on disk.
     if (request.tracker !== "" && worker.creditAware) this.#keep(request);
-    this.#deliver(worker, encode({
+    this.#deliver(worker, spliceFrom ? this.#spliced(spliceFrom, request.content) : encode({
       type: "SERVICE_DELIVER", sender: request.sender, address: request.address, subject: request.subject,
       tracker: request.tracker, content: request.content,
     }));

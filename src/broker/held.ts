@@ -15,28 +15,41 @@ import type { StoredMessage } from "./message.ts";
  * ```
  */
 export class HeldRequests {
+  /**
+   * Indexed requests by key. Requests are indexed lazily, by the first `find` after they were
+   * added: nearly all leave (delivered, confirmed) before any WITHDRAW looks for them, and a key
+   * string plus two Map operations per request were most of what holding one cost.
+   */
   readonly #map = new Map<string, StoredMessage | StoredMessage[]>();
-  /** Requests indexed. */
+  /** Requests added since the last `find`, oldest first, linked through `heldPrev`/`heldNext`. */
+  #head: StoredMessage | undefined = undefined;
+  #tail: StoredMessage | undefined = undefined;
+  /** Requests indexed or waiting to be. */
   size = 0;
 
   /** Index a tracked request (no-op when untracked or already indexed). */
   add(request: StoredMessage): void {
-    if (request.tracker === "" || request.heldKey !== undefined) return;
-    const key = keyOf(request.sender, request.senderConn, request.tracker);
-    request.heldKey = key;
+    if (request.tracker === "" || request.held) return;
+    request.held = true;
     this.size++;
-    const entry = this.#map.get(key);
-    if (entry === undefined) this.#map.set(key, request);
-    else if (Array.isArray(entry)) entry.push(request);
-    else this.#map.set(key, [entry, request]);
+    request.heldPrev = this.#tail;
+    request.heldNext = undefined;
+    if (this.#tail) this.#tail.heldNext = request;
+    else this.#head = request;
+    this.#tail = request;
   }
 
   /** Forget a request (no-op when not indexed). */
   delete(request: StoredMessage): void {
-    const key = request.heldKey;
-    if (key === undefined) return;
-    request.heldKey = undefined;
+    if (!request.held) return;
+    request.held = false;
     this.size--;
+    const key = request.heldKey;
+    if (key === undefined) {
+      this.#unlink(request);
+      return;
+    }
+    request.heldKey = undefined;
     const entry = this.#map.get(key);
     if (entry === request) this.#map.delete(key);
     else if (Array.isArray(entry)) {
@@ -48,6 +61,7 @@ export class HeldRequests {
 
   /** The requests `tracker` names for this sender, oldest first (a copy). */
   find(sender: string, senderConn: string, tracker: string): StoredMessage[] {
+    this.#indexWaiting();
     const entry = this.#map.get(keyOf(sender, senderConn, tracker));
     if (entry === undefined) return [];
     return Array.isArray(entry) ? [...entry] : [entry];
@@ -56,12 +70,42 @@ export class HeldRequests {
   /** Forget everything. */
   clear(): void {
     for (const entry of this.#map.values()) {
-      if (Array.isArray(entry)) for (const request of entry) request.heldKey = undefined;
-      else entry.heldKey = undefined;
+      if (Array.isArray(entry)) for (const request of entry) forget(request);
+      else forget(entry);
+    }
+    for (let request = this.#head; request; request = this.#head) {
+      this.#unlink(request);
+      forget(request);
     }
     this.#map.clear();
     this.size = 0;
   }
+
+  /** Move the requests added since the last `find` into the map (they are newer than those in it). */
+  #indexWaiting(): void {
+    for (let request = this.#head; request; request = this.#head) {
+      this.#unlink(request);
+      const key = keyOf(request.sender, request.senderConn, request.tracker);
+      request.heldKey = key;
+      const entry = this.#map.get(key);
+      if (entry === undefined) this.#map.set(key, request);
+      else if (Array.isArray(entry)) entry.push(request);
+      else this.#map.set(key, [entry, request]);
+    }
+  }
+
+  #unlink(request: StoredMessage): void {
+    if (request.heldPrev) request.heldPrev.heldNext = request.heldNext;
+    else this.#head = request.heldNext;
+    if (request.heldNext) request.heldNext.heldPrev = request.heldPrev;
+    else this.#tail = request.heldPrev;
+    request.heldPrev = request.heldNext = undefined;
+  }
+}
+
+function forget(request: StoredMessage): void {
+  request.held = false;
+  request.heldKey = undefined;
 }
 
 /** Named senders by address (so a reconnected sender still matches), anonymous ones by connection. */

@@ -15,11 +15,15 @@ export class StoredMessage {
   queue: MessageQueue | undefined = undefined;
   /** Position in the deadline heap, -1 when not scheduled. */
   heapIndex = -1;
+  /** In the broker's index of withdrawable requests (`HeldRequests`). */
+  held = false;
   /**
-   * Its key in the broker's index of withdrawable requests (`HeldRequests`), undefined when not
-   * indexed. Kept so that removal hashes a string already hashed instead of building a new one.
+   * Its key in that index once it is in its map, so that removal hashes a string already
+   * hashed instead of building a new one; until then it waits in a list through these links.
    */
   heldKey: string | undefined = undefined;
+  heldPrev: StoredMessage | undefined = undefined;
+  heldNext: StoredMessage | undefined = undefined;
   /** Withdrawn by its sender while in flight: dropped, not requeued, if its worker leaves. */
   withdrawn = false;
   /** Its record id in the broker's store, 0 when not stored. */

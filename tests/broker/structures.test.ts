@@ -79,29 +79,37 @@ describe("broker structures", () => {
     assert.equal(routes.size, 0);
   });
 
-  it("ConfirmRoutes behaves like an ordered list of (tracker, origin) under random add/take", () => {
-    let seed = 12345;
-    const random = (n: number): number => {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      return seed % n;
-    };
-    const routes = new ConfirmRoutes();
-    const model: { tracker: string; origin: { senderConn: string; sender: string } }[] = [];
-    const limit = 50;
-    for (let step = 0; step < 20_000; step++) {
-      const tracker = `t${random(30)}`;
-      if (random(2) === 0) {
-        const origin = { senderConn: String(step), sender: "" };
-        const evicted = routes.add(tracker, origin, limit);
-        const expected = model.length >= limit ? model.shift()?.origin : undefined;
-        assert.equal(evicted, expected, `step ${step}: evicted`);
-        model.push({ tracker, origin });
-      } else {
-        const index = model.findIndex((e) => e.tracker === tracker);
-        const expected = index >= 0 ? model.splice(index, 1)[0]?.origin : undefined;
-        assert.equal(routes.take(tracker), expected, `step ${step}: take`);
-      }
-      assert.equal(routes.size, model.length, `step ${step}: size`);
-    }
-  });
+  for (const [name, oldestFirst] of [["random", 0], ["mostly in arrival order", 0.8]] as const) {
+    it(`ConfirmRoutes behaves like an ordered list of (tracker, origin) under ${name} add/take`, () => {
+      routesAgainstModel(oldestFirst);
+    });
+  }
 });
+
+/** `oldestFirst`: share of takes that name the oldest entry's tracker (as in-order CONFIRMs do). */
+function routesAgainstModel(oldestFirst: number): void {
+  let seed = 12345;
+  const random = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const routes = new ConfirmRoutes();
+  const model: { tracker: string; origin: { senderConn: string; sender: string } }[] = [];
+  const limit = 50;
+  for (let step = 0; step < 20_000; step++) {
+    let tracker = `t${random(30)}`;
+    if (random(2) === 0) {
+      const origin = { senderConn: String(step), sender: "" };
+      const evicted = routes.add(tracker, origin, limit);
+      const expected = model.length >= limit ? model.shift()?.origin : undefined;
+      assert.equal(evicted, expected, `step ${step}: evicted`);
+      model.push({ tracker, origin });
+    } else {
+      if (oldestFirst > 0 && model.length > 0 && random(100) < oldestFirst * 100) tracker = (model[0] as { tracker: string }).tracker;
+      const index = model.findIndex((e) => e.tracker === tracker);
+      const expected = index >= 0 ? model.splice(index, 1)[0]?.origin : undefined;
+      assert.equal(routes.take(tracker), expected, `step ${step}: take`);
+    }
+    assert.equal(routes.size, model.length, `step ${step}: size`);
+  }
+}
