@@ -5,6 +5,7 @@ import { DeadlineHeap } from "../../src/util/deadline-heap.ts";
 import { StoredMessage } from "../../src/broker/message.ts";
 import { MessageQueue } from "../../src/broker/queue.ts";
 import { ConfirmRoutes } from "../../src/broker/routes.ts";
+import { rng } from "../../src/forge/bytes.ts";
 
 function message(deadline: number, tag = ""): StoredMessage {
   return new StoredMessage("mailbox", "c", "s", "a", tag, "", [], 1, deadline);
@@ -88,11 +89,9 @@ describe("broker structures", () => {
 
 /** `oldestFirst`: share of takes that name the oldest entry's tracker (as in-order CONFIRMs do). */
 function routesAgainstModel(oldestFirst: number): void {
-  let seed = 12345;
-  const random = (n: number): number => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    return seed % n;
-  };
+  // mulberry32: a linear congruence on doubles loses its low bits and makes random(4) nearly constant.
+  const next = rng(12345);
+  const random = (n: number): number => Math.floor(next() * n);
   const routes = new ConfirmRoutes();
   const model: { tracker: string; origin: { senderConn: string; sender: string } }[] = [];
   const limit = 50;
