@@ -8,7 +8,7 @@ import { binaryFrameThreshold, decodePayload, payloadBytes } from "./codec.ts";
 import type { MethodSchema, ServiceContract } from "./contract.ts";
 import { CANCEL_STREAM, type CallHeader, decodeFrames, type Header, payloadOffset } from "./envelope.ts";
 import {
-  errorBody, RpcCancelledError, RpcDeadlineError, RpcError, RpcErrorCode, RpcPayloadTooLargeError, RpcProtocolError,
+  RpcCancelledError, RpcDeadlineError, RpcError, RpcErrorCode, RpcPayloadTooLargeError, RpcProtocolError,
   RpcUnavailableError,
 } from "./errors.ts";
 import { randomHex } from "./ids.ts";

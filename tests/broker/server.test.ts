@@ -14,8 +14,6 @@ import { utf8 } from "./harness.ts";
 
 const OK = { type: "OK", code: 200, reason: "" };
 const INVALID = { type: "ERROR", code: 500, reason: "" };
-const FAILED = { type: "ERROR", code: 300, reason: "" };
-const PONG = { type: "CONNECTION_PONG" };
 
 const mail = (address: string, subject: string, body: string, tracker = "", timeout = 0): MlmMessage => ({
   type: "MAILBOX_SEND", address, subject, tracker, timeout, content: [utf8.encode(body)],

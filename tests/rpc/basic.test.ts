@@ -6,7 +6,7 @@ import { defineService } from "../../src/rpc/contract.ts";
 import type { HandlerContext } from "../../src/rpc/types.ts";
 import { serve } from "../../src/rpc/worker.ts";
 import { qwen3vl, zimage } from "./contracts.ts";
-import { aborted, gate, noTokens, rig, type Rig, serveEndlessTokens, until } from "./harness.ts";
+import { gate, noTokens, rig, type Rig, serveEndlessTokens, until } from "./harness.ts";
 
 describe("rpc calls over a real broker", () => {
   let r: Rig;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { connect } from "../../src/rpc/client.ts";
-import { RpcError, RpcUnavailableError } from "../../src/rpc/errors.ts";
+import { RpcUnavailableError } from "../../src/rpc/errors.ts";
 import { qwen3vl } from "./contracts.ts";
 import { rejection, rig, until } from "./harness.ts";
 

@@ -9,7 +9,7 @@ import { concatBytes } from "../../src/util/bytes.ts";
 import { defineService } from "../../src/rpc/contract.ts";
 import { decodeEnvelope, encodeHeader, envelopeFrames } from "../../src/rpc/envelope.ts";
 import {
-  RpcError, RpcHandlerError, RpcProtocolError, RpcRemoteError, RpcValidationError,
+  RpcHandlerError, RpcProtocolError, RpcRemoteError, RpcValidationError,
 } from "../../src/rpc/errors.ts";
 import { BINARY_FRAME_EXT } from "../../src/rpc/msgpack-fast.ts";
 import { serve } from "../../src/rpc/worker.ts";

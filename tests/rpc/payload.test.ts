@@ -4,7 +4,7 @@ import Type from "typebox";
 import { Bytes } from "../../src/rpc/bytes.ts";
 import { connect } from "../../src/rpc/client.ts";
 import { defineService } from "../../src/rpc/contract.ts";
-import { RpcError, RpcPayloadTooLargeError } from "../../src/rpc/errors.ts";
+import { RpcPayloadTooLargeError } from "../../src/rpc/errors.ts";
 import { serve } from "../../src/rpc/worker.ts";
 import { rejection, type Rig, rig } from "./harness.ts";
 
