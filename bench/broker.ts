@@ -14,6 +14,7 @@
  *
  *   BENCH_ONLY=service npx tsx bench/broker.ts
  *   BENCH_ONLY=service BENCH_ROUNDS=5 BENCH_MS=3000 npx tsx bench/broker.ts
+ *   BENCH_ONLY=service BENCH_SHAPES="sequential, 64 KiB|in flight, 10 B" BENCH_IMPLS=raw npx tsx bench/broker.ts
  *
  * These run raw DEALERs + codec (C-style workers: OFFER, no CREDIT, reply with MAILBOX_SEND to
  * the requester) against the node:net relay floor, alternating, for BENCH_ROUNDS rounds
@@ -137,9 +138,10 @@ class BrokerProcess {
     return line;
   }
 
-  /** A --trace-gc line (or, on Deno, a piece of one): counted, not echoed. */
+  /** A --trace-gc line (or, on Deno, a piece of one): counted, and echoed with BENCH_GC_ECHO=1. */
   #countGc(line: string): boolean {
     if (this.#fullGcs < 0 || !(line.includes(" ms: ") || line.includes(" MB") || line.includes("mu = "))) return false;
+    if (process.env.BENCH_GC_ECHO === "1") process.stderr.write(`[broker gc] ${line}\n`);
     if (line.includes("Scavenge")) this.#scavenges++;
     else if (line.includes("Mark-Compact") && !line.includes("Minor")) this.#fullGcs++;
     return true;
@@ -515,6 +517,13 @@ async function idleRpcClients(broker: BrokerProcess, endpoint: string, count: nu
 
 // ------------------------------------------------------------------ main
 
+/** The items whose name contains one of the `|`-separated `filter` words (all without a filter). */
+function pick<T>(items: T[], filter: string | undefined, name: (item: T) => string): T[] {
+  if (filter === undefined || filter === "") return items;
+  const words = filter.split("|");
+  return items.filter((item) => words.some((w) => name(item).includes(w)));
+}
+
 async function main(): Promise<void> {
   const quick = process.argv.includes("--quick");
   const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length);
@@ -578,16 +587,16 @@ async function main(): Promise<void> {
     if (!serviceOnly && (only === undefined || "memory".includes(only))) rows.push(await idleRpcClients(broker, endpoint, quick ? 4 : 10, 10_000));
     // Last, so the memory cases above see the broker as they always did.
     if (only === undefined || serviceOnly) {
-      const serviceImpls = [
+      const serviceImpls = pick([
         { name: "raw dealer+codec, C-style workers", ends: (shape: Shape) => rawServiceEnds(endpoint, shape) },
         { name: "floor: node:net relay", ends: (shape: Shape) => relayServiceEnds(relayPort, shape.workers) },
-      ];
+      ], process.env.BENCH_IMPLS, (i) => i.name);
       rows.push(...await serviceRounds(serviceImpls, () => broker.sample(), {
         // One round in the full run, to keep `npm run bench` within its time limit per file.
         rounds: envNumber("BENCH_ROUNDS", serviceOnly && !quick ? 3 : 1),
         warmUpMs: WARM_UP_MS,
         ms: envNumber("BENCH_MS", quick ? 500 : 2000),
-        shapes: SHAPES,
+        shapes: pick(SHAPES, process.env.BENCH_SHAPES, (s) => s.name),
       }, BENCH));
     }
   } finally {

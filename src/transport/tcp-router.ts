@@ -91,6 +91,12 @@ export class TcpRouter extends Emitter<RouterEvents> implements RouterSocket, Co
   readonly #endpoints: string[] = [];
   readonly #conns = new Set<TcpConnection>();
   readonly #peers = new Map<string, Peer>();
+  /**
+   * The same peers by the routing id object this socket handed out in `connect` and `message`:
+   * owners pass that object back to `send`, and finding it by identity spares building the
+   * string key for every message sent.
+   */
+  readonly #byId = new Map<Uint8Array, Peer>();
   readonly #ids = new RoutingIdGenerator();
   readonly #stats: SocketStats = { ...emptyStats(), droppedHighWater: 0 };
   #closed = false;
@@ -187,6 +193,7 @@ export class TcpRouter extends Emitter<RouterEvents> implements RouterSocket, Co
     const p: Peer = { id, key, conn, congested: false };
     conn.tag = p;
     this.#peers.set(key, p);
+    this.#byId.set(id, p);
     this.emit("connect", id, { address: conn.address });
   }
 
@@ -203,6 +210,7 @@ export class TcpRouter extends Emitter<RouterEvents> implements RouterSocket, Co
     const p = conn.tag as Peer | undefined;
     if (p && this.#peers.get(p.key) === p) {
       this.#peers.delete(p.key);
+      this.#byId.delete(p.id);
       this.emit("disconnect", p.id, reason);
     }
   }
@@ -224,7 +232,7 @@ export class TcpRouter extends Emitter<RouterEvents> implements RouterSocket, Co
    * @throws TransportError `MESSAGE_TOO_LARGE` beyond `maxMessageSize`.
    */
   send(routingId: Uint8Array, frames: Frames): boolean {
-    const p = this.#closed ? undefined : this.#peers.get(routingIdKey(routingId));
+    const p = this.#closed ? undefined : this.#byId.get(routingId) ?? this.#peers.get(routingIdKey(routingId));
     if (p === undefined) {
       if (this.#options.mandatory) throw new TransportError("HOST_UNREACHABLE", "no peer with that routing id");
       this.#stats.droppedUnroutable++;
