@@ -53,16 +53,26 @@ export class Service {
   /** Move the offers of the worker behind offer `index` to the back, keeping their order. */
   rotate(index: number): void {
     const offers = this.offers;
-    if (offers.length < 2) return;
+    const n = offers.length;
+    if (n < 2) return;
     const conn = (offers[index] as Offer).conn;
+    let count = 0;
+    for (let i = 0; i < n; i++) if ((offers[i] as Offer).conn === conn) count++;
+    if (count === 1) {
+      // The common case (one offer per worker), done in place: this runs for every request.
+      const offer = offers[index] as Offer;
+      for (let i = index; i < n - 1; i++) offers[i] = offers[i + 1] as Offer;
+      offers[n - 1] = offer;
+      return;
+    }
     let write = 0;
-    let mine: Offer[] | undefined;
-    for (let read = 0; read < offers.length; read++) {
+    const mine: Offer[] = [];
+    for (let read = 0; read < n; read++) {
       const offer = offers[read] as Offer;
-      if (offer.conn === conn) (mine ??= []).push(offer);
+      if (offer.conn === conn) mine.push(offer);
       else offers[write++] = offer;
     }
-    for (const offer of mine as Offer[]) offers[write++] = offer;
+    for (let i = 0; i < mine.length; i++) offers[write++] = mine[i] as Offer;
   }
 
   /** Remove every offer of `conn`; returns how many there were. */

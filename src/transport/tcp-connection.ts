@@ -1,9 +1,8 @@
 import { Buffer } from "node:buffer";
 import { type OnReadOpts, Socket } from "node:net";
 import process from "node:process";
-import { setImmediate } from "node:timers";
 import type { BufferPool } from "../util/buffer-pool.ts";
-import { nextTurn } from "../util/next-turn.ts";
+import { atTurnEnd, nextTurn } from "../util/next-turn.ts";
 import type { ZmtpError } from "../zmtp/errors.ts";
 import { type PeerInfo, Session, type SessionOptions } from "../zmtp/session.ts";
 
@@ -49,21 +48,6 @@ const SCRATCH = Buffer.allocUnsafe(64 * 1024);
 const SCRATCH_SHORT = SCRATCH.subarray(0, 4 * 1024);
 /** An empty write: its callback runs once every write queued before it is out. */
 const NOTHING = new Uint8Array(0);
-/**
- * Flush tasks of the connections with output waiting for the end of this event-loop turn.
- * Writing once per connection per turn, after every read of the turn has been routed, rather
- * than once per read: when the replies of several workers arrive in one turn, the caller gets
- * them in one write instead of one each. With 4 workers and 64 requests in flight this cut
- * the broker's write calls per message and raised round trips/s (bench/broker.ts, service
- * shapes); a lone round trip pays only the turn's check phase (about a microsecond).
- */
-const dueThisTurn: Array<() => void> = [];
-function flushDue(): void {
-  // A flush can queue more (an owner told that a batch is out may send again): the loop
-  // reads the length afresh, so those go out in this same pass.
-  for (let i = 0; i < dueThisTurn.length; i++) (dueThisTurn[i] as () => void)();
-  dueThisTurn.length = 0;
-}
 /** Read straight into a frame's buffer when at least this much of it is missing. */
 const DIRECT_MIN = 4 * 1024;
 
@@ -293,8 +277,11 @@ export class TcpConnection {
   #scheduleFlush(): void {
     if (this.#flushQueued) return;
     this.#flushQueued = true;
-    dueThisTurn.push(this.#flushTask);
-    if (dueThisTurn.length === 1) setImmediate(flushDue);
+    // Once per turn rather than once per read: when the replies of several workers arrive in
+    // one turn, the caller gets them in one write instead of one each (with 4 workers and 64
+    // requests in flight this cut the broker's writes per message and raised round trips/s,
+    // bench/broker.ts); a lone round trip pays only the turn's check phase.
+    atTurnEnd(this.#flushTask);
   }
 
   readonly #flushTask = (): void => {
