@@ -309,7 +309,8 @@ export class Session implements FrameSink, MechanismContext {
   #sealed(flags: number, body: Uint8Array): void {
     const codec = this.#codec as FrameCodec;
     const size = codec.sealedSize(body.length);
-    codec.seal(flags, body, this.#writer.frameInto(FLAG_COMMAND, size));
+    // libzmq sends MESSAGE as a data frame without flags (MORE travels inside the box).
+    codec.seal(flags, body, this.#writer.frameInto(0, size));
   }
 
   /** Queue a command once ready: sealed when a codec protects the connection. */
@@ -395,12 +396,13 @@ export class Session implements FrameSink, MechanismContext {
   }
 
   /**
-   * A frame of a connection protected by a codec: every one must be a command that opens
-   * (CURVE's MESSAGE); what it carries is then a frame like any other, with the same limits.
+   * A frame of a connection protected by a codec: every one must open (CURVE's MESSAGE,
+   * which libzmq sends as a data frame without flags, though RFC 26 calls it a command, so
+   * both are taken); what it carries is then a frame like any other, with the same limits.
    */
   #openFrame(flags: number, body: Uint8Array): void {
-    if ((flags & FLAG_COMMAND) === 0) {
-      throw new ZmtpError("ZMTP_UNEXPECTED_FRAME", "unprotected message frame on a CURVE connection");
+    if ((flags & FLAG_MORE) !== 0) {
+      throw new ZmtpError("ZMTP_BAD_FRAME", "MORE flag outside a MESSAGE box on a CURVE connection");
     }
     const inner = (this.#codec as FrameCodec).open(body);
     if ((inner.flags & FLAG_COMMAND) !== 0) {
@@ -408,12 +410,8 @@ export class Session implements FrameSink, MechanismContext {
       this.#command(inner.body);
       return;
     }
-    const d = this.#decoder;
-    if (inner.body.length > d.maxData) {
+    if (inner.body.length > this.#maxFirstFrame - this.#partsCost) {
       throw new ZmtpError("ZMTP_FRAME_TOO_LARGE", `frame of ${inner.body.length} bytes exceeds the message size limit`);
-    }
-    if (d.partsHeld >= d.maxParts) {
-      throw new ZmtpError("ZMTP_TOO_MANY_PARTS", `message of more than ${d.maxParts} frames`);
     }
     this.#dataFrame(inner.flags, inner.body);
   }
@@ -448,11 +446,13 @@ export class Session implements FrameSink, MechanismContext {
     this.#decoder.partsHeld = this.#parts.length;
   }
 
-  /** What the next frame of this message may hold (with a codec, its command may hold that much more). */
+  /**
+   * What the next frame of this message may hold. With a codec, the frame carrying it may
+   * hold the MESSAGE overhead more, and a PING or PONG (at most 23 bytes) must fit even when
+   * the message has little room left: the size of what it carries is checked once opened.
+   */
   #setMaxData(bytes: number): void {
-    this.#decoder.maxData = bytes;
-    // A PING or PONG (at most 23 bytes) must still fit when the message has little room left.
-    if (this.#codec !== undefined) this.#decoder.maxCommand = Math.max(bytes, 32) + this.#codec.overhead;
+    this.#decoder.maxData = this.#codec === undefined ? bytes : Math.max(bytes, 32) + this.#codec.overhead;
   }
 
   /** Forget the current message's parts and give their cost back. */
