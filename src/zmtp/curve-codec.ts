@@ -1,5 +1,4 @@
-import { BOX_OVERHEAD, sealInPlace } from "./curve-box.ts";
-import { xsalsa20poly1305 } from "@noble/ciphers/salsa.js";
+import { BOX_OVERHEAD, openWithSubkey, sealWithSubkey, subkey } from "./curve-box.ts";
 import { ZmtpError } from "./errors.ts";
 import { FLAG_COMMAND, FLAG_MORE } from "./frame.ts";
 import type { FrameCodec } from "./mechanism.ts";
@@ -28,32 +27,29 @@ const BOX_COMMAND = 0x02;
  */
 export class CurveCodec implements FrameCodec {
   readonly overhead = MESSAGE_OVERHEAD;
-  readonly #key: Uint8Array;
+  /** XSalsa20 subkeys of the session key for our prefix and the peer's. */
+  readonly #sendKey: Uint8Array;
+  readonly #recvKey: Uint8Array;
   /** Our next nonce (a double: 2^53 commands cannot be sent in any connection's lifetime). */
   #sendNonce: number;
   /** The peer's last nonce, as two 32-bit halves (it may send any 64-bit value). */
   #recvHi: number;
   #recvLo: number;
-  readonly #sendIv = new Uint8Array(24);
-  readonly #recvIv = new Uint8Array(24);
+  /** The 8-byte nonce being written. */
+  readonly #sendIv = new Uint8Array(8);
 
   /**
    * `side` is ours: "C" (client) or "S" (server). `nextNonce` is our next short nonce,
    * `peerNonce` the 8 bytes of the peer's last one (READY's or INITIATE's).
    */
   constructor(key: Uint8Array, side: "C" | "S", nextNonce: number, peerNonce: Uint8Array) {
-    this.#key = key;
     this.#sendNonce = nextNonce;
     const view = new DataView(peerNonce.buffer, peerNonce.byteOffset, 8);
     this.#recvHi = view.getUint32(0);
     this.#recvLo = view.getUint32(4);
-    const prefix = "CurveZMQMESSAGE";
-    for (let i = 0; i < 15; i++) {
-      this.#sendIv[i] = prefix.charCodeAt(i);
-      this.#recvIv[i] = prefix.charCodeAt(i);
-    }
-    this.#sendIv[15] = side.charCodeAt(0);
-    this.#recvIv[15] = side === "C" ? 0x53 : 0x43;
+    const prefix = (s: string) => new TextEncoder().encode(`CurveZMQMESSAGE${s}`);
+    this.#sendKey = subkey(key, prefix(side));
+    this.#recvKey = subkey(key, prefix(side === "C" ? "S" : "C"));
   }
 
   sealedSize(size: number): number {
@@ -72,17 +68,17 @@ export class CurveCodec implements FrameCodec {
     const nonce = this.#sendNonce++;
     const hi = Math.floor(nonce / 0x100000000);
     const lo = nonce >>> 0;
-    iv[16] = hi >>> 24;
-    iv[17] = (hi >>> 16) & 255;
-    iv[18] = (hi >>> 8) & 255;
-    iv[19] = hi & 255;
-    iv[20] = lo >>> 24;
-    iv[21] = (lo >>> 16) & 255;
-    iv[22] = (lo >>> 8) & 255;
-    iv[23] = lo & 255;
-    sealInPlace(this.#key, iv, out);
+    iv[0] = hi >>> 24;
+    iv[1] = (hi >>> 16) & 255;
+    iv[2] = (hi >>> 8) & 255;
+    iv[3] = hi & 255;
+    iv[4] = lo >>> 24;
+    iv[5] = (lo >>> 16) & 255;
+    iv[6] = (lo >>> 8) & 255;
+    iv[7] = lo & 255;
+    sealWithSubkey(this.#sendKey, iv, out);
     for (let i = 0; i < 8; i++) out[i] = MESSAGE_NAME[i] as number;
-    for (let i = 0; i < 8; i++) out[8 + i] = iv[16 + i] as number;
+    for (let i = 0; i < 8; i++) out[8 + i] = iv[i] as number;
   }
 
   open(body: Uint8Array): { flags: number; body: Uint8Array } {
@@ -99,15 +95,7 @@ export class CurveCodec implements FrameCodec {
     if (hi < this.#recvHi || (hi === this.#recvHi && lo <= this.#recvLo)) {
       throw new ZmtpError("ZMTP_CURVE_NONCE", "CURVE MESSAGE nonce not above the last one (replayed or reordered)");
     }
-    const iv = this.#recvIv;
-    for (let i = 0; i < 8; i++) iv[16 + i] = body[8 + i] as number;
-    const box = body.subarray(16);
-    let plain: Uint8Array;
-    try {
-      plain = xsalsa20poly1305(this.#key, iv).decrypt(box, new Uint8Array(box.length + 32));
-    } catch (cause) {
-      throw new ZmtpError("ZMTP_CURVE_BOX", "CURVE MESSAGE does not authenticate (tampered or wrong key)", { cause });
-    }
+    const plain = openWithSubkey(this.#recvKey, body.subarray(8, 16), body.subarray(16), "MESSAGE");
     this.#recvHi = hi;
     this.#recvLo = lo;
     const f = plain[0] as number;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { boxKey, nonce, open } from "../../src/zmtp/curve-box.ts";
+import { boxKey, nonce, open, openWithSubkey, seal, sealWithSubkey, subkey } from "../../src/zmtp/curve-box.ts";
 import {
   CurveClientMechanism, curveKey, curvePublicKey, CurveServerMechanism, decodeZ85, FLAG_COMMAND, ReceiveBudget,
   type RandomSource, Session,
@@ -43,6 +43,24 @@ describe("ZMTP CURVE (RFC 26) sans-I/O", () => {
     assert.deepEqual(curveKey("rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"), decodeZ85("rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"));
     assert.throws(() => curveKey("short"), RangeError);
     assert.throws(() => curveKey(new Uint8Array(31)), RangeError);
+  });
+
+  it("the per-direction subkey path seals and opens exactly as xsalsa20poly1305 (crypto_box)", () => {
+    const key = boxKey(client.secretKey, server.publicKey);
+    const prefix = enc("CurveZMQMESSAGEC");
+    const sub = subkey(key, prefix);
+    for (const size of [0, 1, 31, 32, 33, 63, 64, 65, 1000, 70_000]) {
+      const tail = new Uint8Array([0, 0, 0, 1, 2, 3, 4, size & 255]);
+      const plaintext = new Uint8Array(size).map((_, i) => (i * 7) & 255);
+      const expected = seal(key, nonce("CurveZMQMESSAGEC", tail), plaintext);
+      const out = new Uint8Array(32 + size).fill(0xee);
+      out.set(plaintext, 32);
+      sealWithSubkey(sub, tail, out);
+      assert.deepEqual(out.subarray(16), expected, `size ${size}`);
+      assert.deepEqual(openWithSubkey(sub, tail, expected), plaintext);
+      expected[expected.length - 1] = (expected[expected.length - 1] as number) ^ 1;
+      assert.throws(() => openWithSubkey(sub, tail, expected), { code: "ZMTP_CURVE_BOX" });
+    }
   });
 
   it("completes the handshake; each side knows the other's long-term key; frames flow both ways", () => {
