@@ -68,13 +68,19 @@ export type { Content, DecodeOptions, DecodeResult, MlmMessage, MlmMessageType }
 export { zmtp } from "./src/transport/zmtp.ts";
 export { inproc } from "./src/transport/inproc.ts";
 export type {
-  DealerOptions, DealerSocket, Frames, PlainAuthenticator, RouterOptions, RouterSocket, SocketStats, Transport,
+  CurveAuthorizer, CurveClientOptions, CurveKeyInput, CurveServerOptions, DealerOptions, DealerSocket, Frames,
+  PeerConnectInfo, PlainAuthenticator, RouterOptions, RouterSocket, SocketStats, Transport,
 } from "./src/transport/types.ts";
+
+// ---- CURVE keys (ZMTP RFC 26 / RFC 32)
+export { type CurveKeyPair, curveKeyPair, curvePublicKey } from "./src/zmtp/curve-box.ts";
+export { curveKey } from "./src/zmtp/mechanism-curve.ts";
+export { decodeZ85, encodeZ85 } from "./src/zmtp/z85.ts";
 
 // ---- Errors (each has `name`, a stable `code` and `cause`)
 export { MalamuteError } from "./src/errors.ts";
 export { TransportError } from "./src/transport/errors.ts";
-export { ZmtpError } from "./src/zmtp/errors.ts";
+export { Z85Error, ZmtpError } from "./src/zmtp/errors.ts";
 export { MlmDecodeError, MlmEncodeError } from "./src/proto/mod.ts";
 export { BrokerError } from "./src/broker/mod.ts";
 export { MlmError } from "./src/client/mod.ts";

@@ -9,63 +9,11 @@
 import type { Transport } from "../src/transport/types.ts";
 import { zmtp } from "../src/transport/zmtp.ts";
 import { type BenchRow, nowMs, percentile, report, runtimeName, timeRoundTrips, zeromqAvailable } from "./lib.ts";
+import { payload, throughputTransport } from "./lib-throughput.ts";
 
 const THROUGHPUT_MS = 1500;
 const PINGPONG_MS = 1200;
 const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
-
-function payload(size: number): Uint8Array {
-  const b = new Uint8Array(size);
-  for (let i = 0; i < size; i++) b[i] = i & 255;
-  return b;
-}
-
-/**
- * One-way throughput through a Transport. The sender keeps `window` messages in flight:
- * it tops the window up whenever the receiver reports a message (event-driven, no timers).
- */
-async function throughputTransport(t: Transport, size: number, window: number): Promise<{ ops: number; mb: number }> {
-  const router = t.router();
-  const endpoint = await router.bind("tcp://127.0.0.1:0");
-  const dealer = t.dealer({ sendHighWaterMark: window * 2 });
-  const up = new Promise<void>((r) => dealer.on("connect", () => r()));
-  dealer.connect(endpoint);
-  await up;
-  const msg = [payload(size)];
-  let sent = 0;
-  let received = 0;
-  let sending = false;
-  let done: (() => void) | undefined;
-  const refill = () => {
-    while (sending && sent - received < window) {
-      dealer.send(msg);
-      sent++;
-    }
-  };
-  router.on("message", () => {
-    received++;
-    if (sending) {
-      // Top up in batches, so that the sender's writes stay coalesced.
-      if (sent - received <= window / 2) refill();
-    } else if (received === sent) done?.();
-  });
-  const run = async (ms: number): Promise<{ count: number; secs: number }> => {
-    const base = received;
-    const start = nowMs();
-    sending = true;
-    refill();
-    await new Promise((r) => setTimeout(r, ms));
-    sending = false;
-    if (received < sent) await new Promise<void>((r) => (done = r));
-    return { count: received - base, secs: (nowMs() - start) / 1000 };
-  };
-  await run(200);
-  const { count, secs } = await run(THROUGHPUT_MS);
-  await dealer.close();
-  await router.close();
-  const ops = count / secs;
-  return { ops, mb: (ops * size) / 1e6 };
-}
 
 /** Ping-pong round trips through a Transport. */
 async function pingPongTransport(t: Transport): Promise<{ ops: number; p50: number; p99: number }> {

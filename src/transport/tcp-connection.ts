@@ -18,6 +18,8 @@ export interface ConnectionOwner {
   connWritten?(conn: TcpConnection): void;
   /** PLAIN server: check credentials. */
   authenticate?(username: string, password: string, peer: { address: string }): boolean | Promise<boolean>;
+  /** CURVE server: authorize a client's public key. Absent: every client is accepted. */
+  authorize?(publicKey: Uint8Array, peer: { address: string }): boolean | Promise<boolean>;
 }
 
 const now = (): number => performance.now();
@@ -168,6 +170,7 @@ export class TcpConnection {
       },
       onMessage: (frames) => owner.connMessage(this, frames),
       onAuthenticate: (username, password) => this.#authenticate(username, password),
+      onAuthorize: (publicKey) => this.#authorize(publicKey),
       onClose: (error) => this.#finish(error.message, error),
     });
     if (reads) reads.conn = this;
@@ -362,9 +365,19 @@ export class TcpConnection {
 
   #authenticate(username: string, password: string): void {
     const check = this.#owner.authenticate;
+    this.#verdict(() => (check ? check(username, password, { address: this.address }) : false));
+  }
+
+  #authorize(publicKey: Uint8Array): void {
+    const check = this.#owner.authorize;
+    this.#verdict(() => (check ? check(publicKey, { address: this.address }) : true));
+  }
+
+  /** Ask the application (sync or async; a throw or rejection is a refusal) and pass the answer on. */
+  #verdict(ask: () => boolean | Promise<boolean>): void {
     let verdict: boolean | Promise<boolean>;
     try {
-      verdict = check ? check(username, password, { address: this.address }) : false;
+      verdict = ask();
     } catch {
       verdict = false;
     }

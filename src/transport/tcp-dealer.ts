@@ -1,10 +1,10 @@
 import { connect as netConnect } from "node:net";
 import { Emitter } from "../util/emitter.ts";
 import type { ZmtpError } from "../zmtp/errors.ts";
-import { NullMechanism } from "../zmtp/mechanism-null.ts";
-import { PlainClientMechanism } from "../zmtp/mechanism-plain.ts";
 import { parseEndpoint } from "./endpoint.ts";
 import { TransportError } from "./errors.ts";
+import { clientMechanisms } from "./mechanisms.ts";
+import type { Mechanism } from "../zmtp/mechanism.ts";
 import { checkMessageSize, emptyStats, reconnectSchedule } from "./tcp-common.ts";
 import { type ConnectionOwner, ReadInto, TcpConnection, USER_READ_BUFFERS } from "./tcp-connection.ts";
 import type { DealerEvents, DealerOptions, DealerSocket, Frames, SocketStats } from "./types.ts";
@@ -50,13 +50,15 @@ export class TcpDealer extends Emitter<DealerEvents> implements DealerSocket, Co
   readonly #baseInterval: number;
   #rr = 0;
   #closed = false;
+  /** A fresh security mechanism per connection. */
+  readonly #mechanism: () => Mechanism;
 
   constructor(options: DealerOptions) {
     super();
     this.#options = options;
     this.#hwm = options.sendHighWaterMark ?? 1000;
     this.#baseInterval = Math.max(1, options.reconnectInterval ?? 100);
-    if (options.plain) new PlainClientMechanism(options.plain.username, options.plain.password); // validate early
+    this.#mechanism = clientMechanisms(options);
   }
 
   get connected(): boolean {
@@ -87,7 +89,7 @@ export class TcpDealer extends Emitter<DealerEvents> implements DealerSocket, Co
     const socket = netConnect({ host: t.host, port: t.port, ...(hooks ? { onread: hooks } : {}) });
     const conn = new TcpConnection(socket, {
       socketType: "DEALER",
-      mechanism: o.plain ? new PlainClientMechanism(o.plain.username, o.plain.password) : new NullMechanism(),
+      mechanism: this.#mechanism(),
       identity: o.routingId,
       maxMessageSize: o.maxMessageSize,
       maxMessageParts: o.maxMessageParts,

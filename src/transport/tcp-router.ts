@@ -2,13 +2,13 @@ import { createServer, type Server, type Socket } from "node:net";
 import type { BufferPool } from "../util/buffer-pool.ts";
 import { Emitter } from "../util/emitter.ts";
 import type { ZmtpError } from "../zmtp/errors.ts";
-import { NullMechanism } from "../zmtp/mechanism-null.ts";
-import { PlainServerMechanism } from "../zmtp/mechanism-plain.ts";
+import type { Mechanism } from "../zmtp/mechanism.ts";
 import { DEFAULT_RECEIVE_BUDGET } from "../zmtp/limits.ts";
 import { ReceiveBudget } from "../zmtp/receive-budget.ts";
 import type { PeerInfo } from "../zmtp/session.ts";
 import { formatTcpEndpoint, parseEndpoint } from "./endpoint.ts";
 import { TransportError } from "./errors.ts";
+import { serverMechanisms } from "./mechanisms.ts";
 import { checkMessageSize, emptyStats, RoutingIdGenerator, routingIdKey } from "./tcp-common.ts";
 import { adoptAccepted, type ConnectionOwner, ReadInto, TcpConnection, USER_READ_BUFFERS } from "./tcp-connection.ts";
 import type { Frames, RouterEvents, RouterOptions, RouterSocket, SocketStats } from "./types.ts";
@@ -106,6 +106,9 @@ export class TcpRouter extends Emitter<RouterEvents> implements RouterSocket, Co
   /** Bytes held in unfinished received messages, across every connection. */
   readonly receiveBudget: ReceiveBudget;
   readonly authenticate: ConnectionOwner["authenticate"];
+  readonly authorize: ConnectionOwner["authorize"];
+  /** A fresh security mechanism per connection. */
+  readonly #mechanism: () => Mechanism;
 
   constructor(options: TcpRouterOptions) {
     super();
@@ -116,6 +119,9 @@ export class TcpRouter extends Emitter<RouterEvents> implements RouterSocket, Co
     this.receiveBudget = new ReceiveBudget(options.receiveBudget ?? DEFAULT_RECEIVE_BUDGET);
     const plain = options.plain;
     if (plain) this.authenticate = (u, p, peer) => plain.authenticate(u, p, peer);
+    const authorize = options.curve?.authorize;
+    if (authorize) this.authorize = (key, peer) => authorize(key, peer);
+    this.#mechanism = serverMechanisms(options);
   }
 
   get endpoints(): readonly string[] {
@@ -168,7 +174,7 @@ export class TcpRouter extends Emitter<RouterEvents> implements RouterSocket, Co
     const { socket, direct } = adoptAccepted(accepted, hooks);
     const conn = new TcpConnection(socket, {
       socketType: "ROUTER",
-      mechanism: o.plain ? new PlainServerMechanism() : new NullMechanism(),
+      mechanism: this.#mechanism(),
       maxMessageSize: o.maxMessageSize,
       maxMessageParts: o.maxMessageParts,
       handshakeTimeout: o.handshakeTimeout,
@@ -194,7 +200,7 @@ export class TcpRouter extends Emitter<RouterEvents> implements RouterSocket, Co
     conn.tag = p;
     this.#peers.set(key, p);
     this.#byId.set(id, p);
-    this.emit("connect", id, { address: conn.address });
+    this.emit("connect", id, peer.curvePublicKey ? { address: conn.address, curvePublicKey: peer.curvePublicKey } : { address: conn.address });
   }
 
   connMessage(conn: TcpConnection, frames: Uint8Array[]): void {

@@ -20,6 +20,56 @@ export type PlainAuthenticator = (
   peer: { address: string },
 ) => boolean | Promise<boolean>;
 
+/** A CURVE key: 32 raw bytes, or the 40-character Z85 text of them (as `zmq_curve_keypair` prints). */
+export type CurveKeyInput = Uint8Array | string;
+
+/**
+ * Server side of ZMTP CURVE: decide whether a client's long-term public key (32 bytes, proven
+ * by its vouch) may connect. A refusal (false, a rejection or a throw) sends the client ERROR
+ * "400", as libzmq's ZAP does, and closes that connection.
+ */
+export type CurveAuthorizer = (
+  publicKey: Uint8Array,
+  peer: { address: string },
+) => boolean | Promise<boolean>;
+
+/**
+ * CURVE server keys of a ROUTER (ZMTP RFC 26). Without `authorize`, every client that
+ * completes the handshake is accepted (encryption only).
+ *
+ * @example
+ * ```ts
+ * const router = zmtp.router({ curve: { publicKey, secretKey, authorize: (key) => allowed.has(encodeZ85(key)) } });
+ * ```
+ */
+export interface CurveServerOptions {
+  publicKey: CurveKeyInput;
+  secretKey: CurveKeyInput;
+  authorize?: CurveAuthorizer;
+}
+
+/**
+ * CURVE client keys of a DEALER: the server's public key and our own key pair.
+ *
+ * @example
+ * ```ts
+ * const dealer = zmtp.dealer({ curve: { serverKey: "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7", publicKey, secretKey } });
+ * ```
+ */
+export interface CurveClientOptions {
+  serverKey: CurveKeyInput;
+  publicKey: CurveKeyInput;
+  secretKey: CurveKeyInput;
+}
+
+/** What a ROUTER knows of a peer when it connects. */
+export interface PeerConnectInfo {
+  /** `ip:port` of the peer. */
+  address: string;
+  /** CURVE: the client's authenticated long-term public key (32 bytes). Absent without CURVE. */
+  curvePublicKey?: Uint8Array;
+}
+
 /** Options shared by both socket types. */
 export interface SocketOptions {
   /**
@@ -70,6 +120,12 @@ export interface SendHighWaterMark {
 export interface RouterOptions extends SocketOptions {
   /** Enable ZMTP PLAIN as server; connections whose credentials are refused are closed. */
   plain?: { authenticate: PlainAuthenticator };
+  /**
+   * Enable ZMTP CURVE as server (`zmtp` transport): every connection is encrypted and the
+   * client's public key is authorized by `curve.authorize`. It then appears in the `connect`
+   * event's `curvePublicKey`. Exclusive with `plain`.
+   */
+  curve?: CurveServerOptions;
   /** When true, `send` to an unknown routing id throws instead of dropping and counting. */
   mandatory?: boolean;
   /**
@@ -98,6 +154,8 @@ export interface RouterOptions extends SocketOptions {
 export interface DealerOptions extends SocketOptions {
   /** ZMTP PLAIN client credentials. */
   plain?: { username: string; password: string };
+  /** ZMTP CURVE client keys (`zmtp` transport). Exclusive with `plain`. */
+  curve?: CurveClientOptions;
   /** Identity sent in READY (0-255 bytes, first byte not 0). Default: none, the ROUTER generates one. */
   routingId?: Uint8Array;
   /** Messages queued while no peer is connected. Beyond it `send` throws TransportError `SEND_QUEUE_FULL`. Default 1000. */
@@ -111,7 +169,7 @@ export interface DealerOptions extends SocketOptions {
 /** Events of a ROUTER. `routingId` is the peer's id frame. */
 export interface RouterEvents {
   message: (routingId: Uint8Array, frames: Frames) => void;
-  connect: (routingId: Uint8Array, info: { address: string }) => void;
+  connect: (routingId: Uint8Array, info: PeerConnectInfo) => void;
   disconnect: (routingId: Uint8Array, reason: string) => void;
   /**
    * The peer's unsent backlog reached half of a `sendHighWaterMark` (the `zmtp` transport;

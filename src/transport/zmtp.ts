@@ -4,7 +4,7 @@ import type { Transport } from "./types.ts";
 
 /**
  * The pure-TypeScript ZMTP 3.1 transport over TCP (`node:net`, so it runs on Node, Bun and
- * Deno). Interoperates with libzmq 4.x DEALER/ROUTER sockets, NULL and PLAIN mechanisms.
+ * Deno). Interoperates with libzmq 4.x DEALER/ROUTER sockets, NULL, PLAIN and CURVE mechanisms.
  *
  * DEALER `send` throws TransportError `SEND_QUEUE_FULL` when no peer can take a message and
  * `sendHighWaterMark` (default 1000) messages already wait.

@@ -7,6 +7,10 @@ import { MalamuteError } from "../errors.ts";
  * connecting side reconnects. Every other code is a protocol error: like libzmq, a
  * connecting side gives up on that endpoint, because retrying cannot succeed.
  *
+ * CURVE: `ZMTP_CURVE_BOX` (a box did not open: wrong key, tampered bytes, or a low-order
+ * public key), `ZMTP_CURVE_NONCE` (a short nonce not above the last one received: replay or
+ * reordering).
+ *
  * Limits: `ZMTP_FRAME_TOO_LARGE` (a frame's declared size is beyond what is left of
  * `maxMessageSize`, refused at its header), `ZMTP_TOO_MANY_PARTS` (more than `maxMessageParts`
  * frames in one message), `ZMTP_RECEIVE_BUDGET` (the socket's shared budget for unfinished
@@ -27,6 +31,8 @@ export type ZmtpErrorCode =
   | "ZMTP_UNEXPECTED_FRAME"
   | "ZMTP_MALFORMED_METADATA"
   | "ZMTP_PEER_ERROR"
+  | "ZMTP_CURVE_BOX"
+  | "ZMTP_CURVE_NONCE"
   | "ZMTP_HEARTBEAT_TIMEOUT"
   | "ZMTP_HANDSHAKE_TIMEOUT"
   | "ZMTP_NOT_READY"
@@ -54,5 +60,29 @@ export class ZmtpError extends MalamuteError {
   get isProtocolError(): boolean {
     return this.code !== "ZMTP_HEARTBEAT_TIMEOUT" && this.code !== "ZMTP_HANDSHAKE_TIMEOUT" &&
       this.code !== "ZMTP_CLOSED";
+  }
+}
+
+/** Stable codes of Z85 failures (ZMTP RFC 32). */
+export type Z85ErrorCode = "Z85_BAD_LENGTH" | "Z85_BAD_CHARACTER" | "Z85_OVERFLOW";
+
+/**
+ * Bad input to Z85 encoding or decoding: a length that is not a multiple of 4 (bytes) or 5
+ * (text), a character outside the Z85 alphabet, or a 5-character group above 2^32 - 1.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   decodeZ85("not z85!");
+ * } catch (e) {
+ *   if (e instanceof Z85Error) console.log(e.code); // "Z85_BAD_LENGTH"
+ * }
+ * ```
+ */
+export class Z85Error extends MalamuteError {
+  declare readonly code: Z85ErrorCode;
+
+  constructor(code: Z85ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
   }
 }

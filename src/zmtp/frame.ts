@@ -84,30 +84,10 @@ export class FrameWriter {
   /** Append one frame. */
   frame(flags: number, body: Uint8Array): void {
     const size = body.length;
-    const long = size > 255;
-    const headerSize = long ? 9 : 2;
     const copy = size < COPY_LIMIT;
-    this.#reserve(copy ? headerSize + size : headerSize);
+    const headerSize = this.#header(flags, size, copy);
     const block = this.#block;
-    let p = this.#pos;
-    if (long) {
-      block[p] = flags | FLAG_LONG;
-      const hi = Math.floor(size / 0x100000000);
-      const lo = size >>> 0;
-      block[p + 1] = hi >>> 24;
-      block[p + 2] = (hi >>> 16) & 255;
-      block[p + 3] = (hi >>> 8) & 255;
-      block[p + 4] = hi & 255;
-      block[p + 5] = lo >>> 24;
-      block[p + 6] = (lo >>> 16) & 255;
-      block[p + 7] = (lo >>> 8) & 255;
-      block[p + 8] = lo & 255;
-      p += 9;
-    } else {
-      block[p] = flags;
-      block[p + 1] = size;
-      p += 2;
-    }
+    const p = this.#pos;
     if (copy) {
       if (size <= 16) {
         for (let i = 0; i < size; i++) block[p + i] = body[i] as number;
@@ -123,6 +103,60 @@ export class FrameWriter {
       this.#chunks.push(body);
     }
     this.#bytes += headerSize + size;
+  }
+
+  /**
+   * Append the header of a frame of `size` bytes and return where its body goes, to be
+   * filled completely by the caller before the next call (so a codec can write the body in
+   * place instead of building it first and having it copied).
+   */
+  frameInto(flags: number, size: number): Uint8Array {
+    const copy = size < COPY_LIMIT;
+    const headerSize = this.#header(flags, size, copy);
+    const block = this.#block;
+    const p = this.#pos;
+    this.#bytes += headerSize + size;
+    if (copy) {
+      this.#pos = p + size;
+      this.#copied += headerSize + size;
+      return block.subarray(p, p + size);
+    }
+    this.#pos = p;
+    this.#copied += headerSize;
+    this.#seal();
+    const body = this.allocate(size);
+    this.#chunks.push(body);
+    return body;
+  }
+
+  /**
+   * Write a frame header at the current position (after reserving room for the body too
+   * when it is to be copied) and move past it; returns the header's size.
+   */
+  #header(flags: number, size: number, copy: boolean): number {
+    const long = size > 255;
+    const headerSize = long ? 9 : 2;
+    this.#reserve(copy ? headerSize + size : headerSize);
+    const block = this.#block;
+    const p = this.#pos;
+    if (long) {
+      block[p] = flags | FLAG_LONG;
+      const hi = Math.floor(size / 0x100000000);
+      const lo = size >>> 0;
+      block[p + 1] = hi >>> 24;
+      block[p + 2] = (hi >>> 16) & 255;
+      block[p + 3] = (hi >>> 8) & 255;
+      block[p + 4] = hi & 255;
+      block[p + 5] = lo >>> 24;
+      block[p + 6] = (lo >>> 16) & 255;
+      block[p + 7] = (lo >>> 8) & 255;
+      block[p + 8] = lo & 255;
+    } else {
+      block[p] = flags;
+      block[p + 1] = size;
+    }
+    this.#pos = p + headerSize;
+    return headerSize;
   }
 
   /** Append raw bytes (the greeting). */

@@ -4,7 +4,7 @@ import { type FrameBufferSource, FrameDecoder, type FrameSink } from "./frame-de
 import { FLAG_COMMAND, FLAG_MORE, FrameWriter } from "./frame.ts";
 import { encodeGreeting, GreetingParser } from "./greeting.ts";
 import { DEFAULT_MAX_MESSAGE_PARTS, DEFAULT_MAX_MESSAGE_SIZE, FRAME_OVERHEAD } from "./limits.ts";
-import type { Mechanism, MechanismContext } from "./mechanism.ts";
+import type { FrameCodec, Mechanism, MechanismContext } from "./mechanism.ts";
 import { decodeMetadata, encodeMetadata, type Metadata } from "./metadata.ts";
 import type { ReceiveBudget } from "./receive-budget.ts";
 import { type SocketType, socketTypesCompatible } from "./socket-type.ts";
@@ -71,6 +71,8 @@ export interface PeerInfo {
   metadata: Metadata;
   /** The peer's ZMTP minor version (0 = 3.0, 1 = 3.1). */
   minor: number;
+  /** CURVE: the peer's authenticated long-term public key (32 bytes); undefined for NULL and PLAIN. */
+  curvePublicKey?: Uint8Array;
 }
 
 /** Callbacks from a session to its owner. Called synchronously from `feed`, `tick` or `authenticated`. */
@@ -81,6 +83,12 @@ export interface SessionHandler {
   onMessage(frames: Uint8Array[]): void;
   /** PLAIN server only: check these credentials, then call `session.authenticated(ok, now)`. */
   onAuthenticate?(username: string, password: string): void;
+  /**
+   * CURVE server only: may the client with this long-term public key (32 bytes, its vouch
+   * verified) connect? Answer with `session.authenticated(ok, now)`. Without this callback
+   * every client is refused.
+   */
+  onAuthorize?(publicKey: Uint8Array): void;
   /** The session is finished; flush `takeOutput()` (it may hold an ERROR command) and close the connection. */
   onClose(error: ZmtpError): void;
 }
@@ -142,6 +150,8 @@ export class Session implements FrameSink, MechanismContext {
   #peerTtl = 0;
   #pongQueued = false;
   #error: ZmtpError | undefined;
+  /** Set once a mechanism that protects frames (CURVE) has completed its handshake. */
+  #codec: FrameCodec | undefined;
 
   constructor(options: SessionOptions, handler: SessionHandler) {
     this.#handler = handler;
@@ -286,12 +296,30 @@ export class Session implements FrameSink, MechanismContext {
     }
     const last = frames.length - 1;
     if (last < 0) throw new RangeError("a message needs at least one frame");
+    if (this.#codec !== undefined) {
+      for (let i = 0; i <= last; i++) this.#sealed(i < last ? FLAG_MORE : 0, frames[i] as Uint8Array);
+      return;
+    }
     const w = this.#writer;
     for (let i = 0; i < last; i++) w.frame(FLAG_MORE, frames[i] as Uint8Array);
     w.frame(0, frames[last] as Uint8Array);
   }
 
-  /** PLAIN server: the application's verdict on the credentials passed to `onAuthenticate`. */
+  /** Queue a frame in its codec's command (written in place in the output block). */
+  #sealed(flags: number, body: Uint8Array): void {
+    const codec = this.#codec as FrameCodec;
+    const size = codec.sealedSize(body.length);
+    // libzmq sends MESSAGE as a data frame without flags (MORE travels inside the box).
+    codec.seal(flags, body, this.#writer.frameInto(0, size));
+  }
+
+  /** Queue a command once ready: sealed when a codec protects the connection. */
+  #readyCommand(body: Uint8Array): void {
+    if (this.#codec !== undefined) this.#sealed(FLAG_COMMAND, body);
+    else this.#writer.frame(FLAG_COMMAND, body);
+  }
+
+  /** PLAIN or CURVE server: the application's verdict asked for by `onAuthenticate` or `onAuthorize`. */
   authenticated(ok: boolean, now: number): void {
     if (this.#state !== State.Handshake) return;
     try {
@@ -323,7 +351,7 @@ export class Session implements FrameSink, MechanismContext {
       return undefined;
     }
     if (now >= this.#nextPingAt) {
-      this.#writer.frame(FLAG_COMMAND, encodePing(this.#hbTtl));
+      this.#readyCommand(encodePing(this.#hbTtl));
       if (this.#pingOutstandingSince < 0) this.#pingOutstandingSince = now;
       this.#nextPingAt = now + this.#hbInterval;
     }
@@ -353,6 +381,10 @@ export class Session implements FrameSink, MechanismContext {
   // ---- FrameSink
 
   frame(flags: number, body: Uint8Array): void {
+    if (this.#codec !== undefined) {
+      this.#openFrame(flags, body);
+      return;
+    }
     if ((flags & FLAG_COMMAND) !== 0) {
       this.#command(body);
       return;
@@ -360,6 +392,31 @@ export class Session implements FrameSink, MechanismContext {
     if (this.#state !== State.Ready) {
       throw new ZmtpError("ZMTP_UNEXPECTED_FRAME", "message frame before the handshake completed");
     }
+    this.#dataFrame(flags, body);
+  }
+
+  /**
+   * A frame of a connection protected by a codec: every one must open (CURVE's MESSAGE,
+   * which libzmq sends as a data frame without flags, though RFC 26 calls it a command, so
+   * both are taken); what it carries is then a frame like any other, with the same limits.
+   */
+  #openFrame(flags: number, body: Uint8Array): void {
+    if ((flags & FLAG_MORE) !== 0) {
+      throw new ZmtpError("ZMTP_BAD_FRAME", "MORE flag outside a MESSAGE box on a CURVE connection");
+    }
+    const inner = (this.#codec as FrameCodec).open(body);
+    if ((inner.flags & FLAG_COMMAND) !== 0) {
+      if ((inner.flags & FLAG_MORE) !== 0) throw new ZmtpError("ZMTP_BAD_FRAME", "command frame with the MORE flag set");
+      this.#command(inner.body);
+      return;
+    }
+    if (inner.body.length > this.#maxFirstFrame - this.#partsCost) {
+      throw new ZmtpError("ZMTP_FRAME_TOO_LARGE", `frame of ${inner.body.length} bytes exceeds the message size limit`);
+    }
+    this.#dataFrame(inner.flags, inner.body);
+  }
+
+  #dataFrame(flags: number, body: Uint8Array): void {
     if ((flags & FLAG_MORE) === 0) {
       this.#feedLeft--;
       const parts = this.#parts;
@@ -385,9 +442,17 @@ export class Session implements FrameSink, MechanismContext {
     this.#partsCost += cost;
     if (this.#parts === null) this.#parts = [body];
     else this.#parts.push(body);
-    const d = this.#decoder;
-    d.maxData = this.#maxFirstFrame - this.#partsCost;
-    d.partsHeld = this.#parts.length;
+    this.#setMaxData(this.#maxFirstFrame - this.#partsCost);
+    this.#decoder.partsHeld = this.#parts.length;
+  }
+
+  /**
+   * What the next frame of this message may hold. With a codec, the frame carrying it may
+   * hold the MESSAGE overhead more, and a PING or PONG (at most 23 bytes) must fit even when
+   * the message has little room left: the size of what it carries is checked once opened.
+   */
+  #setMaxData(bytes: number): void {
+    this.#decoder.maxData = this.#codec === undefined ? bytes : Math.max(bytes, 32) + this.#codec.overhead;
   }
 
   /** Forget the current message's parts and give their cost back. */
@@ -395,7 +460,7 @@ export class Session implements FrameSink, MechanismContext {
     this.#parts = null;
     this.#budget?.give(this.#partsCost);
     this.#partsCost = 0;
-    this.#decoder.maxData = this.#maxFirstFrame;
+    this.#setMaxData(this.#maxFirstFrame);
     this.#decoder.partsHeld = 0;
   }
 
@@ -420,7 +485,7 @@ export class Session implements FrameSink, MechanismContext {
         this.#peerTtl = ttlMs;
         // Under a PING flood, one PONG per output batch proves liveness just as well.
         if (!this.#pongQueued || context.length > 0) {
-          this.#writer.frame(FLAG_COMMAND, encodePong(context));
+          this.#readyCommand(encodePong(context));
           this.#pongQueued = context.length === 0;
         }
         return;
@@ -441,6 +506,15 @@ export class Session implements FrameSink, MechanismContext {
       metadata: this.#peerMeta ?? new Map(),
       minor: this.#peerMinor,
     };
+    const mechanism = this.#mechanism;
+    if (mechanism.peerPublicKey !== undefined) this.#peer.curvePublicKey = mechanism.peerPublicKey;
+    if (mechanism.codec !== undefined) {
+      this.#codec = mechanism.codec;
+      // Every frame now arrives as a command: commands get the limits of message frames, and
+      // are opened into fresh buffers, so pooled frame buffers would never come back.
+      this.#decoder.frameBuffers = undefined;
+      this.#setMaxData(this.#maxFirstFrame);
+    }
     if (this.#hbInterval > 0) this.#nextPingAt = now + this.#hbInterval;
     this.#handler.onReady(this.#peer);
   }
@@ -465,6 +539,13 @@ export class Session implements FrameSink, MechanismContext {
       throw new ZmtpError("ZMTP_MALFORMED_METADATA", "Identity longer than 255 bytes");
     }
     this.#peerMeta = meta;
+  }
+
+  requestAuthorization(publicKey: Uint8Array): void {
+    if (!this.#handler.onAuthorize) {
+      throw new ZmtpError("ZMTP_AUTH_FAILED", "no CURVE authorizer configured");
+    }
+    this.#handler.onAuthorize(publicKey);
   }
 
   requestAuthentication(username: string, password: string): void {
