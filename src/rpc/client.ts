@@ -3,6 +3,7 @@ import { MlmClient } from "../client/client.ts";
 import type { Confirmation, Delivery, MlmClientOptions } from "../client/types.ts";
 import type { Transport } from "../transport/types.ts";
 import { CallTable } from "./call-table.ts";
+import { CodeCounts, DEFAULT_MAX_FAILURE_CODES } from "./code-counts.ts";
 import { cancelSubject } from "./cancel-subject.ts";
 import { binaryFrameThreshold, encodePayload, payloadBytes } from "./codec.ts";
 import { isStreamMethod, type ServiceContract } from "./contract.ts";
@@ -74,6 +75,11 @@ export interface RpcClientOptions {
    */
   tracing?: boolean;
   /**
+   * Distinct error codes counted in `stats().failures`; failures with further codes are
+   * counted under `OTHER`. Default 64.
+   */
+  maxFailureCodes?: number;
+  /**
    * Further options of the underlying {@link MlmClient}. `noMailboxConfirms` defaults to true
    * here: the client never confirms replies, so the broker need not remember routes for them.
    * `storedConfirms` defaults to false: a call's outcome is its reply, a "stored" CONFIRM per
@@ -109,6 +115,8 @@ export interface RpcClientStats {
   failedOnLoss: number;
   /** Acks received: calls a worker reported as running (fast calls are not acked). */
   acks: number;
+  /** Calls that failed, by error code (remote, deadline, cancel, unavailable...; see `maxFailureCodes`). */
+  failures: Record<string, number>;
 }
 
 /**
@@ -225,10 +233,12 @@ class ClientCore implements CallHost {
   #remaining = 0;
   /** The OpenTelemetry API when it is installed and tracing is on. */
   readonly #otel: OtelApi | undefined;
+  readonly #failures: CodeCounts;
 
   constructor(mlm: MlmClient, options: RpcClientOptions, otel: OtelApi | undefined) {
     this.#mlm = mlm;
     this.#otel = otel;
+    this.#failures = new CodeCounts(options.maxFailureCodes ?? DEFAULT_MAX_FAILURE_CODES);
     this.#defaultTimeout = options.defaultTimeout ?? 30_000;
     this.#maxPayload = options.maxPayload ?? 64 * MiB;
     this.#binaryFrameThreshold = binaryFrameThreshold(options.binaryFrameThreshold);
@@ -242,7 +252,7 @@ class ClientCore implements CallHost {
   }
 
   stats(): RpcClientStats {
-    return { ...this.#stats, pending: this.#pending.size };
+    return { ...this.#stats, pending: this.#pending.size, failures: this.#failures.snapshot() };
   }
 
   proxy(contract: ServiceContract): Record<string, unknown> {
@@ -352,6 +362,10 @@ class ClientCore implements CallHost {
     }
     this.#deadlines.add(call);
     call.watch(options?.signal);
+  }
+
+  failed(code: string): void {
+    this.#failures.add(code);
   }
 
   finished(call: PendingCall, cancelRemote: RpcError | undefined): void {

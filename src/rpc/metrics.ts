@@ -55,7 +55,8 @@ const CLIENT_ROWS: readonly Row<RpcClientStats>[] = [
 /**
  * Exposes workers' and clients' {@link RpcWorker.stats} / `stats()` through a prom-client
  * `Registry`, so a worker process can serve its own `/metrics`: calls, failures by code
- * (`…worker_failures_total{service,code}`, as many codes as the worker's `maxFailureCodes`),
+ * (`…worker_failures_total{service,code}`, `…client_failures_total{client,code}`, as many codes
+ * as their `maxFailureCodes`),
  * concurrency in use (`…worker_running`, `…client_pending`) and a handler duration histogram
  * (`…worker_handler_duration_seconds{service,method,outcome}`, outcome `ok` or `error`, so its
  * label values stay few). Counters are read from `stats()` at each scrape; the histogram
@@ -81,7 +82,27 @@ export async function registerRpcMetrics(registry: Registry, options: RpcMetrics
   const names: string[] = [];
   const registers = [registry];
 
-  const expose = <T, S>(things: readonly T[], rows: readonly Row<S>[], label: string, labels: (t: T) => string, stats: (t: T) => S) => {
+  const expose = <T, S extends { failures: Record<string, number> }>(
+    what: "worker" | "client",
+    things: readonly T[],
+    rows: readonly Row<S>[],
+    label: string,
+    labels: (t: T) => string,
+    stats: (t: T) => S,
+  ) => {
+    names.push(`${prefix}${what}_failures_total`);
+    new prom.Counter({
+      name: `${prefix}${what}_failures_total`,
+      help: "Calls that failed, by error code.",
+      labelNames: [label, "code"],
+      registers,
+      collect() {
+        this.reset();
+        for (const t of things) {
+          for (const [code, n] of Object.entries(stats(t).failures)) this.inc({ [label]: labels(t), code }, n);
+        }
+      },
+    });
     for (const [name, kind, help, pick] of rows) {
       names.push(prefix + name);
       const config = { name: prefix + name, help, labelNames: [label], registers };
@@ -106,20 +127,7 @@ export async function registerRpcMetrics(registry: Registry, options: RpcMetrics
 
   const removers: (() => void)[] = [];
   if (workers.length > 0) {
-    expose(workers, WORKER_ROWS, "service", (w) => w.service, (w) => w.stats());
-    names.push(`${prefix}worker_failures_total`);
-    new prom.Counter({
-      name: `${prefix}worker_failures_total`,
-      help: "Calls answered with an error, by error code.",
-      labelNames: ["service", "code"],
-      registers,
-      collect() {
-        this.reset();
-        for (const w of workers) {
-          for (const [code, n] of Object.entries(w.stats().failures)) this.inc({ service: w.service, code }, n);
-        }
-      },
-    });
+    expose("worker", workers, WORKER_ROWS, "service", (w) => w.service, (w) => w.stats());
     names.push(`${prefix}worker_handler_duration_seconds`);
     const histogram = new prom.Histogram({
       name: `${prefix}worker_handler_duration_seconds`,
@@ -136,7 +144,7 @@ export async function registerRpcMetrics(registry: Registry, options: RpcMetrics
       removers.push(() => w.off("call", onCall));
     }
   }
-  if (clients.length > 0) expose(clients, CLIENT_ROWS, "client", (c) => c.address, (c) => c.stats());
+  if (clients.length > 0) expose("client", clients, CLIENT_ROWS, "client", (c) => c.address, (c) => c.stats());
   return () => {
     for (const remove of removers) remove();
     for (const name of names) registry.removeSingleMetric(name);

@@ -4,6 +4,7 @@ import type { Transport } from "../transport/types.ts";
 import { Emitter } from "../util/emitter.ts";
 import { callIdOfCancel, cancelPattern } from "./cancel-subject.ts";
 import { EarlyCancels } from "./cancels.ts";
+import { CodeCounts, DEFAULT_MAX_FAILURE_CODES } from "./code-counts.ts";
 import { binaryFrameThreshold, decodePayload, payloadBytes } from "./codec.ts";
 import type { MethodSchema, ServiceContract } from "./contract.ts";
 import { CANCEL_STREAM, type CallHeader, decodeFrames, type Header, payloadOffset } from "./envelope.ts";
@@ -275,8 +276,7 @@ class Worker implements RpcWorker, ReplySink {
   readonly #otel: OtelApi | undefined;
   /** Whether anyone listens to `call` events (then durations are measured). */
   #observed = false;
-  readonly #failures = new Map<string, number>();
-  readonly #maxFailureCodes: number;
+  readonly #failures: CodeCounts;
 
   constructor(
     contract: ServiceContract,
@@ -289,7 +289,7 @@ class Worker implements RpcWorker, ReplySink {
   ) {
     this.service = contract.name;
     this.#otel = otel;
-    this.#maxFailureCodes = options.maxFailureCodes ?? 64;
+    this.#failures = new CodeCounts(options.maxFailureCodes ?? DEFAULT_MAX_FAILURE_CODES);
     this.address = address;
     for (const [name, schema] of Object.entries(contract.methods)) {
       const handler = handlers[name];
@@ -313,7 +313,7 @@ class Worker implements RpcWorker, ReplySink {
   }
 
   stats(): RpcWorkerStats {
-    return { ...this.#stats, waiting: this.#waiting.size, concurrency: this.#concurrency, failures: Object.fromEntries(this.#failures) };
+    return { ...this.#stats, waiting: this.#waiting.size, concurrency: this.#concurrency, failures: this.#failures.snapshot() };
   }
 
   on<E extends keyof RpcWorkerEvents>(event: E, handler: RpcWorkerEvents[E]): RpcWorker {
@@ -632,19 +632,16 @@ class Worker implements RpcWorker, ReplySink {
   }
 
   finish(delivery: Delivery, failedCode: string | undefined): void {
-    if (failedCode !== undefined) this.#failed(failedCode);
+    if (failedCode !== undefined) {
+      this.#stats.failed++;
+      this.#failures.add(failedCode);
+    }
     try {
       this.#mlm.confirm(delivery);
       this.#mlm.addCredit(1);
     } catch (error) {
       this.reportError(error);
     }
-  }
-
-  #failed(code: string): void {
-    this.#stats.failed++;
-    const key = this.#failures.has(code) || this.#failures.size < this.#maxFailureCodes ? code : "OTHER";
-    this.#failures.set(key, (this.#failures.get(key) ?? 0) + 1);
   }
 
   reportError(error: unknown): void {

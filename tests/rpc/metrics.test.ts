@@ -54,6 +54,7 @@ describe("registerRpcMetrics", () => {
     assert.equal(sample(text, "malamute_rpc_worker_handler_duration_seconds_count", `${svc},method="fail",outcome="error"`), 3);
     assert.equal(sample(text, "malamute_rpc_client_calls_total", cli), 5);
     assert.equal(sample(text, "malamute_rpc_client_pending", cli), 1);
+    assert.equal(sample(text, "malamute_rpc_client_failures_total", `${cli},code="APP_E0"`), 2);
     assert.match(text, /# TYPE malamute_rpc_worker_handler_duration_seconds histogram/);
 
     held.open();
@@ -72,5 +73,17 @@ describe("registerRpcMetrics", () => {
     for (let i = 0; i < 4; i++) await assert.rejects(client.traceBack.fail({}));
     assert.deepEqual(worker.stats().failures, { APP_E0: 1, APP_E1: 1, OTHER: 2 });
     assert.equal(worker.stats().failed, 4);
+    // The client counts every code it saw (its own limit is the default 64).
+    assert.deepEqual(client.stats().failures, { APP_E0: 1, APP_E1: 1, APP_E2: 1, APP_E3: 1 });
+  });
+
+  it("a client counts local failures by code too, up to its maxFailureCodes", async () => {
+    const client = r.own(await connect(r.endpoint, { traceBack }, { maxFailureCodes: 1 }));
+    await assert.rejects(client.traceBack.work({ text: "x" }, { timeout: 30 }), { code: "RPC_DEADLINE_EXCEEDED" });
+    const ac = new AbortController();
+    const cancelled = client.traceBack.work({ text: "x" }, { signal: ac.signal });
+    ac.abort();
+    await assert.rejects(cancelled, { code: "RPC_CANCELLED" });
+    assert.deepEqual(client.stats().failures, { RPC_DEADLINE_EXCEEDED: 1, OTHER: 1 });
   });
 });
