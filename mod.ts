@@ -26,12 +26,14 @@
 
 // ---- Typed RPC: contracts, clients, workers
 export {
-  Bytes, connect, contractJsonSchema, defineService, isStreamMethod, JSON_SCHEMA_DIALECT, serve,
+  Bytes, connect, contractJsonSchema, DEFAULT_DURATION_BUCKETS, defineService, isStreamMethod, JSON_SCHEMA_DIALECT,
+  registerRpcMetrics, serve,
 } from "./src/rpc/mod.ts";
 export type {
   CallOptions, ChunkOf, ClientMethod, ContractMap, Handler, HandlerContext, Handlers, InputOf, JsonSchemaDocument,
   MethodMap, MethodSchema, OutputOf, ProgressOf, RpcClient, RpcClientControl, RpcClientOptions, RpcClientStats,
-  RpcErrorBody, RpcErrorCodeValue, RpcStream, RpcValidationIssue, RpcWorker, RpcWorkerEvents, RpcWorkerStats,
+  RpcCallRecord, RpcErrorBody, RpcErrorCodeValue, RpcMetricsOptions, RpcStream, RpcValidationIssue, RpcWorker,
+  RpcWorkerEvents, RpcWorkerStats,
   ServeOptions, ServiceClient, ServiceContract, StreamCallOptions, StreamMethodSchema, TBytes, UnaryMethodSchema,
 } from "./src/rpc/mod.ts";
 

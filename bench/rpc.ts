@@ -91,15 +91,27 @@ interface Harness {
   close(): Promise<void>;
 }
 
-async function typed(endpoint: string, workers: number, concurrency: number): Promise<Harness> {
+function typed(endpoint: string, workers: number, concurrency: number): Promise<Harness> {
+  return typedWith(endpoint, workers, concurrency, true);
+}
+
+/**
+ * {@link typed} with `tracing: false`: the A/B of the trace-context check (with
+ * @opentelemetry/api installed, as here, `typed` loads it and looks for an active span per call).
+ */
+function typedNoTracing(endpoint: string, workers: number, concurrency: number): Promise<Harness> {
+  return typedWith(endpoint, workers, concurrency, false);
+}
+
+async function typedWith(endpoint: string, workers: number, concurrency: number, tracing: boolean): Promise<Harness> {
   const servers: RpcWorker[] = [];
   for (let i = 0; i < workers; i++) {
     servers.push(await serve(endpoint, bench, {
       infer: ({ prompt, n }) => Promise.resolve({ text: prompt, n }),
       echo: ({ data }) => Promise.resolve({ data }),
-    }, { concurrency, maxPayload: 4 * MiB }));
+    }, { concurrency, maxPayload: 4 * MiB, tracing }));
   }
-  const client = await connect(endpoint, { bench }, { maxPayload: 4 * MiB });
+  const client = await connect(endpoint, { bench }, { maxPayload: 4 * MiB, tracing });
   return {
     infer: (n) => client.bench.infer({ prompt: "hello", n }),
     echo: (data) => client.bench.echo({ data }).then((out) => out.data),
@@ -229,8 +241,10 @@ async function saturate(inFlight: number, ms: number, call: (i: number) => Promi
 }
 
 type Case = "sequential calls" | "1 MiB echo" | "concurrent calls";
-type Impl = "raw MlmClient" | "raw + msgpackr" | "typed rpc";
-const IMPLS: readonly (readonly [Impl, typeof raw])[] = [["raw MlmClient", raw], ["raw + msgpackr", rawMsgpack], ["typed rpc", typed]];
+type Impl = "raw MlmClient" | "raw + msgpackr" | "typed rpc" | "typed rpc, tracing off";
+const IMPLS: readonly (readonly [Impl, typeof raw])[] = [
+  ["raw MlmClient", raw], ["raw + msgpackr", rawMsgpack], ["typed rpc", typed], ["typed rpc, tracing off", typedNoTracing],
+];
 const NOTES: Record<Case, string> = {
   "sequential calls": "1 worker, small input/output",
   "1 MiB echo": "1 worker, 4 in flight, MB/s one way",
@@ -297,6 +311,11 @@ async function main(): Promise<void> {
       if (name !== "raw MlmClient" && base !== undefined) {
         note += `; ${signed(base.opsPerSec / m.opsPerSec)} time, ${signed(m.cpuUs / base.cpuUs)} CPU vs raw`;
         note += ` (paired rounds: ${signed(pairedRatio(rounds, c, "raw MlmClient", name))})`;
+      }
+      const untraced = best.get(`${c}|typed rpc, tracing off`);
+      if (name === "typed rpc" && untraced !== undefined) {
+        note += `; ${signed(untraced.opsPerSec / m.opsPerSec)} time vs tracing off`;
+        note += ` (paired rounds: ${signed(pairedRatio(rounds, c, "typed rpc, tracing off", name))})`;
       }
       const withMsgpack = best.get(`${c}|raw + msgpackr`);
       if (name === "typed rpc" && withMsgpack !== undefined) {

@@ -1,4 +1,5 @@
 import { MalamuteError } from "../errors.ts";
+import { loadOtel, malamuteTracer, type OtelApi, type OtelSpan, SPAN_KIND_INTERNAL, SPAN_STATUS_ERROR } from "../rpc/otel.ts";
 import { abortError, ForgeCode, ForgeError, type ForgeCodeValue } from "./errors.ts";
 
 /**
@@ -70,6 +71,12 @@ export interface PipelineRunOptions {
   signal?: AbortSignal;
   /** Called after each step, e.g. to print a progress line. */
   onStep?: (timing: StepTiming) => void;
+  /**
+   * When `@opentelemetry/api` is installed: a span `pipeline` (child of the active span) with one
+   * child span per step, `step <name>`, active while the step runs, so its RPC calls carry it to
+   * the workers. `false`: no spans, and the API is not even loaded. Default true.
+   */
+  tracing?: boolean;
 }
 
 /**
@@ -158,14 +165,16 @@ export class Pipeline<In, Out, Results extends Record<string, unknown>> {
       results: results as Results,
     };
     let value: unknown = input;
+    const spans = new Spans(await loadOtel(options.tracing ?? true), this.#steps.length);
     try {
       for (const [i, step] of this.#steps.entries()) {
         const start = performance.now();
         try {
           if (controller.signal.aborted) throw abortError(controller.signal);
+          const prev = value;
           // Whichever comes first: the step's result, or the pipeline's cancellation.
           value = await Promise.race([
-            Promise.resolve().then(() => step.run(value, ctx)),
+            spans.step(step.name, () => Promise.resolve().then(() => step.run(prev, ctx))),
             new Promise<never>((_, reject) => {
               const fail = () => reject(abortError(controller.signal));
               if (controller.signal.aborted) fail();
@@ -173,24 +182,72 @@ export class Pipeline<In, Out, Results extends Record<string, unknown>> {
             }),
           ]);
         } catch (err) {
+          spans.failed(err);
           const timing: StepTiming = { name: step.name, startMs: start - t0, durationMs: performance.now() - start, status: "failed" };
           steps.push(timing);
           options.onStep?.(timing);
           for (const rest of this.#steps.slice(i + 1)) steps.push({ name: rest.name, startMs: performance.now() - t0, durationMs: 0, status: "skipped" });
           throw new PipelineError(step.name, err, steps);
         }
+        spans.ok();
         results[step.name] = value;
         const timing: StepTiming = { name: step.name, startMs: start - t0, durationMs: performance.now() - start, status: "ok" };
         steps.push(timing);
         options.onStep?.(timing);
       }
     } finally {
+      spans.end();
       clearTimeout(timer);
       options.signal?.removeEventListener("abort", onAbort);
       // Release the per-step race listeners.
       controller.abort(new ForgeError(ForgeCode.Cancelled, "pipeline finished"));
     }
     return { output: value as Out, results: results as Results, steps, totalMs: performance.now() - t0 };
+  }
+}
+
+/** The spans of one run: `pipeline`, and the running step's; all no-ops without the API. */
+class Spans {
+  readonly #otel: OtelApi | undefined;
+  readonly #root: OtelSpan | undefined;
+  readonly #context: object | undefined;
+  #step: OtelSpan | undefined;
+
+  constructor(otel: OtelApi | undefined, steps: number) {
+    this.#otel = otel;
+    if (otel === undefined) return;
+    const parent = otel.context.active();
+    this.#root = malamuteTracer(otel).startSpan("pipeline", { kind: SPAN_KIND_INTERNAL, attributes: { "forge.pipeline.steps": steps } }, parent);
+    this.#context = otel.trace.setSpan(parent, this.#root);
+  }
+
+  /** Runs `fn` with a new span for step `name` active. */
+  step<T>(name: string, fn: () => T): T {
+    const otel = this.#otel;
+    if (otel === undefined || this.#context === undefined) return fn();
+    const span = malamuteTracer(otel).startSpan(`step ${name}`, { kind: SPAN_KIND_INTERNAL, attributes: { "forge.step": name } }, this.#context);
+    this.#step = span;
+    return otel.context.with(otel.trace.setSpan(this.#context, span), fn);
+  }
+
+  ok(): void {
+    this.#step?.end();
+    this.#step = undefined;
+  }
+
+  failed(error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    const code = error instanceof MalamuteError ? error.code : ForgeCode.Internal;
+    for (const span of [this.#step, this.#root]) {
+      span?.setAttribute("forge.error.code", code);
+      span?.setStatus({ code: SPAN_STATUS_ERROR, message });
+    }
+    this.ok();
+  }
+
+  end(): void {
+    this.#step?.end();
+    this.#root?.end();
   }
 }
 

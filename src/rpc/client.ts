@@ -3,6 +3,7 @@ import { MlmClient } from "../client/client.ts";
 import type { Confirmation, Delivery, MlmClientOptions } from "../client/types.ts";
 import type { Transport } from "../transport/types.ts";
 import { CallTable } from "./call-table.ts";
+import { CodeCounts, DEFAULT_MAX_FAILURE_CODES } from "./code-counts.ts";
 import { cancelSubject } from "./cancel-subject.ts";
 import { binaryFrameThreshold, encodePayload, payloadBytes } from "./codec.ts";
 import { isStreamMethod, type ServiceContract } from "./contract.ts";
@@ -19,6 +20,7 @@ import { type MethodInfo, methodInfo } from "./method-info.ts";
 import { type CallHost, MAX_TIMER_MS, type PendingCall, StreamCall, UnaryCall } from "./pending.ts";
 import type { CallOptions, ContractMap, ServiceClient } from "./types.ts";
 import { invalid } from "./validate.ts";
+import { loadOtel, type OtelApi, withTraceContext } from "./otel.ts";
 
 const MiB = 1024 * 1024;
 
@@ -66,6 +68,18 @@ export interface RpcClientOptions {
    */
   resendOnReconnect?: boolean;
   /**
+   * W3C trace context: when `@opentelemetry/api` is installed and a span is active at the call,
+   * its `traceparent` and `tracestate` go in the call's `meta` (keys set in `options.meta` win),
+   * so the worker's span becomes its child. `false`: never, and the API is not even loaded.
+   * Default true.
+   */
+  tracing?: boolean;
+  /**
+   * Distinct error codes counted in `stats().failures`; failures with further codes are
+   * counted under `OTHER`. Default 64.
+   */
+  maxFailureCodes?: number;
+  /**
    * Further options of the underlying {@link MlmClient}. `noMailboxConfirms` defaults to true
    * here: the client never confirms replies, so the broker need not remember routes for them.
    * `storedConfirms` defaults to false: a call's outcome is its reply, a "stored" CONFIRM per
@@ -101,6 +115,8 @@ export interface RpcClientStats {
   failedOnLoss: number;
   /** Acks received: calls a worker reported as running (fast calls are not acked). */
   acks: number;
+  /** Calls that failed, by error code (remote, deadline, cancel, unavailable...; see `maxFailureCodes`). */
+  failures: Record<string, number>;
 }
 
 /**
@@ -171,14 +187,14 @@ export async function connect<const S extends ContractMap>(
   const address = options.address ?? `rpc-client-${randomHex(8)}`;
   const mlmOptions: MlmClientOptions = { noMailboxConfirms: true, storedConfirms: false, ...options.mlm, address };
   if (options.transport !== undefined) mlmOptions.transport = options.transport;
-  const mlm = await MlmClient.connect(endpoint, mlmOptions);
+  const [mlm, otel] = await Promise.all([MlmClient.connect(endpoint, mlmOptions), loadOtel(options.tracing ?? true)]);
   try {
     await mlm.setProducer(CANCEL_STREAM);
   } catch (error) {
     await mlm.close().catch(() => {});
     throw error;
   }
-  const core = new ClientCore(mlm, options);
+  const core = new ClientCore(mlm, options, otel);
   const client: Record<string, unknown> = {
     address,
     mlm,
@@ -215,9 +231,14 @@ class ClientCore implements CallHost {
   // What #prepare worked out besides the frames (an object per call would be garbage at once).
   #deadline = 0;
   #remaining = 0;
+  /** The OpenTelemetry API when it is installed and tracing is on. */
+  readonly #otel: OtelApi | undefined;
+  readonly #failures: CodeCounts;
 
-  constructor(mlm: MlmClient, options: RpcClientOptions) {
+  constructor(mlm: MlmClient, options: RpcClientOptions, otel: OtelApi | undefined) {
     this.#mlm = mlm;
+    this.#otel = otel;
+    this.#failures = new CodeCounts(options.maxFailureCodes ?? DEFAULT_MAX_FAILURE_CODES);
     this.#defaultTimeout = options.defaultTimeout ?? 30_000;
     this.#maxPayload = options.maxPayload ?? 64 * MiB;
     this.#binaryFrameThreshold = binaryFrameThreshold(options.binaryFrameThreshold);
@@ -231,7 +252,7 @@ class ClientCore implements CallHost {
   }
 
   stats(): RpcClientStats {
-    return { ...this.#stats, pending: this.#pending.size };
+    return { ...this.#stats, pending: this.#pending.size, failures: this.#failures.snapshot() };
   }
 
   proxy(contract: ServiceContract): Record<string, unknown> {
@@ -291,8 +312,10 @@ class ClientCore implements CallHost {
     if (!(remaining > 0)) throw new RpcDeadlineError(`${label}: the deadline has already passed`);
     this.#deadline = deadline;
     this.#remaining = remaining;
+    let meta = options?.meta;
+    if (this.#otel !== undefined) meta = withTraceContext(this.#otel, meta);
     let header: Uint8Array;
-    if (options?.meta === undefined && Number.isSafeInteger(deadline)) {
+    if (meta === undefined && Number.isSafeInteger(deadline)) {
       // The usual header, written once into the compiled encoder's buffer ahead of the payload;
       // should that encoder give up, the general one copies it from there.
       const headerLength = writeCallHeader(SCHEMA_SCRATCH, remaining, deadline);
@@ -301,9 +324,9 @@ class ClientCore implements CallHost {
       header = SCHEMA_SCRATCH.subarray(0, headerLength);
     } else {
       header = encodeHeader(
-        options?.meta === undefined
+        meta === undefined
           ? { kind: "call", timeout: remaining, deadline }
-          : { kind: "call", timeout: remaining, deadline, meta: options.meta },
+          : { kind: "call", timeout: remaining, deadline, meta },
       );
     }
     let payload: Uint8Array[];
@@ -339,6 +362,10 @@ class ClientCore implements CallHost {
     }
     this.#deadlines.add(call);
     call.watch(options?.signal);
+  }
+
+  failed(code: string): void {
+    this.#failures.add(code);
   }
 
   finished(call: PendingCall, cancelRemote: RpcError | undefined): void {

@@ -46,5 +46,7 @@ export type {
   CallOptions, ClientMethod, ContractMap, Handler, HandlerContext, Handlers, RpcStream, ServiceClient,
   StreamCallOptions,
 } from "./types.ts";
+export { DEFAULT_DURATION_BUCKETS, registerRpcMetrics } from "./metrics.ts";
+export type { RpcMetricsOptions } from "./metrics.ts";
 export { serve } from "./worker.ts";
-export type { RpcWorker, RpcWorkerEvents, RpcWorkerStats, ServeOptions } from "./worker.ts";
+export type { RpcCallRecord, RpcWorker, RpcWorkerEvents, RpcWorkerStats, ServeOptions } from "./worker.ts";

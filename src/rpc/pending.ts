@@ -12,6 +12,8 @@ import { invalid } from "./validate.ts";
 export interface CallHost {
   /** The call settled: forget it, and tell the worker to stop it, for this reason, when `cancelRemote` is set. */
   finished(call: PendingCall, cancelRemote: RpcError | undefined): void;
+  /** A call settled with an error of this code (after {@link finished}). */
+  failed(code: string): void;
   readonly validateOutput: boolean;
   readonly maxBufferedChunks: number;
 }
@@ -78,6 +80,7 @@ export abstract class PendingCall implements HeapEntry {
   /** Settle with an error. `cancelRemote`: the worker may still be running it. */
   fail(error: RpcError, cancelRemote: boolean): void {
     if (!this.#finish(cancelRemote ? error : undefined)) return;
+    this.host.failed(error.code);
     this.reject(error);
   }
 
@@ -95,7 +98,10 @@ export abstract class PendingCall implements HeapEntry {
         case "error": {
           const body = decodePayload(content, offset, "error");
           if (!isErrorBody(body)) throw new RpcProtocolError(`${this.label}: error reply without code and message`);
-          if (this.#finish(undefined)) this.reject(new RpcRemoteError(this.info.service, this.info.method, body));
+          if (this.#finish(undefined)) {
+            this.host.failed(body.code);
+            this.reject(new RpcRemoteError(this.info.service, this.info.method, body));
+          }
           return;
         }
         default:

@@ -1,15 +1,15 @@
 import type { Delivery } from "../client/types.ts";
 import { encodePayload, encodeValue, payloadBytes } from "./codec.ts";
 import { encodeHeader } from "./envelope.ts";
-import { errorBody, RpcPayloadTooLargeError } from "./errors.ts";
+import { errorBody, type RpcErrorBody, RpcPayloadTooLargeError } from "./errors.ts";
 import type { SchemaCodec } from "./schema-codec.ts";
 
 /** Where a {@link Reply} sends its messages: the worker's call connection. */
 export interface ReplySink {
   /** MAILBOX-SEND to the caller; must not throw. */
   send(delivery: Delivery, subject: string, frames: Uint8Array[], timeout: number): void;
-  /** CONFIRM the delivery and CREDIT(1); `failed` counts the call as failed. Must not throw. */
-  finish(delivery: Delivery, failed: boolean): void;
+  /** CONFIRM the delivery and CREDIT(1); `failedCode` (the error reply's code) counts the call as failed. Must not throw. */
+  finish(delivery: Delivery, failedCode: string | undefined): void;
   /** Uint8Arrays this big or bigger in replies travel as binary frames (Infinity: never). */
   readonly binaryFrameThreshold: number;
   /** Largest payload (bytes, binary frames included) a reply may carry. */
@@ -34,15 +34,22 @@ const ERROR_HEADER = encodeHeader({ kind: "error" });
  */
 export class Reply {
   #final = false;
-  #failed = false;
+  #failure: RpcErrorBody | undefined;
   #done = false;
   /** MLM timeout of replies: ones nobody collects (the caller gave up or died) leave the broker. */
   timeout = 60_000;
+  /** When the caller sent the call (epoch ms), or NaN when its clock is not to be trusted: the queue wait is the start minus this. */
+  sentAt = NaN;
 
   constructor(
     private readonly sink: ReplySink,
     readonly delivery: Delivery,
   ) {}
+
+  /** The error reply sent, if the call failed. */
+  get failure(): RpcErrorBody | undefined {
+    return this.#failure;
+  }
 
   /** Whether the final reply went out. */
   get final(): boolean {
@@ -81,8 +88,8 @@ export class Reply {
   fail(error: unknown): void {
     if (this.#final) return;
     this.#final = true;
-    this.#failed = true;
     const body = errorBody(error);
+    this.#failure = body;
     let frame: Uint8Array;
     try {
       frame = encodeValue(body, ERROR_HEADER);
@@ -97,7 +104,7 @@ export class Reply {
   done(): void {
     if (this.#done) return;
     this.#done = true;
-    this.sink.finish(this.delivery, this.#failed);
+    this.sink.finish(this.delivery, this.#failure?.code);
   }
 
   #encode(value: unknown, header: Uint8Array, what: string, codec: SchemaCodec | undefined): Uint8Array[] {

@@ -2,6 +2,7 @@ import { RpcError, RpcErrorCode } from "./errors.ts";
 import type { Reply } from "./reply.ts";
 import type { HandlerContext } from "./types.ts";
 import type { MethodInfo } from "./method-info.ts";
+import type { OtelSpan } from "./otel.ts";
 import { invalid } from "./validate.ts";
 
 /**
@@ -15,6 +16,10 @@ export class RunningCall implements HandlerContext<unknown> {
   acked = false;
   /** Set when the worker closes: the call is left unanswered so the broker requeues it. */
   abandoned = false;
+  /** The OpenTelemetry span the handler runs in, when the call carried trace context. */
+  span: OtelSpan | undefined = undefined;
+  /** `performance.now()` at the start, when someone observes call durations (else 0). */
+  clock = 0;
   #abortReason: RpcError | undefined;
   #controller: AbortController | undefined;
   /** Neighbours in the worker's {@link RunningCalls}. */

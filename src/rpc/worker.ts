@@ -4,6 +4,7 @@ import type { Transport } from "../transport/types.ts";
 import { Emitter } from "../util/emitter.ts";
 import { callIdOfCancel, cancelPattern } from "./cancel-subject.ts";
 import { EarlyCancels } from "./cancels.ts";
+import { CodeCounts, DEFAULT_MAX_FAILURE_CODES } from "./code-counts.ts";
 import { binaryFrameThreshold, decodePayload, payloadBytes } from "./codec.ts";
 import type { MethodSchema, ServiceContract } from "./contract.ts";
 import { CANCEL_STREAM, type CallHeader, decodeFrames, type Header, payloadOffset } from "./envelope.ts";
@@ -17,6 +18,7 @@ import { Reply, type ReplySink } from "./reply.ts";
 import { RunningCall, RunningCalls } from "./running.ts";
 import type { Handlers, HandlerContext } from "./types.ts";
 import { invalid } from "./validate.ts";
+import { endSpan, loadOtel, malamuteTracer, type OtelApi, type OtelContext, remoteContext, SPAN_KIND_SERVER } from "./otel.ts";
 import { type WaitingCall, WaitingCalls } from "./waiting.ts";
 
 const MiB = 1024 * 1024;
@@ -65,6 +67,20 @@ export interface ServeOptions {
   ackAfter?: number;
   /** Socket factory. Default: the `zmtp` TCP transport. */
   transport?: Transport;
+  /**
+   * When `@opentelemetry/api` is installed, a call that carries W3C trace context (`traceparent`
+   * in its meta, as clients add by default) runs its handler inside a SERVER span, child of the
+   * caller's: name `<service>/<method>`, attributes `rpc.system`, `rpc.service`, `rpc.method`,
+   * `malamute.rpc.call_id`, `malamute.rpc.queue_wait_ms` (when the clocks agree) and
+   * `malamute.rpc.outcome` (`OK` or the error code; error status on failure). `false`: never,
+   * and the API is not even loaded. Default true.
+   */
+  tracing?: boolean;
+  /**
+   * Distinct error codes counted in `stats().failures`; failures with further codes are
+   * counted under `OTHER`. Default 64.
+   */
+  maxFailureCodes?: number;
   /** Further options of the two underlying {@link MlmClient}s. */
   mlm?: Omit<MlmClientOptions, "address" | "transport" | "credit" | "manualCredit">;
 }
@@ -98,6 +114,27 @@ export interface RpcWorkerStats {
   refusedBusy: number;
   /** Most calls that ever ran at once. */
   maxRunning: number;
+  /** Calls this worker runs at once at most (the `concurrency` option). */
+  concurrency: number;
+  /** Failed calls by error code (see `maxFailureCodes`); the values add up to `failed`. */
+  failures: Record<string, number>;
+}
+
+/**
+ * A call that finished on a worker (the `call` event).
+ *
+ * @example
+ * ```ts
+ * worker.on("call", (c: RpcCallRecord) => histogram.observe({ method: c.method, outcome: c.code }, c.durationMs / 1000));
+ * ```
+ */
+export interface RpcCallRecord {
+  service: string;
+  method: string;
+  /** `OK`, or the code of the error reply (`RPC_UNAVAILABLE` for calls abandoned on close). */
+  code: string;
+  /** From the handler's start to its end, ms. */
+  durationMs: number;
 }
 
 /**
@@ -111,6 +148,8 @@ export interface RpcWorkerStats {
 export interface RpcWorkerEvents {
   /** Something went wrong outside any handler (a connection error, a failed send). */
   error: (error: Error) => void;
+  /** A handler finished (calls answered without running are not reported). Costs nothing while nobody listens. */
+  call: (call: RpcCallRecord) => void;
 }
 
 /**
@@ -185,12 +224,15 @@ export async function serve<C extends ServiceContract>(
   if (options.transport !== undefined) base.transport = options.transport;
 
   // The control connection gets cancels, and confirms none of its mailbox deliveries.
-  const control = await MlmClient.connect(endpoint, { noMailboxConfirms: true, ...base, address });
+  const [control, otel] = await Promise.all([
+    MlmClient.connect(endpoint, { noMailboxConfirms: true, ...base, address }),
+    loadOtel(options.tracing ?? true),
+  ]);
   let service: MlmClient | undefined;
   try {
     await control.setConsumer(CANCEL_STREAM, cancelPattern(contract.name));
     service = await MlmClient.connect(endpoint, { ...base, credit: concurrency, manualCredit: true });
-    const worker = new Worker(contract, handlers as unknown as Record<string, AnyHandler>, control, service, address, options);
+    const worker = new Worker(contract, handlers as unknown as Record<string, AnyHandler>, control, service, address, options, otel);
     await service.setWorker(contract.name, ".*");
     return worker;
   } catch (error) {
@@ -231,6 +273,10 @@ class Worker implements RpcWorker, ReplySink {
   #sweeper: ReturnType<typeof setInterval> | undefined;
   #closing: Promise<void> | undefined;
   #drained: (() => void) | undefined;
+  readonly #otel: OtelApi | undefined;
+  /** Whether anyone listens to `call` events (then durations are measured). */
+  #observed = false;
+  readonly #failures: CodeCounts;
 
   constructor(
     contract: ServiceContract,
@@ -239,8 +285,11 @@ class Worker implements RpcWorker, ReplySink {
     mlm: MlmClient,
     address: string,
     options: ServeOptions,
+    otel: OtelApi | undefined,
   ) {
     this.service = contract.name;
+    this.#otel = otel;
+    this.#failures = new CodeCounts(options.maxFailureCodes ?? DEFAULT_MAX_FAILURE_CODES);
     this.address = address;
     for (const [name, schema] of Object.entries(contract.methods)) {
       const handler = handlers[name];
@@ -264,16 +313,18 @@ class Worker implements RpcWorker, ReplySink {
   }
 
   stats(): RpcWorkerStats {
-    return { ...this.#stats, waiting: this.#waiting.size };
+    return { ...this.#stats, waiting: this.#waiting.size, concurrency: this.#concurrency, failures: this.#failures.snapshot() };
   }
 
   on<E extends keyof RpcWorkerEvents>(event: E, handler: RpcWorkerEvents[E]): RpcWorker {
     this.#events.on(event, handler);
+    this.#observed = this.#events.listens("call");
     return this;
   }
 
   off<E extends keyof RpcWorkerEvents>(event: E, handler: RpcWorkerEvents[E]): RpcWorker {
     this.#events.off(event, handler);
+    this.#observed = this.#events.listens("call");
     return this;
   }
 
@@ -329,7 +380,7 @@ class Worker implements RpcWorker, ReplySink {
     if (delivery.kind !== "service") {
       // Nothing else should reach the call connection; it still spent a credit, so give it back.
       this.#stats.malformed++;
-      this.finish(delivery, false);
+      this.finish(delivery, undefined);
       return;
     }
     this.#stats.received++;
@@ -363,7 +414,11 @@ class Worker implements RpcWorker, ReplySink {
     }
     // Trust the caller's absolute deadline only when it is plausible on our clock (no large skew).
     const byTimeout = now + header.timeout;
-    const deadline = header.deadline > now && header.deadline < byTimeout ? header.deadline : byTimeout;
+    let deadline = byTimeout;
+    if (header.deadline > now && header.deadline < byTimeout) {
+      deadline = header.deadline;
+      reply.sentAt = header.deadline - header.timeout;
+    }
     reply.timeout = Math.min(Math.max(0, deadline - now) + REPLY_GRACE_MS, 0xffffffff);
     let input: unknown;
     try {
@@ -430,6 +485,45 @@ class Worker implements RpcWorker, ReplySink {
 
   #run(run: RunningCall, entry: MethodEntry, input: unknown): void {
     this.#track(run);
+    if (this.#observed) run.clock = performance.now();
+    const otel = this.#otel;
+    if (otel !== undefined && run.meta !== NO_META) {
+      const context = this.#startSpan(otel, run);
+      if (context !== undefined) {
+        otel.context.with(context, () => this.#start(run, entry, input));
+        return;
+      }
+    }
+    this.#start(run, entry, input);
+  }
+
+  /** Starts the span of a call that carries trace context; returns the context to run its handler in. */
+  #startSpan(otel: OtelApi, run: RunningCall): OtelContext | undefined {
+    const parent = remoteContext(otel, run.meta);
+    if (parent === undefined) return undefined;
+    const attributes: Record<string, string | number> = {
+      "rpc.system": "malamute",
+      "rpc.service": this.service,
+      "rpc.method": run.method,
+      "malamute.rpc.call_id": run.callId,
+    };
+    const wait = run.startedAt - run.reply.sentAt;
+    if (wait >= 0) attributes["malamute.rpc.queue_wait_ms"] = wait;
+    run.span = malamuteTracer(otel).startSpan(`${this.service}/${run.method}`, { kind: SPAN_KIND_SERVER, attributes }, parent);
+    return otel.trace.setSpan(parent, run.span);
+  }
+
+  /** Reports a finished handler: ends its span, emits `call`. */
+  #ended(run: RunningCall): void {
+    const failure = run.reply.failure;
+    const code = failure?.code ?? (run.abandoned ? (run.abortReason?.code ?? RpcErrorCode.UNAVAILABLE) : "OK");
+    if (run.span !== undefined) endSpan(run.span, code, failure?.message);
+    if (this.#observed && run.clock > 0) {
+      this.#events.emit("call", { service: this.service, method: run.method, code, durationMs: performance.now() - run.clock });
+    }
+  }
+
+  #start(run: RunningCall, entry: MethodEntry, input: unknown): void {
     if (entry.chunk !== undefined) {
       void this.#runStream(run, entry, input);
       return;
@@ -463,6 +557,7 @@ class Worker implements RpcWorker, ReplySink {
       if (!run.abandoned) reply.fail(run.abortReason ?? error);
     }
     this.#untrack(run);
+    if (run.span !== undefined || run.clock > 0) this.#ended(run);
     if (!run.abandoned) reply.done();
     if (this.#waiting.size > 0) this.#startWaiting();
   }
@@ -488,6 +583,7 @@ class Worker implements RpcWorker, ReplySink {
       if (!run.abandoned) reply.fail(run.abortReason ?? error);
     } finally {
       this.#untrack(run);
+      if (run.span !== undefined || run.clock > 0) this.#ended(run);
       if (!run.abandoned) reply.done();
       if (this.#waiting.size > 0) this.#startWaiting();
     }
@@ -535,8 +631,11 @@ class Worker implements RpcWorker, ReplySink {
     }
   }
 
-  finish(delivery: Delivery, failed: boolean): void {
-    if (failed) this.#stats.failed++;
+  finish(delivery: Delivery, failedCode: string | undefined): void {
+    if (failedCode !== undefined) {
+      this.#stats.failed++;
+      this.#failures.add(failedCode);
+    }
     try {
       this.#mlm.confirm(delivery);
       this.#mlm.addCredit(1);
