@@ -1053,7 +1053,7 @@ export class BrokerCore {
       if (!box.full) {
         box.full = true;
         this.#log("warn", "mailbox full: refusing messages", {
-          address, depth: box.queue.count, bytes: box.queue.bytes,
+          address, depth: box.queue.count, bytes: box.queue.bytes, status: ConfirmStatus.LIMIT,
         });
       }
       this.#fail({ senderConn, sender }, tracker, ConfirmStatus.LIMIT, "mailbox full");
@@ -1222,7 +1222,7 @@ export class BrokerCore {
       if (!service.full) {
         service.full = true;
         this.#log("warn", "service queue full: refusing requests", {
-          service: service.name, depth: queue.count, bytes: queue.bytes,
+          service: service.name, depth: queue.count, bytes: queue.bytes, status: ConfirmStatus.LIMIT,
         });
       }
       this.#fail(request, request.tracker, ConfirmStatus.LIMIT, "service queue full");
@@ -1451,7 +1451,7 @@ export class BrokerCore {
   /** Refuse a message because the store cannot write (CONFIRM 306). */
   #unavailable(origin: Origin, tracker: string): void {
     this.#counters.storageRefused++;
-    this.#log("warn", "storage unavailable: message refused", { sender: origin.sender });
+    this.#log("warn", "storage unavailable: message refused", { sender: origin.sender, status: ConfirmStatus.UNAVAILABLE });
     this.#fail(origin, tracker, ConfirmStatus.UNAVAILABLE, "storage unavailable");
   }
 

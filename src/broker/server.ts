@@ -10,6 +10,7 @@ import { parsePasswords } from "./config.ts";
 import { BrokerCore } from "./core.ts";
 import { BrokerError } from "./errors.ts";
 import { HEADER_ALLOWANCE } from "./limits.ts";
+import { LogLimiter } from "./log-limit.ts";
 import { TrafficCounter } from "./traffic.ts";
 import type {
   BrokerAction, BrokerEvent, BrokerHttpSettings, BrokerLimits, BrokerObserver, BrokerStats, LogLevel,
@@ -262,6 +263,9 @@ class MlmBroker extends Emitter<BrokerEvents> implements Broker {
   readonly #gate: StoreGate | undefined;
   #storeFailureReported = false;
   readonly #traffic = new TrafficCounter();
+  /** Rate limit of the warnings raised here (the core limits its own), by kind. */
+  readonly #warnings: LogLimiter;
+  #warningsSuppressed = 0;
   #http: BrokerHttpEndpoint | undefined = undefined;
 
   constructor(
@@ -274,6 +278,7 @@ class MlmBroker extends Emitter<BrokerEvents> implements Broker {
     this.#pool = pool;
     this.#store = store;
     this.#gate = store && store.kind === "file" ? new StoreGate(store, this.#onStoreError) : undefined;
+    this.#warnings = new LogLimiter(core.limits.logBurst, core.limits.logWindow);
     router.on("message", this.#onMessage);
     router.on("connect", this.#onConnect);
     router.on("disconnect", this.#onDisconnect);
@@ -290,6 +295,7 @@ class MlmBroker extends Emitter<BrokerEvents> implements Broker {
     const stats = this.#core.stats(performance.now());
     if (this.#pool) stats.bufferPool = this.#pool.stats();
     stats.traffic = this.#traffic.snapshot();
+    stats.counters.logsSuppressed += this.#warningsSuppressed;
     return stats;
   }
 
@@ -388,7 +394,7 @@ class MlmBroker extends Emitter<BrokerEvents> implements Broker {
 
   #onError = (error: Error): void => {
     if (this.listens("error")) this.emit("error", error);
-    else this.#emitLog({ type: "log", level: "warn", message: `transport: ${error.message}`, fields: {} });
+    else this.#warn("transport error", `transport: ${error.message}`, {});
   };
 
   /** Feed one event to the core and execute its actions; returns the number of messages sent. */
@@ -424,7 +430,7 @@ class MlmBroker extends Emitter<BrokerEvents> implements Broker {
           this.#traffic.out(action.frames);
           this.#router.send(id, action.frames);
         } catch (error) {
-          this.#emitLog({ type: "log", level: "warn", message: `send failed: ${(error as Error).message}`, fields: { conn: action.conn } });
+          this.#warn("send failed", `send failed: ${(error as Error).message}`, { conn: action.conn });
         }
       } else if (action.type === "disconnect") {
         const id = this.#ids.get(action.conn);
@@ -461,7 +467,7 @@ class MlmBroker extends Emitter<BrokerEvents> implements Broker {
               this.#traffic.out(frames);
               this.#router.send(id, frames);
             } catch (error) {
-              this.#emitLog({ type: "log", level: "warn", message: `send failed: ${(error as Error).message}`, fields: { conn } });
+              this.#warn("send failed", `send failed: ${(error as Error).message}`, { conn });
             }
           });
           break;
@@ -525,6 +531,20 @@ class MlmBroker extends Emitter<BrokerEvents> implements Broker {
     );
   }
 
+  /** A warning that may repeat (a peer can cause it): at most `logBurst` of a `kind` per `logWindow`. */
+  #warn(kind: string, message: string, fields: Record<string, unknown>): void {
+    const now = performance.now();
+    this.#reportSuppressed(now);
+    if (this.#warnings.admit(kind, now)) this.#emitLog({ type: "log", level: "warn", message, fields });
+    else this.#warningsSuppressed++;
+  }
+
+  #reportSuppressed(now: number): void {
+    for (const { kind, count } of this.#warnings.due(now)) {
+      this.#emitLog({ type: "log", level: "info", message: `${count} more "${kind}" log lines suppressed`, fields: { kind, count } });
+    }
+  }
+
   #emitLog(action: Extract<BrokerAction, { type: "log" }>): void {
     if (this.listens("log")) this.emit("log", { level: action.level, message: action.message, fields: action.fields ?? {} });
   }
@@ -539,6 +559,7 @@ class MlmBroker extends Emitter<BrokerEvents> implements Broker {
   }
 
   #onTimer = (): void => {
+    this.#reportSuppressed(performance.now());
     this.#timer = undefined;
     this.#timerAt = Infinity;
     this.#run({ type: "tick" });
