@@ -31,8 +31,8 @@ export interface ServiceFigures {
  */
 export class BrokerFigures implements BrokerObserver {
   readonly services = new Map<string, ServiceFigures>();
-  /** Every CONFIRM by status code (forwarded from recipients, or sent by the broker as a failure). */
-  readonly confirms = new Map<number, number>();
+  /** CONFIRMs by status code 0–999 (forwarded from recipients, or the broker's own failures); other codes count as 0. */
+  readonly #confirms = new Float64Array(1000);
   /** Streams whose messages someone follows on /api/events (the core reads it on each STREAM-SEND). */
   readonly watched = new Set<string>();
   /** Set by the events hub while streams are watched. */
@@ -50,11 +50,18 @@ export class BrokerFigures implements BrokerObserver {
   }
 
   confirmed(code: number, service: string | undefined, roundTripMs: number | undefined): void {
-    this.confirms.set(code, (this.confirms.get(code) ?? 0) + 1);
+    this.#confirms[code >= 0 && code < 1000 ? code : 0]!++;
     if (service === undefined) return;
     const figures = this.#of(service);
     if (code >= 300) figures.failures.set(code, (figures.failures.get(code) ?? 0) + 1);
     if (roundTripMs !== undefined) figures.roundTrip.record(roundTripMs);
+  }
+
+  /** `[status, count]` of every status seen. */
+  confirmStatuses(): [number, number][] {
+    const out: [number, number][] = [];
+    for (let code = 0; code < this.#confirms.length; code++) if (this.#confirms[code]! > 0) out.push([code, this.#confirms[code]!]);
+    return out;
   }
 
   /** The figures `service` is counted under (its own, or `_other` beyond the cap). */

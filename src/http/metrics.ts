@@ -46,11 +46,19 @@ export class BrokerMetrics {
       return await this.registry.metrics();
     } finally {
       this.#stats = undefined;
+      this.#busy = undefined;
     }
   }
 
   get #now(): BrokerStats {
     return this.#stats ??= this.#source();
+  }
+
+  #busy: Map<string, number> | undefined = undefined;
+
+  /** Busy workers of the snapshot being rendered (one pass over the clients per scrape). */
+  #busyOf(stats: BrokerStats): Map<string, number> {
+    return this.#busy ??= busyWorkers(stats);
   }
 
   #define(): void {
@@ -99,7 +107,7 @@ export class BrokerMetrics {
     const service = (
       name: string, help: string, read: (x: BrokerStats["services"][number], busy: Map<string, number>) => number,
     ): void => labelled("gauge", name, help, ["service"], (s) => {
-      const busy = busyWorkers(s);
+      const busy = self.#busyOf(s);
       return capped(s.services, cap, (x) => x.name, (x) => read(x, busy)).map(([service, n]) => [{ service }, n]);
     });
     service("service_workers", "Workers offering the service.", (x) => x.workers);
@@ -113,7 +121,7 @@ export class BrokerMetrics {
     labelled("counter", "service_failures_total", "Failure CONFIRMs (status 300 and up) of service requests.", ["service", "status"],
       () => [...figures.services].flatMap(([service, f]) => [...f.failures].map(([status, n]): [Record<"service" | "status", string>, number] => [{ service, status: String(status) }, n])));
     labelled("counter", "confirms_total", "CONFIRMs to senders, by status (forwarded or the broker's own failures).", ["status"],
-      () => [...figures.confirms].map(([status, n]) => [{ status: String(status) }, n]));
+      () => figures.confirmStatuses().map(([status, n]) => [{ status: String(status) }, n]));
     for (const key of COUNTER_KEYS) {
       counter(`${snake(key)}_total`, COUNTER_HELP[key], (s) => s.counters[key]);
     }
