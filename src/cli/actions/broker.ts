@@ -1,7 +1,7 @@
 import { loadBrokerConfig } from "../../broker/config-file.ts";
 import { BrokerError } from "../../broker/errors.ts";
-import { startBroker } from "../../broker/server.ts";
 import type { Broker, BrokerLogEntry, BrokerOptions } from "../../broker/server.ts";
+import { startBroker } from "../../http/start.ts";
 import type { BrokerLimits } from "../../broker/types.ts";
 import { LIMIT_FLAGS } from "../commands/broker.ts";
 import type { BrokerFlags } from "../commands/broker.ts";
@@ -47,6 +47,11 @@ export async function runBroker(flags: BrokerFlags, context: CommandContext): Pr
     if (flags.config !== undefined) options.config = flags.config;
     if (flags.bind !== undefined) options.endpoints = flags.bind;
     if (flags.timeout !== undefined) options.timeout = flags.timeout;
+    if (flags.http !== undefined) {
+      // Credentials stay in the config file (mlm_server/http), not on a command line others can read.
+      const auth = flags.config !== undefined ? (await loadConfig(flags.config)).http?.auth : undefined;
+      options.http = { listen: flags.http, ...(auth ? { auth } : {}) };
+    }
     if (flags.dataDir !== undefined) options.storage = { ...(await fileStorage(flags.config)), dir: flags.dataDir };
     if (flags.fsync !== undefined) {
       if (!options.storage && !(flags.config !== undefined && (await loadConfig(flags.config)).storage)) {
@@ -68,6 +73,7 @@ export async function runBroker(flags: BrokerFlags, context: CommandContext): Pr
     log.info("broker started", {
       version: VERSION, endpoints: [...broker.endpoints], transport: flags.transport, pid: process.pid,
       ...(storage ? { dataDir: storage.dir, fsync: storage.fsync } : {}),
+      ...(broker.http ? { http: broker.http } : {}),
     });
 
     const signal = await stop.first;
