@@ -30,6 +30,8 @@ const LAYER_OF: Array<[prefix: string, layer: number]> = [
   ["src/client/", 4],
   ["src/rpc/", 5],
   ["src/forge/", 6],
+  // The HTTP admin server and its dashboard page: it reads the broker and decodes forge.events bodies.
+  ["src/http/", 6],
   ["src/cli/", 7],
 ];
 
