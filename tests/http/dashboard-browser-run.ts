@@ -55,7 +55,7 @@ async function main(): Promise<number> {
     await scenario.failJob();
     await waitFor(page, "failed job", `#jobs tr[data-kind="failed"] td.error`, (t) => t.length > 0, steps);
     if (await page.$("#jobs img")) throw new Error("a server string became markup in the jobs table");
-    await waitFor(page, "failure by code", "#failures td.code", (t) => t.length > 0, steps);
+    await waitFor(page, "failure by code", "#failures td.code", (t) => /^30\d [a-z]/.test(t), steps);
     await waitFor(page, "client listed", "#clients td.address", (t) => t === scenario.workerAddress, steps);
     // Let the charts gather a few points before the picture.
     await new Promise((r) => setTimeout(r, 2500));

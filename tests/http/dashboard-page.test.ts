@@ -22,6 +22,7 @@ describe("dashboard page", () => {
     assert.ok(html.includes(UPLOT_JS));
     assert.doesNotMatch(html, /\b(src|href)=["']?(https?:)?\/\//i);
     assert.match(html, /data-events="api\/events" data-streams="forge\.events"/);
+    assert.match(html, /data-statuses="\{&quot;300&quot;:&quot;failed&quot;,&quot;301&quot;:&quot;expired&quot;/);
   });
 
   it("escapes its options into the markup", () => {

@@ -34,7 +34,7 @@ export async function fakeScenario(): Promise<Scenario> {
     queueCall: async () => { service.queued = 1; service.busy = 1; },
     drainQueue: async () => { service.queued = 0; service.busy = 0; service.calls = 1; },
     failJob: async () => {
-      service.failures = { RPC_INTERNAL: 1 };
+      service.failures = { "301": 1 };
       fake.job({ ...failedEvent("job-1"), kind: "started" }, "zimage.generate.started");
       fake.job(failedEvent("job-1"), "zimage.generate.failed");
     },

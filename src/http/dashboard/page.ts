@@ -1,3 +1,4 @@
+import { ConfirmStatus } from "../../broker/status.ts";
 import { DASHBOARD_JS } from "./script.ts";
 import { DASHBOARD_CSS } from "./style.ts";
 import { UPLOT_CSS, UPLOT_JS } from "./uplot.generated.ts";
@@ -21,6 +22,11 @@ export interface DashboardOptions {
 
 const ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
+
+/** Failure CONFIRM codes by name ("301": "expired"), so the page labels the failures it counts. */
+const STATUS_NAMES = JSON.stringify(Object.fromEntries(
+  Object.entries(ConfirmStatus).filter(([, code]) => code >= 300).map(([name, code]) => [code, name.toLowerCase().replace(/_/g, " ")]),
+));
 
 const table = (id: string, columns: string[]) =>
   `<table id="${id}"><thead><tr>${columns.map((c) => `<th>${c}</th>`).join("")}</tr></thead><tbody></tbody></table>`;
@@ -51,7 +57,7 @@ export function dashboardHtml(options: DashboardOptions = {}): string {
 <style>${UPLOT_CSS}</style>
 <style>${DASHBOARD_CSS}</style>
 </head>
-<body data-events="${events}" data-streams="${streams}">
+<body data-events="${events}" data-streams="${streams}" data-statuses="${escapeHtml(STATUS_NAMES)}">
 <header><h1>${title}</h1><span id="status" class="down">connecting…</span><span id="updated" class="dim"></span><span id="streams-selected" class="dim"></span></header>
 <main>
 <section class="wide"><h2>Broker</h2><div id="summary"></div></section>

@@ -18,6 +18,8 @@ export const DASHBOARD_JS: string = String.raw`
   const MAX_CLIENT_ROWS = 200;
   const COLORS = ["#e8e8e8", "#4e9cf5", "#f5a524", "#41c47b", "#e5484d", "#a47bf5", "#3cc6c6", "#f57bc0", "#b5b53c"];
 
+  const STATUS = JSON.parse(document.body.dataset.statuses || "{}");
+  const failureLabel = (code) => (STATUS[code] ? code + " " + STATUS[code] : code);
   const $ = (id) => document.getElementById(id);
   /** Builds an element; text goes through textContent only. */
   function el(tag, cls, text) {
@@ -138,7 +140,7 @@ export const DASHBOARD_JS: string = String.raw`
       bar.appendChild(fill);
       const codes = [];
       for (const [code, n] of Object.entries(s.failures || {})) {
-        codes.push(code + " ×" + num(n));
+        codes.push(failureLabel(code) + " ×" + num(n));
         failures.set(code, (failures.get(code) || 0) + num(n));
       }
       const rate = history.rate.get(name);
@@ -153,7 +155,7 @@ export const DASHBOARD_JS: string = String.raw`
     }
     body.replaceChildren(...(rows.length ? rows : [emptyRow(14, "no services")]));
     const fbody = $("failures").tBodies[0];
-    const frows = [...failures].sort((a, b) => b[1] - a[1]).map(([code, n]) => row([["code", code], ["count", n]], { code }));
+    const frows = [...failures].sort((a, b) => b[1] - a[1]).map(([code, n]) => row([["code", failureLabel(code)], ["count", n]], { code }));
     fbody.replaceChildren(...(frows.length ? frows : [emptyRow(2, "no failures")]));
   }
   function renderClients(stats) {
