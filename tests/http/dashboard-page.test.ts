@@ -2,7 +2,8 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { GENERATED_PATH, renderUplotModule } from "../../scripts/vendor-uplot.ts";
-import { dashboardHtml } from "../../src/http/dashboard/page.ts";
+import { createHash } from "node:crypto";
+import { dashboardCsp, dashboardHtml } from "../../src/http/dashboard/page.ts";
 import { DASHBOARD_JS } from "../../src/http/dashboard/script.ts";
 import { UPLOT_JS, UPLOT_LICENSE, UPLOT_VERSION } from "../../src/http/dashboard/uplot.generated.ts";
 
@@ -35,5 +36,16 @@ describe("dashboard page", () => {
   it("the browser script compiles and never writes HTML from data", () => {
     assert.doesNotThrow(() => new Function(DASHBOARD_JS));
     assert.doesNotMatch(DASHBOARD_JS, /innerHTML|outerHTML|insertAdjacentHTML|document\.write/);
+  });
+
+  it("its Content-Security-Policy allows exactly the page's inline scripts and styles", () => {
+    const html = dashboardHtml({ title: "other" });
+    const hashes = (tag: string) => [...html.matchAll(new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, "g"))]
+      .map((m) => `'sha256-${createHash("sha256").update(m[1]!, "utf8").digest("base64")}'`).join(" ");
+    const csp = dashboardCsp();
+    assert.ok(csp.includes(`script-src ${hashes("script")};`), csp);
+    assert.ok(csp.includes(`style-src ${hashes("style")};`), csp);
+    assert.match(csp, /default-src 'none'/);
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
   });
 });

@@ -3,7 +3,7 @@
 // demand) from a state the test edits. Lets the page be tested apart from the broker.
 import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { dashboardHtml } from "../../src/http/dashboard/page.ts";
+import { dashboardCsp, dashboardHtml } from "../../src/http/dashboard/page.ts";
 
 export interface FakeService {
   name: string;
@@ -65,7 +65,7 @@ export async function startFakeEventsServer(): Promise<FakeEventsServer> {
   const server = createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     if (path === "/") {
-      res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8", "content-security-policy": dashboardCsp() });
       res.end(dashboardHtml());
     } else if (path === "/api/events") {
       res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
