@@ -45,12 +45,16 @@ export type {
 // ---- Broker
 export {
   ADMIN_SERVICE, BrokerCore, ConfirmStatus, STREAM_SERVICE, DEFAULT_LIMITS, DEFAULT_TIMEOUT, loadBrokerConfig, parseBrokerConfig,
-  parsePasswords, startBroker,
+  parsePasswords,
 } from "./src/broker/mod.ts";
 export type {
   Broker, BrokerAction, BrokerAuth, BrokerConfig, BrokerCounters, BrokerEvent, BrokerEvents, BrokerFileConfig,
-  BrokerLimits, BrokerLogEntry, BrokerOptions, BrokerStats, BrokerStorageOptions, ConfirmStatusCode, LogLevel,
+  BrokerHttpEndpoint, BrokerHttpSettings, BrokerLimits, BrokerLogEntry, BrokerObserver, BrokerOptions, BrokerStats,
+  BrokerStorageOptions, BrokerTraffic, ConfirmStatusCode, LogLevel,
 } from "./src/broker/mod.ts";
+// startBroker that also serves `http` (metrics, admin API, events): the broker layer does not import HTTP.
+export { startBroker, startBrokerHttp } from "./src/http/mod.ts";
+export type { BrokerHttpLimits } from "./src/http/mod.ts";
 
 // ---- Broker storage (docs/durability.md): the stores, for custom setups and tests
 export { FileStore, MemoryStore, StorageError } from "./src/storage/mod.ts";

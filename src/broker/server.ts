@@ -10,7 +10,10 @@ import { parsePasswords } from "./config.ts";
 import { BrokerCore } from "./core.ts";
 import { BrokerError } from "./errors.ts";
 import { HEADER_ALLOWANCE } from "./limits.ts";
-import type { BrokerAction, BrokerEvent, BrokerLimits, BrokerStats, LogLevel } from "./types.ts";
+import { TrafficCounter } from "./traffic.ts";
+import type {
+  BrokerAction, BrokerEvent, BrokerHttpSettings, BrokerLimits, BrokerObserver, BrokerStats, LogLevel,
+} from "./types.ts";
 import type { BrokerStore } from "../storage/types.ts";
 import { type BrokerStorageOptions, createStore } from "./storage-options.ts";
 import { StoreGate } from "./store-gate.ts";
@@ -68,7 +71,25 @@ export interface BrokerOptions {
    * `mlm_server/storage`, else memory only, exactly as the C broker.
    */
   storage?: BrokerStorageOptions;
+  /**
+   * Serve metrics and the admin API over HTTP (off by default; the config file's
+   * `mlm_server/http/listen` otherwise). Needs `startHttp`, which `malamute`'s root
+   * `startBroker` passes (the broker layer does not import the HTTP layer).
+   */
+  http?: BrokerHttpSettings;
+  /** Starts the HTTP endpoint of `http` for the broker; injected by `malamute`'s `startBroker`. */
+  startHttp?: BrokerHttpStarter;
 }
+
+/** An HTTP endpoint attached to a broker, closed with it. */
+export interface BrokerHttpEndpoint {
+  /** Base URL with the real port, e.g. `http://127.0.0.1:8222`. */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** Starts the HTTP endpoint (src/http `startBrokerHttp`). */
+export type BrokerHttpStarter = (broker: Broker, settings: BrokerHttpSettings) => Promise<BrokerHttpEndpoint>;
 
 /** Events of a running broker. */
 export interface BrokerEvents {
@@ -82,6 +103,10 @@ export interface Broker {
   readonly endpoints: readonly string[];
   /** Clients, mailboxes, streams, services and counters right now. */
   stats(): BrokerStats;
+  /** Base URL of the HTTP endpoint (`http` option), else undefined. */
+  readonly http: string | undefined;
+  /** Report per-service figures and selected stream messages to `observer` (see {@link BrokerObserver}). */
+  observe(observer: BrokerObserver | undefined): void;
   on<E extends keyof BrokerEvents>(event: E, handler: BrokerEvents[E]): this;
   off<E extends keyof BrokerEvents>(event: E, handler: BrokerEvents[E]): this;
   /** Graceful stop: senders of queued tracked messages get CONFIRM 304, then the sockets close. Idempotent. */
@@ -159,6 +184,20 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     await store?.close();
     throw error;
   }
+  const http = options.http ?? file?.http;
+  if (http) {
+    try {
+      if (!options.startHttp) {
+        throw new BrokerError("BROKER_CONFIG", "http needs the startBroker of \"malamute\" (the root export), which serves it");
+      }
+      broker.attach(await options.startHttp(broker, http));
+    } catch (error) {
+      await broker.close();
+      throw error instanceof BrokerError ? error : new BrokerError(
+        "BROKER_BIND", `cannot serve http on ${http.listen}: ${(error as Error).message}`, { cause: error },
+      );
+    }
+  }
   return broker;
 }
 
@@ -222,6 +261,8 @@ class MlmBroker extends Emitter<BrokerEvents> implements Broker {
   /** Holds effects until what was stored before them is durable (a store that writes files). */
   readonly #gate: StoreGate | undefined;
   #storeFailureReported = false;
+  readonly #traffic = new TrafficCounter();
+  #http: BrokerHttpEndpoint | undefined = undefined;
 
   constructor(
     core: BrokerCore, router: RouterSocket, linger: number, pool: BufferPool | undefined, store: BrokerStore | undefined,
@@ -248,7 +289,21 @@ class MlmBroker extends Emitter<BrokerEvents> implements Broker {
   stats(): BrokerStats {
     const stats = this.#core.stats(performance.now());
     if (this.#pool) stats.bufferPool = this.#pool.stats();
+    stats.traffic = this.#traffic.snapshot();
     return stats;
+  }
+
+  get http(): string | undefined {
+    return this.#http?.url;
+  }
+
+  observe(observer: BrokerObserver | undefined): void {
+    this.#core.observe(observer);
+  }
+
+  /** The HTTP endpoint started for this broker: closed first on close. */
+  attach(endpoint: BrokerHttpEndpoint): void {
+    this.#http = endpoint;
   }
 
   close(): Promise<void> {
@@ -269,6 +324,7 @@ class MlmBroker extends Emitter<BrokerEvents> implements Broker {
   }
 
   async #shutdown(): Promise<void> {
+    await this.#http?.close();
     const told = this.#run({ type: "shutdown" });
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
@@ -314,6 +370,7 @@ class MlmBroker extends Emitter<BrokerEvents> implements Broker {
   #onMessage = (id: Uint8Array, frames: Uint8Array[]): void => {
     const conn = keyOf(id);
     if (!this.#ids.has(conn)) this.#ids.set(conn, id);
+    this.#traffic.in(frames);
     this.#run({ type: "frames", conn, frames });
   };
 
@@ -364,6 +421,7 @@ class MlmBroker extends Emitter<BrokerEvents> implements Broker {
         if (id === undefined) continue;
         sent++;
         try {
+          this.#traffic.out(action.frames);
           this.#router.send(id, action.frames);
         } catch (error) {
           this.#emitLog({ type: "log", level: "warn", message: `send failed: ${(error as Error).message}`, fields: { conn: action.conn } });
@@ -400,6 +458,7 @@ class MlmBroker extends Emitter<BrokerEvents> implements Broker {
             const id = this.#ids.get(conn);
             if (id === undefined) return;
             try {
+              this.#traffic.out(frames);
               this.#router.send(id, frames);
             } catch (error) {
               this.#emitLog({ type: "log", level: "warn", message: `send failed: ${(error as Error).message}`, fields: { conn } });
