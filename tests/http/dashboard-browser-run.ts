@@ -1,12 +1,12 @@
 // Drives the dashboard in Debian's headless Chromium (puppeteer-core). Run under Node only
-// (`node --import tsx tests/http/dashboard-browser-run.ts [fake|broker]`), spawned by
+// (`node --import tsx tests/http/dashboard-browser-run.ts`), spawned by
 // dashboard-browser.test.ts so the check is the same under bun, deno and node. Prints one
 // JSON line {ok, steps, errors}; exits 0 when every check passed, 1 otherwise, 2 without Chromium.
 import { existsSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import puppeteer, { type Page } from "puppeteer-core";
-import { fakeScenario, type Scenario } from "./dashboard-scenarios.ts";
+import { brokerScenario } from "./dashboard-scenarios.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -29,8 +29,7 @@ async function main(): Promise<number> {
     console.log(JSON.stringify({ ok: false, errors: [`Chromium not found at ${CHROMIUM}: install it (apt-get install -y chromium) or set CHROMIUM_PATH`] }));
     return 2;
   }
-  const mode = process.argv[2] ?? "fake";
-  const scenario: Scenario = mode === "fake" ? await fakeScenario() : await (await import("./dashboard-scenarios.ts")).brokerScenario();
+  const scenario = await brokerScenario();
   const browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
   const errors: string[] = [];
   const steps: string[] = [];
@@ -72,7 +71,7 @@ async function main(): Promise<number> {
     await browser.close();
     await scenario.close();
   }
-  console.log(JSON.stringify({ ok, mode, steps, errors }));
+  console.log(JSON.stringify({ ok, steps, errors }));
   return ok ? 0 : 1;
 }
 

@@ -10,8 +10,8 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
 
-function runBrowser(mode: "fake" | "broker") {
-  const child = spawnSync("node", ["--import", "tsx", "tests/http/dashboard-browser-run.ts", mode], {
+function runBrowser() {
+  const child = spawnSync("node", ["--import", "tsx", "tests/http/dashboard-browser-run.ts"], {
     cwd: root, encoding: "utf8", timeout: 45_000,
   });
   const line = child.stdout.trim().split("\n").pop() ?? "";
@@ -21,15 +21,15 @@ function runBrowser(mode: "fake" | "broker") {
   } catch {
     assert.fail(`browser run printed no result (status ${child.status}, signal ${child.signal}):\n${child.stdout}\n${child.stderr}`);
   }
-  assert.deepEqual(result!.errors, [], `dashboard in Chromium (${mode}): ${JSON.stringify(result)}`);
+  assert.deepEqual(result!.errors, [], `dashboard in Chromium: ${JSON.stringify(result)}`);
   assert.equal(result!.ok, true);
   assert.equal(child.status, 0);
   return result!;
 }
 
 describe("dashboard in headless Chromium", { timeout: 60_000 }, () => {
-  it("shows a worker connecting, a queue growing and draining, and a failed job, each within 2 s (fake feed)", () => {
-    const result = runBrowser("fake");
+  it("shows a worker connecting, a queue growing and draining, and a failed job, each within 2 s (real broker, worker and /api/events)", () => {
+    const result = runBrowser();
     assert.ok(result.steps?.includes("screenshot out/dashboard.png"));
     assert.ok(existsSync(join(root, "out/dashboard.png")));
   });

@@ -1,15 +1,49 @@
 // What the browser check does to the system under the page: connect a worker, queue a call,
-// let the queue drain, fail a Forge job. One scenario per backend of /api/events.
-import { startBroker, type Broker } from "../../src/broker/server.ts";
+// let the queue drain, fail a call and a Forge job.
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { startBroker } from "../../src/http/mod.ts";
+import { dashboardCsp, dashboardHtml } from "../../src/http/dashboard/page.ts";
 import { MlmClient } from "../../src/client/client.ts";
 import type { Delivery } from "../../src/client/types.ts";
 import { ForgeEvents } from "../../src/forge/events.ts";
-import { startFakeEventsServer } from "./fake-events-server.ts";
 
-/** A broker with its HTTP endpoint on ephemeral ports. */
-async function startBrokerWithHttp(): Promise<{ broker: Broker; endpoint: string; url: string }> {
-  void startBroker;
-  throw new Error("the broker scenario needs the http branch (startBroker({ http }))");
+/**
+ * A broker with its HTTP endpoint on ephemeral ports, and the page's URL: the endpoint's own
+ * `GET /` once it serves the dashboard, else a same-origin front that serves the page and
+ * passes /api/events through to the broker untouched.
+ */
+async function startBrokerWithHttp(): Promise<{ endpoint: string; url: string; close(): Promise<void> }> {
+  const broker = await startBroker({ endpoints: ["tcp://127.0.0.1:0"], http: { listen: "127.0.0.1:0" } });
+  const base = broker.http!;
+  const endpoint = broker.endpoints[0] as string;
+  const own = await fetch(`${base}/`).then(async (r) => r.ok && (await r.text()).includes("data-events="), () => false);
+  if (own) return { endpoint, url: `${base}/`, close: () => broker.close() };
+  const front = createServer((req, res) => {
+    if ((req.url ?? "/").startsWith("/api/events")) {
+      const upstream = new AbortController();
+      req.on("close", () => upstream.abort());
+      void fetch(`${base}${req.url}`, { signal: upstream.signal }).then(async (answer) => {
+        res.writeHead(answer.status, Object.fromEntries(answer.headers));
+        for await (const chunk of answer.body!) res.write(chunk);
+        res.end();
+      }).catch(() => res.end());
+    } else if (req.url === "/") {
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8", "content-security-policy": dashboardCsp() });
+      res.end(dashboardHtml());
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((resolve) => front.listen(0, "127.0.0.1", resolve));
+  return {
+    endpoint, url: `http://127.0.0.1:${(front.address() as AddressInfo).port}/`,
+    close: async () => {
+      front.closeAllConnections();
+      await new Promise<void>((resolve) => front.close(() => resolve()));
+      await broker.close();
+    },
+  };
 }
 
 export interface Scenario {
@@ -23,41 +57,12 @@ export interface Scenario {
   close(): Promise<void>;
 }
 
-const failedEvent = (jobId: string) => ({
-  v: 1, kind: "failed", jobId, service: "zimage", method: "generate", backend: "demo-procedural", at: Date.now(),
-  durationMs: 12, error: { code: "FORGE_BACKEND", message: "<img src=x onerror=alert(1)> out of memory" },
-});
-
-/** The fake SSE server of fake-events-server.ts. */
-export async function fakeScenario(): Promise<Scenario> {
-  const fake = await startFakeEventsServer();
-  const service = { name: "echo", workers: 0, busy: 0, queued: 0, inflight: 0, calls: 0, failures: {} as Record<string, number>, queueWaitP50Ms: 0.4, queueWaitP99Ms: 3.1, roundTripP50Ms: 12, roundTripP99Ms: 40 };
-  return {
-    url: fake.url,
-    service: "echo",
-    workerAddress: "echo-worker",
-    connectWorker: async () => {
-      service.workers = 1;
-      fake.services.push(service);
-      fake.clients.push({ address: "echo-worker", offers: ["echo"], reads: [], writes: "" });
-    },
-    queueCall: async () => { service.queued = 1; service.busy = 1; },
-    drainQueue: async () => { service.queued = 0; service.busy = 0; service.calls = 1; },
-    failJob: async () => {
-      service.failures = { "301": 1 };
-      fake.job({ ...failedEvent("job-1"), kind: "started" }, "zimage.generate.started");
-      fake.job(failedEvent("job-1"), "zimage.generate.failed");
-    },
-    close: () => fake.close(),
-  };
-}
-
 /**
  * The real thing: a broker with its HTTP server, a real MlmClient worker that takes one call at a
  * time (credit 1, topped up by hand), a caller, and a Forge events publisher.
  */
 export async function brokerScenario(): Promise<Scenario> {
-  const { broker, endpoint, url } = await startBrokerWithHttp();
+  const { endpoint, url, close } = await startBrokerWithHttp();
   const own: Array<{ close(): Promise<void> }> = [];
   const keep = <T extends { close(): Promise<void> }>(thing: T): T => (own.push(thing), thing);
   const held: Delivery[] = [];
@@ -98,7 +103,7 @@ export async function brokerScenario(): Promise<Scenario> {
     },
     close: async () => {
       for (const thing of own.reverse()) await thing.close().catch(() => {});
-      await broker.close();
+      await close();
     },
   };
 }

@@ -61,7 +61,7 @@ export function dashboardHtml(options: DashboardOptions = {}): string {
 ${INLINE.styles.map((css) => `<style>${css}</style>`).join("\n")}
 </head>
 <body data-events="${events}" data-streams="${streams}" data-statuses="${escapeHtml(STATUS_NAMES)}">
-<header><h1>${title}</h1><span id="status" class="down">connecting…</span><span id="updated" class="dim"></span><span id="streams-selected" class="dim"></span></header>
+<header><h1>${title}</h1><span id="status" class="down">connecting…</span><span id="updated" class="dim"></span><span id="streams-selected" class="dim"></span><span id="dropped" class="dim"></span></header>
 <main>
 <section class="wide"><h2>Broker</h2><div id="summary"></div></section>
 <section><h2>Queue depth</h2><div id="depth-chart"></div></section>

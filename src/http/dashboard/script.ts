@@ -105,7 +105,7 @@ export const DASHBOARD_JS: string = String.raw`
       width: Math.max(240, holder.clientWidth), height: 180,
       scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(1, max)] } },
       legend: { live: false },
-      series: [{}].concat(["total"].concat(names).map((label, i) => ({ label, stroke: COLORS[i % COLORS.length], width: i ? 1.5 : 2, value: (u, v) => (v === null ? "–" : v.toFixed(1) + unit) }))),
+      series: [{}].concat(["total"].concat(names).map((label, i) => ({ label, stroke: COLORS[i % COLORS.length], width: i ? 1.5 : 2, dash: i ? undefined : [4, 4], value: (u, v) => (v === null ? "–" : v.toFixed(1) + unit) }))),
       axes: [axis, Object.assign({ size: 50 }, axis)],
     }, [[]], holder);
   }
@@ -273,6 +273,7 @@ export const DASHBOARD_JS: string = String.raw`
     try { data = JSON.parse(ev.data); } catch { return; }
     handler(data);
   }
+  let dropped = 0;
   function connect() {
     const page = new URLSearchParams(location.search);
     const streams = page.has("streams") ? page.get("streams") : document.body.dataset.streams;
@@ -283,6 +284,11 @@ export const DASHBOARD_JS: string = String.raw`
     source.onerror = () => { status.textContent = "reconnecting…"; status.className = "down"; };
     source.addEventListener("stats", (ev) => parse(ev, onStats));
     source.addEventListener("job", (ev) => parse(ev, onJob));
+    // The server skipped events while this page read too slowly: the figures are still right, the job list may miss some.
+    source.addEventListener("dropped", (ev) => parse(ev, (d) => {
+      dropped += num(d.events);
+      $("dropped").textContent = dropped + " events skipped (slow connection)";
+    }));
     $("streams-selected").textContent = streams ? "events of " + streams : "no streams selected";
   }
   renderJobs();
