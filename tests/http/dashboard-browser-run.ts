@@ -39,6 +39,7 @@ async function main(): Promise<number> {
     await page.setViewport({ width: 1280, height: 900 });
     page.on("console", (m) => { if (m.type() === "error") errors.push(`console: ${m.text()}`); });
     page.on("pageerror", (e) => errors.push(`page: ${e instanceof Error ? e.message : String(e)}`));
+    page.on("dialog", (d) => { errors.push(`dialog: ${d.message()}`); void d.dismiss(); });
     page.on("requestfailed", (r) => { if (!r.url().includes("/api/events")) errors.push(`request failed: ${r.url()}`); });
     await page.goto(scenario.url, { waitUntil: "load" });
     await waitFor(page, "feed live", "#status", (t) => t === "live", steps);
