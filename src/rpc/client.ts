@@ -9,7 +9,7 @@ import { isStreamMethod, type ServiceContract } from "./contract.ts";
 import { CANCEL_STREAM, type CancelHeader, decodeFrames, encodeHeader, type Header, payloadOffset } from "./envelope.ts";
 import {
   RpcCancelledError, RpcDeadlineError, RpcError, RpcErrorCode, RpcPayloadTooLargeError, RpcUnavailableError,
-  RpcValidationError,
+  RpcUnknownKindError, RpcValidationError,
 } from "./errors.ts";
 import { DeadlineHeap } from "./deadline-heap.ts";
 import { writeCallHeader } from "./header-fast.ts";
@@ -91,6 +91,8 @@ export interface RpcClientStats {
   stale: number;
   /** Deliveries that were not valid envelopes for a known call; ignored. */
   malformed: number;
+  /** Replies of an envelope kind this version does not know (a later version's informative kinds); ignored. */
+  unknownKinds: number;
   /** Cancels sent to workers (direct or on the cancel stream). */
   cancels: number;
   /** WITHDRAWs sent: calls cancelled before any ack, taken back from the broker's queue. */
@@ -199,7 +201,7 @@ class ClientCore implements CallHost {
   readonly #defaultTimeout: number;
   readonly #maxPayload: number;
   readonly #binaryFrameThreshold: number;
-  readonly #stats = { calls: 0, stale: 0, malformed: 0, cancels: 0, acks: 0, withdrawn: 0, resent: 0, failedOnLoss: 0 };
+  readonly #stats = { calls: 0, stale: 0, malformed: 0, unknownKinds: 0, cancels: 0, acks: 0, withdrawn: 0, resent: 0, failedOnLoss: 0 };
   readonly #resend: boolean;
   /**
    * Number of the session calls are written into: bumped when a session is lost, so calls
@@ -420,6 +422,10 @@ class ClientCore implements CallHost {
       header = decodeFrames(delivery.content);
       offset = payloadOffset();
     } catch (error) {
+      if (error instanceof RpcUnknownKindError) {
+        this.#stats.unknownKinds++;
+        return;
+      }
       this.#stats.malformed++;
       call?.fail(error as RpcError, true);
       return;

@@ -1,5 +1,5 @@
 import { binaryFrameThreshold, decodePayload, encodePayload, encodeValue } from "./codec.ts";
-import { RpcProtocolError } from "./errors.ts";
+import { RpcProtocolError, RpcUnknownKindError } from "./errors.ts";
 import { encodeCallHeader, ENVELOPE_VERSION, fastDecodeHeader, fastHeaderEnd } from "./header-fast.ts";
 import { decodedEnd, fastDecodeFirst, NOT_DECODED } from "./msgpack-fast.ts";
 import { readSmallMap, type SmallValue, smallMapEnd, writeSmallMap } from "./small-map.ts";
@@ -148,7 +148,8 @@ let headerEnd = 0;
 /**
  * Decodes and checks the header at the start of `frame` (the payload, if any, follows it:
  * {@link payloadOffset} tells where). Unknown extra keys are ignored (forward compatibility);
- * a wrong version, unknown kind or a missing/mistyped field throws {@link RpcProtocolError}.
+ * a wrong version or a missing/mistyped field throws {@link RpcProtocolError}, a kind this
+ * version does not know its subclass {@link RpcUnknownKindError}.
  *
  * @example
  * ```ts
@@ -212,7 +213,8 @@ export function decodeHeader(frame: Uint8Array): Header {
       return header;
     }
     default:
-      throw new RpcProtocolError(`unknown envelope kind ${JSON.stringify(map["kind"]) ?? "undefined"}`);
+      if (typeof map["kind"] === "string") throw new RpcUnknownKindError(map["kind"]);
+      throw new RpcProtocolError(`missing or invalid envelope kind ${JSON.stringify(map["kind"]) ?? "undefined"}`);
   }
 }
 

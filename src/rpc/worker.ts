@@ -361,10 +361,9 @@ class Worker implements RpcWorker, ReplySink {
       reject(reply, new RpcPayloadTooLargeError("input", size, this.maxPayload));
       return;
     }
-    // Trust the caller's absolute deadline only when it is plausible on our clock (no large skew).
-    const byTimeout = now + header.timeout;
-    const deadline = header.deadline > now && header.deadline < byTimeout ? header.deadline : byTimeout;
-    reply.timeout = Math.min(Math.max(0, deadline - now) + REPLY_GRACE_MS, 0xffffffff);
+    const deadline = callDeadline(header, now);
+    // MLM timeout 0 = never expires: the replies of a call without deadline wait like the call did.
+    reply.timeout = deadline === Infinity ? 0 : Math.min(Math.max(0, deadline - now) + REPLY_GRACE_MS, 0xffffffff);
     let input: unknown;
     try {
       input = decodePayload(delivery.content, offset, "input", entry.inputCodec);
@@ -583,6 +582,18 @@ class Worker implements RpcWorker, ReplySink {
 /** Call ids are unique per caller: this identifies a call among every caller's. */
 function callKey(caller: string, callId: string): string {
   return `${caller}\n${callId}`;
+}
+
+/**
+ * When a call must end, on this worker's clock. `timeout` 0 means no deadline, as MLM's
+ * `timeout` 0 means "never expires" (the broker keeps such a call queued for good); `deadline`
+ * is then ignored. Otherwise the caller's absolute deadline is trusted only when it is plausible
+ * on our clock (no large skew), else `now + timeout`.
+ */
+function callDeadline(header: CallHeader, now: number): number {
+  if (header.timeout === 0) return Infinity;
+  const byTimeout = now + header.timeout;
+  return header.deadline > now && header.deadline < byTimeout ? header.deadline : byTimeout;
 }
 
 /** Answers a call that never reaches its handler. */
