@@ -6,7 +6,7 @@ import { CallTable } from "./call-table.ts";
 import { cancelSubject } from "./cancel-subject.ts";
 import { binaryFrameThreshold, encodePayload, payloadBytes } from "./codec.ts";
 import { isStreamMethod, type ServiceContract } from "./contract.ts";
-import { CANCEL_STREAM, type CancelHeader, decodeFrames, encodeHeader, type Header, payloadOffset } from "./envelope.ts";
+import { CANCEL_STREAM, type CallHeader, type CancelHeader, decodeFrames, encodeHeader, type Header, payloadOffset } from "./envelope.ts";
 import {
   RpcCancelledError, RpcDeadlineError, RpcError, RpcErrorCode, RpcPayloadTooLargeError, RpcUnavailableError,
   RpcUnknownKindError, RpcValidationError,
@@ -249,8 +249,9 @@ class ClientCore implements CallHost {
 
   #unary(info: MethodInfo, input: unknown, options?: CallOptions<unknown>): Promise<unknown> {
     try {
-      const frames = this.#prepare(info, input, options);
-      const call = new UnaryCall(this, this.#ids.next(), info, this.#deadline, options?.onProgress as ((value: unknown) => void) | undefined);
+      const callId = this.#ids.next();
+      const frames = this.#prepare(info, input, callId, options);
+      const call = new UnaryCall(this, callId, info, this.#deadline, options?.onProgress as ((value: unknown) => void) | undefined);
       call.seq = this.#ids.seq;
       this.#launch(call, frames, this.#remaining, options);
       return call.promise;
@@ -261,16 +262,17 @@ class ClientCore implements CallHost {
 
   #stream(info: MethodInfo, input: unknown, options?: CallOptions<unknown>): StreamCall {
     const now = Date.now();
+    const callId = this.#ids.next();
     let frames: Uint8Array[];
     try {
-      frames = this.#prepare(info, input, options);
+      frames = this.#prepare(info, input, callId, options);
     } catch (error) {
       // Surface the failure on the first iteration, like any other failure of the stream.
-      const call = new StreamCall(this, this.#ids.next(), info, now);
+      const call = new StreamCall(this, callId, info, now);
       call.fail(error as RpcError, false);
       return call;
     }
-    const call = new StreamCall(this, this.#ids.next(), info, this.#deadline);
+    const call = new StreamCall(this, callId, info, this.#deadline);
     call.seq = this.#ids.seq;
     this.#launch(call, frames, this.#remaining, options);
     return call;
@@ -280,7 +282,7 @@ class ClientCore implements CallHost {
    * Checks and encodes a call, returning its frames (deadline and remaining ms are left in
    * #deadline and #remaining); throws the error the caller should get.
    */
-  #prepare(info: MethodInfo, input: unknown, options?: CallOptions<unknown>): Uint8Array[] {
+  #prepare(info: MethodInfo, input: unknown, callId: string, options?: CallOptions<unknown>): Uint8Array[] {
     const label = info.label;
     if (this.#closed) throw new RpcUnavailableError(RpcErrorCode.UNAVAILABLE, `${label}: the client is closed`);
     if (options?.signal?.aborted) throw new RpcCancelledError(`${label} was cancelled`, { cause: options.signal.reason });
@@ -294,7 +296,10 @@ class ClientCore implements CallHost {
     this.#deadline = deadline;
     this.#remaining = remaining;
     let header: Uint8Array;
-    if (options?.meta === undefined && Number.isSafeInteger(deadline)) {
+    // A broker without extensions (C Malamute) may deliver a queued call with another message's
+    // tracker: the header then carries the call id as well, and the worker answers with it.
+    const id = this.#mlm.brokerFeatures.extended ? undefined : callId;
+    if (options?.meta === undefined && id === undefined && Number.isSafeInteger(deadline)) {
       // The usual header, written once into the compiled encoder's buffer ahead of the payload;
       // should that encoder give up, the general one copies it from there.
       const headerLength = writeCallHeader(SCHEMA_SCRATCH, remaining, deadline);
@@ -302,11 +307,10 @@ class ClientCore implements CallHost {
       if (frame !== undefined) return this.#checkSize([frame], headerLength, label);
       header = SCHEMA_SCRATCH.subarray(0, headerLength);
     } else {
-      header = encodeHeader(
-        options?.meta === undefined
-          ? { kind: "call", timeout: remaining, deadline }
-          : { kind: "call", timeout: remaining, deadline, meta: options.meta },
-      );
+      const call: CallHeader = { kind: "call", timeout: remaining, deadline };
+      if (id !== undefined) call.id = id;
+      if (options?.meta !== undefined) call.meta = options.meta;
+      header = encodeHeader(call);
     }
     let payload: Uint8Array[];
     try {

@@ -40,7 +40,7 @@ export class RunningCall implements HandlerContext<unknown> {
   }
 
   get callId(): string {
-    return this.reply.delivery.tracker;
+    return this.reply.callId;
   }
 
   get method(): string {

@@ -334,7 +334,6 @@ class Worker implements RpcWorker, ReplySink {
     }
     this.#stats.received++;
     const now = Date.now();
-    const reply = new Reply(this, delivery);
     let header: CallHeader;
     let offset: number;
     try {
@@ -343,17 +342,19 @@ class Worker implements RpcWorker, ReplySink {
       header = decoded;
       offset = payloadOffset();
     } catch (error) {
-      reject(reply, error);
+      reject(new Reply(this, delivery), error);
       return;
     }
+    // The header's id wins: C Malamute may deliver a queued call with another message's tracker.
+    const reply = new Reply(this, delivery, header.id ?? delivery.tracker);
     const entry = this.#methods.get(delivery.subject);
     if (entry === undefined) {
       reject(reply, new RpcError(RpcErrorCode.UNKNOWN_METHOD, `${this.service} has no method ${JSON.stringify(delivery.subject)}`));
       return;
     }
-    if (this.#early.size > 0 && this.#early.take(callKey(delivery.sender, delivery.tracker), now)) {
+    if (this.#early.size > 0 && this.#early.take(callKey(delivery.sender, reply.callId), now)) {
       this.#stats.skippedCancelled++;
-      reject(reply, new RpcCancelledError(`call ${delivery.tracker} was cancelled before it started`));
+      reject(reply, new RpcCancelledError(`call ${reply.callId} was cancelled before it started`));
       return;
     }
     const size = payloadBytes(delivery.content, offset);
@@ -382,7 +383,7 @@ class Worker implements RpcWorker, ReplySink {
 
   /** Holds a call beyond `concurrency` (from a broker that ignores credit) until a slot is free. */
   #wait(reply: Reply, entry: MethodEntry, input: unknown, meta: Readonly<Record<string, string>>, deadline: number): void {
-    const key = callKey(reply.delivery.sender, reply.delivery.tracker);
+    const key = callKey(reply.delivery.sender, reply.callId);
     if (this.#waiting.has(key)) {
       // The same call delivered again while its first copy waits: that copy answers it.
       reply.done();
@@ -419,7 +420,7 @@ class Worker implements RpcWorker, ReplySink {
       }
       if (this.#early.size > 0 && this.#early.take(call.key, now)) {
         this.#stats.skippedCancelled++;
-        reject(call.reply, new RpcCancelledError(`call ${call.reply.delivery.tracker} was cancelled before it started`));
+        reject(call.reply, new RpcCancelledError(`call ${call.reply.callId} was cancelled before it started`));
         continue;
       }
       const entry = call.info as MethodEntry;
@@ -525,10 +526,10 @@ class Worker implements RpcWorker, ReplySink {
 
   // ---- ReplySink
 
-  send(delivery: Delivery, subject: string, frames: Uint8Array[], timeout: number): void {
+  send(delivery: Delivery, callId: string, subject: string, frames: Uint8Array[], timeout: number): void {
     if (delivery.sender === "") return;
     try {
-      this.#mlm.sendTo(delivery.sender, subject, frames, { tracker: delivery.tracker, timeout });
+      this.#mlm.sendTo(delivery.sender, subject, frames, { tracker: callId, timeout });
     } catch (error) {
       this.reportError(error);
     }

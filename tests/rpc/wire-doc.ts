@@ -198,6 +198,10 @@ export function examples(): Map<string, string> {
     type: "SERVICE_SEND", address: "qwen3vl", subject: "infer", tracker: CALL_ID, timeout: 0,
     content: envelopeFrames({ kind: "call", timeout: 0, deadline: 0 }, { prompt: "Describe" }),
   }, "input payload"));
+  blocks.set("call-with-id", render({
+    type: "SERVICE_SEND", address: "qwen3vl", subject: "infer", tracker: CALL_ID, timeout: TIMEOUT,
+    content: envelopeFrames({ kind: "call", timeout: TIMEOUT, deadline: DEADLINE, id: CALL_ID }, { prompt: "Describe" }),
+  }, "input payload"));
   return blocks;
 }
 
