@@ -92,5 +92,5 @@ export { BrokerError } from "./src/broker/mod.ts";
 export { MlmError } from "./src/client/mod.ts";
 export {
   RpcCancelledError, RpcContractError, RpcDeadlineError, RpcError, RpcErrorCode, RpcHandlerError,
-  RpcPayloadTooLargeError, RpcProtocolError, RpcRemoteError, RpcUnavailableError, RpcValidationError,
+  RpcPayloadTooLargeError, RpcProtocolError, RpcRemoteError, RpcUnknownKindError, RpcUnavailableError, RpcValidationError,
 } from "./src/rpc/mod.ts";

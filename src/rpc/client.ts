@@ -7,10 +7,10 @@ import { CodeCounts, DEFAULT_MAX_FAILURE_CODES } from "./code-counts.ts";
 import { cancelSubject } from "./cancel-subject.ts";
 import { binaryFrameThreshold, encodePayload, payloadBytes } from "./codec.ts";
 import { isStreamMethod, type ServiceContract } from "./contract.ts";
-import { CANCEL_STREAM, type CancelHeader, decodeFrames, encodeHeader, type Header, payloadOffset } from "./envelope.ts";
+import { CANCEL_STREAM, type CallHeader, type CancelHeader, decodeFrames, encodeHeader, type Header, payloadOffset } from "./envelope.ts";
 import {
   RpcCancelledError, RpcDeadlineError, RpcError, RpcErrorCode, RpcPayloadTooLargeError, RpcUnavailableError,
-  RpcValidationError,
+  RpcUnknownKindError, RpcValidationError,
 } from "./errors.ts";
 import { DeadlineHeap } from "./deadline-heap.ts";
 import { writeCallHeader } from "./header-fast.ts";
@@ -105,6 +105,8 @@ export interface RpcClientStats {
   stale: number;
   /** Deliveries that were not valid envelopes for a known call; ignored. */
   malformed: number;
+  /** Replies of an envelope kind this version does not know (a later version's informative kinds); ignored. */
+  unknownKinds: number;
   /** Cancels sent to workers (direct or on the cancel stream). */
   cancels: number;
   /** WITHDRAWs sent: calls cancelled before any ack, taken back from the broker's queue. */
@@ -215,7 +217,7 @@ class ClientCore implements CallHost {
   readonly #defaultTimeout: number;
   readonly #maxPayload: number;
   readonly #binaryFrameThreshold: number;
-  readonly #stats = { calls: 0, stale: 0, malformed: 0, cancels: 0, acks: 0, withdrawn: 0, resent: 0, failedOnLoss: 0 };
+  readonly #stats = { calls: 0, stale: 0, malformed: 0, unknownKinds: 0, cancels: 0, acks: 0, withdrawn: 0, resent: 0, failedOnLoss: 0 };
   readonly #resend: boolean;
   /**
    * Number of the session calls are written into: bumped when a session is lost, so calls
@@ -268,8 +270,9 @@ class ClientCore implements CallHost {
 
   #unary(info: MethodInfo, input: unknown, options?: CallOptions<unknown>): Promise<unknown> {
     try {
-      const frames = this.#prepare(info, input, options);
-      const call = new UnaryCall(this, this.#ids.next(), info, this.#deadline, options?.onProgress as ((value: unknown) => void) | undefined);
+      const callId = this.#ids.next();
+      const frames = this.#prepare(info, input, callId, options);
+      const call = new UnaryCall(this, callId, info, this.#deadline, options?.onProgress as ((value: unknown) => void) | undefined);
       call.seq = this.#ids.seq;
       this.#launch(call, frames, this.#remaining, options);
       return call.promise;
@@ -280,16 +283,17 @@ class ClientCore implements CallHost {
 
   #stream(info: MethodInfo, input: unknown, options?: CallOptions<unknown>): StreamCall {
     const now = Date.now();
+    const callId = this.#ids.next();
     let frames: Uint8Array[];
     try {
-      frames = this.#prepare(info, input, options);
+      frames = this.#prepare(info, input, callId, options);
     } catch (error) {
       // Surface the failure on the first iteration, like any other failure of the stream.
-      const call = new StreamCall(this, this.#ids.next(), info, now);
+      const call = new StreamCall(this, callId, info, now);
       call.fail(error as RpcError, false);
       return call;
     }
-    const call = new StreamCall(this, this.#ids.next(), info, this.#deadline);
+    const call = new StreamCall(this, callId, info, this.#deadline);
     call.seq = this.#ids.seq;
     this.#launch(call, frames, this.#remaining, options);
     return call;
@@ -299,7 +303,7 @@ class ClientCore implements CallHost {
    * Checks and encodes a call, returning its frames (deadline and remaining ms are left in
    * #deadline and #remaining); throws the error the caller should get.
    */
-  #prepare(info: MethodInfo, input: unknown, options?: CallOptions<unknown>): Uint8Array[] {
+  #prepare(info: MethodInfo, input: unknown, callId: string, options?: CallOptions<unknown>): Uint8Array[] {
     const label = info.label;
     if (this.#closed) throw new RpcUnavailableError(RpcErrorCode.UNAVAILABLE, `${label}: the client is closed`);
     if (options?.signal?.aborted) throw new RpcCancelledError(`${label} was cancelled`, { cause: options.signal.reason });
@@ -315,7 +319,10 @@ class ClientCore implements CallHost {
     let meta = options?.meta;
     if (this.#otel !== undefined) meta = withTraceContext(this.#otel, meta);
     let header: Uint8Array;
-    if (meta === undefined && Number.isSafeInteger(deadline)) {
+    // A broker without extensions (C Malamute) may deliver a queued call with another message's
+    // tracker: the header then carries the call id as well, and the worker answers with it.
+    const id = this.#mlm.brokerFeatures.extended ? undefined : callId;
+    if (meta === undefined && id === undefined && Number.isSafeInteger(deadline)) {
       // The usual header, written once into the compiled encoder's buffer ahead of the payload;
       // should that encoder give up, the general one copies it from there.
       const headerLength = writeCallHeader(SCHEMA_SCRATCH, remaining, deadline);
@@ -323,11 +330,10 @@ class ClientCore implements CallHost {
       if (frame !== undefined) return this.#checkSize([frame], headerLength, label);
       header = SCHEMA_SCRATCH.subarray(0, headerLength);
     } else {
-      header = encodeHeader(
-        meta === undefined
-          ? { kind: "call", timeout: remaining, deadline }
-          : { kind: "call", timeout: remaining, deadline, meta },
-      );
+      const call: CallHeader = { kind: "call", timeout: remaining, deadline };
+      if (id !== undefined) call.id = id;
+      if (meta !== undefined) call.meta = meta;
+      header = encodeHeader(call);
     }
     let payload: Uint8Array[];
     try {
@@ -447,6 +453,10 @@ class ClientCore implements CallHost {
       header = decodeFrames(delivery.content);
       offset = payloadOffset();
     } catch (error) {
+      if (error instanceof RpcUnknownKindError) {
+        this.#stats.unknownKinds++;
+        return;
+      }
       this.#stats.malformed++;
       call?.fail(error as RpcError, true);
       return;

@@ -189,6 +189,26 @@ export class RpcProtocolError extends RpcError {
 }
 
 /**
+ * A well-formed version 2 header of a kind this peer does not know, e.g. one a later
+ * version adds. New kinds are informative only (docs/rpc-wire.md §3.2), so a caller ignores
+ * the message; where only one kind is valid (a worker's call connection) it is still a bad envelope.
+ *
+ * @example
+ * ```ts
+ * try { decodeHeader(frame); } catch (e) { if (e instanceof RpcUnknownKindError) console.log("ignored", e.kind); }
+ * ```
+ */
+export class RpcUnknownKindError extends RpcProtocolError {
+  /** The `kind` of the header. */
+  readonly kind: string;
+
+  constructor(kind: string) {
+    super(`unknown envelope kind ${JSON.stringify(kind)}`);
+    this.kind = kind;
+  }
+}
+
+/**
  * The call could not be delivered or answered: no route, a broker limit, or the client closed.
  * `code` is `RPC_UNAVAILABLE` or `RPC_RESOURCE_EXHAUSTED`.
  *

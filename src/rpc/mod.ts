@@ -37,7 +37,7 @@ export {
 export type { Envelope, Header, HeaderKind } from "./envelope.ts";
 export {
   RpcCancelledError, RpcDeadlineError, RpcError, RpcErrorCode, RpcHandlerError, RpcPayloadTooLargeError,
-  RpcProtocolError, RpcRemoteError, RpcUnavailableError, RpcValidationError,
+  RpcProtocolError, RpcRemoteError, RpcUnknownKindError, RpcUnavailableError, RpcValidationError,
 } from "./errors.ts";
 export type { RpcErrorBody, RpcErrorCodeValue, RpcValidationIssue } from "./errors.ts";
 export { contractJsonSchema, JSON_SCHEMA_DIALECT } from "./json-schema.ts";
