@@ -13,6 +13,7 @@ interface BunSocket {
   pause(): void;
   resume(): void;
   setNoDelay(noDelay: boolean): boolean;
+  flush(): void;
 }
 
 interface BunHandlers {
@@ -62,9 +63,11 @@ class BunStream extends NativeSocket {
       out.consumed(n);
       if (n < buf.length) {
         this.blocked = true;
+        s.flush();
         return;
       }
     }
+    s.flush();
     this.outEmptied();
   }
 
