@@ -8,7 +8,8 @@ interface BunSocket {
   readonly remotePort?: number;
   /** Bytes the kernel took at once (the rest is ours to keep until `drain`); -1 when closed. */
   write(data: Uint8Array): number;
-  end(): void;
+  /** Half-close (FIN); reading goes on. */
+  shutdown(): void;
   terminate(): void;
   pause(): void;
   resume(): void;
@@ -27,14 +28,15 @@ interface BunHandlers {
 }
 
 interface BunGlobal {
-  listen(o: { hostname: string; port: number; socket: BunHandlers }): { port: number; stop(closeActive?: boolean): void };
-  connect(o: { hostname: string; port: number; socket: BunHandlers; data?: BunStream }): Promise<BunSocket>;
+  listen(o: { hostname: string; port: number; allowHalfOpen: boolean; socket: BunHandlers }): { port: number; stop(closeActive?: boolean): void };
+  connect(o: { hostname: string; port: number; allowHalfOpen: boolean; socket: BunHandlers; data?: BunStream }): Promise<BunSocket>;
 }
 
 /**
  * A Bun socket as a {@link StreamSocket}. Bun hands each read to `data` as a fresh Buffer (not
  * reused), so frames may stay views of it; `write` takes what the kernel takes now and the
- * rest stays queued here until Bun's `drain`.
+ * rest stays queued here until Bun's `drain`. Sockets are half-open so that a peer's FIN does
+ * not cut what is still queued.
  */
 class BunStream extends NativeSocket {
   #s: BunSocket | undefined;
@@ -77,7 +79,7 @@ class BunStream extends NativeSocket {
   }
 
   protected shutdownWrite(): void {
-    this.#s?.end();
+    this.#s?.shutdown();
   }
 
   protected closeHandle(): void {
@@ -127,6 +129,9 @@ export const bunSockets: SocketApi = {
       const server = bun().listen({
         hostname: host,
         port,
+        // Half-closes are handled here (NativeSocket ends our side once our queue is out);
+        // without it, Bun closes the socket at the peer's FIN and unsent bytes are lost.
+        allowHalfOpen: true,
         socket: {
           ...BunStream.handlers,
           open: (s) => {
@@ -149,7 +154,7 @@ export const bunSockets: SocketApi = {
   },
   connect(host, port) {
     const stream = new BunStream();
-    bun().connect({ hostname: host, port, data: stream, socket: { ...BunStream.handlers, open: (s) => stream.attach(s) } })
+    bun().connect({ hostname: host, port, allowHalfOpen: true, data: stream, socket: { ...BunStream.handlers, open: (s) => stream.attach(s) } })
       .catch((err: Error) => stream.failedToConnect(err));
     return { socket: stream, reads: undefined };
   },
