@@ -545,7 +545,7 @@ async function socketsComparison(apis: SocketApiName[], rounds: number, ms: numb
       name: name(b.api),
       ends: (shape: Shape) => rawServiceEnds(b.endpoint, shape),
       sample: () => b.broker.sample(),
-    })), () => brokers[0]!.broker.sample(), { rounds, warmUpMs: WARM_UP_MS, ms, shapes }, BENCH);
+    })), () => brokers[0]!.broker.sample(), { rounds, warmUpMs: WARM_UP_MS, ms, shapes, compare: "ratio" }, BENCH);
     const rates = new Map<string, number[]>();
     for (let round = 0; round < (only.test("stream 1→1, 10 B") ? rounds : 0); round++) {
       for (const b of round % 2 === 0 ? brokers : [...brokers].reverse()) {
@@ -558,7 +558,8 @@ async function socketsComparison(apis: SocketApiName[], rounds: number, ms: numb
       const list = rates.get(b.api) as number[];
       rows.push({
         bench: BENCH, case: "stream 1→1, 10 B", impl: name(b.api), opsPerSec: median(list),
-        note: `msgs/s ${spread(list, (v) => Math.round(v).toLocaleString("en-US"))}`,
+        note: `msgs/s ${spread(list, (v) => Math.round(v).toLocaleString("en-US"))}` + (b === brokers[0] ? "" :
+          `; vs ${name(brokers[0]!.api)} per round ${spread(list.map((r, i) => r / rates.get(brokers[0]!.api)![i]!), (v) => `${v.toFixed(2)}×`)}`),
       });
     }
     return rows;

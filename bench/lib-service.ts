@@ -145,6 +145,8 @@ export interface ServiceImpl {
 
 export interface ServiceOptions {
   rounds: number;
+  /** How rows after the first compare with it: as a floor (default) or by rate ratio per round. */
+  compare?: "floor" | "ratio";
   warmUpMs: number;
   ms: number;
   shapes: Shape[];
@@ -206,7 +208,11 @@ export async function serviceRounds(
         list[0]!.fullGcs < 0 ? "GC n/a" : `full GCs ${pick((r) => r.fullGcs).join("/")}, scavenges ${pick((r) => r.scavenges).join("/")}`,
         `client CPU ${spread(pick((r) => r.clientCpuPct), f0)}%`,
       ];
-      if (impl !== impls[0]) {
+      if (impl !== impls[0] && opts.compare === "ratio") {
+        // Per round (the two ran back to back): this one's round trips/s over the first's.
+        const ratio = first.map((r, i) => list[i]!.rate / r.rate);
+        notes.push(`rt/s vs ${impls[0]!.name} per round ${spread(ratio, (v) => `${v.toFixed(2)}×`)}`);
+      } else if (impl !== impls[0]) {
         // Per round (the two ran back to back): the share of the first impl's round-trip time
         // that is not this floor's, and its CPU per message over this floor's.
         const share = first.map((r, i) => 1 - r.rate / list[i]!.rate);

@@ -1,7 +1,7 @@
 /** Test helpers shared by the transport tests (not a test file itself). */
 import { NATIVE_SOCKETS } from "../../src/transport/socket-api.ts";
 import type { Transport } from "../../src/transport/types.ts";
-import { zmtp } from "../../src/transport/zmtp.ts";
+import { zmtpWith } from "../../src/transport/zmtp.ts";
 
 export const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 export const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
@@ -68,19 +68,11 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
  * where it runs). Suites loop over these so every TCP test runs on each binding.
  */
 export const zmtpVariants: { label: string; socketApi: "node" | "native"; zmtp: Transport }[] = [
-  { label: "node:net sockets", socketApi: "node", zmtp: withSocketApi(zmtp, "node") },
+  { label: "node:net sockets", socketApi: "node", zmtp: zmtpWith("node") },
   ...(NATIVE_SOCKETS === undefined ? [] : [{
     label: `native ${NATIVE_SOCKETS.name === "bun" ? "Bun.listen/connect" : "Deno.listen/connect"} sockets (Bun/Deno only)`,
     socketApi: "native" as const,
-    zmtp: withSocketApi(zmtp, "native"),
+    zmtp: zmtpWith("native"),
   }]),
 ];
 
-/** `transport` with `socketApi` set on every socket it makes. */
-export function withSocketApi(transport: Transport, socketApi: "node" | "native"): Transport {
-  return {
-    name: transport.name,
-    router: (options) => transport.router({ ...options, socketApi }),
-    dealer: (options) => transport.dealer({ ...options, socketApi }),
-  };
-}
