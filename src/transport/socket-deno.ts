@@ -29,13 +29,21 @@ const READ_SIZE = 16 * 1024;
 
 /**
  * A Deno TCP connection as a {@link StreamSocket}: a read loop into a reusable buffer (the
- * chunks are transient) and a write loop that writes the queue until it is empty.
+ * chunks are transient) or, for large frames, straight into the frame's buffer, and a write
+ * loop that writes the queue until it is empty.
  */
 class DenoStream extends NativeSocket {
   #conn: DenoConn | undefined;
   #writing = false;
   #paused = false;
   #wake: (() => void) | undefined;
+  #target: (() => Uint8Array | undefined) | undefined;
+  #filled: ((n: number) => boolean) | undefined;
+
+  readDirect(target: () => Uint8Array | undefined, filled: (n: number) => boolean): void {
+    this.#target = target;
+    this.#filled = filled;
+  }
 
   attach(conn: DenoConn): void {
     this.#conn = conn;
@@ -61,13 +69,16 @@ class DenoStream extends NativeSocket {
       for (;;) {
         if (this.#paused) await new Promise<void>((resolve) => (this.#wake = resolve));
         if (this.destroyed) return;
-        const n = await conn.read(buf);
+        // A large frame's body goes straight into its buffer (no copy out of `buf`).
+        const target = this.#target?.();
+        const n = await conn.read(target ?? buf);
         if (this.destroyed) return;
         if (n === null) {
           this.peerEnded();
           return;
         }
-        this.received(buf.subarray(0, n), true);
+        if (target === undefined) this.received(buf.subarray(0, n), true);
+        else if (!(this.#filled as (n: number) => boolean)(n)) this.#paused = true;
       }
     } catch (err) {
       this.failed(err as Error);

@@ -23,6 +23,12 @@ export interface StreamSocket {
   /** Send what is queued, then shut down the sending side; `cb` once that is done. */
   end(cb?: () => void): unknown;
   destroy(): unknown;
+  /**
+   * Optional (Deno): read into `target()` whenever it returns a buffer (the rest of a large
+   * frame's body) instead of the socket's own, and report it with `filled(n)` in place of a
+   * `data` event; `filled` returning false pauses the socket as after `data`.
+   */
+  readDirect?(target: () => Uint8Array | undefined, filled: (n: number) => boolean): void;
   on(event: "data", listener: (chunk: Uint8Array, transient?: boolean) => void): unknown;
   on(event: "error", listener: (err: Error) => void): unknown;
   on(event: "close" | "drain", listener: () => void): unknown;

@@ -183,6 +183,7 @@ export class TcpConnection {
       socket.on("data", (chunk: Uint8Array, transient?: boolean) => {
         if (!this.received(chunk, chunk.length, transient === true)) socket.pause();
       });
+      socket.readDirect?.(() => this.session.readTarget(DIRECT_MIN), (n) => this.received(undefined, n));
     }
     socket.on("error", (err: Error) => {
       this.#socketError = err;
