@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { createServer, type Socket } from "node:net";
 import { describe, it } from "node:test";
-import { NATIVE_SOCKETS } from "../../src/transport/socket-api.ts";
+import { TransportError } from "../../src/transport/errors.ts";
+import { NATIVE_SOCKETS, socketApiFor } from "../../src/transport/socket-api.ts";
 import type { SocketApi, StreamListener, StreamSocket } from "../../src/transport/stream-socket.ts";
 import { until } from "./helpers.ts";
 
@@ -122,3 +123,17 @@ for (const { label, api } of apis) {
     });
   });
 }
+
+describe("socketApi option", () => {
+  const badOption = (e: unknown) => e instanceof TransportError && e.code === "BAD_OPTION";
+
+  it("node is node:net on every runtime; an unknown value is TransportError BAD_OPTION", () => {
+    assert.equal(socketApiFor("node").name, "node");
+    assert.throws(() => socketApiFor("fast" as never), badOption);
+  });
+
+  it("native is Bun's or Deno's own API there, and TransportError BAD_OPTION on Node (which has none)", () => {
+    if (NATIVE_SOCKETS === undefined) assert.throws(() => socketApiFor("native"), badOption);
+    else assert.equal(socketApiFor("native"), NATIVE_SOCKETS);
+  });
+});
