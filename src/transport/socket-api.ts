@@ -11,9 +11,12 @@ export const NATIVE_SOCKETS: SocketApi | undefined = g.Bun !== undefined ? bunSo
 
 /**
  * Whether `auto` picks the native API on this runtime: set from same-run A/B measurements of
- * the broker bench (`BENCH_SOCKETS=node,native`, see docs/broker.md).
+ * the broker bench (`BENCH_SOCKETS=node,native`, broker only, clients on node:net; 2026-12-06,
+ * 2 runs of 5 alternating rounds each). Per-round native/node round-trip rates, medians of the
+ * two runs: Bun 1.20/1.42 for 4 workers × 64 in flight at 10 B, ~1.0 sequential, with 10-20%
+ * less broker CPU per message; Deno 1.77/1.17 pipelined 10 B, 1.51/1.58 sequential 64 KiB.
  */
-const AUTO_NATIVE: Record<"bun" | "deno", boolean> = { bun: false, deno: false };
+const AUTO_NATIVE: Record<"bun" | "deno", boolean> = { bun: true, deno: true };
 
 /**
  * The socket API for a `socketApi` option (default `auto`).
