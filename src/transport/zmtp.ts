@@ -5,7 +5,8 @@ import type { Transport } from "./types.ts";
 
 /**
  * The pure-TypeScript ZMTP 3.1 transport over TCP: `node:net` on Node; on Bun and Deno the
- * runtime's own sockets by default (option `socketApi`, see {@link zmtpWith}). Interoperates with libzmq 4.x DEALER/ROUTER sockets, NULL and PLAIN mechanisms.
+ * runtime's own sockets by default (option `socketApi`, see {@link zmtpWith}). Interoperates
+ * with libzmq 4.x DEALER/ROUTER sockets, NULL and PLAIN mechanisms.
  *
  * DEALER `send` throws TransportError `SEND_QUEUE_FULL` when no peer can take a message and
  * `sendHighWaterMark` (default 1000) messages already wait.
