@@ -159,7 +159,7 @@ export const denoSockets: SocketApi = {
       return Promise.reject(err);
     }
     let closed = false;
-    void (async () => {
+    const accepting = (async () => {
       try {
         for await (const conn of listener) {
           const stream = new DenoStream();
@@ -172,6 +172,8 @@ export const denoSockets: SocketApi = {
     })();
     return Promise.resolve({
       port: listener.addr.port ?? port,
+      // Deno frees the port only once the pending accept has been cancelled, so close()
+      // waits for that: the port can then be bound again at once (a broker restart).
       close: () => {
         closed = true;
         try {
@@ -179,7 +181,7 @@ export const denoSockets: SocketApi = {
         } catch {
           // already closed
         }
-        return Promise.resolve();
+        return accepting;
       },
     });
   },

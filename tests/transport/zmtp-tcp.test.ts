@@ -44,6 +44,20 @@ for (const { label, zmtp } of zmtpVariants) {
       await router.close();
     });
 
+    it("once close() resolves, the port can be bound again at once (a broker restart)", async () => {
+      const first = zmtp.router();
+      const endpoint = await first.bind("tcp://127.0.0.1:0");
+      const dealer = zmtp.dealer();
+      const up = next(first, "connect");
+      dealer.connect(endpoint);
+      await up;
+      await first.close();
+      const second = zmtp.router();
+      assert.equal(await second.bind(endpoint), endpoint);
+      await dealer.close();
+      await second.close();
+    });
+
     it("binding a port already in use fails with BIND_FAILED", async () => {
       const a = zmtp.router();
       const ep = await a.bind("tcp://127.0.0.1:0");
