@@ -71,7 +71,8 @@ export { decode, encode, MessageId, StatusCode } from "./src/proto/mod.ts";
 export type { Content, DecodeOptions, DecodeResult, MlmMessage, MlmMessageType } from "./src/proto/mod.ts";
 
 // ---- Transports
-export { zmtp } from "./src/transport/zmtp.ts";
+export { zmtp, zmtpWith } from "./src/transport/zmtp.ts";
+export type { SocketApiChoice } from "./src/transport/stream-socket.ts";
 export { inproc } from "./src/transport/inproc.ts";
 export type {
   CurveAuthorizer, CurveClientOptions, CurveKeyInput, CurveServerOptions, DealerOptions, DealerSocket, Frames,

@@ -64,6 +64,11 @@ export interface BrokerOptions {
    * them to the garbage collector. Applies to the `zmtp` transport on Node. Default true.
    */
   recycleBuffers?: boolean;
+  /**
+   * The sockets under the `zmtp` transport: `node` (node:net), `native` (Bun's or Deno's own;
+   * an error on Node) or `auto` (default: whichever measured faster on this runtime).
+   */
+  socketApi?: "node" | "native" | "auto";
   /** Receives log records from the start (also available later as the `log` event). */
   log?: (entry: BrokerLogEntry) => void;
   /**
@@ -164,7 +169,10 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   // few thousand per second keep the GC running full collections (docs/broker.md §Memory).
   const recycle = transport === zmtp && RECYCLES_BUFFERS && options.recycleBuffers !== false;
   const pool = recycle ? new BufferPool() : undefined;
-  const routerOptions: TcpRouterOptions = { linger, ...transportLimits(core.limits), ...(pool ? { pool } : {}) };
+  const routerOptions: TcpRouterOptions = {
+    linger, ...transportLimits(core.limits), ...(pool ? { pool } : {}),
+    ...(options.socketApi ? { socketApi: options.socketApi } : {}),
+  };
   if (auth?.mechanism === "plain") routerOptions.plain = { authenticate: authenticator(auth) };
   const router = transport.router(routerOptions);
   const broker = new MlmBroker(core, router, router instanceof TcpRouter ? 0 : linger, pool, store);

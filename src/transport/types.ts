@@ -94,6 +94,13 @@ export interface SocketOptions {
    * Default 30000; 0 = no limit.
    */
   handshakeTimeout?: number;
+  /**
+   * The sockets under the `zmtp` transport: `node` (`node:net`), `native` (`Bun.listen` /
+   * `Bun.connect` on Bun, `Deno.listen` / `Deno.connect` on Deno; TransportError `BAD_OPTION`
+   * on Node, which has none) or `auto` (the default: whichever the broker bench measured
+   * faster on this runtime). Other transports ignore it.
+   */
+  socketApi?: "node" | "native" | "auto";
 }
 
 /**
