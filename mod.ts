@@ -26,7 +26,7 @@
 
 // ---- Typed RPC: contracts, clients, workers
 export {
-  Bytes, connect, contractJsonSchema, defineService, isStreamMethod, JSON_SCHEMA_DIALECT, serve,
+  Bytes, connect, contractFromJsonSchema, contractJsonSchema, defineService, isStreamMethod, JSON_SCHEMA_DIALECT, serve,
 } from "./src/rpc/mod.ts";
 export type {
   CallOptions, ChunkOf, ClientMethod, ContractMap, Handler, HandlerContext, Handlers, InputOf, JsonSchemaDocument,

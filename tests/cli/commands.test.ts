@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { assertOneLineError, root, runCli, runtime, startCli, tsCommand } from "./helpers.ts";
 import type { CliProcess } from "./helpers.ts";
+import { echo } from "./fixtures/echo-contract.ts";
 
 const work = mkdtempSync(join(tmpdir(), "malamute-cli-"));
 let broker: CliProcess;
@@ -224,6 +225,22 @@ describe("malamute commands against a broker process", () => {
       assert.equal(typed.stdout, '"a"\n"b"\n"c"\n');
       assert.equal(raw.code, 0, raw.stderr);
       assert.equal(raw.stdout, '"d"\n"e"\n');
+    });
+
+    it("--contract accepts the .json document toJsonSchema() exports: validates, streams, carries bytes", async () => {
+      const schema = join(work, "cli-echo.schema.json");
+      writeFileSync(schema, JSON.stringify(echo.toJsonSchema(), null, 2));
+      const [bad, sum, words] = await Promise.all([
+        runCli(["call", ...e(), "cli-echo.say", '{"text": 5}', "--contract", schema]),
+        runCli(["call", ...e(), "cli-echo.sum", '{"data": {"$base64": "AQID"}}', "--contract", schema]),
+        runCli(["call", ...e(), "cli-echo.words", '{"text": "x y"}', "--contract", schema]),
+      ]);
+      assert.equal(bad.code, 2);
+      assert.match(assertOneLineError(bad.stderr), /invalid input at \/text/);
+      assert.equal(sum.code, 0, sum.stderr);
+      assert.equal(sum.stdout, "6\n");
+      assert.equal(words.code, 0, words.stderr);
+      assert.equal(words.stdout, '"x"\n"y"\n');
     });
 
     it("errors: remote failure exit 1, unknown method exit 2, no worker → deadline exit 1, each one line", async () => {

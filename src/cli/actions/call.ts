@@ -1,10 +1,11 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import Type from "typebox";
 import { connect } from "../../rpc/client.ts";
 import type { RpcClient, RpcClientOptions } from "../../rpc/client.ts";
 import { defineService, isStreamMethod } from "../../rpc/contract.ts";
+import { contractFromJsonSchema } from "../../rpc/json-schema-contract.ts";
 import type { ServiceContract } from "../../rpc/contract.ts";
 import { RpcCancelledError, RpcDeadlineError, RpcRemoteError, RpcValidationError } from "../../rpc/errors.ts";
 import { splitTarget } from "../commands/call.ts";
@@ -106,6 +107,7 @@ function rawContract(service: string, method: string, stream: boolean): ServiceC
  * an exported object such as `export const contracts = { a, b }`).
  */
 async function loadContract(path: string, service: string): Promise<ServiceContract> {
+  if (/\.json$/i.test(path)) return loadJsonContract(path, service);
   let module: Record<string, unknown>;
   try {
     module = await import(pathToFileURL(resolve(path)).href) as Record<string, unknown>;
@@ -131,6 +133,26 @@ async function loadContract(path: string, service: string): Promise<ServiceContr
     const names = [...new Set(found.map((c) => c.name))];
     throw new CliError("CLI_CONTRACT", `${path} exports no contract for service "${service}"`, {
       hint: names.length > 0 ? `it has: ${names.join(", ")}` : "export the value returned by defineService()",
+      exitCode: ExitCode.usage,
+    });
+  }
+  return contract;
+}
+
+/** A contract from the JSON Schema document `contract.toJsonSchema()` exports: no TypeScript loader needed. */
+async function loadJsonContract(path: string, service: string): Promise<ServiceContract> {
+  let contract: ServiceContract;
+  try {
+    contract = contractFromJsonSchema(JSON.parse(await readFile(path, "utf8")));
+  } catch (error) {
+    throw new CliError("CLI_CONTRACT", `cannot load contract document ${path}: ${(error as Error).message}`, {
+      hint: "write it with JSON.stringify(contract.toJsonSchema()) (or contractJsonSchema(contract))",
+      exitCode: ExitCode.usage,
+      cause: error,
+    });
+  }
+  if (contract.name !== service) {
+    throw new CliError("CLI_CONTRACT", `${path} is the contract of service "${contract.name}", not "${service}"`, {
       exitCode: ExitCode.usage,
     });
   }
