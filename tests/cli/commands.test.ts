@@ -243,6 +243,20 @@ describe("malamute commands against a broker process", () => {
       assert.equal(words.stdout, '"x"\n"y"\n');
     });
 
+    it("a method called the wrong way names the flag to use: --stream, or without it (exit 2)", async () => {
+      const [streamWithout, unaryWith, unaryWithContract] = await Promise.all([
+        runCli(["call", ...e(), "cli-echo.words", '{"text": "a b"}']),
+        runCli(["call", ...e(), "cli-echo.say", '{"text": "a"}', "--stream"]),
+        runCli(["call", ...e(), "cli-echo.say", '{"text": "a"}', "--stream", "--contract", contract]),
+      ]);
+      assert.equal(streamWithout.code, 2, streamWithout.stderr);
+      assert.match(assertOneLineError(streamWithout.stderr), /cli-echo\.words streams its results; call it with --stream/);
+      assert.equal(unaryWith.code, 2, unaryWith.stderr);
+      assert.match(assertOneLineError(unaryWith.stderr), /cli-echo\.say is a unary method; call it without --stream/);
+      assert.equal(unaryWithContract.code, 2, unaryWithContract.stderr);
+      assert.match(assertOneLineError(unaryWithContract.stderr), /cli-echo\.say is a unary method.*call it without --stream/);
+    });
+
     it("errors: remote failure exit 1, unknown method exit 2, no worker → deadline exit 1, each one line", async () => {
       const [remote, unknown, nobody] = await Promise.all([
         runCli(["call", ...e(), "cli-echo.fail"]),

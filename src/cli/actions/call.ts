@@ -7,7 +7,7 @@ import type { RpcClient, RpcClientOptions } from "../../rpc/client.ts";
 import { defineService, isStreamMethod } from "../../rpc/contract.ts";
 import { contractFromJsonSchema } from "../../rpc/json-schema-contract.ts";
 import type { ServiceContract } from "../../rpc/contract.ts";
-import { RpcCancelledError, RpcDeadlineError, RpcRemoteError, RpcValidationError } from "../../rpc/errors.ts";
+import { RpcCancelledError, RpcDeadlineError, RpcProtocolError, RpcRemoteError, RpcValidationError } from "../../rpc/errors.ts";
 import { splitTarget } from "../commands/call.ts";
 import type { CallFlags } from "../commands/call.ts";
 import { connectFailure, replyAddress } from "../connect.ts";
@@ -37,6 +37,12 @@ export async function runCall(target: string, inputArg: string | undefined, flag
   if (schema === undefined) {
     throw new CliError("CLI_CONTRACT", `the contract of ${service} has no method "${method}"`, {
       hint: `its methods are: ${Object.keys(contract.methods).join(", ") || "(none)"}`,
+      exitCode: ExitCode.usage,
+    });
+  }
+  if (flags.stream === true && !isStreamMethod(schema)) {
+    throw new CliError("CLI_USAGE", `${service}.${method} is a unary method (says --contract)`, {
+      hint: "call it without --stream",
       exitCode: ExitCode.usage,
     });
   }
@@ -78,7 +84,7 @@ export async function runCall(target: string, inputArg: string | undefined, flag
     }
     return ExitCode.ok;
   } catch (error) {
-    throw callFailure(error, service, flags);
+    throw callFailure(error, `${service}.${method}`, flags);
   } finally {
     progress.clear();
     disposeSignals();
@@ -202,7 +208,18 @@ function progressReporter(label: string, quiet: boolean, io: CliIo): { report(va
   };
 }
 
-function callFailure(error: unknown, service: string, flags: CallFlags): unknown {
+function callFailure(error: unknown, target: string, flags: CallFlags): unknown {
+  const service = splitTarget(target).service;
+  const worker = error instanceof RpcProtocolError ? (error.details as { worker?: string } | undefined)?.worker : undefined;
+  if (worker !== undefined) {
+    // The reply's kind says how the worker serves the method: name the flag that matches it.
+    const streams = worker === "stream";
+    return new CliError("CLI_USAGE", `${target} ${streams ? "streams its results" : "is a unary method"}`, {
+      hint: streams ? "call it with --stream (or give --contract)" : "call it without --stream",
+      exitCode: ExitCode.usage,
+      cause: error,
+    });
+  }
   if (error instanceof RpcValidationError) {
     return new CliError("CLI_RPC", error.message, {
       hint: "fix the input to match the contract (see its schema)",
