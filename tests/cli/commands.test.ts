@@ -378,17 +378,25 @@ describe("malamute broker startup", () => {
       writeFileSync(cfg, "server\n    timeout = soon\n");
       await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
       const busy = `tcp://127.0.0.1:${(holder.address() as { port: number }).port}`;
-      const [bad, missing, inUse] = await Promise.all([
+      const [bad, missing, inUse, unknownHost] = await Promise.all([
         runCli(["broker", "--config", cfg]),
         runCli(["broker", "--config", join(dir, "missing.cfg")]),
         runCli(["broker", "--bind", busy]),
+        runCli(["broker", "--bind", "tcp://no-such-host.invalid:9999"]),
       ]);
       assert.equal(bad.code, 2);
       assert.match(assertOneLineError(bad.stderr), /server\/timeout: "soon" is not a whole number; fix the config file/);
+      // Each hint follows from the actual cause (issue 20 item 8).
       assert.equal(missing.code, 2);
-      assert.match(assertOneLineError(missing.stderr), /cannot read config file/);
+      const missingLine = assertOneLineError(missing.stderr);
+      assert.match(missingLine, /cannot read config file.*ENOENT.*; check the --config path/);
+      assert.doesNotMatch(missingLine, /fix the config file/);
       assert.equal(inUse.code, 1);
-      assert.match(assertOneLineError(inUse.stderr), /cannot bind tcp:\/\/127\.0\.0\.1:\d+.*another --bind endpoint/);
+      assert.match(assertOneLineError(inUse.stderr), /cannot bind tcp:\/\/127\.0\.0\.1:\d+.*is another broker already listening there\?.*another --bind endpoint/);
+      assert.equal(unknownHost.code, 1);
+      const hostLine = assertOneLineError(unknownHost.stderr);
+      assert.match(hostLine, /no-such-host\.invalid.*; the host name does not resolve/);
+      assert.doesNotMatch(hostLine, /another broker/);
     } finally {
       await new Promise<void>((resolve) => holder.close(() => resolve()));
       rmSync(dir, { recursive: true, force: true });
