@@ -519,7 +519,7 @@ class Worker implements RpcWorker, ReplySink {
         run.reply.ack(this.address);
       }
       if (now >= run.deadline && run.abortReason === undefined) {
-        run.abort(new RpcDeadlineError(`${this.service}.${run.method} missed its deadline`));
+        run.abort(new RpcDeadlineError("missed its deadline on the worker"));
       }
     }
   }

@@ -258,17 +258,25 @@ describe("malamute commands against a broker process", () => {
     });
 
     it("errors: remote failure exit 1, unknown method exit 2, no worker → deadline exit 1, each one line", async () => {
-      const [remote, unknown, nobody] = await Promise.all([
+      const [remote, unknown, nobody, slow] = await Promise.all([
         runCli(["call", ...e(), "cli-echo.fail"]),
         runCli(["call", ...e(), "cli-echo.nope", "{}", "--contract", contract]),
         runCli(["call", ...e(), "cli-nobody.run", "{}", "--deadline", "300"]),
+        runCli(["call", ...e(), "cli-echo.sleep", '{"ms": 5000}', "--deadline", "300"]),
       ]);
       assert.equal(remote.code, 1);
       assert.match(assertOneLineError(remote.stderr), /cli-echo\.fail: deliberate failure \[CLI_TEST_FAIL\]/);
       assert.equal(unknown.code, 2);
-      assert.match(assertOneLineError(unknown.stderr), /has no method "nope"; its methods are: say, blob, sum, words, fail/);
+      assert.match(assertOneLineError(unknown.stderr), /has no method "nope"; its methods are: say, blob, sum, words, fail, sleep/);
       assert.equal(nobody.code, 1);
-      assert.match(assertOneLineError(nobody.stderr), /--deadline 300 ms.*is a worker for "cli-nobody" running\?/);
+      assert.match(assertOneLineError(nobody.stderr), /--deadline 300 ms.*no worker for "cli-nobody" is registered with the broker/);
+      // A worker that runs but is slow is not told to start one (issue 20 item 8).
+      assert.equal(slow.code, 1);
+      const slowLine = assertOneLineError(slow.stderr);
+      // The client's timer or the worker's may fire first; either way the advice is to wait longer.
+      assert.match(slowLine, /^malamute: cli-echo\.sleep:? missed its deadline.* \(--deadline 300 ms\); (1 worker for "cli-echo" is registered but did not answer in time|a worker took the call but did not finish in time); raise --deadline$/);
+      assert.doesNotMatch(slowLine, /cli-echo\.sleep: cli-echo\.sleep/);
+      assert.doesNotMatch(slowLine, /running\?/);
     });
   });
 

@@ -7,7 +7,7 @@ import type { RpcClient, RpcClientOptions } from "../../rpc/client.ts";
 import { defineService, isStreamMethod } from "../../rpc/contract.ts";
 import { contractFromJsonSchema } from "../../rpc/json-schema-contract.ts";
 import type { ServiceContract } from "../../rpc/contract.ts";
-import { RpcCancelledError, RpcDeadlineError, RpcProtocolError, RpcRemoteError, RpcValidationError } from "../../rpc/errors.ts";
+import { RpcCancelledError, RpcDeadlineError, RpcErrorCode, RpcProtocolError, RpcRemoteError, RpcValidationError } from "../../rpc/errors.ts";
 import { splitTarget } from "../commands/call.ts";
 import type { CallFlags } from "../commands/call.ts";
 import { connectFailure, replyAddress } from "../connect.ts";
@@ -84,7 +84,7 @@ export async function runCall(target: string, inputArg: string | undefined, flag
     }
     return ExitCode.ok;
   } catch (error) {
-    throw callFailure(error, `${service}.${method}`, flags);
+    throw await callFailure(error, `${service}.${method}`, flags);
   } finally {
     progress.clear();
     disposeSignals();
@@ -208,7 +208,7 @@ function progressReporter(label: string, quiet: boolean, io: CliIo): { report(va
   };
 }
 
-function callFailure(error: unknown, target: string, flags: CallFlags): unknown {
+async function callFailure(error: unknown, target: string, flags: CallFlags): Promise<unknown> {
   const service = splitTarget(target).service;
   const worker = error instanceof RpcProtocolError ? (error.details as { worker?: string } | undefined)?.worker : undefined;
   if (worker !== undefined) {
@@ -231,8 +231,16 @@ function callFailure(error: unknown, target: string, flags: CallFlags): unknown 
     return new CliError("CLI_CANCELLED", "call cancelled", { exitCode: 130, cause: error });
   }
   if (error instanceof RpcDeadlineError) {
+    // Whether anyone serves the method decides the advice: start a worker, or wait longer.
+    const { workersOf } = await import("./stat.ts");
     return new CliError("CLI_TIMEOUT", `${error.message} (--deadline ${flags.deadline} ms)`, {
-      hint: `is a worker for "${service}" running? check with \`malamute stat\`, or raise --deadline`,
+      hint: deadlineHint(service, await workersOf(flags, service)),
+      cause: error,
+    });
+  }
+  if (error instanceof RpcRemoteError && error.code === RpcErrorCode.DEADLINE_EXCEEDED) {
+    return new CliError("CLI_TIMEOUT", `${error.message} (--deadline ${flags.deadline} ms)`, {
+      hint: "a worker took the call but did not finish in time; raise --deadline",
       cause: error,
     });
   }
@@ -240,4 +248,19 @@ function callFailure(error: unknown, target: string, flags: CallFlags): unknown 
     return new CliError("CLI_RPC", `${error.message} [${error.code}]`, { cause: error });
   }
   return error;
+}
+
+/**
+ * The advice for a call that missed its deadline, from how many workers offer the service
+ * (`undefined` when the broker cannot say).
+ *
+ * @example
+ * ```ts
+ * deadlineHint("imgsvc", 0); // 'no worker for "imgsvc" is registered with the broker: start one…'
+ * ```
+ */
+export function deadlineHint(service: string, workers: number | undefined): string {
+  if (workers === undefined) return `is a worker for "${service}" running, and is it slower than --deadline? check with \`malamute stat\``;
+  if (workers === 0) return `no worker for "${service}" is registered with the broker: start one (see \`malamute stat\`)`;
+  return `${workers} worker${workers === 1 ? "" : "s"} for "${service}" ${workers === 1 ? "is" : "are"} registered but did not answer in time; raise --deadline`;
 }
