@@ -57,8 +57,8 @@ export { FileStore, MemoryStore, StorageError } from "./src/storage/mod.ts";
 export type {
   BrokerStore, FsyncPolicy, JournalEntry, JournalRetention, RetentionRule, StorageOp, StorageStats,
 } from "./src/storage/mod.ts";
-export { compilePattern, isValidPattern } from "./src/broker/pattern.ts";
-export type { Pattern, PatternLimits } from "./src/broker/pattern.ts";
+export { compilePattern, isValidPattern } from "./src/proto/pattern.ts";
+export type { Pattern, PatternLimits } from "./src/proto/pattern.ts";
 
 // ---- MLM wire codec
 export { decode, encode, MessageId, StatusCode } from "./src/proto/mod.ts";
