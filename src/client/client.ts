@@ -1,5 +1,6 @@
 import { decode, encode } from "../proto/mod.ts";
 import type { MailboxSend, MlmMessage, ServiceSend, StreamSend } from "../proto/mod.ts";
+import { compilePattern } from "../proto/pattern.ts";
 import { TransportError } from "../transport/errors.ts";
 import type { DealerSocket, Frames, Transport } from "../transport/types.ts";
 import { zmtp } from "../transport/zmtp.ts";
@@ -360,6 +361,8 @@ export class MlmClient {
       if (this.#consumers.routes(stream)) {
         return Promise.reject(badArgument(`${what}: the stream has a consumer on this client; cancel it before a plain subscription`));
       }
+      const invalid = invalidPattern(what, pattern);
+      if (invalid !== undefined) return Promise.reject(invalid);
       return this.#command({ type: "STREAM_READ", stream, pattern }, what, true);
     }
     return this.#startConsumer(stream, pattern, options, what);
@@ -371,6 +374,8 @@ export class MlmClient {
       if (typeof options !== "object" || options === null) throw badArgument(`${what}: options must be an object`);
       // Checked like the STREAM-READ it stands for: names and patterns the codec would refuse.
       encodeOrThrow({ type: "STREAM_READ", stream, pattern });
+      const invalid = invalidPattern(what, pattern);
+      if (invalid !== undefined) throw invalid;
       const from = wireFrom(options.from);
       const name = options.durable === undefined ? undefined : checkConsumerName(options.durable);
       if (!this.#features.features.includes(FEATURE_REPLAY)) {
@@ -455,7 +460,10 @@ export class MlmClient {
    * ```
    */
   setWorker(service: string, pattern: string): Promise<void> {
-    return this.#command({ type: "SERVICE_OFFER", address: service, pattern }, `setWorker(${JSON.stringify(service)})`, true);
+    const what = `setWorker(${JSON.stringify(service)})`;
+    const invalid = invalidPattern(what, pattern);
+    if (invalid !== undefined) return Promise.reject(invalid);
+    return this.#command({ type: "SERVICE_OFFER", address: service, pattern }, what, true);
   }
 
   // ---------------------------------------------------------------- sends
@@ -1300,4 +1308,14 @@ function encodeOrThrow(message: MlmMessage): Frames {
 
 function asError(value: unknown): Error {
   return value instanceof Error ? value : new Error(String(value));
+}
+
+/**
+ * The error for a pattern the broker could never match as meant (`((`): refused before it is
+ * sent, since a C broker accepts it silently and the subscription would just never deliver.
+ */
+function invalidPattern(what: string, pattern: string): MlmError | undefined {
+  if (typeof pattern !== "string") return undefined; // the codec reports a non-string
+  const compiled = compilePattern(pattern);
+  return compiled.valid ? undefined : badArgument(`${what}: invalid pattern ${JSON.stringify(pattern)}: ${compiled.error}`);
 }
