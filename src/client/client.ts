@@ -133,6 +133,8 @@ export class MlmClient {
   /** Closing of connections given up for a fresh one (awaited by close(), so nothing leaks). */
   readonly #retired = new Set<Promise<void>>();
   #features: BrokerFeatures = CLASSIC_BROKER;
+  /** The last failed connection attempt while connect() waits, named by its timeout error. */
+  #lastAttemptError: Error | undefined;
   #canConfirm = false;
   readonly #events = new Emitter<MlmClientEvents>();
   readonly #inbox: Inbox;
@@ -221,6 +223,7 @@ export class MlmClient {
     dealer.on("message", this.#onMessage);
     dealer.on("connect", this.#onTransportConnect);
     dealer.on("disconnect", this.#onTransportDisconnect);
+    dealer.on("attemptFailed", this.#onAttemptFailed);
     dealer.on("error", this.#onTransportError);
     return dealer;
   }
@@ -748,7 +751,12 @@ export class MlmClient {
       this.#connectWaiter = { resolve, reject };
       this.#connectTimer = setTimeout(() => {
         this.#connectTimer = undefined;
-        void this.#failConnect(new MlmError("MLM_TIMEOUT", `no OK from the broker at ${this.#endpoint} within ${this.#options.timeout} ms`));
+        const last = this.#lastAttemptError;
+        void this.#failConnect(new MlmError(
+          "MLM_TIMEOUT",
+          `no OK from the broker at ${this.#endpoint} within ${this.#options.timeout} ms${last ? ` (last attempt: ${last.message})` : ""}`,
+          last ? { cause: last } : undefined,
+        ));
       }, this.#options.timeout);
       try {
         this.#dealer.connect(this.#endpoint);
@@ -1020,7 +1028,21 @@ export class MlmClient {
   };
 
   readonly #onTransportError = (error: Error): void => {
+    // During connect(), a transport error is a handshake the broker refused (bad PLAIN
+    // credentials, incompatible peer): the socket has stopped retrying, so waiting is useless.
+    if (this.#connectWaiter !== undefined) {
+      void this.#failConnect(new MlmError("MLM_UNREACHABLE", `the broker at ${this.#endpoint} refused the handshake: ${error.message}`, { cause: error }));
+      return;
+    }
     this.#events.emit("error", error);
+  };
+
+  /** Only while connect() waits: later failed attempts are the reconnect schedule's business. */
+  readonly #onAttemptFailed = (_endpoint: string, error: Error): void => {
+    if (this.#connectWaiter === undefined) return;
+    this.#lastAttemptError = error;
+    if (this.#options.waitForBroker) return;
+    void this.#failConnect(new MlmError("MLM_UNREACHABLE", `cannot reach the broker at ${this.#endpoint}: ${error.message}`, { cause: error }));
   };
 
   readonly #onMessage = (frames: Frames): void => {
