@@ -26,8 +26,8 @@
 
 // ---- Typed RPC: contracts, clients, workers
 export {
-  Bytes, connect, contractJsonSchema, DEFAULT_DURATION_BUCKETS, defineService, isStreamMethod, JSON_SCHEMA_DIALECT,
-  registerRpcMetrics, serve,
+  Bytes, connect, contractFromJsonSchema, contractJsonSchema, DEFAULT_DURATION_BUCKETS, defineService, isStreamMethod,
+  JSON_SCHEMA_DIALECT, registerRpcMetrics, serve,
 } from "./src/rpc/mod.ts";
 export type {
   CallOptions, ChunkOf, ClientMethod, ContractMap, Handler, HandlerContext, Handlers, InputOf, JsonSchemaDocument,
@@ -63,8 +63,8 @@ export { FileStore, MemoryStore, StorageError } from "./src/storage/mod.ts";
 export type {
   BrokerStore, FsyncPolicy, JournalEntry, JournalRetention, RetentionRule, StorageOp, StorageStats,
 } from "./src/storage/mod.ts";
-export { compilePattern, isValidPattern } from "./src/broker/pattern.ts";
-export type { Pattern, PatternLimits } from "./src/broker/pattern.ts";
+export { compilePattern, isValidPattern } from "./src/proto/pattern.ts";
+export type { Pattern, PatternLimits } from "./src/proto/pattern.ts";
 
 // ---- MLM wire codec
 export { decode, encode, MessageId, StatusCode } from "./src/proto/mod.ts";

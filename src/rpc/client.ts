@@ -1,5 +1,6 @@
 import { ConfirmStatus } from "../broker/status.ts";
 import { MlmClient } from "../client/client.ts";
+import { MlmError } from "../client/errors.ts";
 import type { Confirmation, Delivery, MlmClientOptions } from "../client/types.ts";
 import type { Transport } from "../transport/types.ts";
 import { CallTable } from "./call-table.ts";
@@ -189,7 +190,12 @@ export async function connect<const S extends ContractMap>(
   const address = options.address ?? `rpc-client-${randomHex(8)}`;
   const mlmOptions: MlmClientOptions = { noMailboxConfirms: true, storedConfirms: false, ...options.mlm, address };
   if (options.transport !== undefined) mlmOptions.transport = options.transport;
-  const [mlm, otel] = await Promise.all([MlmClient.connect(endpoint, mlmOptions), loadOtel(options.tracing ?? true)]);
+  const [mlm, otel] = await Promise.all([
+    MlmClient.connect(endpoint, mlmOptions).catch((error: unknown) => {
+      throw unavailable(error);
+    }),
+    loadOtel(options.tracing ?? true),
+  ]);
   try {
     await mlm.setProducer(CANCEL_STREAM);
   } catch (error) {
@@ -504,4 +510,15 @@ class ClientCore implements CallHost {
     this.#mlm.off("connected", this.#onBack);
     await this.#mlm.close();
   }
+}
+
+/**
+ * A broker that cannot be reached (refused, unresolved, handshake refused, no answer in time) is
+ * an RPC failure like any other: `RpcUnavailableError` with the MLM error as `cause`, so one
+ * `instanceof RpcError` catches it. Bad options stay as they are.
+ */
+function unavailable(error: unknown): unknown {
+  if (!(error instanceof MlmError)) return error;
+  if (error.code !== "MLM_UNREACHABLE" && error.code !== "MLM_TIMEOUT" && error.code !== "MLM_NOT_CONNECTED") return error;
+  return new RpcUnavailableError(RpcErrorCode.UNAVAILABLE, error.message, { cause: error });
 }

@@ -261,7 +261,10 @@ export interface RpcErrorBody {
  */
 export function errorBody(error: unknown): RpcErrorBody {
   if (error instanceof RpcError) {
-    const body: RpcErrorBody = { code: error.code, message: error.message };
+    // The caller's RpcRemoteError names the service and method, so the worker's own label
+    // (the context of a validation error) would print it twice.
+    const message = error instanceof RpcValidationError ? new RpcValidationError(error.role, error.issues).message : error.message;
+    const body: RpcErrorBody = { code: error.code, message };
     if (error.details !== undefined) body.details = error.details;
     return body;
   }

@@ -41,6 +41,7 @@ export {
 } from "./errors.ts";
 export type { RpcErrorBody, RpcErrorCodeValue, RpcValidationIssue } from "./errors.ts";
 export { contractJsonSchema, JSON_SCHEMA_DIALECT } from "./json-schema.ts";
+export { contractFromJsonSchema } from "./json-schema-contract.ts";
 export type { JsonSchemaDocument } from "./json-schema.ts";
 export type {
   CallOptions, ClientMethod, ContractMap, Handler, HandlerContext, Handlers, RpcStream, ServiceClient,

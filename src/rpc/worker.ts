@@ -268,7 +268,7 @@ class Worker implements RpcWorker, ReplySink {
   #starting = false;
   readonly #maxWaiting: number;
   readonly #waiting = new WaitingCalls((call) => {
-    reject(call.reply, new RpcDeadlineError(`${call.info.label} missed its deadline while waiting for a free slot on the worker`));
+    reject(call.reply, new RpcDeadlineError("missed its deadline while waiting for a free slot on the worker"));
   });
   #sweeper: ReturnType<typeof setInterval> | undefined;
   #closing: Promise<void> | undefined;
@@ -444,7 +444,7 @@ class Worker implements RpcWorker, ReplySink {
     }
     if (this.#waiting.size >= this.#maxWaiting) {
       this.#stats.refusedBusy++;
-      reject(reply, new RpcError(RpcErrorCode.RESOURCE_EXHAUSTED, `${entry.label}: ${this.#maxWaiting} calls already wait for this worker`));
+      reject(reply, new RpcError(RpcErrorCode.RESOURCE_EXHAUSTED, `${this.#maxWaiting} calls already wait for this worker`));
       return;
     }
     this.#waiting.add({ key, reply, info: entry, input, meta, deadline, heapIndex: -1, queuePos: -1 });
@@ -468,7 +468,7 @@ class Worker implements RpcWorker, ReplySink {
       const call = this.#waiting.next() as WaitingCall;
       const now = Date.now();
       if (now >= call.deadline) {
-        reject(call.reply, new RpcDeadlineError(`${call.info.label} missed its deadline while waiting for a free slot on the worker`));
+        reject(call.reply, new RpcDeadlineError("missed its deadline while waiting for a free slot on the worker"));
         continue;
       }
       if (this.#early.size > 0 && this.#early.take(call.key, now)) {
@@ -613,7 +613,7 @@ class Worker implements RpcWorker, ReplySink {
         run.reply.ack(this.address);
       }
       if (now >= run.deadline && run.abortReason === undefined) {
-        run.abort(new RpcDeadlineError(`${this.service}.${run.method} missed its deadline`));
+        run.abort(new RpcDeadlineError("missed its deadline on the worker"));
       }
     }
   }

@@ -264,6 +264,11 @@ export class TcpConnection {
     this.#scheduleFlush();
   }
 
+  /** The socket's own error (ECONNREFUSED, ENOTFOUND...), if it had one. */
+  get socketError(): Error | undefined {
+    return this.#socketError;
+  }
+
   /**
    * Close locally. Reports `connClosed` with `reason` (unless already closed). With `linger`
    * > 0, bytes already sent are flushed first (the socket is ended, then destroyed at the

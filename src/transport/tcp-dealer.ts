@@ -132,6 +132,8 @@ export class TcpDealer extends Emitter<DealerEvents> implements DealerSocket, Co
     if (i >= 0) this.#ready.splice(i, 1);
     if (wasReady) this.emit("disconnect", t.endpoint, reason);
     if (this.#closed || t.stopped) return;
+    if (!wasReady && conn.socketError !== undefined) this.emit("attemptFailed", t.endpoint, conn.socketError);
+    if (this.#closed || t.stopped) return;
     if (error?.isProtocolError) {
       // As libzmq: retrying cannot fix bad credentials or an incompatible peer.
       t.stopped = true;

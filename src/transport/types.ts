@@ -193,6 +193,12 @@ export interface DealerEvents {
   message: (frames: Frames) => void;
   connect: (endpoint: string) => void;
   disconnect: (endpoint: string, reason: string) => void;
+  /**
+   * A connection attempt failed before its handshake (refused, host not resolved...): `error`
+   * is the system error. The socket keeps retrying; a caller may give up on it instead.
+   * Transports that cannot tell (zeromq, inproc) never emit it.
+   */
+  attemptFailed: (endpoint: string, error: Error) => void;
   error: (error: Error) => void;
 }
 
