@@ -5,6 +5,7 @@ import type { Broker } from "../broker/server.ts";
 import type { BrokerHttpSettings, BrokerStats } from "../broker/types.ts";
 import type { EventsHub } from "./events.ts";
 import type { BrokerMetrics } from "./metrics.ts";
+import { dashboardCsp, dashboardHtml } from "./dashboard/page.ts";
 import { serviceRows } from "./services.ts";
 
 /** Clients listed by /api/stats and /api/clients (as the admin STATS answer). */
@@ -45,6 +46,10 @@ export function brokerApp(parts: BrokerAppParts, auth?: BrokerHttpSettings["auth
     if (s.clientList.length > API_CLIENT_LIST_MAX) s.clientList = s.clientList.slice(0, API_CLIENT_LIST_MAX);
     return s;
   };
+  // The page and its policy are the same for every request: built once.
+  const page = dashboardHtml();
+  const csp = dashboardCsp();
+  app.get("/", (c) => c.html(page, 200, { "content-security-policy": csp }));
   app.get("/metrics", async (c) => c.body(await metrics.render(), 200, { "content-type": metrics.contentType }));
   app.get("/api/stats", (c) => c.json(stats()));
   app.get("/api/services", (c) => c.json(serviceRows(broker.stats(), metrics.figures)));

@@ -20,3 +20,5 @@ export { BrokerMetrics, METRIC_PREFIX } from "./metrics.ts";
 export { Histogram, LATENCY_BUCKETS_MS } from "./histogram.ts";
 export { JOB_DECODE_MAX_BYTES } from "./job.ts";
 export { parseListen } from "./listen.ts";
+export { dashboardCsp, dashboardHtml } from "./dashboard/page.ts";
+export type { DashboardOptions } from "./dashboard/page.ts";

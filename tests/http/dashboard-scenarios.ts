@@ -1,49 +1,14 @@
 // What the browser check does to the system under the page: connect a worker, queue a call,
 // let the queue drain, fail a call and a Forge job.
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { startBroker } from "../../src/http/mod.ts";
-import { dashboardCsp, dashboardHtml } from "../../src/http/dashboard/page.ts";
 import { MlmClient } from "../../src/client/client.ts";
 import type { Delivery } from "../../src/client/types.ts";
 import { ForgeEvents } from "../../src/forge/events.ts";
 
-/**
- * A broker with its HTTP endpoint on ephemeral ports, and the page's URL: the endpoint's own
- * `GET /` once it serves the dashboard, else a same-origin front that serves the page and
- * passes /api/events through to the broker untouched.
- */
+/** A broker with its HTTP endpoint on ephemeral ports, and the dashboard's URL (its `GET /`). */
 async function startBrokerWithHttp(): Promise<{ endpoint: string; url: string; close(): Promise<void> }> {
   const broker = await startBroker({ endpoints: ["tcp://127.0.0.1:0"], http: { listen: "127.0.0.1:0" } });
-  const base = broker.http!;
-  const endpoint = broker.endpoints[0] as string;
-  const own = await fetch(`${base}/`).then(async (r) => r.ok && (await r.text()).includes("data-events="), () => false);
-  if (own) return { endpoint, url: `${base}/`, close: () => broker.close() };
-  const front = createServer((req, res) => {
-    if ((req.url ?? "/").startsWith("/api/events")) {
-      const upstream = new AbortController();
-      req.on("close", () => upstream.abort());
-      void fetch(`${base}${req.url}`, { signal: upstream.signal }).then(async (answer) => {
-        res.writeHead(answer.status, Object.fromEntries(answer.headers));
-        for await (const chunk of answer.body!) res.write(chunk);
-        res.end();
-      }).catch(() => res.end());
-    } else if (req.url === "/") {
-      res.writeHead(200, { "content-type": "text/html; charset=utf-8", "content-security-policy": dashboardCsp() });
-      res.end(dashboardHtml());
-    } else {
-      res.writeHead(404).end();
-    }
-  });
-  await new Promise<void>((resolve) => front.listen(0, "127.0.0.1", resolve));
-  return {
-    endpoint, url: `http://127.0.0.1:${(front.address() as AddressInfo).port}/`,
-    close: async () => {
-      front.closeAllConnections();
-      await new Promise<void>((resolve) => front.close(() => resolve()));
-      await broker.close();
-    },
-  };
+  return { endpoint: broker.endpoints[0] as string, url: `${broker.http}/`, close: () => broker.close() };
 }
 
 export interface Scenario {

@@ -18,7 +18,7 @@ describe("broker HTTP endpoint", () => {
   });
   const own = <T extends { close(): Promise<void> }>(thing: T): T => (open.push(thing), thing);
 
-  it("serves /healthz, /readyz, /metrics and the JSON API; GET / is left to the dashboard", async () => {
+  it("serves /healthz, /readyz, /metrics, the JSON API and the dashboard at GET /", async () => {
     const broker = own(await httpBroker());
     assert.match(broker.http, /^http:\/\/127\.0\.0\.1:\d+$/);
     const get = (path: string) => fetch(`${broker.http}${path}`);
@@ -33,8 +33,9 @@ describe("broker HTTP endpoint", () => {
     assert.deepEqual(await (await get("/api/clients")).json(), { total: 0, clients: [] });
     assert.deepEqual(await (await get("/api/streams")).json(), { streams: [], journals: [] });
     const root = await get("/");
-    assert.equal(root.status, 404);
-    await root.body?.cancel();
+    assert.equal(root.status, 200);
+    assert.match(root.headers.get("content-security-policy") ?? "", /script-src 'sha256-/);
+    assert.match(await root.text(), /data-events="api\/events"/);
   });
 
   it("asks for the bearer token on everything but the probes", async () => {
