@@ -55,8 +55,7 @@ export type {
   BrokerStorageOptions, BrokerTraffic, ConfirmStatusCode, LogLevel,
 } from "./src/broker/mod.ts";
 // startBroker that also serves `http` (metrics, admin API, events): the broker layer does not import HTTP.
-export { startBroker, startBrokerHttp } from "./src/http/mod.ts";
-export type { BrokerHttpLimits } from "./src/http/mod.ts";
+export { startBroker } from "./src/http/broker.ts";
 
 // ---- Broker storage (docs/durability.md): the stores, for custom setups and tests
 export { FileStore, MemoryStore, StorageError } from "./src/storage/mod.ts";
