@@ -14,6 +14,7 @@ import { connectFailure, replyAddress } from "../connect.ts";
 import type { CommandContext } from "../context.ts";
 import { CliError, ExitCode } from "../errors.ts";
 import type { CliIo } from "../io.ts";
+import { relativeModulePath } from "../module-url.ts";
 import { loadTransport } from "../transport.ts";
 import { extractBinary, parseCallInput } from "../values.ts";
 
@@ -116,7 +117,11 @@ async function loadContract(path: string, service: string): Promise<ServiceContr
   if (/\.json$/i.test(path)) return loadJsonContract(path, service);
   let module: Record<string, unknown>;
   try {
-    module = await import(pathToFileURL(resolve(path)).href) as Record<string, unknown>;
+    const url = pathToFileURL(resolve(path)).href;
+    const relative = relativeModulePath(import.meta.url, url);
+    // A relative template keeps this import analyzable for `deno publish` (see relativeModulePath).
+    if (relative === undefined) throw new Error(`${url} is on another drive than the CLI: copy it to the drive the CLI runs from`);
+    module = await import(`./${relative}`) as Record<string, unknown>;
   } catch (error) {
     const typescript = /\.[cm]?tsx?$/.test(path) && !("Bun" in globalThis) && !("Deno" in globalThis);
     throw new CliError("CLI_CONTRACT", `cannot load contract module ${path}: ${(error as Error).message}`, {
