@@ -175,11 +175,11 @@ export async function runOne(
   const warnings = kind === "jsr" ? result.lines.filter((l) => /^warning\[/.test(plain(l))).length : 0;
   // A test runner that printed no counts did not run the suite: that is a failure too.
   const code = result.code === 0 && kind !== "jsr" && !counts ? 1 : result.code;
-  const line = summaryLine(kind, code, counts, warnings) + (code !== result.code ? " (no test counts in the output)" : "");
+  const line = summaryLine(kind === "jsr" ? "check:jsr" : kind, code, counts, warnings) + (code !== result.code ? " (no test counts in the output)" : "");
   write(line + "\n");
   // The --steps recap reads it (passed explicitly: tests of this script must not write to it).
   if (summaryFile) appendFileSync(summaryFile, line + "\n");
-  return line.startsWith(`${kind}: ok`) ? 0 : code || 1;
+  return /^[\w:]+: ok/.test(line) ? 0 : code || 1;
 }
 
 /** Runs npm scripts in order (stopping at the first failure, as `a && b` did) and recaps them. */
