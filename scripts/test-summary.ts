@@ -32,8 +32,11 @@ export function isNoise(kind: RunnerKind, line: string): boolean {
   const text = plain(line).trimEnd();
   switch (kind) {
     case "node": return /^[.X]+$/.test(text);
-    case "bun": return /^bun test v/.test(text) || /^\((pass|skip|todo)\)/.test(text);
-    case "deno": return /^[.!,]+$/.test(text);
+    // Their own count lines are noise too: the summary line repeats them.
+    case "bun": return /^bun test v/.test(text) || /^\((pass|skip|todo)\)/.test(text)
+      || /^\s*\d+ (pass|fail|skip|todo|expect\(\) calls)$/.test(text) || /^Ran \d+ tests? across/.test(text);
+    case "deno": return /^[.!,]+$/.test(text) || /^(ok|FAILED) \| \d+ passed/.test(text)
+      || /^Stack backtrace:$/.test(text) || /^\s*\d+: <unknown>$/.test(text);
     case "jsr": return false;
   }
 }
@@ -44,7 +47,7 @@ export function isNoise(kind: RunnerKind, line: string): boolean {
  * lines to print now.
  * @example
  * const keep = lineFilter("deno");
- * [".", ".", "", "", "ok | 2 passed | 0 failed (1s)"].flatMap(keep); // ["", "ok | 2 passed | 0 failed (1s)"]
+ * [".", ".", "", "", "error: boom"].flatMap(keep); // ["error: boom"]
  */
 export function lineFilter(kind: RunnerKind): (line: string) => string[] {
   let pendingHeader: string | undefined;

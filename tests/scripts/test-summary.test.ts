@@ -45,8 +45,8 @@ describe("test summary", () => {
     const deno = lineFilter("deno");
     assert.deepEqual([".", "\u001b[0m\u001b[38;5;245m.\u001b[0m", "!", "", "", "ERRORS", "boom"].flatMap(deno), ["ERRORS", "boom"]);
     const bun = lineFilter("bun");
-    const bunOut = ["bun test v1.4.5", "", "tests/a.test.ts:", "(pass) a > b", "", "tests/b.test.ts:", "AssertionError: x", "(fail) b > c", "", " 1 pass"];
-    assert.deepEqual(bunOut.flatMap(bun), ["tests/b.test.ts:", "AssertionError: x", "(fail) b > c", "", " 1 pass"]);
+    const bunOut = ["bun test v1.4.5", "", "tests/a.test.ts:", "(pass) a > b", "", "tests/b.test.ts:", "AssertionError: x", "(fail) b > c", "", " 1 pass", " 1 fail", "Ran 2 tests across 2 files. [1.00s]"];
+    assert.deepEqual(bunOut.flatMap(bun), ["tests/b.test.ts:", "AssertionError: x", "(fail) b > c", ""]);
     const node = lineFilter("node");
     assert.deepEqual(["....X...", "Failed tests:", "✖ b (1ms)"].flatMap(node), ["Failed tests:", "✖ b (1ms)"]);
   });
@@ -82,7 +82,7 @@ describe("test summary", () => {
       const { code, out } = await runPlanted(kind, false);
       assert.equal(code, 0, out);
       assert.match(out, new RegExp(`^${kind}: ok, 1 passed, 0 failed, 0 skipped`, "m"));
-      assert.ok(out.trim().split("\n").length <= 6, out);
+      assert.ok(out.trim().split("\n").length <= 2, out);
     });
   }
 });
