@@ -1,11 +1,9 @@
 // The Python package (python/malamute) against our broker, with the TypeScript client and worker
 // on the other side. Needs a python3 with pyzmq and msgpack (Debian: python3-zmq python3-msgpack).
 import assert from "node:assert/strict";
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { after, afterEach, before, beforeEach, describe, test } from "node:test";
 import { connect } from "../../src/rpc/client.ts";
 import { RpcHandlerError } from "../../src/rpc/errors.ts";
@@ -13,85 +11,7 @@ import { contractJsonSchema } from "../../src/rpc/json-schema.ts";
 import { serve } from "../../src/rpc/worker.ts";
 import { qwen3vl } from "../rpc/contracts.ts";
 import { aborted, rejection, rig, type Rig } from "../rpc/harness.ts";
-
-const here = fileURLToPath(new URL(".", import.meta.url));
-
-/** The first python3 that imports zmq and msgpack ($MALAMUTE_PYTHON, python3, /usr/bin/python3). */
-function findPython(): string | undefined {
-  const candidates = [process.env["MALAMUTE_PYTHON"], "python3", "/usr/bin/python3"].filter((c): c is string => !!c);
-  for (const candidate of candidates) {
-    try {
-      execFileSync(candidate, ["-c", "import sys, zmq, msgpack; assert sys.version_info >= (3, 10)"], { stdio: "ignore" });
-      return candidate;
-    } catch {
-      // try the next one
-    }
-  }
-  return undefined;
-}
-
-/** A python3 child with its stdout split into lines, and a way to wait for one. */
-class Py {
-  readonly lines: string[] = [];
-  readonly child: ChildProcess;
-  #waiters: Array<() => void> = [];
-  #stderr = "";
-
-  constructor(python: string, script: string, args: string[]) {
-    this.child = spawn(python, [join(here, script), ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let buffer = "";
-    this.child.stdout!.setEncoding("utf8");
-    this.child.stdout!.on("data", (data: string) => {
-      buffer += data;
-      const parts = buffer.split("\n");
-      buffer = parts.pop() as string;
-      this.lines.push(...parts);
-      for (const wake of this.#waiters.splice(0)) wake();
-    });
-    this.child.stderr!.setEncoding("utf8");
-    this.child.stderr!.on("data", (data: string) => (this.#stderr += data));
-    this.child.on("exit", () => {
-      for (const wake of this.#waiters.splice(0)) wake();
-    });
-  }
-
-  count(line: string): number {
-    return this.lines.filter((l) => l === line).length;
-  }
-
-  /** Waits until `line` has been printed `times` times; fails after `ms` with the child's stderr. */
-  async waitFor(line: string, times = 1, ms = 10_000): Promise<void> {
-    const end = Date.now() + ms;
-    while (this.count(line) < times) {
-      if (this.child.exitCode !== null || this.child.signalCode !== null || Date.now() > end) {
-        assert.fail(`python ${this.child.spawnargs.slice(1).join(" ")}: no "${line}" (×${times}); stdout ${JSON.stringify(this.lines)}; stderr ${this.#stderr}`);
-      }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 50);
-        this.#waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-  }
-
-  async exited(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    await new Promise((resolve) => this.child.once("exit", resolve));
-  }
-
-  get stderr(): string {
-    return this.#stderr;
-  }
-
-  async close(): Promise<void> {
-    if (this.child.exitCode === null && this.child.signalCode === null) {
-      this.child.kill("SIGKILL");
-      await this.exited();
-    }
-  }
-}
+import { findPython, NEED_PYTHON, Py } from "./helpers.ts";
 
 describe("python package interop", () => {
   const python = findPython();
@@ -112,7 +32,7 @@ describe("python package interop", () => {
   afterEach(() => r.close());
 
   function py(script: string, ...args: string[]): Py {
-    assert.ok(python, "python3 with pyzmq and msgpack is required: install the Debian packages python3-zmq python3-msgpack (.ci/run does)");
+    assert.ok(python, NEED_PYTHON);
     return r.own(new Py(python, script, [r.endpoint, schemaPath, ...args]));
   }
 
