@@ -79,6 +79,7 @@ class _Call:
         self.final = False
         self.acked = False
         self.cancel_code: str | None = None
+        self.deliveries = 1
 
 
 class Worker:
@@ -161,6 +162,12 @@ class Worker:
         issues = self.contract.validate(spec.input, env.payload)
         if issues:
             return self._reject(caller, call_id, deadline, _invalid(label, "input", issues))
+        running = self.running.get((caller, call_id))
+        if running is not None:
+            # Delivered again (our session was lost and the broker requeued it, or the caller
+            # re-sent it): the run in progress answers; this delivery is confirmed with it.
+            running.deliveries += 1
+            return
         call = _Call(caller, call_id, spec, deadline, env.header.get("meta") or {})
         self.running[(caller, call_id)] = call
         call.task = asyncio.create_task(self._run(call, env.payload))
@@ -209,9 +216,10 @@ class Worker:
                 self._fail(call, _cancel_error(label, call.cancel_code or "RPC_CANCELLED"))
             self.running.pop((call.caller, call.call_id), None)
             assert self.calls is not None
-            self.calls.confirm(call.call_id, 200)
-            if "credit" in self.calls.features:
-                self.calls.credit(1)
+            for _ in range(call.deliveries):
+                self.calls.confirm(call.call_id, 200)
+                if "credit" in self.calls.features:
+                    self.calls.credit(1)
 
     def _abort(self, call: _Call, code: str) -> None:
         if call.final or call.cancel_code is not None:

@@ -1,7 +1,9 @@
 // The Python Forge example (examples/forge/python/kokoro_worker.py) serves kokoro.synthesize to
 // the TypeScript client, from the committed schema export, which must match the contract.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { kokoro } from "../../src/forge/contracts/services.ts";
 import { connect } from "../../src/rpc/client.ts";
@@ -37,5 +39,16 @@ describe("python Forge example: kokoro worker", () => {
     assert.deepEqual(progress, [1, 2, 3]);
     const unsupported = await rejection(client.kokoro.synthesize({ text: "hi", format: "mp3" }));
     assert.equal(unsupported.code, "UNSUPPORTED_FORMAT");
+
+    const dir = mkdtempSync(join(tmpdir(), "malamute-kokoro-"));
+    try {
+      const caller = r.own(new Py(python, "../../examples/forge/python/kokoro_call.py", ["two words", join(dir, "out.wav"), "--endpoint", r.endpoint]));
+      await caller.exited();
+      assert.equal(caller.child.exitCode, 0, caller.stderr);
+      assert.deepEqual(caller.lines.slice(0, 2), ["1/2", "2/2"]);
+      assert.equal(readFileSync(join(dir, "out.wav")).subarray(0, 4).toString("latin1"), "RIFF");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
