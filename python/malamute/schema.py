@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 JSON = dict[str, Any]
+MAX_SAFE_INTEGER = 2**53 - 1
 _BYTES = (bytes, bytearray, memoryview)
 
 
@@ -107,8 +108,11 @@ class Contract:
         kinds = kind if isinstance(kind, list) else [kind] if kind else []
         if kinds and not any(_is_type(value, k) for k in kinds):
             return fail(f"must be {' or '.join(kinds)}")
+        if "integer" in kinds and abs(value) > MAX_SAFE_INTEGER:
+            # As the TypeScript side: beyond 2^53 - 1 a JavaScript number is no longer exact.
+            return fail("must be a safe integer (at most 2^53 - 1 in magnitude)")
         if isinstance(value, str):
-            length = len(value.encode("utf-16-le")) // 2  # JavaScript counts UTF-16 code units
+            length = len(value)  # code points, as JSON Schema (and TypeBox) count
             if "minLength" in schema and length < schema["minLength"]:
                 fail(f"must have at least {schema['minLength']} characters")
             if "maxLength" in schema and length > schema["maxLength"]:
@@ -149,8 +153,29 @@ class Contract:
 
     def _pattern(self, source: str) -> re.Pattern[str]:
         if source not in self._patterns:
-            self._patterns[source] = re.compile(source)
+            self._patterns[source] = re.compile(_ecma_pattern(source))
         return self._patterns[source]
+
+
+def _ecma_pattern(source: str) -> str:
+    # ECMAScript `$` (no multiline flag) matches only at the very end; Python's also before a
+    # final newline, so it becomes `\Z` outside character classes.
+    out: list[str] = []
+    escaped = in_class = False
+    for char in source:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "[":
+            in_class = True
+        elif char == "]":
+            in_class = False
+        elif char == "$" and not in_class:
+            out.append("\\Z")
+            continue
+        out.append(char)
+    return "".join(out)
 
 
 def _is_type(value: Any, kind: str) -> bool:
