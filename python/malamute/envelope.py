@@ -37,6 +37,8 @@ class Envelope:
 
     header: dict[str, Any]
     payload: Any = None
+    payload_bytes: int = 0
+    """Bytes counted against a payload limit: the envelope frame after the header, plus binary frames."""
 
     @property
     def kind(self) -> str:
@@ -79,6 +81,7 @@ def decode(content: Sequence[Frame]) -> Envelope:
     if any(isinstance(v, (_Ref, _BadExt)) for v in header.values()):
         raise _bad("ext value in the header")
     _check_header(header)
+    header_end = unpacker.tell()
     payload: Any = None
     if kind in PAYLOAD_KINDS:
         try:
@@ -93,7 +96,7 @@ def decode(content: Sequence[Frame]) -> Envelope:
         raise _bad(f"{kind} carries no binary frames")
     if unpacker.tell() != len(data):
         raise _bad("bytes after the envelope")
-    return Envelope(header, payload)
+    return Envelope(header, payload, len(data) - header_end + sum(len(f) for f in content[1:]))
 
 
 _UINT_KEYS = {"timeout", "deadline", "seq", "count"}
@@ -166,6 +169,7 @@ def _extract(value: Any, frames: list[Frame], limit: float) -> Any:
     return value
 
 
-def payload_size(frames: Sequence[Frame]) -> int:
-    """Bytes counted against a payload limit: the whole envelope frame plus its binary frames."""
-    return sum(len(f) for f in frames)
+def payload_size(header: dict[str, Any], frames: Sequence[Frame]) -> int:
+    """Bytes of encoded ``frames`` counted against a payload limit: all but the header."""
+    head = len(msgpack.packb({"version": VERSION, **header}, use_bin_type=True))
+    return sum(len(f) for f in frames) - head

@@ -154,8 +154,8 @@ class Worker:
         early = self.early.pop((caller, call_id), None)
         if early is not None:
             return self._reject(caller, call_id, deadline, _cancel_error(label, early[1]))
-        if envelope.payload_size(msg.content) > self.max_payload:
-            size = envelope.payload_size(msg.content)
+        if env.payload_bytes > self.max_payload:
+            size = env.payload_bytes
             return self._reject(caller, call_id, deadline, RpcError(
                 "RPC_PAYLOAD_TOO_LARGE", f"{label}: input of {size} bytes is over {self.max_payload}",
                 {"size": size, "limit": self.max_payload}))
@@ -258,8 +258,8 @@ class Worker:
     def _send(self, caller: str, call_id: str, deadline: int, header: dict[str, Any], payload: Any = None) -> None:
         assert self.calls is not None
         frames = envelope.encode(header, payload, threshold=self.binary_threshold)
-        if header["kind"] in ("result", "chunk") and envelope.payload_size(frames) > self.max_payload:
-            size = envelope.payload_size(frames)
+        if header["kind"] in ("result", "chunk") and envelope.payload_size(header, frames) > self.max_payload:
+            size = envelope.payload_size(header, frames)
             frames = envelope.encode({"kind": "error"}, _error_payload(RpcError(
                 "RPC_PAYLOAD_TOO_LARGE", f"output of {size} bytes is over {self.max_payload}",
                 {"size": size, "limit": self.max_payload})))

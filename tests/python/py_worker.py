@@ -1,6 +1,6 @@
 """Python worker for tests/python/interop.test.ts: serves the test qwen3vl contract.
 
-Usage: py_worker.py ENDPOINT SCHEMA_JSON TAG. Prints "ready" once serving, and one line per
+Usage: py_worker.py ENDPOINT SCHEMA_JSON TAG [MAX_PAYLOAD]. Prints "ready" once serving, and one line per
 event the test waits for ("started <prompt>", "cancelled <prompt>").
 """
 import asyncio
@@ -56,7 +56,8 @@ async def main() -> None:
         for word in input["prompt"].split():
             yield word
 
-    await malamute.serve(endpoint, schema, {"infer": infer, "tokens": tokens}, concurrency=2)
+    limit = {"max_payload": int(sys.argv[4])} if len(sys.argv) > 4 else {}
+    await malamute.serve(endpoint, schema, {"infer": infer, "tokens": tokens}, concurrency=2, **limit)
     say("ready")
     await asyncio.Event().wait()
 
