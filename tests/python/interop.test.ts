@@ -10,7 +10,7 @@ import { RpcHandlerError } from "../../src/rpc/errors.ts";
 import { contractJsonSchema } from "../../src/rpc/json-schema.ts";
 import { serve } from "../../src/rpc/worker.ts";
 import { qwen3vl } from "../rpc/contracts.ts";
-import { aborted, rejection, rig, type Rig } from "../rpc/harness.ts";
+import { aborted, rejection, rig, type Rig, until } from "../rpc/harness.ts";
 import { findPython, NEED_PYTHON, Py } from "./helpers.ts";
 
 describe("python package interop", () => {
@@ -74,6 +74,23 @@ describe("python package interop", () => {
     const late = await rejection(client.qwen3vl.infer({ prompt: "hang" }, { timeout: 300 }));
     assert.equal(late.code, "RPC_DEADLINE_EXCEEDED");
     await worker.waitFor("cancelled hang", 2);
+  });
+
+  test("a Python worker with concurrency 2 runs two calls at once; the third waits for a slot (credit)", async () => {
+    const worker = py("py_worker.py", "C");
+    await worker.waitFor("ready");
+    const client = r.own(await connect(r.endpoint, { qwen3vl }));
+    const aborts = [new AbortController(), new AbortController(), new AbortController()];
+    const calls = aborts.map((a) => client.qwen3vl.infer({ prompt: "hang" }, { signal: a.signal }).catch((e: unknown) => e));
+    await worker.waitFor("started hang", 2);
+    const service = () => r.broker.stats().services.find((s) => s.name === "qwen3vl");
+    await until(() => service()?.queued === 1, "the third call queued at the broker");
+    assert.equal(service()?.inflight, 2);
+    assert.equal(worker.count("started hang"), 2);
+    aborts[0]!.abort();
+    await worker.waitFor("started hang", 3);
+    for (const a of aborts) a.abort();
+    await Promise.all(calls);
   });
 
   test("a Python client calls a TypeScript worker", async () => {
