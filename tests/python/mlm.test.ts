@@ -9,7 +9,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { qwen3vl } from "../rpc/contracts.ts";
-import { rig, type Rig } from "../rpc/harness.ts";
+import { gate, noTokens, rig, type Rig, until } from "../rpc/harness.ts";
+import { type AddressInfo, createConnection, createServer, type Socket } from "node:net";
+import { serve } from "../../src/rpc/worker.ts";
 import { findPython, NEED_PYTHON, Py } from "./helpers.ts";
 
 describe("python MlmClient", () => {
@@ -41,6 +43,57 @@ describe("python MlmClient", () => {
     assert.equal(steps["held-by-credit"], 0);
     assert.deepEqual(steps["service-2"], { id: 13, sender: "py-a", address: "echo", subject: "ping", tracker: "s2", content: ["p2"] });
     assert.equal(steps["proto-ping"], "aaa802");
+  });
+
+  test("a Python caller whose connection drops re-opens its session and sends its unfinished call again", async () => {
+    // A TCP proxy between the caller and the broker: destroying its sockets loses the caller's
+    // session abruptly (a broker shutdown would instead fail the call with CONFIRM 304).
+    const sockets: Socket[] = [];
+    const [host, port] = r.endpoint.replace("tcp://", "").split(":") as [string, string];
+    const proxy = createServer((inbound) => {
+      const outbound = createConnection(Number(port), host);
+      sockets.push(inbound, outbound);
+      inbound.pipe(outbound).pipe(inbound);
+      inbound.on("error", () => outbound.destroy());
+      outbound.on("error", () => inbound.destroy());
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    const dir = mkdtempSync(join(tmpdir(), "malamute-py-"));
+    const schemaPath = join(dir, "qwen3vl.schema.json");
+    writeFileSync(schemaPath, JSON.stringify(contractJsonSchema(qwen3vl)));
+    let runs = 0;
+    const firstRun = gate();
+    const release = gate();
+    try {
+      r.own(await serve(r.endpoint, qwen3vl, {
+        infer: async ({ prompt }) => {
+          const run = ++runs;
+          if (run === 1) {
+            firstRun.open();
+            await release.promise;
+          }
+          return { text: `ts:${prompt}`, tokens: run };
+        },
+        tokens: noTokens,
+      }, { concurrency: 2 }));
+      const via = `tcp://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      const caller = r.own(new Py(python(), "py_client.py", [via, schemaPath, "resend"]));
+      await firstRun.promise;
+      for (const socket of sockets.splice(0)) socket.destroy();
+      await until(() => runs === 2, "the call sent again after the re-open");
+      release.open();
+      await caller.exited();
+      assert.equal(caller.child.exitCode, 0, caller.stderr);
+      const lines = caller.lines.filter(Boolean).map((l) => JSON.parse(l) as { name: string; value: unknown });
+      const result = (lines[0]?.value as { ok: { text: string } }).ok;
+      assert.equal(result.text, "ts:survive", caller.stderr);
+      assert.ok((lines[1]?.value as number) >= 1);
+    } finally {
+      release.open();
+      for (const socket of sockets) socket.destroy();
+      proxy.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("a Python worker re-opens its session after a broker restart and serves again", async () => {

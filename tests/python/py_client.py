@@ -1,6 +1,7 @@
 """Python caller for tests/python/interop.test.ts, against a TypeScript worker.
 
-Usage: py_client.py ENDPOINT SCHEMA_JSON. Prints one JSON line per scenario.
+Usage: py_client.py ENDPOINT SCHEMA_JSON [resend]. Prints one JSON line per scenario; with
+"resend", one call that must survive a broker restart.
 """
 import asyncio
 import json
@@ -27,6 +28,11 @@ async def main() -> None:
     with open(schema_path) as f:
         schema = json.load(f)
     client = await malamute.connect(endpoint, schema, binary_threshold=16)
+    if sys.argv[3:] == ["resend"]:
+        out("resend", await outcome(client.call("qwen3vl", "infer", {"prompt": "survive"}, timeout=15)))
+        out("reopens", client.mlm.reopens)
+        await client.close()
+        return
     progress = []
     out("unary", await outcome(client.call("qwen3vl", "infer", {"prompt": "hello"}, on_progress=progress.append)))
     out("progress", progress)
