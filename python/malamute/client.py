@@ -45,7 +45,9 @@ class RpcClient:
             print(token)
     """
 
-    def __init__(self, contracts: list[Contract], default_timeout: float, binary_threshold: float) -> None:
+    def __init__(self, contracts: list[Contract], default_timeout: float, binary_threshold: float,
+                 send_hwm: int = 1000) -> None:
+        self.send_hwm = send_hwm
         self.contracts = {c.service: c for c in contracts}
         self.default_timeout = default_timeout
         self.binary_threshold = binary_threshold
@@ -57,7 +59,7 @@ class RpcClient:
 
     async def _start(self, endpoint: str) -> None:
         self.mlm = await MlmClient.connect(endpoint, self.address, on_message=self._on_message,
-                                           hello_flags=NO_MAILBOX_CONFIRMS)
+                                           hello_flags=NO_MAILBOX_CONFIRMS, send_hwm=self.send_hwm)
         self.mlm.on_reopen = self._resend
         await self.mlm.stream_write(envelope.CANCEL_STREAM)
 
@@ -225,13 +227,13 @@ class RpcClient:
 
 
 async def connect(endpoint: str, *contract_json_schemas: JSON, default_timeout: float = 30.0,
-                  binary_threshold: float = 65536) -> RpcClient:
+                  binary_threshold: float = 65536, send_hwm: int = 1000) -> RpcClient:
     """Connects a caller for the given contract exports.
 
     Example::
 
         client = await connect("tcp://127.0.0.1:9999", json.load(open("qwen3vl.schema.json")))
     """
-    client = RpcClient([Contract(doc) for doc in contract_json_schemas], default_timeout, binary_threshold)
+    client = RpcClient([Contract(doc) for doc in contract_json_schemas], default_timeout, binary_threshold, send_hwm)
     await client._start(endpoint)
     return client

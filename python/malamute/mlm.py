@@ -36,7 +36,7 @@ class MlmClient:
     """
 
     def __init__(self, endpoint: str, address: str, on_message: Callable[[Message], None],
-                 hello_flags: int, heartbeat: float, liveness: float) -> None:
+                 hello_flags: int, heartbeat: float, liveness: float, send_hwm: int = 1000) -> None:
         self.endpoint = endpoint
         self.address = address
         self.features: set[str] = set()
@@ -45,9 +45,13 @@ class MlmClient:
         self._hello_flags = hello_flags
         self._heartbeat = heartbeat
         self._liveness = liveness
+        self._send_hwm = send_hwm
         self._ctx = zmq.asyncio.Context.instance()
         self._socket = self._new_socket()
+        self._sync = zmq.Socket.shadow(self._socket.underlying)
         self._pending: deque[asyncio.Future[Message]] = deque()
+        self._backlog: deque[list[Frame]] = deque()
+        self._flusher: asyncio.Task[None] | None = None
         self._writer: str | None = None
         self._reads: list[tuple[str, str]] = []
         self._offers: list[tuple[str, str]] = []
@@ -61,9 +65,13 @@ class MlmClient:
     @classmethod
     async def connect(cls, endpoint: str, address: str = "", *, on_message: Callable[[Message], None],
                       hello_flags: int = 0, heartbeat: float = 1.0, liveness: float = 5.0,
-                      timeout: float = 10.0) -> "MlmClient":
-        """Connects and opens the session; fails with MlmError if the broker does not answer in ``timeout``."""
-        client = cls(endpoint, address, on_message, hello_flags, heartbeat, liveness)
+                      timeout: float = 10.0, send_hwm: int = 1000) -> "MlmClient":
+        """Connects and opens the session; fails with MlmError if the broker does not answer in ``timeout``.
+
+        ``send_hwm``: messages the socket queues before sends wait (in order, never dropped) in a
+        backlog of this client; ``heartbeat``/``liveness`` in seconds.
+        """
+        client = cls(endpoint, address, on_message, hello_flags, heartbeat, liveness, send_hwm)
         client._tasks.append(asyncio.create_task(client._receive()))
         try:
             await asyncio.wait_for(client._open(), timeout)
@@ -76,6 +84,7 @@ class MlmClient:
     def _new_socket(self) -> zmq.asyncio.Socket:
         socket = self._ctx.socket(zmq.DEALER)
         socket.setsockopt(zmq.LINGER, 0)
+        socket.setsockopt(zmq.SNDHWM, self._send_hwm)
         socket.connect(self.endpoint)
         return socket
 
@@ -83,11 +92,23 @@ class MlmClient:
         if self._closed:
             return
         frames: list[Frame] = [header, *content]
-        # A DEALER with no peer would block; the heartbeat notices the lost session instead.
-        try:
-            self._socket.send_multipart(frames, flags=zmq.NOBLOCK, copy=False)
-        except zmq.Again:
-            pass
+        if not self._backlog:
+            try:
+                # A plain socket on the same handle raises Again at once; the asyncio socket's send
+                # would return a future that fails later, and the message would be lost.
+                self._sync.send_multipart(frames, flags=zmq.NOBLOCK, copy=False)
+                return
+            except zmq.Again:
+                pass
+        # Over the socket's high-water mark: keep the order, and wait for room instead of dropping.
+        self._backlog.append(frames)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+
+    async def _flush(self) -> None:
+        while self._backlog and not self._closed:
+            await self._socket.send_multipart(self._backlog[0], copy=False)
+            self._backlog.popleft()
 
     async def _command(self, header: bytes) -> Message:
         future: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
@@ -161,6 +182,8 @@ class MlmClient:
             self._pending.popleft().set_exception(MlmError(0, "session lost"))
         old = self._socket
         self._socket = self._new_socket()
+        self._sync = zmq.Socket.shadow(self._socket.underlying)
+        self._backlog.clear()  # meant for the lost session; calls are re-sent by their owners
         old.close(linger=0)
         self._last_rx = time.monotonic()
         try:
@@ -223,7 +246,7 @@ class MlmClient:
             await asyncio.sleep(0.01)
         finally:
             self._closed = True
-            for task in self._tasks + ([self._reopening] if self._reopening else []):
+            for task in self._tasks + [t for t in (self._reopening, self._flusher) if t is not None]:
                 task.cancel()
             for future in self._pending:
                 if not future.done():

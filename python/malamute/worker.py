@@ -131,8 +131,8 @@ class Worker:
     # ---- calls -------------------------------------------------------------------------
 
     def _on_call(self, msg: Message) -> None:
-        if msg.id != proto.SERVICE_DELIVER:
-            return  # broker CONFIRMs for our tracked replies: nothing to do
+        if msg.id != proto.SERVICE_DELIVER or self._closing:
+            return  # broker CONFIRMs for our tracked replies; when closing, the broker requeues
         caller, call_id, method = msg.s("sender"), msg.s("tracker"), msg.s("subject")
         self.stats["calls"] += 1
         try:

@@ -55,6 +55,11 @@ describe("python package interop", () => {
     for await (const word of client.qwen3vl.tokens({ prompt: "x y z" })) words.push(word);
     assert.deepEqual(words, ["x", "y", "z"]);
 
+    // Far more chunks than the socket's high-water mark (1000): none may be dropped.
+    let many = 0;
+    for await (const chunk of client.qwen3vl.tokens({ prompt: "many 5000" })) assert.equal(chunk, String(many++));
+    assert.equal(many, 5000);
+
     const busy = await rejection(client.qwen3vl.infer({ prompt: "fail" }));
     assert.equal(busy.code, "MODEL_BUSY");
     const badOutput = await rejection(client.qwen3vl.infer({ prompt: "bad-output" }));
@@ -121,6 +126,7 @@ describe("python package interop", () => {
     const imageSum = Array.from({ length: 1024 }, (_, i) => i % 256).reduce((a, b) => a + b, 0);
     assert.deepEqual(results["binary"], { ok: { text: `ts:img:${imageSum}`, tokens: 1024 } });
     assert.deepEqual(results["stream"], ["a", "b", "c"]);
+    assert.equal(results["many"], 3000);
     assert.equal((results["handler-error"] as { code: string }).code, "MODEL_BUSY");
     assert.equal((results["invalid-input"] as { code: string }).code, "RPC_VALIDATION");
     assert.equal((results["deadline"] as { code: string }).code, "RPC_DEADLINE_EXCEEDED");

@@ -27,7 +27,8 @@ async def main() -> None:
     endpoint, schema_path = sys.argv[1:3]
     with open(schema_path) as f:
         schema = json.load(f)
-    client = await malamute.connect(endpoint, schema, binary_threshold=16)
+    # A tiny high-water mark, so that bursts go through the client's send backlog.
+    client = await malamute.connect(endpoint, schema, binary_threshold=16, send_hwm=10)
     if sys.argv[3:] == ["resend"]:
         out("resend", await outcome(client.call("qwen3vl", "infer", {"prompt": "survive"}, timeout=15)))
         out("reopens", client.mlm.reopens)
@@ -39,6 +40,9 @@ async def main() -> None:
     image = bytes(range(256)) * 4
     out("binary", await outcome(client.call("qwen3vl", "infer", {"prompt": "img", "image": image})))
     out("stream", [c async for c in client.stream("qwen3vl", "tokens", {"prompt": "a b c"})])
+    # 3000 calls sent in one event-loop turn: far more than the socket's high-water mark.
+    many = await asyncio.gather(*(client.call("qwen3vl", "infer", {"prompt": str(i)}) for i in range(3000)))
+    out("many", sum(1 for i, r in enumerate(many) if r["text"] == f"ts:{i}:0"))
     out("handler-error", await outcome(client.call("qwen3vl", "infer", {"prompt": "fail"})))
     out("invalid-input", await outcome(client.call("qwen3vl", "infer", {"prompt": 5})))
     out("deadline", await outcome(client.call("qwen3vl", "infer", {"prompt": "hang"}, timeout=0.3)))

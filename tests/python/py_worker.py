@@ -53,6 +53,9 @@ async def main() -> None:
                 ctx.cancelled.wait(0.005)
             say("cancelled endless")
             return
+        if input["prompt"].startswith("many "):
+            yield from (str(i) for i in range(int(input["prompt"][5:])))
+            return
         for word in input["prompt"].split():
             yield word
 
