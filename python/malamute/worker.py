@@ -111,7 +111,7 @@ class Worker:
         self.slots = asyncio.Semaphore(self.concurrency)
         self.closed = asyncio.Event()
         self._closing = False
-        self.stats = {"calls": 0, "cancels": 0, "errors": 0}
+        self.stats = {"calls": 0, "cancels": 0, "errors": 0, "cancels_forgotten": 0}
 
     async def start(self, endpoint: str) -> None:
         self.control = await MlmClient.connect(endpoint, self.address, on_message=self._on_control,
@@ -317,6 +317,7 @@ class Worker:
                 del self.early[key]
             while len(self.early) >= CANCEL_MEMORY:  # full of live entries: forget the oldest
                 del self.early[next(iter(self.early))]
+                self.stats["cancels_forgotten"] += 1
         self.early[(caller, call_id)] = (until, code)
 
     async def close(self) -> None:
