@@ -1,23 +1,12 @@
-import type { TSchema } from "typebox";
 import { issuesOf } from "../../../rpc/validate.ts";
 import { KokoroOutput } from "../../contracts/kokoro.ts";
 import { Qwen3VlOutput } from "../../contracts/qwen3vl.ts";
 import { Sam3Chunk } from "../../contracts/sam3.ts";
 import { ZImageOutput } from "../../contracts/zimage.ts";
-import { ForgeCode, ForgeError } from "../../errors.ts";
+import { expect } from "./check.ts";
 import type { BackendContext, KokoroBackend, Qwen3VlBackend, Sam3Backend, ZImageBackend } from "../types.ts";
 import { ScriptHost, type ScriptHostOptions } from "./host.ts";
 import { Progress } from "../../contracts/common.ts";
-
-/** Checks what a script returned against the contract, so a buggy script fails as `FORGE_BAD_RESPONSE`, not later. */
-function expect<T>(schema: TSchema, value: unknown, what: string): T {
-  const issues = issuesOf(schema, value);
-  if (issues.length > 0) {
-    const first = issues[0]!;
-    throw new ForgeError(ForgeCode.BadResponse, `script returned an invalid ${what}: ${first.path || "(root)"} ${first.message}`, { details: { issues } });
-  }
-  return value as T;
-}
 
 function progressHandler(ctx: BackendContext): ((value: unknown) => void) | undefined {
   const report = ctx.progress;
