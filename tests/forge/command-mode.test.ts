@@ -153,6 +153,22 @@ describe("command mode", () => {
     assert.equal(runner.stats.running, 0);
   });
 
+  it("close() kills running process groups (RPC_UNAVAILABLE), fails queued calls and refuses new ones", async () => {
+    const pidFile = join(scratch, "hang-close.json");
+    const o = options(["hang", pidFile]);
+    const runner = new CommandRunner(o);
+    const running = runner.run({}, { signal: never() });
+    const queued = runner.run({}, { signal: never() });
+    queued.catch(() => {}); // checked below, after the running call
+    const pids = await hangingPids(pidFile);
+    await runner.close();
+    await assert.rejects(running, (e: unknown) => code("RPC_UNAVAILABLE")(e) && /closed/.test((e as Error).message));
+    await assert.rejects(queued, code("RPC_UNAVAILABLE"));
+    await assert.rejects(runner.run({}, { signal: never() }), code("RPC_UNAVAILABLE"));
+    assert.equal(alive(pids.child), false);
+    assert.deepEqual(leftovers(o), []);
+  });
+
   it("a call cancelled while queued never starts a process", async () => {
     const go = join(scratch, "go-queued");
     const runner = new CommandRunner(options(["wait", go]));

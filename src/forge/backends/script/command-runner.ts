@@ -38,7 +38,7 @@ export interface CommandOptions {
   maxQueue?: number;
   /** Largest stdout accepted; more kills the process group (`FORGE_BAD_RESPONSE`). Default 16 MiB. */
   maxStdoutBytes?: number;
-  /** How much of the end of stderr is kept for the error. Default 8 KiB. */
+  /** How much of the end of stderr is kept for the error, in characters. Default 8192. */
   maxStderrBytes?: number;
   /** Largest output file read back (`FORGE_BAD_RESPONSE` beyond). Default 256 MiB. */
   maxOutputFileBytes?: number;
@@ -111,7 +111,8 @@ export class CommandRunner {
   readonly #options: CommandOptions;
   readonly #template: CommandTemplate;
   readonly #waiters: Waiter[] = [];
-  readonly #groups = new Set<number>();
+  /** Kills the process group of each running call, with the error that call then fails with. */
+  readonly #killers = new Set<(reason: ForgeError) => void>();
   #running = 0;
   #closed = false;
   readonly #counts = { started: 0, succeeded: 0, failed: 0, timedOut: 0, cancelled: 0, rejected: 0 };
@@ -154,7 +155,7 @@ export class CommandRunner {
     this.#closed = true;
     const closed = new ForgeError(ForgeCode.Unavailable, "command backend closed");
     for (const w of this.#waiters.splice(0)) w.reject(closed);
-    for (const pgid of this.#groups) killGroup(pgid);
+    for (const kill of this.#killers) kill(closed);
     return Promise.resolve();
   }
 
@@ -235,6 +236,12 @@ export class CommandRunner {
     const maxStdout = o.maxStdoutBytes ?? 16 * 1024 * 1024;
     const maxStderr = o.maxStderrBytes ?? 8 * 1024;
     return new Promise((resolve, reject) => {
+      // The signal may have fired while the temp files were being written.
+      if (ctx.signal.aborted) {
+        this.#counts.cancelled++;
+        reject(abortError(ctx.signal));
+        return;
+      }
       let proc: ChildProcess;
       try {
         // detached: the script leads its own process group, so one kill reaches its children too.
@@ -244,10 +251,7 @@ export class CommandRunner {
         return;
       }
       const pgid = proc.pid;
-      if (pgid !== undefined) {
-        this.#groups.add(pgid);
-        this.#counts.started++;
-      }
+      if (pgid !== undefined) this.#counts.started++;
       const stdout: Uint8Array[] = [];
       let stdoutBytes = 0;
       let stderr = "";
@@ -257,11 +261,13 @@ export class CommandRunner {
         killed ??= reason;
         if (pgid !== undefined) killGroup(pgid);
       };
+      this.#killers.add(kill);
       const onAbort = () => {
         this.#counts.cancelled++;
         kill(abortError(ctx.signal));
       };
-      const limitMs = Math.min(o.timeoutMs ?? 600_000, ctx.deadline !== undefined ? Math.max(0, ctx.deadline - Date.now()) : Infinity);
+      // Clamped: setTimeout fires at once for anything above 2^31-1 ms.
+      const limitMs = Math.min(o.timeoutMs ?? 600_000, ctx.deadline !== undefined ? Math.max(0, ctx.deadline - Date.now()) : Infinity, MAX_TIMER_MS);
       const timer = setTimeout(() => {
         this.#counts.timedOut++;
         kill(new ForgeError(ForgeCode.DeadlineExceeded, `${o.command} ran longer than ${Math.round(limitMs)} ms and was killed`, { details: { timeoutMs: Math.round(limitMs) } }));
@@ -272,24 +278,23 @@ export class CommandRunner {
         done = true;
         clearTimeout(timer);
         ctx.signal.removeEventListener("abort", onAbort);
-        if (pgid !== undefined) {
-          killGroup(pgid); // whatever the script left running in its group ends with the call
-          this.#groups.delete(pgid);
-        }
+        this.#killers.delete(kill);
+        if (pgid !== undefined) killGroup(pgid); // whatever the script left running in its group ends with the call
         if (error) reject(error);
         else resolve({ stdout: new TextDecoder().decode(concatBytes(stdout)), stderr });
       };
       proc.stdout!.on("data", (bytes: Uint8Array) => {
         stdoutBytes += bytes.length;
         if (stdoutBytes > maxStdout) {
-          this.#counts.failed++;
+          if (!killed) this.#counts.failed++;
           kill(new ForgeError(ForgeCode.BadResponse, `command printed more than ${maxStdout} bytes`, { details: { limit: maxStdout } }));
           return;
         }
         stdout.push(bytes);
       });
+      const stderrDecoder = new TextDecoder();
       proc.stderr!.on("data", (bytes: Uint8Array) => {
-        stderr = (stderr + new TextDecoder().decode(bytes)).slice(-maxStderr);
+        stderr = (stderr + stderrDecoder.decode(bytes, { stream: true })).slice(-maxStderr);
       });
       proc.on("error", (err) => {
         if (proc.pid !== undefined) return; // a running process reports through its exit
@@ -310,6 +315,8 @@ export class CommandRunner {
     });
   }
 }
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function killGroup(pgid: number): void {
   try {
