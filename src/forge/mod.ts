@@ -68,7 +68,7 @@ export { CommandTemplate } from "./backends/script/command-template.ts";
 export type { CommandArg, FilledCommand } from "./backends/script/command-template.ts";
 export { CommandRunner } from "./backends/script/command-runner.ts";
 export type { CommandOptions, CommandResult, CommandStats } from "./backends/script/command-runner.ts";
-export { commandKokoro, commandQwen3Vl, commandZImage } from "./backends/script/command-adapters.ts";
+export { commandKokoro, commandQwen3Vl, commandSam3, commandZImage } from "./backends/script/command-adapters.ts";
 export type { CommandBackendOptions } from "./backends/script/command-adapters.ts";
 
 // ---- media

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { commandKokoro, commandQwen3Vl, commandZImage, CommandRunner, ForgeError, type CommandOptions } from "../../src/forge/mod.ts";
+import { commandKokoro, commandQwen3Vl, commandSam3, commandZImage, CommandRunner, ForgeError, type CommandOptions, type Sam3Chunk } from "../../src/forge/mod.ts";
 import { never } from "./helpers.ts";
 import { runScript } from "./runtime.ts";
 
@@ -75,6 +75,38 @@ describe("command mode", () => {
     assert.deepEqual(out.png, new Uint8Array(readFileSync(samplePng)));
     assert.equal(out.seed, 42);
     assert.ok(out.width > 0 && out.height > 0);
+  });
+
+  it("streams sam3.segment from JSON lines as they are printed (log lines skipped, the last line without a newline)", async () => {
+    const backend = commandSam3(options(["sam3", "{video:file}", "{prompts:json}"]));
+    const video = { kind: "file" as const, data: Uint8Array.of(1, 2, 3), mimeType: "video/mp4" };
+    const chunks: Sam3Chunk[] = [];
+    for await (const c of backend.segment({ video, prompts: [{ type: "text", text: "kite" }] }, { signal: never() })) chunks.push(c);
+    assert.deepEqual(chunks.map((c) => c.type), ["progress", "frame", "frame", "summary"]);
+    const frame = chunks[1] as Extract<Sam3Chunk, { type: "frame" }>;
+    assert.equal(frame.objects[0]!.label, "kite");
+    assert.equal(frame.objects[0]!.area, 3); // the video reached the script as a file
+  });
+
+  it("stopping a sam3 stream early kills the script's process group", async () => {
+    const pidFile = join(scratch, "sam3-stop.json");
+    const o = options(["sam3", "{video:file}", "{prompts:json}", pidFile]);
+    const video = { kind: "file" as const, data: Uint8Array.of(1), mimeType: "video/mp4" };
+    for await (const c of commandSam3(o).segment({ video, prompts: [{ type: "text", text: "kite" }] }, { signal: never() })) {
+      if (c.type === "frame") break;
+    }
+    const pids = await hangingPids(pidFile);
+    assert.equal(alive(pids.pid), false);
+    assert.equal(alive(pids.child), false);
+    assert.deepEqual(leftovers(o), []);
+  });
+
+  it("a sam3 chunk that breaks the contract fails the stream with FORGE_BAD_RESPONSE and kills the script", async () => {
+    const backend = commandSam3(options(["sam3-bad"]));
+    const video = { kind: "file" as const, data: Uint8Array.of(1), mimeType: "video/mp4" };
+    await assert.rejects(async () => {
+      for await (const _ of backend.segment({ video, prompts: [{ type: "text", text: "kite" }] }, { signal: never() })) { /* none valid */ }
+    }, code("FORGE_BAD_RESPONSE"));
   });
 
   it("fails an output that breaks the contract with FORGE_BAD_RESPONSE", async () => {

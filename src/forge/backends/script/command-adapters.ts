@@ -1,12 +1,14 @@
 import { randomSeed } from "../../bytes.ts";
 import { KokoroOutput, resolveKokoroInput, type KokoroRequest } from "../../contracts/kokoro.ts";
 import { Qwen3VlOutput, resolveQwen3VlInput, type Qwen3VlRequest } from "../../contracts/qwen3vl.ts";
+import { resolveSam3Input, Sam3Chunk, type Sam3Request } from "../../contracts/sam3.ts";
 import { resolveZImageInput, ZImageOutput, type ZImageRequest } from "../../contracts/zimage.ts";
 import { probeAudio } from "../../media/audio-probe.ts";
 import { parseHeader, readPngChunks } from "../../media/png-decode.ts";
-import type { KokoroBackend, Qwen3VlBackend, ZImageBackend } from "../types.ts";
+import type { KokoroBackend, Qwen3VlBackend, Sam3Backend, ZImageBackend } from "../types.ts";
 import { expect } from "./check.ts";
 import { type CommandOptions, type CommandResult, CommandRunner } from "./command-runner.ts";
+import { pushStream } from "./stream.ts";
 
 /**
  * Options of the command-mode backends: a {@link CommandOptions} plus how the result becomes
@@ -127,6 +129,39 @@ export function commandQwen3Vl(options: CommandBackendOptions<Qwen3VlRequest>): 
       const completionTokens = Math.ceil(text.length / 4);
       const usage = { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };
       return expect(Qwen3VlOutput, { finishReason: "stop", usage, model, ...base, text }, "qwen3vl.infer result");
+    },
+    close: () => runner.close(),
+  };
+}
+
+/**
+ * `sam3.segment` by running a one-shot script per call, streaming as it prints: each stdout line
+ * that starts with `{` is one JSON chunk (`progress`, `frame`, then `summary`), checked against
+ * the contract and yielded at once; other lines (logs) are ignored. Pass `chunk` to map lines
+ * differently (return `undefined` to skip one). Stopping the iteration kills the process group.
+ *
+ * @example
+ * ```ts
+ * import { commandSam3 } from "malamute/forge";
+ * const tracker = commandSam3({
+ *   command: "elixir",
+ *   args: ["sam3_video_segmentation.exs", "--video", "{video:file}", "--prompts", "{prompts:json}", "--threshold", "{threshold}"],
+ * });
+ * ```
+ */
+export function commandSam3(options: Omit<CommandBackendOptions<Sam3Request>, "output"> & { chunk?: (line: string, input: Sam3Request) => unknown }): Sam3Backend {
+  const { runner, name } = setup(options);
+  const parse = options.chunk ?? ((line: string) => (line.startsWith("{") ? JSON.parse(line) as unknown : undefined));
+  return {
+    name,
+    segment(input, ctx) {
+      const req = resolveSam3Input(input);
+      return pushStream<Sam3Chunk>(ctx, (push, _fail, callCtx) =>
+        runner.run(req, callCtx, (line) => {
+          const value = parse(line, req);
+          // A throw here kills the script and fails the stream with it.
+          if (value !== undefined) push(expect<Sam3Chunk>(Sam3Chunk, value, "sam3.segment chunk"));
+        }));
     },
     close: () => runner.close(),
   };

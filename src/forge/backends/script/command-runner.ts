@@ -138,13 +138,17 @@ export class CommandRunner {
    * `RPC_UNAVAILABLE` (cannot start, killed by a signal), `FORGE_BAD_RESPONSE` (stdout too large
    * or not JSON, an output file missing or too large), `RPC_VALIDATION` (the input does not fit
    * the template), `RPC_RESOURCE_EXHAUSTED` (queue full).
+   *
+   * With `onLine`, stdout is handed over line by line as it arrives (without the newline) and
+   * not kept: `stdout` is then empty and `maxStdoutBytes` bounds one line. An error thrown by
+   * `onLine` kills the process group and fails the call with it.
    */
-  async run(input: unknown, ctx: { signal: AbortSignal; deadline?: number }): Promise<CommandResult> {
+  async run(input: unknown, ctx: { signal: AbortSignal; deadline?: number }, onLine?: (line: string) => void): Promise<CommandResult> {
     if (this.#closed) throw new ForgeError(ForgeCode.Unavailable, "command backend is closed");
     if (ctx.signal.aborted) throw abortError(ctx.signal);
     await this.#acquire(ctx.signal);
     try {
-      return await this.#runOnce(input, ctx);
+      return await this.#runOnce(input, ctx, onLine);
     } finally {
       this.#release();
     }
@@ -198,12 +202,12 @@ export class CommandRunner {
     else this.#running--;
   }
 
-  async #runOnce(input: unknown, ctx: { signal: AbortSignal; deadline?: number }): Promise<CommandResult> {
+  async #runOnce(input: unknown, ctx: { signal: AbortSignal; deadline?: number }, onLine: ((line: string) => void) | undefined): Promise<CommandResult> {
     const dir = await mkdtemp(join(this.#options.tempDir ?? tmpdir(), "malamute-cmd-"));
     try {
       const filled = this.#template.fill(input, dir);
       for (const file of filled.inputs) await writeFile(file.path, file.bytes);
-      const { stdout, stderr } = await this.#spawn(filled.argv, ctx);
+      const { stdout, stderr } = await this.#spawn(filled.argv, ctx, onLine);
       const result: CommandResult = { stdout, stderr, files: {} };
       if (this.#options.stdout === "json") {
         try {
@@ -231,7 +235,7 @@ export class CommandRunner {
     return error;
   }
 
-  #spawn(argv: string[], ctx: { signal: AbortSignal; deadline?: number }): Promise<{ stdout: string; stderr: string }> {
+  #spawn(argv: string[], ctx: { signal: AbortSignal; deadline?: number }, onLine: ((line: string) => void) | undefined): Promise<{ stdout: string; stderr: string }> {
     const o = this.#options;
     const maxStdout = o.maxStdoutBytes ?? 16 * 1024 * 1024;
     const maxStderr = o.maxStderrBytes ?? 8 * 1024;
@@ -283,7 +287,18 @@ export class CommandRunner {
         if (error) reject(error);
         else resolve({ stdout: new TextDecoder().decode(concatBytes(stdout)), stderr });
       };
+      const lines = onLine && new LineSplitter(onLine, maxStdout);
+      const deliver = (flush: boolean, bytes?: Uint8Array) => {
+        try {
+          lines!.push(bytes, flush);
+        } catch (err) {
+          if (!killed) this.#counts.failed++;
+          kill(err instanceof ForgeError ? err : new ForgeError(ForgeCode.BadResponse, `command output rejected: ${(err as Error).message}`, { cause: err }));
+        }
+      };
       proc.stdout!.on("data", (bytes: Uint8Array) => {
+        if (killed) return;
+        if (lines) return deliver(false, bytes);
         stdoutBytes += bytes.length;
         if (stdoutBytes > maxStdout) {
           if (!killed) this.#counts.failed++;
@@ -305,6 +320,7 @@ export class CommandRunner {
         if (pgid !== undefined) killGroup(pgid);
       });
       proc.on("close", (code: number | null, signal: string | null) => {
+        if (lines && !killed && code === 0) deliver(true);
         if (killed) return finish(killed);
         const details = { exitCode: code, signal, stderr };
         if (code === 0) return finish(undefined);
@@ -323,5 +339,27 @@ function killGroup(pgid: number): void {
     process.kill(-pgid, "SIGKILL");
   } catch {
     // ESRCH: the group is already gone.
+  }
+}
+
+/** Splits a byte stream into UTF-8 lines, refusing a line longer than `max` characters. */
+class LineSplitter {
+  readonly #decoder = new TextDecoder();
+  #partial = "";
+
+  constructor(readonly onLine: (line: string) => void, readonly max: number) {}
+
+  push(bytes: Uint8Array | undefined, flush: boolean): void {
+    const text = this.#partial + (bytes ? this.#decoder.decode(bytes, { stream: true }) : this.#decoder.decode());
+    const lines = text.split("\n");
+    this.#partial = lines.pop()!;
+    if (flush && this.#partial !== "") lines.push(this.#partial);
+    if (flush) this.#partial = "";
+    for (const line of [...lines, this.#partial]) {
+      if (line.length > this.max) {
+        throw new ForgeError(ForgeCode.BadResponse, `command printed a line longer than ${this.max} characters`, { details: { limit: this.max } });
+      }
+    }
+    for (const line of lines) this.onLine(line.endsWith("\r") ? line.slice(0, -1) : line);
   }
 }
