@@ -35,8 +35,12 @@ function alive(pid: number): boolean {
   }
 }
 
-async function hangingPids(pidFile: string): Promise<{ pid: number; child: number }> {
-  await until(() => existsSync(pidFile) && readFileSync(pidFile, "utf8").length > 0);
+/** The pids a hanging script recorded; fails (rather than waits forever) if `call` ends before it wrote them. */
+async function hangingPids(pidFile: string, call?: Promise<unknown>): Promise<{ pid: number; child: number }> {
+  let ended: unknown;
+  call?.then((v) => (ended = v ?? "resolved"), (e: unknown) => (ended = e));
+  await until(() => ended !== undefined || (existsSync(pidFile) && readFileSync(pidFile, "utf8").length > 0));
+  if (!existsSync(pidFile)) assert.fail(`the call ended before the script started: ${String(ended)}`);
   return JSON.parse(readFileSync(pidFile, "utf8")) as { pid: number; child: number };
 }
 
@@ -138,7 +142,7 @@ describe("command mode", () => {
     const o = options(["hang", pidFile, "{data:file}"], { timeoutMs: 2000 });
     const runner = new CommandRunner(o);
     const call = runner.run({ data: Uint8Array.of(1, 2) }, { signal: never() });
-    const pids = await hangingPids(pidFile);
+    const pids = await hangingPids(pidFile, call);
     assert.ok(alive(pids.pid) && alive(pids.child));
     await assert.rejects(call, code("RPC_DEADLINE_EXCEEDED"));
     assert.equal(alive(pids.pid), false, "the script survived");
@@ -163,7 +167,7 @@ describe("command mode", () => {
   it("the call's deadline kills the process like timeoutMs", async () => {
     const pidFile = join(scratch, "hang-deadline.json");
     const call = new CommandRunner(options(["hang", pidFile])).run({}, { signal: never(), deadline: Date.now() + 2000 });
-    const pids = await hangingPids(pidFile);
+    const pids = await hangingPids(pidFile, call);
     await assert.rejects(call, code("RPC_DEADLINE_EXCEEDED"));
     assert.equal(alive(pids.child), false);
   });
