@@ -240,6 +240,12 @@ describe("command mode", () => {
     assert.deepEqual(leftovers(o), []);
   });
 
+  it("a temp directory that cannot be made fails with RPC_INTERNAL, without starting anything", async () => {
+    const runner = new CommandRunner({ ...options(["args"]), tempDir: join(scratch, "missing", "dir") });
+    await assert.rejects(runner.run({}, { signal: never() }), code("RPC_INTERNAL"));
+    assert.equal(runner.stats.started, 0);
+  });
+
   it("a command that cannot start fails with RPC_UNAVAILABLE", async () => {
     const o: CommandOptions = { command: join(scratch, "no-such-program"), args: ["x"], tempDir: mkdtempSync(join(scratch, "t-")) };
     await assert.rejects(new CommandRunner(o).run({}, { signal: never() }), code("RPC_UNAVAILABLE"));

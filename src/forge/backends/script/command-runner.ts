@@ -203,10 +203,16 @@ export class CommandRunner {
   }
 
   async #runOnce(input: unknown, ctx: { signal: AbortSignal; deadline?: number }, onLine: ((line: string) => void) | undefined): Promise<CommandResult> {
-    const dir = await mkdtemp(join(this.#options.tempDir ?? tmpdir(), "malamute-cmd-"));
+    const dir = await mkdtemp(join(this.#options.tempDir ?? tmpdir(), "malamute-cmd-")).catch((err: unknown) => {
+      throw this.#fail(new ForgeError(ForgeCode.Internal, `cannot create a temporary directory: ${(err as Error).message}`, { cause: err }));
+    });
     try {
       const filled = this.#template.fill(input, dir);
-      for (const file of filled.inputs) await writeFile(file.path, file.bytes);
+      for (const file of filled.inputs) {
+        await writeFile(file.path, file.bytes).catch((err: unknown) => {
+          throw this.#fail(new ForgeError(ForgeCode.Internal, `cannot write the input file ${file.path}: ${(err as Error).message}`, { cause: err }));
+        });
+      }
       const { stdout, stderr } = await this.#spawn(filled.argv, ctx, onLine);
       const result: CommandResult = { stdout, stderr, files: {} };
       if (this.#options.stdout === "json") {
