@@ -74,7 +74,7 @@ describe("command mode", () => {
   });
 
   it("maps an output PNG onto zimage.generate (size from the header, the seed it was given)", async () => {
-    const backend = commandZImage(options(["copy", samplePng, "{out.png:png}", ["--seed", "{seed}"]], { stdout: "json" }));
+    const backend = commandZImage(options(["copy", samplePng, "{out.png:png}"], { stdout: "json" }));
     const out = await backend.generate({ prompt: "a kite", seed: 42 }, { signal: never() });
     assert.deepEqual(out.png, new Uint8Array(readFileSync(samplePng)));
     assert.equal(out.seed, 42);
