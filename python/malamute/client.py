@@ -8,6 +8,7 @@ from typing import Any, AsyncIterator, Callable
 
 from . import envelope, proto
 from .errors import RpcError
+from .errors import invalid as _invalid
 from .mlm import NO_MAILBOX_CONFIRMS, MlmClient
 from .proto import Message
 from .schema import JSON, Contract, MethodSpec
@@ -46,8 +47,10 @@ class RpcClient:
     """
 
     def __init__(self, contracts: list[Contract], default_timeout: float, binary_threshold: float,
-                 send_hwm: int = 1000) -> None:
+                 send_hwm: int = 1000, max_buffered_chunks: int = 10_000) -> None:
         self.send_hwm = send_hwm
+        self.max_buffered_chunks = max_buffered_chunks
+        self.stats = {"calls": 0, "stale": 0, "malformed": 0, "unknown_kinds": 0, "cancels": 0}
         self.contracts = {c.service: c for c in contracts}
         self.default_timeout = default_timeout
         self.binary_threshold = binary_threshold
@@ -86,8 +89,13 @@ class RpcClient:
         header: dict[str, Any] = {"kind": "call", "timeout": ms, "deadline": call.deadline}
         if meta:
             header["meta"] = meta
+        if not self.mlm.extended:
+            # C Malamute may deliver a queued call with another message's tracker: the worker
+            # answers with this id instead (docs/rpc-wire.md 9).
+            header["id"] = call.call_id
         call.frames = envelope.encode(header, input, threshold=self.binary_threshold)
         self._calls[call.call_id] = call
+        self.stats["calls"] += 1
         self.mlm.service_send(service, method, call.frames, tracker=call.call_id, timeout=ms)
         return call
 
@@ -153,19 +161,35 @@ class RpcClient:
         left = call.deadline - _now_ms()
         if left <= 0:
             return  # an expired call needs no cancel
+        self.stats["cancels"] += 1
         if call.worker is not None:
-            frames = envelope.encode({"kind": "cancel"})
-            self.mlm.mailbox_send(call.worker, "cancel", frames, tracker=call.call_id, timeout=max(1000, left))
+            self._direct_cancel(call.worker, call.call_id, left)
             return
         if "withdraw" in self.mlm.features:
             self.mlm.confirm(call.call_id, 305)
         frames = envelope.encode({"kind": "cancel", "deadline": call.deadline})
         self.mlm.stream_send(f"{call.service}/{call.call_id}", frames)
 
+    def _direct_cancel(self, worker: str, call_id: str, left: int) -> None:
+        # At least 1 s: a cancel for a worker that is gone must not wait in the broker forever.
+        assert self.mlm is not None
+        frames = envelope.encode({"kind": "cancel"})
+        self.mlm.mailbox_send(worker, "cancel", frames, tracker=call_id, timeout=max(1000, left))
+
     def _on_message(self, msg: Message) -> None:
         call = self._calls.get(msg.s("tracker"))
         if call is None or call.settled:
-            return  # settled calls ignore late or duplicate replies (requeued calls are at-least-once)
+            # Settled calls ignore late or duplicate replies (requeued calls are at-least-once);
+            # a late ack means a requeued call started again: stop that wasted run.
+            self.stats["stale"] += 1
+            if msg.id == proto.MAILBOX_DELIVER:
+                try:
+                    env = envelope.decode(msg.content)
+                except RpcError:
+                    return
+                if env.kind == "ack":
+                    self._direct_cancel(env.header["worker"] or msg.s("sender"), msg.s("tracker"), 1000)
+            return
         if msg.id == proto.CONFIRM:
             code = msg.n("code")
             if code >= 300:
@@ -176,9 +200,21 @@ class RpcClient:
             return
         try:
             env = envelope.decode(msg.content)
+        except envelope.UnknownKind:
+            self.stats["unknown_kinds"] += 1  # informative only (docs/rpc-wire.md 3.2)
+            return
+        except RpcError as error:
+            self.stats["malformed"] += 1
+            return self._violated(call, error)
+        try:
             self._reply(call, env)
         except RpcError as error:
-            self._push(call, "error", error)
+            self._violated(call, error)
+
+    def _violated(self, call: _Call, error: RpcError) -> None:
+        # The call fails locally, and is cancelled on the worker so that no work continues.
+        self._push(call, "error", error)
+        self._cancel(call)
 
     def _reply(self, call: _Call, env: envelope.Envelope) -> None:
         contract = self.contracts[call.service]
@@ -188,6 +224,9 @@ class RpcClient:
             call.worker = env.header["worker"]
         elif kind == "progress":
             if call.on_progress is not None and call.spec.progress is not None:
+                issues = contract.validate(call.spec.progress, env.payload)
+                if issues:
+                    raise _invalid(label, "progress", issues)
                 call.on_progress(env.payload)
         elif kind == "chunk" and call.spec.kind == "stream":
             seq = env.header["seq"]
@@ -196,7 +235,10 @@ class RpcClient:
             if seq == call.received:
                 issues = contract.validate(call.spec.chunk or {}, env.payload)
                 if issues:
-                    raise RpcError("RPC_VALIDATION", f"{label}: invalid chunk at {issues[0].path}: {issues[0].message}")
+                    raise _invalid(label, "chunk", issues)
+                if call.events.qsize() >= self.max_buffered_chunks:
+                    raise RpcError("RPC_RESOURCE_EXHAUSTED",
+                                   f"{label}: more than {self.max_buffered_chunks} chunks not yet read")
                 call.received += 1
                 call.events.put_nowait(("chunk", env.payload))
         elif kind == "end" and call.spec.kind == "stream":
@@ -206,13 +248,13 @@ class RpcClient:
         elif kind == "result" and call.spec.kind == "unary":
             issues = contract.validate(call.spec.output or {}, env.payload)
             if issues:
-                raise RpcError("RPC_VALIDATION", f"{label}: invalid output at {issues[0].path}: {issues[0].message}")
+                raise _invalid(label, "output", issues)
             self._push(call, "result", env.payload)
         elif kind == "error":
             p = env.payload
-            if not isinstance(p, dict) or not isinstance(p.get("code"), str):
+            if not isinstance(p, dict) or not isinstance(p.get("code"), str) or not isinstance(p.get("message"), str):
                 raise RpcError("RPC_BAD_ENVELOPE", f"{label}: malformed error reply")
-            self._push(call, "error", RpcError(p["code"], str(p.get("message", "")), p.get("details")))
+            self._push(call, "error", RpcError(p["code"], p["message"], p.get("details")))
         else:
             raise RpcError("RPC_BAD_ENVELOPE", f"{label}: unexpected {kind} reply")
 
@@ -227,13 +269,15 @@ class RpcClient:
 
 
 async def connect(endpoint: str, *contract_json_schemas: JSON, default_timeout: float = 30.0,
-                  binary_threshold: float = 65536, send_hwm: int = 1000) -> RpcClient:
+                  binary_threshold: float = 65536, send_hwm: int = 1000,
+                  max_buffered_chunks: int = 10_000) -> RpcClient:
     """Connects a caller for the given contract exports.
 
     Example::
 
         client = await connect("tcp://127.0.0.1:9999", json.load(open("qwen3vl.schema.json")))
     """
-    client = RpcClient([Contract(doc) for doc in contract_json_schemas], default_timeout, binary_threshold, send_hwm)
+    client = RpcClient([Contract(doc) for doc in contract_json_schemas], default_timeout, binary_threshold, send_hwm,
+                       max_buffered_chunks)
     await client._start(endpoint)
     return client

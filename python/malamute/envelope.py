@@ -16,6 +16,7 @@ CANCEL_STREAM = "malamute.rpc.cancel"
 PAYLOAD_KINDS = frozenset({"call", "progress", "chunk", "result", "error"})
 KINDS = PAYLOAD_KINDS | {"ack", "end", "cancel"}
 BINARY_EXT = 1
+MAX_HEADER_NUMBER = 2**53 - 1
 
 Frame = bytes | bytearray | memoryview
 
@@ -55,6 +56,15 @@ def _bad(message: str) -> RpcError:
     return RpcError("RPC_BAD_ENVELOPE", message)
 
 
+class UnknownKind(RpcError):
+    """A well-formed version 2 header with a kind this reader does not know (docs/rpc-wire.md 3.2):
+    a caller ignores the message; a worker answers it like any bad envelope."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__("RPC_BAD_ENVELOPE", f"unknown kind {kind!r}")
+        self.kind = kind
+
+
 def decode(content: Sequence[Frame]) -> Envelope:
     """Decodes content frames (envelope frame, then binary frames); RpcError RPC_BAD_ENVELOPE if invalid.
 
@@ -76,10 +86,9 @@ def decode(content: Sequence[Frame]) -> Envelope:
     if not isinstance(header, dict) or header.get("version") != VERSION or not isinstance(header.get("kind"), str):
         raise _bad("the header is not a version 2 envelope map")
     kind = header["kind"]
+    _check_plain(header)
     if kind not in KINDS:
-        raise _bad(f"unknown kind {kind!r}")
-    if any(isinstance(v, (_Ref, _BadExt)) for v in header.values()):
-        raise _bad("ext value in the header")
+        raise UnknownKind(kind)
     _check_header(header)
     header_end = unpacker.tell()
     payload: Any = None
@@ -112,8 +121,10 @@ def _check_header(header: dict[str, Any]) -> None:
         value = header[key]
         if isinstance(value, float) and value.is_integer():
             header[key] = value = int(value)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise _bad(f"{key} is not an unsigned integer")
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_HEADER_NUMBER:
+            raise _bad(f"{key} is not an unsigned integer up to 2^53 - 1")
+    if kind == "call" and "id" in header and not (isinstance(header["id"], str) and header["id"]):
+        raise _bad("call id is not a non-empty string")
     if kind == "ack" and not isinstance(header["worker"], str):
         raise _bad("ack worker is not a string")
     meta = header.get("meta")
@@ -123,6 +134,20 @@ def _check_header(header: dict[str, Any]) -> None:
         raise _bad("cancel code is not a string")
 
 
+def _check_plain(value: Any) -> None:
+    # A header holds no ext at all (not even type 1), and every map key is a msgpack str.
+    if isinstance(value, (_Ref, _BadExt, msgpack.Timestamp)):
+        raise _bad("ext value in the header")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise _bad("a map key is not a string")
+            _check_plain(item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_plain(item)
+
+
 def _resolve(value: Any, frames: Sequence[Frame], used: set[int]) -> Any:
     if isinstance(value, _Ref):
         index = value.index
@@ -130,9 +155,11 @@ def _resolve(value: Any, frames: Sequence[Frame], used: set[int]) -> Any:
             raise _bad(f"bad binary frame reference {index}")
         used.add(index)
         return frames[index + 1]
-    if isinstance(value, _BadExt):
-        raise _bad("unsupported msgpack ext type")
+    if isinstance(value, (_BadExt, msgpack.Timestamp)):
+        raise _bad("unsupported msgpack ext type")  # timestamps (-1) included: never turned into dates
     if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            raise _bad("a map key is not a string")  # bin keys included: never turned into strings
         return {k: _resolve(v, frames, used) for k, v in value.items()}
     if isinstance(value, list):
         return [_resolve(v, frames, used) for v in value]

@@ -29,3 +29,10 @@ class MlmError(Exception):
         super().__init__(f"MLM error {code}: {reason}")
         self.code = code
         self.reason = reason
+
+
+def invalid(label: str, role: str, issues: list[Any]) -> RpcError:
+    """The RPC_VALIDATION error of docs/rpc-wire.md 5.1: ``details`` = ``{role, issues: [{path, message}]}``."""
+    first = issues[0]
+    return RpcError("RPC_VALIDATION", f"{label}: invalid {role} at {first.path}: {first.message}",
+                    {"role": role, "issues": [{"path": i.path, "message": i.message} for i in issues]})

@@ -19,6 +19,7 @@ Frame = bytes | bytearray | memoryview
 
 NO_MAILBOX_CONFIRMS = 1
 STORED_CONFIRMS = 2
+REOPEN_BACKOFF_MAX = 1.0
 
 
 class MlmClient:
@@ -40,6 +41,8 @@ class MlmClient:
         self.endpoint = endpoint
         self.address = address
         self.features: set[str] = set()
+        self.extended = False
+        """True when the broker answered HELLO with ``malamute-ext/1`` (False: C Malamute)."""
         self.on_message = on_message
         self.on_reopen: Callable[[], None] | None = None
         self._hello_flags = hello_flags
@@ -56,15 +59,17 @@ class MlmClient:
         self._reads: list[tuple[str, str]] = []
         self._offers: list[tuple[str, str]] = []
         self._last_rx = time.monotonic()
-        self._last_reopen = 0.0
+        self._opened_at = time.monotonic()
+        self._backoff = 0.0
         self._reopening: asyncio.Task[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._closed = False
+        self._hello: asyncio.Future[Message] | None = None
         self.reopens = 0
 
     @classmethod
     async def connect(cls, endpoint: str, address: str = "", *, on_message: Callable[[Message], None],
-                      hello_flags: int = 0, heartbeat: float = 1.0, liveness: float = 5.0,
+                      hello_flags: int = 0, heartbeat: float = 1.0, liveness: float = 4.0,
                       timeout: float = 10.0, send_hwm: int = 1000) -> "MlmClient":
         """Connects and opens the session; fails with MlmError if the broker does not answer in ``timeout``.
 
@@ -121,12 +126,14 @@ class MlmClient:
 
     async def _open(self) -> None:
         hello: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
+        self._hello = hello
         self._pending.append(hello)
         self._send(proto.encode(proto.CONFIRM, tracker="", code=self._hello_flags, reason=""))
         await self._command(proto.encode(proto.CONNECTION_OPEN, protocol="MALAMUTE", version=1, address=self.address))
         answer = hello.result()
         words = answer.s("reason").split() if answer.id == proto.OK else []
-        self.features = set(words[1:]) if words[:1] == ["malamute-ext/1"] else set()
+        self.extended = words[:1] == ["malamute-ext/1"]
+        self.features = set(words[1:]) if self.extended else set()
         if self._writer is not None:
             await self._command(proto.encode(proto.STREAM_WRITE, stream=self._writer))
         for stream, pattern in self._reads:
@@ -149,16 +156,27 @@ class MlmClient:
                 continue
             msg.content = [f.buffer for f in frames[1:]]
             if msg.id in (proto.OK, proto.ERROR):
-                if self._pending:
-                    self._pending.popleft().set_result(msg)
-                elif msg.id == proto.ERROR:
-                    # An unsolicited ERROR means the broker forgot this session (restart, expiry).
-                    self._schedule_reopen()
+                answered = self._pending.popleft() if self._pending else None
+                if answered is not None:
+                    answered.set_result(msg)
+                if msg.id == proto.ERROR:
+                    self._on_error(msg.n("code"), answered)
             elif msg.id != proto.CONNECTION_PONG:
                 try:
                     self.on_message(msg)
                 except Exception:  # a bad handler must not stop the session
                     pass
+
+    def _on_error(self, code: int, answered: asyncio.Future[Message] | None) -> None:
+        if answered is not None and answered is self._hello:
+            return  # C Malamute answers HELLO (a command before OPEN) with ERROR 500: no features
+        if code == 300:
+            # Never re-open on ERROR 300 (one refused request; C Malamute drops the session on
+            # it): a PING tells, PONG = alive, ERROR 500 = gone.
+            self._send(proto.encode(proto.CONNECTION_PING))
+        else:
+            # The broker forgot this session (restart, expiry, ERROR 500 to a command or PING).
+            self._schedule_reopen()
 
     async def _beat(self) -> None:
         while not self._closed:
@@ -168,16 +186,19 @@ class MlmClient:
                 self._schedule_reopen()
 
     def _schedule_reopen(self) -> None:
-        # One re-open at a time and at most one a second: answering every ERROR with a re-open
-        # would make a storm of OPENs, each answered by more ERRORs.
+        # One re-open at a time, on a fresh socket: answering every ERROR with a re-open would
+        # make a storm of OPENs, each answered by more ERRORs (docs/rpc-wire.md 1.4).
         if self._closed or (self._reopening and not self._reopening.done()):
             return
         self._reopening = asyncio.create_task(self._reopen())
 
     async def _reopen(self) -> None:
-        wait = max(0.0, self._last_reopen + 1.0 - time.monotonic())
-        await asyncio.sleep(wait)
-        self._last_reopen = time.monotonic()
+        # At once, then 100 ms doubling up to REOPEN_BACKOFF_MAX while re-opens keep failing fast;
+        # reset once a session has lived longer than the broker expiry.
+        if time.monotonic() - self._opened_at > self._liveness:
+            self._backoff = 0.0
+        await asyncio.sleep(self._backoff)
+        self._backoff = min(REOPEN_BACKOFF_MAX, max(0.1, self._backoff * 2))
         while self._pending:
             self._pending.popleft().set_exception(MlmError(0, "session lost"))
         old = self._socket
@@ -190,6 +211,7 @@ class MlmClient:
             await asyncio.wait_for(self._open(), self._liveness)
         except (MlmError, asyncio.TimeoutError):
             return  # the heartbeat tries again
+        self._opened_at = time.monotonic()
         self.reopens += 1
         if self.on_reopen is not None:
             self.on_reopen()

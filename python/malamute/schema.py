@@ -194,7 +194,8 @@ def _is_type(value: Any, kind: str) -> bool:
     if kind == "integer":
         return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
     if kind == "number":  # msgpack may carry 2.0 as an int: both are numbers
-        return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
+        # An int beyond 2^53 is no JavaScript number (TypeScript keeps it a bigint and refuses it).
+        return (isinstance(value, int) and abs(value) <= 2**53) or (isinstance(value, float) and math.isfinite(value))
     return True
 
 

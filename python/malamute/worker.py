@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import math
 import re
 import secrets
 import threading
@@ -11,6 +12,7 @@ from typing import Any, AsyncIterator, Callable, Iterator, Mapping
 
 from . import envelope, proto
 from .errors import RpcError
+from .errors import invalid as _invalid
 from .mlm import NO_MAILBOX_CONFIRMS, MlmClient
 from .proto import Message
 from .schema import Contract, JSON, MethodSpec
@@ -18,6 +20,7 @@ from .schema import Contract, JSON, MethodSpec
 REPLY_GRACE_MS = 5000
 ACK_AFTER = 0.01
 DIRECT_CANCEL_MEMORY_MS = 60_000
+MAX_CANCEL_MEMORY_MS = 3_600_000
 CANCEL_MEMORY = 10_000
 
 Handler = Callable[[Any, "CallContext"], Any]
@@ -51,7 +54,8 @@ class CallContext:
         self.method = call.spec.name
         self.call_id = call.call_id
         self.caller = call.caller
-        self.deadline_ms = call.deadline
+        self.deadline_ms: int | None = call.deadline
+        """Epoch ms; None for a call without deadline (``timeout`` 0)."""
         self.meta: Mapping[str, str] = call.meta
 
     def progress(self, value: Any) -> None:
@@ -63,14 +67,18 @@ class CallContext:
 
     @property
     def remaining(self) -> float:
-        """Seconds left until the deadline."""
+        """Seconds left until the deadline (``math.inf`` without one)."""
+        if self.deadline_ms is None:
+            return math.inf
         return max(0.0, (self.deadline_ms - now_ms()) / 1000)
 
 
 class _Call:
-    def __init__(self, caller: str, call_id: str, spec: MethodSpec, deadline: int, meta: Mapping[str, str]) -> None:
+    def __init__(self, caller: str, call_id: str, tracker: str, spec: MethodSpec, deadline: int | None,
+                 meta: Mapping[str, str]) -> None:
         self.caller = caller
         self.call_id = call_id
+        self.trackers = [tracker]  # one CONFIRM per delivery, each with its own tracker
         self.spec = spec
         self.deadline = deadline
         self.meta = meta
@@ -79,7 +87,6 @@ class _Call:
         self.final = False
         self.acked = False
         self.cancel_code: str | None = None
-        self.deliveries = 1
 
 
 class Worker:
@@ -111,7 +118,7 @@ class Worker:
         self.slots = asyncio.Semaphore(self.concurrency)
         self.closed = asyncio.Event()
         self._closing = False
-        self.stats = {"calls": 0, "cancels": 0, "errors": 0, "cancels_forgotten": 0}
+        self.stats = {"calls": 0, "cancels": 0, "errors": 0, "cancels_forgotten": 0, "control_ignored": 0}
 
     async def start(self, endpoint: str) -> None:
         self.control = await MlmClient.connect(endpoint, self.address, on_message=self._on_control,
@@ -133,49 +140,53 @@ class Worker:
     def _on_call(self, msg: Message) -> None:
         if msg.id != proto.SERVICE_DELIVER or self._closing:
             return  # broker CONFIRMs for our tracked replies; when closing, the broker requeues
-        caller, call_id, method = msg.s("sender"), msg.s("tracker"), msg.s("subject")
+        caller, tracker, method = msg.s("sender"), msg.s("tracker"), msg.s("subject")
         self.stats["calls"] += 1
         try:
             env = envelope.decode(msg.content)
             if env.kind != "call":
                 raise RpcError("RPC_BAD_ENVELOPE", f"expected a call, got {env.kind}")
         except RpcError as error:
-            return self._reject(caller, call_id, now_ms() + 1000, error)
+            return self._reject(caller, tracker, tracker, now_ms() + 1000, error)
+        # The header's id wins: C Malamute may deliver a queued call with another message's tracker.
+        call_id = env.header.get("id") or tracker
         now = now_ms()
-        deadline = now + env.header["timeout"]
-        if env.header["deadline"] >= now:
-            deadline = min(deadline, env.header["deadline"])
+        deadline = _call_deadline(env.header, now)
         spec = self.contract.methods.get(method)
         label = f"{self.contract.service}.{method}"
+
+        def reject(error: RpcError) -> None:
+            self._reject(caller, call_id, tracker, deadline, error)
+
         if spec is None:
-            return self._reject(caller, call_id, deadline, RpcError("RPC_UNKNOWN_METHOD", f"{label}: no such method"))
-        if deadline <= now:
-            return self._reject(caller, call_id, deadline, RpcError("RPC_DEADLINE_EXCEEDED", f"{label}: deadline exceeded"))
+            return reject(RpcError("RPC_UNKNOWN_METHOD", f"{label}: no such method"))
+        if deadline is not None and deadline <= now:
+            return reject(RpcError("RPC_DEADLINE_EXCEEDED", f"{label}: deadline exceeded"))
         early = self.early.pop((caller, call_id), None)
-        if early is not None:
-            return self._reject(caller, call_id, deadline, _cancel_error(label, early[1]))
+        if early is not None and early[0] > now:
+            return reject(_cancel_error(label, early[1]))
         if env.payload_bytes > self.max_payload:
             size = env.payload_bytes
-            return self._reject(caller, call_id, deadline, RpcError(
-                "RPC_PAYLOAD_TOO_LARGE", f"{label}: input of {size} bytes is over {self.max_payload}",
-                {"size": size, "limit": self.max_payload}))
+            return reject(RpcError("RPC_PAYLOAD_TOO_LARGE", f"{label}: input of {size} bytes is over {self.max_payload}",
+                                   {"size": size, "limit": self.max_payload}))
         issues = self.contract.validate(spec.input, env.payload)
         if issues:
-            return self._reject(caller, call_id, deadline, _invalid(label, "input", issues))
+            return reject(_invalid(label, "input", issues))
         running = self.running.get((caller, call_id))
         if running is not None:
             # Delivered again (our session was lost and the broker requeued it, or the caller
             # re-sent it): the run in progress answers; this delivery is confirmed with it.
-            running.deliveries += 1
+            running.trackers.append(tracker)
             return
-        call = _Call(caller, call_id, spec, deadline, env.header.get("meta") or {})
+        call = _Call(caller, call_id, tracker, spec, deadline, env.header.get("meta") or {})
         self.running[(caller, call_id)] = call
         call.task = asyncio.create_task(self._run(call, env.payload))
 
     async def _run(self, call: _Call, payload: Any) -> None:
         label = f"{self.contract.service}.{call.spec.name}"
         ack = self.loop.call_later(ACK_AFTER, self._ack, call)
-        expiry = self.loop.call_later(max(0, call.deadline - now_ms()) / 1000, self._abort, call, "RPC_DEADLINE_EXCEEDED")
+        expiry = None if call.deadline is None else self.loop.call_later(
+            max(0, call.deadline - now_ms()) / 1000, self._abort, call, "RPC_DEADLINE_EXCEEDED")
         try:
             async with self.slots:  # holds calls beyond the concurrency on a broker without credit
                 ctx = call.ctx = CallContext(self, call)
@@ -209,15 +220,16 @@ class Worker:
             self._fail(call, RpcError("RPC_INTERNAL", f"{label}: {error}"))
         finally:
             ack.cancel()
-            expiry.cancel()
+            if expiry is not None:
+                expiry.cancel()
             if self._closing:
                 return  # unconfirmed: the broker gives the call to another worker
             if not call.final:  # cancelled or expired: _abort sent the error
                 self._fail(call, _cancel_error(label, call.cancel_code or "RPC_CANCELLED"))
             self.running.pop((call.caller, call.call_id), None)
             assert self.calls is not None
-            for _ in range(call.deliveries):
-                self.calls.confirm(call.call_id, 200)
+            for tracker in call.trackers:
+                self.calls.confirm(tracker, 200)
                 if "credit" in self.calls.features:
                     self.calls.credit(1)
 
@@ -255,7 +267,7 @@ class Worker:
     def _reply(self, call: _Call, header: dict[str, Any], payload: Any = None) -> None:
         self._send(call.caller, call.call_id, call.deadline, header, payload)
 
-    def _send(self, caller: str, call_id: str, deadline: int, header: dict[str, Any], payload: Any = None) -> None:
+    def _send(self, caller: str, call_id: str, deadline: int | None, header: dict[str, Any], payload: Any = None) -> None:
         assert self.calls is not None
         frames = envelope.encode(header, payload, threshold=self.binary_threshold)
         if header["kind"] in ("result", "chunk") and envelope.payload_size(header, frames) > self.max_payload:
@@ -264,7 +276,8 @@ class Worker:
                 "RPC_PAYLOAD_TOO_LARGE", f"output of {size} bytes is over {self.max_payload}",
                 {"size": size, "limit": self.max_payload})))
             header = {"kind": "error"}
-        timeout = max(0, deadline - now_ms()) + REPLY_GRACE_MS
+        # MLM timeout 0 = never expires: the replies of a call without deadline wait like the call did.
+        timeout = 0 if deadline is None else max(0, deadline - now_ms()) + REPLY_GRACE_MS
         self.calls.mailbox_send(caller, header["kind"], frames, tracker=call_id, timeout=timeout)
 
     def _finish(self, call: _Call, header: dict[str, Any], payload: Any = None) -> None:
@@ -276,11 +289,11 @@ class Worker:
         self.stats["errors"] += 1
         self._finish(call, {"kind": "error"}, _error_payload(error))
 
-    def _reject(self, caller: str, call_id: str, deadline: int, error: RpcError) -> None:
+    def _reject(self, caller: str, call_id: str, tracker: str, deadline: int | None, error: RpcError) -> None:
         assert self.calls is not None
         self.stats["errors"] += 1
         self._send(caller, call_id, deadline, {"kind": "error"}, _error_payload(error))
-        self.calls.confirm(call_id, 200)
+        self.calls.confirm(tracker, 200)
         if "credit" in self.calls.features:
             self.calls.credit(1)
 
@@ -293,12 +306,15 @@ class Worker:
             caller = msg.s("sender")
             call_id = msg.s("subject").partition("/")[2]
         else:
+            self.stats["control_ignored"] += 1
             return
         try:
             env = envelope.decode(msg.content)
         except RpcError:
+            self.stats["control_ignored"] += 1
             return
         if env.kind != "cancel":
+            self.stats["control_ignored"] += 1
             return
         self.stats["cancels"] += 1
         code = env.header.get("code") or "RPC_CANCELLED"
@@ -306,8 +322,9 @@ class Worker:
         if call is not None:
             self._abort(call, code)
             return
-        until = env.header.get("deadline") or now_ms() + DIRECT_CANCEL_MEMORY_MS
-        if until > now_ms():
+        now = now_ms()
+        until = min(env.header.get("deadline") or now + DIRECT_CANCEL_MEMORY_MS, now + MAX_CANCEL_MEMORY_MS)
+        if until > now:
             self._remember(caller, call_id, until, code)
 
     def _remember(self, caller: str, call_id: str, until: int, code: str) -> None:
@@ -335,6 +352,16 @@ class Worker:
 
     async def wait_closed(self) -> None:
         await self.closed.wait()
+
+
+def _call_deadline(header: Mapping[str, Any], now: int) -> int | None:
+    """When a call must end on our clock; None for ``timeout`` 0 (no deadline, ``deadline`` ignored).
+    The caller's absolute deadline is trusted only when plausible here (no large clock skew)."""
+    if header["timeout"] == 0:
+        return None
+    by_timeout = now + header["timeout"]
+    deadline = header["deadline"]
+    return deadline if now < deadline < by_timeout else by_timeout
 
 
 def _cancellable(handler: Handler) -> bool:
@@ -374,12 +401,6 @@ def _cancel_error(label: str, code: str) -> RpcError:
     if code == "RPC_DEADLINE_EXCEEDED":
         return RpcError(code, f"{label}: deadline exceeded")
     return RpcError(code, f"{label} was cancelled")
-
-
-def _invalid(label: str, role: str, issues: list[Any]) -> RpcError:
-    first = issues[0]
-    return RpcError("RPC_VALIDATION", f"{label}: invalid {role} at {first.path}: {first.message}",
-                    {"role": role, "issues": [{"path": i.path, "message": i.message} for i in issues]})
 
 
 async def serve(endpoint: str, contract_json_schema: JSON, handlers: Mapping[str, Handler], *,
