@@ -99,7 +99,7 @@ class Worker:
     """
 
     def __init__(self, contract: Contract, handlers: Mapping[str, Handler], concurrency: int,
-                 binary_threshold: float, max_payload: int) -> None:
+                 binary_threshold: float, max_payload: int, max_waiting: int = 10_000) -> None:
         missing = set(contract.methods) - set(handlers)
         if missing:
             raise ValueError(f"no handler for {', '.join(sorted(missing))}")
@@ -108,6 +108,7 @@ class Worker:
         self.concurrency = max(1, concurrency)
         self.binary_threshold = binary_threshold
         self.max_payload = max_payload
+        self.max_waiting = max_waiting
         self.loop = asyncio.get_running_loop()
         self.thread = threading.get_ident()
         self.address = f"rpc-worker-{contract.service}-{secrets.token_hex(4)}"
@@ -118,7 +119,8 @@ class Worker:
         self.slots = asyncio.Semaphore(self.concurrency)
         self.closed = asyncio.Event()
         self._closing = False
-        self.stats = {"calls": 0, "cancels": 0, "errors": 0, "cancels_forgotten": 0, "control_ignored": 0}
+        self.stats = {"calls": 0, "cancels": 0, "errors": 0, "cancels_forgotten": 0, "control_ignored": 0,
+                      "waiting_refused": 0}
 
     async def start(self, endpoint: str) -> None:
         self.control = await MlmClient.connect(endpoint, self.address, on_message=self._on_control,
@@ -178,6 +180,10 @@ class Worker:
             # re-sent it): the run in progress answers; this delivery is confirmed with it.
             running.trackers.append(tracker)
             return
+        if len(self.running) >= self.concurrency + self.max_waiting:
+            # Only on a broker without credit (the broker holds calls beyond our credit otherwise).
+            self.stats["waiting_refused"] += 1
+            return reject(RpcError("RPC_RESOURCE_EXHAUSTED", f"{self.max_waiting} calls already wait for this worker"))
         call = _Call(caller, call_id, tracker, spec, deadline, env.header.get("meta") or {})
         self.running[(caller, call_id)] = call
         call.task = asyncio.create_task(self._run(call, env.payload))
@@ -269,6 +275,8 @@ class Worker:
 
     def _send(self, caller: str, call_id: str, deadline: int | None, header: dict[str, Any], payload: Any = None) -> None:
         assert self.calls is not None
+        if caller == "":
+            return  # an anonymous sender cannot be answered: the call runs and is confirmed
         frames = envelope.encode(header, payload, threshold=self.binary_threshold)
         if header["kind"] in ("result", "chunk") and envelope.payload_size(header, frames) > self.max_payload:
             size = envelope.payload_size(header, frames)
@@ -404,7 +412,8 @@ def _cancel_error(label: str, code: str) -> RpcError:
 
 
 async def serve(endpoint: str, contract_json_schema: JSON, handlers: Mapping[str, Handler], *,
-                concurrency: int = 1, binary_threshold: float = 65536, max_payload: int = 64 * 1024 * 1024) -> Worker:
+                concurrency: int = 1, binary_threshold: float = 65536, max_payload: int = 64 * 1024 * 1024,
+                max_waiting: int = 10_000) -> Worker:
     """Serves a contract (its ``contractJsonSchema()`` export) with ``handlers`` by method name.
 
     A handler is ``async def`` (returns the output; cancelled as an asyncio task), a plain
@@ -419,7 +428,7 @@ async def serve(endpoint: str, contract_json_schema: JSON, handlers: Mapping[str
 
         worker = await serve("tcp://127.0.0.1:9999", schema, {"infer": infer, "tokens": tokens}, concurrency=2)
     """
-    worker = Worker(Contract(contract_json_schema), handlers, concurrency, binary_threshold, max_payload)
+    worker = Worker(Contract(contract_json_schema), handlers, concurrency, binary_threshold, max_payload, max_waiting)
     try:
         await worker.start(endpoint)
     except BaseException:

@@ -115,6 +115,18 @@ async def worker_rules(schema):
     w._on_call(deliver("c", "infer", "tr3", [pack({**header, "id": 5}, {"prompt": "x"})]))
     out("header-id-not-a-string", [(s["op"], s["tracker"], (s.get("payload") or {}).get("code")) for s in fake.sent
                                    if s["op"] in ("mailbox", "confirm")])
+    # Without credit (C Malamute) a worker holds concurrency + max_waiting calls, refuses more;
+    # an anonymous caller gets no reply (its call is still confirmed).
+    w2 = Worker(Contract(schema), {"infer": infer, "tokens": tokens}, 1, 65536, 1 << 20, max_waiting=1)
+    w2.calls = w2.control = fake2 = FakeMlm(extended=False)
+    fake2.features = {"confirm"}
+    for i in range(3):
+        w2._on_call(deliver("c", "infer", f"m{i}", [pack({**header, "id": f"m{i}"}, {"prompt": "x"})]))
+    w2._on_call(deliver("", "infer", "anon", [pack({"version": 2, "kind": "call", "timeout": 0, "deadline": 0}, {"prompt": 1})]))
+    await settle(fake2, 4)
+    out("max-waiting", {"replies": sorted((s["tracker"], s["header"]["kind"]) for s in fake2.sent if s["op"] == "mailbox"),
+                        "confirms": sorted(s["tracker"] for s in fake2.sent if s["op"] == "confirm"),
+                        "refused": w2.stats["waiting_refused"]})
     # Cancel memory: 60 s for a direct cancel, never more than 1 hour.
     w._on_control(Message(proto.MAILBOX_DELIVER, {"sender": "c", "tracker": "d1"}, [pack({"version": 2, "kind": "cancel"})]))
     w._on_control(Message(proto.STREAM_DELIVER, {"sender": "c", "subject": "qwen3vl/s1"},

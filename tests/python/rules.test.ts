@@ -90,6 +90,13 @@ describe("python package: wire rules", () => {
     assert.deepEqual(results["buffered-chunks-over-limit"], { code: "RPC_RESOURCE_EXHAUSTED", details: null, sent: ["confirm", "stream"] });
   });
 
+  test("max_waiting (here 1) on a broker without credit: concurrency + 1 calls are held, one more is RPC_RESOURCE_EXHAUSTED; an anonymous call gets no reply but a CONFIRM", () => {
+    assert.deepEqual(results["max-waiting"], {
+      replies: [["m0", "ack"], ["m0", "result"], ["m1", "ack"], ["m1", "result"], ["m2", "error"]],
+      confirms: ["anon", "m0", "m1", "m2"], refused: 1,
+    });
+  });
+
   test("cancel memory: 60 s for a direct cancel, at most 1 hour; other control messages are counted", () => {
     assert.deepEqual(results["cancel-memory"], { direct: true, capped: true, ignored: 1 });
   });
