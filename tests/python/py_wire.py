@@ -60,4 +60,20 @@ put("cancel-direct", mlm(proto.MAILBOX_DELIVER, sender=CALLER, address=WORKER, s
     env({"kind": "cancel"}))
 put("cancel-stream", mlm(proto.STREAM_DELIVER, address=envelope.CANCEL_STREAM, sender=CALLER, subject=f"qwen3vl/{CALL_ID}"),
     env({"kind": "cancel", "deadline": DEADLINE}))
+put("ping", mlm(proto.CONNECTION_PING))
+put("pong", mlm(proto.CONNECTION_PONG))
+put("close", mlm(proto.CONNECTION_CLOSE))
+put("ok", mlm(proto.OK, code=200, reason=""))
+put("error-500", mlm(proto.ERROR, code=500, reason=""))
+put("error-300", mlm(proto.ERROR, code=300, reason=""))
+put("hello-answer", mlm(proto.OK, code=200, reason="malamute-ext/1 confirm credit withdraw stored"))
+put("call-no-deadline", mlm(proto.SERVICE_SEND, address="qwen3vl", subject="infer", tracker=CALL_ID, timeout=0),
+    env({"kind": "call", "timeout": 0, "deadline": 0}, {"prompt": "Describe"}))
+put("call-with-id", mlm(proto.SERVICE_SEND, address="qwen3vl", subject="infer", tracker=CALL_ID, timeout=TIMEOUT),
+    env({"kind": "call", "timeout": TIMEOUT, "deadline": DEADLINE, "id": CALL_ID}, {"prompt": "Describe"}))
+put("cancel-send", mlm(proto.MAILBOX_SEND, address=WORKER, subject="cancel", tracker=CALL_ID, timeout=TIMEOUT),
+    env({"kind": "cancel"}))
+put("stream-write", mlm(proto.STREAM_WRITE, stream=envelope.CANCEL_STREAM))
+put("cancel-publish", mlm(proto.STREAM_SEND, subject=f"qwen3vl/{CALL_ID}"), env({"kind": "cancel", "deadline": DEADLINE}))
+put("reply-expired", mlm(proto.CONFIRM, tracker=CALL_ID, code=301, reason="expired"))
 print(json.dumps(blocks))
