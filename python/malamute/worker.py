@@ -240,10 +240,14 @@ class Worker:
                     self.calls.credit(1)
 
     def _abort(self, call: _Call, code: str) -> None:
+        self._stop(call, _cancel_error(f"{self.contract.service}.{call.spec.name}", code))
+
+    def _stop(self, call: _Call, error: RpcError) -> None:
+        """Ends a running call with ``error`` as its final reply, and stops its handler."""
         if call.final or call.cancel_code is not None:
             return
-        call.cancel_code = code
-        self._fail(call, _cancel_error(f"{self.contract.service}.{call.spec.name}", code))
+        call.cancel_code = error.code
+        self._fail(call, error)
         if call.ctx is not None:
             call.ctx.cancelled.set()
         if call.task is not None and _cancellable(self.handlers[call.spec.name]):
@@ -261,16 +265,16 @@ class Worker:
             return  # the contract has no progress for this method: the caller could not read it
         issues = self.contract.validate(call.spec.progress, value)
         if issues:
-            self._fail(call, _invalid(f"{self.contract.service}.{call.spec.name}", "progress", issues))
-            call.cancel_code = "RPC_VALIDATION"
-            if call.ctx is not None:
-                call.ctx.cancelled.set()
-            if call.task is not None and _cancellable(self.handlers[call.spec.name]):
-                call.task.cancel()
-            return
+            return self._stop(call, _invalid(f"{self.contract.service}.{call.spec.name}", "progress", issues))
         self._reply(call, {"kind": "progress"}, value)
 
     def _reply(self, call: _Call, header: dict[str, Any], payload: Any = None) -> None:
+        """A reply that is not final; a chunk or progress value over ``max_payload`` ends the call."""
+        if header["kind"] in ("chunk", "progress"):
+            frames = envelope.encode(header, payload, threshold=self.binary_threshold)
+            size = envelope.payload_size(header, frames)
+            if size > self.max_payload:
+                return self._stop(call, _too_large(header["kind"], size, self.max_payload))
         self._send(call.caller, call.call_id, call.deadline, header, payload)
 
     def _send(self, caller: str, call_id: str, deadline: int | None, header: dict[str, Any], payload: Any = None) -> None:
@@ -278,11 +282,9 @@ class Worker:
         if caller == "":
             return  # an anonymous sender cannot be answered: the call runs and is confirmed
         frames = envelope.encode(header, payload, threshold=self.binary_threshold)
-        if header["kind"] in ("result", "chunk") and envelope.payload_size(header, frames) > self.max_payload:
+        if header["kind"] == "result" and envelope.payload_size(header, frames) > self.max_payload:
             size = envelope.payload_size(header, frames)
-            frames = envelope.encode({"kind": "error"}, _error_payload(RpcError(
-                "RPC_PAYLOAD_TOO_LARGE", f"output of {size} bytes is over {self.max_payload}",
-                {"size": size, "limit": self.max_payload})))
+            frames = envelope.encode({"kind": "error"}, _error_payload(_too_large("output", size, self.max_payload)))
             header = {"kind": "error"}
         # MLM timeout 0 = never expires: the replies of a call without deadline wait like the call did.
         timeout = 0 if deadline is None else max(0, deadline - now_ms()) + REPLY_GRACE_MS
@@ -403,6 +405,10 @@ def _error_payload(error: RpcError) -> dict[str, Any]:
     if error.details is not None:
         out["details"] = error.details
     return out
+
+
+def _too_large(role: str, size: int, limit: int) -> RpcError:
+    return RpcError("RPC_PAYLOAD_TOO_LARGE", f"{role} of {size} bytes is over {limit}", {"size": size, "limit": limit})
 
 
 def _cancel_error(label: str, code: str) -> RpcError:

@@ -127,6 +127,23 @@ async def worker_rules(schema):
     out("max-waiting", {"replies": sorted((s["tracker"], s["header"]["kind"]) for s in fake2.sent if s["op"] == "mailbox"),
                         "confirms": sorted(s["tracker"] for s in fake2.sent if s["op"] == "confirm"),
                         "refused": w2.stats["waiting_refused"]})
+    # A chunk or progress value over max_payload ends the call with one final error; the handler stops.
+    def big_tokens(input, ctx):
+        yield "small"
+        yield "x" * 200
+        yield "never"
+
+    async def big_progress(input, ctx):
+        ctx.progress({"tokens": 1, "pad": "x" * 200})
+        return {"text": "never", "tokens": 0}
+
+    w3 = Worker(Contract(schema), {"infer": big_progress, "tokens": big_tokens}, 2, 65536, 100)
+    w3.calls = w3.control = fake3 = FakeMlm()
+    w3._on_call(deliver("c", "tokens", "big-chunk", [pack(header, {"prompt": "x"})]))
+    w3._on_call(deliver("c", "infer", "big-progress", [pack({**header, "id": "big-progress"}, {"prompt": "x"})]))
+    await settle(fake3, 2)
+    out("too-large", {"replies": [(s["tracker"], s["header"]["kind"], (s["payload"] or {}).get("code") if isinstance(s["payload"], dict) else s["payload"])
+                                  for s in fake3.sent if s["op"] == "mailbox" and s["header"]["kind"] != "ack"]})
     # Cancel memory: 60 s for a direct cancel, never more than 1 hour.
     w._on_control(Message(proto.MAILBOX_DELIVER, {"sender": "c", "tracker": "d1"}, [pack({"version": 2, "kind": "cancel"})]))
     w._on_control(Message(proto.STREAM_DELIVER, {"sender": "c", "subject": "qwen3vl/s1"},

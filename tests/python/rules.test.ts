@@ -97,6 +97,12 @@ describe("python package: wire rules", () => {
     });
   });
 
+  test("a chunk or progress value over max_payload (here 100) ends the call with one final RPC_PAYLOAD_TOO_LARGE", () => {
+    assert.deepEqual(results["too-large"], {
+      replies: [["big-progress", "error", "RPC_PAYLOAD_TOO_LARGE"], ["real-id", "chunk", "small"], ["real-id", "error", "RPC_PAYLOAD_TOO_LARGE"]],
+    });
+  });
+
   test("cancel memory: 60 s for a direct cancel, at most 1 hour; other control messages are counted", () => {
     assert.deepEqual(results["cancel-memory"], { direct: true, capped: true, ignored: 1 });
   });
