@@ -30,11 +30,11 @@ export interface ServiceFigures {
  * ```
  */
 export class BrokerFigures implements BrokerObserver {
-  readonly services = new Map<string, ServiceFigures>();
+  readonly services: Map<string, ServiceFigures> = new Map();
   /** CONFIRMs by status code 0–999 (forwarded from recipients, or the broker's own failures); other codes count as 0. */
   readonly #confirms = new Float64Array(1000);
   /** Streams whose messages someone follows on /api/events (the core reads it on each STREAM-SEND). */
-  readonly watched = new Set<string>();
+  readonly watched: Set<string> = new Set();
   /** Set by the events hub while streams are watched. */
   published: BrokerObserver["published"] = undefined;
   // One-entry cache: most events in a row concern the same service.

@@ -24,7 +24,7 @@ type Source = () => BrokerStats;
  * ```
  */
 export class BrokerMetrics {
-  readonly registry = new Registry();
+  readonly registry: Registry = new Registry();
   #stats: BrokerStats | undefined = undefined;
 
   constructor(source: Source, readonly figures: BrokerFigures) {
