@@ -20,7 +20,7 @@ import { DEFAULT_RECONNECT, resolveOptions } from "./options.ts";
 import type { ResolvedOptions } from "./options.ts";
 import { Fifo } from "./queue.ts";
 import { Registrations } from "./registrations.ts";
-import type { Message } from "./message.ts";
+import { Message } from "./message.ts";
 import { Requests } from "./request.ts";
 import type { RequestOptions } from "./request.ts";
 import { Routes, Subscription } from "./routes.ts";
@@ -453,7 +453,7 @@ export class MlmClient {
   ack(delivery: Delivery): boolean {
     if (typeof delivery !== "object" || delivery === null) throw badArgument("ack() needs a delivery");
     if (delivery.seq === undefined) return false;
-    return this.#consumers.ack(delivery);
+    return this.#consumers.ack(Message.origin(delivery));
   }
 
   /**

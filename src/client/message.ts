@@ -20,8 +20,11 @@ export class Message implements Delivery {
   readonly tracker: string;
   readonly content: Uint8Array[];
   readonly seq?: number;
+  /** The delivery it wraps: the client tracks journal entries by that object (acks). */
+  readonly #origin: Delivery;
 
   constructor(delivery: Delivery) {
+    this.#origin = delivery instanceof Message ? delivery.#origin : delivery;
     this.kind = delivery.kind;
     this.sender = delivery.sender;
     this.address = delivery.address;
@@ -98,6 +101,11 @@ export class Message implements Delivery {
     } catch (cause) {
       throw new MlmError("MLM_BAD_CONTENT", `${this.#what()} is not JSON: ${(cause as Error).message}`, { cause });
     }
+  }
+
+  /** @internal The delivery object the client knows (for `client.ack`). */
+  static origin(delivery: Delivery): Delivery {
+    return delivery instanceof Message ? delivery.#origin : delivery;
   }
 
   #what(): string {

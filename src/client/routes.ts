@@ -60,8 +60,7 @@ interface Waiter {
  * ```
  */
 export class Subscription implements AsyncIterableIterator<Message> {
-  /** Deliveries dropped at the limit. */
-  dropped = 0;
+  #dropped = 0;
   readonly #buffer = new Fifo<Delivery>();
   readonly #waiters = new Fifo<Waiter>();
   readonly #routes: Routes;
@@ -97,6 +96,11 @@ export class Subscription implements AsyncIterableIterator<Message> {
     });
   }
 
+  /** Deliveries dropped at the limit. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
   /** Deliveries waiting in this iterator's buffer. */
   get buffered(): number {
     return this.#buffer.length;
@@ -112,7 +116,7 @@ export class Subscription implements AsyncIterableIterator<Message> {
       return true;
     }
     if (this.#buffer.length >= this.#limit) {
-      this.dropped++;
+      this.#dropped++;
       const error = this.#routes.hooks.overflow(delivery, this.#limit);
       this.#routes.hooks.consumed(delivery, false);
       if (this.#throwOnFull) this.#fail(error);

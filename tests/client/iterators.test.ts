@@ -19,7 +19,7 @@ const client = async (options: MlmClientOptions = {}): Promise<MlmClient> => {
   return c;
 };
 before(async () => {
-  broker = await startBroker({ endpoints: [endpoint], transport: inproc });
+  broker = await startBroker({ endpoints: [endpoint], transport: inproc, storage: { memory: true } });
 });
 after(async () => {
   await Promise.all(open.map((c) => c.close()));
@@ -139,8 +139,24 @@ describe("per-subscription iterators", () => {
     assert.throws(() => c.mailbox({ limit: 0 }), (e: MlmError) => e.code === "MLM_BAD_ARGUMENT");
     assert.throws(() => c.consume("s", "(("), (e: MlmError) => e.code === "MLM_BAD_ARGUMENT");
     assert.throws(() => anon.mailbox(), (e: MlmError) => e.code === "MLM_BAD_ARGUMENT");
-    const journal = c.consume("it-nojournal", ".*", { from: "first" }); // this broker keeps no journal
-    await assert.rejects(journal.next(), MlmError);
+    const one = await client({ maxConsumers: 1 });
+    const first = one.consume("it-j1", ".*", { from: "first" });
+    const refused = one.consume("it-j2", ".*", { from: "first" });
+    await assert.rejects(refused.next(), (e: MlmError) => e.code === "MLM_LIMIT");
+    await first.return();
+  });
+
+  it("a journal consumer's Messages can be acknowledged with client.ack()", async () => {
+    const writer = await client();
+    const reader = await client();
+    await writer.setProducer("it-journal");
+    writer.send("one", "1");
+    const sub = reader.consume("it-journal", ".*", { from: "first", durable: "it-reader", autoAck: false });
+    const m = (await sub.next()).value as Message;
+    assert.equal(m.seq, 1);
+    assert.equal(reader.ack(m), true); // the client knows the delivery behind the Message
+    await sub.return();
+    assert.equal(reader.ack(m), false); // the consumer ended with the loop
   });
 
   it("returns credit as the loop takes deliveries: 20 messages through a window of 2", async () => {
