@@ -684,7 +684,9 @@ export class MlmClient {
    * `durable`, `autoAck`) it is a journal consumer as with `setConsumer`. Breaking out of the
    * loop sends STREAM-CANCEL for the stream once no other `consume()` of it runs (it drops every
    * pattern of that stream, `setConsumer` ones included). The first `next()` rejects if the
-   * broker refused the subscription. See {@link RouteOptions} for the buffer limit.
+   * broker refused the subscription. See {@link RouteOptions} for the buffer limit. The broker
+   * sends a delivery once per client, so one two `consume()` patterns both match goes to the
+   * older subscription only.
    *
    * @example
    * ```ts
