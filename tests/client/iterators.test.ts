@@ -206,6 +206,19 @@ describe("request / reply", () => {
     await assert.rejects(b, /stop/);
   });
 
+  it("rejects with MLM_FAILED and the status when the request is answered with a failure CONFIRM", async () => {
+    const worker = await client();
+    const caller = await client();
+    const jobs = worker.requests("it-refuser");
+    const refused = (async () => {
+      const job = (await jobs.next()).value as Message;
+      worker.confirm(job, { code: 300, reason: "not today" });
+    })();
+    await new Promise((r) => setTimeout(r, 20));
+    await assert.rejects(caller.request("it-refuser", "x", "1", { timeout: 3000 }), (e: MlmError) => e.code === "MLM_FAILED" && e.status === 300 && /not today/.test(e.message));
+    await refused;
+  });
+
   it("an anonymous client cannot request; reply() needs a tracked request", async () => {
     const anon = await client({ address: "" });
     await assert.rejects(anon.request("x", "y", "z"), (e: MlmError) => e.code === "MLM_BAD_ARGUMENT");
