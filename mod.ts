@@ -38,10 +38,10 @@ export type {
 } from "./src/rpc/mod.ts";
 
 // ---- MLM client
-export { MlmClient } from "./src/client/mod.ts";
+export { Message, MlmClient, Subscription } from "./src/client/mod.ts";
 export type {
   BrokerFeatures, ClientStats, Confirmation, ConsumerFrom, ConsumerOptions, ConsumerPosition, ContentInput, Delivery,
-  DurableSendOptions, MlmClientEvents, MlmClientOptions, MlmErrorCode, SendOptions,
+  DurableSendOptions, MlmClientEvents, MlmClientOptions, MlmErrorCode, RequestOptions, RouteOptions, SendOptions, WhenReadyOptions,
 } from "./src/client/mod.ts";
 
 // ---- Broker

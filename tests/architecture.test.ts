@@ -33,6 +33,8 @@ const LAYER_OF: Array<[prefix: string, layer: number]> = [
   // The broker's HTTP endpoint (metrics, admin API, dashboard page): imports the broker and the RPC codec.
   ["src/http/", 6],
   ["src/cli/", 7],
+  // The testing kit (malamute/testing): a broker, mocked RPC services and a forge.events recorder.
+  ["src/testing/", 7],
 ];
 
 function layerOf(file: string): { layer: number; prefix: string } | undefined {

@@ -20,6 +20,13 @@ import { DEFAULT_RECONNECT, resolveOptions } from "./options.ts";
 import type { ResolvedOptions } from "./options.ts";
 import { Fifo } from "./queue.ts";
 import { Registrations } from "./registrations.ts";
+import { Message } from "./message.ts";
+import { Requests } from "./request.ts";
+import type { RequestOptions } from "./request.ts";
+import { Routes, Subscription } from "./routes.ts";
+import type { RouteOptions } from "./routes.ts";
+import { WaitingSends } from "./when-ready.ts";
+import type { WhenReadyOptions } from "./when-ready.ts";
 import type { Registration, RegistrationMessage } from "./registrations.ts";
 import { checkConsumerName, STREAM_SERVICE, wireFrom } from "./stream-service.ts";
 import type {
@@ -173,6 +180,9 @@ export class MlmClient {
   #shutdownDone: Promise<void> = Promise.resolve();
   readonly #durable: DurableSends;
   readonly #consumers: Consumers;
+  readonly #routes: Routes;
+  readonly #requests: Requests;
+  readonly #waiting: WaitingSends;
   readonly #stats = {
     received: 0, droppedDeliveries: 0, expiredSends: 0, skippedConfirms: 0, malformed: 0, reopens: 0, limitRefusals: 0,
     duplicateDeliveries: 0,
@@ -210,6 +220,16 @@ export class MlmClient {
       overflow: (delivery) => this.#overflow(delivery),
       handlerError: (error) => this.#events.emit("error", asError(error)),
     });
+    this.#routes = new Routes({
+      consumed: (delivery, handed) => {
+        this.#credit.consumed();
+        if (handed && delivery.seq !== undefined) this.#consumers.handed(delivery);
+      },
+      overflow: (delivery, limit) => this.#overflow(delivery, limit, "subscription buffer"),
+    });
+    this.#requests = new Requests(options.maxRequests, this.#routes.hooks);
+    this.#waiting = new WaitingSends(options.maxWaitingSends);
+    this.#events.on("connected", () => this.#waiting.wake());
     this.#dealer = this.#newDealer();
   }
 
@@ -433,7 +453,7 @@ export class MlmClient {
   ack(delivery: Delivery): boolean {
     if (typeof delivery !== "object" || delivery === null) throw badArgument("ack() needs a delivery");
     if (delivery.seq === undefined) return false;
-    return this.#consumers.ack(delivery);
+    return this.#consumers.ack(Message.origin(delivery));
   }
 
   /**
@@ -566,6 +586,179 @@ export class MlmClient {
       this.#held.push({ kind: "send", message, frames, at: waiter.at, durable: waiter });
       this.#heldSends++;
     });
+  }
+
+  // ---------------------------------------------------------------- awaitable sends (when-ready.ts)
+
+  /**
+   * `send()` that waits for room instead of throwing `MLM_SEND_QUEUE_FULL` (or
+   * `MLM_NOT_CONNECTED` once `sendBuffer` sends wait for a lost session). Waiting sends go out
+   * in call order. Rejects with `MLM_TIMEOUT` after `wait` ms (default 30 000), the signal's
+   * reason on abort, `MLM_LIMIT` beyond `maxWaitingSends`, `MLM_CLOSED` on close.
+   *
+   * @example
+   * ```ts
+   * for (const reading of readings) await client.sendWhenReady("temp.kitchen", reading);
+   * ```
+   */
+  sendWhenReady(subject: string, content: ContentInput, options?: WhenReadyOptions): Promise<void> {
+    return this.#waiting.send(() => this.send(subject, content), `sendWhenReady(${JSON.stringify(subject)})`, options);
+  }
+
+  /**
+   * `sendTo()` that waits for room: see {@link sendWhenReady}.
+   *
+   * @example
+   * ```ts
+   * await client.sendToWhenReady("bob", "hello", "hi", { tracker: "m-1", wait: 5000 });
+   * ```
+   */
+  sendToWhenReady(address: string, subject: string, content: ContentInput, options?: SendOptions & WhenReadyOptions): Promise<void> {
+    const send = { tracker: options?.tracker ?? "", timeout: options?.timeout ?? 0 };
+    return this.#waiting.send(() => this.sendTo(address, subject, content, send), `sendToWhenReady(${JSON.stringify(address)})`, options);
+  }
+
+  /**
+   * `sendFor()` that waits for room: see {@link sendWhenReady}.
+   *
+   * @example
+   * ```ts
+   * await client.sendForWhenReady("render", "frame", job, { signal: AbortSignal.timeout(2000) });
+   * ```
+   */
+  sendForWhenReady(service: string, subject: string, content: ContentInput, options?: SendOptions & WhenReadyOptions): Promise<void> {
+    const send = { tracker: options?.tracker ?? "", timeout: options?.timeout ?? 0 };
+    return this.#waiting.send(() => this.sendFor(service, subject, content, send), `sendForWhenReady(${JSON.stringify(service)})`, options);
+  }
+
+  // ---------------------------------------------------------------- request / reply (request.ts)
+
+  /**
+   * Send a request to `service` and wait for the worker's {@link reply}: the tracker and the
+   * reply address (this client's mailbox, so the client needs an `address`) are handled. Resolves
+   * with the reply; rejects with `MLM_TIMEOUT` after `timeout` ms (default: the client's
+   * `timeout`, also the request's time-to-live on the broker), `MLM_FAILED` with `status` when
+   * the broker answers with a failure CONFIRM (303 no such service, 301 expired...), the signal's
+   * reason on abort, `MLM_LIMIT` beyond `maxRequests`, `MLM_CLOSED` on close.
+   *
+   * @example
+   * ```ts
+   * const answer = await client.request("echo", "ping", "hi", { timeout: 2000 });
+   * console.log(answer.text());
+   * ```
+   */
+  request(service: string, subject: string, content: ContentInput, options: RequestOptions = {}): Promise<Message> {
+    const what = `request(${JSON.stringify(service)}, ${JSON.stringify(subject)})`;
+    if (this.address === "") return Promise.reject(badArgument(`${what}: the reply comes to a mailbox: connect with an address`));
+    const timeout = options.timeout ?? this.#options.timeout;
+    if (!Number.isInteger(timeout) || timeout < 1) return Promise.reject(badArgument(`${what}: timeout must be a positive integer, got ${String(timeout)}`));
+    if (!this.#routes.has(this.#requests)) this.#routes.add(this.#requests);
+    return this.#requests.start(
+      what, timeout, options.signal,
+      (tracker) => this.sendFor(service, subject, content, { tracker, timeout }),
+      (tracker) => this.withdraw(tracker),
+    );
+  }
+
+  /**
+   * Answer a request (from {@link request}, or any tracked request with a sender): sends
+   * `content` to the requester's mailbox with the request's subject and tracker.
+   *
+   * @example
+   * ```ts
+   * for await (const job of worker.requests("echo")) worker.reply(job, job.text().toUpperCase());
+   * ```
+   */
+  reply(request: Delivery, content: ContentInput, options: { timeout?: number } = {}): void {
+    if (typeof request !== "object" || request === null || request.sender === "" || request.tracker === "") {
+      throw badArgument("reply() needs a tracked delivery from a sender with an address (a request)");
+    }
+    this.sendTo(request.sender, request.subject, content, { tracker: request.tracker, timeout: options.timeout ?? 0 });
+  }
+
+  // ---------------------------------------------------------------- per-subscription iterators (routes.ts)
+
+  /**
+   * Subscribe to `stream` deliveries whose subject matches `pattern` and iterate them, apart
+   * from the shared inbox (`receive()` no longer sees them). With consumer options (`from`,
+   * `durable`, `autoAck`) it is a journal consumer as with `setConsumer`. Breaking out of the
+   * loop sends STREAM-CANCEL for the stream once no other `consume()` of it runs (it drops every
+   * pattern of that stream, `setConsumer` ones included). The first `next()` rejects if the
+   * broker refused the subscription. See {@link RouteOptions} for the buffer limit. The broker
+   * sends a delivery once per client, so one two `consume()` patterns both match goes to the
+   * older subscription only.
+   *
+   * @example
+   * ```ts
+   * for await (const m of client.consume("weather", "temp.*")) console.log(m.subject, m.text());
+   * ```
+   */
+  consume(stream: string, pattern: string, options: ConsumerOptions & RouteOptions = {}): Subscription {
+    const matcher = compilePattern(pattern);
+    const invalid = invalidPattern(`consume(${JSON.stringify(stream)})`, pattern);
+    if (invalid) throw invalid;
+    const { limit, onFull, ...consumer } = options;
+    const journal = consumer.from !== undefined || consumer.durable !== undefined || consumer.autoAck !== undefined;
+    const key = `stream:${stream}`;
+    return this.#subscribe(key, (d) => d.kind === "stream" && d.address === stream && matcher.matches(d.subject), { limit, onFull },
+      journal ? () => this.setConsumer(stream, pattern, consumer).then(() => {}) : () => this.setConsumer(stream, pattern),
+      () => (this.#routes.some((s) => s.key === key) || this.#state === "closed" ? Promise.resolve() : this.removeConsumer(stream)));
+  }
+
+  /**
+   * Iterate the deliveries to this client's mailbox, apart from the shared inbox (request
+   * replies excepted). Breaking out only stops the routing: MLM cannot close a mailbox, so later
+   * mail goes to `receive()` again.
+   *
+   * @example
+   * ```ts
+   * for await (const m of client.mailbox()) console.log(m.sender, m.subject, m.text());
+   * ```
+   */
+  mailbox(options: RouteOptions = {}): Subscription {
+    if (this.address === "") throw badArgument("mailbox(): this client is anonymous: connect with an address");
+    return this.#subscribe("mailbox", (d) => d.kind === "mailbox", options, () => Promise.resolve(), () => Promise.resolve());
+  }
+
+  /**
+   * Offer `service` (SERVICE-OFFER for `pattern`, default every subject) and iterate its
+   * requests, apart from the shared inbox; answer with {@link reply}. Breaking out only stops the
+   * routing: MLM cannot withdraw an offer, so later requests go to `receive()` (close the client
+   * to stop serving).
+   *
+   * @example
+   * ```ts
+   * for await (const job of worker.requests("echo")) worker.reply(job, job.content);
+   * ```
+   */
+  requests(service: string, pattern = ".*", options: RouteOptions = {}): Subscription {
+    const matcher = compilePattern(pattern);
+    const invalid = invalidPattern(`requests(${JSON.stringify(service)})`, pattern);
+    if (invalid) throw invalid;
+    return this.#subscribe(`service:${service}`, (d) => d.kind === "service" && d.address === service && matcher.matches(d.subject), options,
+      () => this.setWorker(service, pattern), () => Promise.resolve());
+  }
+
+  #subscribe(
+    key: string, match: (delivery: Delivery) => boolean, options: RouteOptions, register: () => Promise<void>, stop: () => Promise<void>,
+  ): Subscription {
+    this.#assertOpenForUse();
+    const limit = options.limit ?? this.#options.receiveBuffer;
+    if (!Number.isInteger(limit) || limit < 1) throw badArgument(`option limit must be an integer >= 1, got ${String(limit)}`);
+    if (options.onFull !== undefined && options.onFull !== "drop" && options.onFull !== "throw") {
+      throw badArgument(`option onFull must be "drop" or "throw", got ${String(options.onFull)}`);
+    }
+    // The route exists before the broker is asked, so no delivery of it can reach the inbox.
+    const subscription = new Subscription(this.#routes, key, match, { limit, onFull: options.onFull ?? "drop" }, stop);
+    this.#routes.add(subscription);
+    let ready: Promise<void>;
+    try {
+      ready = register();
+    } catch (error) {
+      ready = Promise.reject(error);
+    }
+    subscription.started(ready);
+    return subscription;
   }
 
   // ---------------------------------------------------------------- receiving
@@ -818,6 +1011,9 @@ export class MlmClient {
     const dealer = this.#dealer;
     this.#detach(dealer);
     this.#inbox.close(closed);
+    this.#routes.close(closed);
+    this.#requests.close(closed);
+    this.#waiting.close(closed);
     try {
       await Promise.all([dealer.close(), ...this.#retired]);
     } finally {
@@ -1085,7 +1281,11 @@ export class MlmClient {
           this.#durable.stored(m.tracker);
           return;
         }
-        if (m.code >= 300 && (this.#durable.failed(m.tracker, m.code, m.reason) || this.#consumers.confirmFailed(m.tracker, m.code, m.reason))) return;
+        if (
+          m.code >= 300 &&
+          (this.#durable.failed(m.tracker, m.code, m.reason) || this.#consumers.confirmFailed(m.tracker, m.code, m.reason) ||
+            (this.#requests.size > 0 && this.#requests.failed(m.tracker, m.code, m.reason)))
+        ) return;
         if (this.#events.listens("confirm")) this.#events.emit("confirm", { tracker: m.tracker, code: m.code, reason: m.reason });
         return;
       default:
@@ -1097,6 +1297,7 @@ export class MlmClient {
   #deliver(delivery: Delivery): void {
     this.#stats.received++;
     this.#credit.delivered();
+    if (this.#routes.active && this.#routes.claim(delivery)) return;
     this.#inbox.push(delivery);
   }
 
@@ -1119,18 +1320,17 @@ export class MlmClient {
     this.#deliver(delivery);
   }
 
-  #overflow(delivery: Delivery): void {
+  #overflow(delivery: Delivery, limit = this.#options.receiveBuffer, where = "receive buffer"): MlmError {
     this.#stats.droppedDeliveries++;
     // Tell the sender through the broker, but only if it supports CONFIRM: C malamute would
     // drop the session for it.
     if (delivery.tracker !== "" && this.#canConfirm && !this.#confirmsRefused && this.#state === "open") {
-      this.#writeQuiet(encode({ type: "CONFIRM", tracker: delivery.tracker, code: 300, reason: "receive buffer full" }));
+      this.#writeQuiet(encode({ type: "CONFIRM", tracker: delivery.tracker, code: 300, reason: `${where} full` }));
       this.#lastConfirmSeq = ++this.#seq;
     }
-    this.#events.emit(
-      "error",
-      new MlmError("MLM_BUFFER_FULL", `receive buffer full (${this.#options.receiveBuffer}): dropped a ${delivery.kind} delivery "${delivery.subject}" from "${delivery.sender}"`),
-    );
+    const error = new MlmError("MLM_BUFFER_FULL", `${where} full (${limit}): dropped a ${delivery.kind} delivery "${delivery.subject}" from "${delivery.sender}"`);
+    this.#events.emit("error", error);
+    return error;
   }
 
   // ---------------------------------------------------------------- internals: replies

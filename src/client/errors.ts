@@ -22,9 +22,11 @@ import { MalamuteError } from "../errors.ts";
  * - `MLM_UNSUPPORTED`: the broker lacks the extension asked for (`stored` for durable sends,
  *   `replay` for consumers; e.g. C Malamute), or the client was created with
  *   `storedConfirms: false`.
- * - `MLM_LIMIT`: a client-side bound was reached (`maxDurableSends`, `maxConsumers`); nothing was sent.
+ * - `MLM_LIMIT`: a client-side bound was reached (`maxDurableSends`, `maxConsumers`,
+ *   `maxWaitingSends`, `maxRequests`); nothing was sent.
  * - `MLM_CONSUMER_REFUSED`: the broker refused a consumer command (`brokerCode` = `BAD_REQUEST`,
  *   `NO_JOURNAL` or `LIMIT`, or `status` = the code of a failure CONFIRM).
+ * - `MLM_BAD_CONTENT`: a delivery's content is not what `json()` or `text()` was asked to read.
  */
 export type MlmErrorCode =
   | "MLM_COMMAND_INVALID"
@@ -40,7 +42,8 @@ export type MlmErrorCode =
   | "MLM_NOT_STORED"
   | "MLM_UNSUPPORTED"
   | "MLM_LIMIT"
-  | "MLM_CONSUMER_REFUSED";
+  | "MLM_CONSUMER_REFUSED"
+  | "MLM_BAD_CONTENT";
 
 /**
  * An MLM client failure. `code` is stable; `status` is the MLM status code when the broker

@@ -16,6 +16,11 @@ export type { MlmClientEvents } from "./client.ts";
 export { MlmError } from "./errors.ts";
 export type { MlmErrorCode } from "./errors.ts";
 export type { BrokerFeatures } from "./features.ts";
+export { Message } from "./message.ts";
+export type { RequestOptions } from "./request.ts";
+export { Subscription } from "./routes.ts";
+export type { RouteOptions } from "./routes.ts";
+export type { WhenReadyOptions } from "./when-ready.ts";
 export type {
   ClientStats, Confirmation, ConsumerFrom, ConsumerOptions, ConsumerPosition, ContentInput, Delivery, DurableSendOptions,
   MlmClientOptions, SendOptions,

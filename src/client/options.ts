@@ -18,6 +18,8 @@ export interface ResolvedOptions {
   storedConfirms: boolean;
   maxDurableSends: number;
   maxConsumers: number;
+  maxRequests: number;
+  maxWaitingSends: number;
 }
 
 const DEFAULT_CREDIT = 1000;
@@ -25,6 +27,10 @@ const DEFAULT_CREDIT = 1000;
 const DEFAULT_MAX_DURABLE_SENDS = 1000;
 /** Journal consumers per client: each costs the broker a cursor and a READ after every re-open. */
 const DEFAULT_MAX_CONSUMERS = 64;
+/** request() calls awaiting their reply: each holds a timer and a promise. */
+const DEFAULT_MAX_REQUESTS = 1000;
+/** Awaitable sends waiting for room: each holds its encoded frames. */
+const DEFAULT_MAX_WAITING_SENDS = 1000;
 /**
  * Ceiling of the reconnect backoff, ms. The transport adds up to as much again in jitter, so a
  * restarted broker is found within 500 ms of its restart; an attempt at a closed loopback or LAN
@@ -75,5 +81,7 @@ export function resolveOptions(options: MlmClientOptions): ResolvedOptions {
     storedConfirms: options.storedConfirms !== false,
     maxDurableSends: integer(options.maxDurableSends, "maxDurableSends", 1, DEFAULT_MAX_DURABLE_SENDS),
     maxConsumers: integer(options.maxConsumers, "maxConsumers", 1, DEFAULT_MAX_CONSUMERS),
+    maxRequests: integer(options.maxRequests, "maxRequests", 1, DEFAULT_MAX_REQUESTS),
+    maxWaitingSends: integer(options.maxWaitingSends, "maxWaitingSends", 1, DEFAULT_MAX_WAITING_SENDS),
   };
 }

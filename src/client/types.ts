@@ -93,6 +93,16 @@ export interface MlmClientOptions {
    * `setConsumer` rejects with `MLM_LIMIT` (counted in `stats().limitRefusals`). Default 64.
    */
   maxConsumers?: number;
+  /**
+   * `request()` calls waiting for their reply at once. Beyond it `request()` rejects with
+   * `MLM_LIMIT` (nothing sent). Default 1000.
+   */
+  maxRequests?: number;
+  /**
+   * Awaitable sends (`sendWhenReady`, `sendToWhenReady`, `sendForWhenReady`) waiting for room at
+   * once. Beyond it they reject with `MLM_LIMIT` (nothing sent). Default 1000.
+   */
+  maxWaitingSends?: number;
 }
 
 /**
