@@ -41,7 +41,7 @@ export class BrokerFigures implements BrokerObserver {
   #lastName = "";
   #last: ServiceFigures | undefined = undefined;
 
-  constructor(readonly labelCap = DEFAULT_LABEL_CAP) {}
+  constructor(readonly labelCap: number = DEFAULT_LABEL_CAP) {}
 
   dispatched(service: string, waitMs: number): void {
     const figures = this.#of(service);
