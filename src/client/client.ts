@@ -1,4 +1,5 @@
 import { decode, encode } from "../proto/mod.ts";
+import { describeError } from "../util/system-code.ts";
 import type { MailboxSend, MlmMessage, ServiceSend, StreamSend } from "../proto/mod.ts";
 import { compilePattern } from "../proto/pattern.ts";
 import { TransportError } from "../transport/errors.ts";
@@ -947,7 +948,7 @@ export class MlmClient {
         const last = this.#lastAttemptError;
         void this.#failConnect(new MlmError(
           "MLM_TIMEOUT",
-          `no OK from the broker at ${this.#endpoint} within ${this.#options.timeout} ms${last ? ` (last attempt: ${last.message})` : ""}`,
+          `no OK from the broker at ${this.#endpoint} within ${this.#options.timeout} ms${last ? ` (last attempt: ${describeError(last)})` : ""}`,
           last ? { cause: last } : undefined,
         ));
       }, this.#options.timeout);
@@ -1238,7 +1239,7 @@ export class MlmClient {
     if (this.#connectWaiter === undefined) return;
     this.#lastAttemptError = error;
     if (this.#options.waitForBroker) return;
-    void this.#failConnect(new MlmError("MLM_UNREACHABLE", `cannot reach the broker at ${this.#endpoint}: ${error.message}`, { cause: error }));
+    void this.#failConnect(new MlmError("MLM_UNREACHABLE", `cannot reach the broker at ${this.#endpoint}: ${describeError(error)}`, { cause: error }));
   };
 
   readonly #onMessage = (frames: Frames): void => {

@@ -58,9 +58,11 @@ class DenoStream extends NativeSocket {
     if (this.out.bytes > 0) this.flushOut();
   }
 
-  /** `Deno.connect` failed: `error`, then `close`, as node:net reports a refused connection. */
+  /**
+   * `Deno.connect` failed: `error`, then `close`, as node:net reports a refused connection.
+   */
   failedToConnect(err: Error): void {
-    this.failed(err);
+    this.failed(withDnsCode(err));
   }
 
   async #readLoop(conn: DenoConn): Promise<void> {
@@ -149,6 +151,15 @@ const deno = (): DenoGlobal => (globalThis as unknown as { Deno: DenoGlobal }).D
  * const router = zmtp.router({ socketApi: "native" }); // on Deno, uses denoSockets
  * ```
  */
+/**
+ * Deno reports a host name that does not resolve as a plain Error without a code: give it
+ * node:net's `ENOTFOUND`, so callers can tell it from a refusal or a port in use.
+ */
+function withDnsCode(err: Error): Error {
+  if ((err as { code?: unknown }).code !== undefined || !/failed to lookup address/i.test(err.message)) return err;
+  return Object.assign(new Error(`getaddrinfo ENOTFOUND: ${err.message}`, { cause: err }), { code: "ENOTFOUND" });
+}
+
 export const denoSockets: SocketApi = {
   name: "deno",
   listen(host, port, onAccept, onError): Promise<StreamListener> {
@@ -156,7 +167,7 @@ export const denoSockets: SocketApi = {
     try {
       listener = deno().listen({ hostname: host, port, transport: "tcp" });
     } catch (err) {
-      return Promise.reject(err);
+      return Promise.reject(withDnsCode(err as Error));
     }
     let closed = false;
     const accepting = (async () => {
