@@ -9,6 +9,7 @@ import type { PeerInfo } from "../zmtp/session.ts";
 import { formatTcpEndpoint, parseEndpoint } from "./endpoint.ts";
 import { TransportError } from "./errors.ts";
 import { serverMechanisms } from "./mechanisms.ts";
+import { curveReady } from "../zmtp/curve-sodium.ts";
 import { checkMessageSize, emptyStats, RoutingIdGenerator, routingIdKey } from "./tcp-common.ts";
 import { adoptAccepted, type ConnectionOwner, ReadInto, TcpConnection, USER_READ_BUFFERS } from "./tcp-connection.ts";
 import type { Frames, RouterEvents, RouterOptions, RouterSocket, SocketStats } from "./types.ts";
@@ -140,7 +141,9 @@ export class TcpRouter extends Emitter<RouterEvents> implements RouterSocket, Co
       return Promise.reject(new TransportError("BAD_ENDPOINT", `zmtp transport cannot bind ${endpoint} (tcp:// only)`));
     }
     const { host, port } = parsed;
-    return new Promise<string>((resolve, reject) => {
+    // libsodium loads once before the first CURVE handshake (noble serves until it has).
+    const ready = this.#options.curve ? curveReady().then(() => undefined) : Promise.resolve();
+    return ready.then(() => new Promise<string>((resolve, reject) => {
       const server = createServer({ pauseOnConnect: USER_READ_BUFFERS }, (socket) => this.#accept(socket));
       const onError = (err: Error) => {
         server.close();
@@ -161,7 +164,7 @@ export class TcpRouter extends Emitter<RouterEvents> implements RouterSocket, Co
         this.#endpoints.push(bound);
         resolve(bound);
       });
-    });
+    }));
   }
 
   #accept(accepted: Socket): void {

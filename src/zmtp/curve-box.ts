@@ -200,3 +200,41 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < a.length; i++) diff |= (a[i] as number) ^ (b[i] as number);
   return diff === 0;
 }
+
+/**
+ * The MESSAGE boxes of one connection's two directions: `seal` and `open` take the 8-byte
+ * short nonce tail (the 16-byte `CurveZMQMESSAGE?` prefix is fixed per direction).
+ */
+export interface MessageBoxes {
+  /** Same in-place contract as `sealWithSubkey`: `out[32..]` plaintext in, `out[16..]` box out. */
+  seal(tail: Uint8Array, out: Uint8Array): void;
+  /** The plaintext of `box` (tag then ciphertext). @throws ZmtpError `ZMTP_CURVE_BOX`. */
+  open(tail: Uint8Array, box: Uint8Array, what: string): Uint8Array;
+}
+
+/**
+ * A crypto back end for MESSAGE boxes: `@noble` (pure JS, always available) or libsodium's
+ * WASM build once loaded (see `curveReady` in curve-sodium.ts). Both produce the same bytes.
+ *
+ * @example
+ * ```ts
+ * const boxes = nobleBoxes.messageBoxes(sessionKey, sendPrefix16, recvPrefix16);
+ * ```
+ */
+export interface CurveBoxes {
+  readonly name: string;
+  messageBoxes(key: Uint8Array, sendPrefix: Uint8Array, recvPrefix: Uint8Array): MessageBoxes;
+}
+
+/** The pure-JS back end: per-direction HSalsa20 subkeys computed once, then Salsa20 + Poly1305. */
+export const nobleBoxes: CurveBoxes = {
+  name: "noble",
+  messageBoxes(key, sendPrefix, recvPrefix) {
+    const send = subkey(key, sendPrefix);
+    const recv = subkey(key, recvPrefix);
+    return {
+      seal: (tail, out) => sealWithSubkey(send, tail, out),
+      open: (tail, box, what) => openWithSubkey(recv, tail, box, what),
+    };
+  },
+};

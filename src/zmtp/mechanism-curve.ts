@@ -1,6 +1,6 @@
 import { type Command, decodeErrorReason, encodeCommand } from "./commands.ts";
 import {
-  boxKey, type CurveKeyPair, curveKeyPair, KEY_SIZE, nonce, open, type RandomSource, sameBytes, seal, systemRandom,
+  boxKey, type CurveBoxes, type CurveKeyPair, curveKeyPair, KEY_SIZE, nonce, open, type RandomSource, sameBytes, seal, systemRandom,
 } from "./curve-box.ts";
 import { CurveCodec } from "./curve-codec.ts";
 import { ZmtpError } from "./errors.ts";
@@ -34,6 +34,8 @@ export interface CurveClientKeys {
   secretKey: Uint8Array;
   /** Random bytes for transient keys and nonces. Default: the runtime's CSPRNG. */
   random?: RandomSource;
+  /** MESSAGE crypto back end. Default: noble (see `loadedCurveBoxes` for libsodium). */
+  boxes?: CurveBoxes;
 }
 
 /** Keys and options of a CURVE server (raw 32-byte keys). */
@@ -42,6 +44,8 @@ export interface CurveServerKeys {
   secretKey: Uint8Array;
   /** Random bytes for transient keys, cookie keys and nonces. Default: the runtime's CSPRNG. */
   random?: RandomSource;
+  /** MESSAGE crypto back end. Default: noble (see `loadedCurveBoxes` for libsodium). */
+  boxes?: CurveBoxes;
 }
 
 /** 8-byte big-endian short nonce. */
@@ -160,7 +164,7 @@ export class CurveClientMechanism implements Mechanism {
       const n = d.subarray(0, 8);
       const plain = open(this.#sessionKey as Uint8Array, nonce("CurveZMQREADY---", n), d.subarray(8), "READY");
       ctx.acceptPeerMetadata(plain);
-      this.#codec = new CurveCodec(this.#sessionKey as Uint8Array, "C", this.#nonce, n);
+      this.#codec = new CurveCodec(this.#sessionKey as Uint8Array, "C", this.#nonce, n, this.#keys.boxes);
       this.#state = "done";
       // The transient secret and the hello key are no longer needed: forget them.
       t.secretKey.fill(0);
@@ -290,7 +294,7 @@ export class CurveServerMechanism implements Mechanism {
     const key = this.#sessionKey as Uint8Array;
     const n = shortNonce(this.#nonce++);
     ctx.sendCommand(encodeCommand("READY", concat(n, seal(key, nonce("CurveZMQREADY---", n), ctx.localMetadata))));
-    this.#codec = new CurveCodec(key, "S", this.#nonce, this.#peerNonce as Uint8Array);
+    this.#codec = new CurveCodec(key, "S", this.#nonce, this.#peerNonce as Uint8Array, this.#keys.boxes);
     this.#state = "done";
     return true;
   }
