@@ -170,6 +170,7 @@ export class BrokerCore {
       pattern: this.#pattern,
       replayed: () => this.#counters.replayed++,
       storeFailed: () => this.#storeFailed,
+      mayRead: (conn, stream) => !this.#denied(conn, "read", stream),
     }, config.storage !== undefined && config.storage.journal !== false);
     this.#helloHeader = encode({
       type: "OK", code: 200, reason: this.#journals.enabled ? HELLO_ANSWER_REPLAY : HELLO_ANSWER,
