@@ -1,0 +1,60 @@
+// libsodium's MESSAGE back end must produce and accept exactly noble's boxes (and so libzmq's).
+import { before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { boxKey, type CurveBoxes, curveKeyPair, nobleBoxes } from "../../src/zmtp/curve-box.ts";
+import { curveReady, loadedCurveBoxes } from "../../src/zmtp/curve-sodium.ts";
+
+const enc = (s: string) => new TextEncoder().encode(s);
+const C = enc("CurveZMQMESSAGEC");
+const S = enc("CurveZMQMESSAGES");
+
+describe("CURVE MESSAGE boxes on libsodium", () => {
+  let sodium: CurveBoxes;
+  before(async () => {
+    sodium = await curveReady();
+  });
+
+  it("loads, and becomes the back end new connections get", () => {
+    assert.equal(sodium.name, "sodium");
+    assert.equal(loadedCurveBoxes(), sodium);
+  });
+
+  it("seals the same bytes as noble and each opens the other's, at every size class (scratch growth too)", () => {
+    const a = curveKeyPair();
+    const b = curveKeyPair();
+    const key = boxKey(a.secretKey, b.publicKey);
+    const s = sodium.messageBoxes(key, C, S);
+    const n = nobleBoxes.messageBoxes(key, S, C);
+    for (const size of [0, 1, 31, 32, 33, 4095, 4096, 4097, 70_000, 10, 200_000, 5]) {
+      const tail = new Uint8Array([0, 0, 0, 0, 1, 2, 3, size & 255]);
+      const plaintext = new Uint8Array(size).map((_, i) => (i * 13) & 255);
+      const viaSodium = new Uint8Array(32 + size).fill(0xee);
+      viaSodium.set(plaintext, 32);
+      s.seal(tail, viaSodium);
+      const viaNoble = new Uint8Array(32 + size);
+      viaNoble.set(plaintext, 32);
+      nobleBoxes.messageBoxes(key, C, S).seal(tail, viaNoble);
+      assert.deepEqual(viaSodium, viaNoble, `size ${size}`);
+      assert.deepEqual(n.open(tail, viaSodium.subarray(16), "MESSAGE"), plaintext);
+      const back = new Uint8Array(32 + size);
+      back.set(plaintext, 32);
+      n.seal(tail, back);
+      assert.deepEqual(s.open(tail, back.subarray(16), "MESSAGE"), plaintext);
+    }
+  });
+
+  it("refuses a flipped byte, a wrong nonce and a box shorter than its tag", () => {
+    const key = boxKey(curveKeyPair().secretKey, curveKeyPair().publicKey);
+    const s = sodium.messageBoxes(key, C, C);
+    const tail = new Uint8Array(8);
+    const out = new Uint8Array(32 + 10);
+    s.seal(tail, out);
+    const box = out.slice(16);
+    assert.deepEqual(s.open(tail, box, "MESSAGE"), new Uint8Array(10));
+    box[20] = (box[20] as number) ^ 1;
+    assert.throws(() => s.open(tail, box, "MESSAGE"), { code: "ZMTP_CURVE_BOX" });
+    box[20] = (box[20] as number) ^ 1;
+    assert.throws(() => s.open(new Uint8Array([0, 0, 0, 0, 0, 0, 0, 1]), box, "MESSAGE"), { code: "ZMTP_CURVE_BOX" });
+    assert.throws(() => s.open(tail, new Uint8Array(15), "MESSAGE"), { code: "ZMTP_MALFORMED_COMMAND" });
+  });
+});
