@@ -30,11 +30,25 @@ interface RawSodium {
   _crypto_box_open_easy_afternm(m: number, c: number, cLo: number, cHi: number, n: number, k: number): number;
 }
 
-/** Scratch memory inside WASM shared by every connection (the calls are synchronous). */
+/** Up to this many bytes are copied by a loop: cheaper than a subarray view and `set`. */
+const SMALL = 64;
+
+/** One direction of one connection: its key and the 16-byte nonce prefix. */
+interface Direction {
+  readonly key: Uint8Array;
+  readonly prefix: Uint8Array;
+}
+
+/**
+ * Scratch memory inside WASM shared by every connection (the calls are synchronous): the key
+ * and nonce of the direction used last (copied again only when another one is used), then
+ * the input and output areas, which grow to the largest message seen.
+ */
 class Scratch {
   readonly #raw: RawSodium;
   /** Key (32) then nonce (24). */
   readonly #kn: number;
+  #last: Direction | undefined;
   #buf = 0;
   #cap = 0;
 
@@ -43,7 +57,6 @@ class Scratch {
     this.#kn = raw._malloc(56);
   }
 
-  /** Room for input and output of `size` bytes each; grows to the largest message seen. */
   #reserve(size: number): number {
     if (size > this.#cap) {
       if (this.#buf !== 0) this.#raw._free(this.#buf);
@@ -54,30 +67,40 @@ class Scratch {
     return this.#buf;
   }
 
-  #keyNonce(heap: Uint8Array, key: Uint8Array, nonce: Uint8Array): void {
-    heap.set(key, this.#kn);
-    heap.set(nonce, this.#kn + 32);
+  /** The key and nonce of `d` + `tail` in place; `heap` must be current (after any malloc). */
+  #keyNonce(heap: Uint8Array, d: Direction, tail: Uint8Array): void {
+    const kn = this.#kn;
+    if (this.#last !== d) {
+      heap.set(d.key, kn);
+      heap.set(d.prefix, kn + 32);
+      this.#last = d;
+    }
+    for (let i = 0; i < 8; i++) heap[kn + 48 + i] = tail[i] as number;
   }
 
-  seal(key: Uint8Array, nonce: Uint8Array, out: Uint8Array): void {
+  seal(d: Direction, tail: Uint8Array, out: Uint8Array): void {
     const len = out.length - 32;
     const m = this.#reserve(len + BOX_OVERHEAD);
     const c = m + this.#cap;
     const heap = this.#raw.HEAPU8;
-    this.#keyNonce(heap, key, nonce);
-    heap.set(out.subarray(32), m);
+    this.#keyNonce(heap, d, tail);
+    if (len <= SMALL) for (let i = 0; i < len; i++) heap[m + i] = out[32 + i] as number;
+    else heap.set(out.subarray(32), m);
     this.#raw._crypto_box_easy_afternm(c, m, len, 0, this.#kn + 32, this.#kn);
-    out.set(heap.subarray(c, c + len + BOX_OVERHEAD), 16);
+    const boxed = len + BOX_OVERHEAD;
+    if (boxed <= SMALL) for (let i = 0; i < boxed; i++) out[16 + i] = heap[c + i] as number;
+    else out.set(heap.subarray(c, c + boxed), 16);
     out.fill(0, 0, 16);
   }
 
-  open(key: Uint8Array, nonce: Uint8Array, box: Uint8Array, what: string): Uint8Array {
+  open(d: Direction, tail: Uint8Array, box: Uint8Array, what: string): Uint8Array {
     if (box.length < BOX_OVERHEAD) throw new ZmtpError("ZMTP_MALFORMED_COMMAND", `CURVE ${what} is too short`);
     const c = this.#reserve(box.length);
     const m = c + this.#cap;
     const heap = this.#raw.HEAPU8;
-    this.#keyNonce(heap, key, nonce);
-    heap.set(box, c);
+    this.#keyNonce(heap, d, tail);
+    if (box.length <= SMALL) for (let i = 0; i < box.length; i++) heap[c + i] = box[i] as number;
+    else heap.set(box, c);
     if (this.#raw._crypto_box_open_easy_afternm(m, c, box.length, 0, this.#kn + 32, this.#kn) !== 0) {
       throw new ZmtpError("ZMTP_CURVE_BOX", `CURVE ${what} does not authenticate (wrong key or tampered bytes)`);
     }
@@ -89,20 +112,11 @@ function sodiumBoxes(scratch: Scratch): CurveBoxes {
   return {
     name: "sodium",
     messageBoxes(key: Uint8Array, sendPrefix: Uint8Array, recvPrefix: Uint8Array): MessageBoxes {
-      const k = key.slice();
-      const sendNonce = new Uint8Array(24);
-      sendNonce.set(sendPrefix.subarray(0, 16));
-      const recvNonce = new Uint8Array(24);
-      recvNonce.set(recvPrefix.subarray(0, 16));
+      const send: Direction = { key: key.slice(), prefix: sendPrefix.slice(0, 16) };
+      const recv: Direction = { key: send.key, prefix: recvPrefix.slice(0, 16) };
       return {
-        seal(tail, out) {
-          sendNonce.set(tail, 16);
-          scratch.seal(k, sendNonce, out);
-        },
-        open(tail, box, what) {
-          recvNonce.set(tail, 16);
-          return scratch.open(k, recvNonce, box, what);
-        },
+        seal: (tail, out) => scratch.seal(send, tail, out),
+        open: (tail, box, what) => scratch.open(recv, tail, box, what),
       };
     },
   };
