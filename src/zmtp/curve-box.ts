@@ -223,12 +223,18 @@ export interface MessageBoxes {
  */
 export interface CurveBoxes {
   readonly name: string;
+  /** `crypto_box_beforenm`, as `boxKey`. @throws ZmtpError `ZMTP_CURVE_BOX` for an unusable public key. */
+  boxKey(secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array;
+  /** The public key of a secret key, as `curvePublicKey`. */
+  publicKey(secretKey: Uint8Array): Uint8Array;
   messageBoxes(key: Uint8Array, sendPrefix: Uint8Array, recvPrefix: Uint8Array): MessageBoxes;
 }
 
 /** The pure-JS back end: per-direction HSalsa20 subkeys computed once, then Salsa20 + Poly1305. */
 export const nobleBoxes: CurveBoxes = {
   name: "noble",
+  boxKey,
+  publicKey: curvePublicKey,
   messageBoxes(key, sendPrefix, recvPrefix) {
     const send = subkey(key, sendPrefix);
     const recv = subkey(key, recvPrefix);

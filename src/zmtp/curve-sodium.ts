@@ -1,5 +1,6 @@
 /**
- * libsodium (its WASM build, `libsodium-wrappers`) as the CURVE MESSAGE back end: per message,
+ * libsodium (its WASM build, `libsodium-wrappers`) as the CURVE back end: the handshake's key
+ * agreements (`crypto_box_beforenm`, `crypto_scalarmult_base`) and, per message,
  * one copy of the plaintext into WASM memory, `crypto_box_easy_afternm` (XSalsa20-Poly1305,
  * the very function libzmq calls), and one copy of the box back out. The raw exports are
  * called on scratch buffers kept in WASM memory, because the wrappers' own functions allocate
@@ -28,6 +29,8 @@ interface RawSodium {
   _free(ptr: number): void;
   _crypto_box_easy_afternm(c: number, m: number, mLo: number, mHi: number, n: number, k: number): number;
   _crypto_box_open_easy_afternm(m: number, c: number, cLo: number, cHi: number, n: number, k: number): number;
+  _crypto_box_beforenm(k: number, pk: number, sk: number): number;
+  _crypto_scalarmult_base(q: number, n: number): number;
 }
 
 /** Up to this many bytes are copied by a loop: cheaper than a subarray view and `set`. */
@@ -78,6 +81,29 @@ class Scratch {
     for (let i = 0; i < 8; i++) heap[kn + 48 + i] = tail[i] as number;
   }
 
+  /** `crypto_box_beforenm`; the secret key is wiped from WASM memory afterwards. */
+  boxKey(secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array {
+    const at = this.#reserve(96);
+    const heap = this.#raw.HEAPU8;
+    heap.set(secretKey, at);
+    heap.set(publicKey, at + 32);
+    const failed = this.#raw._crypto_box_beforenm(at + 64, at + 32, at) !== 0;
+    const key = heap.slice(at + 64, at + 96);
+    heap.fill(0, at, at + 96);
+    if (failed) throw new ZmtpError("ZMTP_CURVE_BOX", "unusable CURVE public key");
+    return key;
+  }
+
+  publicKey(secretKey: Uint8Array): Uint8Array {
+    const at = this.#reserve(64);
+    const heap = this.#raw.HEAPU8;
+    heap.set(secretKey, at);
+    this.#raw._crypto_scalarmult_base(at + 32, at);
+    const key = heap.slice(at + 32, at + 64);
+    heap.fill(0, at, at + 64);
+    return key;
+  }
+
   seal(d: Direction, tail: Uint8Array, out: Uint8Array): void {
     const len = out.length - 32;
     const m = this.#reserve(len + BOX_OVERHEAD);
@@ -111,6 +137,8 @@ class Scratch {
 function sodiumBoxes(scratch: Scratch): CurveBoxes {
   return {
     name: "sodium",
+    boxKey: (secretKey, publicKey) => scratch.boxKey(secretKey, publicKey),
+    publicKey: (secretKey) => scratch.publicKey(secretKey),
     messageBoxes(key: Uint8Array, sendPrefix: Uint8Array, recvPrefix: Uint8Array): MessageBoxes {
       const send: Direction = { key: key.slice(), prefix: sendPrefix.slice(0, 16) };
       const recv: Direction = { key: send.key, prefix: recvPrefix.slice(0, 16) };

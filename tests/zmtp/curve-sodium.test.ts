@@ -1,7 +1,9 @@
 // libsodium's MESSAGE back end must produce and accept exactly noble's boxes (and so libzmq's).
 import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { boxKey, type CurveBoxes, curveKeyPair, nobleBoxes } from "../../src/zmtp/curve-box.ts";
+import { boxKey, type CurveBoxes, curveKeyPair, curvePublicKey, nobleBoxes } from "../../src/zmtp/curve-box.ts";
+import { CurveClientMechanism, CurveServerMechanism } from "../../src/zmtp/mechanism-curve.ts";
+import { client, CurveProbe, pump, server } from "./curve-helpers.ts";
 import { curveReady, loadedCurveBoxes } from "../../src/zmtp/curve-sodium.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -56,5 +58,29 @@ describe("CURVE MESSAGE boxes on libsodium", () => {
     box[20] = (box[20] as number) ^ 1;
     assert.throws(() => s.open(new Uint8Array([0, 0, 0, 0, 0, 0, 0, 1]), box, "MESSAGE"), { code: "ZMTP_CURVE_BOX" });
     assert.throws(() => s.open(tail, new Uint8Array(15), "MESSAGE"), { code: "ZMTP_MALFORMED_COMMAND" });
+  });
+
+  it("key agreement and public keys equal noble's; a low-order public key is refused", () => {
+    const a = curveKeyPair();
+    const b = curveKeyPair();
+    assert.deepEqual(sodium.boxKey(a.secretKey, b.publicKey), boxKey(a.secretKey, b.publicKey));
+    assert.deepEqual(sodium.publicKey(a.secretKey), curvePublicKey(a.secretKey));
+    assert.throws(() => sodium.boxKey(a.secretKey, new Uint8Array(32)), { code: "ZMTP_CURVE_BOX" });
+  });
+
+  it("a sodium server and a noble client (and the reverse) complete the handshake and exchange frames", () => {
+    for (const [serverBoxes, clientBoxes] of [[sodium, nobleBoxes], [nobleBoxes, sodium]] as const) {
+      const a = new CurveProbe({ socketType: "DEALER", mechanism: new CurveClientMechanism({ serverKey: server.publicKey, ...client, boxes: clientBoxes }) });
+      const b = new CurveProbe({ socketType: "ROUTER", mechanism: new CurveServerMechanism({ ...server, boxes: serverBoxes }) });
+      a.session.start(0);
+      b.session.start(0);
+      pump(a, b);
+      assert.deepEqual(b.ready?.curvePublicKey, client.publicKey);
+      a.session.send([enc("up"), new Uint8Array(5000).fill(1)]);
+      b.session.send([enc("down")]);
+      pump(a, b);
+      assert.deepEqual(b.messages.map((m) => m.map((f) => f.length)), [[2, 5000]]);
+      assert.deepEqual(a.messages.map((m) => m.map((f) => new TextDecoder().decode(f))), [["down"]]);
+    }
   });
 });
