@@ -8,8 +8,9 @@
  */
 import type { DealerOptions, RouterOptions } from "../src/transport/types.ts";
 import { zmtp } from "../src/transport/zmtp.ts";
-import { curveKeyPair } from "../src/zmtp/mod.ts";
-import { nobleBoxes } from "../src/zmtp/curve-box.ts";
+import { CurveClientMechanism, curveKeyPair, CurveServerMechanism, Session, type SessionHandler } from "../src/zmtp/mod.ts";
+import { type CurveBoxes, nobleBoxes } from "../src/zmtp/curve-box.ts";
+import { concatBytes } from "../src/util/bytes.ts";
 import { curveReady, preferCurveBoxes } from "../src/zmtp/curve-sodium.ts";
 import { type BenchRow, report } from "./lib.ts";
 import { throughputTransport } from "./lib-throughput.ts";
@@ -52,4 +53,45 @@ for (const [caseName, size, window] of cases) {
     });
   }
 }
+const quiet: SessionHandler = { onReady: () => {}, onMessage: () => {}, onClose: () => {} };
+for (const [name, boxes] of [["sodium", sodiumBoxes], ["noble", nobleBoxes]] as const) {
+  const rates: number[] = [];
+  for (let r = 0; r < rounds; r++) rates.push(await handshakes(boxes, 500));
+  rows.push({
+    bench: "curve",
+    case: "handshakes (in memory)",
+    impl: `CURVE ${name}`,
+    opsPerSec: median(rates),
+    note: `${rounds} rounds, ${Math.min(...rates).toFixed(0)}–${Math.max(...rates).toFixed(0)} handshakes/s`,
+  });
+}
 report(rows);
+
+/** Whole handshakes per second (client and server sessions in memory, no sockets), per back end. */
+async function handshakes(boxes: CurveBoxes, ms: number): Promise<number> {
+  const start = performance.now();
+  let count = 0;
+  while (performance.now() - start < ms) {
+    let ready = false;
+    const a = new Session({ socketType: "DEALER", mechanism: new CurveClientMechanism({ serverKey: server.publicKey, ...client, boxes }) }, {
+      ...quiet,
+      onReady: () => (ready = true),
+    });
+    const b: Session = new Session({ socketType: "ROUTER", mechanism: new CurveServerMechanism({ ...server, boxes }) }, {
+      ...quiet,
+      onAuthorize: () => b.authenticated(true, 0),
+    });
+    a.start(0);
+    b.start(0);
+    for (let i = 0; i < 10; i++) {
+      const x = concatBytes(a.takeOutput());
+      const y = concatBytes(b.takeOutput());
+      if (x.length === 0 && y.length === 0) break;
+      if (x.length) b.feed(x, 0);
+      if (y.length) a.feed(y, 0);
+    }
+    if (!ready) throw new Error(`CURVE handshake (${boxes.name}) did not complete`);
+    count++;
+  }
+  return count / ((performance.now() - start) / 1000);
+}
