@@ -39,7 +39,14 @@ export interface AclOptions {
   clients: AclClient[];
 }
 
-/** Whether a pattern (`*` = any run of characters) matches a whole name. */
+/**
+ * Whether a pattern (`*` = any run of characters) matches a whole name.
+ *
+ * @example
+ * ```ts
+ * globMatch("forge.*", "forge.events"); // true
+ * ```
+ */
 export function globMatch(pattern: string, name: string): boolean {
   let p = 0;
   let n = 0;
@@ -63,7 +70,14 @@ export function globMatch(pattern: string, name: string): boolean {
   return p === pattern.length;
 }
 
-/** The rights of one connection. */
+/**
+ * The rights of one connection.
+ *
+ * @example
+ * ```ts
+ * if (!rules.allows("read", "forge.events")) refuse();
+ * ```
+ */
 export interface AclRules {
   /** The ACL entry's name ("" for the default policy). */
   readonly name: string;
@@ -88,7 +102,14 @@ function clientRules(client: AclClient): AclRules {
   };
 }
 
-/** A compiled ACL: the rules of a key, looked up once per connection. */
+/**
+ * A compiled ACL: the rules of a key, looked up once per connection.
+ *
+ * @example
+ * ```ts
+ * const rules = compileAcl(options).rulesFor(curveKeyZ85);
+ * ```
+ */
 export interface Acl {
   rulesFor(curveKey: string | undefined): AclRules;
 }

@@ -28,3 +28,9 @@ export type { CoreStorageConfig } from "./types.ts";
 export type {
   BrokerAction, BrokerClientStats, BrokerConfig, BrokerCounters, BrokerEvent, BrokerLimits, BrokerStats, LogLevel,
 } from "./types.ts";
+export { ACL_REFUSED } from "./status.ts";
+export { compileAcl, globMatch } from "./acl.ts";
+export type { Acl, AclClient, AclOptions, AclRight, AclRules } from "./acl.ts";
+export { zcertPublicKey } from "./curve-cert.ts";
+export { allowAnyCurveKey, curveKeyDirectory, reportingAuthorizer } from "./server-curve-auth.ts";
+export type { CurveKeyDirectoryOptions } from "./server-curve-auth.ts";

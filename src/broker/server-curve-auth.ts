@@ -25,7 +25,14 @@ import type { CurveAuthorizer } from "../transport/types.ts";
 import { encodeZ85 } from "../zmtp/z85.ts";
 import { zcertPublicKey } from "./curve-cert.ts";
 
-/** Encryption only: every client key is accepted. */
+/**
+ * Encryption only: every client key is accepted.
+ *
+ * @example
+ * ```ts
+ * const router = zmtp.router({ curve: { publicKey, secretKey, authorize: allowAnyCurveKey() } });
+ * ```
+ */
 export function allowAnyCurveKey(): CurveAuthorizer {
   return () => true;
 }

@@ -230,7 +230,14 @@ export interface CurveBoxes {
   messageBoxes(key: Uint8Array, sendPrefix: Uint8Array, recvPrefix: Uint8Array): MessageBoxes;
 }
 
-/** The pure-JS back end: per-direction HSalsa20 subkeys computed once, then Salsa20 + Poly1305. */
+/**
+ * The pure-JS back end: per-direction HSalsa20 subkeys computed once, then Salsa20 + Poly1305.
+ *
+ * @example
+ * ```ts
+ * new CurveServerMechanism({ publicKey, secretKey, boxes: nobleBoxes });
+ * ```
+ */
 export const nobleBoxes: CurveBoxes = {
   name: "noble",
   boxKey,
