@@ -32,5 +32,5 @@ export { ACL_REFUSED } from "./status.ts";
 export { compileAcl, globMatch } from "./acl.ts";
 export type { Acl, AclClient, AclOptions, AclRight, AclRules } from "./acl.ts";
 export { zcertPublicKey } from "./curve-cert.ts";
-export { allowAnyCurveKey, curveKeyDirectory, reportingAuthorizer } from "./server-curve-auth.ts";
-export type { CurveKeyDirectoryOptions } from "./server-curve-auth.ts";
+export { allowAnyCurveKey, curveAuthorizer, curveKeyDirectory, reportingAuthorizer } from "./server-curve-auth.ts";
+export type { CurveAuthPolicy, CurveKeyDirectoryOptions } from "./server-curve-auth.ts";

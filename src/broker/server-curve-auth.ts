@@ -124,3 +124,21 @@ export function reportingAuthorizer(
     return allowed;
   };
 }
+
+/** How the broker decides which CURVE client keys may connect. */
+export type CurveAuthPolicy = "any" | { directory: string; reloadMs?: number } | CurveAuthorizer;
+
+/**
+ * The authorizer of a policy: `"any"` (or undefined) accepts every key, `{ directory }` reads
+ * zcert files (see {@link curveKeyDirectory}), a function is used as it is.
+ *
+ * @example
+ * ```ts
+ * const authorize = curveAuthorizer({ directory: "/etc/malamute/clients" });
+ * ```
+ */
+export function curveAuthorizer(policy: CurveAuthPolicy | undefined): CurveAuthorizer {
+  if (policy === undefined || policy === "any") return allowAnyCurveKey();
+  if (typeof policy === "function") return policy;
+  return curveKeyDirectory(policy.directory, policy.reloadMs !== undefined ? { reloadMs: policy.reloadMs } : {});
+}

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startBroker } from "../../src/broker/server.ts";
-import { allowAnyCurveKey, curveKeyDirectory, reportingAuthorizer } from "../../src/broker/server-curve-auth.ts";
+import { allowAnyCurveKey, curveAuthorizer, curveKeyDirectory, reportingAuthorizer } from "../../src/broker/server-curve-auth.ts";
 import { ACL_REFUSED } from "../../src/broker/status.ts";
 import type { CurveAuthorizer, RouterOptions, Transport } from "../../src/transport/types.ts";
 import { zmtp } from "../../src/transport/zmtp.ts";
@@ -59,6 +59,19 @@ describe("CURVE authorization policies", () => {
     assert.equal(await authorize(a, peer), false, "still the old listing");
     now = 1000;
     assert.equal(await authorize(a, peer), true);
+  });
+
+  it("curveAuthorizer: \"any\", a directory, a function", async () => {
+    const dir = tempDir();
+    const a = curveKeyPair().publicKey;
+    writeFileSync(join(dir, "a"), cert(a));
+    const other = curveKeyPair().publicKey;
+    assert.equal(await curveAuthorizer("any")(other, peer), true);
+    assert.equal(await curveAuthorizer(undefined)(other, peer), true);
+    assert.equal(await curveAuthorizer({ directory: dir })(a, peer), true);
+    assert.equal(await curveAuthorizer({ directory: dir, reloadMs: 0 })(other, peer), false);
+    const fn = () => false;
+    assert.equal(curveAuthorizer(fn), fn);
   });
 
   it("directory: one that does not exist allows no one", async () => {
