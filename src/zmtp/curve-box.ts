@@ -208,8 +208,12 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 export interface MessageBoxes {
   /** Same in-place contract as `sealWithSubkey`: `out[32..]` plaintext in, `out[16..]` box out. */
   seal(tail: Uint8Array, out: Uint8Array): void;
-  /** The plaintext of `box` (tag then ciphertext). @throws ZmtpError `ZMTP_CURVE_BOX`. */
-  open(tail: Uint8Array, box: Uint8Array, what: string): Uint8Array;
+  /**
+   * The plaintext of the box `frame[at..]` (tag then ciphertext) whose nonce tail is
+   * `frame[at - 8..at]` (offsets rather than views: received frames are often Node Buffers,
+   * whose views are costly). @throws ZmtpError `ZMTP_CURVE_BOX`.
+   */
+  open(frame: Uint8Array, at: number, what: string): Uint8Array;
 }
 
 /**
@@ -247,7 +251,7 @@ export const nobleBoxes: CurveBoxes = {
     const recv = subkey(key, recvPrefix);
     return {
       seal: (tail, out) => sealWithSubkey(send, tail, out),
-      open: (tail, box, what) => openWithSubkey(recv, tail, box, what),
+      open: (frame, at, what) => openWithSubkey(recv, frame.subarray(at - 8, at), frame.subarray(at), what),
     };
   },
 };

@@ -94,7 +94,7 @@ export class CurveCodec implements FrameCodec {
     if (hi < this.#recvHi || (hi === this.#recvHi && lo <= this.#recvLo)) {
       throw new ZmtpError("ZMTP_CURVE_NONCE", "CURVE MESSAGE nonce not above the last one (replayed or reordered)");
     }
-    const plain = this.#boxes.open(body.subarray(8, 16), body.subarray(16), "MESSAGE");
+    const plain = this.#boxes.open(body, 16, "MESSAGE");
     this.#recvHi = hi;
     this.#recvLo = lo;
     const f = plain[0] as number;

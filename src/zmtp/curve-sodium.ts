@@ -70,15 +70,15 @@ class Scratch {
     return this.#buf;
   }
 
-  /** The key and nonce of `d` + `tail` in place; `heap` must be current (after any malloc). */
-  #keyNonce(heap: Uint8Array, d: Direction, tail: Uint8Array): void {
+  /** The key and nonce of `d` + `tail[from..from + 8]` in place; `heap` must be current (after any malloc). */
+  #keyNonce(heap: Uint8Array, d: Direction, tail: Uint8Array, from: number): void {
     const kn = this.#kn;
     if (this.#last !== d) {
       heap.set(d.key, kn);
       heap.set(d.prefix, kn + 32);
       this.#last = d;
     }
-    for (let i = 0; i < 8; i++) heap[kn + 48 + i] = tail[i] as number;
+    for (let i = 0; i < 8; i++) heap[kn + 48 + i] = tail[from + i] as number;
   }
 
   /** `crypto_box_beforenm`; the secret key is wiped from WASM memory afterwards. */
@@ -109,7 +109,7 @@ class Scratch {
     const m = this.#reserve(len + BOX_OVERHEAD);
     const c = m + this.#cap;
     const heap = this.#raw.HEAPU8;
-    this.#keyNonce(heap, d, tail);
+    this.#keyNonce(heap, d, tail, 0);
     if (len <= SMALL) for (let i = 0; i < len; i++) heap[m + i] = out[32 + i] as number;
     else heap.set(out.subarray(32), m);
     this.#raw._crypto_box_easy_afternm(c, m, len, 0, this.#kn + 32, this.#kn);
@@ -119,18 +119,19 @@ class Scratch {
     out.fill(0, 0, 16);
   }
 
-  open(d: Direction, tail: Uint8Array, box: Uint8Array, what: string): Uint8Array {
-    if (box.length < BOX_OVERHEAD) throw new ZmtpError("ZMTP_MALFORMED_COMMAND", `CURVE ${what} is too short`);
-    const c = this.#reserve(box.length);
+  open(d: Direction, frame: Uint8Array, at: number, what: string): Uint8Array {
+    const size = frame.length - at;
+    if (size < BOX_OVERHEAD) throw new ZmtpError("ZMTP_MALFORMED_COMMAND", `CURVE ${what} is too short`);
+    const c = this.#reserve(size);
     const m = c + this.#cap;
     const heap = this.#raw.HEAPU8;
-    this.#keyNonce(heap, d, tail);
-    if (box.length <= SMALL) for (let i = 0; i < box.length; i++) heap[c + i] = box[i] as number;
-    else heap.set(box, c);
-    if (this.#raw._crypto_box_open_easy_afternm(m, c, box.length, 0, this.#kn + 32, this.#kn) !== 0) {
+    this.#keyNonce(heap, d, frame, at - 8);
+    if (size <= SMALL) for (let i = 0; i < size; i++) heap[c + i] = frame[at + i] as number;
+    else heap.set(frame.subarray(at), c);
+    if (this.#raw._crypto_box_open_easy_afternm(m, c, size, 0, this.#kn + 32, this.#kn) !== 0) {
       throw new ZmtpError("ZMTP_CURVE_BOX", `CURVE ${what} does not authenticate (wrong key or tampered bytes)`);
     }
-    return heap.slice(m, m + box.length - BOX_OVERHEAD);
+    return heap.slice(m, m + size - BOX_OVERHEAD);
   }
 }
 
@@ -144,7 +145,7 @@ function sodiumBoxes(scratch: Scratch): CurveBoxes {
       const recv: Direction = { key: send.key, prefix: recvPrefix.slice(0, 16) };
       return {
         seal: (tail, out) => scratch.seal(send, tail, out),
-        open: (tail, box, what) => scratch.open(recv, tail, box, what),
+        open: (frame, at, what) => scratch.open(recv, frame, at, what),
       };
     },
   };

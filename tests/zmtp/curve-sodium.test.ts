@@ -37,11 +37,17 @@ describe("CURVE MESSAGE boxes on libsodium", () => {
       viaNoble.set(plaintext, 32);
       nobleBoxes.messageBoxes(key, C, S).seal(tail, viaNoble);
       assert.deepEqual(viaSodium, viaNoble, `size ${size}`);
-      assert.deepEqual(n.open(tail, viaSodium.subarray(16), "MESSAGE"), plaintext);
+      const framed = (box: Uint8Array) => {
+        const f = new Uint8Array(8 + box.length);
+        f.set(tail);
+        f.set(box, 8);
+        return f;
+      };
+      assert.deepEqual(n.open(framed(viaSodium.subarray(16)), 8, "MESSAGE"), plaintext);
       const back = new Uint8Array(32 + size);
       back.set(plaintext, 32);
       n.seal(tail, back);
-      assert.deepEqual(s.open(tail, back.subarray(16), "MESSAGE"), plaintext);
+      assert.deepEqual(s.open(framed(back.subarray(16)), 8, "MESSAGE"), plaintext);
     }
   });
 
@@ -51,13 +57,15 @@ describe("CURVE MESSAGE boxes on libsodium", () => {
     const tail = new Uint8Array(8);
     const out = new Uint8Array(32 + 10);
     s.seal(tail, out);
-    const box = out.slice(16);
-    assert.deepEqual(s.open(tail, box, "MESSAGE"), new Uint8Array(10));
-    box[20] = (box[20] as number) ^ 1;
-    assert.throws(() => s.open(tail, box, "MESSAGE"), { code: "ZMTP_CURVE_BOX" });
-    box[20] = (box[20] as number) ^ 1;
-    assert.throws(() => s.open(new Uint8Array([0, 0, 0, 0, 0, 0, 0, 1]), box, "MESSAGE"), { code: "ZMTP_CURVE_BOX" });
-    assert.throws(() => s.open(tail, new Uint8Array(15), "MESSAGE"), { code: "ZMTP_MALFORMED_COMMAND" });
+    const frame = new Uint8Array(8 + 26);
+    frame.set(out.subarray(16), 8);
+    assert.deepEqual(s.open(frame, 8, "MESSAGE"), new Uint8Array(10));
+    frame[28] = (frame[28] as number) ^ 1;
+    assert.throws(() => s.open(frame, 8, "MESSAGE"), { code: "ZMTP_CURVE_BOX" });
+    frame[28] = (frame[28] as number) ^ 1;
+    frame[7] = 1;
+    assert.throws(() => s.open(frame, 8, "MESSAGE"), { code: "ZMTP_CURVE_BOX" });
+    assert.throws(() => s.open(new Uint8Array(8 + 15), 8, "MESSAGE"), { code: "ZMTP_MALFORMED_COMMAND" });
   });
 
   it("key agreement and public keys equal noble's; a low-order public key is refused", () => {
