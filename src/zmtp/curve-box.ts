@@ -206,7 +206,7 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
  * short nonce tail (the 16-byte `CurveZMQMESSAGE?` prefix is fixed per direction).
  */
 export interface MessageBoxes {
-  /** Same in-place contract as `sealWithSubkey`: `out[32..]` plaintext in, `out[16..]` box out. */
+  /** As `sealWithSubkey`: `out[32..]` plaintext in, `out[16..]` box out; `out[0..16]` is left unspecified (the codec writes the MESSAGE name and nonce there). */
   seal(tail: Uint8Array, out: Uint8Array): void;
   /**
    * The plaintext of the box `frame[at..]` (tag then ciphertext) whose nonce tail is

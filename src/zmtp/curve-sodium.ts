@@ -116,7 +116,6 @@ class Scratch {
     const boxed = len + BOX_OVERHEAD;
     if (boxed <= SMALL) for (let i = 0; i < boxed; i++) out[16 + i] = heap[c + i] as number;
     else out.set(heap.subarray(c, c + boxed), 16);
-    out.fill(0, 0, 16);
   }
 
   open(d: Direction, frame: Uint8Array, at: number, what: string): Uint8Array {

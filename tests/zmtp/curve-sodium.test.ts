@@ -36,7 +36,7 @@ describe("CURVE MESSAGE boxes on libsodium", () => {
       const viaNoble = new Uint8Array(32 + size);
       viaNoble.set(plaintext, 32);
       nobleBoxes.messageBoxes(key, C, S).seal(tail, viaNoble);
-      assert.deepEqual(viaSodium, viaNoble, `size ${size}`);
+      assert.deepEqual(viaSodium.subarray(16), viaNoble.subarray(16), `size ${size}`);
       const framed = (box: Uint8Array) => {
         const f = new Uint8Array(8 + box.length);
         f.set(tail);
