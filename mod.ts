@@ -26,8 +26,8 @@
 
 // ---- Typed RPC: contracts, clients, workers
 export {
-  Bytes, connect, contractJsonSchema, DEFAULT_DURATION_BUCKETS, defineService, isStreamMethod, JSON_SCHEMA_DIALECT,
-  registerRpcMetrics, serve,
+  Bytes, connect, contractFromJsonSchema, contractJsonSchema, DEFAULT_DURATION_BUCKETS, defineService, isStreamMethod,
+  JSON_SCHEMA_DIALECT, registerRpcMetrics, serve,
 } from "./src/rpc/mod.ts";
 export type {
   CallOptions, ChunkOf, ClientMethod, ContractMap, Handler, HandlerContext, Handlers, InputOf, JsonSchemaDocument,
@@ -47,27 +47,31 @@ export type {
 // ---- Broker
 export {
   ADMIN_SERVICE, BrokerCore, ConfirmStatus, STREAM_SERVICE, DEFAULT_LIMITS, DEFAULT_TIMEOUT, loadBrokerConfig, parseBrokerConfig,
-  parsePasswords, startBroker,
+  parsePasswords,
 } from "./src/broker/mod.ts";
 export type {
   Broker, BrokerAction, BrokerAuth, BrokerConfig, BrokerCounters, BrokerEvent, BrokerEvents, BrokerFileConfig,
-  BrokerLimits, BrokerLogEntry, BrokerOptions, BrokerStats, BrokerStorageOptions, ConfirmStatusCode, LogLevel,
+  BrokerHttpEndpoint, BrokerHttpSettings, BrokerLimits, BrokerLogEntry, BrokerObserver, BrokerOptions, BrokerStats,
+  BrokerStorageOptions, BrokerTraffic, ConfirmStatusCode, LogLevel,
 } from "./src/broker/mod.ts";
+// startBroker that also serves `http` (metrics, admin API, events): the broker layer does not import HTTP.
+export { startBroker } from "./src/http/broker.ts";
 
 // ---- Broker storage (docs/durability.md): the stores, for custom setups and tests
 export { FileStore, MemoryStore, StorageError } from "./src/storage/mod.ts";
 export type {
   BrokerStore, FsyncPolicy, JournalEntry, JournalRetention, RetentionRule, StorageOp, StorageStats,
 } from "./src/storage/mod.ts";
-export { compilePattern, isValidPattern } from "./src/broker/pattern.ts";
-export type { Pattern, PatternLimits } from "./src/broker/pattern.ts";
+export { compilePattern, isValidPattern } from "./src/proto/pattern.ts";
+export type { Pattern, PatternLimits } from "./src/proto/pattern.ts";
 
 // ---- MLM wire codec
 export { decode, encode, MessageId, StatusCode } from "./src/proto/mod.ts";
 export type { Content, DecodeOptions, DecodeResult, MlmMessage, MlmMessageType } from "./src/proto/mod.ts";
 
 // ---- Transports
-export { zmtp } from "./src/transport/zmtp.ts";
+export { zmtp, zmtpWith } from "./src/transport/zmtp.ts";
+export type { SocketApiChoice } from "./src/transport/stream-socket.ts";
 export { inproc } from "./src/transport/inproc.ts";
 export type {
   CurveAuthorizer, CurveClientOptions, CurveKeyInput, CurveServerOptions, DealerOptions, DealerSocket, Frames,
@@ -88,5 +92,5 @@ export { BrokerError } from "./src/broker/mod.ts";
 export { MlmError } from "./src/client/mod.ts";
 export {
   RpcCancelledError, RpcContractError, RpcDeadlineError, RpcError, RpcErrorCode, RpcHandlerError,
-  RpcPayloadTooLargeError, RpcProtocolError, RpcRemoteError, RpcUnavailableError, RpcValidationError,
+  RpcPayloadTooLargeError, RpcProtocolError, RpcRemoteError, RpcUnknownKindError, RpcUnavailableError, RpcValidationError,
 } from "./src/rpc/mod.ts";

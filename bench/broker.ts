@@ -16,6 +16,12 @@
  *   BENCH_ONLY=service BENCH_ROUNDS=5 BENCH_MS=3000 npx tsx bench/broker.ts
  *   BENCH_ONLY=service BENCH_SHAPES="sequential, 64 KiB|in flight, 10 B" BENCH_IMPLS=raw npx tsx bench/broker.ts
  *
+ * The socket APIs under the broker (issue 16), one broker child per API, clients on node:net,
+ * the service shapes and stream 1→1 in alternating rounds (BENCH_ROUNDS, default 5):
+ *
+ *   BENCH_SOCKETS=node,native npx bun bench/broker.ts
+ *   BENCH_SOCKETS=node,native npx deno run -A bench/broker.ts
+ *
  * These run raw DEALERs + codec (C-style workers: OFFER, no CREDIT, reply with MAILBOX_SEND to
  * the requester) against the node:net relay floor, alternating, for BENCH_ROUNDS rounds
  * (default 3 with BENCH_ONLY=service, 1 in the full run) of BENCH_MS ms (default 2000) after
@@ -43,11 +49,16 @@ import type { DealerSocket } from "../src/transport/types.ts";
 import { zmtp } from "../src/transport/zmtp.ts";
 import { type BenchRow, nowMs, report, type RoundTrips, runtimeName, timeRoundTrips } from "./lib.ts";
 import { relayRoundTrips, relayServiceEnds, startRelay } from "./lib-relay-floor.ts";
-import { type ChildSample, SHAPES, type ServiceEnds, serviceRounds, type Shape } from "./lib-service.ts";
+import { type ChildSample, median, SHAPES, type ServiceEnds, serviceRounds, type Shape, spread } from "./lib-service.ts";
 
 const BENCH = "broker";
 /** Round trips before measuring, in ms. */
 const WARM_UP_MS = 500;
+type SocketApiName = "node" | "native" | "auto";
+/** The broker child's `socketApi` (BENCH_SOCKETS runs one broker per API). */
+const SOCKET_API = process.env.BENCH_SOCKET_API as SocketApiName | undefined;
+/** The bench clients' `socketApi`: fixed to node:net while brokers are compared. */
+let clientSocketApi: SocketApiName | undefined;
 const g = globalThis as { Bun?: { gc(force: boolean): void }; Deno?: unknown; gc?: () => void };
 
 // ------------------------------------------------------------------ child: the broker
@@ -57,6 +68,7 @@ async function serve(): Promise<void> {
     endpoints: ["tcp://127.0.0.1:0"],
     limits: { maxConnections: 100_000, mailboxMessages: 1_000_000, serviceQueueMessages: 1_000_000 },
     recycleBuffers: process.env.BENCH_RECYCLE !== "0",
+    ...(SOCKET_API ? { socketApi: SOCKET_API } : {}),
   });
   const gc = (): void => {
     if (g.Bun) g.Bun.gc(true);
@@ -117,14 +129,15 @@ class BrokerProcess {
     });
   }
 
-  static async start(): Promise<{ broker: BrokerProcess; endpoint: string; relayPort: number }> {
+  static async start(socketApi?: string): Promise<{ broker: BrokerProcess; endpoint: string; relayPort: number }> {
     const file = fileURLToPath(import.meta.url);
     const runtime = runtimeName();
     // --trace-gc lines are counted (see #countGc), so the service cases can report GCs.
     const args = runtime === "deno" ? ["run", "-A", "--v8-flags=--expose-gc", file, "--serve"]
       : runtime === "bun" ? [file, "--serve"]
       : [...process.execArgv, "--expose-gc", "--trace-gc", ...brokerFlags(), file, "--serve"];
-    const child = spawn(process.execPath, args, { stdio: ["pipe", "pipe", "inherit"] });
+    const env = socketApi ? { ...process.env, BENCH_SOCKET_API: socketApi } : process.env;
+    const child = spawn(process.execPath, args, { stdio: ["pipe", "pipe", "inherit"], env });
     const broker = new BrokerProcess(child);
     const { endpoint, relayPort } = JSON.parse(await broker.#line()) as { endpoint: string; relayPort: number };
     return { broker, endpoint, relayPort };
@@ -224,7 +237,7 @@ class RawPeer implements Peer {
   }
 
   static async connect(endpoint: string, address: string): Promise<RawPeer> {
-    const dealer = zmtp.dealer({ sendHighWaterMark: 100_000 });
+    const dealer = zmtp.dealer({ sendHighWaterMark: 100_000, ...(clientSocketApi ? { socketApi: clientSocketApi } : {}) });
     dealer.connect(endpoint);
     const peer = new RawPeer(dealer);
     await peer.#command(encode({ type: "CONNECTION_OPEN", protocol: "MALAMUTE", version: 1, address }));
@@ -515,6 +528,48 @@ async function idleRpcClients(broker: BrokerProcess, endpoint: string, count: nu
   };
 }
 
+// ------------------------------------------------------------------ socket APIs
+
+/**
+ * BENCH_SOCKETS=node,native: one broker child per socket API (clients on node:net), the
+ * service shapes and stream 1→1 on each, alternating which goes first in every round.
+ */
+async function socketsComparison(apis: SocketApiName[], rounds: number, ms: number): Promise<BenchRow[]> {
+  clientSocketApi = "node";
+  const brokers: { api: SocketApiName; broker: BrokerProcess; endpoint: string }[] = [];
+  for (const api of apis) brokers.push({ api, ...await BrokerProcess.start(api) });
+  const name = (api: string): string => `raw dealer+codec, broker socketApi=${api} (${runtimeName()})`;
+  // BENCH_CASES=regex: only the cases whose names match (for quick checks).
+  const only = new RegExp(process.env.BENCH_CASES ?? ".");
+  const shapes = SHAPES.filter((s) => only.test(s.name));
+  try {
+    const rows = await serviceRounds(brokers.map((b) => ({
+      name: name(b.api),
+      ends: (shape: Shape) => rawServiceEnds(b.endpoint, shape),
+      sample: () => b.broker.sample(),
+    })), () => brokers[0]!.broker.sample(), { rounds, warmUpMs: WARM_UP_MS, ms, shapes, compare: "ratio" }, BENCH);
+    const rates = new Map<string, number[]>();
+    for (let round = 0; round < (only.test("stream 1→1, 10 B") ? rounds : 0); round++) {
+      for (const b of round % 2 === 0 ? brokers : [...brokers].reverse()) {
+        const rate = await streamOneToOne(RawPeer.connect, b.endpoint, 200_000);
+        process.stderr.write(`  round ${round + 1} stream 1→1, 10 B ${name(b.api)}: ${Math.round(rate)} msgs/s\n`);
+        rates.set(b.api, [...rates.get(b.api) ?? [], rate]);
+      }
+    }
+    for (const b of rates.size > 0 ? brokers : []) {
+      const list = rates.get(b.api) as number[];
+      rows.push({
+        bench: BENCH, case: "stream 1→1, 10 B", impl: name(b.api), opsPerSec: median(list),
+        note: `msgs/s ${spread(list, (v) => Math.round(v).toLocaleString("en-US"))}` + (b === brokers[0] ? "" :
+          `; vs ${name(brokers[0]!.api)} per round ${spread(list.map((r, i) => r / rates.get(brokers[0]!.api)![i]!), (v) => `${v.toFixed(2)}×`)}`),
+      });
+    }
+    return rows;
+  } finally {
+    for (const b of brokers) await b.broker.stop();
+  }
+}
+
 // ------------------------------------------------------------------ main
 
 /** The items whose name contains one of the `|`-separated `filter` words (all without a filter). */
@@ -562,6 +617,12 @@ async function main(): Promise<void> {
       };
     }],
   ];
+  const sockets = process.env.BENCH_SOCKETS;
+  if (sockets !== undefined) {
+    const apis = sockets.split(",").map((a) => a.trim()) as SocketApiName[];
+    report(await socketsComparison(apis, envNumber("BENCH_ROUNDS", 5), envNumber("BENCH_MS", 2000)));
+    return;
+  }
   const rows: BenchRow[] = [];
   const { broker, endpoint, relayPort } = await BrokerProcess.start();
   try {

@@ -139,16 +139,20 @@ export async function closedLoop(
 export interface ServiceImpl {
   name: string;
   ends(shape: Shape): Promise<ServiceEnds>;
+  /** Samples the process this implementation routes through, when not the shared one. */
+  sample?: () => Promise<ChildSample>;
 }
 
 export interface ServiceOptions {
   rounds: number;
+  /** How rows after the first compare with it: as a floor (default) or by rate ratio per round. */
+  compare?: "floor" | "ratio";
   warmUpMs: number;
   ms: number;
   shapes: Shape[];
 }
 
-function median(values: number[]): number {
+export function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 === 1 ? s[m] as number : ((s[m - 1] as number) + (s[m] as number)) / 2;
@@ -157,7 +161,7 @@ function median(values: number[]): number {
 const f0 = (v: number): string => Number.isNaN(v) ? "-" : Math.round(v).toLocaleString("en-US");
 const f2 = (v: number): string => v.toFixed(2);
 /** `median (min–max)` of one figure over the rounds. */
-function spread(values: number[], fmt: (v: number) => string): string {
+export function spread(values: number[], fmt: (v: number) => string): string {
   return `${fmt(median(values))} (${fmt(Math.min(...values))}–${fmt(Math.max(...values))})`;
 }
 
@@ -177,7 +181,7 @@ export async function serviceRounds(
       const order = round % 2 === 0 ? impls : [...impls].reverse();
       for (const impl of order) {
         const ends = await impl.ends(shape);
-        const run = await closedLoop(ends, shape.size, shape.inFlight, opts.warmUpMs, opts.ms, sample);
+        const run = await closedLoop(ends, shape.size, shape.inFlight, opts.warmUpMs, opts.ms, impl.sample ?? sample);
         process.stderr.write(
           `  round ${round + 1} ${shape.name} ${impl.name}: ${f0(run.rate)} rt/s, p99 ${f0(run.p99)} µs, ` +
             `${f2(run.cpuUsPerMsg)} µs CPU/msg, ` +
@@ -204,7 +208,11 @@ export async function serviceRounds(
         list[0]!.fullGcs < 0 ? "GC n/a" : `full GCs ${pick((r) => r.fullGcs).join("/")}, scavenges ${pick((r) => r.scavenges).join("/")}`,
         `client CPU ${spread(pick((r) => r.clientCpuPct), f0)}%`,
       ];
-      if (impl !== impls[0]) {
+      if (impl !== impls[0] && opts.compare === "ratio") {
+        // Per round (the two ran back to back): this one's round trips/s over the first's.
+        const ratio = first.map((r, i) => list[i]!.rate / r.rate);
+        notes.push(`rt/s vs ${impls[0]!.name} per round ${spread(ratio, (v) => `${v.toFixed(2)}×`)}`);
+      } else if (impl !== impls[0]) {
         // Per round (the two ran back to back): the share of the first impl's round-trip time
         // that is not this floor's, and its CPU per message over this floor's.
         const share = first.map((r, i) => 1 - r.rate / list[i]!.rate);

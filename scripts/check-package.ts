@@ -1,12 +1,15 @@
 /**
- * Proves the published package works: builds dist/, packs the tarball, installs it into a
- * scratch project, and imports it on Node, Bun and Deno. Exits non-zero on any failure.
+ * Proves the published package works: removes dist/ and packs the tarball (so the build must come
+ * from the `prepack` script, as it does on `npm publish` from a fresh clone), checks that every
+ * entry point of package.json is in it, installs it into a scratch project, and imports it on
+ * Node, Bun and Deno. Exits non-zero on any failure.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { missingEntryFiles } from "./package-files.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const bin = (name: string) => join(root, "node_modules", ".bin", name);
@@ -15,8 +18,13 @@ const run = (cmd: string, args: string[], cwd: string) =>
 
 const scratch = mkdtempSync(join(tmpdir(), "malamute-pack-"));
 try {
-  run("npm", ["run", "--silent", "build"], root);
+  // No build here: a package is only complete if `npm pack` builds it itself (prepack).
+  rmSync(join(root, "dist"), { recursive: true, force: true });
   const packed = run("npm", ["pack", "--silent", "--pack-destination", scratch], root).trim().split("\n").pop()!;
+  const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+  const listed = run("tar", ["-tzf", packed], scratch).split("\n").filter(Boolean);
+  const missing = missingEntryFiles(manifest, listed);
+  if (missing.length > 0) throw new Error(`${packed} lacks its build: ${missing.join(", ")} (does "prepack" run the build?)`);
   writeFileSync(join(scratch, "package.json"), JSON.stringify({ name: "scratch", private: true, type: "module" }));
   run("npm", ["install", "--silent", "--no-audit", "--no-fund", "--omit=optional", "--prefer-offline", join(scratch, packed)], scratch);
   // Every public entry point must load and expose its key exports.

@@ -30,6 +30,8 @@ const LAYER_OF: Array<[prefix: string, layer: number]> = [
   ["src/client/", 4],
   ["src/rpc/", 5],
   ["src/forge/", 6],
+  // The broker's HTTP endpoint (metrics, admin API, dashboard page): imports the broker and the RPC codec.
+  ["src/http/", 6],
   ["src/cli/", 7],
 ];
 

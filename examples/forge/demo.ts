@@ -5,7 +5,7 @@
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { startBroker } from "../../src/broker/server.ts";
+import { startBroker } from "../../src/http/broker.ts";
 import { connect } from "../../src/rpc/client.ts";
 import {
   decodePng, demoBackends, encodeApng, type ForgeEvent, ForgeEvents, forgeContracts, forgePipeline, type Sam3FrameMasks,
@@ -26,6 +26,14 @@ export interface DemoOptions {
   signal?: AbortSignal;
   /** Called with each step's timing as it finishes. */
   onStep?: (timing: StepTiming) => void;
+  /** Serve the broker's metrics, admin API and dashboard on this address (e.g. `127.0.0.1:0`). */
+  http?: string;
+  /** Called once the broker is up, before the pipeline runs. */
+  onBroker?: (broker: { endpoint: string; dashboard?: string }) => void;
+  /** Called with the report as soon as it is written. */
+  onReport?: (report: DemoReport) => void;
+  /** Awaited after the report, before the broker stops (e.g. until Ctrl-C, to keep the dashboard up). */
+  stay?: () => Promise<void>;
 }
 
 /** What the demo did; also written to `report.json`. */
@@ -67,10 +75,15 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
   await mkdir(outDir, { recursive: true });
 
   // A journal in memory: a watcher that joins late replays the pipeline's events (docs/durability.md).
-  const broker = await startBroker({ endpoints: ["tcp://127.0.0.1:0"], storage: { memory: true } });
+  const broker = await startBroker({
+    endpoints: ["tcp://127.0.0.1:0"],
+    storage: { memory: true },
+    ...(options.http === undefined ? {} : { http: { listen: options.http } }),
+  });
   const cleanup: Array<() => Promise<void>> = [() => broker.close()];
   try {
     const endpoint = broker.endpoints[0]!;
+    options.onBroker?.(broker.http === undefined ? { endpoint } : { endpoint, dashboard: `${broker.http}/` });
     const events = await ForgeEvents.connect(endpoint, { progressIntervalMs: 50 });
     cleanup.unshift(() => events.close());
     const feed = await watchForgeEvents(endpoint);
@@ -142,6 +155,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     await writeFile(paths.report, JSON.stringify(report, null, 2) + "\n");
     await feed.close();
     await watching;
+    options.onReport?.(report);
+    if (options.stay) await options.stay();
     return report;
   } finally {
     for (const step of cleanup) await step().catch(() => {});

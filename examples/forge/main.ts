@@ -7,13 +7,15 @@
  *   bun run examples/forge/main.ts              # Bun
  *   deno task start                             # Deno
  *   npm start -- --image my.png --out results --seed 7
+ *   npm start -- --http 127.0.0.1:8222 --stay   # dashboard on a fixed port, broker kept up until Ctrl-C
+ *   npm start -- --http off                      # no HTTP endpoint
  */
 import process from "node:process";
 import { relative } from "node:path";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import type { StepTiming } from "../../src/forge/mod.ts";
-import { runDemo } from "./demo.ts";
+import { type DemoReport, runDemo } from "./demo.ts";
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
@@ -22,6 +24,8 @@ const { values } = parseArgs({
     out: { type: "string", default: "out" },
     seed: { type: "string" },
     timeout: { type: "string", default: "120000" },
+    http: { type: "string", default: "127.0.0.1:0" },
+    stay: { type: "boolean", default: false },
   },
   strict: true,
 });
@@ -39,9 +43,28 @@ try {
     timeoutMs: Number(values.timeout),
     signal: controller.signal,
     onStep: (t: StepTiming) => console.log(`  ${t.status === "ok" ? "✓" : "✗"} ${t.name.padEnd(9)}${ms(t.durationMs)}`),
+    onBroker: (b) => {
+      if (b.dashboard) console.log(`dashboard ${b.dashboard}${values.stay ? "" : "  (up while the pipeline runs; --stay keeps it)"}`);
+    },
+    onReport: printReport,
   };
+  if (values.http !== "off") options.http = values.http!;
+  if (values.stay) {
+    options.stay = () => {
+      console.log("broker and dashboard stay up: Ctrl-C to stop");
+      return new Promise<void>((resolve) => controller.signal.addEventListener("abort", () => resolve(), { once: true }));
+    };
+  }
   if (values.seed !== undefined) options.seed = Number(values.seed);
-  const r = await runDemo(options);
+  await runDemo(options);
+  process.exit(0);
+} catch (err) {
+  const e = err as { code?: string; message?: string };
+  console.error(`forge demo failed${e.code ? ` [${e.code}]` : ""}: ${e.message ?? String(err)}`);
+  process.exit(controller.signal.aborted ? 130 : 1);
+}
+
+function printReport(r: DemoReport): void {
   const clip = (s: string, n: number) => (s.length > n ? s.slice(0, n - 1) + "…" : s);
   console.log("");
   console.log(`runtime   ${r.runtime} · broker ${r.broker}`);
@@ -54,9 +77,4 @@ try {
   const followed = r.tracking.objects.map((o) => `object ${o.objectId} in ${o.frames}/${r.tracking.frames} frames`).join(", ") || "nothing found";
   console.log(`track    ${step("track")}  ${followed} → ${rel(r.tracking.path)}`);
   console.log(`total    ${ms(r.totalMs)}  · ${r.events.total} events on forge.events · report → ${rel(r.image.path.replace(/generated\.png$/, "report.json"))}`);
-  process.exit(0);
-} catch (err) {
-  const e = err as { code?: string; message?: string };
-  console.error(`forge demo failed${e.code ? ` [${e.code}]` : ""}: ${e.message ?? String(err)}`);
-  process.exit(controller.signal.aborted ? 130 : 1);
 }

@@ -2,6 +2,7 @@ import { ACL_RIGHTS, type AclClient, type AclOptions } from "./acl.ts";
 import { BrokerError } from "./errors.ts";
 import type { BrokerLimits } from "./types.ts";
 import type { BrokerStorageOptions } from "./storage-options.ts";
+import type { BrokerHttpSettings } from "./types.ts";
 import type { FsyncPolicy, JournalRetention, RetentionRule } from "../storage/types.ts";
 import { parseZpl, type ZplNode, zplNodes, zplValue } from "./zpl.ts";
 
@@ -22,6 +23,11 @@ export interface BrokerFileConfig {
   storage?: BrokerStorageOptions;
   /** `mlm_server/acl` (this broker's extension): what each CURVE client key may use. */
   acl?: AclOptions;
+  /**
+   * `mlm_server/http` (this broker's extension): `listen` (host:port), and `bearer`, or
+   * `username` with `password`, to ask every request for credentials.
+   */
+  http?: BrokerHttpSettings;
   /** Keys that were understood but cannot be honoured, or values that were ignored. */
   warnings: string[];
 }
@@ -117,7 +123,22 @@ export function parseBrokerConfig(text: string): BrokerFileConfig {
   if (storage) config.storage = storage;
   const acl = aclConfig(root);
   if (acl) config.acl = acl;
+  const http = httpConfig(root);
+  if (http) config.http = http;
   return config;
+}
+
+function httpConfig(root: ZplNode): BrokerHttpSettings | undefined {
+  const listen = zplValue(root, "mlm_server/http/listen");
+  if (listen === undefined || listen === "") return undefined;
+  const bearer = zplValue(root, "mlm_server/http/bearer");
+  const username = zplValue(root, "mlm_server/http/username");
+  const password = zplValue(root, "mlm_server/http/password");
+  if (bearer) return { listen, auth: { bearer } };
+  if (username && password !== undefined) return { listen, auth: { username, password } };
+  // Half a credential must not silently serve without auth.
+  if (username || password) throw new BrokerError("BROKER_CONFIG", "mlm_server/http: username and password go together");
+  return { listen };
 }
 
 const RETENTION_KEYS: [key: string, field: keyof JournalRetention][] = [

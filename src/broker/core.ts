@@ -23,7 +23,8 @@ import type { QueueTotals } from "./queue.ts";
 import { Stream } from "./stream.ts";
 import type {
   BrokerClientStats,
-  BrokerAction, BrokerConfig, BrokerCounters, BrokerEvent, BrokerLimits, BrokerStats, CoreStorageConfig, LogLevel,
+  BrokerAction, BrokerConfig, BrokerCounters, BrokerEvent, BrokerLimits, BrokerObserver, BrokerStats, CoreStorageConfig,
+  LogLevel,
 } from "./types.ts";
 
 const MAX_CREDIT = 0x3fffffff;
@@ -143,6 +144,8 @@ export class BrokerCore {
   /** Failure CONFIRMs for recovered messages whose sender was not back yet, by sender address. */
   readonly #parked = new Map<string, Uint8Array[][]>();
   #parkedCount = 0;
+  /** Per-service figures and selected stream messages go here (the HTTP metrics adapter). */
+  #observer: BrokerObserver | undefined = undefined;
 
   constructor(config: BrokerConfig = {}) {
     const timeout = config.timeout ?? DEFAULT_TIMEOUT;
@@ -184,6 +187,14 @@ export class BrokerCore {
   #storeFull(bytes: number): boolean {
     const stored = this.#stored;
     return stored.count >= this.#limits.storedMessages || stored.bytes + bytes > this.#limits.storedBytes;
+  }
+
+  /**
+   * Report queue waits, round trips, CONFIRM statuses and the messages of `observer.watched`
+   * streams to `observer` from now on (`undefined` stops it). One observer at a time.
+   */
+  observe(observer: BrokerObserver | undefined): void {
+    this.#observer = observer;
   }
 
   /** The limits in force (defaults filled in). */
@@ -699,6 +710,7 @@ export class BrokerCore {
       return;
     }
     if (origin instanceof StoredMessage) this.#settle(conn, origin);
+    if (this.#observer) this.#observeConfirm(origin, code, true);
     if (this.#sendConfirm(origin, tracker, code, reason, exactConfirm(header) ? header : undefined)) this.#counters.confirmed++;
   }
 
@@ -733,6 +745,13 @@ export class BrokerCore {
     this.#dropContent(request);
   }
 
+  /** `settled`: the CONFIRM came from the worker, so a held request's round trip ends now. */
+  #observeConfirm(origin: Origin, code: number, settled: boolean): void {
+    const request = origin instanceof StoredMessage && origin.kind === "service" ? origin : undefined;
+    const roundTrip = settled && request && request.at >= 0 ? this.#now - request.at : undefined;
+    (this.#observer as BrokerObserver).confirmed(code, request?.address, roundTrip);
+  }
+
   /** Send CONFIRM to the origin's current connection; false when it is gone. */
   #sendConfirm(origin: Origin, tracker: string, code: number, reason: string, encoded?: Uint8Array): boolean {
     const target = origin.sender !== "" ? this.#owners.get(origin.sender) : this.#conns.get(origin.senderConn);
@@ -758,6 +777,7 @@ export class BrokerCore {
   #notify(origin: Origin, tracker: string, code: number, reason: string): void {
     if (tracker === "") return;
     this.#counters.failed++;
+    if (this.#observer) this.#observeConfirm(origin, code, false);
     if (this.#sendConfirm(origin, tracker, code, reason)) return;
     if (origin.senderConn === RECOVERED && origin.sender !== "") this.#park(origin.sender, tracker, code, reason);
   }
@@ -872,6 +892,9 @@ export class BrokerCore {
       return;
     }
     if (this.#journals.enabled) this.#journals.append(stream.name, conn, message);
+    if (this.#observer?.watched?.has(stream.name)) {
+      this.#observer.published?.(stream.name, message.subject, conn.address, message.content);
+    }
     const fan = new FanOut(stream, conn, message.subject, message.content, contentBytes(message.content), ++this.#seq);
     // A stream's messages go out in order: behind a fan-out that waits, a new one waits too.
     if (stream.pending.length > 0 || !this.#fanOut(fan)) this.#defer(fan);
@@ -1070,7 +1093,7 @@ export class BrokerCore {
       if (!box.full) {
         box.full = true;
         this.#log("warn", "mailbox full: refusing messages", {
-          address, depth: box.queue.count, bytes: box.queue.bytes,
+          address, depth: box.queue.count, bytes: box.queue.bytes, status: ConfirmStatus.LIMIT,
         });
       }
       this.#fail({ senderConn, sender }, tracker, ConfirmStatus.LIMIT, "mailbox full");
@@ -1218,6 +1241,7 @@ export class BrokerCore {
       "service", conn.key, conn.address, message.address, message.subject, message.tracker, message.content, bytes,
       deadline,
     );
+    request.at = this.#now;
     if (index >= 0) {
       const worker = (service.offers[index] as { conn: Conn }).conn;
       if (this.#storeFailed && worker.creditAware && request.tracker !== "") {
@@ -1243,7 +1267,7 @@ export class BrokerCore {
       if (!service.full) {
         service.full = true;
         this.#log("warn", "service queue full: refusing requests", {
-          service: service.name, depth: queue.count, bytes: queue.bytes,
+          service: service.name, depth: queue.count, bytes: queue.bytes, status: ConfirmStatus.LIMIT,
         });
       }
       this.#fail(request, request.tracker, ConfirmStatus.LIMIT, "service queue full");
@@ -1274,6 +1298,7 @@ export class BrokerCore {
   #deliverNow(service: Service, index: number, conn: Conn, message: ServiceSend): void {
     const worker = service.offers[index]?.conn as Conn;
     service.rotate(index);
+    this.#observer?.dispatched(service.name, 0);
     this.#deliver(worker, this.#spliced(conn, message.content));
     this.#release(message.content);
     // A route is kept so a CONFIRM still reaches the requester.
@@ -1295,6 +1320,8 @@ export class BrokerCore {
   #deliverRequest(service: Service, index: number, request: StoredMessage, spliceFrom?: Conn): void {
     const worker = service.offers[index]?.conn as Conn;
     service.rotate(index);
+    this.#observer?.dispatched(service.name, request.at >= 0 ? this.#now - request.at : -1);
+    request.at = this.#now;
     // Kept before it leaves: under fsync `always`, nothing is delivered before it is on disk.
     if (request.tracker !== "" && worker.creditAware) this.#keep(request);
     this.#deliver(worker, spliceFrom ? this.#spliced(spliceFrom, request.content) : encode({
@@ -1469,7 +1496,7 @@ export class BrokerCore {
   /** Refuse a message because the store cannot write (CONFIRM 306). */
   #unavailable(origin: Origin, tracker: string): void {
     this.#counters.storageRefused++;
-    this.#log("warn", "storage unavailable: message refused", { sender: origin.sender });
+    this.#log("warn", "storage unavailable: message refused", { sender: origin.sender, status: ConfirmStatus.UNAVAILABLE });
     this.#fail(origin, tracker, ConfirmStatus.UNAVAILABLE, "storage unavailable");
   }
 

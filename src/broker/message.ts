@@ -28,6 +28,11 @@ export class StoredMessage {
   withdrawn = false;
   /** Its record id in the broker's store, 0 when not stored. */
   id = 0;
+  /**
+   * When it was queued, then when it left for a worker (the core's clock), for the queue-wait
+   * and round-trip figures of a `BrokerObserver`; -1 when unknown (recovered from the store).
+   */
+  at = -1;
 
   constructor(
     readonly kind: MessageKind,

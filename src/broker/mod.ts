@@ -14,7 +14,9 @@
 
 export { BrokerCore } from "./core.ts";
 export { startBroker, DEFAULT_ENDPOINT } from "./server.ts";
-export type { Broker, BrokerAuth, BrokerEvents, BrokerLogEntry, BrokerOptions } from "./server.ts";
+export type {
+  Broker, BrokerAuth, BrokerEvents, BrokerHttpEndpoint, BrokerHttpStarter, BrokerLogEntry, BrokerOptions,
+} from "./server.ts";
 export { ADMIN_SERVICE, ConfirmStatus, STREAM_SERVICE, SUBSCRIPTION_REFUSED } from "./status.ts";
 export { HELLO_ANSWER, HELLO_ANSWER_REPLAY, HelloFlag } from "./extensions.ts";
 export type { ConfirmStatusCode } from "./status.ts";
@@ -26,7 +28,8 @@ export { BrokerError } from "./errors.ts";
 export type { BrokerStorageOptions } from "./storage-options.ts";
 export type { CoreStorageConfig } from "./types.ts";
 export type {
-  BrokerAction, BrokerClientStats, BrokerConfig, BrokerCounters, BrokerEvent, BrokerLimits, BrokerStats, LogLevel,
+  BrokerAction, BrokerClientStats, BrokerConfig, BrokerCounters, BrokerEvent, BrokerHttpSettings, BrokerLimits,
+  BrokerObserver, BrokerStats, BrokerTraffic, LogLevel,
 } from "./types.ts";
 export { ACL_REFUSED } from "./status.ts";
 export { compileAcl, globMatch } from "./acl.ts";

@@ -12,7 +12,11 @@ import { parsePasswords } from "./config.ts";
 import { BrokerCore } from "./core.ts";
 import { BrokerError } from "./errors.ts";
 import { HEADER_ALLOWANCE } from "./limits.ts";
-import type { BrokerAction, BrokerEvent, BrokerLimits, BrokerStats, LogLevel } from "./types.ts";
+import { LogLimiter } from "./log-limit.ts";
+import { TrafficCounter } from "./traffic.ts";
+import type {
+  BrokerAction, BrokerEvent, BrokerHttpSettings, BrokerLimits, BrokerObserver, BrokerStats, LogLevel,
+} from "./types.ts";
 import type { BrokerStore } from "../storage/types.ts";
 import { type BrokerStorageOptions, createStore } from "./storage-options.ts";
 import { StoreGate } from "./store-gate.ts";
@@ -62,6 +66,11 @@ export interface BrokerOptions {
    * them to the garbage collector. Applies to the `zmtp` transport on Node. Default true.
    */
   recycleBuffers?: boolean;
+  /**
+   * The sockets under the `zmtp` transport: `node` (node:net), `native` (Bun's or Deno's own;
+   * an error on Node) or `auto` (default: whichever measured faster on this runtime).
+   */
+  socketApi?: "node" | "native" | "auto";
   /** Receives log records from the start (also available later as the `log` event). */
   log?: (entry: BrokerLogEntry) => void;
   /**
@@ -71,11 +80,29 @@ export interface BrokerOptions {
    */
   storage?: BrokerStorageOptions;
   /**
+   * Serve metrics and the admin API over HTTP (off by default; the config file's
+   * `mlm_server/http/listen` otherwise). Needs `startHttp`, which `malamute`'s root
+   * `startBroker` passes (the broker layer does not import the HTTP layer).
+   */
+  http?: BrokerHttpSettings;
+  /** Starts the HTTP endpoint of `http` for the broker; injected by `malamute`'s `startBroker`. */
+  startHttp?: BrokerHttpStarter;
+  /**
    * Which mailbox addresses, services and streams each CURVE client key may use (src/broker/acl.ts).
    * Default: the config file's `mlm_server/acl`, else none (everything allowed).
    */
   acl?: AclOptions;
 }
+
+/** An HTTP endpoint attached to a broker, closed with it. */
+export interface BrokerHttpEndpoint {
+  /** Base URL with the real port, e.g. `http://127.0.0.1:8222`. */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** Starts the HTTP endpoint (src/http `startBrokerHttp`). */
+export type BrokerHttpStarter = (broker: Broker, settings: BrokerHttpSettings) => Promise<BrokerHttpEndpoint>;
 
 /** Events of a running broker. */
 export interface BrokerEvents {
@@ -89,6 +116,10 @@ export interface Broker {
   readonly endpoints: readonly string[];
   /** Clients, mailboxes, streams, services and counters right now. */
   stats(): BrokerStats;
+  /** Base URL of the HTTP endpoint (`http` option), else undefined. */
+  readonly http: string | undefined;
+  /** Report per-service figures and selected stream messages to `observer` (see {@link BrokerObserver}). */
+  observe(observer: BrokerObserver | undefined): void;
   on<E extends keyof BrokerEvents>(event: E, handler: BrokerEvents[E]): this;
   off<E extends keyof BrokerEvents>(event: E, handler: BrokerEvents[E]): this;
   /** Graceful stop: senders of queued tracked messages get CONFIRM 304, then the sockets close. Idempotent. */
@@ -146,7 +177,10 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   // few thousand per second keep the GC running full collections (docs/broker.md §Memory).
   const recycle = transport === zmtp && RECYCLES_BUFFERS && options.recycleBuffers !== false;
   const pool = recycle ? new BufferPool() : undefined;
-  const routerOptions: TcpRouterOptions = { linger, ...transportLimits(core.limits), ...(pool ? { pool } : {}) };
+  const routerOptions: TcpRouterOptions = {
+    linger, ...transportLimits(core.limits), ...(pool ? { pool } : {}),
+    ...(options.socketApi ? { socketApi: options.socketApi } : {}),
+  };
   if (auth?.mechanism === "plain") routerOptions.plain = { authenticate: authenticator(auth) };
   const router = transport.router(routerOptions);
   const broker = new MlmBroker(core, router, router instanceof TcpRouter ? 0 : linger, pool, store);
@@ -166,6 +200,20 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     await broker.abort();
     await store?.close();
     throw error;
+  }
+  const http = options.http ?? file?.http;
+  if (http) {
+    try {
+      if (!options.startHttp) {
+        throw new BrokerError("BROKER_CONFIG", "http needs the startBroker of \"malamute\" (the root export), which serves it");
+      }
+      broker.attach(await options.startHttp(broker, http));
+    } catch (error) {
+      await broker.close();
+      throw error instanceof BrokerError ? error : new BrokerError(
+        "BROKER_BIND", `cannot serve http on ${http.listen}: ${(error as Error).message}`, { cause: error },
+      );
+    }
   }
   return broker;
 }
@@ -230,6 +278,11 @@ class MlmBroker extends Emitter<BrokerEvents> implements Broker {
   /** Holds effects until what was stored before them is durable (a store that writes files). */
   readonly #gate: StoreGate | undefined;
   #storeFailureReported = false;
+  readonly #traffic = new TrafficCounter();
+  /** Rate limit of the warnings raised here (the core limits its own), by kind. */
+  readonly #warnings: LogLimiter;
+  #warningsSuppressed = 0;
+  #http: BrokerHttpEndpoint | undefined = undefined;
 
   constructor(
     core: BrokerCore, router: RouterSocket, linger: number, pool: BufferPool | undefined, store: BrokerStore | undefined,
@@ -241,6 +294,7 @@ class MlmBroker extends Emitter<BrokerEvents> implements Broker {
     this.#pool = pool;
     this.#store = store;
     this.#gate = store && store.kind === "file" ? new StoreGate(store, this.#onStoreError) : undefined;
+    this.#warnings = new LogLimiter(core.limits.logBurst, core.limits.logWindow);
     router.on("message", this.#onMessage);
     router.on("connect", this.#onConnect);
     router.on("disconnect", this.#onDisconnect);
@@ -256,7 +310,22 @@ class MlmBroker extends Emitter<BrokerEvents> implements Broker {
   stats(): BrokerStats {
     const stats = this.#core.stats(performance.now());
     if (this.#pool) stats.bufferPool = this.#pool.stats();
+    stats.traffic = this.#traffic.snapshot();
+    stats.counters.logsSuppressed += this.#warningsSuppressed;
     return stats;
+  }
+
+  get http(): string | undefined {
+    return this.#http?.url;
+  }
+
+  observe(observer: BrokerObserver | undefined): void {
+    this.#core.observe(observer);
+  }
+
+  /** The HTTP endpoint started for this broker: closed first on close. */
+  attach(endpoint: BrokerHttpEndpoint): void {
+    this.#http = endpoint;
   }
 
   close(): Promise<void> {
@@ -277,6 +346,7 @@ class MlmBroker extends Emitter<BrokerEvents> implements Broker {
   }
 
   async #shutdown(): Promise<void> {
+    await this.#http?.close();
     const told = this.#run({ type: "shutdown" });
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
@@ -322,6 +392,7 @@ class MlmBroker extends Emitter<BrokerEvents> implements Broker {
   #onMessage = (id: Uint8Array, frames: Uint8Array[]): void => {
     const conn = keyOf(id);
     if (!this.#ids.has(conn)) this.#ids.set(conn, id);
+    this.#traffic.in(frames);
     this.#run({ type: "frames", conn, frames });
   };
 
@@ -348,7 +419,7 @@ class MlmBroker extends Emitter<BrokerEvents> implements Broker {
 
   #onError = (error: Error): void => {
     if (this.listens("error")) this.emit("error", error);
-    else this.#emitLog({ type: "log", level: "warn", message: `transport: ${error.message}`, fields: {} });
+    else this.#warn("transport error", `transport: ${error.message}`, {});
   };
 
   /** Feed one event to the core and execute its actions; returns the number of messages sent. */
@@ -381,9 +452,10 @@ class MlmBroker extends Emitter<BrokerEvents> implements Broker {
         if (id === undefined) continue;
         sent++;
         try {
+          this.#traffic.out(action.frames);
           this.#router.send(id, action.frames);
         } catch (error) {
-          this.#emitLog({ type: "log", level: "warn", message: `send failed: ${(error as Error).message}`, fields: { conn: action.conn } });
+          this.#warn("send failed", `send failed: ${(error as Error).message}`, { conn: action.conn });
         }
       } else if (action.type === "disconnect") {
         const id = this.#ids.get(action.conn);
@@ -417,9 +489,10 @@ class MlmBroker extends Emitter<BrokerEvents> implements Broker {
             const id = this.#ids.get(conn);
             if (id === undefined) return;
             try {
+              this.#traffic.out(frames);
               this.#router.send(id, frames);
             } catch (error) {
-              this.#emitLog({ type: "log", level: "warn", message: `send failed: ${(error as Error).message}`, fields: { conn } });
+              this.#warn("send failed", `send failed: ${(error as Error).message}`, { conn });
             }
           });
           break;
@@ -483,6 +556,20 @@ class MlmBroker extends Emitter<BrokerEvents> implements Broker {
     );
   }
 
+  /** A warning that may repeat (a peer can cause it): at most `logBurst` of a `kind` per `logWindow`. */
+  #warn(kind: string, message: string, fields: Record<string, unknown>): void {
+    const now = performance.now();
+    this.#reportSuppressed(now);
+    if (this.#warnings.admit(kind, now)) this.#emitLog({ type: "log", level: "warn", message, fields });
+    else this.#warningsSuppressed++;
+  }
+
+  #reportSuppressed(now: number): void {
+    for (const { kind, count } of this.#warnings.due(now)) {
+      this.#emitLog({ type: "log", level: "info", message: `${count} more "${kind}" log lines suppressed`, fields: { kind, count } });
+    }
+  }
+
   #emitLog(action: Extract<BrokerAction, { type: "log" }>): void {
     if (this.listens("log")) this.emit("log", { level: action.level, message: action.message, fields: action.fields ?? {} });
   }
@@ -497,6 +584,7 @@ class MlmBroker extends Emitter<BrokerEvents> implements Broker {
   }
 
   #onTimer = (): void => {
+    this.#reportSuppressed(performance.now());
     this.#timer = undefined;
     this.#timerAt = Infinity;
     this.#run({ type: "tick" });

@@ -280,6 +280,62 @@ export interface BrokerClientStats {
   congested: boolean;
 }
 
+/**
+ * Receives the broker's per-service figures as they happen (the HTTP metrics adapter records
+ * them into histograms). Called synchronously inside `handle`, so it must be cheap and must not
+ * keep `content` (its buffers may be reused once `handle` returns).
+ *
+ * @example
+ * ```ts
+ * core.observe({
+ *   dispatched: (service, waitMs) => waits.record(service, waitMs),
+ *   confirmed: (code, service, roundTripMs) => confirms.count(code),
+ *   watched: new Set(["forge.events"]),
+ *   published: (stream, subject, sender, content) => console.log(stream, subject, sender, content.length),
+ * });
+ * ```
+ */
+export interface BrokerObserver {
+  /** A service request left for a worker after `waitMs` in the queue (0: delivered at once; -1: unknown, recovered). */
+  dispatched(service: string, waitMs: number): void;
+  /**
+   * A CONFIRM reached (or the broker sent one to) a tracked sender with `code`. `service` is set
+   * when it settles a service request, `roundTripMs` when that request was held in flight
+   * (dispatch to the worker's CONFIRM).
+   */
+  confirmed(code: number, service: string | undefined, roundTripMs: number | undefined): void;
+  /** Streams whose STREAM-SENDs go to `published` (contents: only these, chosen by the operator). */
+  readonly watched?: ReadonlySet<string>;
+  published?(stream: string, subject: string, sender: string, content: readonly Uint8Array[]): void;
+}
+
+/** Messages and bytes that crossed the broker's socket, by MLM command (`startBroker` only). */
+export interface BrokerTraffic {
+  messagesIn: number;
+  messagesOut: number;
+  /** Sum of all frame sizes (MLM headers included). */
+  bytesIn: number;
+  bytesOut: number;
+  /** Messages received by MLM command name, e.g. `SERVICE_SEND` (malformed headers: `UNKNOWN`). */
+  kindsIn: Record<string, number>;
+  kindsOut: Record<string, number>;
+}
+
+/**
+ * Where the broker serves HTTP (metrics, admin API); see `malamute`'s `startBroker`.
+ *
+ * @example
+ * ```ts
+ * const http: BrokerHttpSettings = { listen: "127.0.0.1:8222", auth: { bearer: "s3cret" } };
+ * ```
+ */
+export interface BrokerHttpSettings {
+  /** `host:port` to bind (port 0 = any free one). Default host when only `:port` is given: 127.0.0.1. */
+  listen: string;
+  /** Ask every request for a bearer token or basic-auth credentials. Default: none. */
+  auth?: { bearer: string } | { username: string; password: string };
+}
+
 /** Snapshot returned by {@link BrokerCore.stats}. */
 export interface BrokerStats {
   /** Contexts that completed CONNECTION-OPEN. */
@@ -303,4 +359,6 @@ export interface BrokerStats {
   storage?: StorageStats;
   /** Reuse of large message buffers, when the server recycles them (`startBroker`, zmtp on Node). */
   bufferPool?: BufferPoolStats;
+  /** Socket traffic, when a server runs the core (`startBroker`). */
+  traffic?: BrokerTraffic;
 }

@@ -1,6 +1,7 @@
 import { MlmClient } from "../client/client.ts";
 import { MlmError } from "../client/errors.ts";
 import type { MlmClientOptions } from "../client/types.ts";
+import { DNS_CODES, systemCode } from "./cause.ts";
 import { CliError, ExitCode } from "./errors.ts";
 import type { ClientFlags } from "./options.ts";
 import { loadTransport } from "./transport.ts";
@@ -37,7 +38,12 @@ export async function connectClient(flags: ClientFlags, options: Omit<MlmClientO
  * ```
  */
 export function connectFailure(error: unknown, flags: ClientFlags): unknown {
+  // RPC connect() wraps the MLM failure in RpcUnavailableError.
+  if (!(error instanceof MlmError) && error instanceof Error && error.cause instanceof MlmError) error = error.cause;
   if (!(error instanceof MlmError)) return error;
+  if (error.code === "MLM_UNREACHABLE") {
+    return new CliError("CLI_UNREACHABLE", error.message, { hint: unreachableHint(error, flags), exitCode: ExitCode.unreachable, cause: error });
+  }
   if (error.code === "MLM_TIMEOUT" || error.code === "MLM_NOT_CONNECTED" || error.code === "MLM_CLOSED") {
     const hint = flags.plain !== undefined
       ? "check that the broker runs there and accepts these --plain credentials"
@@ -55,6 +61,17 @@ export function connectFailure(error: unknown, flags: ClientFlags): unknown {
     });
   }
   return error;
+}
+
+/** Advice that follows from why the broker could not be reached. */
+function unreachableHint(error: MlmError, flags: ClientFlags): string {
+  const code = systemCode(error.cause);
+  if (code === "ECONNREFUSED") return "nothing listens there: start one with `malamute broker`, or point --endpoint (or MALAMUTE_ENDPOINT) at a running broker";
+  if (code !== undefined && DNS_CODES.has(code)) return "the host name does not resolve: check --endpoint (or MALAMUTE_ENDPOINT)";
+  if (code === undefined) {
+    return flags.plain !== undefined ? "check the --plain credentials (or MALAMUTE_PLAIN)" : "the broker may require --plain credentials";
+  }
+  return "check --endpoint (or MALAMUTE_ENDPOINT) and the network";
 }
 
 /**

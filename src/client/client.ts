@@ -1,5 +1,6 @@
 import { decode, encode } from "../proto/mod.ts";
 import type { MailboxSend, MlmMessage, ServiceSend, StreamSend } from "../proto/mod.ts";
+import { compilePattern } from "../proto/pattern.ts";
 import { TransportError } from "../transport/errors.ts";
 import type { DealerSocket, Frames, Transport } from "../transport/types.ts";
 import { zmtp } from "../transport/zmtp.ts";
@@ -132,6 +133,8 @@ export class MlmClient {
   /** Closing of connections given up for a fresh one (awaited by close(), so nothing leaks). */
   readonly #retired = new Set<Promise<void>>();
   #features: BrokerFeatures = CLASSIC_BROKER;
+  /** The last failed connection attempt while connect() waits, named by its timeout error. */
+  #lastAttemptError: Error | undefined;
   #canConfirm = false;
   readonly #events = new Emitter<MlmClientEvents>();
   readonly #inbox: Inbox;
@@ -220,6 +223,7 @@ export class MlmClient {
     dealer.on("message", this.#onMessage);
     dealer.on("connect", this.#onTransportConnect);
     dealer.on("disconnect", this.#onTransportDisconnect);
+    dealer.on("attemptFailed", this.#onAttemptFailed);
     dealer.on("error", this.#onTransportError);
     return dealer;
   }
@@ -360,6 +364,8 @@ export class MlmClient {
       if (this.#consumers.routes(stream)) {
         return Promise.reject(badArgument(`${what}: the stream has a consumer on this client; cancel it before a plain subscription`));
       }
+      const invalid = invalidPattern(what, pattern);
+      if (invalid !== undefined) return Promise.reject(invalid);
       return this.#command({ type: "STREAM_READ", stream, pattern }, what, true);
     }
     return this.#startConsumer(stream, pattern, options, what);
@@ -371,6 +377,8 @@ export class MlmClient {
       if (typeof options !== "object" || options === null) throw badArgument(`${what}: options must be an object`);
       // Checked like the STREAM-READ it stands for: names and patterns the codec would refuse.
       encodeOrThrow({ type: "STREAM_READ", stream, pattern });
+      const invalid = invalidPattern(what, pattern);
+      if (invalid !== undefined) throw invalid;
       const from = wireFrom(options.from);
       const name = options.durable === undefined ? undefined : checkConsumerName(options.durable);
       if (!this.#features.features.includes(FEATURE_REPLAY)) {
@@ -455,7 +463,10 @@ export class MlmClient {
    * ```
    */
   setWorker(service: string, pattern: string): Promise<void> {
-    return this.#command({ type: "SERVICE_OFFER", address: service, pattern }, `setWorker(${JSON.stringify(service)})`, true);
+    const what = `setWorker(${JSON.stringify(service)})`;
+    const invalid = invalidPattern(what, pattern);
+    if (invalid !== undefined) return Promise.reject(invalid);
+    return this.#command({ type: "SERVICE_OFFER", address: service, pattern }, what, true);
   }
 
   // ---------------------------------------------------------------- sends
@@ -740,7 +751,12 @@ export class MlmClient {
       this.#connectWaiter = { resolve, reject };
       this.#connectTimer = setTimeout(() => {
         this.#connectTimer = undefined;
-        void this.#failConnect(new MlmError("MLM_TIMEOUT", `no OK from the broker at ${this.#endpoint} within ${this.#options.timeout} ms`));
+        const last = this.#lastAttemptError;
+        void this.#failConnect(new MlmError(
+          "MLM_TIMEOUT",
+          `no OK from the broker at ${this.#endpoint} within ${this.#options.timeout} ms${last ? ` (last attempt: ${last.message})` : ""}`,
+          last ? { cause: last } : undefined,
+        ));
       }, this.#options.timeout);
       try {
         this.#dealer.connect(this.#endpoint);
@@ -1012,7 +1028,21 @@ export class MlmClient {
   };
 
   readonly #onTransportError = (error: Error): void => {
+    // During connect(), a transport error is a handshake the broker refused (bad PLAIN
+    // credentials, incompatible peer): the socket has stopped retrying, so waiting is useless.
+    if (this.#connectWaiter !== undefined) {
+      void this.#failConnect(new MlmError("MLM_UNREACHABLE", `the broker at ${this.#endpoint} refused the handshake: ${error.message}`, { cause: error }));
+      return;
+    }
     this.#events.emit("error", error);
+  };
+
+  /** Only while connect() waits: later failed attempts are the reconnect schedule's business. */
+  readonly #onAttemptFailed = (_endpoint: string, error: Error): void => {
+    if (this.#connectWaiter === undefined) return;
+    this.#lastAttemptError = error;
+    if (this.#options.waitForBroker) return;
+    void this.#failConnect(new MlmError("MLM_UNREACHABLE", `cannot reach the broker at ${this.#endpoint}: ${error.message}`, { cause: error }));
   };
 
   readonly #onMessage = (frames: Frames): void => {
@@ -1300,4 +1330,14 @@ function encodeOrThrow(message: MlmMessage): Frames {
 
 function asError(value: unknown): Error {
   return value instanceof Error ? value : new Error(String(value));
+}
+
+/**
+ * The error for a pattern the broker could never match as meant (`((`): refused before it is
+ * sent, since a C broker accepts it silently and the subscription would just never deliver.
+ */
+function invalidPattern(what: string, pattern: string): MlmError | undefined {
+  if (typeof pattern !== "string") return undefined; // the codec reports a non-string
+  const compiled = compilePattern(pattern);
+  return compiled.valid ? undefined : badArgument(`${what}: invalid pattern ${JSON.stringify(pattern)}: ${compiled.error}`);
 }

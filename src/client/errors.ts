@@ -8,6 +8,9 @@ import { MalamuteError } from "../errors.ts";
  * - `MLM_TIMEOUT`: no answer within the configured `timeout`.
  * - `MLM_CLOSED`: the client was closed.
  * - `MLM_NOT_CONNECTED`: the session is down and the request cannot be queued.
+ * - `MLM_UNREACHABLE`: `connect()` could not reach the broker: the connection was refused, the
+ *   host name does not resolve, or the broker refused the handshake (PLAIN credentials);
+ *   `cause` is the transport's error. See the `waitForBroker` option.
  * - `MLM_BAD_ARGUMENT`: invalid input (too-long string, bad number, ...), nothing was sent.
  * - `MLM_BUFFER_FULL`: a delivery was dropped because the receive buffer was full.
  * - `MLM_MALFORMED`: the broker sent bytes that do not decode as MLM; they were dropped.
@@ -29,6 +32,7 @@ export type MlmErrorCode =
   | "MLM_TIMEOUT"
   | "MLM_CLOSED"
   | "MLM_NOT_CONNECTED"
+  | "MLM_UNREACHABLE"
   | "MLM_BAD_ARGUMENT"
   | "MLM_BUFFER_FULL"
   | "MLM_MALFORMED"

@@ -5,6 +5,7 @@ import type { MlmClientOptions } from "./types.ts";
 export interface ResolvedOptions {
   address: string;
   timeout: number;
+  waitForBroker: boolean;
   plain: { username: string; password: string } | undefined;
   credit: number | false;
   manualCredit: boolean;
@@ -61,6 +62,7 @@ export function resolveOptions(options: MlmClientOptions): ResolvedOptions {
   return {
     address,
     timeout: integer(options.timeout, "timeout", 1, 5000),
+    waitForBroker: options.waitForBroker === true,
     plain,
     credit,
     manualCredit: options.manualCredit === true,

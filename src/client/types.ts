@@ -19,6 +19,14 @@ export interface MlmClientOptions {
   address?: string;
   /** Milliseconds to wait for OK on connect and on each role command. Default 5000. */
   timeout?: number;
+  /**
+   * What `connect()` does when an attempt fails before any handshake (connection refused, host
+   * not resolved): `false` (default) rejects at once with `MLM_UNREACHABLE` and the cause;
+   * `true` keeps retrying until `timeout` (a broker that is still starting), then rejects with
+   * `MLM_TIMEOUT` naming the last cause. A refused PLAIN handshake always rejects at once.
+   * (The zeromq and inproc transports do not report failed attempts: they always wait.)
+   */
+  waitForBroker?: boolean;
   /** ZMTP PLAIN credentials. */
   plain?: { username: string; password: string };
   /** Socket factory. Default: the pure TypeScript `zmtp` TCP transport. */

@@ -30,6 +30,8 @@ export const ForgeCode = {
   Cancelled: "RPC_CANCELLED",
   /** The backend answered something that does not fit the contract. */
   BadResponse: "FORGE_BAD_RESPONSE",
+  /** A one-shot command exited with a non-zero status (`details`: `exitCode`, the tail of `stderr`). */
+  CommandFailed: "FORGE_COMMAND_FAILED",
   /** A bug or an unexpected state inside the backend. */
   Internal: "RPC_INTERNAL",
 } as const;

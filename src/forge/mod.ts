@@ -64,6 +64,12 @@ export { SCRIPT_PROTOCOL_VERSION, ScriptHost } from "./backends/script/host.ts";
 export type { ScriptCallHandlers, ScriptHostEvents, ScriptHostOptions } from "./backends/script/host.ts";
 export { encodeFrame, FrameDecoder } from "./backends/script/framing.ts";
 export { scriptKokoro, scriptQwen3Vl, scriptSam3, scriptZImage } from "./backends/script/adapters.ts";
+export { CommandTemplate } from "./backends/script/command-template.ts";
+export type { CommandArg, FilledCommand } from "./backends/script/command-template.ts";
+export { CommandRunner } from "./backends/script/command-runner.ts";
+export type { CommandOptions, CommandResult, CommandStats } from "./backends/script/command-runner.ts";
+export { commandKokoro, commandQwen3Vl, commandSam3, commandZImage } from "./backends/script/command-adapters.ts";
+export type { CommandBackendOptions } from "./backends/script/command-adapters.ts";
 
 // ---- media
 export { concat, dataUrl, fromBase64, randomSeed, rng, toBase64 } from "./bytes.ts";

@@ -1,5 +1,6 @@
 import { ConfirmStatus } from "../broker/status.ts";
 import { MlmClient } from "../client/client.ts";
+import { MlmError } from "../client/errors.ts";
 import type { Confirmation, Delivery, MlmClientOptions } from "../client/types.ts";
 import type { Transport } from "../transport/types.ts";
 import { CallTable } from "./call-table.ts";
@@ -7,10 +8,10 @@ import { CodeCounts, DEFAULT_MAX_FAILURE_CODES } from "./code-counts.ts";
 import { cancelSubject } from "./cancel-subject.ts";
 import { binaryFrameThreshold, encodePayload, payloadBytes } from "./codec.ts";
 import { isStreamMethod, type ServiceContract } from "./contract.ts";
-import { CANCEL_STREAM, type CancelHeader, decodeFrames, encodeHeader, type Header, payloadOffset } from "./envelope.ts";
+import { CANCEL_STREAM, type CallHeader, type CancelHeader, decodeFrames, encodeHeader, type Header, payloadOffset } from "./envelope.ts";
 import {
   RpcCancelledError, RpcDeadlineError, RpcError, RpcErrorCode, RpcPayloadTooLargeError, RpcUnavailableError,
-  RpcValidationError,
+  RpcUnknownKindError, RpcValidationError,
 } from "./errors.ts";
 import { DeadlineHeap } from "./deadline-heap.ts";
 import { writeCallHeader } from "./header-fast.ts";
@@ -105,6 +106,8 @@ export interface RpcClientStats {
   stale: number;
   /** Deliveries that were not valid envelopes for a known call; ignored. */
   malformed: number;
+  /** Replies of an envelope kind this version does not know (a later version's informative kinds); ignored. */
+  unknownKinds: number;
   /** Cancels sent to workers (direct or on the cancel stream). */
   cancels: number;
   /** WITHDRAWs sent: calls cancelled before any ack, taken back from the broker's queue. */
@@ -187,7 +190,12 @@ export async function connect<const S extends ContractMap>(
   const address = options.address ?? `rpc-client-${randomHex(8)}`;
   const mlmOptions: MlmClientOptions = { noMailboxConfirms: true, storedConfirms: false, ...options.mlm, address };
   if (options.transport !== undefined) mlmOptions.transport = options.transport;
-  const [mlm, otel] = await Promise.all([MlmClient.connect(endpoint, mlmOptions), loadOtel(options.tracing ?? true)]);
+  const [mlm, otel] = await Promise.all([
+    MlmClient.connect(endpoint, mlmOptions).catch((error: unknown) => {
+      throw unavailable(error);
+    }),
+    loadOtel(options.tracing ?? true),
+  ]);
   try {
     await mlm.setProducer(CANCEL_STREAM);
   } catch (error) {
@@ -215,7 +223,7 @@ class ClientCore implements CallHost {
   readonly #defaultTimeout: number;
   readonly #maxPayload: number;
   readonly #binaryFrameThreshold: number;
-  readonly #stats = { calls: 0, stale: 0, malformed: 0, cancels: 0, acks: 0, withdrawn: 0, resent: 0, failedOnLoss: 0 };
+  readonly #stats = { calls: 0, stale: 0, malformed: 0, unknownKinds: 0, cancels: 0, acks: 0, withdrawn: 0, resent: 0, failedOnLoss: 0 };
   readonly #resend: boolean;
   /**
    * Number of the session calls are written into: bumped when a session is lost, so calls
@@ -268,8 +276,9 @@ class ClientCore implements CallHost {
 
   #unary(info: MethodInfo, input: unknown, options?: CallOptions<unknown>): Promise<unknown> {
     try {
-      const frames = this.#prepare(info, input, options);
-      const call = new UnaryCall(this, this.#ids.next(), info, this.#deadline, options?.onProgress as ((value: unknown) => void) | undefined);
+      const callId = this.#ids.next();
+      const frames = this.#prepare(info, input, callId, options);
+      const call = new UnaryCall(this, callId, info, this.#deadline, options?.onProgress as ((value: unknown) => void) | undefined);
       call.seq = this.#ids.seq;
       this.#launch(call, frames, this.#remaining, options);
       return call.promise;
@@ -280,16 +289,17 @@ class ClientCore implements CallHost {
 
   #stream(info: MethodInfo, input: unknown, options?: CallOptions<unknown>): StreamCall {
     const now = Date.now();
+    const callId = this.#ids.next();
     let frames: Uint8Array[];
     try {
-      frames = this.#prepare(info, input, options);
+      frames = this.#prepare(info, input, callId, options);
     } catch (error) {
       // Surface the failure on the first iteration, like any other failure of the stream.
-      const call = new StreamCall(this, this.#ids.next(), info, now);
+      const call = new StreamCall(this, callId, info, now);
       call.fail(error as RpcError, false);
       return call;
     }
-    const call = new StreamCall(this, this.#ids.next(), info, this.#deadline);
+    const call = new StreamCall(this, callId, info, this.#deadline);
     call.seq = this.#ids.seq;
     this.#launch(call, frames, this.#remaining, options);
     return call;
@@ -299,7 +309,7 @@ class ClientCore implements CallHost {
    * Checks and encodes a call, returning its frames (deadline and remaining ms are left in
    * #deadline and #remaining); throws the error the caller should get.
    */
-  #prepare(info: MethodInfo, input: unknown, options?: CallOptions<unknown>): Uint8Array[] {
+  #prepare(info: MethodInfo, input: unknown, callId: string, options?: CallOptions<unknown>): Uint8Array[] {
     const label = info.label;
     if (this.#closed) throw new RpcUnavailableError(RpcErrorCode.UNAVAILABLE, `${label}: the client is closed`);
     if (options?.signal?.aborted) throw new RpcCancelledError(`${label} was cancelled`, { cause: options.signal.reason });
@@ -315,7 +325,10 @@ class ClientCore implements CallHost {
     let meta = options?.meta;
     if (this.#otel !== undefined) meta = withTraceContext(this.#otel, meta);
     let header: Uint8Array;
-    if (meta === undefined && Number.isSafeInteger(deadline)) {
+    // A broker without extensions (C Malamute) may deliver a queued call with another message's
+    // tracker: the header then carries the call id as well, and the worker answers with it.
+    const id = this.#mlm.brokerFeatures.extended ? undefined : callId;
+    if (meta === undefined && id === undefined && Number.isSafeInteger(deadline)) {
       // The usual header, written once into the compiled encoder's buffer ahead of the payload;
       // should that encoder give up, the general one copies it from there.
       const headerLength = writeCallHeader(SCHEMA_SCRATCH, remaining, deadline);
@@ -323,11 +336,10 @@ class ClientCore implements CallHost {
       if (frame !== undefined) return this.#checkSize([frame], headerLength, label);
       header = SCHEMA_SCRATCH.subarray(0, headerLength);
     } else {
-      header = encodeHeader(
-        meta === undefined
-          ? { kind: "call", timeout: remaining, deadline }
-          : { kind: "call", timeout: remaining, deadline, meta },
-      );
+      const call: CallHeader = { kind: "call", timeout: remaining, deadline };
+      if (id !== undefined) call.id = id;
+      if (meta !== undefined) call.meta = meta;
+      header = encodeHeader(call);
     }
     let payload: Uint8Array[];
     try {
@@ -447,6 +459,10 @@ class ClientCore implements CallHost {
       header = decodeFrames(delivery.content);
       offset = payloadOffset();
     } catch (error) {
+      if (error instanceof RpcUnknownKindError) {
+        this.#stats.unknownKinds++;
+        return;
+      }
       this.#stats.malformed++;
       call?.fail(error as RpcError, true);
       return;
@@ -494,4 +510,15 @@ class ClientCore implements CallHost {
     this.#mlm.off("connected", this.#onBack);
     await this.#mlm.close();
   }
+}
+
+/**
+ * A broker that cannot be reached (refused, unresolved, handshake refused, no answer in time) is
+ * an RPC failure like any other: `RpcUnavailableError` with the MLM error as `cause`, so one
+ * `instanceof RpcError` catches it. Bad options stay as they are.
+ */
+function unavailable(error: unknown): unknown {
+  if (!(error instanceof MlmError)) return error;
+  if (error.code !== "MLM_UNREACHABLE" && error.code !== "MLM_TIMEOUT" && error.code !== "MLM_NOT_CONNECTED") return error;
+  return new RpcUnavailableError(RpcErrorCode.UNAVAILABLE, error.message, { cause: error });
 }

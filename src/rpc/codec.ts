@@ -2,7 +2,7 @@ import { Buffer } from "node:buffer";
 import { Packr } from "msgpackr";
 import { RpcProtocolError } from "./errors.ts";
 import type { SchemaCodec } from "./schema-codec.ts";
-import { fastDecode, fastEncode, fastEncodeFrames, lastBinaryFrameError, NOT_DECODED } from "./msgpack-fast.ts";
+import { fastDecode, fastEncode, fastEncodeFrames, lastBinaryFrameError, lastProfileError, NOT_DECODED } from "./msgpack-fast.ts";
 
 // Plain, language-neutral msgpack: no records/structures extension, no msgpackr-only types,
 // maps decoded as plain objects, binary decoded as views of the input (copyBuffers: false),
@@ -140,7 +140,8 @@ export function encodePayload(value: unknown, threshold: number, header?: Uint8A
  * Decodes the payload of an envelope message: the msgpack value from byte `offset` of
  * `frames[0]` (where the header ended) to its end; the frames after the first are its
  * out-of-band binary frames, each of which must be referenced exactly once. Throws
- * {@link RpcProtocolError} on a missing payload, malformed msgpack and bad references.
+ * {@link RpcProtocolError} on a missing payload, malformed msgpack, bad references, map keys
+ * that are not strings and extension types other than 1 (the payload profile).
  * `codec`, compiled from the payload's schema, is tried first; the value is the same either way.
  *
  * @example
@@ -158,7 +159,9 @@ export function decodePayload(frames: readonly Uint8Array[], offset: number, wha
   }
   const fast = fastDecode(frame, frames, 1, offset);
   if (fast !== NOT_DECODED) return fast;
-  const reason = lastBinaryFrameError();
+  // The same rules with and without binary frames: the general codec below would read some of
+  // these (integer keys as strings, the timestamp as a Date) but never in a payload with frames.
+  const reason = lastBinaryFrameError() ?? lastProfileError();
   if (reason !== undefined) throw new RpcProtocolError(`${what}: ${reason}`);
   // The general codec knows nothing of out-of-band references: such payloads must be plain msgpack.
   if (frames.length > 1) throw new RpcProtocolError(`${what}: malformed or unsupported msgpack in a payload with binary frames`);

@@ -1,5 +1,5 @@
 import { binaryFrameThreshold, decodePayload, encodePayload, encodeValue } from "./codec.ts";
-import { RpcProtocolError } from "./errors.ts";
+import { RpcProtocolError, RpcUnknownKindError } from "./errors.ts";
 import { encodeCallHeader, ENVELOPE_VERSION, fastDecodeHeader, fastHeaderEnd } from "./header-fast.ts";
 import { decodedEnd, fastDecodeFirst, NOT_DECODED } from "./msgpack-fast.ts";
 import { readSmallMap, type SmallValue, smallMapEnd, writeSmallMap } from "./small-map.ts";
@@ -25,6 +25,11 @@ export interface CallHeader {
   deadline: number;
   /** Free-form string metadata, e.g. a W3C `traceparent`. */
   meta?: Record<string, string>;
+  /**
+   * The call id again, for brokers that may deliver a queued request with another message's
+   * tracker (C Malamute): a worker answers with this id when present. Callers send it only there.
+   */
+  id?: string;
 }
 /** Worker → caller: the call started; `worker` is the mailbox that takes cancels. */
 export interface AckHeader { kind: "ack"; worker: string }
@@ -98,10 +103,11 @@ export function encodeHeader(header: Header): Uint8Array {
   const fields: [string, SmallValue][] = [["version", ENVELOPE_VERSION], ["kind", header.kind]];
   switch (header.kind) {
     case "call":
-      if (header.meta === undefined && isCount(header.timeout) && isCount(header.deadline)) {
+      if (header.meta === undefined && header.id === undefined && isCount(header.timeout) && isCount(header.deadline)) {
         return encodeCallHeader(header.timeout, header.deadline);
       }
       fields.push(["timeout", header.timeout], ["deadline", header.deadline]);
+      if (header.id !== undefined) fields.push(["id", header.id]);
       if (header.meta !== undefined) {
         // Nested maps are rare: the general codec handles them.
         const out: Record<string, unknown> = Object.fromEntries(fields);
@@ -148,7 +154,8 @@ let headerEnd = 0;
 /**
  * Decodes and checks the header at the start of `frame` (the payload, if any, follows it:
  * {@link payloadOffset} tells where). Unknown extra keys are ignored (forward compatibility);
- * a wrong version, unknown kind or a missing/mistyped field throws {@link RpcProtocolError}.
+ * a wrong version or a missing/mistyped field throws {@link RpcProtocolError}, a kind this
+ * version does not know its subclass {@link RpcUnknownKindError}.
  *
  * @example
  * ```ts
@@ -179,12 +186,14 @@ export function decodeHeader(frame: Uint8Array): Header {
   }
   switch (map["kind"]) {
     case "call": {
-      const { timeout, deadline, meta } = map;
+      const { timeout, deadline, meta, id } = map;
       if (!isCount(timeout)) bad(map, "timeout");
       if (!isCount(deadline)) bad(map, "deadline");
       if (meta !== undefined && !isMeta(meta)) bad(map, "meta");
+      if (id !== undefined && (typeof id !== "string" || id === "")) bad(map, "id");
       const header: CallHeader = { kind: "call", timeout: timeout as number, deadline: deadline as number };
       if (meta !== undefined) header.meta = meta as Record<string, string>;
+      if (id !== undefined) header.id = id as string;
       return header;
     }
     case "ack":
@@ -212,7 +221,8 @@ export function decodeHeader(frame: Uint8Array): Header {
       return header;
     }
     default:
-      throw new RpcProtocolError(`unknown envelope kind ${JSON.stringify(map["kind"]) ?? "undefined"}`);
+      if (typeof map["kind"] === "string") throw new RpcUnknownKindError(map["kind"]);
+      throw new RpcProtocolError(`missing or invalid envelope kind ${JSON.stringify(map["kind"]) ?? "undefined"}`);
   }
 }
 

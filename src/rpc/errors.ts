@@ -189,6 +189,26 @@ export class RpcProtocolError extends RpcError {
 }
 
 /**
+ * A well-formed version 2 header of a kind this peer does not know, e.g. one a later
+ * version adds. New kinds are informative only (docs/rpc-wire.md §3.2), so a caller ignores
+ * the message; where only one kind is valid (a worker's call connection) it is still a bad envelope.
+ *
+ * @example
+ * ```ts
+ * try { decodeHeader(frame); } catch (e) { if (e instanceof RpcUnknownKindError) console.log("ignored", e.kind); }
+ * ```
+ */
+export class RpcUnknownKindError extends RpcProtocolError {
+  /** The `kind` of the header. */
+  readonly kind: string;
+
+  constructor(kind: string) {
+    super(`unknown envelope kind ${JSON.stringify(kind)}`);
+    this.kind = kind;
+  }
+}
+
+/**
  * The call could not be delivered or answered: no route, a broker limit, or the client closed.
  * `code` is `RPC_UNAVAILABLE` or `RPC_RESOURCE_EXHAUSTED`.
  *
@@ -241,7 +261,10 @@ export interface RpcErrorBody {
  */
 export function errorBody(error: unknown): RpcErrorBody {
   if (error instanceof RpcError) {
-    const body: RpcErrorBody = { code: error.code, message: error.message };
+    // The caller's RpcRemoteError names the service and method, so the worker's own label
+    // (the context of a validation error) would print it twice.
+    const message = error instanceof RpcValidationError ? new RpcValidationError(error.role, error.issues).message : error.message;
+    const body: RpcErrorBody = { code: error.code, message };
     if (error.details !== undefined) body.details = error.details;
     return body;
   }

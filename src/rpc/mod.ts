@@ -37,10 +37,11 @@ export {
 export type { Envelope, Header, HeaderKind } from "./envelope.ts";
 export {
   RpcCancelledError, RpcDeadlineError, RpcError, RpcErrorCode, RpcHandlerError, RpcPayloadTooLargeError,
-  RpcProtocolError, RpcRemoteError, RpcUnavailableError, RpcValidationError,
+  RpcProtocolError, RpcRemoteError, RpcUnknownKindError, RpcUnavailableError, RpcValidationError,
 } from "./errors.ts";
 export type { RpcErrorBody, RpcErrorCodeValue, RpcValidationIssue } from "./errors.ts";
 export { contractJsonSchema, JSON_SCHEMA_DIALECT } from "./json-schema.ts";
+export { contractFromJsonSchema } from "./json-schema-contract.ts";
 export type { JsonSchemaDocument } from "./json-schema.ts";
 export type {
   CallOptions, ClientMethod, ContractMap, Handler, HandlerContext, Handlers, RpcStream, ServiceClient,

@@ -255,6 +255,8 @@ let extCount = 0;
 let extUsed: Uint8Array | undefined;
 /** Why an out-of-band reference was invalid; such a frame is not handed to the general codec. */
 let oobError: string | undefined;
+/** What was outside the RPC payload profile (a map key not a string, an extension type but 1). */
+let profileError: string | undefined;
 
 // Keys repeat call after call: decode each short ASCII key once.
 const keyCache = new Map<number, string>();
@@ -330,8 +332,13 @@ function readKey(): string {
   } else if (b === 0xda && need(3)) {
     at++;
     n = u16();
+  } else if (b === 0xdb && need(5)) {
+    at++;
+    n = u32();
   } else {
-    // Non-string keys (msgpackr turns them into strings) and str32 keys: the general codec.
+    // Non-string keys: the general codec would turn them into strings, but a payload with
+    // binary frames could not get there; refused alike everywhere (lastProfileError).
+    profileError ??= `map key is not a string (msgpack type 0x${b.toString(16).padStart(2, "0")})`;
     bad = true;
     return "";
   }
@@ -385,7 +392,8 @@ function oobFail(message: string): undefined {
 function readExt(n: number): unknown {
   if (!need(1 + n)) return undefined;
   if (src[at] !== BINARY_FRAME_EXT) {
-    // Another extension type: only the general codec knows it.
+    // Another extension type (the timestamp, -1, included): outside the payload profile.
+    profileError ??= `extension type ${((src[at] as number) << 24) >> 24} is not part of the payload profile (only 1, a binary frame reference)`;
     bad = true;
     return undefined;
   }
@@ -505,6 +513,7 @@ function begin(frame: Uint8Array, start: number): void {
   bad = false;
   dv = undefined;
   oobError = undefined;
+  profileError = undefined;
 }
 
 /** Returned by {@link fastDecode} when the frame needs the general codec. */
@@ -595,6 +604,20 @@ export function decodedEnd(): number {
  */
 export function lastBinaryFrameError(): string | undefined {
   return oobError;
+}
+
+/**
+ * Why the last {@link fastDecode} or {@link fastDecodeFirst} met a value outside the RPC payload
+ * profile (docs/rpc-wire.md §2): a map key that is not a string, or an extension type other than
+ * 1. RPC payloads with either are bad envelopes; other users may hand them to the general codec.
+ *
+ * @example
+ * ```ts
+ * if (fastDecode(new Uint8Array([0x81, 0x01, 0x02])) === NOT_DECODED) console.log(lastProfileError());
+ * ```
+ */
+export function lastProfileError(): string | undefined {
+  return profileError;
 }
 
 const EMPTY: Uint8Array = new Uint8Array(0);

@@ -165,7 +165,7 @@ export class UnaryCall<O = unknown, P = unknown> extends PendingCall {
       return;
     }
     if (header.kind !== "result" || info.output === undefined) {
-      throw new RpcProtocolError(`${info.label}: unexpected ${header.kind} reply to a unary call`);
+      throw new RpcProtocolError(`${info.label}: unexpected ${header.kind} reply to a unary call`, { details: mismatch(header.kind, "unary") });
     }
     const value = decodePayload(content, offset, "result", info.outputCodec);
     if (this.host.validateOutput && !info.output.Check(value)) throw invalid(info.schema.output!, value, "output", info.label);
@@ -234,7 +234,7 @@ export class StreamCall<T = unknown> extends PendingCall implements RpcStream<T>
       this.#wake();
       return;
     }
-    throw new RpcProtocolError(`${this.label}: unexpected ${header.kind} reply to a streaming call`);
+    throw new RpcProtocolError(`${this.label}: unexpected ${header.kind} reply to a streaming call`, { details: mismatch(header.kind, "stream") });
   }
 
   protected reject(error: RpcError): void {
@@ -277,4 +277,14 @@ export class StreamCall<T = unknown> extends PendingCall implements RpcStream<T>
       this.#waiter = { resolve, reject };
     });
   }
+}
+
+/**
+ * Details of a reply of the wrong kind: `worker` says how the worker serves the method (a chunk
+ * or end means it streams, a result or progress that it is unary), so a caller whose contract
+ * disagrees can say which way to call it.
+ */
+function mismatch(reply: string, called: "unary" | "stream"): { reply: string; called: string; worker?: string } {
+  const worker = reply === "chunk" || reply === "end" ? "stream" : reply === "result" || reply === "progress" ? "unary" : undefined;
+  return worker === undefined ? { reply, called } : { reply, called, worker };
 }

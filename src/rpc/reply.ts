@@ -7,7 +7,8 @@ import type { SchemaCodec } from "./schema-codec.ts";
 /** Where a {@link Reply} sends its messages: the worker's call connection. */
 export interface ReplySink {
   /** MAILBOX-SEND to the caller; must not throw. */
-  send(delivery: Delivery, subject: string, frames: Uint8Array[], timeout: number): void;
+  /** Sends one reply of the call `delivery` brought, tracked by `callId`. */
+  send(delivery: Delivery, callId: string, subject: string, frames: Uint8Array[], timeout: number): void;
   /** CONFIRM the delivery and CREDIT(1); `failedCode` (the error reply's code) counts the call as failed. Must not throw. */
   finish(delivery: Delivery, failedCode: string | undefined): void;
   /** Uint8Arrays this big or bigger in replies travel as binary frames (Infinity: never). */
@@ -44,6 +45,8 @@ export class Reply {
   constructor(
     private readonly sink: ReplySink,
     readonly delivery: Delivery,
+    /** The call id replies carry: the call header's `id` when it has one, else the delivery's tracker. */
+    readonly callId: string = delivery.tracker,
   ) {}
 
   /** The error reply sent, if the call failed. */
@@ -57,23 +60,23 @@ export class Reply {
   }
 
   ack(address: string): void {
-    if (!this.#final) this.sink.send(this.delivery, "ack", [encodeHeader({ kind: "ack", worker: address })], this.timeout);
+    if (!this.#final) this.sink.send(this.delivery, this.callId, "ack", [encodeHeader({ kind: "ack", worker: address })], this.timeout);
   }
 
   /** Sends a progress value (already checked against its schema). Throws if it is too large. */
   progress(value: unknown, codec?: SchemaCodec): void {
-    if (!this.#final) this.sink.send(this.delivery, "progress", this.#encode(value, PROGRESS_HEADER, "progress", codec), this.timeout);
+    if (!this.#final) this.sink.send(this.delivery, this.callId, "progress", this.#encode(value, PROGRESS_HEADER, "progress", codec), this.timeout);
   }
 
   /** Sends streamed chunk `seq`. Throws if it is too large. */
   chunk(seq: number, value: unknown, codec?: SchemaCodec): void {
-    if (!this.#final) this.sink.send(this.delivery, "chunk", this.#encode(value, encodeHeader({ kind: "chunk", seq }), "chunk", codec), this.timeout);
+    if (!this.#final) this.sink.send(this.delivery, this.callId, "chunk", this.#encode(value, encodeHeader({ kind: "chunk", seq }), "chunk", codec), this.timeout);
   }
 
   end(count: number): void {
     if (this.#final) return;
     this.#final = true;
-    this.sink.send(this.delivery, "end", [encodeHeader({ kind: "end", count })], this.timeout);
+    this.sink.send(this.delivery, this.callId, "end", [encodeHeader({ kind: "end", count })], this.timeout);
   }
 
   /** Sends the output, the final reply. Throws (and stays open for {@link fail}) if it is too large. */
@@ -81,7 +84,7 @@ export class Reply {
     if (this.#final) return;
     const frames = this.#encode(value, RESULT_HEADER, "output", codec);
     this.#final = true;
-    this.sink.send(this.delivery, "result", frames, this.timeout);
+    this.sink.send(this.delivery, this.callId, "result", frames, this.timeout);
   }
 
   /** Sends an error reply built from anything thrown. */
@@ -97,7 +100,7 @@ export class Reply {
       // Details that msgpack cannot carry are dropped rather than losing the whole reply.
       frame = encodeValue({ code: body.code, message: body.message }, ERROR_HEADER);
     }
-    this.sink.send(this.delivery, "error", [frame], this.timeout);
+    this.sink.send(this.delivery, this.callId, "error", [frame], this.timeout);
   }
 
   /** Confirms the delivery (after the final reply) and gives the broker back one credit. */

@@ -45,7 +45,7 @@ export class RunningCall implements HandlerContext<unknown> {
   }
 
   get callId(): string {
-    return this.reply.delivery.tracker;
+    return this.reply.callId;
   }
 
   get method(): string {

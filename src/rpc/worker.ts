@@ -268,7 +268,7 @@ class Worker implements RpcWorker, ReplySink {
   #starting = false;
   readonly #maxWaiting: number;
   readonly #waiting = new WaitingCalls((call) => {
-    reject(call.reply, new RpcDeadlineError(`${call.info.label} missed its deadline while waiting for a free slot on the worker`));
+    reject(call.reply, new RpcDeadlineError("missed its deadline while waiting for a free slot on the worker"));
   });
   #sweeper: ReturnType<typeof setInterval> | undefined;
   #closing: Promise<void> | undefined;
@@ -385,7 +385,6 @@ class Worker implements RpcWorker, ReplySink {
     }
     this.#stats.received++;
     const now = Date.now();
-    const reply = new Reply(this, delivery);
     let header: CallHeader;
     let offset: number;
     try {
@@ -394,17 +393,19 @@ class Worker implements RpcWorker, ReplySink {
       header = decoded;
       offset = payloadOffset();
     } catch (error) {
-      reject(reply, error);
+      reject(new Reply(this, delivery), error);
       return;
     }
+    // The header's id wins: C Malamute may deliver a queued call with another message's tracker.
+    const reply = new Reply(this, delivery, header.id ?? delivery.tracker);
     const entry = this.#methods.get(delivery.subject);
     if (entry === undefined) {
       reject(reply, new RpcError(RpcErrorCode.UNKNOWN_METHOD, `${this.service} has no method ${JSON.stringify(delivery.subject)}`));
       return;
     }
-    if (this.#early.size > 0 && this.#early.take(callKey(delivery.sender, delivery.tracker), now)) {
+    if (this.#early.size > 0 && this.#early.take(callKey(delivery.sender, reply.callId), now)) {
       this.#stats.skippedCancelled++;
-      reject(reply, new RpcCancelledError(`call ${delivery.tracker} was cancelled before it started`));
+      reject(reply, new RpcCancelledError(`call ${reply.callId} was cancelled before it started`));
       return;
     }
     const size = payloadBytes(delivery.content, offset);
@@ -412,14 +413,11 @@ class Worker implements RpcWorker, ReplySink {
       reject(reply, new RpcPayloadTooLargeError("input", size, this.maxPayload));
       return;
     }
-    // Trust the caller's absolute deadline only when it is plausible on our clock (no large skew).
-    const byTimeout = now + header.timeout;
-    let deadline = byTimeout;
-    if (header.deadline > now && header.deadline < byTimeout) {
-      deadline = header.deadline;
-      reply.sentAt = header.deadline - header.timeout;
-    }
-    reply.timeout = Math.min(Math.max(0, deadline - now) + REPLY_GRACE_MS, 0xffffffff);
+    const deadline = callDeadline(header, now);
+    // The caller's absolute deadline was trusted (plausible on our clock): it dates the call.
+    if (deadline === header.deadline) reply.sentAt = header.deadline - header.timeout;
+    // MLM timeout 0 = never expires: the replies of a call without deadline wait like the call did.
+    reply.timeout = deadline === Infinity ? 0 : Math.min(Math.max(0, deadline - now) + REPLY_GRACE_MS, 0xffffffff);
     let input: unknown;
     try {
       input = decodePayload(delivery.content, offset, "input", entry.inputCodec);
@@ -438,7 +436,7 @@ class Worker implements RpcWorker, ReplySink {
 
   /** Holds a call beyond `concurrency` (from a broker that ignores credit) until a slot is free. */
   #wait(reply: Reply, entry: MethodEntry, input: unknown, meta: Readonly<Record<string, string>>, deadline: number): void {
-    const key = callKey(reply.delivery.sender, reply.delivery.tracker);
+    const key = callKey(reply.delivery.sender, reply.callId);
     if (this.#waiting.has(key)) {
       // The same call delivered again while its first copy waits: that copy answers it.
       reply.done();
@@ -446,7 +444,7 @@ class Worker implements RpcWorker, ReplySink {
     }
     if (this.#waiting.size >= this.#maxWaiting) {
       this.#stats.refusedBusy++;
-      reject(reply, new RpcError(RpcErrorCode.RESOURCE_EXHAUSTED, `${entry.label}: ${this.#maxWaiting} calls already wait for this worker`));
+      reject(reply, new RpcError(RpcErrorCode.RESOURCE_EXHAUSTED, `${this.#maxWaiting} calls already wait for this worker`));
       return;
     }
     this.#waiting.add({ key, reply, info: entry, input, meta, deadline, heapIndex: -1, queuePos: -1 });
@@ -470,12 +468,12 @@ class Worker implements RpcWorker, ReplySink {
       const call = this.#waiting.next() as WaitingCall;
       const now = Date.now();
       if (now >= call.deadline) {
-        reject(call.reply, new RpcDeadlineError(`${call.info.label} missed its deadline while waiting for a free slot on the worker`));
+        reject(call.reply, new RpcDeadlineError("missed its deadline while waiting for a free slot on the worker"));
         continue;
       }
       if (this.#early.size > 0 && this.#early.take(call.key, now)) {
         this.#stats.skippedCancelled++;
-        reject(call.reply, new RpcCancelledError(`call ${call.reply.delivery.tracker} was cancelled before it started`));
+        reject(call.reply, new RpcCancelledError(`call ${call.reply.callId} was cancelled before it started`));
         continue;
       }
       const entry = call.info as MethodEntry;
@@ -615,17 +613,17 @@ class Worker implements RpcWorker, ReplySink {
         run.reply.ack(this.address);
       }
       if (now >= run.deadline && run.abortReason === undefined) {
-        run.abort(new RpcDeadlineError(`${this.service}.${run.method} missed its deadline`));
+        run.abort(new RpcDeadlineError("missed its deadline on the worker"));
       }
     }
   }
 
   // ---- ReplySink
 
-  send(delivery: Delivery, subject: string, frames: Uint8Array[], timeout: number): void {
+  send(delivery: Delivery, callId: string, subject: string, frames: Uint8Array[], timeout: number): void {
     if (delivery.sender === "") return;
     try {
-      this.#mlm.sendTo(delivery.sender, subject, frames, { tracker: delivery.tracker, timeout });
+      this.#mlm.sendTo(delivery.sender, subject, frames, { tracker: callId, timeout });
     } catch (error) {
       this.reportError(error);
     }
@@ -682,6 +680,18 @@ class Worker implements RpcWorker, ReplySink {
 /** Call ids are unique per caller: this identifies a call among every caller's. */
 function callKey(caller: string, callId: string): string {
   return `${caller}\n${callId}`;
+}
+
+/**
+ * When a call must end, on this worker's clock. `timeout` 0 means no deadline, as MLM's
+ * `timeout` 0 means "never expires" (the broker keeps such a call queued for good); `deadline`
+ * is then ignored. Otherwise the caller's absolute deadline is trusted only when it is plausible
+ * on our clock (no large skew), else `now + timeout`.
+ */
+function callDeadline(header: CallHeader, now: number): number {
+  if (header.timeout === 0) return Infinity;
+  const byTimeout = now + header.timeout;
+  return header.deadline > now && header.deadline < byTimeout ? header.deadline : byTimeout;
 }
 
 /** Answers a call that never reaches its handler. */

@@ -5,6 +5,7 @@ import type { BufferPool } from "../util/buffer-pool.ts";
 import { atTurnEnd, nextTurn } from "../util/next-turn.ts";
 import type { ZmtpError } from "../zmtp/errors.ts";
 import { type PeerInfo, Session, type SessionOptions } from "../zmtp/session.ts";
+import type { StreamSocket } from "./stream-socket.ts";
 
 /** What a connection reports to the socket that owns it. */
 export interface ConnectionOwner {
@@ -121,10 +122,11 @@ export function adoptAccepted(socket: Socket, hooks: ReadInto): { socket: Socket
 /**
  * One TCP connection driven by a ZMTP session: feeds received chunks to the engine, writes
  * its output in batches (one write per event-loop turn, corked when several chunks), runs
- * the heartbeat timer and reports the outcome to its owner exactly once.
+ * the heartbeat timer and reports the outcome to its owner exactly once. The socket is a
+ * node:net Socket or a runtime's own socket wrapped as one (see `StreamSocket`).
  */
 export class TcpConnection {
-  readonly socket: Socket;
+  readonly socket: StreamSocket;
   readonly session: Session;
   readonly #owner: ConnectionOwner;
   /** `ip:port` of the peer. */
@@ -154,7 +156,7 @@ export class TcpConnection {
    * events. With `pool`, large received frames are taken from it (one buffer per frame) and
    * pooled frames passed to `send` hold a reference until their write has completed.
    */
-  constructor(socket: Socket, options: SessionOptions, owner: ConnectionOwner, reads?: ReadInto, pool?: BufferPool) {
+  constructor(socket: StreamSocket, options: SessionOptions, owner: ConnectionOwner, reads?: ReadInto, pool?: BufferPool) {
     this.socket = socket;
     this.#owner = owner;
     this.#pool = pool;
@@ -175,9 +177,10 @@ export class TcpConnection {
     });
     if (reads) reads.conn = this;
     else {
-      socket.on("data", (chunk: Uint8Array) => {
-        if (!this.received(chunk, chunk.length, false)) socket.pause();
+      socket.on("data", (chunk: Uint8Array, transient?: boolean) => {
+        if (!this.received(chunk, chunk.length, transient === true)) socket.pause();
       });
+      socket.readDirect?.(() => this.session.readTarget(DIRECT_MIN), (n) => this.received(undefined, n));
     }
     socket.on("error", (err: Error) => {
       this.#socketError = err;
@@ -259,6 +262,11 @@ export class TcpConnection {
       }
     }
     this.#scheduleFlush();
+  }
+
+  /** The socket's own error (ECONNREFUSED, ENOTFOUND...), if it had one. */
+  get socketError(): Error | undefined {
+    return this.#socketError;
   }
 
   /**

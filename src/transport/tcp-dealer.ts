@@ -1,4 +1,3 @@
-import { connect as netConnect } from "node:net";
 import { Emitter } from "../util/emitter.ts";
 import type { ZmtpError } from "../zmtp/errors.ts";
 import { parseEndpoint } from "./endpoint.ts";
@@ -7,7 +6,9 @@ import { clientMechanisms } from "./mechanisms.ts";
 import { curveReady } from "../zmtp/curve-sodium.ts";
 import type { Mechanism } from "../zmtp/mechanism.ts";
 import { checkMessageSize, emptyStats, reconnectSchedule } from "./tcp-common.ts";
-import { type ConnectionOwner, ReadInto, TcpConnection, USER_READ_BUFFERS } from "./tcp-connection.ts";
+import { socketApiFor } from "./socket-api.ts";
+import type { SocketApi } from "./stream-socket.ts";
+import { type ConnectionOwner, TcpConnection } from "./tcp-connection.ts";
 import type { DealerEvents, DealerOptions, DealerSocket, Frames, SocketStats } from "./types.ts";
 
 /**
@@ -49,6 +50,7 @@ export class TcpDealer extends Emitter<DealerEvents> implements DealerSocket, Co
   readonly #stats: SocketStats = emptyStats();
   readonly #hwm: number;
   readonly #baseInterval: number;
+  readonly #sockets: SocketApi;
   #rr = 0;
   #closed = false;
   /** A fresh security mechanism per connection. */
@@ -57,6 +59,7 @@ export class TcpDealer extends Emitter<DealerEvents> implements DealerSocket, Co
   constructor(options: DealerOptions) {
     super();
     this.#options = options;
+    this.#sockets = socketApiFor(options.socketApi);
     this.#hwm = options.sendHighWaterMark ?? 1000;
     this.#baseInterval = Math.max(1, options.reconnectInterval ?? 100);
     this.#mechanism = clientMechanisms(options);
@@ -88,8 +91,7 @@ export class TcpDealer extends Emitter<DealerEvents> implements DealerSocket, Co
     t.timer = undefined;
     if (this.#closed || t.stopped) return;
     const o = this.#options;
-    const hooks = USER_READ_BUFFERS ? new ReadInto() : undefined;
-    const socket = netConnect({ host: t.host, port: t.port, ...(hooks ? { onread: hooks } : {}) });
+    const { socket, reads } = this.#sockets.connect(t.host, t.port);
     const conn = new TcpConnection(socket, {
       socketType: "DEALER",
       mechanism: this.#mechanism(),
@@ -98,7 +100,7 @@ export class TcpDealer extends Emitter<DealerEvents> implements DealerSocket, Co
       maxMessageParts: o.maxMessageParts,
       handshakeTimeout: o.handshakeTimeout,
       heartbeat: o.heartbeat,
-    }, this, hooks);
+    }, this, reads);
     conn.tag = t;
     t.conn = conn;
     this.#conns.add(conn);
@@ -132,6 +134,8 @@ export class TcpDealer extends Emitter<DealerEvents> implements DealerSocket, Co
     const i = this.#ready.indexOf(conn);
     if (i >= 0) this.#ready.splice(i, 1);
     if (wasReady) this.emit("disconnect", t.endpoint, reason);
+    if (this.#closed || t.stopped) return;
+    if (!wasReady && conn.socketError !== undefined) this.emit("attemptFailed", t.endpoint, conn.socketError);
     if (this.#closed || t.stopped) return;
     if (error?.isProtocolError) {
       // As libzmq: retrying cannot fix bad credentials or an incompatible peer.

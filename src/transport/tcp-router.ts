@@ -1,4 +1,3 @@
-import { createServer, type Server, type Socket } from "node:net";
 import type { BufferPool } from "../util/buffer-pool.ts";
 import { Emitter } from "../util/emitter.ts";
 import type { ZmtpError } from "../zmtp/errors.ts";
@@ -11,7 +10,9 @@ import { TransportError } from "./errors.ts";
 import { serverMechanisms } from "./mechanisms.ts";
 import { curveReady } from "../zmtp/curve-sodium.ts";
 import { checkMessageSize, emptyStats, RoutingIdGenerator, routingIdKey } from "./tcp-common.ts";
-import { adoptAccepted, type ConnectionOwner, ReadInto, TcpConnection, USER_READ_BUFFERS } from "./tcp-connection.ts";
+import { socketApiFor } from "./socket-api.ts";
+import type { SocketApi, StreamListener, StreamSocket } from "./stream-socket.ts";
+import { type ConnectionOwner, type ReadInto, TcpConnection, USER_READ_BUFFERS } from "./tcp-connection.ts";
 import type { Frames, RouterEvents, RouterOptions, RouterSocket, SocketStats } from "./types.ts";
 
 
@@ -88,7 +89,8 @@ interface Peer {
  */
 export class TcpRouter extends Emitter<RouterEvents> implements RouterSocket, ConnectionOwner {
   readonly #options: TcpRouterOptions;
-  readonly #servers: Server[] = [];
+  readonly #servers: StreamListener[] = [];
+  readonly #sockets: SocketApi;
   readonly #endpoints: string[] = [];
   readonly #conns = new Set<TcpConnection>();
   readonly #peers = new Map<string, Peer>();
@@ -114,7 +116,8 @@ export class TcpRouter extends Emitter<RouterEvents> implements RouterSocket, Co
   constructor(options: TcpRouterOptions) {
     super();
     this.#options = options;
-    this.#pool = RECYCLES_BUFFERS ? options.pool : undefined;
+    this.#sockets = socketApiFor(options.socketApi);
+    this.#pool = RECYCLES_BUFFERS && this.#sockets.name === "node" ? options.pool : undefined;
     this.#hwmMessages = options.sendHighWaterMark?.messages ?? DEFAULT_SEND_HWM_MESSAGES;
     this.#hwmBytes = options.sendHighWaterMark?.bytes ?? DEFAULT_SEND_HWM_BYTES;
     this.receiveBudget = new ReceiveBudget(options.receiveBudget ?? DEFAULT_RECEIVE_BUDGET);
@@ -143,38 +146,29 @@ export class TcpRouter extends Emitter<RouterEvents> implements RouterSocket, Co
     const { host, port } = parsed;
     // libsodium loads once before the first CURVE handshake (noble serves until it has).
     const ready = this.#options.curve ? curveReady().then(() => undefined) : Promise.resolve();
-    return ready.then(() => new Promise<string>((resolve, reject) => {
-      const server = createServer({ pauseOnConnect: USER_READ_BUFFERS }, (socket) => this.#accept(socket));
-      const onError = (err: Error) => {
-        server.close();
-        reject(new TransportError("BIND_FAILED", `cannot bind ${endpoint}: ${err.message}`, { cause: err }));
-      };
-      server.once("error", onError);
-      server.listen({ host, port }, () => {
-        server.off("error", onError);
-        server.on("error", (err) => this.emit("error", err));
+    return ready.then(() => this.#sockets.listen(host, port, (socket, reads) => this.#accept(socket, reads), (err) => this.emit("error", err))).then(
+      (server) => {
         if (this.#closed) {
-          server.close();
-          reject(new TransportError("SOCKET_CLOSED", "socket closed while binding"));
-          return;
+          void server.close();
+          throw new TransportError("SOCKET_CLOSED", "socket closed while binding");
         }
-        const addr = server.address();
-        const bound = formatTcpEndpoint(host, typeof addr === "object" && addr ? addr.port : port);
+        const bound = formatTcpEndpoint(host, server.port);
         this.#servers.push(server);
         this.#endpoints.push(bound);
-        resolve(bound);
-      });
-    }));
+        return bound;
+      },
+      (err: Error) => {
+        throw new TransportError("BIND_FAILED", `cannot bind ${endpoint}: ${err.message}`, { cause: err });
+      },
+    );
   }
 
-  #accept(accepted: Socket): void {
+  #accept(socket: StreamSocket, reads: ReadInto | undefined): void {
     if (this.#closed) {
-      accepted.destroy();
+      socket.destroy();
       return;
     }
     const o = this.#options;
-    const hooks = new ReadInto();
-    const { socket, direct } = adoptAccepted(accepted, hooks);
     const conn = new TcpConnection(socket, {
       socketType: "ROUTER",
       mechanism: this.#mechanism(),
@@ -184,7 +178,7 @@ export class TcpRouter extends Emitter<RouterEvents> implements RouterSocket, Co
       receiveBudget: this.receiveBudget,
       heartbeat: o.heartbeat,
       messagesPerFeed: o.messagesPerTurn ?? DEFAULT_MESSAGES_PER_TURN,
-    }, this, direct ? hooks : undefined, this.#pool);
+    }, this, reads, this.#pool);
     // Tracked until the OS socket is closed, so close() also ends connections still flushing an ERROR.
     this.#conns.add(conn);
     void conn.closed.then(() => this.#conns.delete(conn));
@@ -280,7 +274,7 @@ export class TcpRouter extends Emitter<RouterEvents> implements RouterSocket, Co
     });
     await Promise.all([
       ...closing,
-      ...servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
+      ...servers.map((s) => s.close()),
     ]);
   }
 }

@@ -94,6 +94,13 @@ export interface SocketOptions {
    * Default 30000; 0 = no limit.
    */
   handshakeTimeout?: number;
+  /**
+   * The sockets under the `zmtp` transport: `node` (`node:net`), `native` (`Bun.listen` /
+   * `Bun.connect` on Bun, `Deno.listen` / `Deno.connect` on Deno; TransportError `BAD_OPTION`
+   * on Node, which has none) or `auto` (the default: whichever the broker bench measured
+   * faster on this runtime). Other transports ignore it.
+   */
+  socketApi?: "node" | "native" | "auto";
 }
 
 /**
@@ -186,6 +193,12 @@ export interface DealerEvents {
   message: (frames: Frames) => void;
   connect: (endpoint: string) => void;
   disconnect: (endpoint: string, reason: string) => void;
+  /**
+   * A connection attempt failed before its handshake (refused, host not resolved...): `error`
+   * is the system error. The socket keeps retrying; a caller may give up on it instead.
+   * Transports that cannot tell (zeromq, inproc) never emit it.
+   */
+  attemptFailed: (endpoint: string, error: Error) => void;
   error: (error: Error) => void;
 }
 

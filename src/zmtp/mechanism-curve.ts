@@ -6,6 +6,7 @@ import { CurveCodec } from "./curve-codec.ts";
 import { ZmtpError } from "./errors.ts";
 import type { FrameCodec, Mechanism, MechanismContext } from "./mechanism.ts";
 import { decodeZ85 } from "./z85.ts";
+import { concatBytes } from "../util/bytes.ts";
 
 // Byte layouts of RFC 26 as libzmq 4.3 implements them (curve_client.cpp, curve_server.cpp).
 // Offsets are into a command's data, after its name.
@@ -55,18 +56,6 @@ function shortNonce(n: number): Uint8Array {
   v.setUint32(0, Math.floor(n / 0x100000000));
   v.setUint32(4, n >>> 0);
   return b;
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  let size = 0;
-  for (const p of parts) size += p.length;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /** A transient key pair: a random secret and its public key by the back end. */
@@ -136,7 +125,7 @@ export class CurveClientMechanism implements Mechanism {
     const box = seal(this.#helloKey, nonce("CurveZMQHELLO---", n), new Uint8Array(64));
     const version = new Uint8Array([1, 0]);
     // 72 zero bytes make HELLO larger than WELCOME: the server never amplifies.
-    ctx.sendCommand(encodeCommand("HELLO", concat(version, new Uint8Array(72), t.publicKey, n, box)));
+    ctx.sendCommand(encodeCommand("HELLO", concatBytes([version, new Uint8Array(72), t.publicKey, n, box])));
   }
 
   command(ctx: MechanismContext, cmd: Command): boolean {
@@ -155,15 +144,15 @@ export class CurveClientMechanism implements Mechanism {
       const vouch = seal(
         this.#boxes.boxKey(this.#keys.secretKey, serverTransient),
         nonce("VOUCH---", vouchNonce),
-        concat(t.publicKey, this.#keys.serverKey),
+        concatBytes([t.publicKey, this.#keys.serverKey]),
       );
       const n = shortNonce(this.#nonce++);
       const box = seal(
         this.#sessionKey,
         nonce("CurveZMQINITIATE", n),
-        concat(this.#keys.publicKey, vouchNonce, vouch, ctx.localMetadata),
+        concatBytes([this.#keys.publicKey, vouchNonce, vouch, ctx.localMetadata]),
       );
-      ctx.sendCommand(encodeCommand("INITIATE", concat(cookie, n, box)));
+      ctx.sendCommand(encodeCommand("INITIATE", concatBytes([cookie, n, box])));
       this.#state = "ready";
       return false;
     }
@@ -260,14 +249,14 @@ export class CurveServerMechanism implements Mechanism {
     // A cookie key of this connection's own: a cookie can never be replayed elsewhere.
     this.#cookieKey = this.#random(32);
     const cookieNonce = this.#random(16);
-    const cookie = concat(
+    const cookie = concatBytes([
       cookieNonce,
-      seal(this.#cookieKey, nonce("COOKIE--", cookieNonce), concat(clientTransient, t.secretKey)),
-    );
+      seal(this.#cookieKey, nonce("COOKIE--", cookieNonce), concatBytes([clientTransient, t.secretKey])),
+    ]);
     const welcomeNonce = this.#random(16);
-    const box = seal(helloKey, nonce("WELCOME-", welcomeNonce), concat(t.publicKey, cookie));
+    const box = seal(helloKey, nonce("WELCOME-", welcomeNonce), concatBytes([t.publicKey, cookie]));
     helloKey.fill(0);
-    ctx.sendCommand(encodeCommand("WELCOME", concat(welcomeNonce, box)));
+    ctx.sendCommand(encodeCommand("WELCOME", concatBytes([welcomeNonce, box])));
     this.#state = "initiate";
   }
 
@@ -305,7 +294,7 @@ export class CurveServerMechanism implements Mechanism {
     if (!ok) throw new ZmtpError("ZMTP_AUTH_FAILED", "CURVE client key not authorized");
     const key = this.#sessionKey as Uint8Array;
     const n = shortNonce(this.#nonce++);
-    ctx.sendCommand(encodeCommand("READY", concat(n, seal(key, nonce("CurveZMQREADY---", n), ctx.localMetadata))));
+    ctx.sendCommand(encodeCommand("READY", concatBytes([n, seal(key, nonce("CurveZMQREADY---", n), ctx.localMetadata)])));
     this.#codec = new CurveCodec(key, "S", this.#nonce, this.#peerNonce as Uint8Array, this.#boxes);
     this.#state = "done";
     return true;

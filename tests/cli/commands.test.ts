@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { assertOneLineError, root, runCli, runtime, startCli, tsCommand } from "./helpers.ts";
 import type { CliProcess } from "./helpers.ts";
+import { echo } from "./fixtures/echo-contract.ts";
 
 const work = mkdtempSync(join(tmpdir(), "malamute-cli-"));
 let broker: CliProcess;
@@ -148,8 +149,9 @@ describe("malamute commands against a broker process", () => {
       assert.equal(typeof stats.counters.delivered, "number");
     });
 
-    it("an unreachable broker: one line that says what to do, exit 3, for every client command", async () => {
-      const dead = ["--endpoint", `tcp://127.0.0.1:${await closedPort()}`, "--connect-timeout", "300"];
+    it("an unreachable broker: one line with the cause that says what to do, exit 3, for every client command", async () => {
+      // The connect timeout is far above what the test may take: a refusal must end it at once.
+      const dead = ["--endpoint", `tcp://127.0.0.1:${await closedPort()}`, "--connect-timeout", "60000"];
       const results = await Promise.all([
         runCli(["send", ...dead, "--to", "a", "s"]),
         runCli(["recv", ...dead, "--mailbox", "a"]),
@@ -158,7 +160,7 @@ describe("malamute commands against a broker process", () => {
       ]);
       for (const result of results) {
         assert.equal(result.code, 3, result.stderr);
-        assert.match(assertOneLineError(result.stderr), /no broker answered at tcp:\/\/127\.0\.0\.1:\d+ within 300 ms; start one with `malamute broker`/);
+        assert.match(assertOneLineError(result.stderr), /cannot reach the broker at tcp:\/\/127\.0\.0\.1:\d+: connect ECONNREFUSED .*; nothing listens there: start one with `malamute broker`/);
       }
     });
   });
@@ -226,18 +228,56 @@ describe("malamute commands against a broker process", () => {
       assert.equal(raw.stdout, '"d"\n"e"\n');
     });
 
+    it("--contract accepts the .json document toJsonSchema() exports: validates, streams, carries bytes", async () => {
+      const schema = join(work, "cli-echo.schema.json");
+      writeFileSync(schema, JSON.stringify(echo.toJsonSchema(), null, 2));
+      const [bad, sum, words] = await Promise.all([
+        runCli(["call", ...e(), "cli-echo.say", '{"text": 5}', "--contract", schema]),
+        runCli(["call", ...e(), "cli-echo.sum", '{"data": {"$base64": "AQID"}}', "--contract", schema]),
+        runCli(["call", ...e(), "cli-echo.words", '{"text": "x y"}', "--contract", schema]),
+      ]);
+      assert.equal(bad.code, 2);
+      assert.match(assertOneLineError(bad.stderr), /invalid input at \/text/);
+      assert.equal(sum.code, 0, sum.stderr);
+      assert.equal(sum.stdout, "6\n");
+      assert.equal(words.code, 0, words.stderr);
+      assert.equal(words.stdout, '"x"\n"y"\n');
+    });
+
+    it("a method called the wrong way names the flag to use: --stream, or without it (exit 2)", async () => {
+      const [streamWithout, unaryWith, unaryWithContract] = await Promise.all([
+        runCli(["call", ...e(), "cli-echo.words", '{"text": "a b"}']),
+        runCli(["call", ...e(), "cli-echo.say", '{"text": "a"}', "--stream"]),
+        runCli(["call", ...e(), "cli-echo.say", '{"text": "a"}', "--stream", "--contract", contract]),
+      ]);
+      assert.equal(streamWithout.code, 2, streamWithout.stderr);
+      assert.match(assertOneLineError(streamWithout.stderr), /cli-echo\.words streams its results; call it with --stream/);
+      assert.equal(unaryWith.code, 2, unaryWith.stderr);
+      assert.match(assertOneLineError(unaryWith.stderr), /cli-echo\.say is a unary method; call it without --stream/);
+      assert.equal(unaryWithContract.code, 2, unaryWithContract.stderr);
+      assert.match(assertOneLineError(unaryWithContract.stderr), /cli-echo\.say is a unary method.*call it without --stream/);
+    });
+
     it("errors: remote failure exit 1, unknown method exit 2, no worker → deadline exit 1, each one line", async () => {
-      const [remote, unknown, nobody] = await Promise.all([
+      const [remote, unknown, nobody, slow] = await Promise.all([
         runCli(["call", ...e(), "cli-echo.fail"]),
         runCli(["call", ...e(), "cli-echo.nope", "{}", "--contract", contract]),
         runCli(["call", ...e(), "cli-nobody.run", "{}", "--deadline", "300"]),
+        runCli(["call", ...e(), "cli-echo.sleep", '{"ms": 5000}', "--deadline", "300"]),
       ]);
       assert.equal(remote.code, 1);
       assert.match(assertOneLineError(remote.stderr), /cli-echo\.fail: deliberate failure \[CLI_TEST_FAIL\]/);
       assert.equal(unknown.code, 2);
-      assert.match(assertOneLineError(unknown.stderr), /has no method "nope"; its methods are: say, blob, sum, words, fail/);
+      assert.match(assertOneLineError(unknown.stderr), /has no method "nope"; its methods are: say, blob, sum, words, fail, sleep/);
       assert.equal(nobody.code, 1);
-      assert.match(assertOneLineError(nobody.stderr), /--deadline 300 ms.*is a worker for "cli-nobody" running\?/);
+      assert.match(assertOneLineError(nobody.stderr), /--deadline 300 ms.*no worker for "cli-nobody" is registered with the broker/);
+      // A worker that runs but is slow is not told to start one (issue 20 item 8).
+      assert.equal(slow.code, 1);
+      const slowLine = assertOneLineError(slow.stderr);
+      // The client's timer or the worker's may fire first; either way the advice is to wait longer.
+      assert.match(slowLine, /^malamute: cli-echo\.sleep:? missed its deadline.* \(--deadline 300 ms\); (1 worker for "cli-echo" is registered but did not answer in time|a worker took the call but did not finish in time); raise --deadline$/);
+      assert.doesNotMatch(slowLine, /cli-echo\.sleep: cli-echo\.sleep/);
+      assert.doesNotMatch(slowLine, /running\?/);
     });
   });
 
@@ -297,7 +337,7 @@ describe("malamute broker startup", () => {
       assert.equal(good.code, 0, good.stderr);
       assert.equal(typeof JSON.parse(good.stdout).counters, "object");
       assert.equal(bad.code, 3);
-      assert.match(assertOneLineError(bad.stderr), /no broker answered .*; check that the broker runs there and accepts these --plain credentials/);
+      assert.match(assertOneLineError(bad.stderr), /refused the handshake.*; check the --plain credentials/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -347,17 +387,28 @@ describe("malamute broker startup", () => {
       writeFileSync(cfg, "server\n    timeout = soon\n");
       await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
       const busy = `tcp://127.0.0.1:${(holder.address() as { port: number }).port}`;
-      const [bad, missing, inUse] = await Promise.all([
+      const [bad, missing, inUse, unknownHost] = await Promise.all([
         runCli(["broker", "--config", cfg]),
         runCli(["broker", "--config", join(dir, "missing.cfg")]),
         runCli(["broker", "--bind", busy]),
+        runCli(["broker", "--bind", "tcp://no-such-host.invalid:9999"]),
       ]);
       assert.equal(bad.code, 2);
       assert.match(assertOneLineError(bad.stderr), /server\/timeout: "soon" is not a whole number; fix the config file/);
+      // Each hint follows from the actual cause (issue 20 item 8).
       assert.equal(missing.code, 2);
-      assert.match(assertOneLineError(missing.stderr), /cannot read config file/);
+      const missingLine = assertOneLineError(missing.stderr);
+      assert.match(missingLine, /cannot read config file.*ENOENT.*; check the --config path/);
+      assert.doesNotMatch(missingLine, /fix the config file/);
       assert.equal(inUse.code, 1);
-      assert.match(assertOneLineError(inUse.stderr), /cannot bind tcp:\/\/127\.0\.0\.1:\d+.*another --bind endpoint/);
+      assert.match(assertOneLineError(inUse.stderr), /cannot bind tcp:\/\/127\.0\.0\.1:\d+.*is another broker already listening there\?.*another --bind endpoint/);
+      assert.equal(unknownHost.code, 1);
+      const hostLine = assertOneLineError(unknownHost.stderr);
+      // Bun's listen error carries no system code ("Failed to listen at ..."): the hint stays generic there.
+      assert.match(hostLine, runtime === "bun"
+        ? /no-such-host\.invalid.*; check the --bind endpoint/
+        : /no-such-host\.invalid.*; the host name does not resolve/);
+      assert.doesNotMatch(hostLine, /another broker/);
     } finally {
       await new Promise<void>((resolve) => holder.close(() => resolve()));
       rmSync(dir, { recursive: true, force: true });

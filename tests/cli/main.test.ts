@@ -94,6 +94,15 @@ describe("malamute CLI: parsing, help, version", () => {
     }
   });
 
+  it("an invalid --pattern is refused before any connection, exit 2 (issue 20 item 9)", async () => {
+    for (const flag of ["--stream", "--service"]) {
+      const io = memoryIo();
+      // Port 9 (discard) has no broker: reaching the network would fail differently.
+      assert.equal(await main(["recv", flag, "x", "--pattern", "((", "--endpoint", "tcp://127.0.0.1:9"], io), 2);
+      assert.match(oneLine(io.err), /^malamute: invalid --pattern "\(\(": .*; see docs\/patterns\.md/);
+    }
+  });
+
   it("numbers are checked: --count must be a whole number ≥ 1", async () => {
     for (const value of ["x", "0", "-1", "1.5"]) {
       const io = memoryIo();

@@ -141,12 +141,16 @@ describe("MlmClient against the malamute broker over TCP", () => {
     assert.deepEqual(pushed, ["4"]);
   });
 
-  it("connect() to a port where nothing listens rejects with MLM_TIMEOUT", async () => {
+  it("connect() to a port where nothing listens rejects with MLM_UNREACHABLE at once, or MLM_TIMEOUT with waitForBroker", async () => {
     const probe = await startBroker({ endpoints: ["tcp://127.0.0.1:0"] });
     const dead = probe.endpoints[0]!;
     await probe.close();
     await assert.rejects(
       MlmClient.connect(dead, { timeout: 200 }),
+      (e: unknown) => e instanceof MlmError && e.code === "MLM_UNREACHABLE",
+    );
+    await assert.rejects(
+      MlmClient.connect(dead, { timeout: 200, waitForBroker: true }),
       (e: unknown) => e instanceof MlmError && e.code === "MLM_TIMEOUT",
     );
   });

@@ -77,6 +77,22 @@ describe("role commands", () => {
     await client.close();
   });
 
+  it("an invalid pattern is refused up front with MLM_BAD_ARGUMENT and never sent (issue 20 item 9)", async () => {
+    const { client, mine } = await connectFake(broker, { credit: false });
+    for (const attempt of [
+      () => client.setConsumer("weather", "(("),
+      () => client.setConsumer("weather", "[", { from: "new" }),
+      () => client.setWorker("echo", "a)"),
+    ]) {
+      const err = await attempt().then(() => undefined, (e: unknown) => e);
+      assert.ok(isMlm("MLM_BAD_ARGUMENT")(err), String(err));
+      assert.match((err as Error).message, /invalid pattern/);
+    }
+    const sent = broker.received.filter(mine).map((r) => r.message.type);
+    assert.ok(!sent.includes("STREAM_READ") && !sent.includes("SERVICE_OFFER"), sent.join(" "));
+    await client.close();
+  });
+
   it("a role command answered with ERROR 300 rejects with MlmError MLM_FAILED carrying status 300", async () => {
     broker.handle = (b, r) => {
       if (r.message.type !== "STREAM_READ") return "default";

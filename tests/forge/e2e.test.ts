@@ -51,6 +51,27 @@ describe(`Forge demo end to end (${runtimeName})`, () => {
     checkArtifacts(out);
   });
 
+  it("with http, the dashboard's API sees the four workers and the jobs while the broker stays up", { timeout: 120_000 }, async () => {
+    let dashboard = "";
+    let services: Array<{ name: string; workers: number; calls: number }> = [];
+    let page = "";
+    await runDemo({
+      image: sample, outDir: join(scratch, "with-http"), seed: 3, http: "127.0.0.1:0",
+      onBroker: (b) => (dashboard = b.dashboard ?? ""),
+      stay: async () => {
+        services = await (await fetch(`${dashboard}api/services`)).json() as typeof services;
+        page = await (await fetch(dashboard)).text();
+      },
+    });
+    assert.match(dashboard, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+    assert.match(page, /data-events=/);
+    const named = Object.fromEntries(services.map((s) => [s.name, s]));
+    for (const name of ["qwen3vl", "zimage", "kokoro", "sam3"]) {
+      assert.ok((named[name]?.workers ?? 0) >= 1, `${name} has a worker`);
+      assert.ok((named[name]?.calls ?? 0) >= 1, `${name} was called`);
+    }
+  });
+
   it("`npm start` equivalent: main.ts exits 0 and prints the time of each step", { timeout: 180_000 }, async () => {
     const out = join(scratch, "cli");
     const main = join(root, "examples/forge/main.ts");
@@ -66,6 +87,7 @@ describe(`Forge demo end to end (${runtimeName})`, () => {
     });
     assert.equal(code, 0, `exit code ${code}\n${stdout}\n${stderr}`);
     assert.match(stdout, /demo backends stand in/);
+    assert.match(stdout, /^dashboard http:\/\/127\.0\.0\.1:\d+\//m);
     for (const step of ["describe", "generate", "narrate", "track", "total"]) assert.match(stdout, new RegExp(`^${step}\\s+[0-9.]+ (ms|s)`, "m"));
     checkArtifacts(out);
   });

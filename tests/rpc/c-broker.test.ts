@@ -86,6 +86,16 @@ describe("rpc on a C-like broker", () => {
     assert.deepEqual(ran, [0, 3]);
   });
 
+  it("calls queued before any worker, delivered with a stale tracker, each get their own result (the call header carries the id)", async () => {
+    broker.staleTrackers = true;
+    const client = own(await connect(broker.endpoint, { job }, { transport: inproc }));
+    const calls = [1, 2, 3].map((n) => client.job.run({ n }, { timeout: 3000 }));
+    // The three SERVICE-SENDs wait in the broker's queue before a worker offers the service.
+    await broker.waitForNth("SERVICE_SEND", 3);
+    own(await serve(broker.endpoint, job, { run: async ({ n }) => ({ n }) }, { concurrency: 3, transport: inproc }));
+    assert.deepEqual(await Promise.all(calls), [{ n: 1 }, { n: 2 }, { n: 3 }]);
+  });
+
   it("calls beyond maxWaiting are answered RPC_RESOURCE_EXHAUSTED at once", async () => {
     const release = gate();
     const worker = own(await serve(broker.endpoint, job, {

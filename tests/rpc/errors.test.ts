@@ -172,13 +172,13 @@ describe("rpc errors", () => {
     const error = await rejection(client.qwen3vl.infer({ prompt: "bad" }));
     assert.ok(error instanceof RpcRemoteError);
     assert.equal(error.code, "RPC_VALIDATION");
-    assert.match(error.message, /invalid output at \/text/);
+    assert.match(error.message, /^qwen3vl\.infer: invalid output at \/text: /);
     assert.equal((error.details as { role: string }).role, "output");
     const streamError = await rejection((async () => {
       for await (const _ of client.qwen3vl.tokens({ prompt: "ok" })) { /* drain */ }
     })());
     assert.equal(streamError.code, "RPC_VALIDATION");
-    assert.match(streamError.message, /invalid chunk/);
+    assert.match(streamError.message, /^qwen3vl\.tokens: invalid chunk/);
     assert.deepEqual(await client.qwen3vl.infer({ prompt: "good" }), { text: "good", tokens: 1 });
     assert.equal(worker.stats().failed, 2);
   });

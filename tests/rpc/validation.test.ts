@@ -33,6 +33,13 @@ describe("rpc validation", () => {
     assert.match(error.message, /^qwen3vl\.infer: invalid input at \/prompt/);
   });
 
+  it("sends the message without the method name: the caller's RpcRemoteError adds it once", () => {
+    const error = validationError(() => assertValid(qwen3vl.methods.infer.input, { prompt: 42 }, "input", "qwen3vl.infer"));
+    const body = errorBody(error);
+    assert.match(body.message, /^invalid input at \/prompt: /);
+    assert.equal(new RpcRemoteError("qwen3vl", "infer", body).message, `qwen3vl.infer: ${body.message}`);
+  });
+
   it("gives the JSON path inside arrays and nested objects", () => {
     const schema = Type.Object({ batch: Type.Array(Type.Object({ steps: Type.Integer() })) });
     const error = validationError(() => assertValid(schema, { batch: [{ steps: 1 }, { steps: "2" }] }, "input"));

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { decode } from "../../src/proto/mod.ts";
 import { decodeEnvelope } from "../../src/rpc/envelope.ts";
-import { documentBlocks, DOC_PATH, examples } from "./wire-doc.ts";
+import { documentBlocks, documentSchemaExample, DOC_PATH, examples, schemaExample } from "./wire-doc.ts";
 
 /** Bytes of one generated block's frames, read back from the document's hex. */
 function framesOf(block: string): Uint8Array[] {
@@ -32,6 +32,10 @@ describe("docs/rpc-wire.md", () => {
       assert.equal(inDoc.get(name), body, "regenerate with: npx tsx tests/rpc/wire-doc.ts --write");
     });
   }
+
+  it("the JSON Schema export of section 6 is what contractJsonSchema() produces", () => {
+    assert.deepEqual(documentSchemaExample(doc), schemaExample());
+  });
 
   it("the hex in the document decodes as MLM messages whose content is a valid RPC envelope", () => {
     for (const [name, block] of inDoc) {

@@ -5,9 +5,15 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { HELLO_ANSWER } from "../../src/broker/extensions.ts";
+import { ConfirmStatus } from "../../src/broker/status.ts";
 import { encode, MESSAGE_SPECS } from "../../src/proto/mod.ts";
 import type { MlmMessage } from "../../src/proto/types.ts";
+import Type from "typebox";
+import { Bytes } from "../../src/rpc/bytes.ts";
 import { decodePayload, decodeValue } from "../../src/rpc/codec.ts";
+import { defineService } from "../../src/rpc/contract.ts";
+import { contractJsonSchema, type JsonSchemaDocument } from "../../src/rpc/json-schema.ts";
 import { cancelPattern, cancelSubject } from "../../src/rpc/cancel-subject.ts";
 import { CANCEL_STREAM, decodeHeader, envelopeFrames, hasPayload, payloadOffset } from "../../src/rpc/envelope.ts";
 
@@ -169,11 +175,57 @@ export function examples(): Map<string, string> {
     type: "STREAM_DELIVER", address: CANCEL_STREAM, sender: CALLER, subject: cancelSubject("qwen3vl", CALL_ID),
     content: envelopeFrames({ kind: "cancel", deadline: DEADLINE }),
   }));
+  // Session messages (section 1).
+  blocks.set("ping", render({ type: "CONNECTION_PING" }));
+  blocks.set("pong", render({ type: "CONNECTION_PONG" }));
+  blocks.set("ok", render({ type: "OK", code: 200, reason: "" }));
+  blocks.set("error-500", render({ type: "ERROR", code: 500, reason: "" }));
+  blocks.set("error-300", render({ type: "ERROR", code: 300, reason: "" }));
+  blocks.set("close", render({ type: "CONNECTION_CLOSE" }));
+  blocks.set("hello-answer", render({ type: "OK", code: 200, reason: HELLO_ANSWER }));
+  // The caller's side of cancellation, and what the broker tells a worker about its replies.
+  blocks.set("stream-write", render({ type: "STREAM_WRITE", stream: CANCEL_STREAM }));
+  blocks.set("cancel-publish", render({
+    type: "STREAM_SEND", subject: cancelSubject("qwen3vl", CALL_ID),
+    content: envelopeFrames({ kind: "cancel", deadline: DEADLINE }),
+  }));
+  blocks.set("cancel-send", render({
+    type: "MAILBOX_SEND", address: WORKER, subject: "cancel", tracker: CALL_ID, timeout: TIMEOUT,
+    content: envelopeFrames({ kind: "cancel" }),
+  }));
+  blocks.set("reply-expired", render({ type: "CONFIRM", tracker: CALL_ID, code: ConfirmStatus.EXPIRED, reason: "expired" }));
+  blocks.set("call-no-deadline", render({
+    type: "SERVICE_SEND", address: "qwen3vl", subject: "infer", tracker: CALL_ID, timeout: 0,
+    content: envelopeFrames({ kind: "call", timeout: 0, deadline: 0 }, { prompt: "Describe" }),
+  }, "input payload"));
+  blocks.set("call-with-id", render({
+    type: "SERVICE_SEND", address: "qwen3vl", subject: "infer", tracker: CALL_ID, timeout: TIMEOUT,
+    content: envelopeFrames({ kind: "call", timeout: TIMEOUT, deadline: DEADLINE, id: CALL_ID }, { prompt: "Describe" }),
+  }, "input payload"));
   return blocks;
 }
 
+/** The contract export shown in section 6 (checked, not generated: the page shows it laid out by hand). */
+export function schemaExample(): JsonSchemaDocument {
+  return contractJsonSchema(defineService("zimage", {
+    render: {
+      input: Type.Object({ prompt: Type.String(), steps: Type.Integer({ minimum: 1, maximum: 100 }) }),
+      output: Type.Object({ png: Bytes({ minBytes: 1 }), seed: Type.Number() }),
+      timeout: 60_000,
+    },
+  }));
+}
+
+/** The JSON block of section 6, parsed. */
+export function documentSchemaExample(doc: string): unknown {
+  const section = doc.slice(doc.indexOf("## 6. "));
+  const m = /```json\n([\s\S]*?)\n```/.exec(section);
+  if (m === null) throw new Error("no JSON block in section 6");
+  return JSON.parse(m[1] as string);
+}
+
 // A generated block: the marker line, a text fence, the body, and the closing fence line.
-const BLOCK = /(<!-- wire:([a-z-]+) -->\n```text\n)([\s\S]*?)^(```)$/gm;
+const BLOCK = /(<!-- wire:([a-z0-9-]+) -->\n```text\n)([\s\S]*?)^(```)$/gm;
 
 /** The document's generated blocks, by name. */
 export function documentBlocks(doc: string): Map<string, string> {

@@ -4,7 +4,7 @@ import { TransportError } from "../../src/transport/errors.ts";
 import { inproc } from "../../src/transport/inproc.ts";
 import type { Frames, Transport } from "../../src/transport/types.ts";
 import { zmtp } from "../../src/transport/zmtp.ts";
-import { dec, enc, next, until, zeromqSkip } from "./helpers.ts";
+import { dec, enc, next, until, zeromqSkip, zmtpVariants } from "./helpers.ts";
 
 /**
  * The Transport contract, checked against every implementation: inproc (reference), zmtp
@@ -32,6 +32,12 @@ const tcp = () => "tcp://127.0.0.1:0";
 const cases: Case[] = [
   { name: "inproc", router: () => inproc, dealer: () => inproc, endpoint: () => `inproc://contract-${names++}`, skip: false },
   { name: "zmtp", router: () => zmtp, dealer: () => zmtp, endpoint: tcp, skip: false },
+  // Bun and Deno only: the runtime's own sockets under zmtp, both ends and against node:net.
+  ...zmtpVariants.filter((v) => v.socketApi === "native").flatMap(({ label, zmtp: native }) => [
+    { name: `zmtp, ${label}`, router: () => native, dealer: () => native, endpoint: tcp, skip: false as const },
+    { name: `zmtp dealer on node:net → zmtp router, ${label}`, router: () => native, dealer: () => zmtp, endpoint: tcp, skip: false as const },
+    { name: `zmtp dealer, ${label} → zmtp router on node:net`, router: () => zmtp, dealer: () => native, endpoint: tcp, skip: false as const },
+  ]),
   { name: "zeromq", router: () => zeromq as Transport, dealer: () => zeromq as Transport, endpoint: tcp, skip: zeromqTransportSkip },
   { name: "zmtp dealer → zeromq router", router: () => zeromq as Transport, dealer: () => zmtp, endpoint: tcp, skip: zeromqTransportSkip },
   { name: "zeromq dealer → zmtp router", router: () => zmtp, dealer: () => zeromq as Transport, endpoint: tcp, skip: zeromqTransportSkip },

@@ -1,4 +1,7 @@
 /** Test helpers shared by the transport tests (not a test file itself). */
+import { NATIVE_SOCKETS } from "../../src/transport/socket-api.ts";
+import type { Transport } from "../../src/transport/types.ts";
+import { zmtpWith } from "../../src/transport/zmtp.ts";
 
 export const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 export const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
@@ -57,3 +60,19 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
+
+/**
+ * The `zmtp` transport on each socket API this runtime has: node:net everywhere, plus the
+ * runtime's own (Bun.listen/connect, Deno.listen/connect) on Bun and Deno. Node has no native
+ * socket API, so there the native variant does not exist (it is not skipped: its label says
+ * where it runs). Suites loop over these so every TCP test runs on each binding.
+ */
+export const zmtpVariants: { label: string; socketApi: "node" | "native"; zmtp: Transport }[] = [
+  { label: "node:net sockets", socketApi: "node", zmtp: zmtpWith("node") },
+  ...(NATIVE_SOCKETS === undefined ? [] : [{
+    label: `native ${NATIVE_SOCKETS.name === "bun" ? "Bun.listen/connect" : "Deno.listen/connect"} sockets (Bun/Deno only)`,
+    socketApi: "native" as const,
+    zmtp: zmtpWith("native"),
+  }]),
+];
+

@@ -100,7 +100,10 @@ export async function echoRouter(options: TcpRouterOptions = {}): Promise<{
   const router = new TcpRouter(options);
   router.on("message", (id, frames) => router.send(id, frames));
   const endpoint = await router.bind("tcp://127.0.0.1:0");
-  const healthy = zmtp.dealer(options.plain ? { plain: { username: "good", password: "pw" } } : {});
+  const healthy = zmtp.dealer({
+    ...(options.plain ? { plain: { username: "good", password: "pw" } } : {}),
+    ...(options.socketApi ? { socketApi: options.socketApi } : {}),
+  });
   const up = Promise.all([next(healthy, "connect"), next(router, "connect")]);
   healthy.connect(endpoint);
   await up;

@@ -3,10 +3,9 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createServer, type Socket } from "node:net";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import type { Frames } from "../../src/transport/types.ts";
-import { zmtp } from "../../src/transport/zmtp.ts";
+import type { DealerSocket, Frames, Transport } from "../../src/transport/types.ts";
 import { encodeCommand, encodeGreeting, encodeMetadata } from "../../src/zmtp/mod.ts";
-import { bytesEqual, childZeromqSkip, dec, enc, next, until } from "./helpers.ts";
+import { bytesEqual, childZeromqSkip, dec, enc, next, until, zmtpVariants } from "./helpers.ts";
 
 const fixture = fileURLToPath(new URL("../fixtures/zmtp-echo-router.ts", import.meta.url));
 const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
@@ -42,14 +41,14 @@ async function kill(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-async function roundTrip(dealer: ReturnType<typeof zmtp.dealer>, text: string): Promise<void> {
+async function roundTrip(dealer: DealerSocket, text: string): Promise<void> {
   const got = next<[Frames]>(dealer, "message");
   dealer.send([enc(text)]);
   const [frames] = await got;
   assert.equal(dec(frames[0] as Uint8Array), text);
 }
 
-async function restartScenario(impl: "zmtp" | "zeromq"): Promise<void> {
+async function restartScenario(impl: "zmtp" | "zeromq", zmtp: Transport): Promise<void> {
   let peer = await startPeer(impl, impl === "zeromq" ? "tcp://127.0.0.1:*" : "tcp://127.0.0.1:0");
   const dealer = zmtp.dealer({ reconnectInterval: 20 });
   const events: string[] = [];
@@ -103,69 +102,71 @@ function silentZmtpServer(): Promise<{ endpoint: string; connections: () => numb
   });
 }
 
-describe("zmtp transport reconnection", () => {
-  it("DEALER reconnects to a ROUTER re-bound on the same port, flushes its queue, and gets a new routing id", async () => {
-    const r1 = zmtp.router();
-    const endpoint = await r1.bind("tcp://127.0.0.1:0");
-    const dealer = zmtp.dealer({ reconnectInterval: 10 });
-    const firstConnect = next<[Uint8Array]>(r1, "connect");
-    const dealerUp = next(dealer, "connect");
-    dealer.connect(endpoint);
-    const [id1] = await firstConnect;
-    await dealerUp;
-    const down = next(dealer, "disconnect");
-    await r1.close();
-    await down;
-    assert.equal(dealer.connected, false);
-    dealer.send([enc("sent while disconnected")]);
-    const r2 = zmtp.router();
-    const got = next<[Uint8Array, Frames]>(r2, "message");
-    await r2.bind(endpoint);
-    const [id2, frames] = await got;
-    assert.equal(dec(frames[0] as Uint8Array), "sent while disconnected");
-    assert.equal(bytesEqual(id1, id2), false, "an anonymous peer gets a new routing id per connection");
-    await dealer.close();
-    await r2.close();
-  });
+for (const { label, zmtp } of zmtpVariants) {
+  describe(`zmtp transport reconnection, ${label}`, () => {
+    it("DEALER reconnects to a ROUTER re-bound on the same port, flushes its queue, and gets a new routing id", async () => {
+      const r1 = zmtp.router();
+      const endpoint = await r1.bind("tcp://127.0.0.1:0");
+      const dealer = zmtp.dealer({ reconnectInterval: 10 });
+      const firstConnect = next<[Uint8Array]>(r1, "connect");
+      const dealerUp = next(dealer, "connect");
+      dealer.connect(endpoint);
+      const [id1] = await firstConnect;
+      await dealerUp;
+      const down = next(dealer, "disconnect");
+      await r1.close();
+      await down;
+      assert.equal(dealer.connected, false);
+      dealer.send([enc("sent while disconnected")]);
+      const r2 = zmtp.router();
+      const got = next<[Uint8Array, Frames]>(r2, "message");
+      await r2.bind(endpoint);
+      const [id2, frames] = await got;
+      assert.equal(dec(frames[0] as Uint8Array), "sent while disconnected");
+      assert.equal(bytesEqual(id1, id2), false, "an anonymous peer gets a new routing id per connection");
+      await dealer.close();
+      await r2.close();
+    });
 
-  it("DEALER keeps retrying while nothing listens, then connects when a ROUTER appears", async () => {
-    const probe = zmtp.router();
-    const endpoint = await probe.bind("tcp://127.0.0.1:0");
-    await probe.close(); // the port is now free and refuses connections
-    const dealer = zmtp.dealer({ reconnectInterval: 5, reconnectIntervalMax: 40 });
-    dealer.connect(endpoint);
-    dealer.send([enc("hello late router")]);
-    await new Promise((r) => setTimeout(r, 100)); // several refused attempts
-    const router = zmtp.router();
-    const got = next<[Uint8Array, Frames]>(router, "message");
-    await router.bind(endpoint);
-    const [, frames] = await got;
-    assert.equal(dec(frames[0] as Uint8Array), "hello late router");
-    await dealer.close();
-    await router.close();
-  });
+    it("DEALER keeps retrying while nothing listens, then connects when a ROUTER appears", async () => {
+      const probe = zmtp.router();
+      const endpoint = await probe.bind("tcp://127.0.0.1:0");
+      await probe.close(); // the port is now free and refuses connections
+      const dealer = zmtp.dealer({ reconnectInterval: 5, reconnectIntervalMax: 40 });
+      dealer.connect(endpoint);
+      dealer.send([enc("hello late router")]);
+      await new Promise((r) => setTimeout(r, 100)); // several refused attempts
+      const router = zmtp.router();
+      const got = next<[Uint8Array, Frames]>(router, "message");
+      await router.bind(endpoint);
+      const [, frames] = await got;
+      assert.equal(dec(frames[0] as Uint8Array), "hello late router");
+      await dealer.close();
+      await router.close();
+    });
 
-  it("heartbeat timeout against a silent peer drops the connection and the DEALER reconnects", async () => {
-    const server = await silentZmtpServer();
-    const dealer = zmtp.dealer({ heartbeat: { interval: 20, timeout: 60 }, reconnectInterval: 10 });
-    const reasons: string[] = [];
-    dealer.on("disconnect", (_ep, reason) => reasons.push(reason));
-    dealer.connect(server.endpoint);
-    await until(() => server.connections() >= 2, 10_000, "a reconnection");
-    assert.match(reasons[0] ?? "", /PING|heartbeat|traffic/i);
-    await dealer.close();
-    await server.close();
-  });
+    it("heartbeat timeout against a silent peer drops the connection and the DEALER reconnects", async () => {
+      const server = await silentZmtpServer();
+      const dealer = zmtp.dealer({ heartbeat: { interval: 20, timeout: 60 }, reconnectInterval: 10 });
+      const reasons: string[] = [];
+      dealer.on("disconnect", (_ep, reason) => reasons.push(reason));
+      dealer.connect(server.endpoint);
+      await until(() => server.connections() >= 2, 10_000, "a reconnection");
+      assert.match(reasons[0] ?? "", /PING|heartbeat|traffic/i);
+      await dealer.close();
+      await server.close();
+    });
 
-  it("reconnects after the peer process (our ROUTER) is killed and restarted on the same port", async () => {
-    await restartScenario("zmtp");
-  });
+    it("reconnects after the peer process (our ROUTER) is killed and restarted on the same port", async () => {
+      await restartScenario("zmtp", zmtp);
+    });
 
-  it(
-    "reconnects after the peer process (libzmq ROUTER) is killed and restarted on the same port",
-    { skip: childZeromqSkip },
-    async () => {
-      await restartScenario("zeromq");
-    },
-  );
-});
+    it(
+      "reconnects after the peer process (libzmq ROUTER) is killed and restarted on the same port",
+      { skip: childZeromqSkip },
+      async () => {
+        await restartScenario("zeromq", zmtp);
+      },
+    );
+  });
+}

@@ -1,11 +1,12 @@
 import { loadBrokerConfig } from "../../broker/config-file.ts";
 import { BrokerError } from "../../broker/errors.ts";
-import { startBroker } from "../../broker/server.ts";
 import type { Broker, BrokerLogEntry, BrokerOptions } from "../../broker/server.ts";
+import { startBroker } from "../../http/start.ts";
 import type { BrokerLimits } from "../../broker/types.ts";
 import { LIMIT_FLAGS } from "../commands/broker.ts";
 import type { BrokerFlags } from "../commands/broker.ts";
 import type { CommandContext } from "../context.ts";
+import { DNS_CODES, systemCode } from "../cause.ts";
 import { CliError, ExitCode } from "../errors.ts";
 import type { StopSignal } from "../io.ts";
 import { createLogger } from "../log.ts";
@@ -47,6 +48,11 @@ export async function runBroker(flags: BrokerFlags, context: CommandContext): Pr
     if (flags.config !== undefined) options.config = flags.config;
     if (flags.bind !== undefined) options.endpoints = flags.bind;
     if (flags.timeout !== undefined) options.timeout = flags.timeout;
+    if (flags.http !== undefined) {
+      // Credentials stay in the config file (mlm_server/http), not on a command line others can read.
+      const auth = flags.config !== undefined ? (await loadConfig(flags.config)).http?.auth : undefined;
+      options.http = { listen: flags.http, ...(auth ? { auth } : {}) };
+    }
     if (flags.dataDir !== undefined) options.storage = { ...(await fileStorage(flags.config)), dir: flags.dataDir };
     if (flags.fsync !== undefined) {
       if (!options.storage && !(flags.config !== undefined && (await loadConfig(flags.config)).storage)) {
@@ -68,6 +74,7 @@ export async function runBroker(flags: BrokerFlags, context: CommandContext): Pr
     log.info("broker started", {
       version: VERSION, endpoints: [...broker.endpoints], transport: flags.transport, pid: process.pid,
       ...(storage ? { dataDir: storage.dir, fsync: storage.fsync } : {}),
+      ...(broker.http ? { http: broker.http } : {}),
     });
 
     const signal = await stop.first;
@@ -108,20 +115,21 @@ function limitsFrom(flags: BrokerFlags): Partial<BrokerLimits> {
 
 function startFailure(error: unknown): unknown {
   if (!(error instanceof BrokerError)) return error;
+  const code = systemCode(error);
   if (error.code === "BROKER_CONFIG") {
-    return new CliError("CLI_CONFIG", error.message, {
-      hint: "fix the config file (ZPL: `key = value`, nested by 4-space indents), or use --bind and friends",
-      exitCode: ExitCode.usage,
-      cause: error,
-    });
+    // A file that cannot be read is not a file to fix.
+    const hint = code === undefined
+      ? "fix the config file (ZPL: `key = value`, nested by 4-space indents), or use --bind and friends"
+      : code === "ENOENT" || code === "ENOTDIR" ? "check the --config path"
+      : code === "EACCES" || code === "EPERM" ? "make the config file readable by this user"
+      : code === "EISDIR" ? "--config takes a file, not a folder"
+      : "check the --config path";
+    return new CliError("CLI_CONFIG", error.message, { hint, exitCode: ExitCode.usage, cause: error });
   }
   if (error.code === "BROKER_BIND") {
     // The transport's message already names the endpoint; the broker's adds it again.
     const message = error.cause instanceof Error && error.cause.message.includes("bind") ? error.cause.message : error.message;
-    return new CliError("CLI_BIND", message, {
-      hint: "is another broker already listening there? choose another --bind endpoint",
-      cause: error,
-    });
+    return new CliError("CLI_BIND", message, { hint: bindHint(code), cause: error });
   }
   if (error.code === "BROKER_STORAGE") {
     return new CliError("CLI_STORAGE", error.message, {
@@ -130,6 +138,14 @@ function startFailure(error: unknown): unknown {
     });
   }
   return error;
+}
+
+function bindHint(code: string | undefined): string {
+  if (code === "EADDRINUSE") return "is another broker already listening there? choose another --bind endpoint";
+  if (code !== undefined && DNS_CODES.has(code)) return "the host name does not resolve; bind an IP address (tcp://0.0.0.0:9999 for every interface) or a known host name";
+  if (code === "EADDRNOTAVAIL") return "that address is not one of this machine's; bind tcp://0.0.0.0:PORT or a local address";
+  if (code === "EACCES" || code === "EPERM") return "ports below 1024 need privileges; choose a higher port";
+  return "check the --bind endpoint (tcp://HOST:PORT, ipc://PATH or inproc://NAME)";
 }
 
 /** The first stop signal, and a second one that means "stop waiting". */

@@ -1,12 +1,13 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import Type from "typebox";
 import { connect } from "../../rpc/client.ts";
 import type { RpcClient, RpcClientOptions } from "../../rpc/client.ts";
 import { defineService, isStreamMethod } from "../../rpc/contract.ts";
+import { contractFromJsonSchema } from "../../rpc/json-schema-contract.ts";
 import type { ServiceContract } from "../../rpc/contract.ts";
-import { RpcCancelledError, RpcDeadlineError, RpcRemoteError, RpcValidationError } from "../../rpc/errors.ts";
+import { RpcCancelledError, RpcDeadlineError, RpcErrorCode, RpcProtocolError, RpcRemoteError, RpcValidationError } from "../../rpc/errors.ts";
 import { splitTarget } from "../commands/call.ts";
 import type { CallFlags } from "../commands/call.ts";
 import { connectFailure, replyAddress } from "../connect.ts";
@@ -36,6 +37,12 @@ export async function runCall(target: string, inputArg: string | undefined, flag
   if (schema === undefined) {
     throw new CliError("CLI_CONTRACT", `the contract of ${service} has no method "${method}"`, {
       hint: `its methods are: ${Object.keys(contract.methods).join(", ") || "(none)"}`,
+      exitCode: ExitCode.usage,
+    });
+  }
+  if (flags.stream === true && !isStreamMethod(schema)) {
+    throw new CliError("CLI_USAGE", `${service}.${method} is a unary method (says --contract)`, {
+      hint: "call it without --stream",
       exitCode: ExitCode.usage,
     });
   }
@@ -77,7 +84,7 @@ export async function runCall(target: string, inputArg: string | undefined, flag
     }
     return ExitCode.ok;
   } catch (error) {
-    throw callFailure(error, service, flags);
+    throw await callFailure(error, `${service}.${method}`, flags);
   } finally {
     progress.clear();
     disposeSignals();
@@ -106,6 +113,7 @@ function rawContract(service: string, method: string, stream: boolean): ServiceC
  * an exported object such as `export const contracts = { a, b }`).
  */
 async function loadContract(path: string, service: string): Promise<ServiceContract> {
+  if (/\.json$/i.test(path)) return loadJsonContract(path, service);
   let module: Record<string, unknown>;
   try {
     module = await import(pathToFileURL(resolve(path)).href) as Record<string, unknown>;
@@ -131,6 +139,26 @@ async function loadContract(path: string, service: string): Promise<ServiceContr
     const names = [...new Set(found.map((c) => c.name))];
     throw new CliError("CLI_CONTRACT", `${path} exports no contract for service "${service}"`, {
       hint: names.length > 0 ? `it has: ${names.join(", ")}` : "export the value returned by defineService()",
+      exitCode: ExitCode.usage,
+    });
+  }
+  return contract;
+}
+
+/** A contract from the JSON Schema document `contract.toJsonSchema()` exports: no TypeScript loader needed. */
+async function loadJsonContract(path: string, service: string): Promise<ServiceContract> {
+  let contract: ServiceContract;
+  try {
+    contract = contractFromJsonSchema(JSON.parse(await readFile(path, "utf8")));
+  } catch (error) {
+    throw new CliError("CLI_CONTRACT", `cannot load contract document ${path}: ${(error as Error).message}`, {
+      hint: "write it with JSON.stringify(contract.toJsonSchema()) (or contractJsonSchema(contract))",
+      exitCode: ExitCode.usage,
+      cause: error,
+    });
+  }
+  if (contract.name !== service) {
+    throw new CliError("CLI_CONTRACT", `${path} is the contract of service "${contract.name}", not "${service}"`, {
       exitCode: ExitCode.usage,
     });
   }
@@ -180,7 +208,18 @@ function progressReporter(label: string, quiet: boolean, io: CliIo): { report(va
   };
 }
 
-function callFailure(error: unknown, service: string, flags: CallFlags): unknown {
+async function callFailure(error: unknown, target: string, flags: CallFlags): Promise<unknown> {
+  const service = splitTarget(target).service;
+  const worker = error instanceof RpcProtocolError ? (error.details as { worker?: string } | undefined)?.worker : undefined;
+  if (worker !== undefined) {
+    // The reply's kind says how the worker serves the method: name the flag that matches it.
+    const streams = worker === "stream";
+    return new CliError("CLI_USAGE", `${target} ${streams ? "streams its results" : "is a unary method"}`, {
+      hint: streams ? "call it with --stream (or give --contract)" : "call it without --stream",
+      exitCode: ExitCode.usage,
+      cause: error,
+    });
+  }
   if (error instanceof RpcValidationError) {
     return new CliError("CLI_RPC", error.message, {
       hint: "fix the input to match the contract (see its schema)",
@@ -192,8 +231,16 @@ function callFailure(error: unknown, service: string, flags: CallFlags): unknown
     return new CliError("CLI_CANCELLED", "call cancelled", { exitCode: 130, cause: error });
   }
   if (error instanceof RpcDeadlineError) {
+    // Whether anyone serves the method decides the advice: start a worker, or wait longer.
+    const { workersOf } = await import("./stat.ts");
     return new CliError("CLI_TIMEOUT", `${error.message} (--deadline ${flags.deadline} ms)`, {
-      hint: `is a worker for "${service}" running? check with \`malamute stat\`, or raise --deadline`,
+      hint: deadlineHint(service, await workersOf(flags, service)),
+      cause: error,
+    });
+  }
+  if (error instanceof RpcRemoteError && error.code === RpcErrorCode.DEADLINE_EXCEEDED) {
+    return new CliError("CLI_TIMEOUT", `${error.message} (--deadline ${flags.deadline} ms)`, {
+      hint: "a worker took the call but did not finish in time; raise --deadline",
       cause: error,
     });
   }
@@ -201,4 +248,19 @@ function callFailure(error: unknown, service: string, flags: CallFlags): unknown
     return new CliError("CLI_RPC", `${error.message} [${error.code}]`, { cause: error });
   }
   return error;
+}
+
+/**
+ * The advice for a call that missed its deadline, from how many workers offer the service
+ * (`undefined` when the broker cannot say).
+ *
+ * @example
+ * ```ts
+ * deadlineHint("imgsvc", 0); // 'no worker for "imgsvc" is registered with the broker: start one…'
+ * ```
+ */
+export function deadlineHint(service: string, workers: number | undefined): string {
+  if (workers === undefined) return `is a worker for "${service}" running, and is it slower than --deadline? check with \`malamute stat\``;
+  if (workers === 0) return `no worker for "${service}" is registered with the broker: start one (see \`malamute stat\`)`;
+  return `${workers} worker${workers === 1 ? "" : "s"} for "${service}" ${workers === 1 ? "is" : "are"} registered but did not answer in time; raise --deadline`;
 }

@@ -1,9 +1,11 @@
 import { ADMIN_SERVICE } from "../../broker/status.ts";
 import type { BrokerStats } from "../../broker/types.ts";
 import type { MlmClient } from "../../client/client.ts";
+import type { BrokerFeatures } from "../../client/features.ts";
 import type { Confirmation, Delivery } from "../../client/types.ts";
 import type { StorageStats } from "../../storage/types.ts";
 import type { StatFlags } from "../commands/stat.ts";
+import type { ClientFlags } from "../options.ts";
 import { connectClient, replyAddress } from "../connect.ts";
 import type { CommandContext } from "../context.ts";
 import { CliError, ExitCode } from "../errors.ts";
@@ -30,11 +32,19 @@ export async function runStat(flags: StatFlags, context: CommandContext): Promis
   return ExitCode.ok;
 }
 
-async function askStats(client: MlmClient, waitMs: number): Promise<unknown> {
+/**
+ * Asks the broker's admin service for STATS and waits up to `waitMs` for the answer.
+ *
+ * @example
+ * ```ts
+ * const stats = await askStats(client, 1000) as BrokerStats;
+ * ```
+ */
+export async function askStats(client: MlmClient, waitMs: number): Promise<unknown> {
   const tracker = replyAddress("stats");
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(new CliError("CLI_TIMEOUT", `the broker did not answer STATS within ${waitMs} ms`, {
-    hint: "a C malamute broker has no admin service; this needs the TypeScript broker (`malamute broker`)",
+    hint: statsTimeoutHint(client.brokerFeatures),
   })), waitMs);
   const onConfirm = (confirmation: Confirmation) => {
     if (confirmation.tracker === tracker && confirmation.code >= 300) {
@@ -62,6 +72,21 @@ async function askStats(client: MlmClient, waitMs: number): Promise<unknown> {
     clearTimeout(timer);
     client.off("confirm", onConfirm);
   }
+}
+
+/**
+ * Why STATS may have gone unanswered, from what the broker said of itself in answer to HELLO:
+ * only a classic (C) broker lacks the admin service; ours was merely slower than --wait.
+ *
+ * @example
+ * ```ts
+ * statsTimeoutHint(client.brokerFeatures); // "the broker has an admin service but answered later than --wait: raise --wait"
+ * ```
+ */
+export function statsTimeoutHint(features: BrokerFeatures): string {
+  return features.extended
+    ? "the broker has an admin service but answered later than --wait: raise --wait"
+    : "this broker speaks classic MLM (a C malamute broker?), which has no admin service; this needs the TypeScript broker (`malamute broker`)";
 }
 
 /**
@@ -151,4 +176,28 @@ function section(title: string, headers: string[], rows: Array<Array<string | nu
 
 function indent(text: string): string {
   return text.split("\n").map((line) => `  ${line}`).join("\n");
+}
+
+/**
+ * How many workers offer `service`, asked of the broker's admin service over a fresh connection
+ * with short waits; `undefined` when the broker cannot tell (no admin service, no answer).
+ *
+ * @example
+ * ```ts
+ * const workers = await workersOf(flags, "imgsvc"); // 0: nobody offers it; 2: it is served
+ * ```
+ */
+export async function workersOf(flags: ClientFlags, service: string, waitMs = 1000): Promise<number | undefined> {
+  try {
+    const client = await connectClient({ ...flags, connectTimeout: Math.min(flags.connectTimeout, waitMs) }, { address: replyAddress("stat") });
+    try {
+      const stats = await askStats(client, waitMs) as Partial<BrokerStats>;
+      if (!Array.isArray(stats.services)) return undefined;
+      return stats.services.find((s) => s.name === service)?.workers ?? 0;
+    } finally {
+      await client.close();
+    }
+  } catch {
+    return undefined;
+  }
 }

@@ -28,7 +28,7 @@ export function callCommand(context: CommandContext): Command {
       .description("call an RPC method and print its result")
       .argument("<service.method>", "the service and the method, joined by the last dot")
       .argument("[input]", "the input as JSON, @file.json, or - for stdin (default: {})")
-      .addOption(new Option("--contract <module>", "module exporting the service's contract: validates and types the input"))
+      .addOption(new Option("--contract <file>", "module exporting the service's contract, or the .json document contract.toJsonSchema() writes (no TypeScript loader needed): validates and types the input"))
       .addOption(new Option("--deadline <ms>", "give up after this long").default(30000).argParser(integer({ min: 1 })))
       .addOption(new Option("-o, --out <dir>", "folder for binary fields of the result").default("."))
       .addOption(new Option("--json", "print the result as one line of JSON"))

@@ -65,6 +65,14 @@ Examples:
           exitCode: ExitCode.usage,
         });
       }
+      const pattern = (await import("../../proto/pattern.ts")).compilePattern(flags.pattern);
+      if (!pattern.valid) {
+        // A C broker would accept it and never deliver: refuse it before connecting.
+        throw new CliError("CLI_USAGE", `invalid --pattern ${JSON.stringify(flags.pattern)}: ${pattern.error}`, {
+          hint: "see docs/patterns.md for the pattern syntax",
+          exitCode: ExitCode.usage,
+        });
+      }
       context.exitCode = await (await import("../actions/recv.ts")).runRecv(flags, context);
     });
 }

@@ -1,23 +1,13 @@
-import type { TSchema } from "typebox";
 import { issuesOf } from "../../../rpc/validate.ts";
 import { KokoroOutput } from "../../contracts/kokoro.ts";
 import { Qwen3VlOutput } from "../../contracts/qwen3vl.ts";
 import { Sam3Chunk } from "../../contracts/sam3.ts";
 import { ZImageOutput } from "../../contracts/zimage.ts";
-import { ForgeCode, ForgeError } from "../../errors.ts";
+import { expect } from "./check.ts";
+import { pushStream } from "./stream.ts";
 import type { BackendContext, KokoroBackend, Qwen3VlBackend, Sam3Backend, ZImageBackend } from "../types.ts";
 import { ScriptHost, type ScriptHostOptions } from "./host.ts";
 import { Progress } from "../../contracts/common.ts";
-
-/** Checks what a script returned against the contract, so a buggy script fails as `FORGE_BAD_RESPONSE`, not later. */
-function expect<T>(schema: TSchema, value: unknown, what: string): T {
-  const issues = issuesOf(schema, value);
-  if (issues.length > 0) {
-    const first = issues[0]!;
-    throw new ForgeError(ForgeCode.BadResponse, `script returned an invalid ${what}: ${first.path || "(root)"} ${first.message}`, { details: { issues } });
-  }
-  return value as T;
-}
 
 function progressHandler(ctx: BackendContext): ((value: unknown) => void) | undefined {
   const report = ctx.progress;
@@ -114,43 +104,16 @@ export function scriptSam3(target: ScriptHost | ScriptHostOptions): Sam3Backend 
   return {
     name: label(target),
     async *segment(input, ctx) {
-      const chunks: Sam3Chunk[] = [];
-      let wake: (() => void) | undefined;
-      let failure: unknown;
-      let done = false;
-      // Linked to the caller's signal, and aborted when the consumer stops iterating early.
-      const stop = new AbortController();
-      const onAbort = () => stop.abort(ctx.signal.reason);
-      if (ctx.signal.aborted) onAbort();
-      else ctx.signal.addEventListener("abort", onAbort, { once: true });
-      const callCtx: { signal: AbortSignal; deadline?: number } = { signal: stop.signal };
-      if (ctx.deadline !== undefined) callCtx.deadline = ctx.deadline;
-      const finished = host.call("sam3.segment", input, callCtx, {
-        onChunk: (value) => {
-          try {
-            chunks.push(expect<Sam3Chunk>(Sam3Chunk, value, "sam3.segment chunk"));
-          } catch (err) {
-            failure ??= err;
-          }
-          wake?.();
-        },
-      }).then(
-        () => { done = true; wake?.(); },
-        (err: unknown) => { failure ??= err; done = true; wake?.(); },
-      );
-      try {
-        for (;;) {
-          while (chunks.length > 0) yield chunks.shift()!;
-          if (failure !== undefined) throw failure;
-          if (done) break;
-          await new Promise<void>((resolve) => (wake = resolve));
-          wake = undefined;
-        }
-      } finally {
-        ctx.signal.removeEventListener("abort", onAbort);
-        if (!done) stop.abort();
-        await finished;
-      }
+      yield* pushStream<Sam3Chunk>(ctx, (push, fail, callCtx) =>
+        host.call("sam3.segment", input, callCtx, {
+          onChunk: (value) => {
+            try {
+              push(expect<Sam3Chunk>(Sam3Chunk, value, "sam3.segment chunk"));
+            } catch (err) {
+              fail(err);
+            }
+          },
+        }));
     },
     close: () => host.close(),
   };
