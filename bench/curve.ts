@@ -1,23 +1,30 @@
 /**
  * CURVE versus NULL over our TCP transport, in the same run: one-way DEALER→ROUTER
- * throughput of 32 B and 64 KiB messages. Rounds alternate NULL and CURVE so that machine
+ * throughput of 32 B and 64 KiB messages, CURVE with libsodium's MESSAGE boxes (the default
+ * once loaded) and with noble's (pinned by `preferCurveBoxes`). Rounds alternate NULL and CURVE so that machine
  * noise hits both alike; medians with min–max of the rounds are reported.
  *
  * Run: npx tsx bench/curve.ts [rounds] | npx bun bench/curve.ts | npx deno run -A bench/curve.ts
  */
 import type { DealerOptions, RouterOptions } from "../src/transport/types.ts";
 import { zmtp } from "../src/transport/zmtp.ts";
-import { curveKeyPair } from "../src/zmtp/mod.ts";
+import { CurveClientMechanism, curveKeyPair, CurveServerMechanism, Session, type SessionHandler } from "../src/zmtp/mod.ts";
+import { type CurveBoxes, nobleBoxes } from "../src/zmtp/curve-box.ts";
+import { concatBytes } from "../src/util/bytes.ts";
+import { curveReady, preferCurveBoxes } from "../src/zmtp/curve-sodium.ts";
 import { type BenchRow, report } from "./lib.ts";
 import { throughputTransport } from "./lib-throughput.ts";
 
 const rounds = Number((globalThis as { process?: { argv: string[] } }).process?.argv[2] ?? 5);
 const server = curveKeyPair();
 const client = curveKeyPair();
+const curve = { router: { curve: server }, dealer: { curve: { serverKey: server.publicKey, ...client } } };
 const modes: Array<[string, { router?: RouterOptions; dealer?: DealerOptions }]> = [
   ["NULL", {}],
-  ["CURVE", { router: { curve: server }, dealer: { curve: { serverKey: server.publicKey, ...client } } }],
+  ["CURVE", curve],
+  ["CURVE noble", curve],
 ];
+const sodiumBoxes = await curveReady();
 const cases: Array<[string, number, number]> = [["32 B one-way", 32, 20_000], ["64 KiB one-way", 65536, 64]];
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
@@ -26,6 +33,7 @@ for (const [caseName, size, window] of cases) {
   const results = new Map<string, { ops: number[]; mb: number[] }>(modes.map(([m]) => [m, { ops: [], mb: [] }]));
   for (let r = 0; r < rounds; r++) {
     for (const [mode, options] of r % 2 === 0 ? modes : [...modes].reverse()) {
+      preferCurveBoxes(mode === "CURVE noble" ? nobleBoxes : sodiumBoxes);
       const { ops, mb } = await throughputTransport(zmtp, size, window, { ...options, ms: 1000 });
       results.get(mode)!.ops.push(ops);
       results.get(mode)!.mb.push(mb);
@@ -45,4 +53,45 @@ for (const [caseName, size, window] of cases) {
     });
   }
 }
+const quiet: SessionHandler = { onReady: () => {}, onMessage: () => {}, onClose: () => {} };
+for (const [name, boxes] of [["sodium", sodiumBoxes], ["noble", nobleBoxes]] as const) {
+  const rates: number[] = [];
+  for (let r = 0; r < rounds; r++) rates.push(await handshakes(boxes, 500));
+  rows.push({
+    bench: "curve",
+    case: "handshakes (in memory)",
+    impl: `CURVE ${name}`,
+    opsPerSec: median(rates),
+    note: `${rounds} rounds, ${Math.min(...rates).toFixed(0)}–${Math.max(...rates).toFixed(0)} handshakes/s`,
+  });
+}
 report(rows);
+
+/** Whole handshakes per second (client and server sessions in memory, no sockets), per back end. */
+async function handshakes(boxes: CurveBoxes, ms: number): Promise<number> {
+  const start = performance.now();
+  let count = 0;
+  while (performance.now() - start < ms) {
+    let ready = false;
+    const a = new Session({ socketType: "DEALER", mechanism: new CurveClientMechanism({ serverKey: server.publicKey, ...client, boxes }) }, {
+      ...quiet,
+      onReady: () => (ready = true),
+    });
+    const b: Session = new Session({ socketType: "ROUTER", mechanism: new CurveServerMechanism({ ...server, boxes }) }, {
+      ...quiet,
+      onAuthorize: () => b.authenticated(true, 0),
+    });
+    a.start(0);
+    b.start(0);
+    for (let i = 0; i < 10; i++) {
+      const x = concatBytes(a.takeOutput());
+      const y = concatBytes(b.takeOutput());
+      if (x.length === 0 && y.length === 0) break;
+      if (x.length) b.feed(x, 0);
+      if (y.length) a.feed(y, 0);
+    }
+    if (!ready) throw new Error(`CURVE handshake (${boxes.name}) did not complete`);
+    count++;
+  }
+  return count / ((performance.now() - start) / 1000);
+}

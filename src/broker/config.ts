@@ -1,3 +1,4 @@
+import { ACL_RIGHTS, type AclClient, type AclOptions } from "./acl.ts";
 import { BrokerError } from "./errors.ts";
 import type { BrokerLimits } from "./types.ts";
 import type { BrokerStorageOptions } from "./storage-options.ts";
@@ -20,6 +21,8 @@ export interface BrokerFileConfig {
   limits: Partial<BrokerLimits>;
   /** `mlm_server/storage` (this broker's extension): the data directory and its policies. */
   storage?: BrokerStorageOptions;
+  /** `mlm_server/acl` (this broker's extension): what each CURVE client key may use. */
+  acl?: AclOptions;
   /**
    * `mlm_server/http` (this broker's extension): `listen` (host:port), and `bearer`, or
    * `username` with `password`, to ask every request for credentials.
@@ -118,6 +121,8 @@ export function parseBrokerConfig(text: string): BrokerFileConfig {
   }
   const storage = storageConfig(root);
   if (storage) config.storage = storage;
+  const acl = aclConfig(root);
+  if (acl) config.acl = acl;
   const http = httpConfig(root);
   if (http) config.http = http;
   return config;
@@ -149,6 +154,45 @@ function retentionOf(node: ZplNode, path: string): Partial<JournalRetention> {
     if (value !== undefined && value !== "") out[field] = value === "max" ? Infinity : integer(`${path}/${key}`, value);
   }
   return out;
+}
+
+/**
+ * `mlm_server/acl`: `default` (allow, deny) and one section per client, named as you like, with
+ * `key` (its Z85 public key) and any of `mailbox`, `send`, `offer`, `request`, `read`, `write`
+ * (comma-separated names, `*` matching any run of characters). See acl.ts.
+ *
+ * ```
+ * mlm_server
+ *     acl
+ *         default = "deny"
+ *         gpu1
+ *             key = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
+ *             offer = "qwen3vl,zimage"
+ *             write = "forge.*"
+ * ```
+ */
+function aclConfig(root: ZplNode): AclOptions | undefined {
+  const nodes = zplNodes(root, "mlm_server/acl");
+  if (nodes.length === 0) return undefined;
+  const acl: AclOptions = { clients: [] };
+  for (const node of nodes) {
+    for (const child of node.children) {
+      if (child.name === "default") {
+        if (child.value !== "allow" && child.value !== "deny") {
+          throw new BrokerError("BROKER_CONFIG", `config line ${child.line}: mlm_server/acl/default must be allow or deny`);
+        }
+        acl.default = child.value;
+        continue;
+      }
+      const client: AclClient = { name: child.name, key: zplValue(child, "key") ?? "" };
+      for (const right of ACL_RIGHTS) {
+        const value = zplValue(child, right);
+        if (value !== undefined) client[right] = value;
+      }
+      acl.clients.push(client);
+    }
+  }
+  return acl;
 }
 
 /**

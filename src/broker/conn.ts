@@ -1,3 +1,4 @@
+import { ALLOW_ALL_RULES, type AclRules } from "./acl.ts";
 import type { Consumer } from "./consumer.ts";
 import type { StoredMessage } from "./message.ts";
 import { ConfirmRoutes, type Origin } from "./routes.ts";
@@ -71,6 +72,11 @@ export class Conn {
   /** False once deregistered. */
   alive = true;
 
+  /** Its CURVE public key (Z85), when it has one. */
+  curveKey: string | undefined = undefined;
+  /** What the ACL lets it use. */
+  acl: AclRules = ALLOW_ALL_RULES;
+
   constructor(readonly key: string, now: number) {
     this.lastActive = now;
     this.since = now;
@@ -85,6 +91,7 @@ export class Conn {
   snapshot(now: number): BrokerClientStats {
     return {
       conn: this.key,
+      ...(this.curveKey !== undefined ? { curveKey: this.curveKey } : {}),
       address: this.address,
       opened: this.opened,
       idleMs: Math.max(0, Math.round(now - this.lastActive)),

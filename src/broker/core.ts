@@ -17,7 +17,8 @@ import type { Selector } from "./stream.ts";
 import type { Origin } from "./routes.ts";
 import { obtain, reclaimIfIdle } from "./registry.ts";
 import { isReady, Mailbox, Service } from "./service.ts";
-import { ADMIN_SERVICE, ConfirmStatus, OFFER_REFUSED, STORE_FULL, STREAM_SERVICE, SUBSCRIPTION_REFUSED } from "./status.ts";
+import { type Acl, type AclRight, compileAcl } from "./acl.ts";
+import { ACL_REFUSED, ADMIN_SERVICE, ConfirmStatus, OFFER_REFUSED, STORE_FULL, STREAM_SERVICE, SUBSCRIPTION_REFUSED } from "./status.ts";
 import type { QueueTotals } from "./queue.ts";
 import { Stream } from "./stream.ts";
 import type {
@@ -87,6 +88,7 @@ export class BrokerCore {
     delivered: 0, queued: 0, expired: 0, dropped: 0, malformed: 0, confirmed: 0, failed: 0, requeued: 0,
     connectionsExpired: 0, connectionsRefused: 0, withdrawn: 0, droppedCongested: 0, subscriptionsRefused: 0,
     openTimeouts: 0, logsSuppressed: 0, stored: 0, recovered: 0, replayed: 0, storageRefused: 0,
+    aclRefused: 0, curveRefused: 0,
   };
   readonly #logLimiter: LogLimiter;
   /** Streams with fan-outs waiting for a later turn, in the order they get it. */
@@ -124,6 +126,9 @@ export class BrokerCore {
   readonly #helloHeader: Uint8Array;
   readonly #subscriptionRefusedHeader: Uint8Array;
   readonly #tooManyOffersHeader: Uint8Array;
+  readonly #aclRefusedHeader: Uint8Array;
+  /** What each CURVE key may use; undefined: no ACL, everything allowed. */
+  readonly #acl: Acl | undefined;
   /** What every mailbox and service queue holds together (`storedMessages`, `storedBytes`). */
   readonly #stored: QueueTotals = { count: 0, bytes: 0 };
   /** Set when the core keeps its state in a store (design.md §5). */
@@ -168,11 +173,14 @@ export class BrokerCore {
       pattern: this.#pattern,
       replayed: () => this.#counters.replayed++,
       storeFailed: () => this.#storeFailed,
+      mayRead: (conn, stream) => !this.#denied(conn, "read", stream),
     }, config.storage !== undefined && config.storage.journal !== false);
     this.#helloHeader = encode({
       type: "OK", code: 200, reason: this.#journals.enabled ? HELLO_ANSWER_REPLAY : HELLO_ANSWER,
     })[0] as Uint8Array;
     this.#tooManyOffersHeader = encode({ type: "ERROR", code: 300, reason: OFFER_REFUSED })[0] as Uint8Array;
+    this.#aclRefusedHeader = encode({ type: "ERROR", code: 300, reason: ACL_REFUSED })[0] as Uint8Array;
+    this.#acl = config.acl ? compileAcl(config.acl) : undefined;
   }
 
   /** Whether storing `bytes` more would go beyond what all queues together may hold. */
@@ -234,8 +242,17 @@ export class BrokerCore {
       case "frames":
         this.#frames(event.conn, event.frames);
         break;
-      case "connect":
-        if (!this.#conns.has(event.conn)) this.#newConn(event.conn);
+      case "connect": {
+        const conn = this.#conns.get(event.conn) ?? this.#newConn(event.conn);
+        if (conn && event.curveKey !== undefined) {
+          conn.curveKey = event.curveKey;
+          if (this.#acl) conn.acl = this.#acl.rulesFor(event.curveKey);
+        }
+        break;
+      }
+      case "curve-refused":
+        this.#counters.curveRefused++;
+        this.#log("warn", "CURVE client key refused", { key: event.key, address: event.address });
         break;
       case "disconnect": {
         const conn = this.#conns.get(event.conn);
@@ -328,6 +345,7 @@ export class BrokerCore {
       return undefined;
     }
     const conn = new Conn(key, this.#now);
+    if (this.#acl) conn.acl = this.#acl.rulesFor(undefined);
     this.#conns.set(key, conn);
     this.#lruAppend(conn);
     conn.waitPrev = this.#waitTail;
@@ -576,7 +594,23 @@ export class BrokerCore {
     this.#out.push({ type: "send", conn: conn.key, frames: [header] });
   }
 
+  /** True (and counted, logged) when the ACL does not let `conn` use `name` as `right`. */
+  #denied(conn: Conn, right: AclRight, name: string): boolean {
+    if (conn.acl.allows(right, name)) return false;
+    this.#counters.aclRefused++;
+    this.#log("warn", "refused by the ACL", { conn: conn.key, key: conn.curveKey, acl: conn.acl.name, right, name });
+    return true;
+  }
+
+  /** ERROR 300 `not authorized` unless the ACL lets `conn` use `name` as `right`. */
+  #deniedWithError(conn: Conn, right: AclRight, name: string): boolean {
+    if (!this.#denied(conn, right, name)) return false;
+    this.#reply(conn, this.#aclRefusedHeader);
+    return true;
+  }
+
   #open(conn: Conn, address: string): void {
+    if (this.#deniedWithError(conn, "mailbox", address)) return;
     if (address !== "") {
       const previous = this.#owners.get(address);
       if (previous) {
@@ -792,6 +826,7 @@ export class BrokerCore {
   };
 
   #streamWrite(conn: Conn, name: string): void {
+    if (this.#deniedWithError(conn, "write", name)) return;
     const previous = conn.writer;
     if (previous?.name !== name) {
       const stream = this.#stream(name);
@@ -806,6 +841,7 @@ export class BrokerCore {
   }
 
   #streamRead(conn: Conn, message: StreamRead): void {
+    if (this.#deniedWithError(conn, "read", message.stream)) return;
     const stream = this.#stream(message.stream);
     const source = message.pattern;
     const limits = this.#limits;
@@ -1009,6 +1045,10 @@ export class BrokerCore {
   // ---------------------------------------------------------------- mailboxes
 
   #mailboxSend(conn: Conn, message: MailboxSend): void {
+    if (this.#denied(conn, "send", message.address)) {
+      this.#refuse(conn, message, ConfirmStatus.FAILED, ACL_REFUSED);
+      return;
+    }
     if (message.address === "") {
       this.#refuse(conn, message, ConfirmStatus.NO_ROUTE, "no route: empty address");
       return;
@@ -1149,6 +1189,7 @@ export class BrokerCore {
   }
 
   #serviceOffer(conn: Conn, name: string, source: string): void {
+    if (this.#deniedWithError(conn, "offer", name)) return;
     if (conn.offers >= this.#limits.offersPerConnection) {
       this.#counters.subscriptionsRefused++;
       this.#reply(conn, this.#tooManyOffersHeader);
@@ -1166,6 +1207,10 @@ export class BrokerCore {
   }
 
   #serviceSend(conn: Conn, message: ServiceSend): void {
+    if (this.#denied(conn, "request", message.address)) {
+      this.#refuse(conn, message, ConfirmStatus.FAILED, ACL_REFUSED);
+      return;
+    }
     if (message.address === ADMIN_SERVICE) {
       this.#admin(conn, message);
       return;

@@ -5,7 +5,7 @@ import type { Conn } from "./conn.ts";
 import { Consumer, durableKey, sequenceFrame } from "./consumer.ts";
 import type { Pattern } from "./pattern.ts";
 import { isReady } from "./service.ts";
-import { STREAM_SERVICE } from "./status.ts";
+import { ACL_REFUSED, STREAM_SERVICE } from "./status.ts";
 import { parseAck, parseCancel, parseRead, type ReadRequest } from "./stream-requests.ts";
 import type { BrokerAction, BrokerLimits, LogLevel } from "./types.ts";
 
@@ -32,6 +32,8 @@ export interface JournalHost {
   replayed(): void;
   /** The store cannot write: journal entries are not kept. */
   storeFailed(): boolean;
+  /** Whether the ACL lets `conn` read `stream` (counted and logged by the host when not). */
+  mayRead(conn: Conn, stream: string): boolean;
 }
 
 /**
@@ -181,6 +183,10 @@ export class StreamJournals {
   }
 
   #startConsumer(conn: Conn, message: ServiceSend, request: ReadRequest): void {
+    if (!this.#host.mayRead(conn, request.stream)) {
+      this.#streamAnswer(conn, message, { ok: false, code: "NOT_AUTHORIZED", error: ACL_REFUSED });
+      return;
+    }
     const journal = this.enabled ? this.#journals.get(request.stream) ?? this.#newJournal(request.stream) : undefined;
     if (journal === undefined) {
       this.#streamAnswer(conn, message, { ok: false, code: "NO_JOURNAL", error: "this broker keeps no journal for the stream" });

@@ -31,3 +31,9 @@ export type {
   BrokerAction, BrokerClientStats, BrokerConfig, BrokerCounters, BrokerEvent, BrokerHttpSettings, BrokerLimits,
   BrokerObserver, BrokerStats, BrokerTraffic, LogLevel,
 } from "./types.ts";
+export { ACL_REFUSED } from "./status.ts";
+export { compileAcl, globMatch } from "./acl.ts";
+export type { Acl, AclClient, AclOptions, AclRight, AclRules } from "./acl.ts";
+export { zcertPublicKey } from "./curve-cert.ts";
+export { allowAnyCurveKey, curveAuthorizer, curveKeyDirectory, reportingAuthorizer } from "./server-curve-auth.ts";
+export type { CurveAuthPolicy, CurveKeyDirectoryOptions } from "./server-curve-auth.ts";

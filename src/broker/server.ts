@@ -1,6 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { RECYCLES_BUFFERS, TcpRouter, type TcpRouterOptions } from "../transport/tcp-router.ts";
-import type { PlainAuthenticator, RouterSocket, Transport } from "../transport/types.ts";
+import type { PeerConnectInfo, PlainAuthenticator, RouterSocket, Transport } from "../transport/types.ts";
+import { encodeZ85 } from "../zmtp/z85.ts";
+import type { AclOptions } from "./acl.ts";
 import { zmtp } from "../transport/zmtp.ts";
 import { BufferPool } from "../util/buffer-pool.ts";
 import { nextTurn } from "../util/next-turn.ts";
@@ -85,6 +87,11 @@ export interface BrokerOptions {
   http?: BrokerHttpSettings;
   /** Starts the HTTP endpoint of `http` for the broker; injected by `malamute`'s `startBroker`. */
   startHttp?: BrokerHttpStarter;
+  /**
+   * Which mailbox addresses, services and streams each CURVE client key may use (src/broker/acl.ts).
+   * Default: the config file's `mlm_server/acl`, else none (everything allowed).
+   */
+  acl?: AclOptions;
 }
 
 /** An HTTP endpoint attached to a broker, closed with it. */
@@ -146,6 +153,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   const core = new BrokerCore({
     timeout: options.timeout ?? file?.timeout,
     limits,
+    ...(options.acl ?? file?.acl ? { acl: options.acl ?? file?.acl } : {}),
     ...(store ? {
       storage: { journal: storageOptions?.journal, onFailure: storageOptions?.onFailure, describe: () => store.stats() },
     } : {}),
@@ -388,11 +396,20 @@ class MlmBroker extends Emitter<BrokerEvents> implements Broker {
     this.#run({ type: "frames", conn, frames });
   };
 
-  #onConnect = (id: Uint8Array): void => {
+  #onConnect = (id: Uint8Array, info?: PeerConnectInfo): void => {
     const conn = keyOf(id);
     this.#ids.set(conn, id);
-    this.#run({ type: "connect", conn });
+    const key = info?.curvePublicKey;
+    this.#run(key ? { type: "connect", conn, curveKey: encodeZ85(key) } : { type: "connect", conn });
   };
+
+  /**
+   * The transport refused a CURVE client's key (see `reportingAuthorizer`): counted as
+   * `curveRefused` and logged, rate-limited.
+   */
+  curveRefused(key: Uint8Array, address: string): void {
+    this.#run({ type: "curve-refused", key: encodeZ85(key), address });
+  }
 
   #onDisconnect = (id: Uint8Array): void => {
     const conn = keyOf(id);

@@ -60,6 +60,13 @@ export const SUBSCRIPTION_REFUSED = "too many subscriptions";
 /** Reason of the ERROR 300 answering a SERVICE-OFFER beyond `offersPerConnection`. */
 export const OFFER_REFUSED = "too many offers";
 
+/**
+ * Reason of the ERROR 300 (OPEN, STREAM-WRITE, STREAM-READ, SERVICE-OFFER) or CONFIRM 300
+ * (MAILBOX-SEND, SERVICE-SEND) refusing what the broker's ACL does not allow this client's
+ * CURVE key. The session stays open.
+ */
+export const ACL_REFUSED = "not authorized";
+
 /** Reason of the CONFIRM 302 for a message refused because every queue together is full (`storedMessages`, `storedBytes`). */
 export const STORE_FULL = "broker storage full";
 

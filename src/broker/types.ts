@@ -4,12 +4,18 @@
  * the server keeps the key ↔ routing-id mapping.
  */
 import type { BufferPoolStats } from "../util/buffer-pool.ts";
+import type { AclOptions } from "./acl.ts";
 import type { JournalEntry, ReadFrom, RecoveredState, StorageOp, StorageStats } from "../storage/types.ts";
 
 /** Input to {@link BrokerCore.handle}. */
 export type BrokerEvent =
   /** A transport peer connected (optional: a context is also created by its first frames). */
-  | { type: "connect"; conn: string }
+  | { type: "connect"; conn: string; curveKey?: string }
+  /**
+   * The transport refused a CURVE client's key during the handshake (it got ZMTP ERROR "400"):
+   * counted (`curveRefused`) and logged, rate-limited. `key` is Z85.
+   */
+  | { type: "curve-refused"; key: string; address: string }
   /** One whole multipart message from `conn`, without the routing-id frame. */
   | { type: "frames"; conn: string; frames: Uint8Array[] }
   /** The transport peer went away. */
@@ -172,6 +178,8 @@ export interface BrokerConfig {
    * `read` actions (design.md §5). Without it the broker holds everything in memory only.
    */
   storage?: CoreStorageConfig;
+  /** Which names each CURVE client key may use (see acl.ts). Default: no ACL, everything allowed. */
+  acl?: AclOptions;
 }
 
 /** How the core uses its store. */
@@ -229,6 +237,10 @@ export interface BrokerCounters {
   replayed: number;
   /** Messages refused because the store could not write (CONFIRM 306). */
   storageRefused: number;
+  /** Commands refused by the ACL (ERROR 300 or CONFIRM 300 `not authorized`). */
+  aclRefused: number;
+  /** CURVE clients refused during the handshake (ZMTP ERROR "400"), as reported by the server. */
+  curveRefused: number;
 }
 
 /**
@@ -242,6 +254,8 @@ export interface BrokerCounters {
 export interface BrokerClientStats {
   /** The transport's connection id (hex routing id). */
   conn: string;
+  /** The client's CURVE public key (Z85), when it connected with CURVE. */
+  curveKey?: string;
   /** MLM address; "" when anonymous or not opened yet. */
   address: string;
   /** Completed CONNECTION-OPEN. */

@@ -152,6 +152,8 @@ const COUNTER_HELP: Record<keyof BrokerCounters, string> = {
   recovered: "Messages recovered from the store at start.",
   replayed: "Journal entries delivered to consumers from history.",
   storageRefused: "Messages refused because the store could not write.",
+  aclRefused: "Commands refused by the ACL of the client's CURVE key.",
+  curveRefused: "CURVE clients whose key was refused during the handshake.",
 };
 const COUNTER_KEYS = Object.keys(COUNTER_HELP) as (keyof BrokerCounters)[];
 

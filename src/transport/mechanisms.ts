@@ -1,4 +1,5 @@
 import { curvePublicKey, sameBytes } from "../zmtp/curve-box.ts";
+import { curveReady, loadedCurveBoxes } from "../zmtp/curve-sodium.ts";
 import type { Mechanism } from "../zmtp/mechanism.ts";
 import {
   type CurveClientKeys, CurveClientMechanism, curveKey, type CurveServerKeys, CurveServerMechanism,
@@ -62,7 +63,8 @@ export function serverMechanisms(o: RouterOptions): () => Mechanism {
   if (o.curve && o.plain) throw new RangeError("a socket takes either curve or plain options, not both");
   if (o.curve) {
     const keys = curveServerKeys(o.curve);
-    return () => new CurveServerMechanism(keys);
+    void curveReady();
+    return () => new CurveServerMechanism({ ...keys, boxes: loadedCurveBoxes() });
   }
   if (o.plain) return () => new PlainServerMechanism();
   return () => new NullMechanism();
@@ -80,7 +82,8 @@ export function clientMechanisms(o: DealerOptions): () => Mechanism {
   if (o.curve && o.plain) throw new RangeError("a socket takes either curve or plain options, not both");
   if (o.curve) {
     const keys = curveClientKeys(o.curve);
-    return () => new CurveClientMechanism(keys);
+    void curveReady();
+    return () => new CurveClientMechanism({ ...keys, boxes: loadedCurveBoxes() });
   }
   const plain = o.plain;
   if (plain) {

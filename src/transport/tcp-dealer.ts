@@ -3,6 +3,7 @@ import type { ZmtpError } from "../zmtp/errors.ts";
 import { parseEndpoint } from "./endpoint.ts";
 import { TransportError } from "./errors.ts";
 import { clientMechanisms } from "./mechanisms.ts";
+import { curveReady } from "../zmtp/curve-sodium.ts";
 import type { Mechanism } from "../zmtp/mechanism.ts";
 import { checkMessageSize, emptyStats, reconnectSchedule } from "./tcp-common.ts";
 import { socketApiFor } from "./socket-api.ts";
@@ -81,7 +82,9 @@ export class TcpDealer extends Emitter<DealerEvents> implements DealerSocket, Co
       interval: this.#baseInterval, stopped: false,
     };
     this.#targets.set(endpoint, t);
-    this.#attempt(t);
+    // libsodium loads once before the first CURVE handshake (noble serves until it has).
+    if (this.#options.curve) void curveReady().then(() => this.#attempt(t));
+    else this.#attempt(t);
   }
 
   #attempt(t: Target): void {

@@ -8,6 +8,7 @@ import type { PeerInfo } from "../zmtp/session.ts";
 import { formatTcpEndpoint, parseEndpoint } from "./endpoint.ts";
 import { TransportError } from "./errors.ts";
 import { serverMechanisms } from "./mechanisms.ts";
+import { curveReady } from "../zmtp/curve-sodium.ts";
 import { checkMessageSize, emptyStats, RoutingIdGenerator, routingIdKey } from "./tcp-common.ts";
 import { socketApiFor } from "./socket-api.ts";
 import type { SocketApi, StreamListener, StreamSocket } from "./stream-socket.ts";
@@ -143,7 +144,9 @@ export class TcpRouter extends Emitter<RouterEvents> implements RouterSocket, Co
       return Promise.reject(new TransportError("BAD_ENDPOINT", `zmtp transport cannot bind ${endpoint} (tcp:// only)`));
     }
     const { host, port } = parsed;
-    return this.#sockets.listen(host, port, (socket, reads) => this.#accept(socket, reads), (err) => this.emit("error", err)).then(
+    // libsodium loads once before the first CURVE handshake (noble serves until it has).
+    const ready = this.#options.curve ? curveReady().then(() => undefined) : Promise.resolve();
+    return ready.then(() => this.#sockets.listen(host, port, (socket, reads) => this.#accept(socket, reads), (err) => this.emit("error", err))).then(
       (server) => {
         if (this.#closed) {
           void server.close();

@@ -200,3 +200,58 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < a.length; i++) diff |= (a[i] as number) ^ (b[i] as number);
   return diff === 0;
 }
+
+/**
+ * The MESSAGE boxes of one connection's two directions: `seal` and `open` take the 8-byte
+ * short nonce tail (the 16-byte `CurveZMQMESSAGE?` prefix is fixed per direction).
+ */
+export interface MessageBoxes {
+  /** As `sealWithSubkey`: `out[32..]` plaintext in, `out[16..]` box out; `out[0..16]` is left unspecified (the codec writes the MESSAGE name and nonce there). */
+  seal(tail: Uint8Array, out: Uint8Array): void;
+  /**
+   * The plaintext of the box `frame[at..]` (tag then ciphertext) whose nonce tail is
+   * `frame[at - 8..at]` (offsets rather than views: received frames are often Node Buffers,
+   * whose views are costly). @throws ZmtpError `ZMTP_CURVE_BOX`.
+   */
+  open(frame: Uint8Array, at: number, what: string): Uint8Array;
+}
+
+/**
+ * A crypto back end for MESSAGE boxes: `@noble` (pure JS, always available) or libsodium's
+ * WASM build once loaded (see `curveReady` in curve-sodium.ts). Both produce the same bytes.
+ *
+ * @example
+ * ```ts
+ * const boxes = nobleBoxes.messageBoxes(sessionKey, sendPrefix16, recvPrefix16);
+ * ```
+ */
+export interface CurveBoxes {
+  readonly name: string;
+  /** `crypto_box_beforenm`, as `boxKey`. @throws ZmtpError `ZMTP_CURVE_BOX` for an unusable public key. */
+  boxKey(secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array;
+  /** The public key of a secret key, as `curvePublicKey`. */
+  publicKey(secretKey: Uint8Array): Uint8Array;
+  messageBoxes(key: Uint8Array, sendPrefix: Uint8Array, recvPrefix: Uint8Array): MessageBoxes;
+}
+
+/**
+ * The pure-JS back end: per-direction HSalsa20 subkeys computed once, then Salsa20 + Poly1305.
+ *
+ * @example
+ * ```ts
+ * new CurveServerMechanism({ publicKey, secretKey, boxes: nobleBoxes });
+ * ```
+ */
+export const nobleBoxes: CurveBoxes = {
+  name: "noble",
+  boxKey,
+  publicKey: curvePublicKey,
+  messageBoxes(key, sendPrefix, recvPrefix) {
+    const send = subkey(key, sendPrefix);
+    const recv = subkey(key, recvPrefix);
+    return {
+      seal: (tail, out) => sealWithSubkey(send, tail, out),
+      open: (frame, at, what) => openWithSubkey(recv, frame.subarray(at - 8, at), frame.subarray(at), what),
+    };
+  },
+};

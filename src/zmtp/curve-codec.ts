@@ -1,4 +1,4 @@
-import { BOX_OVERHEAD, openWithSubkey, sealWithSubkey, subkey } from "./curve-box.ts";
+import { BOX_OVERHEAD, type CurveBoxes, type MessageBoxes, nobleBoxes } from "./curve-box.ts";
 import { ZmtpError } from "./errors.ts";
 import { FLAG_COMMAND, FLAG_MORE } from "./frame.ts";
 import type { FrameCodec } from "./mechanism.ts";
@@ -27,9 +27,8 @@ const BOX_COMMAND = 0x02;
  */
 export class CurveCodec implements FrameCodec {
   readonly overhead = MESSAGE_OVERHEAD;
-  /** XSalsa20 subkeys of the session key for our prefix and the peer's. */
-  readonly #sendKey: Uint8Array;
-  readonly #recvKey: Uint8Array;
+  /** The boxes of both directions under the session key. */
+  readonly #boxes: MessageBoxes;
   /** Our next nonce (a double: 2^53 commands cannot be sent in any connection's lifetime). */
   #sendNonce: number;
   /** The peer's last nonce, as two 32-bit halves (it may send any 64-bit value). */
@@ -40,16 +39,16 @@ export class CurveCodec implements FrameCodec {
 
   /**
    * `side` is ours: "C" (client) or "S" (server). `nextNonce` is our next short nonce,
-   * `peerNonce` the 8 bytes of the peer's last one (READY's or INITIATE's).
+   * `peerNonce` the 8 bytes of the peer's last one (READY's or INITIATE's); `boxes` the crypto
+   * back end (noble unless given).
    */
-  constructor(key: Uint8Array, side: "C" | "S", nextNonce: number, peerNonce: Uint8Array) {
+  constructor(key: Uint8Array, side: "C" | "S", nextNonce: number, peerNonce: Uint8Array, boxes: CurveBoxes = nobleBoxes) {
     this.#sendNonce = nextNonce;
     const view = new DataView(peerNonce.buffer, peerNonce.byteOffset, 8);
     this.#recvHi = view.getUint32(0);
     this.#recvLo = view.getUint32(4);
     const prefix = (s: string) => new TextEncoder().encode(`CurveZMQMESSAGE${s}`);
-    this.#sendKey = subkey(key, prefix(side));
-    this.#recvKey = subkey(key, prefix(side === "C" ? "S" : "C"));
+    this.#boxes = boxes.messageBoxes(key, prefix(side), prefix(side === "C" ? "S" : "C"));
   }
 
   sealedSize(size: number): number {
@@ -76,7 +75,7 @@ export class CurveCodec implements FrameCodec {
     iv[5] = (lo >>> 16) & 255;
     iv[6] = (lo >>> 8) & 255;
     iv[7] = lo & 255;
-    sealWithSubkey(this.#sendKey, iv, out);
+    this.#boxes.seal(iv, out);
     for (let i = 0; i < 8; i++) out[i] = MESSAGE_NAME[i] as number;
     for (let i = 0; i < 8; i++) out[8 + i] = iv[i] as number;
   }
@@ -95,7 +94,7 @@ export class CurveCodec implements FrameCodec {
     if (hi < this.#recvHi || (hi === this.#recvHi && lo <= this.#recvLo)) {
       throw new ZmtpError("ZMTP_CURVE_NONCE", "CURVE MESSAGE nonce not above the last one (replayed or reordered)");
     }
-    const plain = openWithSubkey(this.#recvKey, body.subarray(8, 16), body.subarray(16), "MESSAGE");
+    const plain = this.#boxes.open(body, 16, "MESSAGE");
     this.#recvHi = hi;
     this.#recvLo = lo;
     const f = plain[0] as number;

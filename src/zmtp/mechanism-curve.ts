@@ -1,6 +1,6 @@
 import { type Command, decodeErrorReason, encodeCommand } from "./commands.ts";
 import {
-  boxKey, type CurveKeyPair, curveKeyPair, KEY_SIZE, nonce, open, type RandomSource, sameBytes, seal, systemRandom,
+  type CurveBoxes, type CurveKeyPair, KEY_SIZE, nobleBoxes, nonce, open, type RandomSource, sameBytes, seal, systemRandom,
 } from "./curve-box.ts";
 import { CurveCodec } from "./curve-codec.ts";
 import { ZmtpError } from "./errors.ts";
@@ -35,6 +35,8 @@ export interface CurveClientKeys {
   secretKey: Uint8Array;
   /** Random bytes for transient keys and nonces. Default: the runtime's CSPRNG. */
   random?: RandomSource;
+  /** MESSAGE crypto back end. Default: noble (see `loadedCurveBoxes` for libsodium). */
+  boxes?: CurveBoxes;
 }
 
 /** Keys and options of a CURVE server (raw 32-byte keys). */
@@ -43,6 +45,8 @@ export interface CurveServerKeys {
   secretKey: Uint8Array;
   /** Random bytes for transient keys, cookie keys and nonces. Default: the runtime's CSPRNG. */
   random?: RandomSource;
+  /** MESSAGE crypto back end. Default: noble (see `loadedCurveBoxes` for libsodium). */
+  boxes?: CurveBoxes;
 }
 
 /** 8-byte big-endian short nonce. */
@@ -52,6 +56,12 @@ function shortNonce(n: number): Uint8Array {
   v.setUint32(0, Math.floor(n / 0x100000000));
   v.setUint32(4, n >>> 0);
   return b;
+}
+
+/** A transient key pair: a random secret and its public key by the back end. */
+function transientKeyPair(boxes: CurveBoxes, random: RandomSource): CurveKeyPair {
+  const secretKey = random(KEY_SIZE);
+  return { publicKey: boxes.publicKey(secretKey), secretKey };
 }
 
 function expectSize(cmd: Command, ok: boolean): void {
@@ -78,6 +88,8 @@ export class CurveClientMechanism implements Mechanism {
   readonly asServer = false;
   readonly #keys: CurveClientKeys;
   readonly #random: RandomSource;
+  /** Crypto back end of the key agreements and MESSAGE boxes. */
+  readonly #boxes: CurveBoxes;
   #state: "welcome" | "ready" | "done" = "welcome";
   #transient: CurveKeyPair | undefined;
   /** Box key of c' and S (HELLO, WELCOME). */
@@ -93,6 +105,7 @@ export class CurveClientMechanism implements Mechanism {
     checkKey(keys.secretKey, "secretKey");
     this.#keys = keys;
     this.#random = keys.random ?? systemRandom;
+    this.#boxes = keys.boxes ?? nobleBoxes;
   }
 
   get codec(): FrameCodec | undefined {
@@ -105,9 +118,9 @@ export class CurveClientMechanism implements Mechanism {
   }
 
   start(ctx: MechanismContext): void {
-    const t = curveKeyPair(this.#random);
+    const t = transientKeyPair(this.#boxes, this.#random);
     this.#transient = t;
-    this.#helloKey = boxKey(t.secretKey, this.#keys.serverKey);
+    this.#helloKey = this.#boxes.boxKey(t.secretKey, this.#keys.serverKey);
     const n = shortNonce(this.#nonce++);
     const box = seal(this.#helloKey, nonce("CurveZMQHELLO---", n), new Uint8Array(64));
     const version = new Uint8Array([1, 0]);
@@ -126,10 +139,10 @@ export class CurveClientMechanism implements Mechanism {
       const plain = open(this.#helloKey as Uint8Array, nonce("WELCOME-", d.subarray(0, 16)), d.subarray(16), "WELCOME");
       const serverTransient = plain.subarray(0, 32);
       const cookie = plain.slice(32, 32 + COOKIE_SIZE);
-      this.#sessionKey = boxKey(t.secretKey, serverTransient);
+      this.#sessionKey = this.#boxes.boxKey(t.secretKey, serverTransient);
       const vouchNonce = this.#random(16);
       const vouch = seal(
-        boxKey(this.#keys.secretKey, serverTransient),
+        this.#boxes.boxKey(this.#keys.secretKey, serverTransient),
         nonce("VOUCH---", vouchNonce),
         concatBytes([t.publicKey, this.#keys.serverKey]),
       );
@@ -149,7 +162,7 @@ export class CurveClientMechanism implements Mechanism {
       const n = d.subarray(0, 8);
       const plain = open(this.#sessionKey as Uint8Array, nonce("CurveZMQREADY---", n), d.subarray(8), "READY");
       ctx.acceptPeerMetadata(plain);
-      this.#codec = new CurveCodec(this.#sessionKey as Uint8Array, "C", this.#nonce, n);
+      this.#codec = new CurveCodec(this.#sessionKey as Uint8Array, "C", this.#nonce, n, this.#boxes);
       this.#state = "done";
       // The transient secret and the hello key are no longer needed: forget them.
       t.secretKey.fill(0);
@@ -178,6 +191,8 @@ export class CurveServerMechanism implements Mechanism {
   readonly asServer = true;
   readonly #keys: CurveServerKeys;
   readonly #random: RandomSource;
+  /** Crypto back end of the key agreements and MESSAGE boxes. */
+  readonly #boxes: CurveBoxes;
   #state: "hello" | "initiate" | "auth" | "done" = "hello";
   #clientTransient: Uint8Array | undefined;
   #transient: CurveKeyPair | undefined;
@@ -193,6 +208,7 @@ export class CurveServerMechanism implements Mechanism {
     checkKey(keys.secretKey, "secretKey");
     this.#keys = keys;
     this.#random = keys.random ?? systemRandom;
+    this.#boxes = keys.boxes ?? nobleBoxes;
   }
 
   get codec(): FrameCodec | undefined {
@@ -225,10 +241,10 @@ export class CurveServerMechanism implements Mechanism {
     expectSize(cmd, d.length === HELLO_SIZE);
     if (d[0] !== 1 || d[1] !== 0) throw new ZmtpError("ZMTP_MALFORMED_COMMAND", "CURVE HELLO of an unknown version");
     const clientTransient = d.slice(74, 106);
-    const helloKey = boxKey(this.#keys.secretKey, clientTransient);
+    const helloKey = this.#boxes.boxKey(this.#keys.secretKey, clientTransient);
     open(helloKey, nonce("CurveZMQHELLO---", d.subarray(106, 114)), d.subarray(114), "HELLO");
     this.#clientTransient = clientTransient;
-    const t = curveKeyPair(this.#random);
+    const t = transientKeyPair(this.#boxes, this.#random);
     this.#transient = t;
     // A cookie key of this connection's own: a cookie can never be replayed elsewhere.
     this.#cookieKey = this.#random(32);
@@ -256,11 +272,11 @@ export class CurveServerMechanism implements Mechanism {
       throw new ZmtpError("ZMTP_CURVE_BOX", "CURVE INITIATE carries a cookie of another connection");
     }
     const n = d.subarray(COOKIE_SIZE, COOKIE_SIZE + 8);
-    const sessionKey = boxKey(t.secretKey, this.#clientTransient as Uint8Array);
+    const sessionKey = this.#boxes.boxKey(t.secretKey, this.#clientTransient as Uint8Array);
     const plain = open(sessionKey, nonce("CurveZMQINITIATE", n), d.subarray(COOKIE_SIZE + 8), "INITIATE");
     if (plain.length < 128) throw new ZmtpError("ZMTP_MALFORMED_COMMAND", "CURVE INITIATE box too short");
     const clientKey = plain.slice(0, 32);
-    const vouch = open(boxKey(t.secretKey, clientKey), nonce("VOUCH---", plain.subarray(32, 48)), plain.subarray(48, 128), "vouch");
+    const vouch = open(this.#boxes.boxKey(t.secretKey, clientKey), nonce("VOUCH---", plain.subarray(32, 48)), plain.subarray(48, 128), "vouch");
     if (!sameBytes(vouch.subarray(0, 32), this.#clientTransient as Uint8Array) || !sameBytes(vouch.subarray(32, 64), this.#keys.publicKey)) {
       throw new ZmtpError("ZMTP_CURVE_BOX", "CURVE vouch does not match this connection");
     }
@@ -279,7 +295,7 @@ export class CurveServerMechanism implements Mechanism {
     const key = this.#sessionKey as Uint8Array;
     const n = shortNonce(this.#nonce++);
     ctx.sendCommand(encodeCommand("READY", concatBytes([n, seal(key, nonce("CurveZMQREADY---", n), ctx.localMetadata)])));
-    this.#codec = new CurveCodec(key, "S", this.#nonce, this.#peerNonce as Uint8Array);
+    this.#codec = new CurveCodec(key, "S", this.#nonce, this.#peerNonce as Uint8Array, this.#boxes);
     this.#state = "done";
     return true;
   }

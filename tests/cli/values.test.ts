@@ -68,7 +68,7 @@ describe("stat tables", () => {
       counters: {
         delivered: 10, queued: 1, expired: 0, dropped: 0, malformed: 0, confirmed: 0, failed: 0, requeued: 0,
         connectionsExpired: 0, connectionsRefused: 0, withdrawn: 0, droppedCongested: 0, subscriptionsRefused: 0,
-      openTimeouts: 0, logsSuppressed: 0, stored: 0, recovered: 0, replayed: 0, storageRefused: 0,
+      openTimeouts: 0, logsSuppressed: 0, stored: 0, recovered: 0, replayed: 0, storageRefused: 0, aclRefused: 0, curveRefused: 0,
       },
       clientList: [],
       held: 0,
@@ -84,7 +84,7 @@ describe("stat tables", () => {
     const counters = {
       delivered: 0, queued: 0, expired: 0, dropped: 0, malformed: 0, confirmed: 0, failed: 0, requeued: 0,
       connectionsExpired: 0, connectionsRefused: 0, withdrawn: 0, droppedCongested: 0, subscriptionsRefused: 0,
-      openTimeouts: 0, logsSuppressed: 0, stored: 0, recovered: 0, replayed: 0, storageRefused: 0,
+      openTimeouts: 0, logsSuppressed: 0, stored: 0, recovered: 0, replayed: 0, storageRefused: 0, aclRefused: 0, curveRefused: 0,
     };
     const client = {
       conn: "0a0b", address: "worker-1", opened: true, idleMs: 12_345, creditAware: true, credit: 7, writes: "",
