@@ -66,7 +66,7 @@ export { compilePattern, isValidPattern } from "./src/proto/pattern.ts";
 export type { Pattern, PatternLimits } from "./src/proto/pattern.ts";
 
 // ---- MLM wire codec
-export { decode, encode, MessageId, StatusCode } from "./src/proto/mod.ts";
+export { ADDRESS_TAKEN, decode, encode, MessageId, StatusCode } from "./src/proto/mod.ts";
 export type { Content, DecodeOptions, DecodeResult, MlmMessage, MlmMessageType } from "./src/proto/mod.ts";
 
 // ---- Transports

@@ -1,4 +1,4 @@
-import { decode, encode } from "../proto/mod.ts";
+import { ADDRESS_TAKEN, decode, encode } from "../proto/mod.ts";
 import { deliverHeader, exactConfirm, stringField } from "../proto/splice.ts";
 import type { MailboxSend, MlmMessage, ServiceSend, StreamRead, StreamSend } from "../proto/types.ts";
 import { Conn } from "./conn.ts";
@@ -120,6 +120,7 @@ export class BrokerCore {
   readonly #okHeader: Uint8Array;
   readonly #pongHeader: Uint8Array;
   readonly #invalidHeader: Uint8Array;
+  readonly #addressTakenHeader: Uint8Array;
   readonly #failedHeader: Uint8Array;
   readonly #helloHeader: Uint8Array;
   readonly #subscriptionRefusedHeader: Uint8Array;
@@ -155,6 +156,7 @@ export class BrokerCore {
     this.#okHeader = encode({ type: "OK", code: 200, reason: "" })[0] as Uint8Array;
     this.#pongHeader = encode({ type: "CONNECTION_PONG" })[0] as Uint8Array;
     this.#invalidHeader = encode({ type: "ERROR", code: 500, reason: "" })[0] as Uint8Array;
+    this.#addressTakenHeader = encode({ type: "ERROR", code: 500, reason: ADDRESS_TAKEN })[0] as Uint8Array;
     this.#failedHeader = encode({ type: "ERROR", code: 300, reason: "" })[0] as Uint8Array;
     this.#subscriptionRefusedHeader = encode({ type: "ERROR", code: 300, reason: SUBSCRIPTION_REFUSED })[0] as Uint8Array;
     this.#storage = config.storage;
@@ -577,13 +579,14 @@ export class BrokerCore {
   }
 
   #open(conn: Conn, address: string): void {
+    let displaced: Conn | undefined;
     if (address !== "") {
-      const previous = this.#owners.get(address);
-      if (previous) {
+      displaced = this.#owners.get(address);
+      if (displaced) {
         this.#log("info", "address taken over by a newer connection", {
-          address, previous: previous.key, conn: conn.key,
+          address, previous: displaced.key, conn: conn.key,
         });
-        this.#deregister(previous);
+        this.#deregister(displaced);
       }
       this.#owners.set(address, conn);
     }
@@ -591,6 +594,9 @@ export class BrokerCore {
     conn.address = address;
     this.#unwait(conn);
     this.#reply(conn, this.#okHeader);
+    // Told at once, so it does not go on sending into a session that is gone; an ERROR 500 is
+    // what any MLM client expects for that, and the reason tells ours not to take it back.
+    if (displaced) this.#reply(displaced, this.#addressTakenHeader);
     this.#log("debug", "connection opened", { conn: conn.key, address });
     if (address === "") return;
     const parked = this.#parked.get(address);

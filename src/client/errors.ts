@@ -23,6 +23,9 @@ import { MalamuteError } from "../errors.ts";
  *   `replay` for consumers; e.g. C Malamute), or the client was created with
  *   `storedConfirms: false`.
  * - `MLM_LIMIT`: a client-side bound was reached (`maxDurableSends`, `maxConsumers`); nothing was sent.
+ * - `MLM_ADDRESS_TAKEN`: (`error` event) another client opened a session with this client's
+ *   address; the broker gave it the mailbox and this client closed itself instead of taking
+ *   the address back (`status` 500).
  * - `MLM_CONSUMER_REFUSED`: the broker refused a consumer command (`brokerCode` = `BAD_REQUEST`,
  *   `NO_JOURNAL` or `LIMIT`, or `status` = the code of a failure CONFIRM).
  */
@@ -40,7 +43,8 @@ export type MlmErrorCode =
   | "MLM_NOT_STORED"
   | "MLM_UNSUPPORTED"
   | "MLM_LIMIT"
-  | "MLM_CONSUMER_REFUSED";
+  | "MLM_CONSUMER_REFUSED"
+  | "MLM_ADDRESS_TAKEN";
 
 /**
  * An MLM client failure. `code` is stable; `status` is the MLM status code when the broker
