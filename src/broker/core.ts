@@ -3,6 +3,7 @@ import { deliverHeader, exactConfirm, stringField } from "../proto/splice.ts";
 import type { MailboxSend, MlmMessage, ServiceSend, StreamRead, StreamSend } from "../proto/types.ts";
 import { Conn } from "./conn.ts";
 import { DeadlineHeap } from "../util/deadline-heap.ts";
+import { concatBytes } from "../util/bytes.ts";
 import { HELLO_ANSWER, HELLO_ANSWER_REPLAY, HelloFlag } from "./extensions.ts";
 import { StreamJournals } from "./journals.ts";
 import type { RecoveredState, StorageOp } from "../storage/types.ts";
@@ -17,7 +18,9 @@ import type { Selector } from "./stream.ts";
 import type { Origin } from "./routes.ts";
 import { obtain, reclaimIfIdle } from "./registry.ts";
 import { isReady, Mailbox, Service } from "./service.ts";
-import { ADMIN_SERVICE, ConfirmStatus, OFFER_REFUSED, STORE_FULL, STREAM_SERVICE, SUBSCRIPTION_REFUSED } from "./status.ts";
+import {
+  ADMIN_SERVICE, ConfirmStatus, OFFER_REFUSED, PATTERN_REFUSED, STORE_FULL, STREAM_SERVICE, SUBSCRIPTION_REFUSED,
+} from "./status.ts";
 import type { QueueTotals } from "./queue.ts";
 import { Stream } from "./stream.ts";
 import type {
@@ -784,12 +787,26 @@ export class BrokerCore {
       if (this.#patterns.size >= PATTERN_CACHE) this.#patterns.clear();
       pattern = compilePattern(source);
       this.#patterns.set(source, pattern);
-      if (!pattern.valid) {
-        this.#log("warn", "invalid pattern accepted (as the C broker does)", { pattern: source, error: pattern.error });
-      }
     }
     return pattern;
   };
+
+  /**
+   * Whether `source` compiles; if not, refuse the command with ERROR 300 (counted, logged; the
+   * session stays). The compile is charged to the turn's budget and cached for the first match.
+   */
+  #patternRefused(conn: Conn, command: string, source: string): boolean {
+    const pattern = this.#chargedPattern(source);
+    if (pattern.valid) return false;
+    this.#counters.subscriptionsRefused++;
+    this.#log("warn", `${command} refused: invalid pattern`, {
+      conn: conn.key, address: conn.address, pattern: source, error: pattern.error,
+    });
+    // ERROR 300's header up to its reason, then the reason cut to the 255 bytes a string field holds.
+    const reason = stringField(`${PATTERN_REFUSED}: ${pattern.error ?? ""}`);
+    this.#reply(conn, concatBytes([this.#failedHeader.subarray(0, this.#failedHeader.length - 1), reason]));
+    return true;
+  }
 
   /** A stream pattern needed for its first match: a compile is charged to the match budget. */
   #chargedPattern = (source: string): Pattern => {
@@ -831,7 +848,11 @@ export class BrokerCore {
         this.#reclaimStream(stream);
         return;
       }
-      // Not compiled here: a burst of STREAM-READs must stay cheap (see #selectorPattern).
+      // A pattern some reader already has compiled; a literal needs no compile (see exactSubject).
+      if (!stream.selectors.has(source) && exactSubject(source) === undefined && this.#patternRefused(conn, "STREAM-READ", source)) {
+        this.#reclaimStream(stream);
+        return;
+      }
       stream.addReader(conn, source, exactSubject);
       conn.patterns++;
       (conn.reading ??= new Set()).add(stream);
@@ -1163,6 +1184,7 @@ export class BrokerCore {
       });
       return;
     }
+    if (this.#patternRefused(conn, "SERVICE-OFFER", source)) return;
     conn.offers++;
     const service = this.#service(name);
     service.offers.push({ conn, source, pattern: this.#pattern(source) });
