@@ -3,7 +3,7 @@
  * services, over ZeroMQ's ZMTP 3.1, on Node 20+, Bun and Deno.
  *
  * The root export holds everything most programs need. Optional parts live behind
- * subpath exports: `malamute/zeromq` (the native libzmq transport; Node and Deno),
+ * subpath exports: `malamute/zeromq` (the native libzmq transport; Node only),
  * `malamute/cli` (the command line) and `malamute/forge` (the Forge example services).
  *
  * @example Declare a service, serve it and call it
