@@ -3,7 +3,7 @@
  * services, over ZeroMQ's ZMTP 3.1, on Node 20+, Bun and Deno.
  *
  * The root export holds everything most programs need. Optional parts live behind
- * subpath exports: `malamute/zeromq` (the native libzmq transport; Node and Deno),
+ * subpath exports: `malamute/zeromq` (the native libzmq transport; Node only),
  * `malamute/cli` (the command line) and `malamute/forge` (the Forge example services).
  *
  * @example Declare a service, serve it and call it
@@ -66,7 +66,7 @@ export { compilePattern, isValidPattern } from "./src/proto/pattern.ts";
 export type { Pattern, PatternLimits } from "./src/proto/pattern.ts";
 
 // ---- MLM wire codec
-export { decode, encode, MessageId, StatusCode } from "./src/proto/mod.ts";
+export { ADDRESS_TAKEN, decode, encode, MessageId, StatusCode } from "./src/proto/mod.ts";
 export type { Content, DecodeOptions, DecodeResult, MlmMessage, MlmMessageType } from "./src/proto/mod.ts";
 
 // ---- Transports

@@ -1,8 +1,9 @@
-import { decode, encode } from "../proto/mod.ts";
+import { ADDRESS_TAKEN, decode, encode } from "../proto/mod.ts";
 import { deliverHeader, exactConfirm, stringField } from "../proto/splice.ts";
 import type { MailboxSend, MlmMessage, ServiceSend, StreamRead, StreamSend } from "../proto/types.ts";
 import { Conn } from "./conn.ts";
 import { DeadlineHeap } from "../util/deadline-heap.ts";
+import { concatBytes } from "../util/bytes.ts";
 import { HELLO_ANSWER, HELLO_ANSWER_REPLAY, HelloFlag } from "./extensions.ts";
 import { StreamJournals } from "./journals.ts";
 import type { RecoveredState, StorageOp } from "../storage/types.ts";
@@ -18,7 +19,9 @@ import type { Origin } from "./routes.ts";
 import { obtain, reclaimIfIdle } from "./registry.ts";
 import { isReady, Mailbox, Service } from "./service.ts";
 import { type Acl, type AclRight, compileAcl } from "./acl.ts";
-import { ACL_REFUSED, ADMIN_SERVICE, ConfirmStatus, OFFER_REFUSED, STORE_FULL, STREAM_SERVICE, SUBSCRIPTION_REFUSED } from "./status.ts";
+import {
+  ACL_REFUSED, ADMIN_SERVICE, ConfirmStatus, OFFER_REFUSED, PATTERN_REFUSED, STORE_FULL, STREAM_SERVICE, SUBSCRIPTION_REFUSED,
+} from "./status.ts";
 import type { QueueTotals } from "./queue.ts";
 import { Stream } from "./stream.ts";
 import type {
@@ -122,6 +125,7 @@ export class BrokerCore {
   readonly #okHeader: Uint8Array;
   readonly #pongHeader: Uint8Array;
   readonly #invalidHeader: Uint8Array;
+  readonly #addressTakenHeader: Uint8Array;
   readonly #failedHeader: Uint8Array;
   readonly #helloHeader: Uint8Array;
   readonly #subscriptionRefusedHeader: Uint8Array;
@@ -160,6 +164,7 @@ export class BrokerCore {
     this.#okHeader = encode({ type: "OK", code: 200, reason: "" })[0] as Uint8Array;
     this.#pongHeader = encode({ type: "CONNECTION_PONG" })[0] as Uint8Array;
     this.#invalidHeader = encode({ type: "ERROR", code: 500, reason: "" })[0] as Uint8Array;
+    this.#addressTakenHeader = encode({ type: "ERROR", code: 500, reason: ADDRESS_TAKEN })[0] as Uint8Array;
     this.#failedHeader = encode({ type: "ERROR", code: 300, reason: "" })[0] as Uint8Array;
     this.#subscriptionRefusedHeader = encode({ type: "ERROR", code: 300, reason: SUBSCRIPTION_REFUSED })[0] as Uint8Array;
     this.#storage = config.storage;
@@ -611,13 +616,14 @@ export class BrokerCore {
 
   #open(conn: Conn, address: string): void {
     if (this.#deniedWithError(conn, "mailbox", address)) return;
+    let displaced: Conn | undefined;
     if (address !== "") {
-      const previous = this.#owners.get(address);
-      if (previous) {
+      displaced = this.#owners.get(address);
+      if (displaced) {
         this.#log("info", "address taken over by a newer connection", {
-          address, previous: previous.key, conn: conn.key,
+          address, previous: displaced.key, conn: conn.key,
         });
-        this.#deregister(previous);
+        this.#deregister(displaced);
       }
       this.#owners.set(address, conn);
     }
@@ -625,6 +631,9 @@ export class BrokerCore {
     conn.address = address;
     this.#unwait(conn);
     this.#reply(conn, this.#okHeader);
+    // Told at once, so it does not go on sending into a session that is gone; an ERROR 500 is
+    // what any MLM client expects for that, and the reason tells ours not to take it back.
+    if (displaced) this.#reply(displaced, this.#addressTakenHeader);
     this.#log("debug", "connection opened", { conn: conn.key, address });
     if (address === "") return;
     const parked = this.#parked.get(address);
@@ -812,12 +821,26 @@ export class BrokerCore {
       if (this.#patterns.size >= PATTERN_CACHE) this.#patterns.clear();
       pattern = compilePattern(source);
       this.#patterns.set(source, pattern);
-      if (!pattern.valid) {
-        this.#log("warn", "invalid pattern accepted (as the C broker does)", { pattern: source, error: pattern.error });
-      }
     }
     return pattern;
   };
+
+  /**
+   * Whether `source` compiles; if not, refuse the command with ERROR 300 (counted, logged; the
+   * session stays). The compile is charged to the turn's budget and cached for the first match.
+   */
+  #patternRefused(conn: Conn, command: string, source: string): boolean {
+    const pattern = this.#chargedPattern(source);
+    if (pattern.valid) return false;
+    this.#counters.subscriptionsRefused++;
+    this.#log("warn", `${command} refused: invalid pattern`, {
+      conn: conn.key, address: conn.address, pattern: source, error: pattern.error,
+    });
+    // ERROR 300's header up to its reason, then the reason cut to the 255 bytes a string field holds.
+    const reason = stringField(`${PATTERN_REFUSED}: ${pattern.error ?? ""}`);
+    this.#reply(conn, concatBytes([this.#failedHeader.subarray(0, this.#failedHeader.length - 1), reason]));
+    return true;
+  }
 
   /** A stream pattern needed for its first match: a compile is charged to the match budget. */
   #chargedPattern = (source: string): Pattern => {
@@ -861,7 +884,11 @@ export class BrokerCore {
         this.#reclaimStream(stream);
         return;
       }
-      // Not compiled here: a burst of STREAM-READs must stay cheap (see #selectorPattern).
+      // A pattern some reader already has compiled; a literal needs no compile (see exactSubject).
+      if (!stream.selectors.has(source) && exactSubject(source) === undefined && this.#patternRefused(conn, "STREAM-READ", source)) {
+        this.#reclaimStream(stream);
+        return;
+      }
       stream.addReader(conn, source, exactSubject);
       conn.patterns++;
       (conn.reading ??= new Set()).add(stream);
@@ -1198,6 +1225,7 @@ export class BrokerCore {
       });
       return;
     }
+    if (this.#patternRefused(conn, "SERVICE-OFFER", source)) return;
     conn.offers++;
     const service = this.#service(name);
     service.offers.push({ conn, source, pattern: this.#pattern(source) });

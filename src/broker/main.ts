@@ -1,4 +1,5 @@
-// Runnable broker: `npm run broker -- --endpoint tcp://127.0.0.1:9999 [--config malamute.cfg]`.
+// Minimal runnable broker for tests and benchmarks: `node --import tsx src/broker/main.ts
+// --endpoint tcp://127.0.0.1:9999 [--config malamute.cfg]`; users run `malamute broker` (`npm run broker`).
 // Runs in the foreground, logs to stderr, stops cleanly on SIGINT/SIGTERM.
 import process from "node:process";
 import { parseArgs } from "node:util";
@@ -8,7 +9,7 @@ import type { BrokerLogEntry } from "./server.ts";
 import type { LogLevel } from "./types.ts";
 import type { FsyncPolicy } from "../storage/types.ts";
 
-const USAGE = `usage: npm run broker -- [--endpoint tcp://HOST:PORT]... [--config FILE] [--timeout MS]
+const USAGE = `usage: src/broker/main.ts [--endpoint tcp://HOST:PORT]... [--config FILE] [--timeout MS]
                           [--data-dir DIR [--fsync always|interval|never]] [--verbose]
 
   -e, --endpoint   endpoint to bind (repeatable); default: the config file's, else tcp://127.0.0.1:9999

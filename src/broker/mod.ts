@@ -17,7 +17,7 @@ export { startBroker, DEFAULT_ENDPOINT } from "./server.ts";
 export type {
   Broker, BrokerAuth, BrokerEvents, BrokerHttpEndpoint, BrokerHttpStarter, BrokerLogEntry, BrokerOptions,
 } from "./server.ts";
-export { ADMIN_SERVICE, ConfirmStatus, STREAM_SERVICE, SUBSCRIPTION_REFUSED } from "./status.ts";
+export { ADMIN_SERVICE, ConfirmStatus, PATTERN_REFUSED, STREAM_SERVICE, SUBSCRIPTION_REFUSED } from "./status.ts";
 export { HELLO_ANSWER, HELLO_ANSWER_REPLAY, HelloFlag } from "./extensions.ts";
 export type { ConfirmStatusCode } from "./status.ts";
 export { DEFAULT_LIMITS, DEFAULT_TIMEOUT, resolveLimits } from "./limits.ts";

@@ -57,6 +57,18 @@ export const ConfirmStatus = {
  */
 export const SUBSCRIPTION_REFUSED = "too many subscriptions";
 
+/**
+ * Reason prefix of the ERROR 300 answering a STREAM-READ or SERVICE-OFFER whose pattern does
+ * not compile (`isValidPattern` is false); the pattern's error follows after `: `. Nothing is
+ * subscribed or offered and the session stays.
+ *
+ * @example
+ * ```ts
+ * if (error.status === 300 && error.message.includes(PATTERN_REFUSED)) console.warn("fix the pattern");
+ * ```
+ */
+export const PATTERN_REFUSED = "invalid pattern";
+
 /** Reason of the ERROR 300 answering a SERVICE-OFFER beyond `offersPerConnection`. */
 export const OFFER_REFUSED = "too many offers";
 

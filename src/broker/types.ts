@@ -221,7 +221,7 @@ export interface BrokerCounters {
   connectionsRefused: number;
   /** Stream deliveries dropped because the reader's connection was congested (libzmq drops at SNDHWM). */
   droppedCongested: number;
-  /** STREAM-READs refused for `patternsPerConnection` or `patternsPerStream`, and SERVICE-OFFERs for `offersPerConnection`. */
+  /** STREAM-READs refused for `patternsPerConnection`, `patternsPerStream` or an invalid pattern, and SERVICE-OFFERs for `offersPerConnection` or an invalid pattern. */
   subscriptionsRefused: number;
   /** Connections closed because they sent no CONNECTION-OPEN within `openTimeout`. */
   openTimeouts: number;

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { readArgFile } from "./content.ts";
 import { CliError, ExitCode } from "./errors.ts";
+import { hexPreview } from "./format.ts";
 import type { CliIo } from "./io.ts";
 
 /**
@@ -98,18 +99,22 @@ export interface BinaryFile {
 
 /**
  * Replace every `Uint8Array` in a decoded result by `{"$file": path, "size": n}` and list the
- * files to write. Paths are `<dir>/<base>.<field path>.bin`, with unsafe characters replaced.
+ * files to write, when `dir` is given: paths are `<dir>/<base>.<field path>.bin`, with unsafe
+ * characters replaced. Without `dir`, by `{"size": n, "hex": first bytes}` (as `recv` shows
+ * frames) and nothing is written.
  *
  * @example
  * ```ts
  * const { json, files } = extractBinary({ png: bytes, w: 2 }, "out", "render");
  * // json = { png: { $file: "out/render.png.bin", size: 1234 }, w: 2 }
+ * extractBinary({ png: bytes }, undefined, "render").json; // { png: { size: 1234, hex: "89504e47…" } }
  * ```
  */
-export function extractBinary(value: unknown, dir: string, base: string): { json: unknown; files: BinaryFile[] } {
+export function extractBinary(value: unknown, dir: string | undefined, base: string): { json: unknown; files: BinaryFile[] } {
   const files: BinaryFile[] = [];
   const walk = (node: unknown, path: string[]): unknown => {
     if (node instanceof Uint8Array) {
+      if (dir === undefined) return { size: node.byteLength, hex: hexPreview(node) };
       const name = [base, ...path].map((part) => part.replace(/[^\w.-]/g, "_")).join(".") + ".bin";
       const file = join(dir, name);
       files.push({ path: file, bytes: node });

@@ -1,4 +1,4 @@
-import { decode, encode } from "../proto/mod.ts";
+import { ADDRESS_TAKEN, decode, encode } from "../proto/mod.ts";
 import { describeError } from "../util/system-code.ts";
 import type { MailboxSend, MlmMessage, ServiceSend, StreamSend } from "../proto/mod.ts";
 import { compilePattern } from "../proto/pattern.ts";
@@ -1376,6 +1376,10 @@ export class MlmClient {
       return;
     }
     if (code === 500) {
+      if (reason === ADDRESS_TAKEN) {
+        this.#displaced();
+        return;
+      }
       // "I don't know you": the broker restarted or expired us. While our OPEN is outstanding
       // this answers something older (a stale PING), so wait for the OPEN's own answer.
       if (head?.kind === "open") return;
@@ -1413,6 +1417,21 @@ export class MlmClient {
     }
     // C malamute forgets a client after any ERROR 300: a PING tells (ERROR 500 → re-open).
     if (this.#state === "open") this.#ping();
+  }
+
+  /**
+   * A newer connection opened a session with our address. Re-opening would take it back and
+   * the two clients would alternate forever, each getting part of the mail: stop instead.
+   */
+  #displaced(): void {
+    const error = new MlmError(
+      "MLM_ADDRESS_TAKEN",
+      `another client opened a session with the address ${JSON.stringify(this.address)}: this client is closed and does not take it back (give each client its own address)`,
+      { status: 500 },
+    );
+    if (this.#state === "open") this.#events.emit("disconnected", error.message);
+    this.#events.emit("error", error);
+    void this.#shutdown(error);
   }
 
   #learned(features: BrokerFeatures): void {

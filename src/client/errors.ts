@@ -24,6 +24,9 @@ import { MalamuteError } from "../errors.ts";
  *   `storedConfirms: false`.
  * - `MLM_LIMIT`: a client-side bound was reached (`maxDurableSends`, `maxConsumers`,
  *   `maxWaitingSends`, `maxRequests`); nothing was sent.
+ * - `MLM_ADDRESS_TAKEN`: (`error` event) another client opened a session with this client's
+ *   address; the broker gave it the mailbox and this client closed itself instead of taking
+ *   the address back (`status` 500).
  * - `MLM_CONSUMER_REFUSED`: the broker refused a consumer command (`brokerCode` = `BAD_REQUEST`,
  *   `NO_JOURNAL` or `LIMIT`, or `status` = the code of a failure CONFIRM).
  * - `MLM_BAD_CONTENT`: a delivery's content is not what `json()` or `text()` was asked to read.
@@ -43,7 +46,8 @@ export type MlmErrorCode =
   | "MLM_UNSUPPORTED"
   | "MLM_LIMIT"
   | "MLM_CONSUMER_REFUSED"
-  | "MLM_BAD_CONTENT";
+  | "MLM_BAD_CONTENT"
+  | "MLM_ADDRESS_TAKEN";
 
 /**
  * An MLM client failure. `code` is stable; `status` is the MLM status code when the broker

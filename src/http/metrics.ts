@@ -144,7 +144,7 @@ const COUNTER_HELP: Record<keyof BrokerCounters, string> = {
   connectionsExpired: "Connections that expired (no input within the timeout).",
   connectionsRefused: "Connections cut off by the broker (malformed input, connection limit).",
   droppedCongested: "Stream deliveries dropped because the reader was congested.",
-  subscriptionsRefused: "STREAM-READs and SERVICE-OFFERs refused for a limit.",
+  subscriptionsRefused: "STREAM-READs and SERVICE-OFFERs refused for a limit or an invalid pattern.",
   openTimeouts: "Connections closed for sending no CONNECTION-OPEN in time.",
   logsSuppressed: "Log lines left out by the rate limit.",
   withdrawn: "Tracked service requests their senders withdrew.",

@@ -11,7 +11,7 @@
  * @module
  */
 
-export { MessageId, StatusCode } from "./types.ts";
+export { ADDRESS_TAKEN, MessageId, StatusCode } from "./types.ts";
 export type {
   Confirm, ConnectionClose, ConnectionOpen, ConnectionPing, ConnectionPong, Content, Credit, ErrorReply,
   MailboxDeliver, MailboxSend, MlmMessage, MlmMessageType, Ok, ServiceDeliver, ServiceOffer, ServiceSend,

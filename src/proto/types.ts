@@ -55,6 +55,19 @@ export const StatusCode = {
   INTERNAL_ERROR: 502,
 } as const;
 
+/**
+ * The reason of the ERROR 500 a broker sends, unasked, to a connection whose address a newer
+ * CONNECTION-OPEN took over (docs/broker.md "Connections and addresses"). The session is gone,
+ * as with any ERROR 500; the reason tells a client not to re-open and take the address back.
+ *
+ * @example
+ * ```ts
+ * import { ADDRESS_TAKEN } from "malamute";
+ * if (reply.type === "ERROR" && reply.code === 500 && reply.reason === ADDRESS_TAKEN) stopForGood();
+ * ```
+ */
+export const ADDRESS_TAKEN = "address taken";
+
 /** Content frames of a message: zero or more byte arrays, never copied by the codec. */
 export type Content = Uint8Array[];
 

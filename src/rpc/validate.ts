@@ -1,6 +1,7 @@
 import type { TSchema } from "typebox";
 import { Compile, type Validator } from "typebox/compile";
 import { RpcValidationError, type RpcValidationIssue } from "./errors.ts";
+import { issuesFrom } from "./issue-text.ts";
 
 // Compiling is far costlier than checking, and contracts are long-lived: one validator per schema object.
 const cache = new WeakMap<TSchema, Validator>();
@@ -66,11 +67,7 @@ const MAX_ISSUES = 20;
 export function issuesOf(schema: TSchema, value: unknown): RpcValidationIssue[] {
   const validator = validatorFor(schema);
   if (validator.Check(value)) return [];
-  const issues: RpcValidationIssue[] = [];
-  for (const error of validator.Errors(value)) {
-    issues.push({ path: error.instancePath, message: error.message });
-    if (issues.length >= MAX_ISSUES) break;
-  }
+  const issues = issuesFrom(validator.Errors(value), schema, MAX_ISSUES);
   // Check and Errors disagree only if a refinement is impure; still report something.
   return issues.length > 0 ? issues : [{ path: "", message: "invalid value" }];
 }

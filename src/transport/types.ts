@@ -7,7 +7,7 @@
  * through the socket's `error` event and never breaks the socket.
  *
  * Implementations: `zmtp` (pure TypeScript over TCP, every runtime), `inproc` (in memory),
- * and `zeromq` (libzmq, behind the `malamute/zeromq` subpath, Node and Deno only).
+ * and `zeromq` (libzmq, behind the `malamute/zeromq` subpath, supported on Node only).
  */
 
 /** One multipart message. */

@@ -3,8 +3,8 @@ import { ZeromqRouter } from "./zeromq-router.ts";
 import type { Transport } from "./types.ts";
 
 /**
- * The libzmq transport, through the `zeromq` npm package (Node and Deno; the native addon
- * does not load on Bun). Import it from the `malamute/zeromq` subpath so that other
+ * The libzmq transport, through the `zeromq` npm package. Supported on Node only: the native
+ * addon does not load on Bun, and on Deno zeromq.js can leave a pending receive unwoken. Import it from the `malamute/zeromq` subpath so that other
  * runtimes never load the addon.
  *
  * Differences from the `zmtp` transport, all due to libzmq: a ROUTER message made of a

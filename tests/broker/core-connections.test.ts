@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import {
   close, credit, FAILED, Harness, hex, INVALID, mail, OK, offer, ping, PONG, publish, read, request, unhex, write,
 } from "./harness.ts";
+import { ADDRESS_TAKEN } from "../../src/proto/mod.ts";
 import type { MlmMessage } from "../../src/proto/mod.ts";
 
 describe("broker core: connections (mlm-protocol §4, §5, §10)", () => {
@@ -120,6 +121,14 @@ describe("broker core: connections (mlm-protocol §4, §5, §10)", () => {
     assert.deepEqual(h.send("old", ping()).map((s) => s.message), [INVALID], "old connection must re-open");
   });
 
+  it("same address: the displaced connection is told at once with ERROR 500 `address taken`", () => {
+    const h = new Harness();
+    h.open("old", "alice");
+    const out = h.open("new", "alice");
+    assert.deepEqual(out.map((s) => [s.conn, s.message]), [["old", { type: "ERROR", code: 500, reason: ADDRESS_TAKEN }]]);
+    assert.equal(hex(out[0]?.frames[0]), "aaa80f01f40d616464726573732074616b656e");
+  });
+
   it("same address: the mailbox's stored messages stay and go to the new owner", () => {
     const h = new Harness();
     h.open("bob", "bob");
@@ -127,7 +136,7 @@ describe("broker core: connections (mlm-protocol §4, §5, §10)", () => {
     h.send("c1", credit(0)); // alice cannot take deliveries: messages are stored
     h.send("bob", mail("alice", "m1", "x"));
     assert.equal(h.core.stats().mailboxes[0]?.depth, 1);
-    const after = h.open("c2", "alice");
+    const after = h.open("c2", "alice").filter((s) => s.conn === "c2");
     assert.deepEqual(after.map((s) => [s.conn, (s.message as { subject: string }).subject]), [["c2", "m1"]]);
   });
 

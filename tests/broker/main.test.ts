@@ -19,7 +19,7 @@ function command(args: string[]): string[] {
   return ["--import", "tsx", main, ...args];
 }
 
-describe("broker main (npm run broker)", () => {
+describe("broker main (src/broker/main.ts)", () => {
   it("reads the C config file, logs the bound endpoint, serves MLM and stops on SIGTERM", async () => {
     const dir = mkdtempSync(join(tmpdir(), "mlm-broker-"));
     const config = join(dir, "malamute.cfg");

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { startBroker } from "../../src/broker/server.ts";
 import type { Broker, BrokerOptions } from "../../src/broker/server.ts";
 import { ADMIN_SERVICE, ConfirmStatus } from "../../src/broker/status.ts";
+import { ADDRESS_TAKEN } from "../../src/proto/mod.ts";
 import type { MlmMessage } from "../../src/proto/mod.ts";
 import { inproc } from "../../src/transport/inproc.ts";
 import type { Transport } from "../../src/transport/types.ts";
@@ -298,12 +299,13 @@ for (const [name, transport, endpoint] of transports) {
       await r.expectOnlyPong();
     });
 
-    it("design same address: the newest connection takes the address; the older one gets ERROR 500 next", async () => {
+    it("design same address: the newest connection takes the address; the older one is told (ERROR 500 `address taken`)", async () => {
       await start();
       const old = client();
       await old.open("dup");
       const young = client();
       await young.open("dup");
+      assert.deepEqual(await old.next(), { type: "ERROR", code: 500, reason: ADDRESS_TAKEN });
       const s = client();
       await s.open("sender");
       s.send(mail("dup", "m", "x"));

@@ -4,7 +4,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -209,6 +209,21 @@ describe("malamute commands against a broker process", () => {
       assert.equal(bytes[252], 1);
       assert.equal(sum.code, 0, sum.stderr);
       assert.equal(sum.stdout, "6\n");
+    });
+
+    it("without --out, binary result fields are shown as size + first bytes and no file is written (issue 20 #13)", async () => {
+      // The CLI runs in the repository root (where tsx resolves): the old default wrote blob.data.bin there.
+      const file = join(root, "blob.data.bin");
+      rmSync(file, { force: true });
+      const result = await runCli(["call", ...e(), "cli-echo.blob", '{"size": 300}', "--json"]);
+      const written = existsSync(file);
+      rmSync(file, { force: true });
+      assert.equal(written, false, "no file written without --out");
+      assert.equal(result.code, 0, result.stderr);
+      const shown = JSON.parse(result.stdout) as { data: { size: number; hex: string; $file?: string } };
+      assert.equal(shown.data.size, 300);
+      assert.match(shown.data.hex, /^[0-9a-f]{32}$/);
+      assert.equal(shown.data.$file, undefined);
     });
 
     it("--contract validates the input before sending: one line, exit 2", async () => {

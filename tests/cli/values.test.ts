@@ -51,6 +51,13 @@ describe("call output", () => {
     assert.equal(files[0]?.bytes, png);
   });
 
+  it("without a folder, byte fields show their size and first bytes and nothing is to be written (issue 20 #13)", () => {
+    const bytes = Uint8Array.from({ length: 20 }, (_, i) => i);
+    const { json, files } = extractBinary({ png: bytes, w: 2 }, undefined, "render");
+    assert.deepEqual(json, { png: { size: 20, hex: "000102030405060708090a0b0c0d0e0f" }, w: 2 });
+    assert.deepEqual(files, []);
+  });
+
   it("a bare byte result gets the method's name; a path separator in a key cannot leave --out", () => {
     assert.deepEqual(extractBinary(new Uint8Array(4), ".", "blob").json, { $file: "blob.bin", size: 4 });
     assert.equal(extractBinary({ "../x": new Uint8Array(1) }, "o", "m").files[0]?.path, "o/m..._x.bin");

@@ -1,4 +1,4 @@
-// The client over the libzmq-based `zeromq` transport (Node and Deno; the addon does not load on Bun).
+// The client over the libzmq-based `zeromq` transport (supported on Node only; see the skip reasons).
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { startBroker } from "../../src/broker/server.ts";

@@ -58,7 +58,7 @@ export class BrokerChild {
     this.#exited = child.exitCode !== null ? Promise.resolve() : new Promise((resolve) => child.once("exit", () => resolve()));
   }
 
-  /** Start `npm run broker -- --endpoint tcp://127.0.0.1:0 --data-dir dir --fsync fsync` and wait until it listens. */
+  /** Start `src/broker/main.ts --endpoint tcp://127.0.0.1:0 --data-dir dir --fsync fsync` and wait until it listens. */
   static async start(dir: string, fsync: FsyncPolicy): Promise<BrokerChild> {
     const child = spawn(process.execPath, command(["--endpoint", "tcp://127.0.0.1:0", "--data-dir", dir, "--fsync", fsync]), {
       stdio: ["ignore", "ignore", "pipe"],

@@ -58,6 +58,31 @@ describe("rpc validation", () => {
     assert.equal(issues[0]?.path, "/0");
   });
 
+  it("names the allowed values of a literal union, a literal and an enum (issue 20 #12)", () => {
+    const schema = Type.Object({
+      mode: Type.Union([Type.Literal("fast"), Type.Literal("slow"), Type.Literal(3)]),
+      only: Type.Literal("x"),
+      kind: Type.Enum(["a", "b"]),
+    });
+    const error = validationError(() => assertValid(schema, { mode: "medium", only: "y", kind: "c" }, "input"));
+    assert.equal(error.message, 'invalid input at /mode: must be one of "fast", "slow", 3 (+2 more)');
+    assert.deepEqual(error.issues.map((i) => [i.path, i.message]), [
+      ["/mode", 'must be one of "fast", "slow", 3'],
+      ["/only", 'must be "x"'],
+      ["/kind", 'must be one of "a", "b"'],
+    ]);
+  });
+
+  it("a union with a non-literal member keeps one issue per member", () => {
+    const schema = Type.Union([Type.Literal("a"), Type.Number()]);
+    assert.deepEqual(issuesOf(schema, "z").map((i) => i.message), ['must be "a"', "must be number", "must match a schema in anyOf"]);
+  });
+
+  it("lists at most 10 allowed values, the rest counted", () => {
+    const schema = Type.Union(Array.from({ length: 25 }, (_, i) => Type.Literal(i)));
+    assert.deepEqual(issuesOf(schema, "x"), [{ path: "", message: "must be one of 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 (+15 more values)" }]);
+  });
+
   it("reports a missing required field at the object's path", () => {
     const error = validationError(() => assertValid(zimage.methods.render.input, { prompt: "x" }, "input"));
     assert.equal(error.path, "");

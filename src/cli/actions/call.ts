@@ -47,7 +47,7 @@ export async function runCall(target: string, inputArg: string | undefined, flag
       exitCode: ExitCode.usage,
     });
   }
-  if (flags.out !== ".") await mkdir(flags.out, { recursive: true });
+  if (flags.out !== undefined) await mkdir(flags.out, { recursive: true });
 
   const options: RpcClientOptions = {
     address: replyAddress("call"),
@@ -186,7 +186,7 @@ async function printValue(value: unknown, base: string, flags: CallFlags, io: Cl
 function progressReporter(label: string, quiet: boolean, io: CliIo): { report(value: unknown): void; clear(): void } {
   if (quiet) return { report: () => {}, clear: () => {} };
   if (!io.stderrIsTty) {
-    return { report: (value) => io.stderr(`progress ${JSON.stringify(extractBinary(value, ".", "progress").json)}\n`), clear: () => {} };
+    return { report: (value) => io.stderr(`progress ${JSON.stringify(extractBinary(value, undefined, "progress").json)}\n`), clear: () => {} };
   }
   const started = Date.now();
   let last = "";
@@ -202,7 +202,7 @@ function progressReporter(label: string, quiet: boolean, io: CliIo): { report(va
   }, 250);
   return {
     report: (value) => {
-      last = JSON.stringify(extractBinary(value, ".", "progress").json).slice(0, 120);
+      last = JSON.stringify(extractBinary(value, undefined, "progress").json).slice(0, 120);
       draw();
     },
     clear: () => {

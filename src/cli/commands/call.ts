@@ -8,7 +8,7 @@ import type { ClientFlags } from "../options.ts";
 export interface CallFlags extends ClientFlags {
   contract?: string;
   deadline: number;
-  out: string;
+  out?: string;
   json?: boolean;
   quiet?: boolean;
   stream?: boolean;
@@ -30,7 +30,7 @@ export function callCommand(context: CommandContext): Command {
       .argument("[input]", "the input as JSON, @file.json, or - for stdin (default: {})")
       .addOption(new Option("--contract <file>", "module exporting the service's contract, or the .json document contract.toJsonSchema() writes (no TypeScript loader needed): validates and types the input"))
       .addOption(new Option("--deadline <ms>", "give up after this long").default(30000).argParser(integer({ min: 1 })))
-      .addOption(new Option("-o, --out <dir>", "folder for binary fields of the result").default("."))
+      .addOption(new Option("-o, --out <dir>", "save binary fields of the result in this folder (default: show their size and first bytes)"))
       .addOption(new Option("--json", "print the result as one line of JSON"))
       .addOption(new Option("-q, --quiet", "do not show progress"))
       .addOption(new Option("--stream", "the method streams its results (without --contract); print one JSON line per chunk")),
@@ -38,7 +38,8 @@ export function callCommand(context: CommandContext): Command {
     .addHelpText("after", `
 Without --contract the input is sent as-is (JSON → msgpack) and the result is shown as JSON.
 In the input, {"$file": "cat.png"} stands for that file's bytes and {"$base64": "..."} for
-decoded bytes. Binary fields of the result are saved under --out and shown as
+decoded bytes. Binary fields of the result are shown as {"size": n, "hex": first bytes}; with
+--out DIR they are saved as DIR/<method>.<field>.bin (replacing an earlier one) and shown as
 {"$file": path, "size": n}. Progress goes to stderr; Ctrl-C cancels the call on the worker.
 
 Examples:
