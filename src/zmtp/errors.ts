@@ -86,3 +86,43 @@ export class Z85Error extends MalamuteError {
     super(code, message, options);
   }
 }
+
+/**
+ * Stable codes of CURVE certificate failures: `CURVE_CERT_SYNTAX` (not ZPL), `CURVE_CERT_NO_KEY`
+ * (no `curve/public-key`), `CURVE_CERT_BAD_KEY` (a key that is not 40 Z85 characters),
+ * `CURVE_CERT_MISMATCH` (the secret key's public key is not the one given),
+ * `CURVE_CERT_NO_SECRET` (a secret key was needed; the file has only the public one),
+ * `CURVE_CERT_BAD_METADATA` (a metadata name or value ZPL cannot hold), `CURVE_CERT_READ`
+ * (the file cannot be read or written), `CURVE_CERT_TOO_LARGE` (the file is beyond the bound),
+ * `CURVE_CERT_EXISTS` (saving would overwrite a key file).
+ */
+export type CurveCertErrorCode =
+  | "CURVE_CERT_SYNTAX"
+  | "CURVE_CERT_NO_KEY"
+  | "CURVE_CERT_BAD_KEY"
+  | "CURVE_CERT_MISMATCH"
+  | "CURVE_CERT_NO_SECRET"
+  | "CURVE_CERT_BAD_METADATA"
+  | "CURVE_CERT_READ"
+  | "CURVE_CERT_TOO_LARGE"
+  | "CURVE_CERT_EXISTS";
+
+/**
+ * A CURVE key or certificate (czmq `zcert` file) that cannot be used.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   parseCurveCert("curve\n    public-key = \"short\"\n");
+ * } catch (e) {
+ *   if (e instanceof CurveCertError) console.log(e.code); // "CURVE_CERT_BAD_KEY"
+ * }
+ * ```
+ */
+export class CurveCertError extends MalamuteError {
+  declare readonly code: CurveCertErrorCode;
+
+  constructor(code: CurveCertErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
