@@ -70,6 +70,8 @@ export class Conn {
   stamp = 0;
   /** False once deregistered. */
   alive = true;
+  /** Authenticated CURVE public key (Z85), from the transport's connect event. */
+  curveKey: string | undefined = undefined;
 
   constructor(readonly key: string, now: number) {
     this.lastActive = now;
@@ -96,6 +98,7 @@ export class Conn {
       inflight: this.inflight?.size ?? 0,
       buffered: this.buffered,
       congested: this.congested,
+      ...(this.curveKey !== undefined ? { curveKey: this.curveKey } : {}),
     };
   }
 

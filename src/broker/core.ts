@@ -223,9 +223,14 @@ export class BrokerCore {
       case "frames":
         this.#frames(event.conn, event.frames);
         break;
-      case "connect":
-        if (!this.#conns.has(event.conn)) this.#newConn(event.conn);
+      case "connect": {
+        const conn = this.#conns.get(event.conn) ?? this.#newConn(event.conn);
+        if (conn && event.curveKey !== undefined) {
+          conn.curveKey = event.curveKey;
+          this.#log("debug", "connection authenticated", { conn: conn.key, curveKey: event.curveKey });
+        }
         break;
+      }
       case "disconnect": {
         const conn = this.#conns.get(event.conn);
         if (conn) {
@@ -580,7 +585,9 @@ export class BrokerCore {
     conn.address = address;
     this.#unwait(conn);
     this.#reply(conn, this.#okHeader);
-    this.#log("debug", "connection opened", { conn: conn.key, address });
+    this.#log("debug", "connection opened", conn.curveKey === undefined
+      ? { conn: conn.key, address }
+      : { conn: conn.key, address, curveKey: conn.curveKey });
     if (address === "") return;
     const parked = this.#parked.get(address);
     if (parked) {

@@ -1,6 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { RECYCLES_BUFFERS, TcpRouter, type TcpRouterOptions } from "../transport/tcp-router.ts";
-import type { PlainAuthenticator, RouterSocket, Transport } from "../transport/types.ts";
+import { loadCurveKeyPair } from "../transport/curve-cert-file.ts";
+import type { CurveServerOptions, PeerConnectInfo, PlainAuthenticator, RouterSocket, Transport } from "../transport/types.ts";
+import { encodeZ85 } from "../zmtp/z85.ts";
 import { zmtp } from "../transport/zmtp.ts";
 import { BufferPool } from "../util/buffer-pool.ts";
 import { nextTurn } from "../util/next-turn.ts";
@@ -46,6 +48,20 @@ export interface BrokerOptions {
   timeout?: number;
   limits?: Partial<BrokerLimits>;
   auth?: BrokerAuth;
+  /**
+   * ZMTP CURVE (RFC 26): every connection encrypted, the broker authenticated by `publicKey`.
+   * Keys are 32 bytes or 40 Z85 characters (`loadCurveKeyPair(file)` reads a `malamute keygen`
+   * / czmq `zcert` file). `authorize` decides which client public keys get in (default: any);
+   * an admitted client's key shows as `curveKey` (Z85) in `stats().clientList`, the admin STATS
+   * answer and the connection logs. Exclusive with `auth: { mechanism: "plain" }`. Default: the
+   * config file's `mlm_server/security/curve-keys`, else none.
+   *
+   * @example
+   * ```ts
+   * const broker = await startBroker({ curve: await loadCurveKeyPair("keys/broker") });
+   * ```
+   */
+  curve?: CurveServerOptions;
   /** Path of a C broker `malamute.cfg` (ZPL) to read endpoints, timeout, security and limits from. */
   config?: string;
   /**
@@ -109,6 +125,12 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   const endpoints = options.endpoints ?? (file && file.endpoints.length > 0 ? file.endpoints : [DEFAULT_ENDPOINT]);
   const auth = options.auth ??
     (file?.mechanism === "plain" ? { mechanism: "plain" as const, passwordsFile: file.passwordsFile } : undefined);
+  const curve = options.curve ?? (file?.curveKeys !== undefined && options.auth === undefined
+    ? await fileCurveKeys(file.curveKeys)
+    : undefined);
+  if (curve && auth?.mechanism === "plain") {
+    throw new BrokerError("BROKER_CONFIG", "the broker takes either CURVE keys or PLAIN authentication, not both");
+  }
   const limits = { ...file?.limits, ...options.limits };
   const storageOptions = options.storage ?? file?.storage;
   const store = createStore(storageOptions, limits.maxMessageSize ?? 64 * 1024 * 1024);
@@ -140,7 +162,15 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   const pool = recycle ? new BufferPool() : undefined;
   const routerOptions: TcpRouterOptions = { linger, ...transportLimits(core.limits), ...(pool ? { pool } : {}) };
   if (auth?.mechanism === "plain") routerOptions.plain = { authenticate: authenticator(auth) };
-  const router = transport.router(routerOptions);
+  if (curve) routerOptions.curve = curve;
+  let router: RouterSocket;
+  try {
+    router = transport.router(routerOptions);
+  } catch (cause) {
+    await store?.close();
+    // Bad keys (wrong length, not Z85, a public key that is not the secret key's).
+    throw new BrokerError("BROKER_CONFIG", `cannot start the broker's socket: ${(cause as Error).message}`, { cause });
+  }
   const broker = new MlmBroker(core, router, router instanceof TcpRouter ? 0 : linger, pool, store);
   if (early) broker.on("log", early);
   try {
@@ -172,6 +202,15 @@ function transportLimits(limits: Readonly<BrokerLimits>): TcpRouterOptions {
     receiveBudget: limits.receiveBudget,
     sendHighWaterMark: { messages: limits.peerSendMessages, bytes: limits.peerSendBytes },
   };
+}
+
+async function fileCurveKeys(path: string): Promise<CurveServerOptions> {
+  try {
+    const { publicKey, secretKey } = await loadCurveKeyPair(path);
+    return { publicKey, secretKey };
+  } catch (cause) {
+    throw new BrokerError("BROKER_CONFIG", `mlm_server/security/curve-keys: ${(cause as Error).message}`, { cause });
+  }
 }
 
 function authenticator(auth: BrokerAuth): PlainAuthenticator {
@@ -317,10 +356,11 @@ class MlmBroker extends Emitter<BrokerEvents> implements Broker {
     this.#run({ type: "frames", conn, frames });
   };
 
-  #onConnect = (id: Uint8Array): void => {
+  #onConnect = (id: Uint8Array, info?: PeerConnectInfo): void => {
     const conn = keyOf(id);
     this.#ids.set(conn, id);
-    this.#run({ type: "connect", conn });
+    const key = info?.curvePublicKey;
+    this.#run(key ? { type: "connect", conn, curveKey: encodeZ85(key) } : { type: "connect", conn });
   };
 
   #onDisconnect = (id: Uint8Array): void => {

@@ -8,8 +8,11 @@ import type { JournalEntry, ReadFrom, RecoveredState, StorageOp, StorageStats } 
 
 /** Input to {@link BrokerCore.handle}. */
 export type BrokerEvent =
-  /** A transport peer connected (optional: a context is also created by its first frames). */
-  | { type: "connect"; conn: string }
+  /**
+   * A transport peer connected (optional: a context is also created by its first frames).
+   * `curveKey`: the client's authenticated CURVE public key (Z85), when the transport has one.
+   */
+  | { type: "connect"; conn: string; curveKey?: string }
   /** One whole multipart message from `conn`, without the routing-id frame. */
   | { type: "frames"; conn: string; frames: Uint8Array[] }
   /** The transport peer went away. */
@@ -264,6 +267,8 @@ export interface BrokerClientStats {
   buffered: number;
   /** The transport's backlog for it is high: deliveries are held back. */
   congested: boolean;
+  /** Its authenticated CURVE public key (Z85, 40 characters); absent without CURVE. */
+  curveKey?: string;
 }
 
 /** Snapshot returned by {@link BrokerCore.stats}. */

@@ -1,6 +1,7 @@
 import { decode, encode } from "../proto/mod.ts";
 import type { MailboxSend, MlmMessage, ServiceSend, StreamSend } from "../proto/mod.ts";
 import { TransportError } from "../transport/errors.ts";
+import { ZmtpError } from "../zmtp/errors.ts";
 import type { DealerSocket, Frames, Transport } from "../transport/types.ts";
 import { zmtp } from "../transport/zmtp.ts";
 import { Emitter } from "../util/emitter.ts";
@@ -215,6 +216,7 @@ export class MlmClient {
     const reconnect = options.reconnect;
     const dealer = this.#transport.dealer({
       ...(options.plain ? { plain: options.plain } : {}),
+      ...(options.curve ? { curve: options.curve } : {}),
       ...(reconnect ? { reconnectInterval: reconnect.interval, reconnectIntervalMax: reconnect.max } : {}),
     });
     dealer.on("message", this.#onMessage);
@@ -1013,6 +1015,11 @@ export class MlmClient {
 
   readonly #onTransportError = (error: Error): void => {
     this.#events.emit("error", error);
+    // A failed security handshake is not retried by the transport: waiting out the connect
+    // timeout would only hide why.
+    if (this.#connectWaiter && error instanceof ZmtpError && error.isProtocolError) {
+      void this.#failConnect(new MlmError("MLM_REFUSED", `the connection to ${this.#endpoint} failed its handshake: ${error.message}`, { cause: error }));
+    }
   };
 
   readonly #onMessage = (frames: Frames): void => {

@@ -20,6 +20,9 @@ import { MalamuteError } from "../errors.ts";
  *   `replay` for consumers; e.g. C Malamute), or the client was created with
  *   `storedConfirms: false`.
  * - `MLM_LIMIT`: a client-side bound was reached (`maxDurableSends`, `maxConsumers`); nothing was sent.
+ * - `MLM_REFUSED`: the connection's security handshake failed while connecting (a wrong CURVE
+ *   server key, a client key or PLAIN credentials the broker refused, a broker speaking another
+ *   mechanism); `cause` is the transport's ZmtpError. The transport does not retry it.
  * - `MLM_CONSUMER_REFUSED`: the broker refused a consumer command (`brokerCode` = `BAD_REQUEST`,
  *   `NO_JOURNAL` or `LIMIT`, or `status` = the code of a failure CONFIRM).
  */
@@ -36,7 +39,8 @@ export type MlmErrorCode =
   | "MLM_NOT_STORED"
   | "MLM_UNSUPPORTED"
   | "MLM_LIMIT"
-  | "MLM_CONSUMER_REFUSED";
+  | "MLM_CONSUMER_REFUSED"
+  | "MLM_REFUSED";
 
 /**
  * An MLM client failure. `code` is stable; `status` is the MLM status code when the broker

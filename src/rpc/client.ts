@@ -1,7 +1,7 @@
 import { ConfirmStatus } from "../broker/status.ts";
 import { MlmClient } from "../client/client.ts";
 import type { Confirmation, Delivery, MlmClientOptions } from "../client/types.ts";
-import type { Transport } from "../transport/types.ts";
+import type { CurveClientOptions, Transport } from "../transport/types.ts";
 import { CallTable } from "./call-table.ts";
 import { cancelSubject } from "./cancel-subject.ts";
 import { binaryFrameThreshold, encodePayload, payloadBytes } from "./codec.ts";
@@ -49,6 +49,16 @@ export interface RpcClientOptions {
   maxBufferedChunks?: number;
   /** Socket factory. Default: the `zmtp` TCP transport. */
   transport?: Transport;
+  /**
+   * ZMTP CURVE keys (encrypted connection, broker authenticated by `serverKey`), the same as
+   * the `curve` option of {@link MlmClient.connect}, which wins over `mlm.curve`.
+   *
+   * @example
+   * ```ts
+   * const client = await connect(endpoint, { qwen3vl }, { curve: { serverKey, publicKey, secretKey } });
+   * ```
+   */
+  curve?: CurveClientOptions;
   /**
    * What happens to calls in flight when the session with the broker is lost (broker restart,
    * crash, stall): calls written before the loss and not settled when the session is back.
@@ -171,6 +181,7 @@ export async function connect<const S extends ContractMap>(
   const address = options.address ?? `rpc-client-${randomHex(8)}`;
   const mlmOptions: MlmClientOptions = { noMailboxConfirms: true, storedConfirms: false, ...options.mlm, address };
   if (options.transport !== undefined) mlmOptions.transport = options.transport;
+  if (options.curve !== undefined) mlmOptions.curve = options.curve;
   const mlm = await MlmClient.connect(endpoint, mlmOptions);
   try {
     await mlm.setProducer(CANCEL_STREAM);
