@@ -3,6 +3,7 @@ import { MlmError } from "../client/errors.ts";
 import type { MlmClientOptions } from "../client/types.ts";
 import { CliError, ExitCode } from "./errors.ts";
 import type { ClientFlags } from "./options.ts";
+import { curveClientFlags } from "./curve.ts";
 import { loadTransport } from "./transport.ts";
 
 /**
@@ -14,18 +15,38 @@ import { loadTransport } from "./transport.ts";
  * const client = await connectClient(flags, { address: "alice" });
  * ```
  */
-export async function connectClient(flags: ClientFlags, options: Omit<MlmClientOptions, "transport" | "timeout" | "plain"> = {}): Promise<MlmClient> {
+export async function connectClient(
+  flags: ClientFlags,
+  options: Omit<MlmClientOptions, "transport" | "timeout" | "plain" | "curve"> = {},
+): Promise<MlmClient> {
   const clientOptions: MlmClientOptions = {
     ...options,
+    ...(await securityOptions(flags)),
     timeout: flags.connectTimeout,
     transport: await loadTransport(flags.transport),
   };
-  if (flags.plain !== undefined) clientOptions.plain = flags.plain;
   try {
     return await MlmClient.connect(flags.endpoint, clientOptions);
   } catch (error) {
     throw connectFailure(error, flags);
   }
+}
+
+/**
+ * The security options the common flags ask for (`--plain`, or `--curve-server-key` and `--curve-keys`).
+ *
+ * @example
+ * ```ts
+ * const mlm = { timeout: flags.connectTimeout, ...(await securityOptions(flags)) };
+ * ```
+ */
+export async function securityOptions(flags: ClientFlags): Promise<Pick<MlmClientOptions, "plain" | "curve">> {
+  const curve = await curveClientFlags(flags);
+  if (curve && flags.plain !== undefined) {
+    throw new CliError("CLI_USAGE", "give either --plain or --curve-server-key, not both", { exitCode: ExitCode.usage });
+  }
+  if (curve) return { curve };
+  return flags.plain !== undefined ? { plain: flags.plain } : {};
 }
 
 /**
@@ -47,6 +68,15 @@ export function connectFailure(error: unknown, flags: ClientFlags): unknown {
       `no broker answered at ${flags.endpoint} within ${flags.connectTimeout} ms`,
       { hint, exitCode: ExitCode.unreachable, cause: error },
     );
+  }
+  if (error.code === "MLM_REFUSED") {
+    return new CliError("CLI_REFUSED", `the connection to ${flags.endpoint} failed its security handshake: ${error.message}`, {
+      hint: flags.curveServerKey !== undefined
+        ? "check that --curve-server-key is the broker's public key and that the broker admits our --curve-keys"
+        : "check --plain / --curve-server-key against the broker's security settings",
+      exitCode: ExitCode.failure,
+      cause: error,
+    });
   }
   if (error.code === "MLM_FAILED" || error.code === "MLM_COMMAND_INVALID") {
     return new CliError("CLI_FAILED", `the broker at ${flags.endpoint} refused the connection: ${error.message}`, {

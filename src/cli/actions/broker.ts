@@ -9,8 +9,10 @@ import type { CommandContext } from "../context.ts";
 import { CliError, ExitCode } from "../errors.ts";
 import type { StopSignal } from "../io.ts";
 import { createLogger } from "../log.ts";
+import { curveServerFlags } from "../curve.ts";
 import { loadTransport } from "../transport.ts";
 import { VERSION } from "../version.ts";
+import { encodeZ85 } from "../../zmtp/z85.ts";
 
 /**
  * `malamute broker`: start the broker, log, and stop it gracefully on the first SIGINT/SIGTERM
@@ -47,6 +49,7 @@ export async function runBroker(flags: BrokerFlags, context: CommandContext): Pr
     if (flags.config !== undefined) options.config = flags.config;
     if (flags.bind !== undefined) options.endpoints = flags.bind;
     if (flags.timeout !== undefined) options.timeout = flags.timeout;
+    if (flags.curveKeys !== undefined) options.curve = await curveServerFlags(flags.curveKeys);
     if (flags.dataDir !== undefined) options.storage = { ...(await fileStorage(flags.config)), dir: flags.dataDir };
     if (flags.fsync !== undefined) {
       if (!options.storage && !(flags.config !== undefined && (await loadConfig(flags.config)).storage)) {
@@ -68,6 +71,7 @@ export async function runBroker(flags: BrokerFlags, context: CommandContext): Pr
     log.info("broker started", {
       version: VERSION, endpoints: [...broker.endpoints], transport: flags.transport, pid: process.pid,
       ...(storage ? { dataDir: storage.dir, fsync: storage.fsync } : {}),
+      ...(options.curve ? { curvePublicKey: encodeZ85(options.curve.publicKey as Uint8Array) } : {}),
     });
 
     const signal = await stop.first;

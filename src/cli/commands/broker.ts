@@ -16,6 +16,7 @@ export interface BrokerFlags extends Partial<BrokerLimits> {
   json?: boolean;
   dataDir?: string;
   fsync?: "always" | "interval" | "never";
+  curveKeys?: string;
 }
 
 /** Limit flags: [option, BrokerLimits key, what it bounds, parser]. Names follow the limit keys. */
@@ -54,6 +55,7 @@ export function brokerCommand(context: CommandContext): Command {
     .addOption(new Option("-v, --verbose", "same as --log-level debug"))
     .addOption(new Option("--json", "write log lines as JSON objects, for log shippers"))
     .addOption(new Option("--data-dir <dir>", "keep mailboxes, service queues and stream journals in this directory (survive restarts; replay)"))
+    .addOption(new Option("--curve-keys <file>", "encrypt every connection with ZMTP CURVE using this key pair (from `malamute keygen --out`); any client key is admitted"))
     .addOption(new Option("--fsync <policy>", "with --data-dir: when writes are forced to disk (default interval)").choices(["always", "interval", "never"]));
   for (const [flag, key, help, parse] of LIMIT_FLAGS) {
     // Commander names the value after the flag (--mailbox-bytes → mailboxBytes), i.e. the limit key.
@@ -71,6 +73,7 @@ Examples:
   $ malamute broker --bind tcp://0.0.0.0:9999 --bind tcp://127.0.0.1:9998
   $ malamute broker --config /etc/malamute/malamute.cfg --json 2>>broker.log
   $ malamute broker --data-dir /var/lib/malamute --fsync always
+  $ malamute keygen --out broker && malamute broker --curve-keys broker
   $ malamute broker --timeout 30000 --mailbox-bytes 256MiB --max-message-size 16MB`)
     .action(async (flags: BrokerFlags) => {
       context.exitCode = await (await import("../actions/broker.ts")).runBroker(flags, context);
