@@ -7,6 +7,7 @@
  *   bun run examples/forge/main.ts              # Bun
  *   deno task start                             # Deno
  *   npm start -- --image my.png --out results --seed 7
+ *   npm start -- --curve                        # every connection encrypted (ZMTP CURVE)
  */
 import process from "node:process";
 import { relative } from "node:path";
@@ -22,6 +23,7 @@ const { values } = parseArgs({
     out: { type: "string", default: "out" },
     seed: { type: "string" },
     timeout: { type: "string", default: "120000" },
+    curve: { type: "boolean", default: false },
   },
   strict: true,
 });
@@ -38,13 +40,14 @@ try {
     outDir: values.out!,
     timeoutMs: Number(values.timeout),
     signal: controller.signal,
+    curve: values.curve === true,
     onStep: (t: StepTiming) => console.log(`  ${t.status === "ok" ? "✓" : "✗"} ${t.name.padEnd(9)}${ms(t.durationMs)}`),
   };
   if (values.seed !== undefined) options.seed = Number(values.seed);
   const r = await runDemo(options);
   const clip = (s: string, n: number) => (s.length > n ? s.slice(0, n - 1) + "…" : s);
   console.log("");
-  console.log(`runtime   ${r.runtime} · broker ${r.broker}`);
+  console.log(`runtime   ${r.runtime} · broker ${r.broker}${r.security.mechanism === "curve" ? ` · CURVE, ${r.security.authenticatedClients} authenticated connections` : ""}`);
   console.log(`workers   ${Object.entries(r.backends).map(([s, b]) => `${s}=${b}`).join("  ")}`);
   console.log(`input     ${rel(r.input.path)} (${r.input.width}×${r.input.height})`);
   const step = (name: string) => ms(r.steps.find((s) => s.name === name)?.durationMs ?? 0);
