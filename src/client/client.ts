@@ -1013,11 +1013,16 @@ export class MlmClient {
     this.#lost(`connection lost: ${reason}`, true);
   };
 
+  /** A CURVE server closes without a word on a HELLO it cannot open (RFC 26): a wrong server key. */
+  #silentRefusal(error: ZmtpError): boolean {
+    return error.code === "ZMTP_HANDSHAKE_CLOSED" && this.#options.curve !== undefined;
+  }
+
   readonly #onTransportError = (error: Error): void => {
     this.#events.emit("error", error);
     // A failed security handshake is not retried by the transport: waiting out the connect
     // timeout would only hide why.
-    if (this.#connectWaiter && error instanceof ZmtpError && error.isProtocolError) {
+    if (this.#connectWaiter && error instanceof ZmtpError && (error.isProtocolError || this.#silentRefusal(error))) {
       void this.#failConnect(new MlmError("MLM_REFUSED", `the connection to ${this.#endpoint} failed its handshake: ${error.message}`, { cause: error }));
     }
   };

@@ -3,8 +3,11 @@ import { MalamuteError } from "../errors.ts";
 /**
  * Stable codes of ZMTP failures. Every one of them ends one connection only.
  *
- * Connection errors (`ZMTP_HEARTBEAT_TIMEOUT`, `ZMTP_HANDSHAKE_TIMEOUT`) are transient: a
- * connecting side reconnects. Every other code is a protocol error: like libzmq, a
+ * Connection errors (`ZMTP_HEARTBEAT_TIMEOUT`, `ZMTP_HANDSHAKE_TIMEOUT`,
+ * `ZMTP_HANDSHAKE_CLOSED`) are transient: a connecting side reconnects.
+ * `ZMTP_HANDSHAKE_CLOSED`: the peer closed the connection after the greeting, during the
+ * security handshake; a CURVE server does exactly that, without a word, when it cannot open our
+ * HELLO (RFC 26), i.e. when we hold the wrong server key. Every other code is a protocol error: like libzmq, a
  * connecting side gives up on that endpoint, because retrying cannot succeed.
  *
  * CURVE: `ZMTP_CURVE_BOX` (a box did not open: wrong key, tampered bytes, or a low-order
@@ -35,6 +38,7 @@ export type ZmtpErrorCode =
   | "ZMTP_CURVE_NONCE"
   | "ZMTP_HEARTBEAT_TIMEOUT"
   | "ZMTP_HANDSHAKE_TIMEOUT"
+  | "ZMTP_HANDSHAKE_CLOSED"
   | "ZMTP_NOT_READY"
   | "ZMTP_CLOSED";
 
@@ -59,7 +63,7 @@ export class ZmtpError extends MalamuteError {
   /** True when retrying the same connection cannot help (libzmq's "protocol error"). */
   get isProtocolError(): boolean {
     return this.code !== "ZMTP_HEARTBEAT_TIMEOUT" && this.code !== "ZMTP_HANDSHAKE_TIMEOUT" &&
-      this.code !== "ZMTP_CLOSED";
+      this.code !== "ZMTP_HANDSHAKE_CLOSED" && this.code !== "ZMTP_CLOSED";
   }
 }
 
