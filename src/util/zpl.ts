@@ -4,21 +4,22 @@
  *
  * @module
  */
-import { MalamuteError } from "../errors.ts";
-
 /**
- * ZPL text that does not parse; `line` is the 1-based line of the first error.
+ * ZPL text that does not parse; `line` is the 1-based line of the first error. (A plain Error
+ * with a stable `code`: src/util sits below src/errors.ts; callers wrap it in their own error
+ * class, BrokerError `BROKER_CONFIG` or CurveCertError `CURVE_CERT_SYNTAX`.)
  *
  * @example
  * ```ts
  * try { parseZpl("  bad indent"); } catch (e) { if (e instanceof ZplError) console.log(e.line, e.reason); }
  * ```
  */
-export class ZplError extends MalamuteError {
-  declare readonly code: "ZPL_SYNTAX";
+export class ZplError extends Error {
+  readonly code = "ZPL_SYNTAX";
 
   constructor(readonly line: number, readonly reason: string) {
-    super("ZPL_SYNTAX", `line ${line}: ${reason}`);
+    super(`line ${line}: ${reason}`);
+    this.name = "ZplError";
   }
 }
 
