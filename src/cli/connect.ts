@@ -59,7 +59,15 @@ export async function securityOptions(flags: ClientFlags): Promise<Pick<MlmClien
  */
 export function connectFailure(error: unknown, flags: ClientFlags): unknown {
   if (!(error instanceof MlmError)) return error;
-  if (error.code === "MLM_TIMEOUT" || error.code === "MLM_NOT_CONNECTED" || error.code === "MLM_CLOSED") {
+  if (error.code === "MLM_REFUSED" && flags.curveServerKey !== undefined) {
+    return new CliError("CLI_REFUSED", `the connection to ${flags.endpoint} failed its security handshake: ${error.message}`, {
+      hint: "check that --curve-server-key is the broker's public key and that the broker admits our --curve-keys",
+      exitCode: ExitCode.failure,
+      cause: error,
+    });
+  }
+  // A refused PLAIN login keeps its established answer (exit 3, "check … --plain credentials").
+  if (error.code === "MLM_TIMEOUT" || error.code === "MLM_NOT_CONNECTED" || error.code === "MLM_CLOSED" || error.code === "MLM_REFUSED") {
     const hint = flags.plain !== undefined
       ? "check that the broker runs there and accepts these --plain credentials"
       : "start one with `malamute broker`, or point --endpoint (or MALAMUTE_ENDPOINT) at a running broker";
@@ -68,15 +76,6 @@ export function connectFailure(error: unknown, flags: ClientFlags): unknown {
       `no broker answered at ${flags.endpoint} within ${flags.connectTimeout} ms`,
       { hint, exitCode: ExitCode.unreachable, cause: error },
     );
-  }
-  if (error.code === "MLM_REFUSED") {
-    return new CliError("CLI_REFUSED", `the connection to ${flags.endpoint} failed its security handshake: ${error.message}`, {
-      hint: flags.curveServerKey !== undefined
-        ? "check that --curve-server-key is the broker's public key and that the broker admits our --curve-keys"
-        : "check --plain / --curve-server-key against the broker's security settings",
-      exitCode: ExitCode.failure,
-      cause: error,
-    });
   }
   if (error.code === "MLM_FAILED" || error.code === "MLM_COMMAND_INVALID") {
     return new CliError("CLI_FAILED", `the broker at ${flags.endpoint} refused the connection: ${error.message}`, {
