@@ -82,11 +82,15 @@ export type {
 export { type CurveKeyPair, curveKeyPair, curvePublicKey } from "./src/zmtp/curve-box.ts";
 export { curveKey } from "./src/zmtp/mechanism-curve.ts";
 export { decodeZ85, encodeZ85 } from "./src/zmtp/z85.ts";
+export { type CurveCert, type CurveCertFiles, formatCurveCert, parseCurveCert } from "./src/zmtp/curve-cert.ts";
+export {
+  type CurveKeyPairCert, loadCurveCert, loadCurveKeyPair, MAX_CERT_FILE_BYTES, resolveCurveKey, saveCurveCert,
+} from "./src/transport/curve-cert-file.ts";
 
 // ---- Errors (each has `name`, a stable `code` and `cause`)
 export { MalamuteError } from "./src/errors.ts";
 export { TransportError } from "./src/transport/errors.ts";
-export { Z85Error, ZmtpError } from "./src/zmtp/errors.ts";
+export { CurveCertError, Z85Error, ZmtpError } from "./src/zmtp/errors.ts";
 export { MlmDecodeError, MlmEncodeError } from "./src/proto/mod.ts";
 export { BrokerError } from "./src/broker/mod.ts";
 export { MlmError } from "./src/client/mod.ts";

@@ -11,6 +11,8 @@ import {
   decodePng, demoBackends, encodeApng, type ForgeEvent, ForgeEvents, forgeContracts, forgePipeline, type Sam3FrameMasks,
   type Sam3Summary, serveForge, type StepTiming, watchForgeEvents,
 } from "../../src/forge/mod.ts";
+import { type CurveKeyPair, curveKeyPair } from "../../src/zmtp/curve-box.ts";
+import { encodeZ85 } from "../../src/zmtp/z85.ts";
 import { drawMasks, makeKiteClip } from "./clip.ts";
 
 /** Options of {@link runDemo}. */
@@ -34,6 +36,11 @@ export interface DemoOptions {
   onReport?: (report: DemoReport) => void;
   /** Awaited after the report, before the broker stops (e.g. until Ctrl-C, to keep the dashboard up). */
   stay?: () => Promise<void>;
+  /**
+   * Run every connection (workers, event publisher, watcher, caller) over ZMTP CURVE: the broker
+   * gets a fresh key pair, each component its own, and the broker admits only those keys.
+   */
+  curve?: boolean;
 }
 
 /** What the demo did; also written to `report.json`. */
@@ -41,6 +48,8 @@ export interface DemoReport {
   note: string;
   runtime: string;
   broker: string;
+  /** `curve`: every connection was encrypted (each listed client authenticated by its key); else `null`. */
+  security: { mechanism: "null" | "curve"; authenticatedClients: number };
   backends: Record<string, string>;
   input: { path: string; width: number; height: number; bytes: number };
   description: { text: string; finishReason: string; usage: { promptTokens: number; completionTokens: number; totalTokens: number } };
@@ -50,6 +59,28 @@ export interface DemoReport {
   steps: StepTiming[];
   totalMs: number;
   events: { total: number; byKind: Record<string, number> };
+}
+
+/**
+ * A server key pair for the broker and one key pair per component; the broker admits exactly
+ * those client keys, so the demo exercises authorization as well as encryption.
+ */
+function curveKeys() {
+  const server = curveKeyPair();
+  const clients = new Map<string, CurveKeyPair>();
+  const allowed = new Set<string>();
+  return {
+    server: { ...server, authorize: (key: Uint8Array) => allowed.has(encodeZ85(key)) },
+    client(role: string): { curve: { serverKey: Uint8Array; publicKey: Uint8Array; secretKey: Uint8Array } } {
+      let pair = clients.get(role);
+      if (!pair) {
+        pair = curveKeyPair();
+        clients.set(role, pair);
+        allowed.add(encodeZ85(pair.publicKey));
+      }
+      return { curve: { serverKey: server.publicKey, publicKey: pair.publicKey, secretKey: pair.secretKey } };
+    },
+  };
 }
 
 function runtimeName(): string {
@@ -74,28 +105,30 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
   const outDir = resolve(options.outDir);
   await mkdir(outDir, { recursive: true });
 
+  const keys = options.curve ? curveKeys() : undefined;
   // A journal in memory: a watcher that joins late replays the pipeline's events (docs/durability.md).
   const broker = await startBroker({
     endpoints: ["tcp://127.0.0.1:0"],
     storage: { memory: true },
     ...(options.http === undefined ? {} : { http: { listen: options.http } }),
+    ...(keys ? { curve: keys.server } : {}),
   });
   const cleanup: Array<() => Promise<void>> = [() => broker.close()];
   try {
     const endpoint = broker.endpoints[0]!;
     options.onBroker?.(broker.http === undefined ? { endpoint } : { endpoint, dashboard: `${broker.http}/` });
-    const events = await ForgeEvents.connect(endpoint, { progressIntervalMs: 50 });
+    const events = await ForgeEvents.connect(endpoint, { progressIntervalMs: 50, ...keys?.client("events") });
     cleanup.unshift(() => events.close());
-    const feed = await watchForgeEvents(endpoint);
+    const feed = await watchForgeEvents(endpoint, { ...keys?.client("watcher") });
     cleanup.unshift(() => feed.close());
     const seen: ForgeEvent[] = [];
     const watching = (async () => {
       for await (const e of feed) seen.push(e);
     })();
     const backends = demoBackends();
-    const forge = await serveForge(endpoint, backends, { events });
+    const forge = await serveForge(endpoint, backends, { events, ...keys?.client("workers") });
     cleanup.unshift(() => forge.close());
-    const client = await connect(endpoint, forgeContracts, { defaultTimeout: 120_000 });
+    const client = await connect(endpoint, forgeContracts, { defaultTimeout: 120_000, ...keys?.client("caller") });
     cleanup.unshift(() => client.close());
 
     let clip: ReturnType<typeof makeKiteClip> | undefined;
@@ -119,6 +152,14 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     if (options.signal) runOptions.signal = options.signal;
     if (options.onStep) runOptions.onStep = options.onStep;
     const { results, steps, totalMs } = await flow.run({ data: input, mimeType: "image/png" }, runOptions);
+    const clientList = broker.stats().clientList;
+    const security = {
+      mechanism: keys ? "curve" as const : "null" as const,
+      authenticatedClients: clientList.filter((c) => c.curveKey !== undefined).length,
+    };
+    if (keys && security.authenticatedClients !== clientList.length) {
+      throw new Error(`--curve: ${clientList.length - security.authenticatedClients} connections without a CURVE key`);
+    }
 
     const paths = {
       image: join(outDir, "generated.png"),
@@ -142,6 +183,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       note: "Demo backends stand in for the models: demo-image-stats describes measured image properties, demo-procedural renders a procedural scene, demo-formant is a formant synthesiser, demo-framediff tracks motion. None of them is Qwen3-VL, Z-Image, Kokoro or SAM 3.",
       runtime: runtimeName(),
       broker: endpoint,
+      security,
       backends: { qwen3vl: backends.qwen3vl.name, zimage: backends.zimage.name, kokoro: backends.kokoro.name, sam3: backends.sam3.name },
       input: { path: options.image, width: inputPng.width, height: inputPng.height, bytes: input.length },
       description: { text: results.describe.text, finishReason: results.describe.finishReason, usage: results.describe.usage },

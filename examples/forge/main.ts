@@ -9,6 +9,7 @@
  *   npm start -- --image my.png --out results --seed 7
  *   npm start -- --http 127.0.0.1:8222 --stay   # dashboard on a fixed port, broker kept up until Ctrl-C
  *   npm start -- --http off                      # no HTTP endpoint
+ *   npm start -- --curve                        # every connection encrypted (ZMTP CURVE)
  */
 import process from "node:process";
 import { relative } from "node:path";
@@ -26,6 +27,7 @@ const { values } = parseArgs({
     timeout: { type: "string", default: "120000" },
     http: { type: "string", default: "127.0.0.1:0" },
     stay: { type: "boolean", default: false },
+    curve: { type: "boolean", default: false },
   },
   strict: true,
 });
@@ -42,6 +44,7 @@ try {
     outDir: values.out!,
     timeoutMs: Number(values.timeout),
     signal: controller.signal,
+    curve: values.curve === true,
     onStep: (t: StepTiming) => console.log(`  ${t.status === "ok" ? "✓" : "✗"} ${t.name.padEnd(9)}${ms(t.durationMs)}`),
     onBroker: (b) => {
       if (b.dashboard) console.log(`dashboard ${b.dashboard}${values.stay ? "" : "  (up while the pipeline runs; --stay keeps it)"}`);
@@ -67,7 +70,7 @@ try {
 function printReport(r: DemoReport): void {
   const clip = (s: string, n: number) => (s.length > n ? s.slice(0, n - 1) + "…" : s);
   console.log("");
-  console.log(`runtime   ${r.runtime} · broker ${r.broker}`);
+  console.log(`runtime   ${r.runtime} · broker ${r.broker}${r.security.mechanism === "curve" ? ` · CURVE, ${r.security.authenticatedClients} authenticated connections` : ""}`);
   console.log(`workers   ${Object.entries(r.backends).map(([s, b]) => `${s}=${b}`).join("  ")}`);
   console.log(`input     ${rel(r.input.path)} (${r.input.width}×${r.input.height})`);
   const step = (name: string) => ms(r.steps.find((s) => s.name === name)?.durationMs ?? 0);

@@ -14,8 +14,21 @@ export interface BrokerFileConfig {
   timeout?: number;
   /** `server/verbose`. */
   verbose: boolean;
-  /** `mlm_server/security/mechanism`. */
-  mechanism: "null" | "plain";
+  /** `mlm_server/security/mechanism` (`curve` also when only `curve-keys` is given). */
+  mechanism: "null" | "plain" | "curve";
+  /**
+   * `mlm_server/security/curve-keys` (this broker's extension): the broker's key pair as a czmq
+   * `zcert` file, as `malamute keygen --out NAME` writes it (`NAME` or `NAME_secret`; relative to
+   * the working directory). Setting it turns CURVE on; every client key is accepted (encryption
+   * and server authentication; client keys show in stats and logs) unless `curveAllow` is set.
+   */
+  curveKeys?: string;
+  /**
+   * `mlm_server/security/curve-allow`: a directory of client certificates (czmq zauth "curve
+   * allow from directory"): only the public keys found there may connect. Re-read at most once
+   * a second, at a handshake.
+   */
+  curveAllow?: string;
   /** `server/auth/plain`: the `name=password` file, as written (relative to the working directory, as in C). */
   passwordsFile?: string;
   limits: Partial<BrokerLimits>;
@@ -73,7 +86,8 @@ const LIMIT_KEYS: [path: string, limit: keyof BrokerLimits][] = [
 
 /**
  * Read the settings of a C broker configuration file (ZPL) that this broker honours:
- * `server/timeout`, `server/verbose`, `server/auth/plain`, `mlm_server/security/mechanism`,
+ * `server/timeout`, `server/verbose`, `server/auth/plain`, `mlm_server/security/mechanism`
+ * (`null`, `plain` or `curve`), `mlm_server/security/curve-keys` (a `zcert` key file: CURVE),
  * `mlm_server/bind/endpoint` (repeatable), the mailbox and service-queue `size-limit` /
  * `size-warn` keys (integer bytes or `max`), and the extra limit keys documented in
  * docs/broker.md. Throws {@link BrokerError} `BROKER_CONFIG` for syntax errors and bad values.
@@ -95,9 +109,21 @@ export function parseBrokerConfig(text: string): BrokerFileConfig {
   config.verbose = verbose !== undefined && verbose !== "" && verbose !== "0" && verbose !== "false";
 
   const mechanism = zplValue(root, "mlm_server/security/mechanism");
-  if (mechanism === "plain") config.mechanism = "plain";
+  const curveKeys = zplValue(root, "mlm_server/security/curve-keys");
+  if (mechanism === "plain" || mechanism === "curve") config.mechanism = mechanism;
   else if (mechanism !== undefined && mechanism !== "null" && mechanism !== "") {
-    throw new BrokerError("BROKER_CONFIG", `mlm_server/security/mechanism: "${mechanism}" is not null or plain`);
+    throw new BrokerError("BROKER_CONFIG", `mlm_server/security/mechanism: "${mechanism}" is not null, plain or curve`);
+  }
+  if (curveKeys) {
+    if (config.mechanism === "plain") {
+      throw new BrokerError("BROKER_CONFIG", "mlm_server/security: curve-keys is set but mechanism is plain; a broker speaks one of them");
+    }
+    config.mechanism = "curve";
+    config.curveKeys = curveKeys;
+    const allow = zplValue(root, "mlm_server/security/curve-allow");
+    if (allow) config.curveAllow = allow;
+  } else if (config.mechanism === "curve") {
+    throw new BrokerError("BROKER_CONFIG", "mlm_server/security/mechanism is curve but no curve-keys file is named");
   }
   const passwords = zplValue(root, "server/auth/plain");
   if (passwords) config.passwordsFile = passwords;

@@ -71,8 +71,7 @@ export class Conn {
   stamp = 0;
   /** False once deregistered. */
   alive = true;
-
-  /** Its CURVE public key (Z85), when it has one. */
+  /** Authenticated CURVE public key (Z85), from the transport's connect event. */
   curveKey: string | undefined = undefined;
   /** What the ACL lets it use. */
   acl: AclRules = ALLOW_ALL_RULES;

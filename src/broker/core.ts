@@ -252,6 +252,7 @@ export class BrokerCore {
         if (conn && event.curveKey !== undefined) {
           conn.curveKey = event.curveKey;
           if (this.#acl) conn.acl = this.#acl.rulesFor(event.curveKey);
+          this.#log("debug", "connection authenticated", { conn: conn.key, curveKey: event.curveKey });
         }
         break;
       }
@@ -634,7 +635,9 @@ export class BrokerCore {
     // Told at once, so it does not go on sending into a session that is gone; an ERROR 500 is
     // what any MLM client expects for that, and the reason tells ours not to take it back.
     if (displaced) this.#reply(displaced, this.#addressTakenHeader);
-    this.#log("debug", "connection opened", { conn: conn.key, address });
+    this.#log("debug", "connection opened", conn.curveKey === undefined
+      ? { conn: conn.key, address }
+      : { conn: conn.key, address, curveKey: conn.curveKey });
     if (address === "") return;
     const parked = this.#parked.get(address);
     if (parked) {

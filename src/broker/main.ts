@@ -14,7 +14,8 @@ const USAGE = `usage: src/broker/main.ts [--endpoint tcp://HOST:PORT]... [--conf
 
   -e, --endpoint   endpoint to bind (repeatable); default: the config file's, else tcp://127.0.0.1:9999
   -c, --config     C malamute.cfg (ZPL): server/timeout, mlm_server/bind/endpoint,
-                   mlm_server/security/mechanism, server/auth/plain, mailbox and service limits
+                   mlm_server/security/mechanism, server/auth/plain, mlm_server/security/curve-keys,
+                   mailbox and service limits
   -t, --timeout    client expiry in ms (default 10000, or server/timeout from the config)
   -d, --data-dir   keep mailboxes, service queues and stream journals here (they survive restarts)
       --fsync      with --data-dir: always, interval (default) or never

@@ -1,6 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { RECYCLES_BUFFERS, TcpRouter, type TcpRouterOptions } from "../transport/tcp-router.ts";
-import type { PeerConnectInfo, PlainAuthenticator, RouterSocket, Transport } from "../transport/types.ts";
+import { loadCurveKeyPair } from "../transport/curve-cert-file.ts";
+import { type CurveAuthPolicy, curveAuthorizer, reportingAuthorizer } from "./server-curve-auth.ts";
+import type { CurveServerOptions, PeerConnectInfo, PlainAuthenticator, RouterSocket, Transport } from "../transport/types.ts";
 import { encodeZ85 } from "../zmtp/z85.ts";
 import type { AclOptions } from "./acl.ts";
 import { zmtp } from "../transport/zmtp.ts";
@@ -52,6 +54,24 @@ export interface BrokerOptions {
   timeout?: number;
   limits?: Partial<BrokerLimits>;
   auth?: BrokerAuth;
+  /**
+   * ZMTP CURVE (RFC 26): every connection encrypted, the broker authenticated by `publicKey`.
+   * Keys are 32 bytes or 40 Z85 characters (`loadCurveKeyPair(file)` reads a `malamute keygen`
+   * / czmq `zcert` file). `authorize` decides which client public keys get in: `"any"` (the
+   * default: encryption and server authentication only), `{ directory }` (czmq zauth "curve
+   * allow from directory": the public keys of the certificate files there, re-read at most once
+   * a second) or an async callback. Refusals are counted (`curveRefused`), logged (rate-limited)
+   * and answered with ZMTP ERROR "400". An admitted client's key shows as `curveKey` (Z85) in
+   * `stats().clientList`, the admin STATS answer and the connection logs, and selects its rules
+   * in `acl`. Exclusive with `auth: { mechanism: "plain" }`. Default: the config file's
+   * `mlm_server/security/curve-keys` and `curve-allow`, else none.
+   *
+   * @example
+   * ```ts
+   * const broker = await startBroker({ curve: await loadCurveKeyPair("keys/broker") });
+   * ```
+   */
+  curve?: Omit<CurveServerOptions, "authorize"> & { authorize?: CurveAuthPolicy };
   /** Path of a C broker `malamute.cfg` (ZPL) to read endpoints, timeout, security and limits from. */
   config?: string;
   /**
@@ -147,6 +167,12 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   const endpoints = options.endpoints ?? (file && file.endpoints.length > 0 ? file.endpoints : [DEFAULT_ENDPOINT]);
   const auth = options.auth ??
     (file?.mechanism === "plain" ? { mechanism: "plain" as const, passwordsFile: file.passwordsFile } : undefined);
+  const curve = options.curve ?? (file?.curveKeys !== undefined && options.auth === undefined
+    ? { ...await fileCurveKeys(file.curveKeys), ...(file.curveAllow ? { authorize: { directory: file.curveAllow } } : {}) }
+    : undefined);
+  if (curve && auth?.mechanism === "plain") {
+    throw new BrokerError("BROKER_CONFIG", "the broker takes either CURVE keys or PLAIN authentication, not both");
+  }
   const limits = { ...file?.limits, ...options.limits };
   const storageOptions = options.storage ?? file?.storage;
   const store = createStore(storageOptions, limits.maxMessageSize ?? 64 * 1024 * 1024);
@@ -182,8 +208,24 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     ...(options.socketApi ? { socketApi: options.socketApi } : {}),
   };
   if (auth?.mechanism === "plain") routerOptions.plain = { authenticate: authenticator(auth) };
-  const router = transport.router(routerOptions);
+  let started: MlmBroker | undefined;
+  if (curve) {
+    routerOptions.curve = {
+      publicKey: curve.publicKey,
+      secretKey: curve.secretKey,
+      authorize: reportingAuthorizer(curveAuthorizer(curve.authorize), (key, address) => started?.curveRefused(key, address)),
+    };
+  }
+  let router: RouterSocket;
+  try {
+    router = transport.router(routerOptions);
+  } catch (cause) {
+    await store?.close();
+    // Bad keys (wrong length, not Z85, a public key that is not the secret key's).
+    throw new BrokerError("BROKER_CONFIG", `cannot start the broker's socket: ${(cause as Error).message}`, { cause });
+  }
   const broker = new MlmBroker(core, router, router instanceof TcpRouter ? 0 : linger, pool, store);
+  started = broker;
   if (early) broker.on("log", early);
   try {
     for (const endpoint of endpoints) {
@@ -228,6 +270,15 @@ function transportLimits(limits: Readonly<BrokerLimits>): TcpRouterOptions {
     receiveBudget: limits.receiveBudget,
     sendHighWaterMark: { messages: limits.peerSendMessages, bytes: limits.peerSendBytes },
   };
+}
+
+async function fileCurveKeys(path: string): Promise<CurveServerOptions> {
+  try {
+    const { publicKey, secretKey } = await loadCurveKeyPair(path);
+    return { publicKey, secretKey };
+  } catch (cause) {
+    throw new BrokerError("BROKER_CONFIG", `mlm_server/security/curve-keys: ${(cause as Error).message}`, { cause });
+  }
 }
 
 function authenticator(auth: BrokerAuth): PlainAuthenticator {

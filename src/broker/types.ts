@@ -9,7 +9,10 @@ import type { JournalEntry, ReadFrom, RecoveredState, StorageOp, StorageStats } 
 
 /** Input to {@link BrokerCore.handle}. */
 export type BrokerEvent =
-  /** A transport peer connected (optional: a context is also created by its first frames). */
+  /**
+   * A transport peer connected (optional: a context is also created by its first frames).
+   * `curveKey`: the client's authenticated CURVE public key (Z85), when the transport has one.
+   */
   | { type: "connect"; conn: string; curveKey?: string }
   /**
    * The transport refused a CURVE client's key during the handshake (it got ZMTP ERROR "400"):
@@ -254,7 +257,7 @@ export interface BrokerCounters {
 export interface BrokerClientStats {
   /** The transport's connection id (hex routing id). */
   conn: string;
-  /** The client's CURVE public key (Z85), when it connected with CURVE. */
+  /** Its authenticated CURVE public key (Z85, 40 characters); absent without CURVE. */
   curveKey?: string;
   /** MLM address; "" when anonymous or not opened yet. */
   address: string;

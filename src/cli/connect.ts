@@ -4,6 +4,7 @@ import type { MlmClientOptions } from "../client/types.ts";
 import { DNS_CODES, systemCode } from "./cause.ts";
 import { CliError, ExitCode } from "./errors.ts";
 import type { ClientFlags } from "./options.ts";
+import { curveClientFlags } from "./curve.ts";
 import { loadTransport } from "./transport.ts";
 
 /**
@@ -15,18 +16,38 @@ import { loadTransport } from "./transport.ts";
  * const client = await connectClient(flags, { address: "alice" });
  * ```
  */
-export async function connectClient(flags: ClientFlags, options: Omit<MlmClientOptions, "transport" | "timeout" | "plain"> = {}): Promise<MlmClient> {
+export async function connectClient(
+  flags: ClientFlags,
+  options: Omit<MlmClientOptions, "transport" | "timeout" | "plain" | "curve"> = {},
+): Promise<MlmClient> {
   const clientOptions: MlmClientOptions = {
     ...options,
+    ...(await securityOptions(flags)),
     timeout: flags.connectTimeout,
     transport: await loadTransport(flags.transport),
   };
-  if (flags.plain !== undefined) clientOptions.plain = flags.plain;
   try {
     return await MlmClient.connect(flags.endpoint, clientOptions);
   } catch (error) {
     throw connectFailure(error, flags);
   }
+}
+
+/**
+ * The security options the common flags ask for (`--plain`, or `--curve-server-key` and `--curve-keys`).
+ *
+ * @example
+ * ```ts
+ * const mlm = { timeout: flags.connectTimeout, ...(await securityOptions(flags)) };
+ * ```
+ */
+export async function securityOptions(flags: ClientFlags): Promise<Pick<MlmClientOptions, "plain" | "curve">> {
+  const curve = await curveClientFlags(flags);
+  if (curve && flags.plain !== undefined) {
+    throw new CliError("CLI_USAGE", "give either --plain or --curve-server-key, not both", { exitCode: ExitCode.usage });
+  }
+  if (curve) return { curve };
+  return flags.plain !== undefined ? { plain: flags.plain } : {};
 }
 
 /**
@@ -41,10 +62,18 @@ export function connectFailure(error: unknown, flags: ClientFlags): unknown {
   // RPC connect() wraps the MLM failure in RpcUnavailableError.
   if (!(error instanceof MlmError) && error instanceof Error && error.cause instanceof MlmError) error = error.cause;
   if (!(error instanceof MlmError)) return error;
+  if (error.code === "MLM_REFUSED" && flags.curveServerKey !== undefined) {
+    return new CliError("CLI_REFUSED", `the connection to ${flags.endpoint} failed its security handshake: ${error.message}`, {
+      hint: "check that --curve-server-key is the broker's public key and that the broker admits our --curve-keys",
+      exitCode: ExitCode.failure,
+      cause: error,
+    });
+  }
   if (error.code === "MLM_UNREACHABLE") {
     return new CliError("CLI_UNREACHABLE", error.message, { hint: unreachableHint(error, flags), exitCode: ExitCode.unreachable, cause: error });
   }
-  if (error.code === "MLM_TIMEOUT" || error.code === "MLM_NOT_CONNECTED" || error.code === "MLM_CLOSED") {
+  // A refused PLAIN login keeps its established answer (exit 3, "check … --plain credentials").
+  if (error.code === "MLM_TIMEOUT" || error.code === "MLM_NOT_CONNECTED" || error.code === "MLM_CLOSED" || error.code === "MLM_REFUSED") {
     const hint = flags.plain !== undefined
       ? "check that the broker runs there and accepts these --plain credentials"
       : "start one with `malamute broker`, or point --endpoint (or MALAMUTE_ENDPOINT) at a running broker";

@@ -15,7 +15,8 @@ export const ExitCode = {
  * A failure the CLI reports as one line: what went wrong, then what to do about it.
  *
  * Codes: `CLI_USAGE`, `CLI_BAD_ENDPOINT`, `CLI_UNREACHABLE`, `CLI_FILE`, `CLI_TIMEOUT`,
- * `CLI_FAILED`, `CLI_RPC`, `CLI_CONTRACT`, `CLI_CONFIG`, `CLI_BIND`, `CLI_STORAGE`.
+ * `CLI_FAILED`, `CLI_RPC`, `CLI_CONTRACT`, `CLI_CONFIG`, `CLI_BIND`, `CLI_STORAGE`,
+ * `CLI_CURVE` (a CURVE key or certificate file that cannot be used), `CLI_REFUSED` (a failed security handshake).
  *
  * @example
  * ```ts

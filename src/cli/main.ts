@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { brokerCommand } from "./commands/broker.ts";
 import { callCommand } from "./commands/call.ts";
+import { keygenCommand } from "./commands/keygen.ts";
 import { recvCommand } from "./commands/recv.ts";
 import { sendCommand } from "./commands/send.ts";
 import { statCommand } from "./commands/stat.ts";
@@ -60,11 +61,12 @@ Examples:
   $ malamute send --to alice greeting "hello"
   $ malamute call images.resize '{"width": 256}'
   $ malamute stat
+  $ malamute keygen --out broker
   $ malamute send --help`);
 
   // Subcommands are built standalone and added with addCommand, so each keeps its own output
   // configuration: that is how a parse error knows which command's --help to point at.
-  for (const build of [brokerCommand, sendCommand, recvCommand, callCommand, statCommand]) {
+  for (const build of [brokerCommand, sendCommand, recvCommand, callCommand, statCommand, keygenCommand]) {
     const command = build(context);
     command
       .helpOption("-h, --help", "show help")

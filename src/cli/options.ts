@@ -110,10 +110,15 @@ export interface ClientFlags {
   transport: "zmtp" | "zeromq";
   connectTimeout: number;
   plain?: { username: string; password: string };
+  /** `--curve-server-key`: the broker's CURVE public key, Z85 or a certificate file. */
+  curveServerKey?: string;
+  /** `--curve-keys`: our key pair, a `malamute keygen` certificate file. */
+  curveKeys?: string;
 }
 
 /**
- * Add --endpoint, --transport, --connect-timeout and --plain to a command that talks to a broker.
+ * Add --endpoint, --transport, --connect-timeout, --plain, --curve-server-key and --curve-keys
+ * to a command that talks to a broker.
  *
  * @example
  * ```ts
@@ -136,6 +141,14 @@ export function addClientOptions(command: Command): Command {
     )
     .addOption(
       new Option("--plain <user:password>", "log in with ZMTP PLAIN").env("MALAMUTE_PLAIN").argParser(parsePlain),
+    )
+    .addOption(
+      new Option("--curve-server-key <key|file>", "encrypt with ZMTP CURVE; the broker's public key (Z85) or certificate file")
+        .env("MALAMUTE_CURVE_SERVER_KEY"),
+    )
+    .addOption(
+      new Option("--curve-keys <file>", "with --curve-server-key: our key pair (from `malamute keygen --out`; default: a fresh one)")
+        .env("MALAMUTE_CURVE_KEYS"),
     );
 }
 

@@ -3,6 +3,7 @@ import { describeError } from "../util/system-code.ts";
 import type { MailboxSend, MlmMessage, ServiceSend, StreamSend } from "../proto/mod.ts";
 import { compilePattern } from "../proto/pattern.ts";
 import { TransportError } from "../transport/errors.ts";
+import { ZmtpError } from "../zmtp/errors.ts";
 import type { DealerSocket, Frames, Transport } from "../transport/types.ts";
 import { zmtp } from "../transport/zmtp.ts";
 import { Emitter } from "../util/emitter.ts";
@@ -239,6 +240,7 @@ export class MlmClient {
     const reconnect = options.reconnect;
     const dealer = this.#transport.dealer({
       ...(options.plain ? { plain: options.plain } : {}),
+      ...(options.curve ? { curve: options.curve } : {}),
       ...(reconnect ? { reconnectInterval: reconnect.interval, reconnectIntervalMax: reconnect.max } : {}),
     });
     dealer.on("message", this.#onMessage);
@@ -1224,11 +1226,21 @@ export class MlmClient {
     this.#lost(`connection lost: ${reason}`, true);
   };
 
+  /** A CURVE server closes without a word on a HELLO it cannot open (RFC 26): a wrong server key. */
+  #silentRefusal(error: ZmtpError): boolean {
+    return error.code === "ZMTP_HANDSHAKE_CLOSED" && this.#options.curve !== undefined;
+  }
+
   readonly #onTransportError = (error: Error): void => {
-    // During connect(), a transport error is a handshake the broker refused (bad PLAIN
-    // credentials, incompatible peer): the socket has stopped retrying, so waiting is useless.
+    // During connect(), a transport error is a handshake that failed (a wrong CURVE server key,
+    // a refused client key or PLAIN credentials, an incompatible peer): the socket does not
+    // retry it usefully, so waiting out the connect timeout would only hide why.
     if (this.#connectWaiter !== undefined) {
-      void this.#failConnect(new MlmError("MLM_UNREACHABLE", `the broker at ${this.#endpoint} refused the handshake: ${error.message}`, { cause: error }));
+      const curve = this.#options.curve !== undefined &&
+        error instanceof ZmtpError && (error.isProtocolError || this.#silentRefusal(error));
+      void this.#failConnect(curve
+        ? new MlmError("MLM_REFUSED", `the connection to ${this.#endpoint} failed its CURVE handshake: ${error.message}`, { cause: error })
+        : new MlmError("MLM_UNREACHABLE", `the broker at ${this.#endpoint} refused the handshake: ${error.message}`, { cause: error }));
       return;
     }
     this.#events.emit("error", error);

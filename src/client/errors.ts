@@ -27,6 +27,9 @@ import { MalamuteError } from "../errors.ts";
  * - `MLM_ADDRESS_TAKEN`: (`error` event) another client opened a session with this client's
  *   address; the broker gave it the mailbox and this client closed itself instead of taking
  *   the address back (`status` 500).
+ * - `MLM_REFUSED`: the connection's security handshake failed while connecting (a wrong CURVE
+ *   server key, a client key or PLAIN credentials the broker refused, a broker speaking another
+ *   mechanism); `cause` is the transport's ZmtpError. The transport does not retry it.
  * - `MLM_CONSUMER_REFUSED`: the broker refused a consumer command (`brokerCode` = `BAD_REQUEST`,
  *   `NO_JOURNAL` or `LIMIT`, or `status` = the code of a failure CONFIRM).
  * - `MLM_BAD_CONTENT`: a delivery's content is not what `json()` or `text()` was asked to read.
@@ -47,7 +50,8 @@ export type MlmErrorCode =
   | "MLM_LIMIT"
   | "MLM_CONSUMER_REFUSED"
   | "MLM_BAD_CONTENT"
-  | "MLM_ADDRESS_TAKEN";
+  | "MLM_ADDRESS_TAKEN"
+  | "MLM_REFUSED";
 
 /**
  * An MLM client failure. `code` is stable; `status` is the MLM status code when the broker

@@ -1,4 +1,6 @@
 import { badArgument } from "./content.ts";
+import { curveClientKeys } from "../transport/mechanisms.ts";
+import type { CurveClientOptions } from "../transport/types.ts";
 import type { MlmClientOptions } from "./types.ts";
 
 /** Options with every default filled in and every value checked. */
@@ -7,6 +9,7 @@ export interface ResolvedOptions {
   timeout: number;
   waitForBroker: boolean;
   plain: { username: string; password: string } | undefined;
+  curve: CurveClientOptions | undefined;
   credit: number | false;
   manualCredit: boolean;
   heartbeat: number;
@@ -59,6 +62,19 @@ export function resolveOptions(options: MlmClientOptions): ResolvedOptions {
   if (plain !== undefined && (typeof plain?.username !== "string" || typeof plain?.password !== "string")) {
     throw badArgument("option plain needs string username and password");
   }
+  const curve = options.curve;
+  if (curve !== undefined && (curve === null || typeof curve !== "object" || curve.serverKey === undefined ||
+    curve.publicKey === undefined || curve.secretKey === undefined)) {
+    throw badArgument("option curve needs serverKey, publicKey and secretKey");
+  }
+  if (curve !== undefined && plain !== undefined) throw badArgument("options curve and plain exclude each other");
+  if (curve !== undefined) {
+    try {
+      curveClientKeys(curve);
+    } catch (error) {
+      throw badArgument(`option curve: ${(error as Error).message}`);
+    }
+  }
   let reconnect: ResolvedOptions["reconnect"] = false;
   if (options.reconnect !== false) {
     const interval = integer(options.reconnect?.interval, "reconnect.interval", 1, DEFAULT_RECONNECT.interval);
@@ -70,6 +86,7 @@ export function resolveOptions(options: MlmClientOptions): ResolvedOptions {
     timeout: integer(options.timeout, "timeout", 1, 5000),
     waitForBroker: options.waitForBroker === true,
     plain,
+    curve,
     credit,
     manualCredit: options.manualCredit === true,
     heartbeat,

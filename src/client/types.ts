@@ -1,4 +1,4 @@
-import type { Transport } from "../transport/types.ts";
+import type { CurveClientOptions, Transport } from "../transport/types.ts";
 
 /**
  * Options of {@link MlmClient.connect}. Every field is optional; defaults are safe for a
@@ -29,6 +29,19 @@ export interface MlmClientOptions {
   waitForBroker?: boolean;
   /** ZMTP PLAIN credentials. */
   plain?: { username: string; password: string };
+  /**
+   * ZMTP CURVE: encrypt the connection and authenticate the broker by its public key
+   * (`serverKey`) and ourselves by our key pair. Keys are 32 bytes or 40 Z85 characters;
+   * `loadCurveKeyPair(file)` / `resolveCurveKey(keyOrFile)` read `malamute keygen` files. A
+   * broker that does not prove `serverKey`, or refuses our key, makes `connect` reject with
+   * MlmError `MLM_REFUSED`. Exclusive with `plain`.
+   *
+   * @example
+   * ```ts
+   * const client = await MlmClient.connect(endpoint, { curve: { serverKey, ...await loadCurveKeyPair("keys/me") } });
+   * ```
+   */
+  curve?: CurveClientOptions;
   /** Socket factory. Default: the pure TypeScript `zmtp` TCP transport. */
   transport?: Transport;
   /**

@@ -81,7 +81,7 @@ export interface JobReporter {
  * const events = await ForgeEvents.connect(endpoint, { address: "forge-events", progressIntervalMs: 250 });
  * ```
  */
-export interface ForgeEventsOptions extends Pick<MlmClientOptions, "transport" | "plain" | "timeout"> {
+export interface ForgeEventsOptions extends Pick<MlmClientOptions, "transport" | "plain" | "curve" | "timeout"> {
   /** Mailbox address of the publishing client. Default "" (anonymous). */
   address?: string;
   /** Smallest gap between two progress events of one job, ms (the last one is always sent). Default 100. */
@@ -224,7 +224,7 @@ export interface ForgeEventFeed extends AsyncIterable<ForgeEvent> {
  */
 export async function watchForgeEvents(
   endpoint: string,
-  options: Pick<MlmClientOptions, "transport" | "plain" | "timeout"> & { pattern?: string; from?: ConsumerFrom } = {},
+  options: Pick<MlmClientOptions, "transport" | "plain" | "curve" | "timeout"> & { pattern?: string; from?: ConsumerFrom } = {},
 ): Promise<ForgeEventFeed> {
   const { pattern, from, ...clientOptions } = options;
   const client = await MlmClient.connect(endpoint, clientOptions);

@@ -2,7 +2,7 @@ import { ConfirmStatus } from "../broker/status.ts";
 import { MlmClient } from "../client/client.ts";
 import { MlmError } from "../client/errors.ts";
 import type { Confirmation, Delivery, MlmClientOptions } from "../client/types.ts";
-import type { Transport } from "../transport/types.ts";
+import type { CurveClientOptions, Transport } from "../transport/types.ts";
 import { CallTable } from "./call-table.ts";
 import { CodeCounts, DEFAULT_MAX_FAILURE_CODES } from "./code-counts.ts";
 import { cancelSubject } from "./cancel-subject.ts";
@@ -52,6 +52,16 @@ export interface RpcClientOptions {
   maxBufferedChunks?: number;
   /** Socket factory. Default: the `zmtp` TCP transport. */
   transport?: Transport;
+  /**
+   * ZMTP CURVE keys (encrypted connection, broker authenticated by `serverKey`), the same as
+   * the `curve` option of {@link MlmClient.connect}, which wins over `mlm.curve`.
+   *
+   * @example
+   * ```ts
+   * const client = await connect(endpoint, { qwen3vl }, { curve: { serverKey, publicKey, secretKey } });
+   * ```
+   */
+  curve?: CurveClientOptions;
   /**
    * What happens to calls in flight when the session with the broker is lost (broker restart,
    * crash, stall): calls written before the loss and not settled when the session is back.
@@ -190,6 +200,7 @@ export async function connect<const S extends ContractMap>(
   const address = options.address ?? `rpc-client-${randomHex(8)}`;
   const mlmOptions: MlmClientOptions = { noMailboxConfirms: true, storedConfirms: false, ...options.mlm, address };
   if (options.transport !== undefined) mlmOptions.transport = options.transport;
+  if (options.curve !== undefined) mlmOptions.curve = options.curve;
   const [mlm, otel] = await Promise.all([
     MlmClient.connect(endpoint, mlmOptions).catch((error: unknown) => {
       throw unavailable(error);

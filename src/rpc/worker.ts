@@ -1,6 +1,6 @@
 import { MlmClient } from "../client/client.ts";
 import type { Delivery, MlmClientOptions } from "../client/types.ts";
-import type { Transport } from "../transport/types.ts";
+import type { CurveClientOptions, Transport } from "../transport/types.ts";
 import { Emitter } from "../util/emitter.ts";
 import { callIdOfCancel, cancelPattern } from "./cancel-subject.ts";
 import { EarlyCancels } from "./cancels.ts";
@@ -81,6 +81,16 @@ export interface ServeOptions {
    * counted under `OTHER`. Default 64.
    */
   maxFailureCodes?: number;
+  /**
+   * ZMTP CURVE keys (encrypted connection, broker authenticated by `serverKey`), the same as
+   * the `curve` option of {@link MlmClient.connect}, which wins over `mlm.curve`.
+   *
+   * @example
+   * ```ts
+   * await serve(endpoint, qwen3vl, handlers, { curve: { serverKey, ...await loadCurveKeyPair("keys/worker") } });
+   * ```
+   */
+  curve?: CurveClientOptions;
   /** Further options of the two underlying {@link MlmClient}s. */
   mlm?: Omit<MlmClientOptions, "address" | "transport" | "credit" | "manualCredit">;
 }
@@ -222,6 +232,7 @@ export async function serve<C extends ServiceContract>(
   // No "stored" CONFIRM for replies: a caller learns the outcome from the reply itself.
   const base: MlmClientOptions = { storedConfirms: false, ...options.mlm };
   if (options.transport !== undefined) base.transport = options.transport;
+  if (options.curve !== undefined) base.curve = options.curve;
 
   // The control connection gets cancels, and confirms none of its mailbox deliveries.
   const [control, otel] = await Promise.all([

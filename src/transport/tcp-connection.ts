@@ -3,7 +3,7 @@ import { type OnReadOpts, Socket } from "node:net";
 import process from "node:process";
 import type { BufferPool } from "../util/buffer-pool.ts";
 import { atTurnEnd, nextTurn } from "../util/next-turn.ts";
-import type { ZmtpError } from "../zmtp/errors.ts";
+import { ZmtpError } from "../zmtp/errors.ts";
 import { type PeerInfo, Session, type SessionOptions } from "../zmtp/session.ts";
 import type { StreamSocket } from "./stream-socket.ts";
 
@@ -195,7 +195,12 @@ export class TcpConnection {
         : err
         ? `connection error: ${err.message}`
         : "connection closed by peer";
-      this.#finish(reason, undefined);
+      // Reported (transient, so the owner still reconnects): the only sign a CURVE client gets
+      // of a server that could not open its HELLO, i.e. of a wrong server key.
+      const cut = this.session.handshaking
+        ? new ZmtpError("ZMTP_HANDSHAKE_CLOSED", `${reason} during the security handshake`)
+        : undefined;
+      this.#finish(reason, cut);
     });
     socket.on("drain", () => owner.connDrain?.(this));
   }

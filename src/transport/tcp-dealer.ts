@@ -144,6 +144,8 @@ export class TcpDealer extends Emitter<DealerEvents> implements DealerSocket, Co
       this.emit("error", error);
       return;
     }
+    // Still retried (as libzmq does), but said, so that a client can tell a wrong key from silence.
+    if (error?.code === "ZMTP_HANDSHAKE_CLOSED") this.emit("error", error);
     // A connection that had worked restarts the schedule; failed attempts back off.
     const { delay, next } = reconnectSchedule(
       wasReady ? this.#baseInterval : t.interval,

@@ -4,6 +4,8 @@ import { ZmtpError, type ZmtpErrorCode } from "../zmtp/errors.ts";
 import { parseEndpoint } from "./endpoint.ts";
 import { TransportError } from "./errors.ts";
 import { checkMessageSize, emptyStats } from "./tcp-common.ts";
+import { curveClientKeys } from "./mechanisms.ts";
+import { encodeZ85 } from "../zmtp/z85.ts";
 import type { DealerEvents, DealerOptions, DealerSocket, Frames, SocketStats } from "./types.ts";
 
 /**
@@ -42,6 +44,7 @@ export class ZeromqDealer extends Emitter<DealerEvents> implements DealerSocket 
       handshakeInterval: options.handshakeTimeout ?? 30_000,
       ...(options.routingId ? { routingId: asciiId(options.routingId) } : {}),
       ...(options.plain ? { plainUsername: options.plain.username, plainPassword: options.plain.password } : {}),
+      ...(options.curve ? zeromqCurve(options) : {}),
       ...(hb && hb.interval > 0
         ? { heartbeatInterval: hb.interval, heartbeatTimeout: hb.timeout ?? hb.interval, heartbeatTimeToLive: hb.ttl ?? 0 }
         : {}),
@@ -62,7 +65,11 @@ export class ZeromqDealer extends Emitter<DealerEvents> implements DealerSocket 
     };
     events.on("handshake:error:auth", refused("ZMTP_AUTH_FAILED"));
     // libzmq reports a refused PLAIN login as a protocol error too (it cannot parse its own ERROR).
-    events.on("handshake:error:protocol", refused(this.#options.plain ? "ZMTP_AUTH_FAILED" : "ZMTP_UNEXPECTED_COMMAND"));
+    // A wrong CURVE server key shows as a protocol error too: the WELCOME box does not open.
+    events.on(
+      "handshake:error:protocol",
+      refused(this.#options.plain ? "ZMTP_AUTH_FAILED" : this.#options.curve ? "ZMTP_CURVE_BOX" : "ZMTP_UNEXPECTED_COMMAND"),
+    );
   }
 
   /** Reading starts at the first connect(): see ZeromqRouter for the Deno reason. */
@@ -162,4 +169,15 @@ function asciiId(id: Uint8Array): string {
     s += String.fromCharCode(b);
   }
   return s;
+}
+
+/** Our `curve` option as zeromq.js's own CURVE options (Z85 strings), checked as the zmtp transport checks them. */
+function zeromqCurve(options: DealerOptions): { curveServerKey: string; curvePublicKey: string; curveSecretKey: string } {
+  if (options.plain) throw new RangeError("a socket takes either curve or plain options, not both");
+  const keys = curveClientKeys(options.curve as NonNullable<DealerOptions["curve"]>);
+  return {
+    curveServerKey: encodeZ85(keys.serverKey),
+    curvePublicKey: encodeZ85(keys.publicKey),
+    curveSecretKey: encodeZ85(keys.secretKey),
+  };
 }

@@ -2,6 +2,8 @@ import { Router } from "zeromq";
 import { Emitter } from "../util/emitter.ts";
 import { parseEndpoint } from "./endpoint.ts";
 import { TransportError } from "./errors.ts";
+import { curveServerKeys } from "./mechanisms.ts";
+import { encodeZ85 } from "../zmtp/z85.ts";
 import { checkMessageSize, emptyStats, routingIdKey } from "./tcp-common.ts";
 import { registerZap } from "./zeromq-zap.ts";
 import type { Frames, RouterEvents, RouterOptions, RouterSocket, SocketStats } from "./types.ts";
@@ -33,7 +35,9 @@ interface Peer {
  * counts in `droppedUnroutable`. Hence `sendHighWaterMark` is not applied here (no
  * `congested`/`drained` events); nor are `maxMessageParts` and `receiveBudget`, which libzmq
  * lacks (its `maxMessageSize` bounds each frame). `handshakeTimeout` is libzmq's handshake
- * interval.
+ * interval. With `curve`, the keys become libzmq's own CURVE options (curveServer,
+ * curveSecretKey, curvePublicKey) and `authorize` its ZAP handler; zeromq.js does not expose a
+ * connection's ZAP user id, so the `connect` event carries no `curvePublicKey` here.
  */
 export class ZeromqRouter extends Emitter<RouterEvents> implements RouterSocket {
   readonly #options: RouterOptions;
@@ -66,9 +70,18 @@ export class ZeromqRouter extends Emitter<RouterEvents> implements RouterSocket 
     });
     this.#socket.enableNotify();
     const plain = options.plain;
+    if (plain && options.curve) throw new RangeError("a socket takes either curve or plain options, not both");
     if (plain) {
       this.#socket.plainServer = true;
-      this.#zap = registerZap(plain.authenticate);
+      this.#zap = registerZap({ plain: plain.authenticate });
+    }
+    if (options.curve) {
+      const keys = curveServerKeys(options.curve);
+      this.#socket.curveServer = true;
+      this.#socket.curveSecretKey = encodeZ85(keys.secretKey);
+      this.#socket.curvePublicKey = encodeZ85(keys.publicKey);
+      // Without a ZAP handler libzmq admits every CURVE client, which is what no `authorize` means.
+      if (options.curve.authorize) this.#zap = registerZap({ curve: options.curve.authorize });
     }
     // The monitor is set up before bind(): events emitted before it is attached are lost.
     this.#socket.events.on("handshake:error:auth", () => this.#stats.protocolErrors++);

@@ -10,7 +10,10 @@
  * @module
  */
 export { type Command, decodeCommand, encodeCommand, encodeError, encodePing, encodePong, decodePing } from "./commands.ts";
-export { Z85Error, type Z85ErrorCode, ZmtpError, type ZmtpErrorCode } from "./errors.ts";
+export {
+  CurveCertError, type CurveCertErrorCode, Z85Error, type Z85ErrorCode, ZmtpError, type ZmtpErrorCode,
+} from "./errors.ts";
+export { type CurveCert, type CurveCertFiles, formatCurveCert, keyFromZ85, parseCurveCert } from "./curve-cert.ts";
 export { type CurveKeyPair, curveKeyPair, curvePublicKey, type RandomSource } from "./curve-box.ts";
 export {
   type CurveClientKeys, CurveClientMechanism, type CurveKey, curveKey, type CurveServerKeys, CurveServerMechanism,

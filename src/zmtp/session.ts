@@ -178,6 +178,11 @@ export class Session implements FrameSink, MechanismContext {
     ]);
   }
 
+  /** True between the greeting and the end of the security handshake. */
+  get handshaking(): boolean {
+    return this.#state === State.Handshake;
+  }
+
   /** True once the handshake is complete and until the session closes. */
   get ready(): boolean {
     return this.#state === State.Ready;

@@ -72,7 +72,17 @@ describe(`Forge demo end to end (${runtimeName})`, () => {
     }
   });
 
-  it("`npm start` equivalent: main.ts exits 0 and prints the time of each step", { timeout: 180_000 }, async () => {
+  it("--curve: the whole pipeline over CURVE, every connection authenticated by its own key", { timeout: 120_000 }, async () => {
+    const out = join(scratch, "curve");
+    const report = await runDemo({ image: sample, outDir: out, seed: 12, curve: true });
+    assert.equal(report.security.mechanism, "curve");
+    // events publisher, watcher, four workers (control + service each), caller (MLM + its cancel producer share one).
+    assert.ok(report.security.authenticatedClients >= 10, `${report.security.authenticatedClients} authenticated connections`);
+    assert.equal(report.events.byKind["completed"], 4);
+    checkArtifacts(out);
+  });
+
+  it("`npm start -- --curve` equivalent: main.ts exits 0, encrypted, and prints the time of each step", { timeout: 180_000 }, async () => {
     const out = join(scratch, "cli");
     const main = join(root, "examples/forge/main.ts");
     const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
@@ -81,13 +91,14 @@ describe(`Forge demo end to end (${runtimeName})`, () => {
       ? [deno.execPath(), ["run", "-A", main]]
       : bun ? [process.execPath, [main]] : [process.execPath, ["--import", "tsx", main]];
     const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(command, [...args, "--out", out, "--seed", "5"], { cwd: root, timeout: 170_000 }, (error, stdout, stderr) => {
+      execFile(command, [...args, "--out", out, "--seed", "5", "--curve"], { cwd: root, timeout: 170_000 }, (error, stdout, stderr) => {
         resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr });
       });
     });
     assert.equal(code, 0, `exit code ${code}\n${stdout}\n${stderr}`);
     assert.match(stdout, /demo backends stand in/);
     assert.match(stdout, /^dashboard http:\/\/127\.0\.0\.1:\d+\//m);
+    assert.match(stdout, /· CURVE, \d+ authenticated connections/);
     for (const step of ["describe", "generate", "narrate", "track", "total"]) assert.match(stdout, new RegExp(`^${step}\\s+[0-9.]+ (ms|s)`, "m"));
     checkArtifacts(out);
   });

@@ -10,8 +10,10 @@ import { DNS_CODES, systemCode } from "../cause.ts";
 import { CliError, ExitCode } from "../errors.ts";
 import type { StopSignal } from "../io.ts";
 import { createLogger } from "../log.ts";
+import { curveServerFlags } from "../curve.ts";
 import { loadTransport } from "../transport.ts";
 import { VERSION } from "../version.ts";
+import { encodeZ85 } from "../../zmtp/z85.ts";
 
 /**
  * `malamute broker`: start the broker, log, and stop it gracefully on the first SIGINT/SIGTERM
@@ -53,6 +55,7 @@ export async function runBroker(flags: BrokerFlags, context: CommandContext): Pr
       const auth = flags.config !== undefined ? (await loadConfig(flags.config)).http?.auth : undefined;
       options.http = { listen: flags.http, ...(auth ? { auth } : {}) };
     }
+    if (flags.curveKeys !== undefined) options.curve = await curveServerFlags(flags.curveKeys);
     if (flags.dataDir !== undefined) options.storage = { ...(await fileStorage(flags.config)), dir: flags.dataDir };
     if (flags.fsync !== undefined) {
       if (!options.storage && !(flags.config !== undefined && (await loadConfig(flags.config)).storage)) {
@@ -75,6 +78,7 @@ export async function runBroker(flags: BrokerFlags, context: CommandContext): Pr
       version: VERSION, endpoints: [...broker.endpoints], transport: flags.transport, pid: process.pid,
       ...(storage ? { dataDir: storage.dir, fsync: storage.fsync } : {}),
       ...(broker.http ? { http: broker.http } : {}),
+      ...(options.curve ? { curvePublicKey: encodeZ85(options.curve.publicKey as Uint8Array) } : {}),
     });
 
     const signal = await stop.first;

@@ -10,7 +10,7 @@ import type { ServiceContract } from "../../rpc/contract.ts";
 import { RpcCancelledError, RpcDeadlineError, RpcErrorCode, RpcProtocolError, RpcRemoteError, RpcValidationError } from "../../rpc/errors.ts";
 import { splitTarget } from "../commands/call.ts";
 import type { CallFlags } from "../commands/call.ts";
-import { connectFailure, replyAddress } from "../connect.ts";
+import { connectFailure, replyAddress, securityOptions } from "../connect.ts";
 import type { CommandContext } from "../context.ts";
 import { CliError, ExitCode } from "../errors.ts";
 import type { CliIo } from "../io.ts";
@@ -53,7 +53,7 @@ export async function runCall(target: string, inputArg: string | undefined, flag
     address: replyAddress("call"),
     defaultTimeout: flags.deadline,
     transport: await loadTransport(flags.transport),
-    mlm: flags.plain === undefined ? { timeout: flags.connectTimeout } : { timeout: flags.connectTimeout, plain: flags.plain },
+    mlm: { timeout: flags.connectTimeout, ...(await securityOptions(flags)) },
   };
   let client: RpcClient<{ target: ServiceContract }>;
   try {

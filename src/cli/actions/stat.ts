@@ -115,8 +115,14 @@ export function formatStats(stats: BrokerStats): string {
       c.inflight,
       c.buffered,
     ]);
+    const headers = ["address", "conn", "idle", "credit", "reads", "writes", "offers", "in flight", "buffered"];
+    // The column only appears on a CURVE broker, so the plain layout is unchanged.
+    if (list.some((c) => c.curveKey !== undefined)) {
+      headers.push("curve key");
+      list.forEach((c, i) => (rows[i] as unknown[]).push(c.curveKey ?? "-"));
+    }
     const more = stats.connections - list.length;
-    out.push(section("clients", ["address", "conn", "idle", "credit", "reads", "writes", "offers", "in flight", "buffered"], rows) +
+    out.push(section("clients", headers, rows) +
       (more > 0 && rows.length > 0 ? `  … and ${more} more\n` : ""));
   }
   out.push(section("mailboxes", ["address", "depth", "bytes"], stats.mailboxes.map((m) => [m.address, m.depth, m.bytes])));

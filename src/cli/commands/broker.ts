@@ -17,6 +17,7 @@ export interface BrokerFlags extends Partial<BrokerLimits> {
   dataDir?: string;
   fsync?: "always" | "interval" | "never";
   http?: string;
+  curveKeys?: string;
 }
 
 /** Limit flags: [option, BrokerLimits key, what it bounds, parser]. Names follow the limit keys. */
@@ -56,6 +57,7 @@ export function brokerCommand(context: CommandContext): Command {
     .addOption(new Option("--json", "write log lines as JSON objects, for log shippers"))
     .addOption(new Option("--data-dir <dir>", "keep mailboxes, service queues and stream journals in this directory (survive restarts; replay)"))
     .addOption(new Option("--http <host:port>", "serve /metrics, the admin API and /api/events over HTTP here (off by default; credentials: mlm_server/http in the config file)"))
+    .addOption(new Option("--curve-keys <file>", "encrypt every connection with ZMTP CURVE using this key pair (from `malamute keygen --out`); any client key is admitted"))
     .addOption(new Option("--fsync <policy>", "with --data-dir: when writes are forced to disk (default interval)").choices(["always", "interval", "never"]));
   for (const [flag, key, help, parse] of LIMIT_FLAGS) {
     // Commander names the value after the flag (--mailbox-bytes → mailboxBytes), i.e. the limit key.
@@ -74,6 +76,7 @@ Examples:
   $ malamute broker --config /etc/malamute/malamute.cfg --json 2>>broker.log
   $ malamute broker --data-dir /var/lib/malamute --fsync always
   $ malamute broker --http 127.0.0.1:8222   # then: curl http://127.0.0.1:8222/metrics
+  $ malamute keygen --out broker && malamute broker --curve-keys broker
   $ malamute broker --timeout 30000 --mailbox-bytes 256MiB --max-message-size 16MB`)
     .action(async (flags: BrokerFlags) => {
       context.exitCode = await (await import("../actions/broker.ts")).runBroker(flags, context);
