@@ -37,6 +37,10 @@ try {
     if (!("qwen3vl" in forge)) throw new Error("malamute/forge lacks qwen3vl");
     const cli = await import("malamute/cli");
     if (typeof cli.main !== "function") throw new Error("malamute/cli lacks main");
+    const http = await import("malamute/http");
+    if (typeof http.startBrokerHttp !== "function") throw new Error("malamute/http lacks startBrokerHttp");
+    const testing = await import("malamute/testing");
+    if (typeof testing.testBroker !== "function") throw new Error("malamute/testing lacks testBroker");
     console.log("ok " + Object.keys(root).length + " root exports, " + Object.keys(forge).length + " forge exports");
   `);
   const results: string[] = [];

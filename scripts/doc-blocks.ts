@@ -81,6 +81,7 @@ export const ENTRY_POINTS: Record<string, string> = {
   "malamute/cli": "src/cli/main.ts",
   "malamute/forge": "src/forge/mod.ts",
   "malamute/http": "src/http/mod.ts",
+  "malamute/testing": "src/testing/mod.ts",
 };
 
 /** README.md and docs/*.md of a checkout, as { path, text } with paths relative to `root`. */
