@@ -1,5 +1,6 @@
 import { MlmError } from "./errors.ts";
 import type { Delivery } from "./types.ts";
+import { concatBytes } from "../util/bytes.ts";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -56,17 +57,7 @@ export class Message implements Delivery {
    * ```
    */
   bytes(): Uint8Array {
-    const frames = this.content;
-    if (frames.length === 1) return frames[0] as Uint8Array;
-    let size = 0;
-    for (const f of frames) size += f.length;
-    const out = new Uint8Array(size);
-    let at = 0;
-    for (const f of frames) {
-      out.set(f, at);
-      at += f.length;
-    }
-    return out;
+    return concatBytes(this.content);
   }
 
   /**

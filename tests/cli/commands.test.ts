@@ -11,20 +11,12 @@ import { join } from "node:path";
 import { assertOneLineError, root, runCli, runtime, startCli, tsCommand } from "./helpers.ts";
 import type { CliProcess } from "./helpers.ts";
 import { echo } from "./fixtures/echo-contract.ts";
+import { closedPort } from "../transport/helpers.ts";
 
 const work = mkdtempSync(join(tmpdir(), "malamute-cli-"));
 let broker: CliProcess;
 let endpoint = "";
 let startLine: Record<string, unknown> = {};
-
-/** A TCP port that nothing listens on: bind an ephemeral one, then free it. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 const e = () => ["--endpoint", endpoint];
 

@@ -3,21 +3,13 @@
 // far above what these tests may take, so only failing fast lets them finish.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { createServer } from "node:net";
 import { startBroker } from "../../src/broker/server.ts";
 import { MlmClient } from "../../src/client/client.ts";
 import { MlmError } from "../../src/client/errors.ts";
 import { zmtp } from "../../src/transport/zmtp.ts";
+import { closedPort } from "../transport/helpers.ts";
 
 const NEVER = 60_000;
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 async function failure(promise: Promise<unknown>): Promise<MlmError> {
   const error = await promise.then(() => undefined, (e: unknown) => e);

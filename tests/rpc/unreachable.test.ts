@@ -1,20 +1,12 @@
 // RPC connect() to an unreachable broker: RpcUnavailableError at once, with the cause (issue 20 item 10).
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { createServer } from "node:net";
 import { MlmError } from "../../src/client/errors.ts";
 import { connect } from "../../src/rpc/client.ts";
 import { RpcError, RpcUnavailableError } from "../../src/rpc/errors.ts";
 import { zmtp } from "../../src/transport/zmtp.ts";
 import { qwen3vl } from "./contracts.ts";
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+import { closedPort } from "../transport/helpers.ts";
 
 describe("rpc connect() to an unreachable broker", { timeout: 20_000 }, () => {
   it("rejects with RpcUnavailableError whose cause chain ends at ECONNREFUSED, without waiting for the timeout", async () => {

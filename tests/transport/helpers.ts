@@ -1,4 +1,5 @@
 /** Test helpers shared by the transport tests (not a test file itself). */
+import { createServer } from "node:net";
 import { NATIVE_SOCKETS } from "../../src/transport/socket-api.ts";
 import type { Transport } from "../../src/transport/types.ts";
 import { zmtpWith } from "../../src/transport/zmtp.ts";
@@ -76,3 +77,12 @@ export const zmtpVariants: { label: string; socketApi: "node" | "native"; zmtp: 
   }]),
 ];
 
+
+/** A TCP port that nothing listens on: bind an ephemeral one, then free it. */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
