@@ -175,6 +175,12 @@ export async function runOne(
   } finally {
     if (tapDir) rmSync(tapDir, { recursive: true, force: true });
   }
+  if (!counts && kind !== "jsr") {
+    // The runner ended without its summary (a crash, a killed process, an error before the
+    // tests): its filtered output may not say why, so show the end of what it printed.
+    const tail = result.lines.filter((l) => !/^[.,\s]*$/.test(plain(l))).slice(-80);
+    write(`── last ${tail.length} lines of ${kind}'s output ──\n${tail.join("\n")}\n`);
+  }
   const warnings = kind === "jsr" ? result.lines.filter((l) => /^warning\[/.test(plain(l))).length : 0;
   // A test runner that printed no counts did not run the suite: that is a failure too.
   const code = result.code === 0 && kind !== "jsr" && !counts ? 1 : result.code;
