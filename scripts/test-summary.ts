@@ -100,14 +100,16 @@ export function parseCounts(kind: RunnerKind, output: string): Counts | undefine
     };
   }
   if (kind === "deno") {
-    const m = /^(?:ok|FAILED) \| (\d+) passed(?: \((\d+) steps?\))? \| (\d+) failed(?: \((\d+) steps?\))?(?: \| (\d+) ignored)?.*?\(([\d.]+)(m?s)\)/m.exec(text);
+    // e.g. "ok | 296 passed (1866 steps) | 0 failed | 2 ignored (47 steps) (2m17s)"; the time
+    // may be "850ms", "12s" or "2m17s".
+    const m = /^(?:ok|FAILED) \| (\d+) passed(?: \((\d+) steps?\))? \| (\d+) failed(?: \((\d+) steps?\))?(?: \| (\d+) ignored(?: \((\d+) steps?\))?)?.*?\((?:(\d+)m(?!s))?([\d.]+)(m?s)\)/m.exec(text);
     if (!m) return undefined;
     // node:test suites run as Deno tests with steps: the steps are the individual tests.
     return {
       passed: Number(m[2] ?? m[1]),
       failed: Number(m[4] ?? m[3]),
-      skipped: Number(m[5] ?? 0),
-      seconds: Number(m[6]) / (m[7] === "ms" ? 1000 : 1),
+      skipped: Number(m[6] ?? m[5] ?? 0),
+      seconds: Number(m[7] ?? 0) * 60 + Number(m[8]) / (m[9] === "ms" ? 1000 : 1),
     };
   }
   return undefined;

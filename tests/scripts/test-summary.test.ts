@@ -59,6 +59,11 @@ describe("test summary", () => {
     assert.deepEqual(parseCounts("deno", "\u001b[0m\u001b[31mFAILED\u001b[0m | 2 passed (10 steps) | 1 failed (1 step) \u001b[0m(274ms)"),
       { passed: 10, failed: 1, skipped: 0, seconds: 0.274 });
     assert.deepEqual(parseCounts("deno", "ok | 3 passed | 0 failed | 2 ignored (2s)"), { passed: 3, failed: 0, skipped: 2, seconds: 2 });
+    // A whole suite takes minutes: the format CI printed when this check first failed there.
+    assert.deepEqual(
+      parseCounts("deno", "\u001b[0m\u001b[32mok\u001b[0m | 296 passed (1866 steps) | 0 failed | 2 ignored (47 steps) \u001b[0m\u001b[38;5;245m(2m17s)\u001b[0m"),
+      { passed: 1866, failed: 0, skipped: 47, seconds: 137 },
+    );
     assert.equal(parseCounts("node", "no footer"), undefined);
   });
 
