@@ -2,8 +2,14 @@
 // python child by the lines it prints.
 import assert from "node:assert/strict";
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { after, afterEach, before, beforeEach } from "node:test";
 import { fileURLToPath } from "node:url";
+import { contractJsonSchema } from "../../src/rpc/json-schema.ts";
+import { qwen3vl } from "../rpc/contracts.ts";
+import { rig, type Rig } from "../rpc/harness.ts";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 
@@ -86,4 +92,33 @@ export class Py {
       await this.exited();
     }
   }
+}
+
+/**
+ * Registers, in the calling `describe`, a temporary directory holding the qwen3vl contract as
+ * the JSON Schema a Python worker loads, and a fresh broker rig per test (so no worker of one
+ * test takes the calls of the next). Read `rig` and `schemaPath` inside the tests.
+ */
+export function pythonQwenRig(): { readonly rig: Rig; readonly schemaPath: string } {
+  let current: Rig | undefined;
+  let dir = "";
+  let schemaPath = "";
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "malamute-py-"));
+    schemaPath = join(dir, "qwen3vl.schema.json");
+    writeFileSync(schemaPath, JSON.stringify(contractJsonSchema(qwen3vl)));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  beforeEach(async () => {
+    current = await rig();
+  });
+  afterEach(() => current?.close());
+  return {
+    get rig(): Rig {
+      return current as Rig;
+    },
+    get schemaPath(): string {
+      return schemaPath;
+    },
+  };
 }

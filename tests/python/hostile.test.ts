@@ -1,49 +1,27 @@
 // A Python worker never crashes on bad input: every malformed call gets one error reply with
 // the documented code, and the worker keeps serving. Also its payload limit, at the limit.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, afterEach, before, beforeEach, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { pack } from "msgpackr";
 import { MlmClient } from "../../src/client/client.ts";
+import { concatBytes } from "../../src/util/bytes.ts";
 import type { Delivery } from "../../src/client/types.ts";
 import { decodeEnvelope } from "../../src/rpc/envelope.ts";
-import { contractJsonSchema } from "../../src/rpc/json-schema.ts";
-import { qwen3vl } from "../rpc/contracts.ts";
-import { rig, type Rig } from "../rpc/harness.ts";
-import { findPython, NEED_PYTHON, Py } from "./helpers.ts";
+import { findPython, NEED_PYTHON, Py, pythonQwenRig } from "./helpers.ts";
 
 const LIMIT = 1000;
 const ext = (type: number, data: number[]): Uint8Array => new Uint8Array([0xd6, type, ...data]);
-const concat = (...parts: Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) (out.set(p, at), (at += p.length));
-  return out;
-};
+const concat = (...parts: Uint8Array[]): Uint8Array => concatBytes(parts);
 
 describe("python worker: hostile input", () => {
-  let r: Rig;
-  let dir: string;
-  let schemaPath: string;
-  before(() => {
-    dir = mkdtempSync(join(tmpdir(), "malamute-py-"));
-    schemaPath = join(dir, "qwen3vl.schema.json");
-    writeFileSync(schemaPath, JSON.stringify(contractJsonSchema(qwen3vl)));
-  });
-  after(() => rmSync(dir, { recursive: true, force: true }));
-  beforeEach(async () => {
-    r = await rig();
-  });
-  afterEach(() => r.close());
+  const fixture = pythonQwenRig();
 
   async function start(): Promise<{ call(subject: string, frames: Uint8Array[]): Promise<Record<string, unknown>> }> {
     const python = findPython();
     assert.ok(python, NEED_PYTHON);
-    const worker = r.own(new Py(python, "py_worker.py", [r.endpoint, schemaPath, "H", String(LIMIT)]));
+    const worker = fixture.rig.own(new Py(python, "py_worker.py", [fixture.rig.endpoint, fixture.schemaPath, "H", String(LIMIT)]));
     await worker.waitFor("ready");
-    const mlm = r.own(await MlmClient.connect(r.endpoint, { address: "raw-caller" }));
+    const mlm = fixture.rig.own(await MlmClient.connect(fixture.rig.endpoint, { address: "raw-caller" }));
     let n = 0;
     return {
       // The final reply's header kind plus its payload (error body or result).

@@ -1,45 +1,27 @@
 // The Python package (python/malamute) against our broker, with the TypeScript client and worker
 // on the other side. Needs a python3 with pyzmq and msgpack (Debian: python3-zmq python3-msgpack).
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, afterEach, before, beforeEach, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { connect } from "../../src/rpc/client.ts";
 import { RpcHandlerError } from "../../src/rpc/errors.ts";
-import { contractJsonSchema } from "../../src/rpc/json-schema.ts";
 import { serve } from "../../src/rpc/worker.ts";
 import { qwen3vl } from "../rpc/contracts.ts";
-import { aborted, rejection, rig, type Rig, until } from "../rpc/harness.ts";
-import { findPython, NEED_PYTHON, Py } from "./helpers.ts";
+import { aborted, rejection, until } from "../rpc/harness.ts";
+import { findPython, NEED_PYTHON, Py, pythonQwenRig } from "./helpers.ts";
 
 describe("python package interop", () => {
   const python = findPython();
-  let r: Rig;
-  let dir: string;
-  let schemaPath: string;
-
-  before(() => {
-    dir = mkdtempSync(join(tmpdir(), "malamute-py-"));
-    schemaPath = join(dir, "qwen3vl.schema.json");
-    writeFileSync(schemaPath, JSON.stringify(contractJsonSchema(qwen3vl)));
-  });
-  after(() => rmSync(dir, { recursive: true, force: true }));
-  // A broker per test, so that no worker of one test takes the calls of the next.
-  beforeEach(async () => {
-    r = await rig();
-  });
-  afterEach(() => r.close());
+  const fixture = pythonQwenRig();
 
   function py(script: string, ...args: string[]): Py {
     assert.ok(python, NEED_PYTHON);
-    return r.own(new Py(python, script, [r.endpoint, schemaPath, ...args]));
+    return fixture.rig.own(new Py(python, script, [fixture.rig.endpoint, fixture.schemaPath, ...args]));
   }
 
   test("a TypeScript client calls a Python worker: unary, binary frames, progress, stream, errors, cancel, deadline", async () => {
     const worker = py("py_worker.py", "A");
     await worker.waitFor("ready");
-    const client = r.own(await connect(r.endpoint, { qwen3vl }, { binaryFrameThreshold: 16 }));
+    const client = fixture.rig.own(await connect(fixture.rig.endpoint, { qwen3vl }, { binaryFrameThreshold: 16 }));
 
     assert.deepEqual(await client.qwen3vl.infer({ prompt: "hi" }), { text: "A:hi:0", tokens: 0 });
 
@@ -84,11 +66,11 @@ describe("python package interop", () => {
   test("a Python worker with concurrency 2 runs two calls at once; the third waits for a slot (credit)", async () => {
     const worker = py("py_worker.py", "C");
     await worker.waitFor("ready");
-    const client = r.own(await connect(r.endpoint, { qwen3vl }));
+    const client = fixture.rig.own(await connect(fixture.rig.endpoint, { qwen3vl }));
     const aborts = [new AbortController(), new AbortController(), new AbortController()];
     const calls = aborts.map((a) => client.qwen3vl.infer({ prompt: "hang" }, { signal: a.signal }).catch((e: unknown) => e));
     await worker.waitFor("started hang", 2);
-    const service = () => r.broker.stats().services.find((s) => s.name === "qwen3vl");
+    const service = () => fixture.rig.broker.stats().services.find((s) => s.name === "qwen3vl");
     await until(() => service()?.queued === 1, "the third call queued at the broker");
     assert.equal(service()?.inflight, 2);
     assert.equal(worker.count("started hang"), 2);
@@ -100,7 +82,7 @@ describe("python package interop", () => {
 
   test("a Python client calls a TypeScript worker", async () => {
     let cancelled = 0;
-    r.own(await serve(r.endpoint, qwen3vl, {
+    fixture.rig.own(await serve(fixture.rig.endpoint, qwen3vl, {
       infer: async ({ prompt, image }, ctx) => {
         if (prompt === "fail") throw new RpcHandlerError("MODEL_BUSY", "busy");
         if (prompt === "hang") {
@@ -140,7 +122,7 @@ describe("python package interop", () => {
   test("a Python worker SIGKILLed mid-call: a second worker takes the call over, the caller gets exactly one result", async () => {
     const first = py("py_worker.py", "hold-1");
     await first.waitFor("ready");
-    const client = r.own(await connect(r.endpoint, { qwen3vl }));
+    const client = fixture.rig.own(await connect(fixture.rig.endpoint, { qwen3vl }));
     const call = client.qwen3vl.infer({ prompt: "hold" }, { timeout: 20_000 });
     await first.waitFor("started hold");
     first.child.kill("SIGKILL");
