@@ -40,4 +40,24 @@ describe("hostile: one connection's burst does not hold up the others (messagesP
       await t.close();
     }
   });
+
+  it("slices follow each other without a timer's delay: 2,000 one-message slices take well under 2 s", async () => {
+    // Deno once ran every later slice on a zero timer (1-2 ms each), which capped one
+    // connection at ~256 messages per timer tick: 200k msgs/s of small messages.
+    const t = await echoRouter({ messagesPerTurn: 1 });
+    const raw = new Raw(t.endpoint, { keep: true });
+    await raw.handshake();
+    let received = 0;
+    t.router.on("message", () => received++);
+    const count = 2000;
+    const bytes = new Uint8Array(count * 3);
+    for (let i = 0; i < count; i++) bytes.set([0, 1, i & 255], i * 3);
+    try {
+      raw.socket.write(bytes);
+      await until(() => received === count, `${count} one-message slices`, 2000);
+    } finally {
+      raw.socket.destroy();
+      await t.close();
+    }
+  });
 });
