@@ -4,6 +4,12 @@
  * once loaded) and with noble's (pinned by `preferCurveBoxes`). Rounds alternate NULL and CURVE so that machine
  * noise hits both alike; medians with min–max of the rounds are reported.
  *
+ * Three shapes: both ends in this process (one core seals and opens every message); the
+ * sender in a child process, as libzmq's `remote_thr`/`local_thr` pair measures (sealing and
+ * opening on different cores, as between two machines); and the boxes alone, a seal and an
+ * open of one 32 B message in a loop: the ceiling of CURVE's small-message rate on this
+ * machine whatever the framing costs.
+ *
  * Run: npx tsx bench/curve.ts [rounds] | npx bun bench/curve.ts | npx deno run -A bench/curve.ts
  */
 import type { DealerOptions, RouterOptions } from "../src/transport/types.ts";
@@ -13,7 +19,8 @@ import { type CurveBoxes, nobleBoxes } from "../src/zmtp/curve-box.ts";
 import { concatBytes } from "../src/util/bytes.ts";
 import { curveReady, preferCurveBoxes } from "../src/zmtp/curve-sodium.ts";
 import { type BenchRow, report } from "./lib.ts";
-import { throughputTransport } from "./lib-throughput.ts";
+import { throughputTransport, throughputTwoProcesses } from "./lib-throughput.ts";
+import { encodeZ85 } from "../src/zmtp/mod.ts";
 
 const rounds = Number((globalThis as { process?: { argv: string[] } }).process?.argv[2] ?? 5);
 const server = curveKeyPair();
@@ -52,6 +59,38 @@ for (const [caseName, size, window] of cases) {
         `${((median(ops) / nullOps) * 100).toFixed(0)}% of NULL`,
     });
   }
+}
+for (const [caseName, size, window] of cases) {
+  const ops: Record<"NULL" | "CURVE", number[]> = { NULL: [], CURVE: [] };
+  for (let r = 0; r < rounds; r++) {
+    for (const mode of r % 2 === 0 ? ["NULL", "CURVE"] as const : ["CURVE", "NULL"] as const) {
+      preferCurveBoxes(sodiumBoxes);
+      const options = mode === "NULL" ? {} : { router: curve.router, serverKey: encodeZ85(server.publicKey) };
+      ops[mode].push((await throughputTwoProcesses(zmtp, size, window, { ...options, ms: 1000 })).ops);
+    }
+  }
+  for (const mode of ["NULL", "CURVE"] as const) {
+    rows.push({
+      bench: "curve",
+      case: `${caseName}, sender in a child process`,
+      impl: `zmtp ${mode}`,
+      opsPerSec: median(ops[mode]),
+      mbPerSec: (median(ops[mode]) * size) / 1e6,
+      note: `${rounds} rounds, msgs/s ${Math.min(...ops[mode]).toFixed(0)}–${Math.max(...ops[mode]).toFixed(0)}; ` +
+        `${((median(ops[mode]) / median(ops.NULL)) * 100).toFixed(0)}% of NULL`,
+    });
+  }
+}
+for (const boxes of [sodiumBoxes, nobleBoxes]) {
+  const rates: number[] = [];
+  for (let r = 0; r < rounds; r++) rates.push(sealOpenRate(boxes, 32, 500));
+  rows.push({
+    bench: "curve",
+    case: "32 B seal + open, boxes alone",
+    impl: `CURVE ${boxes.name}`,
+    opsPerSec: median(rates),
+    note: `${rounds} rounds, ${(1e6 / median(rates)).toFixed(2)} µs per message`,
+  });
 }
 const quiet: SessionHandler = { onReady: () => {}, onMessage: () => {}, onClose: () => {} };
 for (const [name, boxes] of [["sodium", sodiumBoxes], ["noble", nobleBoxes]] as const) {
@@ -92,6 +131,27 @@ async function handshakes(boxes: CurveBoxes, ms: number): Promise<number> {
     }
     if (!ready) throw new Error(`CURVE handshake (${boxes.name}) did not complete`);
     count++;
+  }
+  return count / ((performance.now() - start) / 1000);
+}
+
+/** Messages per second one core can seal and open with `boxes` (the same direction key both ways). */
+function sealOpenRate(boxes: CurveBoxes, size: number, ms: number): number {
+  const prefix = new TextEncoder().encode("CurveZMQMESSAGEC");
+  const box = boxes.messageBoxes(new Uint8Array(32).fill(7), prefix, prefix);
+  const frame = new Uint8Array(32 + size);
+  const tail = new Uint8Array(8);
+  const view = new DataView(tail.buffer);
+  const start = performance.now();
+  let count = 0;
+  while (performance.now() - start < ms) {
+    for (let i = 0; i < 1000; i++, count++) {
+      view.setUint32(4, count);
+      frame.fill(1, 32);
+      box.seal(tail, frame);
+      frame.set(tail, 8);
+      box.open(frame, 16, "bench");
+    }
   }
   return count / ((performance.now() - start) / 1000);
 }

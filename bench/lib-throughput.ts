@@ -1,6 +1,7 @@
 /** One-way transport throughput, shared by bench/zmtp.ts and bench/curve.ts (not a benchmark itself). */
 import type { DealerOptions, RouterOptions, Transport } from "../src/transport/types.ts";
 import { nowMs } from "./lib.ts";
+import { spawnScript } from "./lib-soak-spawn.ts";
 
 const THROUGHPUT_MS = 1500;
 
@@ -63,3 +64,44 @@ export async function throughputTransport(
   return { ops, mb: (ops * size) / 1e6 };
 }
 
+
+/**
+ * One-way throughput with the sender in a child process (`bench/lib-curve-sender.ts`, like
+ * libzmq's `remote_thr`/`local_thr` pair): encoding and sealing run on one core, decoding and
+ * opening on the other, as between two machines. The receiver grants credit in half windows.
+ * `serverKey` (Z85) makes the sender a CURVE client of `router`'s CURVE keys.
+ */
+export async function throughputTwoProcesses(
+  t: Transport,
+  size: number,
+  window: number,
+  options: { router?: RouterOptions; serverKey?: string; ms?: number } = {},
+): Promise<{ ops: number; mb: number }> {
+  const router = t.router(options.router);
+  const endpoint = await router.bind("tcp://127.0.0.1:0");
+  const grant = new Uint8Array(4);
+  new DataView(grant.buffer).setUint32(0, window / 2);
+  let received = 0;
+  router.on("message", (id) => {
+    if (++received % (window / 2) === 0) router.send(id, [grant]);
+  });
+  const mode = options.serverKey === undefined ? ["null"] : ["curve", options.serverKey];
+  const script = new URL("./lib-curve-sender.ts", import.meta.url).pathname;
+  const child = spawnScript(script, [endpoint, String(size), String(window), ...mode], ["pipe", "inherit", "inherit"], { bundle: true });
+  const exited = new Promise((r) => child.once("exit", r));
+  const until = async (count: number) => {
+    while (received < count) await new Promise((r) => setTimeout(r, 5));
+  };
+  await until(window); // connected, handshake done, first window in
+  await new Promise((r) => setTimeout(r, 300)); // warm up
+  const base = received;
+  const start = nowMs();
+  await new Promise((r) => setTimeout(r, options.ms ?? THROUGHPUT_MS));
+  const count = received - base;
+  const secs = (nowMs() - start) / 1000;
+  child.stdin?.end();
+  await exited;
+  await router.close();
+  const ops = count / secs;
+  return { ops, mb: (ops * size) / 1e6 };
+}
