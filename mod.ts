@@ -62,8 +62,8 @@ export { FileStore, MemoryStore, StorageError } from "./src/storage/mod.ts";
 export type {
   BrokerStore, FsyncPolicy, JournalEntry, JournalRetention, RetentionRule, StorageOp, StorageStats,
 } from "./src/storage/mod.ts";
-export { compilePattern, isValidPattern } from "./src/proto/pattern.ts";
-export type { Pattern, PatternLimits } from "./src/proto/pattern.ts";
+export { compilePattern, isValidPattern } from "./src/proto/pattern/mod.ts";
+export type { Pattern, PatternLimits } from "./src/proto/pattern/mod.ts";
 
 // ---- MLM wire codec
 export { ADDRESS_TAKEN, decode, encode, MessageId, StatusCode } from "./src/proto/mod.ts";
@@ -71,7 +71,7 @@ export type { Content, DecodeOptions, DecodeResult, MlmMessage, MlmMessageType }
 
 // ---- Transports
 export { zmtp, zmtpWith } from "./src/transport/zmtp.ts";
-export type { SocketApiChoice } from "./src/transport/stream-socket.ts";
+export type { SocketApiChoice } from "./src/transport/socket/types.ts";
 export { inproc } from "./src/transport/inproc.ts";
 export type {
   CurveAuthorizer, CurveClientOptions, CurveKeyInput, CurveServerOptions, DealerOptions, DealerSocket, Frames,
@@ -79,10 +79,10 @@ export type {
 } from "./src/transport/types.ts";
 
 // ---- CURVE keys (ZMTP RFC 26 / RFC 32)
-export { type CurveKeyPair, curveKeyPair, curvePublicKey } from "./src/zmtp/curve-box.ts";
-export { curveKey } from "./src/zmtp/mechanism-curve.ts";
+export { type CurveKeyPair, curveKeyPair, curvePublicKey } from "./src/zmtp/mechanism/curve/box.ts";
+export { curveKey } from "./src/zmtp/mechanism/curve/mechanism.ts";
 export { decodeZ85, encodeZ85 } from "./src/zmtp/z85.ts";
-export { type CurveCert, type CurveCertFiles, formatCurveCert, parseCurveCert } from "./src/zmtp/curve-cert.ts";
+export { type CurveCert, type CurveCertFiles, formatCurveCert, parseCurveCert } from "./src/zmtp/mechanism/curve/cert.ts";
 export {
   type CurveKeyPairCert, loadCurveCert, loadCurveKeyPair, MAX_CERT_FILE_BYTES, resolveCurveKey, saveCurveCert,
 } from "./src/transport/curve-cert-file.ts";

@@ -15,9 +15,9 @@
 import type { DealerOptions, RouterOptions } from "../src/transport/types.ts";
 import { zmtp } from "../src/transport/zmtp.ts";
 import { CurveClientMechanism, curveKeyPair, CurveServerMechanism, Session, type SessionHandler } from "../src/zmtp/mod.ts";
-import { type CurveBoxes, nobleBoxes } from "../src/zmtp/curve-box.ts";
+import { type CurveBoxes, nobleBoxes } from "../src/zmtp/mechanism/curve/box.ts";
 import { concatBytes } from "../src/util/bytes.ts";
-import { curveReady, preferCurveBoxes } from "../src/zmtp/curve-sodium.ts";
+import { curveReady, preferCurveBoxes } from "../src/zmtp/mechanism/curve/sodium.ts";
 import { type BenchRow, report } from "./lib.ts";
 import { throughputTransport, throughputTwoProcesses } from "./lib-throughput.ts";
 import { encodeZ85 } from "../src/zmtp/mod.ts";

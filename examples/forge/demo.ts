@@ -11,7 +11,7 @@ import {
   decodePng, demoBackends, encodeApng, type ForgeEvent, ForgeEvents, forgeContracts, forgePipeline, type Sam3FrameMasks,
   type Sam3Summary, serveForge, type StepTiming, watchForgeEvents,
 } from "../../src/forge/mod.ts";
-import { type CurveKeyPair, curveKeyPair } from "../../src/zmtp/curve-box.ts";
+import { type CurveKeyPair, curveKeyPair } from "../../src/zmtp/mechanism/curve/box.ts";
 import { encodeZ85 } from "../../src/zmtp/z85.ts";
 import { drawMasks, makeKiteClip } from "./clip.ts";
 

@@ -2,5 +2,5 @@
 // (the client may not import the broker); the broker keeps importing it from here.
 export {
   compilePattern, DEFAULT_MAX_PATTERN_LENGTH, exactSubject, isValidPattern,
-} from "../proto/pattern.ts";
-export type { Pattern, PatternLimits } from "../proto/pattern.ts";
+} from "../proto/pattern/mod.ts";
+export type { Pattern, PatternLimits } from "../proto/pattern/mod.ts";

@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { RECYCLES_BUFFERS, TcpRouter, type TcpRouterOptions } from "../transport/tcp-router.ts";
+import { RECYCLES_BUFFERS, TcpRouter, type TcpRouterOptions } from "../transport/tcp/router.ts";
 import { loadCurveKeyPair } from "../transport/curve-cert-file.ts";
 import { type CurveAuthPolicy, curveAuthorizer, reportingAuthorizer } from "./server-curve-auth.ts";
 import type { CurveServerOptions, PeerConnectInfo, PlainAuthenticator, RouterSocket, Transport } from "../transport/types.ts";

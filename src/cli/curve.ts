@@ -1,6 +1,6 @@
 import { loadCurveKeyPair, resolveCurveKey } from "../transport/curve-cert-file.ts";
 import type { CurveClientOptions, CurveServerOptions } from "../transport/types.ts";
-import { curveKeyPair } from "../zmtp/curve-box.ts";
+import { curveKeyPair } from "../zmtp/mechanism/curve/box.ts";
 import { CurveCertError } from "../zmtp/errors.ts";
 import { CliError, ExitCode } from "./errors.ts";
 

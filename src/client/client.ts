@@ -1,7 +1,7 @@
 import { ADDRESS_TAKEN, decode, encode } from "../proto/mod.ts";
 import { describeError } from "../util/system-code.ts";
 import type { MailboxSend, MlmMessage, ServiceSend, StreamSend } from "../proto/mod.ts";
-import { compilePattern } from "../proto/pattern.ts";
+import { compilePattern } from "../proto/pattern/mod.ts";
 import { TransportError } from "../transport/errors.ts";
 import { ZmtpError } from "../zmtp/errors.ts";
 import type { DealerSocket, Frames, Transport } from "../transport/types.ts";

@@ -1,5 +1,5 @@
 /**
- * CURVE certificate files (czmq `zcert` format) on disk: the I/O half of src/zmtp/curve-cert.ts.
+ * CURVE certificate files (czmq `zcert` format) on disk: the I/O half of src/zmtp/mechanism/curve/cert.ts.
  *
  * @example
  * ```ts
@@ -10,7 +10,7 @@
  * @module
  */
 import { chmod, open, writeFile } from "node:fs/promises";
-import { type CurveCert, formatCurveCert, keyFromZ85, parseCurveCert } from "../zmtp/curve-cert.ts";
+import { type CurveCert, formatCurveCert, keyFromZ85, parseCurveCert } from "../zmtp/mechanism/curve/cert.ts";
 import { CurveCertError } from "../zmtp/errors.ts";
 import { Z85Error } from "../zmtp/errors.ts";
 

@@ -1,7 +1,7 @@
 import { Emitter } from "../util/emitter.ts";
 import { parseEndpoint } from "./endpoint.ts";
 import { TransportError } from "./errors.ts";
-import { checkMessageSize, messageCost } from "./tcp-common.ts";
+import { checkMessageSize, messageCost } from "./common.ts";
 import type {
   DealerEvents, DealerOptions, DealerSocket, Frames, RouterEvents, RouterOptions, RouterSocket, SocketStats,
   Transport,

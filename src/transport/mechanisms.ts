@@ -1,11 +1,11 @@
-import { curvePublicKey, sameBytes } from "../zmtp/curve-box.ts";
-import { curveReady, loadedCurveBoxes } from "../zmtp/curve-sodium.ts";
-import type { Mechanism } from "../zmtp/mechanism.ts";
+import { curvePublicKey, sameBytes } from "../zmtp/mechanism/curve/box.ts";
+import { curveReady, loadedCurveBoxes } from "../zmtp/mechanism/curve/sodium.ts";
+import type { Mechanism } from "../zmtp/mechanism/types.ts";
 import {
   type CurveClientKeys, CurveClientMechanism, curveKey, type CurveServerKeys, CurveServerMechanism,
-} from "../zmtp/mechanism-curve.ts";
-import { NullMechanism } from "../zmtp/mechanism-null.ts";
-import { PlainClientMechanism, PlainServerMechanism } from "../zmtp/mechanism-plain.ts";
+} from "../zmtp/mechanism/curve/mechanism.ts";
+import { NullMechanism } from "../zmtp/mechanism/null.ts";
+import { PlainClientMechanism, PlainServerMechanism } from "../zmtp/mechanism/plain.ts";
 import type { CurveClientOptions, CurveServerOptions, DealerOptions, RouterOptions } from "./types.ts";
 
 /** A secret key with the public key given for it, checked to belong together. */

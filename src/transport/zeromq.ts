@@ -1,5 +1,5 @@
-import { ZeromqDealer } from "./zeromq-dealer.ts";
-import { ZeromqRouter } from "./zeromq-router.ts";
+import { ZeromqDealer } from "./zeromq/dealer.ts";
+import { ZeromqRouter } from "./zeromq/router.ts";
 import type { Transport } from "./types.ts";
 
 /**

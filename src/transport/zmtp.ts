@@ -1,6 +1,6 @@
-import type { SocketApiChoice } from "./stream-socket.ts";
-import { TcpDealer } from "./tcp-dealer.ts";
-import { TcpRouter } from "./tcp-router.ts";
+import type { SocketApiChoice } from "./socket/types.ts";
+import { TcpDealer } from "./tcp/dealer.ts";
+import { TcpRouter } from "./tcp/router.ts";
 import type { Transport } from "./types.ts";
 
 /**

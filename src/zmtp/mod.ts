@@ -13,11 +13,11 @@ export { type Command, decodeCommand, encodeCommand, encodeError, encodePing, en
 export {
   CurveCertError, type CurveCertErrorCode, Z85Error, type Z85ErrorCode, ZmtpError, type ZmtpErrorCode,
 } from "./errors.ts";
-export { type CurveCert, type CurveCertFiles, formatCurveCert, keyFromZ85, parseCurveCert } from "./curve-cert.ts";
-export { type CurveKeyPair, curveKeyPair, curvePublicKey, type RandomSource } from "./curve-box.ts";
+export { type CurveCert, type CurveCertFiles, formatCurveCert, keyFromZ85, parseCurveCert } from "./mechanism/curve/cert.ts";
+export { type CurveKeyPair, curveKeyPair, curvePublicKey, type RandomSource } from "./mechanism/curve/box.ts";
 export {
   type CurveClientKeys, CurveClientMechanism, type CurveKey, curveKey, type CurveServerKeys, CurveServerMechanism,
-} from "./mechanism-curve.ts";
+} from "./mechanism/curve/mechanism.ts";
 export { decodeZ85, encodeZ85 } from "./z85.ts";
 export { type FrameBufferSource, FrameDecoder, type FrameSink } from "./frame-decoder.ts";
 export { FLAG_COMMAND, FLAG_LONG, FLAG_MORE, FrameWriter } from "./frame.ts";
@@ -26,9 +26,9 @@ export {
   DEFAULT_MAX_MESSAGE_PARTS, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_RECEIVE_BUDGET, FRAME_OVERHEAD, GROWING_FRAME_START,
   WHOLE_FRAME_ALLOCATION_MAX,
 } from "./limits.ts";
-export type { FrameCodec, Mechanism, MechanismContext } from "./mechanism.ts";
-export { NullMechanism } from "./mechanism-null.ts";
-export { PlainClientMechanism, PlainServerMechanism } from "./mechanism-plain.ts";
+export type { FrameCodec, Mechanism, MechanismContext } from "./mechanism/types.ts";
+export { NullMechanism } from "./mechanism/null.ts";
+export { PlainClientMechanism, PlainServerMechanism } from "./mechanism/plain.ts";
 export { decodeMetadata, encodeMetadata, type Metadata } from "./metadata.ts";
 export { ReceiveBudget } from "./receive-budget.ts";
 export {

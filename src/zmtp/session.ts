@@ -4,7 +4,7 @@ import { type FrameBufferSource, FrameDecoder, type FrameSink } from "./frame-de
 import { FLAG_COMMAND, FLAG_MORE, FrameWriter } from "./frame.ts";
 import { encodeGreeting, GreetingParser } from "./greeting.ts";
 import { DEFAULT_MAX_MESSAGE_PARTS, DEFAULT_MAX_MESSAGE_SIZE, FRAME_OVERHEAD } from "./limits.ts";
-import type { FrameCodec, Mechanism, MechanismContext } from "./mechanism.ts";
+import type { FrameCodec, Mechanism, MechanismContext } from "./mechanism/types.ts";
 import { decodeMetadata, encodeMetadata, type Metadata } from "./metadata.ts";
 import type { ReceiveBudget } from "./receive-budget.ts";
 import { type SocketType, socketTypesCompatible } from "./socket-type.ts";

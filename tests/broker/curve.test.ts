@@ -11,7 +11,7 @@ import { MlmClient } from "../../src/client/client.ts";
 import { MlmError } from "../../src/client/errors.ts";
 import { loadCurveKeyPair, saveCurveCert } from "../../src/transport/curve-cert-file.ts";
 import type { Transport } from "../../src/transport/types.ts";
-import { curveKeyPair } from "../../src/zmtp/curve-box.ts";
+import { curveKeyPair } from "../../src/zmtp/mechanism/curve/box.ts";
 import { encodeZ85 } from "../../src/zmtp/z85.ts";
 import { zeromqSkip } from "../transport/helpers.ts";
 

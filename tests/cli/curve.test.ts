@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadCurveKeyPair } from "../../src/transport/curve-cert-file.ts";
-import { curvePublicKey } from "../../src/zmtp/curve-box.ts";
+import { curvePublicKey } from "../../src/zmtp/mechanism/curve/box.ts";
 import { decodeZ85, encodeZ85 } from "../../src/zmtp/z85.ts";
 import { assertOneLineError, runCli, startCli } from "./helpers.ts";
 import type { CliProcess } from "./helpers.ts";

@@ -4,7 +4,7 @@ import { startBroker } from "../../src/broker/server.ts";
 import { MlmError } from "../../src/client/errors.ts";
 import { connect } from "../../src/rpc/client.ts";
 import { serve } from "../../src/rpc/worker.ts";
-import { curveKeyPair } from "../../src/zmtp/curve-box.ts";
+import { curveKeyPair } from "../../src/zmtp/mechanism/curve/box.ts";
 import { encodeZ85 } from "../../src/zmtp/z85.ts";
 import { qwen3vl } from "./contracts.ts";
 import { noTokens } from "./harness.ts";

@@ -6,7 +6,7 @@ import { after, describe, it } from "node:test";
 import {
   loadCurveCert, loadCurveKeyPair, MAX_CERT_FILE_BYTES, resolveCurveKey, saveCurveCert,
 } from "../../src/transport/curve-cert-file.ts";
-import { curveKeyPair } from "../../src/zmtp/curve-box.ts";
+import { curveKeyPair } from "../../src/zmtp/mechanism/curve/box.ts";
 import { CurveCertError } from "../../src/zmtp/errors.ts";
 import { encodeZ85 } from "../../src/zmtp/z85.ts";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
 import { describe, it } from "node:test";
-import { TcpRouter } from "../../src/transport/tcp-router.ts";
+import { TcpRouter } from "../../src/transport/tcp/router.ts";
 import type { Frames, PeerConnectInfo } from "../../src/transport/types.ts";
 import { zmtp } from "../../src/transport/zmtp.ts";
 import { concatBytes } from "../../src/util/bytes.ts";

@@ -1,6 +1,6 @@
 /** Test helpers shared by the transport tests (not a test file itself). */
 import { createServer } from "node:net";
-import { NATIVE_SOCKETS } from "../../src/transport/socket-api.ts";
+import { NATIVE_SOCKETS } from "../../src/transport/socket/select.ts";
 import type { Transport } from "../../src/transport/types.ts";
 import { zmtpWith } from "../../src/transport/zmtp.ts";
 

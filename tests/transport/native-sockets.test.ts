@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { createServer, type Socket } from "node:net";
 import { describe, it } from "node:test";
 import { TransportError } from "../../src/transport/errors.ts";
-import { NATIVE_SOCKETS, socketApiFor } from "../../src/transport/socket-api.ts";
-import type { SocketApi, StreamListener, StreamSocket } from "../../src/transport/stream-socket.ts";
+import { NATIVE_SOCKETS, socketApiFor } from "../../src/transport/socket/select.ts";
+import type { SocketApi, StreamListener, StreamSocket } from "../../src/transport/socket/types.ts";
 import { until } from "./helpers.ts";
 
 /**

@@ -1,7 +1,7 @@
 /** A raw ZMTP peer over TCP for hostile-input tests, and an echo ROUTER with a healthy client (not a test file). */
 import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
-import { TcpRouter, type TcpRouterOptions } from "../../src/transport/tcp-router.ts";
+import { TcpRouter, type TcpRouterOptions } from "../../src/transport/tcp/router.ts";
 import type { DealerSocket, Frames } from "../../src/transport/types.ts";
 import { zmtp } from "../../src/transport/zmtp.ts";
 import { decodeCommand, encodeCommand, encodeGreeting, encodeMetadata, FrameDecoder } from "../../src/zmtp/mod.ts";

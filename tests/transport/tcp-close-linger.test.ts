@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { TcpRouter } from "../../src/transport/tcp-router.ts";
+import { TcpRouter } from "../../src/transport/tcp/router.ts";
 import { next, zmtpVariants } from "./helpers.ts";
 
 for (const { label, socketApi, zmtp } of zmtpVariants) {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { reconnectSchedule, RoutingIdGenerator, routingIdKey } from "../../src/transport/tcp-common.ts";
+import { reconnectSchedule, RoutingIdGenerator, routingIdKey } from "../../src/transport/common.ts";
 
 describe("TCP transport helpers", () => {
   it("reconnect delay is the interval plus jitter in [0, interval), like libzmq (100 ms → 100..199 ms)", () => {

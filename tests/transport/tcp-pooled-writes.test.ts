@@ -3,7 +3,7 @@
 // flush, or when a queued write completes later.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { RECYCLES_BUFFERS, TcpRouter } from "../../src/transport/tcp-router.ts";
+import { RECYCLES_BUFFERS, TcpRouter } from "../../src/transport/tcp/router.ts";
 import type { Frames } from "../../src/transport/types.ts";
 import { zmtp } from "../../src/transport/zmtp.ts";
 import { BufferPool } from "../../src/util/buffer-pool.ts";

@@ -4,7 +4,7 @@ import type { Frames } from "../../src/transport/types.ts";
 import { encodeCommand, encodeGreeting } from "../../src/zmtp/mod.ts";
 import { enc, next, until, zmtpVariants } from "./helpers.ts";
 import { echoRouter, frame, Raw, ready } from "./raw-peer.ts";
-import type { TcpRouterOptions } from "../../src/transport/tcp-router.ts";
+import type { TcpRouterOptions } from "../../src/transport/tcp/router.ts";
 
 for (const { label, socketApi } of zmtpVariants) {
   const setup = (options: TcpRouterOptions = {}) => echoRouter({ ...options, socketApi });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { curveKeyPair } from "../../src/zmtp/curve-box.ts";
-import { formatCurveCert, keyFromZ85, parseCurveCert } from "../../src/zmtp/curve-cert.ts";
+import { curveKeyPair } from "../../src/zmtp/mechanism/curve/box.ts";
+import { formatCurveCert, keyFromZ85, parseCurveCert } from "../../src/zmtp/mechanism/curve/cert.ts";
 import { CurveCertError } from "../../src/zmtp/errors.ts";
 import { decodeZ85, encodeZ85 } from "../../src/zmtp/z85.ts";
 

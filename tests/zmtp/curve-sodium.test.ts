@@ -1,10 +1,10 @@
 // libsodium's MESSAGE back end must produce and accept exactly noble's boxes (and so libzmq's).
 import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { boxKey, type CurveBoxes, curveKeyPair, curvePublicKey, nobleBoxes } from "../../src/zmtp/curve-box.ts";
-import { CurveClientMechanism, CurveServerMechanism } from "../../src/zmtp/mechanism-curve.ts";
+import { boxKey, type CurveBoxes, curveKeyPair, curvePublicKey, nobleBoxes } from "../../src/zmtp/mechanism/curve/box.ts";
+import { CurveClientMechanism, CurveServerMechanism } from "../../src/zmtp/mechanism/curve/mechanism.ts";
 import { client, CurveProbe, pump, server } from "./curve-helpers.ts";
-import { curveReady, loadedCurveBoxes } from "../../src/zmtp/curve-sodium.ts";
+import { curveReady, loadedCurveBoxes } from "../../src/zmtp/mechanism/curve/sodium.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const C = enc("CurveZMQMESSAGEC");

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { boxKey, nonce, open, openWithSubkey, seal, sealWithSubkey, subkey } from "../../src/zmtp/curve-box.ts";
+import { boxKey, nonce, open, openWithSubkey, seal, sealWithSubkey, subkey } from "../../src/zmtp/mechanism/curve/box.ts";
 import {
   CurveClientMechanism, curveKey, curvePublicKey, CurveServerMechanism, decodeZ85, FLAG_COMMAND, ReceiveBudget,
   type RandomSource, Session,

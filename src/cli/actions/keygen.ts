@@ -1,5 +1,5 @@
 import { saveCurveCert } from "../../transport/curve-cert-file.ts";
-import { curveKeyPair } from "../../zmtp/curve-box.ts";
+import { curveKeyPair } from "../../zmtp/mechanism/curve/box.ts";
 import { CurveCertError } from "../../zmtp/errors.ts";
 import { encodeZ85 } from "../../zmtp/z85.ts";
 import type { KeygenFlags } from "../commands/keygen.ts";

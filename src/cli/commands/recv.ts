@@ -65,7 +65,7 @@ Examples:
           exitCode: ExitCode.usage,
         });
       }
-      const pattern = (await import("../../proto/pattern.ts")).compilePattern(flags.pattern);
+      const pattern = (await import("../../proto/pattern/mod.ts")).compilePattern(flags.pattern);
       if (!pattern.valid) {
         // A C broker would accept it and never deliver: refuse it before connecting.
         throw new CliError("CLI_USAGE", `invalid --pattern ${JSON.stringify(flags.pattern)}: ${pattern.error}`, {

@@ -12,8 +12,8 @@ import {
   literalEscape,
   singleton,
   type ByteSet,
-} from "./pattern-charset.ts";
-import { K_BOL, K_EOL, K_EPS, K_MATCH, K_SET, K_SPLIT, type Program } from "./pattern-program.ts";
+} from "./charset.ts";
+import { K_BOL, K_EOL, K_EPS, K_MATCH, K_SET, K_SPLIT, type Program } from "./program.ts";
 
 /**
  * Result of compiling pattern bytes: the program (always usable, repaired if the source had

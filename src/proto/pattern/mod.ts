@@ -2,9 +2,9 @@
 // "patterns"). Syntax and search rules follow the C broker's zrex; the engine is our own
 // Thompson NFA, so matching always terminates in O(pattern × subject). docs/patterns.md has
 // the full syntax and every deliberate difference from the C broker.
-import { compileProgram, literalForm } from "./pattern-compile.ts";
-import { NfaMatcher } from "./pattern-nfa.ts";
-import { SubjectEncoder, cStringLength } from "./pattern-subject.ts";
+import { compileProgram, literalForm } from "./compile.ts";
+import { NfaMatcher } from "./nfa.ts";
+import { SubjectEncoder, cStringLength } from "./subject.ts";
 
 /**
  * Default cap on a pattern's length in UTF-8 bytes. Patterns that arrive over MLM are at most

@@ -2,7 +2,7 @@
 // subject byte, each node is visited at most once per step, so a test costs
 // O(nodes × subject bytes) whatever the pattern (no backtracking, `(a*)*` cannot blow up).
 // All work arrays are allocated once per pattern; a test allocates nothing.
-import { K_BOL, K_EOL, K_EPS, K_MATCH, K_SET, K_SPLIT, type Program } from "./pattern-program.ts";
+import { K_BOL, K_EOL, K_EPS, K_MATCH, K_SET, K_SPLIT, type Program } from "./program.ts";
 
 // Local copies: some loaders (tsx) turn imported bindings into getter calls, which the hot
 // loop below must not pay for.

@@ -8,7 +8,7 @@
  *
  * @example
  * ```ts
- * import { compileProgram } from "./pattern-compile.ts";
+ * import { compileProgram } from "./compile.ts";
  * const { program } = compileProgram(new TextEncoder().encode("a|b"));
  * program.kind.length; // number of NFA nodes
  * ```

@@ -1,5 +1,5 @@
-import { NativeSocket } from "./native-socket.ts";
-import type { SocketApi, StreamListener } from "./stream-socket.ts";
+import { NativeSocket } from "./native.ts";
+import type { SocketApi, StreamListener } from "./types.ts";
 
 /** The part of Bun's TCP socket used here (Bun's types are not a dependency). */
 interface BunSocket {

@@ -1,5 +1,5 @@
-import { NativeSocket } from "./native-socket.ts";
-import type { SocketApi, StreamListener } from "./stream-socket.ts";
+import { NativeSocket } from "./native.ts";
+import type { SocketApi, StreamListener } from "./types.ts";
 
 /** The part of Deno's TCP connection used here (so `tsc` needs no Deno types). */
 interface DenoConn {

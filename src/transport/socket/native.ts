@@ -1,5 +1,5 @@
 import { OutQueue } from "./out-queue.ts";
-import type { StreamSocket } from "./stream-socket.ts";
+import type { StreamSocket } from "./types.ts";
 
 type Listener = (...args: never[]) => void;
 

@@ -1,6 +1,6 @@
 import { connect as netConnect, createServer } from "node:net";
-import type { SocketApi, StreamListener } from "./stream-socket.ts";
-import { adoptAccepted, ReadInto, USER_READ_BUFFERS } from "./tcp-connection.ts";
+import type { SocketApi, StreamListener } from "./types.ts";
+import { adoptAccepted, ReadInto, USER_READ_BUFFERS } from "../tcp/connection.ts";
 
 /**
  * `node:net` behind the transport's socket interface (every runtime). On Node, sockets read

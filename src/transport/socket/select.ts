@@ -1,8 +1,8 @@
-import { TransportError } from "./errors.ts";
-import { bunSockets } from "./socket-bun.ts";
-import { denoSockets } from "./socket-deno.ts";
-import { nodeSockets } from "./socket-node.ts";
-import type { SocketApi, SocketApiChoice } from "./stream-socket.ts";
+import { TransportError } from "../errors.ts";
+import { bunSockets } from "./bun.ts";
+import { denoSockets } from "./deno.ts";
+import { nodeSockets } from "./node.ts";
+import type { SocketApi, SocketApiChoice } from "./types.ts";
 
 const g = globalThis as { Bun?: unknown; Deno?: unknown };
 

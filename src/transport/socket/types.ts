@@ -1,4 +1,4 @@
-import type { ReadInto } from "./tcp-connection.ts";
+import type { ReadInto } from "../tcp/connection.ts";
 
 /**
  * The byte stream a {@link TcpConnection} drives: the subset of `node:net`'s Socket it uses,

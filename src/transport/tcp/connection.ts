@@ -1,11 +1,11 @@
 import { Buffer } from "node:buffer";
 import { type OnReadOpts, Socket } from "node:net";
 import process from "node:process";
-import type { BufferPool } from "../util/buffer-pool.ts";
-import { atTurnEnd, nextTurn } from "../util/next-turn.ts";
-import { ZmtpError } from "../zmtp/errors.ts";
-import { type PeerInfo, Session, type SessionOptions } from "../zmtp/session.ts";
-import type { StreamSocket } from "./stream-socket.ts";
+import type { BufferPool } from "../../util/buffer-pool.ts";
+import { atTurnEnd, nextTurn } from "../../util/next-turn.ts";
+import { ZmtpError } from "../../zmtp/errors.ts";
+import { type PeerInfo, Session, type SessionOptions } from "../../zmtp/session.ts";
+import type { StreamSocket } from "../socket/types.ts";
 
 /** What a connection reports to the socket that owns it. */
 export interface ConnectionOwner {

@@ -1,15 +1,15 @@
-import { Emitter } from "../util/emitter.ts";
-import type { ZmtpError } from "../zmtp/errors.ts";
-import { parseEndpoint } from "./endpoint.ts";
-import { TransportError } from "./errors.ts";
-import { clientMechanisms } from "./mechanisms.ts";
-import { curveReady } from "../zmtp/curve-sodium.ts";
-import type { Mechanism } from "../zmtp/mechanism.ts";
-import { checkMessageSize, emptyStats, reconnectSchedule } from "./tcp-common.ts";
-import { socketApiFor } from "./socket-api.ts";
-import type { SocketApi } from "./stream-socket.ts";
-import { type ConnectionOwner, TcpConnection } from "./tcp-connection.ts";
-import type { DealerEvents, DealerOptions, DealerSocket, Frames, SocketStats } from "./types.ts";
+import { Emitter } from "../../util/emitter.ts";
+import type { ZmtpError } from "../../zmtp/errors.ts";
+import { parseEndpoint } from "../endpoint.ts";
+import { TransportError } from "../errors.ts";
+import { clientMechanisms } from "../mechanisms.ts";
+import { curveReady } from "../../zmtp/mechanism/curve/sodium.ts";
+import type { Mechanism } from "../../zmtp/mechanism/types.ts";
+import { checkMessageSize, emptyStats, reconnectSchedule } from "../common.ts";
+import { socketApiFor } from "../socket/select.ts";
+import type { SocketApi } from "../socket/types.ts";
+import { type ConnectionOwner, TcpConnection } from "./connection.ts";
+import type { DealerEvents, DealerOptions, DealerSocket, Frames, SocketStats } from "../types.ts";
 
 /**
  * A peer whose unsent bytes exceed this is skipped by round-robin (messages then wait in the

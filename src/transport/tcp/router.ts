@@ -1,19 +1,19 @@
-import type { BufferPool } from "../util/buffer-pool.ts";
-import { Emitter } from "../util/emitter.ts";
-import type { ZmtpError } from "../zmtp/errors.ts";
-import type { Mechanism } from "../zmtp/mechanism.ts";
-import { DEFAULT_RECEIVE_BUDGET } from "../zmtp/limits.ts";
-import { ReceiveBudget } from "../zmtp/receive-budget.ts";
-import type { PeerInfo } from "../zmtp/session.ts";
-import { formatTcpEndpoint, parseEndpoint } from "./endpoint.ts";
-import { TransportError } from "./errors.ts";
-import { serverMechanisms } from "./mechanisms.ts";
-import { curveReady } from "../zmtp/curve-sodium.ts";
-import { checkMessageSize, emptyStats, RoutingIdGenerator, routingIdKey } from "./tcp-common.ts";
-import { socketApiFor } from "./socket-api.ts";
-import type { SocketApi, StreamListener, StreamSocket } from "./stream-socket.ts";
-import { type ConnectionOwner, type ReadInto, TcpConnection, USER_READ_BUFFERS } from "./tcp-connection.ts";
-import type { Frames, RouterEvents, RouterOptions, RouterSocket, SocketStats } from "./types.ts";
+import type { BufferPool } from "../../util/buffer-pool.ts";
+import { Emitter } from "../../util/emitter.ts";
+import type { ZmtpError } from "../../zmtp/errors.ts";
+import type { Mechanism } from "../../zmtp/mechanism/types.ts";
+import { DEFAULT_RECEIVE_BUDGET } from "../../zmtp/limits.ts";
+import { ReceiveBudget } from "../../zmtp/receive-budget.ts";
+import type { PeerInfo } from "../../zmtp/session.ts";
+import { formatTcpEndpoint, parseEndpoint } from "../endpoint.ts";
+import { TransportError } from "../errors.ts";
+import { serverMechanisms } from "../mechanisms.ts";
+import { curveReady } from "../../zmtp/mechanism/curve/sodium.ts";
+import { checkMessageSize, emptyStats, RoutingIdGenerator, routingIdKey } from "../common.ts";
+import { socketApiFor } from "../socket/select.ts";
+import type { SocketApi, StreamListener, StreamSocket } from "../socket/types.ts";
+import { type ConnectionOwner, type ReadInto, TcpConnection, USER_READ_BUFFERS } from "./connection.ts";
+import type { Frames, RouterEvents, RouterOptions, RouterSocket, SocketStats } from "../types.ts";
 
 
 /**

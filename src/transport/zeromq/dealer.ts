@@ -1,12 +1,12 @@
 import { Dealer } from "zeromq";
-import { Emitter } from "../util/emitter.ts";
-import { ZmtpError, type ZmtpErrorCode } from "../zmtp/errors.ts";
-import { parseEndpoint } from "./endpoint.ts";
-import { TransportError } from "./errors.ts";
-import { checkMessageSize, emptyStats } from "./tcp-common.ts";
-import { curveClientKeys } from "./mechanisms.ts";
-import { encodeZ85 } from "../zmtp/z85.ts";
-import type { DealerEvents, DealerOptions, DealerSocket, Frames, SocketStats } from "./types.ts";
+import { Emitter } from "../../util/emitter.ts";
+import { ZmtpError, type ZmtpErrorCode } from "../../zmtp/errors.ts";
+import { parseEndpoint } from "../endpoint.ts";
+import { TransportError } from "../errors.ts";
+import { checkMessageSize, emptyStats } from "../common.ts";
+import { curveClientKeys } from "../mechanisms.ts";
+import { encodeZ85 } from "../../zmtp/z85.ts";
+import type { DealerEvents, DealerOptions, DealerSocket, Frames, SocketStats } from "../types.ts";
 
 /**
  * DEALER backed by libzmq. libzmq queues up to `sendHighWaterMark` messages per connected

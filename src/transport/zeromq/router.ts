@@ -1,12 +1,12 @@
 import { Router } from "zeromq";
-import { Emitter } from "../util/emitter.ts";
-import { parseEndpoint } from "./endpoint.ts";
-import { TransportError } from "./errors.ts";
-import { curveServerKeys } from "./mechanisms.ts";
-import { encodeZ85 } from "../zmtp/z85.ts";
-import { checkMessageSize, emptyStats, routingIdKey } from "./tcp-common.ts";
-import { registerZap } from "./zeromq-zap.ts";
-import type { Frames, RouterEvents, RouterOptions, RouterSocket, SocketStats } from "./types.ts";
+import { Emitter } from "../../util/emitter.ts";
+import { parseEndpoint } from "../endpoint.ts";
+import { TransportError } from "../errors.ts";
+import { curveServerKeys } from "../mechanisms.ts";
+import { encodeZ85 } from "../../zmtp/z85.ts";
+import { checkMessageSize, emptyStats, routingIdKey } from "../common.ts";
+import { registerZap } from "./zap.ts";
+import type { Frames, RouterEvents, RouterOptions, RouterSocket, SocketStats } from "../types.ts";
 
 /** libzmq's ZMQ_ROUTER_NOTIFY (draft API, built into the zeromq package): 1 = connect, 2 = disconnect. */
 const ZMQ_ROUTER_NOTIFY = 97;

@@ -1,6 +1,6 @@
 import { Router } from "zeromq";
-import { encodeZ85 } from "../zmtp/z85.ts";
-import type { CurveAuthorizer, PlainAuthenticator } from "./types.ts";
+import { encodeZ85 } from "../../zmtp/z85.ts";
+import type { CurveAuthorizer, PlainAuthenticator } from "../types.ts";
 
 /**
  * libzmq asks a ZAP handler (RFC 27) bound at `inproc://zeromq.zap.01` in the same context

@@ -1,6 +1,6 @@
-import { type Command, decodeErrorReason, encodeCommand } from "./commands.ts";
-import { ZmtpError } from "./errors.ts";
-import type { Mechanism, MechanismContext } from "./mechanism.ts";
+import { type Command, decodeErrorReason, encodeCommand } from "../commands.ts";
+import { ZmtpError } from "../errors.ts";
+import type { Mechanism, MechanismContext } from "./types.ts";
 
 /**
  * ZMTP NULL: each side sends READY with its metadata as soon as greetings are exchanged (as

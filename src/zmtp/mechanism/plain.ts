@@ -1,6 +1,6 @@
-import { type Command, decodeErrorReason, encodeCommand } from "./commands.ts";
-import { ZmtpError } from "./errors.ts";
-import type { Mechanism, MechanismContext } from "./mechanism.ts";
+import { type Command, decodeErrorReason, encodeCommand } from "../commands.ts";
+import { ZmtpError } from "../errors.ts";
+import type { Mechanism, MechanismContext } from "./types.ts";
 
 const utf8 = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });

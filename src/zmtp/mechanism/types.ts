@@ -1,5 +1,5 @@
-import type { Command } from "./commands.ts";
-import type { MechanismName } from "./greeting.ts";
+import type { Command } from "../commands.ts";
+import type { MechanismName } from "../greeting.ts";
 
 /** What a mechanism may do to its connection. Implemented by the session. */
 export interface MechanismContext {

@@ -16,7 +16,7 @@ import { x25519 } from "@noble/curves/ed25519.js";
 import { hsalsa, salsa20, xsalsa20poly1305 } from "@noble/ciphers/salsa.js";
 import { poly1305 } from "@noble/ciphers/_poly1305.js";
 import { randomBytes } from "@noble/ciphers/utils.js";
-import { ZmtpError } from "./errors.ts";
+import { ZmtpError } from "../../errors.ts";
 
 /** Length of a CURVE public or secret key, in bytes. */
 export const KEY_SIZE = 32;
@@ -218,7 +218,7 @@ export interface MessageBoxes {
 
 /**
  * A crypto back end for MESSAGE boxes: `@noble` (pure JS, always available) or libsodium's
- * WASM build once loaded (see `curveReady` in curve-sodium.ts). Both produce the same bytes.
+ * WASM build once loaded (see `curveReady` in sodium.ts). Both produce the same bytes.
  *
  * @example
  * ```ts

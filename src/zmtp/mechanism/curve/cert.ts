@@ -10,10 +10,10 @@
  * ```
  * @module
  */
-import { parseZpl, ZplError, type ZplNode, zplNodes, zplValue } from "../util/zpl.ts";
-import { curvePublicKey, KEY_SIZE, sameBytes } from "./curve-box.ts";
-import { CurveCertError, Z85Error } from "./errors.ts";
-import { decodeZ85, encodeZ85 } from "./z85.ts";
+import { parseZpl, ZplError, type ZplNode, zplNodes, zplValue } from "../../../util/zpl.ts";
+import { curvePublicKey, KEY_SIZE, sameBytes } from "./box.ts";
+import { CurveCertError, Z85Error } from "../../errors.ts";
+import { decodeZ85, encodeZ85 } from "../../z85.ts";
 
 /** A certificate read from a `zcert` file: the public key, the secret key when it is a secret file, and metadata. */
 export interface CurveCert {

@@ -1,7 +1,7 @@
-import { BOX_OVERHEAD, type CurveBoxes, type MessageBoxes, nobleBoxes } from "./curve-box.ts";
-import { ZmtpError } from "./errors.ts";
-import { FLAG_COMMAND, FLAG_MORE } from "./frame.ts";
-import type { FrameCodec } from "./mechanism.ts";
+import { BOX_OVERHEAD, type CurveBoxes, type MessageBoxes, nobleBoxes } from "./box.ts";
+import { ZmtpError } from "../../errors.ts";
+import { FLAG_COMMAND, FLAG_MORE } from "../../frame.ts";
+import type { FrameCodec } from "../types.ts";
 
 /** `\x07MESSAGE`: the command name that carries every frame after a CURVE handshake. */
 const MESSAGE_NAME = [7, 0x4d, 0x45, 0x53, 0x53, 0x41, 0x47, 0x45] as const;

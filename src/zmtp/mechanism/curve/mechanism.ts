@@ -1,12 +1,12 @@
-import { type Command, decodeErrorReason, encodeCommand } from "./commands.ts";
+import { type Command, decodeErrorReason, encodeCommand } from "../../commands.ts";
 import {
   type CurveBoxes, type CurveKeyPair, KEY_SIZE, nobleBoxes, nonce, open, type RandomSource, sameBytes, seal, systemRandom,
-} from "./curve-box.ts";
-import { CurveCodec } from "./curve-codec.ts";
-import { ZmtpError } from "./errors.ts";
-import type { FrameCodec, Mechanism, MechanismContext } from "./mechanism.ts";
-import { decodeZ85 } from "./z85.ts";
-import { concatBytes } from "../util/bytes.ts";
+} from "./box.ts";
+import { CurveCodec } from "./codec.ts";
+import { ZmtpError } from "../../errors.ts";
+import type { FrameCodec, Mechanism, MechanismContext } from "../types.ts";
+import { decodeZ85 } from "../../z85.ts";
+import { concatBytes } from "../../../util/bytes.ts";
 
 // Byte layouts of RFC 26 as libzmq 4.3 implements them (curve_client.cpp, curve_server.cpp).
 // Offsets are into a command's data, after its name.

@@ -19,8 +19,8 @@
  * @module
  */
 import sodium from "libsodium-wrappers";
-import { BOX_OVERHEAD, type CurveBoxes, type MessageBoxes, nobleBoxes } from "./curve-box.ts";
-import { ZmtpError } from "./errors.ts";
+import { BOX_OVERHEAD, type CurveBoxes, type MessageBoxes, nobleBoxes } from "./box.ts";
+import { ZmtpError } from "../../errors.ts";
 
 /** The raw Emscripten exports used here (lengths are 64-bit: low then high 32 bits). */
 interface RawSodium {
