@@ -60,6 +60,50 @@ const SANS_IO = (file: string) =>
   (file.startsWith("src/broker/") && !BROKER_IO.test(file)) ||
   (file.startsWith("src/storage/") && !STORAGE_IO.test(file));
 
+/**
+ * Directions inside a layer's concept folders (issue 21): `file` matching `from` must not import
+ * a file matching `to`. Each rule says why; every `from` and `to` must match some file, so a
+ * rename cannot silently turn a rule off.
+ */
+const FOLDER_RULES: Array<{ from: RegExp; to: RegExp; why: string }> = [
+  {
+    from: /^src\/zmtp\/(?!mod\.ts$)[^/]+\.ts$/, to: /^src\/zmtp\/mechanism\/(?!types\.ts$)/,
+    why: "the ZMTP engine sees security mechanisms only through mechanism/types.ts",
+  },
+  {
+    from: /^src\/zmtp\/mechanism\//, to: /^src\/zmtp\/(session|frame-decoder|receive-budget|mod)\.ts$/,
+    why: "mechanisms do not depend on the session that drives them",
+  },
+  {
+    from: /^src\/zmtp\/mechanism\/[^/]+\.ts$/, to: /^src\/zmtp\/mechanism\/curve\//,
+    why: "the mechanism contract, NULL and PLAIN do not depend on CURVE",
+  },
+  {
+    from: /^src\/transport\/(?!zmtp\.ts$|zeromq\.ts$)[^/]+\.ts$/, to: /^src\/transport\/[^/]+\//,
+    why: "shared transport files do not depend on one transport's folder (only the entries zmtp.ts and zeromq.ts do)",
+  },
+  {
+    from: /^src\/transport\/(tcp|socket)\//, to: /^src\/transport\/(zeromq\/|zeromq\.ts$|inproc\.ts$)/,
+    why: "the zmtp transport does not depend on the other transports",
+  },
+  {
+    from: /^src\/transport\/zeromq\//, to: /^src\/transport\/(tcp\/|socket\/|inproc\.ts$|zmtp\.ts$)/,
+    why: "the libzmq transport does not depend on the other transports",
+  },
+  {
+    from: /^src\/transport\/socket\//, to: /^src\/transport\/tcp\/(?!connection\.ts$)/,
+    why: "runtime sockets reach the TCP transport only for the connection's read hooks (tcp/connection.ts)",
+  },
+  {
+    from: /^src\/(?!proto\/pattern\/)/, to: /^src\/proto\/pattern\/(?!mod\.ts$)/,
+    why: "the pattern engine is used through its entry, proto/pattern/mod.ts",
+  },
+  {
+    from: /^src\/proto\/pattern\//, to: /^src\/(?!proto\/pattern\/)/,
+    why: "the pattern engine is self-contained",
+  },
+];
+
 describe("architecture (design.md §2)", () => {
   it("every source file belongs to a layer", () => {
     for (const file of files) assert.ok(layerOf(file), `${file} is outside every layer`);
@@ -76,6 +120,29 @@ describe("architecture (design.md §2)", () => {
         const sameFolder = other.prefix === own.prefix;
         assert.ok(sameFolder || other.layer < own.layer, `${file} (layer ${own.layer}) imports ${target} (layer ${other.layer})`);
       }
+    }
+  });
+
+  it("concept folders keep their internal directions", () => {
+    for (const rule of FOLDER_RULES) {
+      assert.ok(files.some((f) => rule.from.test(f)), `no file matches ${rule.from}`);
+      assert.ok(files.some((f) => rule.to.test(f)), `no file matches ${rule.to}`);
+    }
+    for (const file of files) {
+      for (const spec of imports(readFileSync(join(root, file), "utf8"))) {
+        if (!spec.startsWith(".")) continue;
+        const target = relative(root, resolve(root, dirname(file), spec)).split("\\").join("/");
+        for (const rule of FOLDER_RULES) {
+          assert.ok(!(rule.from.test(file) && rule.to.test(target)), `${file} imports ${target}: ${rule.why}`);
+        }
+      }
+    }
+  });
+
+  it("only the zeromq transport loads the zeromq package (a native addon other runtimes cannot load)", () => {
+    for (const file of files) {
+      const loads = imports(readFileSync(join(root, file), "utf8")).includes("zeromq");
+      assert.ok(!loads || file.startsWith("src/transport/zeromq/"), `${file} imports the zeromq package`);
     }
   });
 

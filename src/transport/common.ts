@@ -1,3 +1,5 @@
+// Helpers every transport shares (zmtp, inproc, zeromq): socket counters, routing-id keys,
+// the message-size check and the reconnect schedule.
 import { FRAME_OVERHEAD } from "../zmtp/limits.ts";
 import { TransportError } from "./errors.ts";
 import type { SocketStats } from "./types.ts";

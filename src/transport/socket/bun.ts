@@ -1,3 +1,4 @@
+// Bun's own TCP sockets (`Bun.listen`/`Bun.connect`) behind the transport's socket interface.
 import { NativeSocket } from "./native.ts";
 import type { SocketApi, StreamListener } from "./types.ts";
 

@@ -1,3 +1,4 @@
+// Deno's own TCP sockets (`Deno.listen`/`Deno.connect`) behind the transport's socket interface.
 import { NativeSocket } from "./native.ts";
 import type { SocketApi, StreamListener } from "./types.ts";
 

@@ -1,3 +1,5 @@
+// The half of a runtime-native socket that does not depend on the runtime: listeners, write
+// queue and node:net's close rules; bun.ts and deno.ts move the bytes.
 import { OutQueue } from "./out-queue.ts";
 import type { StreamSocket } from "./types.ts";
 

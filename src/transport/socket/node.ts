@@ -1,3 +1,5 @@
+// node:net behind the transport's socket interface; on Node it reads through the connection's
+// read hooks (tcp/connection.ts), which is why this file imports the TCP connection.
 import { connect as netConnect, createServer } from "node:net";
 import type { SocketApi, StreamListener } from "./types.ts";
 import { adoptAccepted, ReadInto, USER_READ_BUFFERS } from "../tcp/connection.ts";

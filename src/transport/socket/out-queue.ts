@@ -1,3 +1,4 @@
+// The write queue of the runtime-native sockets (Bun, Deno): merges small writes.
 /** Chunks shorter than this are merged with their neighbours into one write. */
 const MERGE_BELOW = 16 * 1024;
 /** Largest merged write. */

@@ -1,3 +1,4 @@
+// Picks the socket API for the `socketApi` option: node:net or the runtime's own sockets.
 import { TransportError } from "../errors.ts";
 import { bunSockets } from "./bun.ts";
 import { denoSockets } from "./deno.ts";

@@ -1,3 +1,5 @@
+// The socket interface the TCP transport drives (a subset of node:net's Socket), so that
+// node:net and the runtimes' own sockets are interchangeable under a TcpConnection.
 import type { ReadInto } from "../tcp/connection.ts";
 
 /**

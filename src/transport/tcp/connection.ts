@@ -1,3 +1,5 @@
+// One TCP connection driven by a ZMTP session (batching writes, heartbeat timer, close
+// reporting), and Node's read-into-our-buffers hooks that the node:net socket API uses.
 import { Buffer } from "node:buffer";
 import { type OnReadOpts, Socket } from "node:net";
 import process from "node:process";

@@ -1,3 +1,4 @@
+// The zmtp transport's DEALER: connects, keeps reconnecting and sends round-robin to ready peers.
 import { Emitter } from "../../util/emitter.ts";
 import type { ZmtpError } from "../../zmtp/errors.ts";
 import { parseEndpoint } from "../endpoint.ts";

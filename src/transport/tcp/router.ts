@@ -1,3 +1,4 @@
+// The zmtp transport's ROUTER: listens, assigns routing ids and routes messages to connections.
 import type { BufferPool } from "../../util/buffer-pool.ts";
 import { Emitter } from "../../util/emitter.ts";
 import type { ZmtpError } from "../../zmtp/errors.ts";

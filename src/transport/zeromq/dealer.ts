@@ -1,3 +1,4 @@
+// The zeromq (libzmq) transport's DEALER, behind the transport interface.
 import { Dealer } from "zeromq";
 import { Emitter } from "../../util/emitter.ts";
 import { ZmtpError, type ZmtpErrorCode } from "../../zmtp/errors.ts";

@@ -1,3 +1,4 @@
+// The zeromq (libzmq) transport's ROUTER, behind the transport interface.
 import { Router } from "zeromq";
 import { Emitter } from "../../util/emitter.ts";
 import { parseEndpoint } from "../endpoint.ts";

@@ -1,3 +1,4 @@
+// The ZAP handler (RFC 27) through which libzmq asks our routers to check PLAIN and CURVE peers.
 import { Router } from "zeromq";
 import { encodeZ85 } from "../../zmtp/z85.ts";
 import type { CurveAuthorizer, PlainAuthenticator } from "../types.ts";

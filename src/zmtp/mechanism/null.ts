@@ -1,3 +1,4 @@
+// The NULL security mechanism (no authentication).
 import { type Command, decodeErrorReason, encodeCommand } from "../commands.ts";
 import { ZmtpError } from "../errors.ts";
 import type { Mechanism, MechanismContext } from "./types.ts";

@@ -1,3 +1,4 @@
+// The PLAIN security mechanism (RFC 24): username and password in clear.
 import { type Command, decodeErrorReason, encodeCommand } from "../commands.ts";
 import { ZmtpError } from "../errors.ts";
 import type { Mechanism, MechanismContext } from "./types.ts";

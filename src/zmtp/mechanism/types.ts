@@ -1,3 +1,5 @@
+// The contract between the session and a security mechanism: the only file of mechanism/ the
+// ZMTP engine depends on (tests/architecture.test.ts enforces it).
 import type { Command } from "../commands.ts";
 import type { MechanismName } from "../greeting.ts";
 

@@ -1,3 +1,4 @@
+// The CURVE frame codec: after the handshake every frame travels boxed in a MESSAGE command.
 import { BOX_OVERHEAD, type CurveBoxes, type MessageBoxes, nobleBoxes } from "./box.ts";
 import { ZmtpError } from "../../errors.ts";
 import { FLAG_COMMAND, FLAG_MORE } from "../../frame.ts";

@@ -1,3 +1,4 @@
+// The CURVE handshake (RFC 26, CurveZMQ) for clients and servers; installs the frame codec.
 import { type Command, decodeErrorReason, encodeCommand } from "../../commands.ts";
 import {
   type CurveBoxes, type CurveKeyPair, KEY_SIZE, nobleBoxes, nonce, open, type RandomSource, sameBytes, seal, systemRandom,
