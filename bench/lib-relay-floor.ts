@@ -15,7 +15,7 @@
  */
 import { Buffer } from "node:buffer";
 import { connect, createServer, type OnReadOpts, type Server, type Socket } from "node:net";
-import { adoptAccepted, type ReadInto, USER_READ_BUFFERS } from "../src/transport/tcp/connection.ts";
+import { adoptAccepted, type ReadInto, USER_READ_BUFFERS } from "../src/transport/socket/node-reads.ts";
 import { type RoundTrips, timeRoundTrips } from "./lib.ts";
 import type { ServiceEnds } from "./lib-service.ts";
 

@@ -91,8 +91,8 @@ const FOLDER_RULES: Array<{ from: RegExp; to: RegExp; why: string }> = [
     why: "the libzmq transport does not depend on the other transports",
   },
   {
-    from: /^src\/transport\/socket\//, to: /^src\/transport\/tcp\/(?!connection\.ts$)/,
-    why: "runtime sockets reach the TCP transport only for the connection's read hooks (tcp/connection.ts)",
+    from: /^src\/transport\/socket\//, to: /^src\/transport\/tcp\//,
+    why: "runtime sockets do not depend on the TCP transport that drives them",
   },
   {
     from: /^src\/(?!proto\/pattern\/)/, to: /^src\/proto\/pattern\/(?!mod\.ts$)/,

@@ -1,8 +1,8 @@
-// node:net behind the transport's socket interface; on Node it reads through the connection's
-// read hooks (tcp/connection.ts), which is why this file imports the TCP connection.
+// node:net behind the transport's socket interface; on Node it reads through the read hooks of
+// node-reads.ts into buffers the connection supplies.
 import { connect as netConnect, createServer } from "node:net";
 import type { SocketApi, StreamListener } from "./types.ts";
-import { adoptAccepted, ReadInto, USER_READ_BUFFERS } from "../tcp/connection.ts";
+import { adoptAccepted, ReadInto, USER_READ_BUFFERS } from "./node-reads.ts";
 
 /**
  * `node:net` behind the transport's socket interface (every runtime). On Node, sockets read

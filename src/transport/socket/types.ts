@@ -1,6 +1,6 @@
 // The socket interface the TCP transport drives (a subset of node:net's Socket), so that
 // node:net and the runtimes' own sockets are interchangeable under a TcpConnection.
-import type { ReadInto } from "../tcp/connection.ts";
+import type { ReadInto } from "./node-reads.ts";
 
 /**
  * The byte stream a {@link TcpConnection} drives: the subset of `node:net`'s Socket it uses,

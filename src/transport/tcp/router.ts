@@ -13,7 +13,8 @@ import { curveReady } from "../../zmtp/mechanism/curve/sodium.ts";
 import { checkMessageSize, emptyStats, RoutingIdGenerator, routingIdKey } from "../common.ts";
 import { socketApiFor } from "../socket/select.ts";
 import type { SocketApi, StreamListener, StreamSocket } from "../socket/types.ts";
-import { type ConnectionOwner, type ReadInto, TcpConnection, USER_READ_BUFFERS } from "./connection.ts";
+import { type ReadInto, USER_READ_BUFFERS } from "../socket/node-reads.ts";
+import { type ConnectionOwner, TcpConnection } from "./connection.ts";
 import type { Frames, RouterEvents, RouterOptions, RouterSocket, SocketStats } from "../types.ts";
 
 
