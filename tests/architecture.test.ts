@@ -71,7 +71,7 @@ const FOLDER_RULES: Array<{ from: RegExp; to: RegExp; why: string }> = [
     why: "the ZMTP engine sees security mechanisms only through mechanism/types.ts",
   },
   {
-    from: /^src\/zmtp\/mechanism\//, to: /^src\/zmtp\/(session|frame-decoder|receive-budget|mod)\.ts$/,
+    from: /^src\/zmtp\/mechanism\//, to: /^src\/zmtp\/(session|session-types|peer|frame-decoder|receive-budget|mod)\.ts$/,
     why: "mechanisms do not depend on the session that drives them",
   },
   {

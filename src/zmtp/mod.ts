@@ -32,6 +32,7 @@ export { PlainClientMechanism, PlainServerMechanism } from "./mechanism/plain.ts
 export { decodeMetadata, encodeMetadata, type Metadata } from "./metadata.ts";
 export { ReceiveBudget } from "./receive-budget.ts";
 export {
-  type HeartbeatOptions, type PeerInfo, Session, type SessionHandler, type SessionOptions,
-} from "./session.ts";
+  type HeartbeatOptions, type PeerInfo, type SessionHandler, type SessionOptions,
+} from "./session-types.ts";
+export { Session } from "./session.ts";
 export { type SocketType, socketTypesCompatible } from "./socket-type.ts";

@@ -1,97 +1,15 @@
 import { decodeCommand, decodeErrorReason, decodePing, encodeError, encodePing, encodePong } from "./commands.ts";
 import { ZmtpError } from "./errors.ts";
-import { type FrameBufferSource, FrameDecoder, type FrameSink } from "./frame-decoder.ts";
+import { FrameDecoder, type FrameSink } from "./frame-decoder.ts";
 import { FLAG_COMMAND, FLAG_MORE, FrameWriter } from "./frame.ts";
 import { encodeGreeting, GreetingParser } from "./greeting.ts";
 import { DEFAULT_MAX_MESSAGE_PARTS, DEFAULT_MAX_MESSAGE_SIZE, FRAME_OVERHEAD } from "./limits.ts";
 import type { FrameCodec, Mechanism, MechanismContext } from "./mechanism/types.ts";
-import { decodeMetadata, encodeMetadata, type Metadata } from "./metadata.ts";
+import { encodeMetadata, type Metadata } from "./metadata.ts";
+import { checkPeerMetadata, peerInfo } from "./peer.ts";
 import type { ReceiveBudget } from "./receive-budget.ts";
-import { type SocketType, socketTypesCompatible } from "./socket-type.ts";
-
-/** Heartbeat settings, in milliseconds (libzmq's ZMQ_HEARTBEAT_IVL / _TIMEOUT / _TTL). */
-export interface HeartbeatOptions {
-  /** Send a PING this often once the handshake is done; 0 = never. */
-  interval: number;
-  /** Close if nothing arrives this long after a PING. Default: `interval`. */
-  timeout?: number;
-  /** TTL announced in our PINGs: the peer may close if it hears nothing from us for this long. Default 0 (none). */
-  ttl?: number;
-}
-
-/** Configuration of one connection. */
-export interface SessionOptions {
-  /** Our socket type, announced as `Socket-Type` and checked against the peer's. */
-  socketType: SocketType;
-  /** A fresh mechanism instance for this connection. Its role comes from configuration. */
-  mechanism: Mechanism;
-  /** Our routing id, announced as `Identity` (may be empty). */
-  identity?: Uint8Array;
-  /**
-   * Largest accepted message: the sum of its frames' sizes plus `FRAME_OVERHEAD` (64) bytes
-   * per frame. A frame whose header declares more than the rest of this allowance closes the
-   * session with `ZMTP_FRAME_TOO_LARGE` before anything is allocated for it. Default 256 MiB.
-   */
-  maxMessageSize?: number;
-  /** Most frames in one message; the header of one more closes with `ZMTP_TOO_MANY_PARTS`. Default 1024. */
-  maxMessageParts?: number;
-  /**
-   * Budget shared with other sessions for bytes held in unfinished messages (frames being
-   * assembled, finished parts of a multipart message, each part charged with `FRAME_OVERHEAD`
-   * too). When it cannot cover the next allocation or part, this session closes with
-   * `ZMTP_RECEIVE_BUDGET`. Default: none.
-   */
-  receiveBudget?: ReceiveBudget;
-  /** Largest accepted command frame. Default 64 KiB. */
-  maxCommandSize?: number;
-  /**
-   * Messages (and commands) one `feed` call delivers at most; it then stops and returns how
-   * many bytes it used, so the owner can hand the rest over on a later turn of its event loop
-   * and one peer's burst cannot hold up everyone else. Default: no bound.
-   */
-  messagesPerFeed?: number;
-  heartbeat?: HeartbeatOptions;
-  /** Greeting and security handshake must finish within this many ms. Default 30000; 0 = no limit. */
-  handshakeTimeout?: number;
-  /** Allocator for frames split across input chunks (e.g. one that skips zero-filling). */
-  allocate?: (size: number) => Uint8Array;
-  /** Allocator for output blocks (e.g. the runtime's own buffer type, which its socket need not wrap). */
-  allocateOutput?: (size: number) => Uint8Array;
-  /** Buffers for large received frames, one per frame, so the application can recycle them. */
-  frameBuffers?: FrameBufferSource;
-}
-
-/** What we know about the peer once the handshake is complete. */
-export interface PeerInfo {
-  /** The peer's `Socket-Type` property (undefined if it sent none, which libzmq also tolerates). */
-  socketType: string | undefined;
-  /** The peer's `Identity` property (empty if none). */
-  identity: Uint8Array;
-  /** All properties, names lower-cased. */
-  metadata: Metadata;
-  /** The peer's ZMTP minor version (0 = 3.0, 1 = 3.1). */
-  minor: number;
-  /** CURVE: the peer's authenticated long-term public key (32 bytes); undefined for NULL and PLAIN. */
-  curvePublicKey?: Uint8Array;
-}
-
-/** Callbacks from a session to its owner. Called synchronously from `feed`, `tick` or `authenticated`. */
-export interface SessionHandler {
-  /** Handshake complete; data may flow both ways from now on. */
-  onReady(peer: PeerInfo): void;
-  /** One whole message. Frames may be views into input chunks: they are valid as long as the caller keeps them. */
-  onMessage(frames: Uint8Array[]): void;
-  /** PLAIN server only: check these credentials, then call `session.authenticated(ok, now)`. */
-  onAuthenticate?(username: string, password: string): void;
-  /**
-   * CURVE server only: may the client with this long-term public key (32 bytes, its vouch
-   * verified) connect? Answer with `session.authenticated(ok, now)`. Without this callback
-   * every client is refused.
-   */
-  onAuthorize?(publicKey: Uint8Array): void;
-  /** The session is finished; flush `takeOutput()` (it may hold an ERROR command) and close the connection. */
-  onClose(error: ZmtpError): void;
-}
+import type { PeerInfo, SessionHandler, SessionOptions } from "./session-types.ts";
+import type { SocketType } from "./socket-type.ts";
 
 // Plain numbers rather than an enum: enums are not erasable TypeScript syntax.
 const State = { Greeting: 0, Handshake: 1, Ready: 2, Closed: 3 } as const;
@@ -505,12 +423,7 @@ export class Session implements FrameSink, MechanismContext {
 
   #becomeReady(now: number): void {
     this.#state = State.Ready;
-    this.#peer = {
-      socketType: decodeText(this.#peerMeta?.get("socket-type")),
-      identity: this.#peerMeta?.get("identity") ?? new Uint8Array(0),
-      metadata: this.#peerMeta ?? new Map(),
-      minor: this.#peerMinor,
-    };
+    this.#peer = peerInfo(this.#peerMeta, this.#peerMinor);
     const mechanism = this.#mechanism;
     if (mechanism.peerPublicKey !== undefined) this.#peer.curvePublicKey = mechanism.peerPublicKey;
     if (mechanism.codec !== undefined) {
@@ -531,19 +444,7 @@ export class Session implements FrameSink, MechanismContext {
   }
 
   acceptPeerMetadata(bytes: Uint8Array): void {
-    const meta = decodeMetadata(bytes);
-    const type = meta.get("socket-type");
-    if (type !== undefined) {
-      const name = decodeText(type) ?? "";
-      if (!socketTypesCompatible(this.#socketType, name)) {
-        throw new ZmtpError("ZMTP_BAD_SOCKET_TYPE", `a ${this.#socketType} cannot talk to a ${name} peer`);
-      }
-    }
-    const identity = meta.get("identity");
-    if (identity !== undefined && identity.length > 255) {
-      throw new ZmtpError("ZMTP_MALFORMED_METADATA", "Identity longer than 255 bytes");
-    }
-    this.#peerMeta = meta;
+    this.#peerMeta = checkPeerMetadata(this.#socketType, bytes);
   }
 
   requestAuthorization(publicKey: Uint8Array): void {
@@ -579,9 +480,3 @@ export class Session implements FrameSink, MechanismContext {
   }
 }
 
-function decodeText(bytes: Uint8Array | undefined): string | undefined {
-  if (bytes === undefined) return undefined;
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return s;
-}

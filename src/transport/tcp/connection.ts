@@ -3,7 +3,8 @@ import { Buffer } from "node:buffer";
 import type { BufferPool } from "../../util/buffer-pool.ts";
 import { atTurnEnd, nextTurn } from "../../util/next-turn.ts";
 import { ZmtpError } from "../../zmtp/errors.ts";
-import { type PeerInfo, Session, type SessionOptions } from "../../zmtp/session.ts";
+import type { PeerInfo, SessionOptions } from "../../zmtp/session-types.ts";
+import { Session } from "../../zmtp/session.ts";
 import { DIRECT_MIN, type ReadInto } from "../socket/node-reads.ts";
 import type { StreamSocket } from "../socket/types.ts";
 

@@ -5,7 +5,7 @@ import type { ZmtpError } from "../../zmtp/errors.ts";
 import type { Mechanism } from "../../zmtp/mechanism/types.ts";
 import { DEFAULT_RECEIVE_BUDGET } from "../../zmtp/limits.ts";
 import { ReceiveBudget } from "../../zmtp/receive-budget.ts";
-import type { PeerInfo } from "../../zmtp/session.ts";
+import type { PeerInfo } from "../../zmtp/session-types.ts";
 import { formatTcpEndpoint, parseEndpoint } from "../endpoint.ts";
 import { TransportError } from "../errors.ts";
 import { serverMechanisms } from "../mechanisms.ts";
