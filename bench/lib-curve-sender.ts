@@ -10,7 +10,7 @@
 import process from "node:process";
 import { zmtp } from "../src/transport/zmtp.ts";
 import { curveKeyPair } from "../src/zmtp/mod.ts";
-import { curveReady } from "../src/zmtp/curve-sodium.ts";
+import { curveReady } from "../src/zmtp/mechanism/curve/sodium.ts";
 import { payload } from "./lib-throughput.ts";
 
 const [endpoint, size, window, mode, serverKey] = process.argv.slice(2);
