@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { decode } from "../../src/proto/mod.ts";
 import { decodeEnvelope } from "../../src/rpc/envelope.ts";
-import { documentBlocks, documentSchemaExample, DOC_PATH, examples, schemaExample } from "./wire-doc.ts";
+import { documentBlocks, documentSchemaExample, DOC_PATHS, examples, schemaExample } from "./wire-doc.ts";
 
 /** Bytes of one generated block's frames, read back from the document's hex. */
 function framesOf(block: string): Uint8Array[] {
@@ -19,7 +19,7 @@ function framesOf(block: string): Uint8Array[] {
 }
 
 describe("docs/rpc-wire.md", () => {
-  const doc = readFileSync(DOC_PATH, "utf8");
+  const doc = DOC_PATHS.map((path) => readFileSync(path, "utf8")).join("\n");
   const inDoc = documentBlocks(doc);
   const generated = examples();
 

@@ -17,7 +17,10 @@ import { contractJsonSchema, type JsonSchemaDocument } from "../../src/rpc/json-
 import { cancelPattern, cancelSubject } from "../../src/rpc/cancel-subject.ts";
 import { CANCEL_STREAM, decodeHeader, envelopeFrames, hasPayload, payloadOffset } from "../../src/rpc/envelope.ts";
 
-export const DOC_PATH = fileURLToPath(new URL("../../docs/rpc-wire.md", import.meta.url));
+/** The wire spec: an index page and its parts (the generated blocks are spread over them). */
+export const DOC_PATHS = ["rpc-wire.md", "rpc-wire/1-mlm.md", "rpc-wire/2-envelope.md", "rpc-wire/4-call.md",
+  "rpc-wire/4-errors-streams-cancel.md", "rpc-wire/5-errors-and-schema.md", "rpc-wire/7-rules.md"]
+  .map((name) => fileURLToPath(new URL(`../../docs/${name}`, import.meta.url)));
 
 // The example call: fixed values so the bytes never change.
 const CALLER = "rpc-client-9f2c";
@@ -244,8 +247,8 @@ export function regenerate(doc: string): string {
 }
 
 if (process.argv.includes("--write")) {
-  writeFileSync(DOC_PATH, regenerate(readFileSync(DOC_PATH, "utf8")));
-  console.log(`updated ${DOC_PATH}`);
+  for (const path of DOC_PATHS) writeFileSync(path, regenerate(readFileSync(path, "utf8")));
+  console.log(`updated ${DOC_PATHS.join(", ")}`);
 } else if (process.argv.includes("--print")) {
   for (const [name, body] of examples()) console.log(`<!-- wire:${name} -->\n\`\`\`text\n${body}\n\`\`\`\n`);
 }
