@@ -1,6 +1,6 @@
 import { BYTES_KEYWORD } from "./bytes.ts";
 import type { ServiceContract } from "./contract.ts";
-import { CANCEL_STREAM, ENVELOPE_VERSION } from "./envelope.ts";
+import { CANCEL_STREAM, ENVELOPE_VERSION } from "./wire/envelope.ts";
 
 /**
  * A JSON Schema document: plain JSON, safe to `JSON.stringify`.

@@ -3,12 +3,12 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import Type, { type TSchema } from "typebox";
 import { Bytes } from "../../src/rpc/bytes.ts";
-import { decodePayload, encodePayload, generalEncode } from "../../src/rpc/codec.ts";
-import { encodeHeader } from "../../src/rpc/envelope.ts";
-import { methodInfo } from "../../src/rpc/method-info.ts";
-import { fastDecode, fastEncode, NOT_DECODED } from "../../src/rpc/msgpack-fast.ts";
-import { encodeCallHeader, writeCallHeader } from "../../src/rpc/header-fast.ts";
-import { SCHEMA_SCRATCH, schemaCodec } from "../../src/rpc/schema-codec.ts";
+import { decodePayload, encodePayload, generalEncode } from "../../src/rpc/wire/codec.ts";
+import { encodeHeader } from "../../src/rpc/wire/envelope.ts";
+import { methodInfo } from "../../src/rpc/shared/method-info.ts";
+import { fastDecode, fastEncode, NOT_DECODED } from "../../src/rpc/wire/msgpack-fast.ts";
+import { encodeCallHeader, writeCallHeader } from "../../src/rpc/wire/header-fast.ts";
+import { SCHEMA_SCRATCH, schemaCodec } from "../../src/rpc/wire/schema-codec.ts";
 
 const hex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 const NO_PREFIX = new Uint8Array(0);

@@ -11,11 +11,11 @@ import { encode, MESSAGE_SPECS } from "../../src/proto/mod.ts";
 import type { MlmMessage } from "../../src/proto/types.ts";
 import Type from "typebox";
 import { Bytes } from "../../src/rpc/bytes.ts";
-import { decodePayload, decodeValue } from "../../src/rpc/codec.ts";
+import { decodePayload, decodeValue } from "../../src/rpc/wire/codec.ts";
 import { defineService } from "../../src/rpc/contract.ts";
 import { contractJsonSchema, type JsonSchemaDocument } from "../../src/rpc/json-schema.ts";
-import { cancelPattern, cancelSubject } from "../../src/rpc/cancel-subject.ts";
-import { CANCEL_STREAM, decodeHeader, envelopeFrames, hasPayload, payloadOffset } from "../../src/rpc/envelope.ts";
+import { cancelPattern, cancelSubject } from "../../src/rpc/wire/cancel-subject.ts";
+import { CANCEL_STREAM, decodeHeader, envelopeFrames, hasPayload, payloadOffset } from "../../src/rpc/wire/envelope.ts";
 
 export const DOC_PATH = fileURLToPath(new URL("../../docs/rpc-wire.md", import.meta.url));
 

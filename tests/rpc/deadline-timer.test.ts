@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { DeadlineHeap, type HeapEntry } from "../../src/rpc/deadline-heap.ts";
+import { DeadlineHeap, type HeapEntry } from "../../src/rpc/shared/deadline-timer.ts";
 
 interface Item extends HeapEntry {
   name: string;

@@ -1,5 +1,5 @@
-import { DeadlineHeap, type HeapEntry } from "./deadline-heap.ts";
-import type { MethodInfo } from "./method-info.ts";
+import { DeadlineHeap, type HeapEntry } from "../shared/deadline-timer.ts";
+import type { MethodInfo } from "../shared/method-info.ts";
 import type { Reply } from "./reply.ts";
 
 /** A call delivered while the worker already runs `concurrency` calls: decoded, checked, not started. */

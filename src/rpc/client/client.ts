@@ -1,27 +1,27 @@
-import { ConfirmStatus } from "../broker/status.ts";
-import { MlmClient } from "../client/client.ts";
-import { MlmError } from "../client/errors.ts";
-import type { Confirmation, Delivery, MlmClientOptions } from "../client/types.ts";
-import type { CurveClientOptions, Transport } from "../transport/types.ts";
+import { ConfirmStatus } from "../../broker/status.ts";
+import { MlmClient } from "../../client/client.ts";
+import { MlmError } from "../../client/errors.ts";
+import type { Confirmation, Delivery, MlmClientOptions } from "../../client/types.ts";
+import type { CurveClientOptions, Transport } from "../../transport/types.ts";
 import { CallTable } from "./call-table.ts";
-import { CodeCounts, DEFAULT_MAX_FAILURE_CODES } from "./code-counts.ts";
-import { cancelSubject } from "./cancel-subject.ts";
-import { binaryFrameThreshold, encodePayload, payloadBytes } from "./codec.ts";
-import { isStreamMethod, type ServiceContract } from "./contract.ts";
-import { CANCEL_STREAM, type CallHeader, type CancelHeader, decodeFrames, encodeHeader, type Header, payloadOffset } from "./envelope.ts";
+import { CodeCounts, DEFAULT_MAX_FAILURE_CODES } from "../shared/code-counts.ts";
+import { cancelSubject } from "../wire/cancel-subject.ts";
+import { binaryFrameThreshold, encodePayload, payloadBytes } from "../wire/codec.ts";
+import { isStreamMethod, type ServiceContract } from "../contract.ts";
+import { CANCEL_STREAM, type CallHeader, type CancelHeader, decodeFrames, encodeHeader, type Header, payloadOffset } from "../wire/envelope.ts";
 import {
   RpcCancelledError, RpcDeadlineError, RpcError, RpcErrorCode, RpcPayloadTooLargeError, RpcUnavailableError,
   RpcUnknownKindError, RpcValidationError,
-} from "./errors.ts";
-import { DeadlineHeap } from "./deadline-heap.ts";
-import { writeCallHeader } from "./header-fast.ts";
-import { CallIds, randomHex } from "./ids.ts";
-import { SCHEMA_SCRATCH } from "./schema-codec.ts";
-import { type MethodInfo, methodInfo } from "./method-info.ts";
+} from "../errors.ts";
+import { DeadlineHeap } from "../shared/deadline-timer.ts";
+import { writeCallHeader } from "../wire/header-fast.ts";
+import { CallIds, randomHex } from "../wire/ids.ts";
+import { SCHEMA_SCRATCH } from "../wire/schema-codec.ts";
+import { type MethodInfo, methodInfo } from "../shared/method-info.ts";
 import { type CallHost, MAX_TIMER_MS, type PendingCall, StreamCall, UnaryCall } from "./pending.ts";
-import type { CallOptions, ContractMap, ServiceClient } from "./types.ts";
-import { invalid } from "./validate.ts";
-import { loadOtel, type OtelApi, withTraceContext } from "./otel.ts";
+import type { CallOptions, ContractMap, ServiceClient } from "../types.ts";
+import { invalid } from "../shared/validate.ts";
+import { loadOtel, type OtelApi, withTraceContext } from "../otel.ts";
 
 const MiB = 1024 * 1024;
 

@@ -1,5 +1,5 @@
 import { binaryFrameThreshold, decodePayload, encodePayload, encodeValue } from "./codec.ts";
-import { RpcProtocolError, RpcUnknownKindError } from "./errors.ts";
+import { RpcProtocolError, RpcUnknownKindError } from "../errors.ts";
 import { encodeCallHeader, ENVELOPE_VERSION, fastDecodeHeader, fastHeaderEnd } from "./header-fast.ts";
 import { decodedEnd, fastDecodeFirst, NOT_DECODED } from "./msgpack-fast.ts";
 import { readSmallMap, type SmallValue, smallMapEnd, writeSmallMap } from "./small-map.ts";

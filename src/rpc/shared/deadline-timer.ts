@@ -1,4 +1,4 @@
-import { DeadlineHeap as IndexedHeap, type Scheduled } from "../util/deadline-heap.ts";
+import { DeadlineHeap as IndexedHeap, type Scheduled } from "../../util/deadline-heap.ts";
 
 /** Something with a deadline that a {@link DeadlineHeap} can hold. */
 export interface HeapEntry extends Scheduled {

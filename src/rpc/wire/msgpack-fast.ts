@@ -7,7 +7,7 @@
  * functions give up, and codec.ts hands the value or frame to msgpackr instead.
  */
 
-import { copySmall } from "../util/small-bytes.ts";
+import { copySmall } from "../../util/small-bytes.ts";
 import { putBinHeader, putLength, putNumber, putString, putU32 } from "./msgpack-put.ts";
 
 const utf8Decoder = new TextDecoder();

@@ -1,24 +1,24 @@
-import { MlmClient } from "../client/client.ts";
-import type { Delivery, MlmClientOptions } from "../client/types.ts";
-import type { CurveClientOptions, Transport } from "../transport/types.ts";
-import { Emitter } from "../util/emitter.ts";
-import { callIdOfCancel, cancelPattern } from "./cancel-subject.ts";
+import { MlmClient } from "../../client/client.ts";
+import type { Delivery, MlmClientOptions } from "../../client/types.ts";
+import type { CurveClientOptions, Transport } from "../../transport/types.ts";
+import { Emitter } from "../../util/emitter.ts";
+import { callIdOfCancel, cancelPattern } from "../wire/cancel-subject.ts";
 import { EarlyCancels } from "./cancels.ts";
-import { CodeCounts, DEFAULT_MAX_FAILURE_CODES } from "./code-counts.ts";
-import { binaryFrameThreshold, decodePayload, payloadBytes } from "./codec.ts";
-import type { MethodSchema, ServiceContract } from "./contract.ts";
-import { CANCEL_STREAM, type CallHeader, decodeFrames, type Header, payloadOffset } from "./envelope.ts";
+import { CodeCounts, DEFAULT_MAX_FAILURE_CODES } from "../shared/code-counts.ts";
+import { binaryFrameThreshold, decodePayload, payloadBytes } from "../wire/codec.ts";
+import type { MethodSchema, ServiceContract } from "../contract.ts";
+import { CANCEL_STREAM, type CallHeader, decodeFrames, type Header, payloadOffset } from "../wire/envelope.ts";
 import {
   RpcCancelledError, RpcDeadlineError, RpcError, RpcErrorCode, RpcPayloadTooLargeError, RpcProtocolError,
   RpcUnavailableError,
-} from "./errors.ts";
-import { randomHex } from "./ids.ts";
-import { type MethodInfo, methodInfo } from "./method-info.ts";
+} from "../errors.ts";
+import { randomHex } from "../wire/ids.ts";
+import { type MethodInfo, methodInfo } from "../shared/method-info.ts";
 import { Reply, type ReplySink } from "./reply.ts";
 import { RunningCall, RunningCalls } from "./running.ts";
-import type { Handlers, HandlerContext } from "./types.ts";
-import { invalid } from "./validate.ts";
-import { endSpan, loadOtel, malamuteTracer, type OtelApi, type OtelContext, remoteContext, SPAN_KIND_SERVER } from "./otel.ts";
+import type { Handlers, HandlerContext } from "../types.ts";
+import { invalid } from "../shared/validate.ts";
+import { endSpan, loadOtel, malamuteTracer, type OtelApi, type OtelContext, remoteContext, SPAN_KIND_SERVER } from "../otel.ts";
 import { type WaitingCall, WaitingCalls } from "./waiting.ts";
 
 const MiB = 1024 * 1024;

@@ -1,12 +1,12 @@
-import { decodePayload } from "./codec.ts";
-import type { HeapEntry } from "./deadline-heap.ts";
-import type { Header } from "./envelope.ts";
+import { decodePayload } from "../wire/codec.ts";
+import type { HeapEntry } from "../shared/deadline-timer.ts";
+import type { Header } from "../wire/envelope.ts";
 import {
   RpcCancelledError, RpcDeadlineError, RpcError, RpcErrorCode, RpcProtocolError, RpcRemoteError, type RpcErrorBody,
-} from "./errors.ts";
-import type { RpcStream } from "./types.ts";
-import type { MethodInfo } from "./method-info.ts";
-import { invalid } from "./validate.ts";
+} from "../errors.ts";
+import type { RpcStream } from "../types.ts";
+import type { MethodInfo } from "../shared/method-info.ts";
+import { invalid } from "../shared/validate.ts";
 
 /** What a pending call needs from the client that owns it. */
 export interface CallHost {

@@ -1,6 +1,6 @@
 import { Buffer } from "node:buffer";
 import { Packr } from "msgpackr";
-import { RpcProtocolError } from "./errors.ts";
+import { RpcProtocolError } from "../errors.ts";
 import type { SchemaCodec } from "./schema-codec.ts";
 import { fastDecode, fastEncode, fastEncodeFrames, lastBinaryFrameError, lastProfileError, NOT_DECODED } from "./msgpack-fast.ts";
 

@@ -14,8 +14,8 @@
  */
 
 import type { TSchema } from "typebox";
-import { copySmall } from "../util/small-bytes.ts";
-import { BYTES_KEYWORD } from "./bytes.ts";
+import { copySmall } from "../../util/small-bytes.ts";
+import { BYTES_KEYWORD } from "../bytes.ts";
 import { decodedEnd, fastDecodeFirst, NOT_DECODED } from "./msgpack-fast.ts";
 import { putBinHeader, putLength, putNumber, putString } from "./msgpack-put.ts";
 
