@@ -13,7 +13,7 @@ import {
   RpcCancelledError, RpcDeadlineError, RpcError, RpcErrorCode, RpcPayloadTooLargeError, RpcUnavailableError,
   RpcUnknownKindError, RpcValidationError,
 } from "../errors.ts";
-import { DeadlineHeap } from "../shared/deadline-timer.ts";
+import { DeadlineTimer } from "../shared/deadline-timer.ts";
 import { writeCallHeader } from "../wire/header-fast.ts";
 import { CallIds, randomHex } from "../wire/ids.ts";
 import { SCHEMA_SCRATCH } from "../wire/schema-codec.ts";
@@ -245,7 +245,7 @@ class ClientCore implements CallHost {
   readonly #onBack = (): void => this.#sessionBack();
   #closed = false;
   readonly #unsubscribe: () => void;
-  readonly #deadlines = new DeadlineHeap<PendingCall>((call) => call.expire());
+  readonly #deadlines = new DeadlineTimer<PendingCall>((call) => call.expire());
   readonly #onConfirm = (c: Confirmation): void => this.#confirmed(c);
   // What #prepare worked out besides the frames (an object per call would be garbage at once).
   #deadline = 0;

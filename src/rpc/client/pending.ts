@@ -1,5 +1,5 @@
 import { decodePayload } from "../wire/codec.ts";
-import type { HeapEntry } from "../shared/deadline-timer.ts";
+import type { DeadlineEntry } from "../shared/deadline-timer.ts";
 import type { Header } from "../wire/envelope.ts";
 import {
   RpcCancelledError, RpcDeadlineError, RpcError, RpcErrorCode, RpcProtocolError, RpcRemoteError, type RpcErrorBody,
@@ -31,7 +31,7 @@ function isErrorBody(value: unknown): value is RpcErrorBody {
  * One call in flight on a client: its timer, its abort listener, and what to do with each
  * envelope that arrives for it. Settles exactly once; later envelopes are ignored.
  */
-export abstract class PendingCall implements HeapEntry {
+export abstract class PendingCall implements DeadlineEntry {
   heapIndex = -1;
   queuePos = -1;
   /** The counter at the end of the call id (set by the client; see `CallIds`), -1 if none. */
