@@ -446,7 +446,7 @@ class ClientCore implements CallHost {
       if (call.session >= this.#session || call.frames === undefined) continue;
       call.session = this.#session;
       const remaining = Math.ceil(call.deadline - now);
-      // Past its deadline: the deadline heap fails it on its next tick.
+      // Past its deadline: the deadline timer fails it on its next tick.
       if (!(remaining > 0)) continue;
       try {
         this.#mlm.sendFor(call.info.service, call.info.method, call.frames, { tracker: call.callId, timeout: remaining });

@@ -63,7 +63,7 @@ export abstract class PendingCall implements DeadlineEntry {
     return this.info.label;
   }
 
-  /** The deadline passed (called by the client's deadline heap). */
+  /** The deadline passed (called by the client's deadline timer). */
   expire(): void {
     this.fail(new RpcDeadlineError(`${this.label} missed its deadline`), true);
   }
