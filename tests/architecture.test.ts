@@ -118,7 +118,7 @@ describe("architecture (design.md §2)", () => {
       const rule = RPC_FORBIDDEN.find(([folder]) => file.startsWith(folder));
       if (rule === undefined) continue;
       for (const target of relativeImports(file)) {
-        const hit = rule[1].find((folder) => target.startsWith(folder));
+        const hit: string | undefined = rule[1].find((folder) => target.startsWith(folder));
         assert.equal(hit, undefined, `${file} imports ${target}`);
       }
     }
