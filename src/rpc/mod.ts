@@ -25,7 +25,7 @@ export type { RpcClient, RpcClientControl, RpcClientOptions, RpcClientStats } fr
 export {
   binaryFrameThreshold, decodePayload, decodeValue, DEFAULT_BINARY_FRAME_THRESHOLD, encodePayload, encodeValue, payloadBytes,
 } from "./wire/codec.ts";
-export { BINARY_FRAME_EXT } from "./wire/msgpack-fast.ts";
+export { BINARY_FRAME_EXT } from "./wire/msgpack-profile.ts";
 export { defineService, isStreamMethod, RpcContractError } from "./contract.ts";
 export type {
   ChunkOf, InputOf, MethodMap, MethodSchema, OutputOf, ProgressOf, ServiceContract, StreamMethodSchema,

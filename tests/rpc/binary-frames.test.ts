@@ -12,7 +12,7 @@ import {
 import { defineService } from "../../src/rpc/contract.ts";
 import { decodeEnvelope, encodeHeader, envelopeFrames } from "../../src/rpc/wire/envelope.ts";
 import { RpcError, RpcProtocolError } from "../../src/rpc/errors.ts";
-import { BINARY_FRAME_EXT } from "../../src/rpc/wire/msgpack-fast.ts";
+import { BINARY_FRAME_EXT } from "../../src/rpc/wire/msgpack-profile.ts";
 import { serve } from "../../src/rpc/worker/worker.ts";
 import { type Rig, rig } from "./harness.ts";
 

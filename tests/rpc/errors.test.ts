@@ -11,7 +11,7 @@ import { decodeEnvelope, encodeHeader, envelopeFrames } from "../../src/rpc/wire
 import {
   RpcHandlerError, RpcProtocolError, RpcRemoteError, RpcValidationError,
 } from "../../src/rpc/errors.ts";
-import { BINARY_FRAME_EXT } from "../../src/rpc/wire/msgpack-fast.ts";
+import { BINARY_FRAME_EXT } from "../../src/rpc/wire/msgpack-profile.ts";
 import { serve } from "../../src/rpc/worker/worker.ts";
 import { qwen3vl, zimage } from "./contracts.ts";
 import { noTokens, rejection, type Rig, rig, until } from "./harness.ts";

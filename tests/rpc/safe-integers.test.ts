@@ -10,7 +10,7 @@ import { defineService } from "../../src/rpc/contract.ts";
 import { connect } from "../../src/rpc/client/client.ts";
 import { decodeEnvelope, encodeHeader } from "../../src/rpc/wire/envelope.ts";
 import { RpcValidationError } from "../../src/rpc/errors.ts";
-import { fastDecode } from "../../src/rpc/wire/msgpack-fast.ts";
+import { fastDecode } from "../../src/rpc/wire/msgpack-read.ts";
 import { schemaCodec } from "../../src/rpc/wire/schema-codec.ts";
 import { compiled } from "../../src/rpc/shared/validate.ts";
 import { serve } from "../../src/rpc/worker/worker.ts";

@@ -6,7 +6,8 @@ import { Bytes } from "../../src/rpc/bytes.ts";
 import { decodePayload, encodePayload, generalEncode } from "../../src/rpc/wire/codec.ts";
 import { encodeHeader } from "../../src/rpc/wire/envelope.ts";
 import { methodInfo } from "../../src/rpc/shared/method-info.ts";
-import { fastDecode, fastEncode, NOT_DECODED } from "../../src/rpc/wire/msgpack-fast.ts";
+import { fastDecode, NOT_DECODED } from "../../src/rpc/wire/msgpack-read.ts";
+import { fastEncode } from "../../src/rpc/wire/msgpack-write.ts";
 import { encodeCallHeader, writeCallHeader } from "../../src/rpc/wire/header-fast.ts";
 import { SCHEMA_SCRATCH, schemaCodec } from "../../src/rpc/wire/schema-codec.ts";
 
