@@ -2,7 +2,16 @@
 import { malamuteTracer, type OtelApi, type OtelContext, remoteContext, SPAN_KIND_SERVER } from "../otel.ts";
 import type { RunningCall } from "./running.ts";
 
-/** Starts the span of a call that carries trace context; returns the context to run its handler in. */
+/**
+ * Starts the span of a call that carries trace context; returns the context to run its handler
+ * in, or undefined when the call's meta has no valid `traceparent` (then no span).
+ *
+ * @example
+ * ```ts
+ * const context = startCallSpan(otel, "echo", run);
+ * if (context !== undefined) otel.context.with(context, () => start(run));
+ * ```
+ */
 export function startCallSpan(otel: OtelApi, service: string, run: RunningCall): OtelContext | undefined {
   const parent = remoteContext(otel, run.meta);
   if (parent === undefined) return undefined;
