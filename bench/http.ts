@@ -17,9 +17,9 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import Type from "typebox";
 import { startBroker } from "../src/http/start.ts";
-import { connect } from "../src/rpc/client.ts";
+import { connect } from "../src/rpc/client/client.ts";
 import { defineService } from "../src/rpc/contract.ts";
-import { serve } from "../src/rpc/worker.ts";
+import { serve } from "../src/rpc/worker/worker.ts";
 import { percentile, report, runtimeName } from "./lib.ts";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);

@@ -8,7 +8,7 @@
 import process from "node:process";
 import Type from "typebox";
 import { defineService } from "../src/rpc/contract.ts";
-import { serve } from "../src/rpc/worker.ts";
+import { serve } from "../src/rpc/worker/worker.ts";
 
 const Num = Type.Object({ n: Type.Integer() });
 

@@ -8,7 +8,7 @@
 import type { ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { connect } from "../src/rpc/client.ts";
+import { connect } from "../src/rpc/client/client.ts";
 import { churn } from "./lib-soak-churn-worker.ts";
 import { type Attack, pool } from "./lib-soak-run.ts";
 import { spawnedAs, spawnScript } from "./lib-soak-spawn.ts";

@@ -5,9 +5,9 @@
  */
 import Type from "typebox";
 import { defineService } from "../src/rpc/contract.ts";
-import { connect, type RpcClient } from "../src/rpc/client.ts";
-import { serve } from "../src/rpc/worker.ts";
-import type { RpcWorker } from "../src/rpc/worker.ts";
+import { connect, type RpcClient } from "../src/rpc/client/client.ts";
+import { serve } from "../src/rpc/worker/worker.ts";
+import type { RpcWorker } from "../src/rpc/worker/worker.ts";
 import { SoakBroker } from "./lib-soak-broker.ts";
 import { epochMs } from "./lib-soak-healthy.ts";
 import { type Attack, pool, sleep } from "./lib-soak-run.ts";

@@ -30,10 +30,10 @@ import { startBroker } from "../src/broker/server.ts";
 import { MlmClient } from "../src/client/client.ts";
 import type { Delivery } from "../src/client/types.ts";
 import { Bytes } from "../src/rpc/bytes.ts";
-import { encodeValue } from "../src/rpc/codec.ts";
-import { connect } from "../src/rpc/client.ts";
+import { encodeValue } from "../src/rpc/wire/codec.ts";
+import { connect } from "../src/rpc/client/client.ts";
 import { defineService } from "../src/rpc/contract.ts";
-import { type RpcWorker, serve } from "../src/rpc/worker.ts";
+import { type RpcWorker, serve } from "../src/rpc/worker/worker.ts";
 import { type BenchRow, nowMs, percentile, report, runtimeName } from "./lib.ts";
 
 const BENCH = "rpc";

@@ -55,6 +55,21 @@ const files = walk(join(root, "src")).map((f) => relative(root, f).split("\\").j
 const BROKER_IO = /^src\/broker\/(server|main|config-file|logger|storage-options|store-gate)[^/]*\.ts$/;
 /** The storage file adapter: the only files of src/storage that touch the file system, timers and clocks. */
 const STORAGE_IO = /^src\/storage\/file-[^/]*\.ts$/;
+/** Which folders of src/rpc each one must not import: the wire format and the shared pieces know neither side, and the two sides know nothing of each other. */
+const RPC_FORBIDDEN: Array<[folder: string, forbidden: string[]]> = [
+  ["src/rpc/wire/", ["src/rpc/client/", "src/rpc/worker/", "src/rpc/shared/"]],
+  ["src/rpc/shared/", ["src/rpc/client/", "src/rpc/worker/"]],
+  ["src/rpc/client/", ["src/rpc/worker/"]],
+  ["src/rpc/worker/", ["src/rpc/client/"]],
+];
+
+/** The files a source file imports by relative path, as paths from the root. */
+function relativeImports(file: string): string[] {
+  return imports(readFileSync(join(root, file), "utf8"))
+    .filter((spec) => spec.startsWith("."))
+    .map((spec) => relative(root, resolve(root, dirname(file), spec)).split("\\").join("/"));
+}
+
 const SANS_IO = (file: string) =>
   file.startsWith("src/zmtp/") || file.startsWith("src/proto/") ||
   (file.startsWith("src/broker/") && !BROKER_IO.test(file)) ||
@@ -163,5 +178,35 @@ describe("architecture (design.md §2)", () => {
       const hit = forbidden.exec(code);
       assert.equal(hit, null, `${file} is a sans-I/O core but uses ${hit?.[0]}`);
     }
+  });
+
+  it("src/rpc: wire/ and shared/ import neither side, client/ and worker/ not each other", () => {
+    for (const file of files) {
+      const rule = RPC_FORBIDDEN.find(([folder]) => file.startsWith(folder));
+      if (rule === undefined) continue;
+      for (const target of relativeImports(file)) {
+        const hit: string | undefined = rule[1].find((folder) => target.startsWith(folder));
+        assert.equal(hit, undefined, `${file} imports ${target}`);
+      }
+    }
+  });
+
+  it("src/rpc has no import cycles", () => {
+    const rpc = files.filter((file) => file.startsWith("src/rpc/"));
+    const edges = new Map(rpc.map((file) => [file, relativeImports(file).filter((t) => t.startsWith("src/rpc/"))]));
+    // Depth-first search: a file met again while still on the path closes a cycle.
+    const done = new Set<string>();
+    const path: string[] = [];
+    const visit = (file: string): void => {
+      const at = path.indexOf(file);
+      assert.equal(at, -1, `import cycle: ${[...path.slice(at), file].join(" -> ")}`);
+      if (done.has(file)) return;
+      path.push(file);
+      for (const target of edges.get(file) ?? []) visit(target);
+      path.pop();
+      done.add(file);
+    };
+    assert.ok(rpc.length > 0);
+    for (const file of rpc) visit(file);
   });
 });

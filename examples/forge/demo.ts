@@ -6,7 +6,7 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { startBroker } from "../../src/http/broker.ts";
-import { connect } from "../../src/rpc/client.ts";
+import { connect } from "../../src/rpc/client/client.ts";
 import {
   decodePng, demoBackends, encodeApng, type ForgeEvent, ForgeEvents, forgeContracts, forgePipeline, type Sam3FrameMasks,
   type Sam3Summary, serveForge, type StepTiming, watchForgeEvents,

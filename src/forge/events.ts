@@ -1,7 +1,7 @@
 import { MlmClient } from "../client/client.ts";
 import type { ConsumerFrom, Delivery, MlmClientOptions } from "../client/types.ts";
 import { MalamuteError } from "../errors.ts";
-import { decodeValue, encodeValue } from "../rpc/codec.ts";
+import { decodeValue, encodeValue } from "../rpc/wire/codec.ts";
 import type { Progress } from "./contracts/common.ts";
 
 /**

@@ -1,7 +1,7 @@
 import { MalamuteError } from "../errors.ts";
 import { RpcError, RpcErrorCode, RpcHandlerError } from "../rpc/errors.ts";
 import type { HandlerContext } from "../rpc/types.ts";
-import { serve, type RpcWorker, type ServeOptions } from "../rpc/worker.ts";
+import { serve, type RpcWorker, type ServeOptions } from "../rpc/worker/worker.ts";
 import { demoKokoro } from "./backends/demo/kokoro-formant.ts";
 import { demoQwen3Vl } from "./backends/demo/qwen3vl-image-stats.ts";
 import { demoSam3 } from "./backends/demo/sam3-framediff.ts";

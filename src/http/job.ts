@@ -1,4 +1,4 @@
-import { decodeValue } from "../rpc/codec.ts";
+import { decodeValue } from "../rpc/wire/codec.ts";
 
 /** Bodies larger than this are not decoded for /api/events (`json: null`), so a big message costs the broker nothing. */
 export const JOB_DECODE_MAX_BYTES = 64 * 1024;

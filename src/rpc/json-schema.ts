@@ -1,17 +1,8 @@
 import { BYTES_KEYWORD } from "./bytes.ts";
-import type { ServiceContract } from "./contract.ts";
-import { CANCEL_STREAM, ENVELOPE_VERSION } from "./envelope.ts";
+import type { JsonSchemaDocument, ServiceContract } from "./contract-types.ts";
+import { CANCEL_STREAM, ENVELOPE_VERSION } from "./wire/envelope.ts";
 
-/**
- * A JSON Schema document: plain JSON, safe to `JSON.stringify`.
- *
- * @example
- * ```ts
- * const doc: JsonSchemaDocument = qwen3vl.toJsonSchema();
- * await Deno.writeTextFile("qwen3vl.schema.json", JSON.stringify(doc, null, 2));
- * ```
- */
-export type JsonSchemaDocument = { [key: string]: unknown };
+export type { JsonSchemaDocument } from "./contract-types.ts";
 
 /**
  * Draft used by the exported documents.

@@ -1,6 +1,6 @@
 import type { Registry } from "prom-client";
-import type { RpcClientControl, RpcClientStats } from "./client.ts";
-import type { RpcCallRecord, RpcWorker, RpcWorkerStats } from "./worker.ts";
+import type { RpcClientControl, RpcClientStats } from "./client/client.ts";
+import type { RpcCallRecord, RpcWorker, RpcWorkerStats } from "./worker/worker.ts";
 
 /**
  * What {@link registerRpcMetrics} exposes.

@@ -20,12 +20,12 @@
 
 export { Bytes, BYTES_KEYWORD } from "./bytes.ts";
 export type { BytesOptions, TBytes } from "./bytes.ts";
-export { connect } from "./client.ts";
-export type { RpcClient, RpcClientControl, RpcClientOptions, RpcClientStats } from "./client.ts";
+export { connect } from "./client/client.ts";
+export type { RpcClient, RpcClientControl, RpcClientOptions, RpcClientStats } from "./client/client.ts";
 export {
   binaryFrameThreshold, decodePayload, decodeValue, DEFAULT_BINARY_FRAME_THRESHOLD, encodePayload, encodeValue, payloadBytes,
-} from "./codec.ts";
-export { BINARY_FRAME_EXT } from "./msgpack-fast.ts";
+} from "./wire/codec.ts";
+export { BINARY_FRAME_EXT } from "./wire/msgpack-profile.ts";
 export { defineService, isStreamMethod, RpcContractError } from "./contract.ts";
 export type {
   ChunkOf, InputOf, MethodMap, MethodSchema, OutputOf, ProgressOf, ServiceContract, StreamMethodSchema,
@@ -33,8 +33,8 @@ export type {
 } from "./contract.ts";
 export {
   CANCEL_STREAM, decodeEnvelope, decodeHeader, encodeHeader, ENVELOPE_VERSION, envelopeFrames, payloadOffset,
-} from "./envelope.ts";
-export type { Envelope, Header, HeaderKind } from "./envelope.ts";
+} from "./wire/envelope.ts";
+export type { Envelope, Header, HeaderKind } from "./wire/envelope.ts";
 export {
   RpcCancelledError, RpcDeadlineError, RpcError, RpcErrorCode, RpcHandlerError, RpcPayloadTooLargeError,
   RpcProtocolError, RpcRemoteError, RpcUnknownKindError, RpcUnavailableError, RpcValidationError,
@@ -49,5 +49,5 @@ export type {
 } from "./types.ts";
 export { DEFAULT_DURATION_BUCKETS, registerRpcMetrics } from "./metrics.ts";
 export type { RpcMetricsOptions } from "./metrics.ts";
-export { serve } from "./worker.ts";
-export type { RpcCallRecord, RpcWorker, RpcWorkerEvents, RpcWorkerStats, ServeOptions } from "./worker.ts";
+export { serve } from "./worker/worker.ts";
+export type { RpcCallRecord, RpcWorker, RpcWorkerEvents, RpcWorkerStats, ServeOptions } from "./worker/worker.ts";

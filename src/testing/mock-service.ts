@@ -2,7 +2,7 @@ import type { InputOf, MethodSchema, ServiceContract } from "../rpc/contract.ts"
 import { isStreamMethod } from "../rpc/contract.ts";
 import { RpcError, RpcErrorCode } from "../rpc/errors.ts";
 import type { Handler, HandlerContext, Handlers } from "../rpc/types.ts";
-import { type RpcWorker, serve, type ServeOptions } from "../rpc/worker.ts";
+import { type RpcWorker, serve, type ServeOptions } from "../rpc/worker/worker.ts";
 import type { Transport } from "../transport/types.ts";
 
 /**

@@ -5,8 +5,8 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { startBroker, type Broker } from "../../src/broker/server.ts";
-import { connect, type RpcClient } from "../../src/rpc/client.ts";
-import type { RpcWorker } from "../../src/rpc/worker.ts";
+import { connect, type RpcClient } from "../../src/rpc/client/client.ts";
+import type { RpcWorker } from "../../src/rpc/worker/worker.ts";
 import { inproc } from "../../src/transport/inproc.ts";
 import {
   commandKokoro, ForgeError, forgeContracts, type Progress, ScriptHost, scriptKokoro, serveKokoro,

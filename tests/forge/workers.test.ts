@@ -2,7 +2,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { startBroker, type Broker } from "../../src/broker/server.ts";
 import { inproc } from "../../src/transport/inproc.ts";
-import { connect, type RpcClient } from "../../src/rpc/client.ts";
+import { connect, type RpcClient } from "../../src/rpc/client/client.ts";
 import { RpcError } from "../../src/rpc/errors.ts";
 import {
   demoBackends, encodePng, ForgeError, ForgeEvents, forgeContracts, type ForgeEvent, type ForgeWorkers, type Progress,

@@ -4,10 +4,10 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 import Type from "typebox";
-import { connect } from "../../src/rpc/client.ts";
+import { connect } from "../../src/rpc/client/client.ts";
 import { defineService } from "../../src/rpc/contract.ts";
 import { RpcError } from "../../src/rpc/errors.ts";
-import { serve } from "../../src/rpc/worker.ts";
+import { serve } from "../../src/rpc/worker/worker.ts";
 import { type BrokerProcess, spawnBroker } from "../client/fixtures/broker-process.ts";
 import { until } from "../rpc/harness.ts";
 

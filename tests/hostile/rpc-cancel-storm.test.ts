@@ -5,11 +5,11 @@ import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import Type from "typebox";
 import { MlmClient } from "../../src/client/client.ts";
-import { connect } from "../../src/rpc/client.ts";
+import { connect } from "../../src/rpc/client/client.ts";
 import { defineService } from "../../src/rpc/contract.ts";
-import { CANCEL_STREAM } from "../../src/rpc/envelope.ts";
+import { CANCEL_STREAM } from "../../src/rpc/wire/envelope.ts";
 import { RpcError } from "../../src/rpc/errors.ts";
-import { serve } from "../../src/rpc/worker.ts";
+import { serve } from "../../src/rpc/worker/worker.ts";
 import { qwen3vl } from "../rpc/contracts.ts";
 import { noTokens, type Rig, rig, until } from "../rpc/harness.ts";
 

@@ -4,9 +4,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import Type from "typebox";
-import { connect, type RpcClient } from "../../src/rpc/client.ts";
+import { connect, type RpcClient } from "../../src/rpc/client/client.ts";
 import { defineService } from "../../src/rpc/contract.ts";
-import { type RpcWorker, serve } from "../../src/rpc/worker.ts";
+import { type RpcWorker, serve } from "../../src/rpc/worker/worker.ts";
 import { type HeapBroker, startHeapBroker } from "./fixtures/heap-broker-process.ts";
 
 const echo = defineService("heapecho", {

@@ -2,8 +2,8 @@
 // connects later: the client withdraws it from the broker's queue (WITHDRAW, docs/mlm-extensions.md).
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
-import { connect } from "../../src/rpc/client.ts";
-import { serve } from "../../src/rpc/worker.ts";
+import { connect } from "../../src/rpc/client/client.ts";
+import { serve } from "../../src/rpc/worker/worker.ts";
 import { qwen3vl } from "../rpc/contracts.ts";
 import { noTokens, rejection, type Rig, rig } from "../rpc/harness.ts";
 

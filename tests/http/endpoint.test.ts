@@ -5,7 +5,7 @@ import { BrokerError } from "../../src/broker/errors.ts";
 import { startBroker as startBrokerOnly } from "../../src/broker/server.ts";
 import type { Broker } from "../../src/broker/server.ts";
 import { MlmClient } from "../../src/client/client.ts";
-import { encodeValue } from "../../src/rpc/codec.ts";
+import { encodeValue } from "../../src/rpc/wire/codec.ts";
 import { startBroker } from "../../src/http/start.ts";
 import { parseExposition } from "./exposition.ts";
 import { httpBroker, readEvents } from "./helpers.ts";

@@ -1,7 +1,7 @@
 import { afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { connect } from "../../src/rpc/client.ts";
-import { serve } from "../../src/rpc/worker.ts";
+import { connect } from "../../src/rpc/client/client.ts";
+import { serve } from "../../src/rpc/worker/worker.ts";
 import { BrokerFigures, OTHER_LABEL } from "../../src/http/figures.ts";
 import { BrokerMetrics, capped } from "../../src/http/metrics.ts";
 import { BrokerCore } from "../../src/broker/core.ts";

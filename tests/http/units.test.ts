@@ -7,7 +7,7 @@ import { encode } from "../../src/proto/mod.ts";
 import { Histogram } from "../../src/http/histogram.ts";
 import { jobBody, JOB_DECODE_MAX_BYTES } from "../../src/http/job.ts";
 import { parseListen } from "../../src/http/listen.ts";
-import { encodeValue } from "../../src/rpc/codec.ts";
+import { encodeValue } from "../../src/rpc/wire/codec.ts";
 
 describe("http units", () => {
   it("Histogram: quantiles interpolate within buckets; a baseline limits them to later values", () => {

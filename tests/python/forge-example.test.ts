@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { kokoro } from "../../src/forge/contracts/services.ts";
-import { connect } from "../../src/rpc/client.ts";
+import { connect } from "../../src/rpc/client/client.ts";
 import { contractJsonSchema } from "../../src/rpc/json-schema.ts";
 import { rejection, rig, type Rig } from "../rpc/harness.ts";
 import { findPython, NEED_PYTHON, Py } from "./helpers.ts";

@@ -6,7 +6,7 @@ import { pack } from "msgpackr";
 import { MlmClient } from "../../src/client/client.ts";
 import { concatBytes } from "../../src/util/bytes.ts";
 import type { Delivery } from "../../src/client/types.ts";
-import { decodeEnvelope } from "../../src/rpc/envelope.ts";
+import { decodeEnvelope } from "../../src/rpc/wire/envelope.ts";
 import { findPython, NEED_PYTHON, Py, pythonQwenRig } from "./helpers.ts";
 
 const LIMIT = 1000;

@@ -2,9 +2,9 @@
 // on the other side. Needs a python3 with pyzmq and msgpack (Debian: python3-zmq python3-msgpack).
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { connect } from "../../src/rpc/client.ts";
+import { connect } from "../../src/rpc/client/client.ts";
 import { RpcHandlerError } from "../../src/rpc/errors.ts";
-import { serve } from "../../src/rpc/worker.ts";
+import { serve } from "../../src/rpc/worker/worker.ts";
 import { qwen3vl } from "../rpc/contracts.ts";
 import { aborted, rejection, until } from "../rpc/harness.ts";
 import { findPython, NEED_PYTHON, Py, pythonQwenRig } from "./helpers.ts";

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { type Broker, startBroker } from "../../src/broker/server.ts";
-import { connect } from "../../src/rpc/client.ts";
+import { connect } from "../../src/rpc/client/client.ts";
 import { contractJsonSchema } from "../../src/rpc/json-schema.ts";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { qwen3vl } from "../rpc/contracts.ts";
 import { gate, noTokens, rig, type Rig, until } from "../rpc/harness.ts";
 import { type AddressInfo, createConnection, createServer, type Socket } from "node:net";
-import { serve } from "../../src/rpc/worker.ts";
+import { serve } from "../../src/rpc/worker/worker.ts";
 import { findPython, NEED_PYTHON, Py } from "./helpers.ts";
 
 describe("python MlmClient", () => {

@@ -9,7 +9,7 @@ import type { TSchema } from "typebox";
 import { kokoro, qwen3vl, sam3, zimage } from "../../src/forge/contracts/services.ts";
 import type { ServiceContract } from "../../src/rpc/contract.ts";
 import { contractJsonSchema } from "../../src/rpc/json-schema.ts";
-import { compiled } from "../../src/rpc/validate.ts";
+import { compiled } from "../../src/rpc/shared/validate.ts";
 import { findPython, NEED_PYTHON, Py } from "./helpers.ts";
 
 type Role = "input" | "output" | "chunk" | "progress";

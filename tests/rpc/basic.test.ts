@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import Type from "typebox";
-import { connect } from "../../src/rpc/client.ts";
+import { connect } from "../../src/rpc/client/client.ts";
 import { defineService } from "../../src/rpc/contract.ts";
 import type { HandlerContext } from "../../src/rpc/types.ts";
-import { serve } from "../../src/rpc/worker.ts";
+import { serve } from "../../src/rpc/worker/worker.ts";
 import { qwen3vl, zimage } from "./contracts.ts";
 import { gate, noTokens, rig, type Rig, serveEndlessTokens, until } from "./harness.ts";
 

@@ -4,16 +4,16 @@ import Type from "typebox";
 import { MlmClient } from "../../src/client/client.ts";
 import type { Delivery } from "../../src/client/types.ts";
 import { Bytes } from "../../src/rpc/bytes.ts";
-import { connect } from "../../src/rpc/client.ts";
+import { connect } from "../../src/rpc/client/client.ts";
 import {
   binaryFrameThreshold, decodePayload, decodeValue, DEFAULT_BINARY_FRAME_THRESHOLD, encodePayload, encodeValue,
   generalEncode, payloadBytes,
-} from "../../src/rpc/codec.ts";
+} from "../../src/rpc/wire/codec.ts";
 import { defineService } from "../../src/rpc/contract.ts";
-import { decodeEnvelope, encodeHeader, envelopeFrames } from "../../src/rpc/envelope.ts";
+import { decodeEnvelope, encodeHeader, envelopeFrames } from "../../src/rpc/wire/envelope.ts";
 import { RpcError, RpcProtocolError } from "../../src/rpc/errors.ts";
-import { BINARY_FRAME_EXT } from "../../src/rpc/msgpack-fast.ts";
-import { serve } from "../../src/rpc/worker.ts";
+import { BINARY_FRAME_EXT } from "../../src/rpc/wire/msgpack-profile.ts";
+import { serve } from "../../src/rpc/worker/worker.ts";
 import { type Rig, rig } from "./harness.ts";
 
 const KiB = 1024;

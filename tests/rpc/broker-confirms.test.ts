@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { connect } from "../../src/rpc/client.ts";
+import { connect } from "../../src/rpc/client/client.ts";
 import { RpcUnavailableError } from "../../src/rpc/errors.ts";
 import { qwen3vl } from "./contracts.ts";
 import { rejection, rig, until } from "./harness.ts";

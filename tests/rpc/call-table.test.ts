@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { CallTable } from "../../src/rpc/call-table.ts";
-import { CallIds, callSequence } from "../../src/rpc/ids.ts";
+import { CallTable } from "../../src/rpc/client/call-table.ts";
+import { CallIds, callSequence } from "../../src/rpc/wire/ids.ts";
 
 class Call {
   readonly seq: number;

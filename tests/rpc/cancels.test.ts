@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { EarlyCancels } from "../../src/rpc/cancels.ts";
+import { EarlyCancels } from "../../src/rpc/worker/cancels.ts";
 
 describe("rpc worker memory of early cancels", () => {
   it("remembers a cancel until it is taken, once", () => {

@@ -2,7 +2,7 @@
 // Prints "ready" once it serves, then "started <callId>" when a call starts; the call then
 // hangs until the parent kills this process.
 import process from "node:process";
-import { serve } from "../../src/rpc/worker.ts";
+import { serve } from "../../src/rpc/worker/worker.ts";
 import { job } from "./job-contract.ts";
 
 const endpoint = process.argv[process.argv.length - 1] as string;

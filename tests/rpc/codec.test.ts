@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { decodeValue, encodeValue } from "../../src/rpc/codec.ts";
+import { decodeValue, encodeValue } from "../../src/rpc/wire/codec.ts";
 import { RpcProtocolError } from "../../src/rpc/errors.ts";
 
 const hex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");

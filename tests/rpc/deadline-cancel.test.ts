@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
-import { connect } from "../../src/rpc/client.ts";
+import { connect } from "../../src/rpc/client/client.ts";
 import { RpcCancelledError, RpcDeadlineError, RpcError } from "../../src/rpc/errors.ts";
-import { serve } from "../../src/rpc/worker.ts";
+import { serve } from "../../src/rpc/worker/worker.ts";
 import { qwen3vl } from "./contracts.ts";
 import { aborted, gate, noTokens, rejection, rig, type Rig, serveBlocking, serveEndlessTokens, until } from "./harness.ts";
 

@@ -2,12 +2,12 @@ import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { MlmClient } from "../../src/client/client.ts";
 import type { Delivery } from "../../src/client/types.ts";
-import { connect } from "../../src/rpc/client.ts";
-import { CANCEL_STREAM, decodeEnvelope, envelopeFrames } from "../../src/rpc/envelope.ts";
+import { connect } from "../../src/rpc/client/client.ts";
+import { CANCEL_STREAM, decodeEnvelope, envelopeFrames } from "../../src/rpc/wire/envelope.ts";
 import Type from "typebox";
 import { defineService } from "../../src/rpc/contract.ts";
 import { RpcError, RpcValidationError } from "../../src/rpc/errors.ts";
-import { serve } from "../../src/rpc/worker.ts";
+import { serve } from "../../src/rpc/worker/worker.ts";
 import { qwen3vl } from "./contracts.ts";
 import { aborted, gate, noTokens, rejection, type Rig, rig, serveCountingEcho, until } from "./harness.ts";
 

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { encodeValue } from "../../src/rpc/codec.ts";
+import { encodeValue } from "../../src/rpc/wire/codec.ts";
 import {
   decodeEnvelope, decodeHeader, encodeHeader, ENVELOPE_VERSION, envelopeFrames, hasPayload, type Header, payloadOffset,
-} from "../../src/rpc/envelope.ts";
+} from "../../src/rpc/wire/envelope.ts";
 import { RpcProtocolError } from "../../src/rpc/errors.ts";
 
 const samples: Header[] = [

@@ -3,16 +3,16 @@ import { afterEach, beforeEach, describe, it } from "node:test";
 import Type from "typebox";
 import { MlmClient } from "../../src/client/client.ts";
 import type { Delivery } from "../../src/client/types.ts";
-import { connect } from "../../src/rpc/client.ts";
-import { encodeValue } from "../../src/rpc/codec.ts";
+import { connect } from "../../src/rpc/client/client.ts";
+import { encodeValue } from "../../src/rpc/wire/codec.ts";
 import { concatBytes } from "../../src/util/bytes.ts";
 import { defineService } from "../../src/rpc/contract.ts";
-import { decodeEnvelope, encodeHeader, envelopeFrames } from "../../src/rpc/envelope.ts";
+import { decodeEnvelope, encodeHeader, envelopeFrames } from "../../src/rpc/wire/envelope.ts";
 import {
   RpcHandlerError, RpcProtocolError, RpcRemoteError, RpcValidationError,
 } from "../../src/rpc/errors.ts";
-import { BINARY_FRAME_EXT } from "../../src/rpc/msgpack-fast.ts";
-import { serve } from "../../src/rpc/worker.ts";
+import { BINARY_FRAME_EXT } from "../../src/rpc/wire/msgpack-profile.ts";
+import { serve } from "../../src/rpc/worker/worker.ts";
 import { qwen3vl, zimage } from "./contracts.ts";
 import { noTokens, rejection, type Rig, rig, until } from "./harness.ts";
 

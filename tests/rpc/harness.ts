@@ -2,7 +2,7 @@
 // cleanup of everything a test opened, in reverse order.
 import assert from "node:assert/strict";
 import { RpcError } from "../../src/rpc/errors.ts";
-import { type RpcWorker, serve } from "../../src/rpc/worker.ts";
+import { type RpcWorker, serve } from "../../src/rpc/worker/worker.ts";
 import { qwen3vl } from "./contracts.ts";
 import { type Broker, startBroker } from "../../src/broker/server.ts";
 import type { BrokerLimits } from "../../src/broker/types.ts";

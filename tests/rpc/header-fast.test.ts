@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { decodeValue, encodeValue } from "../../src/rpc/codec.ts";
-import { encodeCallHeader, ENVELOPE_VERSION, fastDecodeHeader, fastHeaderEnd, fieldlessHeader } from "../../src/rpc/header-fast.ts";
-import { writeSmallMap } from "../../src/rpc/small-map.ts";
+import { decodeValue, encodeValue } from "../../src/rpc/wire/codec.ts";
+import { encodeCallHeader, ENVELOPE_VERSION, fastDecodeHeader, fastHeaderEnd, fieldlessHeader } from "../../src/rpc/wire/header-fast.ts";
+import { writeSmallMap } from "../../src/rpc/wire/small-map.ts";
 
 const uint = fc.oneof(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }));
 

@@ -4,7 +4,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { contractFromJsonSchema } from "../../src/rpc/json-schema-contract.ts";
 import { RpcContractError, isStreamMethod } from "../../src/rpc/contract.ts";
-import { issuesOf } from "../../src/rpc/validate.ts";
+import { issuesOf } from "../../src/rpc/shared/validate.ts";
 import { echo } from "../cli/fixtures/echo-contract.ts";
 
 const doc = JSON.parse(JSON.stringify(echo.toJsonSchema())) as Record<string, unknown>;

@@ -3,10 +3,10 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { Registry } from "prom-client";
-import { connect } from "../../src/rpc/client.ts";
+import { connect } from "../../src/rpc/client/client.ts";
 import { RpcError } from "../../src/rpc/errors.ts";
 import { registerRpcMetrics } from "../../src/rpc/metrics.ts";
-import { serve } from "../../src/rpc/worker.ts";
+import { serve } from "../../src/rpc/worker/worker.ts";
 import { gate, type Rig, rig, until } from "./harness.ts";
 import { traceBack } from "./otel-contract.ts";
 

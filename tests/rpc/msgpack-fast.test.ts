@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { decodeValue, encodeValue, generalDecode, generalEncode } from "../../src/rpc/codec.ts";
-import { fastDecode, fastEncode, NOT_DECODED } from "../../src/rpc/msgpack-fast.ts";
+import { decodeValue, encodeValue, generalDecode, generalEncode } from "../../src/rpc/wire/codec.ts";
+import { fastDecode, NOT_DECODED } from "../../src/rpc/wire/msgpack-read.ts";
+import { fastEncode } from "../../src/rpc/wire/msgpack-write.ts";
 
 const hex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 

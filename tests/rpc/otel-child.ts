@@ -2,9 +2,9 @@
 // Prints "ready" once it serves, and every span it ends as a `span <json>` line.
 // `front` answers tracefront.ask by calling traceback.work; `back` serves traceback.
 import process from "node:process";
-import { connect } from "../../src/rpc/client.ts";
+import { connect } from "../../src/rpc/client/client.ts";
 import { RpcError } from "../../src/rpc/errors.ts";
-import { serve } from "../../src/rpc/worker.ts";
+import { serve } from "../../src/rpc/worker/worker.ts";
 import { traceBack, traceFront } from "./otel-contract.ts";
 import { installOtel, StdoutSpanExporter } from "./otel-setup.ts";
 

@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import Type from "typebox";
 import { Bytes } from "../../src/rpc/bytes.ts";
-import { connect } from "../../src/rpc/client.ts";
+import { connect } from "../../src/rpc/client/client.ts";
 import { defineService } from "../../src/rpc/contract.ts";
 import { RpcPayloadTooLargeError } from "../../src/rpc/errors.ts";
-import { serve } from "../../src/rpc/worker.ts";
+import { serve } from "../../src/rpc/worker/worker.ts";
 import { rejection, type Rig, rig } from "./harness.ts";
 
 const KiB = 1024;

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { MethodInfo } from "../../src/rpc/method-info.ts";
-import type { Reply } from "../../src/rpc/reply.ts";
-import { RunningCall, RunningCalls } from "../../src/rpc/running.ts";
+import type { MethodInfo } from "../../src/rpc/shared/method-info.ts";
+import type { Reply } from "../../src/rpc/worker/reply.ts";
+import { RunningCall, RunningCalls } from "../../src/rpc/worker/running.ts";
 
 const call = (): RunningCall => new RunningCall({} as Reply, {} as MethodInfo, 0, {}, 0);
 

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { decodeValue, encodeValue } from "../../src/rpc/codec.ts";
-import { readSmallMap, type SmallValue, writeSmallMap } from "../../src/rpc/small-map.ts";
+import { decodeValue, encodeValue } from "../../src/rpc/wire/codec.ts";
+import { readSmallMap, type SmallValue, writeSmallMap } from "../../src/rpc/wire/small-map.ts";
 
 const hex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 const key = fc.string({ maxLength: 40 }).filter((k) => k !== "__proto__");

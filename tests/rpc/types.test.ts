@@ -5,11 +5,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Static } from "typebox";
-import { connect, type RpcClient } from "../../src/rpc/client.ts";
-import { serve } from "../../src/rpc/worker.ts";
+import { connect, type RpcClient } from "../../src/rpc/client/client.ts";
+import { serve } from "../../src/rpc/worker/worker.ts";
 import type { ChunkOf, InputOf, OutputOf, ProgressOf } from "../../src/rpc/contract.ts";
 import type { Handlers, HandlerContext, RpcStream } from "../../src/rpc/types.ts";
-import { assertValid } from "../../src/rpc/validate.ts";
+import { assertValid } from "../../src/rpc/shared/validate.ts";
 import { qwen3vl, zimage } from "./contracts.ts";
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;

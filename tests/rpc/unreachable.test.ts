@@ -2,7 +2,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { MlmError } from "../../src/client/errors.ts";
-import { connect } from "../../src/rpc/client.ts";
+import { connect } from "../../src/rpc/client/client.ts";
 import { RpcError, RpcUnavailableError } from "../../src/rpc/errors.ts";
 import { zmtp } from "../../src/transport/zmtp.ts";
 import { qwen3vl } from "./contracts.ts";

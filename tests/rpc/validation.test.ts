@@ -7,7 +7,7 @@ import {
   errorBody, RpcCancelledError, RpcDeadlineError, RpcError, RpcErrorCode, RpcHandlerError, RpcPayloadTooLargeError,
   RpcProtocolError, RpcRemoteError, RpcUnavailableError, RpcValidationError,
 } from "../../src/rpc/errors.ts";
-import { assertValid, issuesOf } from "../../src/rpc/validate.ts";
+import { assertValid, issuesOf } from "../../src/rpc/shared/validate.ts";
 import { qwen3vl, zimage } from "./contracts.ts";
 
 function validationError(fn: () => void): RpcValidationError {

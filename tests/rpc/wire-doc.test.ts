@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { decode } from "../../src/proto/mod.ts";
-import { decodeEnvelope } from "../../src/rpc/envelope.ts";
+import { decodeEnvelope } from "../../src/rpc/wire/envelope.ts";
 import { documentBlocks, documentSchemaExample, DOC_PATHS, examples, schemaExample } from "./wire-doc.ts";
 
 /** Bytes of one generated block's frames, read back from the document's hex. */

@@ -11,11 +11,11 @@ import { encode, MESSAGE_SPECS } from "../../src/proto/mod.ts";
 import type { MlmMessage } from "../../src/proto/types.ts";
 import Type from "typebox";
 import { Bytes } from "../../src/rpc/bytes.ts";
-import { decodePayload, decodeValue } from "../../src/rpc/codec.ts";
+import { decodePayload, decodeValue } from "../../src/rpc/wire/codec.ts";
 import { defineService } from "../../src/rpc/contract.ts";
 import { contractJsonSchema, type JsonSchemaDocument } from "../../src/rpc/json-schema.ts";
-import { cancelPattern, cancelSubject } from "../../src/rpc/cancel-subject.ts";
-import { CANCEL_STREAM, decodeHeader, envelopeFrames, hasPayload, payloadOffset } from "../../src/rpc/envelope.ts";
+import { cancelPattern, cancelSubject } from "../../src/rpc/wire/cancel-subject.ts";
+import { CANCEL_STREAM, decodeHeader, envelopeFrames, hasPayload, payloadOffset } from "../../src/rpc/wire/envelope.ts";
 
 /** The wire spec: an index page and its parts (the generated blocks are spread over them). */
 export const DOC_PATHS = ["rpc-wire.md", "rpc-wire/1-mlm.md", "rpc-wire/2-envelope.md", "rpc-wire/4-call.md",

@@ -3,8 +3,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { afterEach, beforeEach, describe, it } from "node:test";
-import { connect } from "../../src/rpc/client.ts";
-import { serve } from "../../src/rpc/worker.ts";
+import { connect } from "../../src/rpc/client/client.ts";
+import { serve } from "../../src/rpc/worker/worker.ts";
 import { gate, type Rig, rig, until } from "./harness.ts";
 import { job } from "./job-contract.ts";
 

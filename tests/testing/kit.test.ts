@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { connect } from "../../src/rpc/client.ts";
+import { connect } from "../../src/rpc/client/client.ts";
 import { RpcError } from "../../src/rpc/errors.ts";
 import { ForgeEvents } from "../../src/forge/events.ts";
 import { MlmClient } from "../../src/client/client.ts";

@@ -1,4 +1,4 @@
-import { issuesOf } from "../../../rpc/validate.ts";
+import { issuesOf } from "../../../rpc/shared/validate.ts";
 import { KokoroOutput } from "../../contracts/kokoro.ts";
 import { Qwen3VlOutput } from "../../contracts/qwen3vl.ts";
 import { Sam3Chunk } from "../../contracts/sam3.ts";

@@ -1,5 +1,5 @@
 import type { TSchema } from "typebox";
-import { issuesOf } from "../../../rpc/validate.ts";
+import { issuesOf } from "../../../rpc/shared/validate.ts";
 import { ForgeCode, ForgeError } from "../../errors.ts";
 
 /** Checks what a script returned against the contract, so a buggy script fails as `FORGE_BAD_RESPONSE`, not later. */

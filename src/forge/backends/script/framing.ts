@@ -1,4 +1,4 @@
-import { decodeValue, encodeValue } from "../../../rpc/codec.ts";
+import { decodeValue, encodeValue } from "../../../rpc/wire/codec.ts";
 import { ForgeCode, ForgeError } from "../../errors.ts";
 
 /** Default largest frame accepted from a script: 256 MiB. */

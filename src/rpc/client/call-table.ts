@@ -1,4 +1,4 @@
-import { callSequence } from "./ids.ts";
+import { callSequence } from "../wire/ids.ts";
 
 /** What a {@link CallTable} holds: a call, its id, and the counter at the end of its id (-1: none). */
 export interface TableEntry {

@@ -1,231 +1,34 @@
-import { ConfirmStatus } from "../broker/status.ts";
-import { MlmClient } from "../client/client.ts";
-import { MlmError } from "../client/errors.ts";
-import type { Confirmation, Delivery, MlmClientOptions } from "../client/types.ts";
-import type { CurveClientOptions, Transport } from "../transport/types.ts";
+// The machinery behind a client's proxies: encoding and sending calls, routing replies to
+// pending calls by id, deadlines, cancels and withdrawals, and what a lost session does to
+// calls in flight. connect() (client.ts) builds one per connection.
+import { ConfirmStatus } from "../../broker/status.ts";
+import type { MlmClient } from "../../client/client.ts";
+import type { Confirmation, Delivery } from "../../client/types.ts";
 import { CallTable } from "./call-table.ts";
-import { CodeCounts, DEFAULT_MAX_FAILURE_CODES } from "./code-counts.ts";
-import { cancelSubject } from "./cancel-subject.ts";
-import { binaryFrameThreshold, encodePayload, payloadBytes } from "./codec.ts";
-import { isStreamMethod, type ServiceContract } from "./contract.ts";
-import { CANCEL_STREAM, type CallHeader, type CancelHeader, decodeFrames, encodeHeader, type Header, payloadOffset } from "./envelope.ts";
+import { CodeCounts, DEFAULT_MAX_FAILURE_CODES } from "../shared/code-counts.ts";
+import { cancelSubject } from "../wire/cancel-subject.ts";
+import { binaryFrameThreshold, encodePayload, payloadBytes } from "../wire/codec.ts";
+import { isStreamMethod, type ServiceContract } from "../contract.ts";
+import { type CallHeader, type CancelHeader, decodeFrames, encodeHeader, type Header, payloadOffset } from "../wire/envelope.ts";
 import {
   RpcCancelledError, RpcDeadlineError, RpcError, RpcErrorCode, RpcPayloadTooLargeError, RpcUnavailableError,
   RpcUnknownKindError, RpcValidationError,
-} from "./errors.ts";
-import { DeadlineHeap } from "./deadline-heap.ts";
-import { writeCallHeader } from "./header-fast.ts";
-import { CallIds, randomHex } from "./ids.ts";
-import { SCHEMA_SCRATCH } from "./schema-codec.ts";
-import { type MethodInfo, methodInfo } from "./method-info.ts";
+} from "../errors.ts";
+import { DeadlineTimer } from "../shared/deadline-timer.ts";
+import { writeCallHeader } from "../wire/header-fast.ts";
+import { CallIds } from "../wire/ids.ts";
+import { SCHEMA_SCRATCH } from "../wire/schema-codec.ts";
+import { type MethodInfo, methodInfo } from "../shared/method-info.ts";
 import { type CallHost, MAX_TIMER_MS, type PendingCall, StreamCall, UnaryCall } from "./pending.ts";
-import type { CallOptions, ContractMap, ServiceClient } from "./types.ts";
-import { invalid } from "./validate.ts";
-import { loadOtel, type OtelApi, withTraceContext } from "./otel.ts";
+import type { CallOptions } from "../types.ts";
+import { invalid } from "../shared/validate.ts";
+import { type OtelApi, withTraceContext } from "../otel.ts";
+import type { RpcClientOptions, RpcClientStats } from "./options.ts";
 
 const MiB = 1024 * 1024;
 
-/**
- * Options of {@link connect}.
- *
- * @example
- * ```ts
- * const client = await connect("tcp://127.0.0.1:9999", { qwen3vl }, { defaultTimeout: 60_000, maxPayload: 256 * 1024 * 1024 });
- * ```
- */
-export interface RpcClientOptions {
-  /** Mailbox address for replies. Default `rpc-client-<random>`; must be unique on the broker. */
-  address?: string;
-  /** Deadline of calls whose method and options set none, ms. Default 30000. */
-  defaultTimeout?: number;
-  /** Largest encoded input (payload plus binary frames) accepted for sending, bytes. Default 64 MiB (the broker's default message limit). */
-  maxPayload?: number;
-  /**
-   * Uint8Arrays of at least this many bytes in inputs are sent as binary frames of their own,
-   * by reference, instead of being copied into the msgpack payload (docs/rpc-wire.md): do not
-   * modify them until the call settles. Default 64 KiB; 0 or Infinity: never.
-   */
-  binaryFrameThreshold?: number;
-  /** Check outputs and chunks against their schemas on arrival too. Default true. */
-  validateOutput?: boolean;
-  /** Chunks of one streaming call held while the caller does not read; beyond it the call fails. Default 10000. */
-  maxBufferedChunks?: number;
-  /** Socket factory. Default: the `zmtp` TCP transport. */
-  transport?: Transport;
-  /**
-   * ZMTP CURVE keys (encrypted connection, broker authenticated by `serverKey`), the same as
-   * the `curve` option of {@link MlmClient.connect}, which wins over `mlm.curve`.
-   *
-   * @example
-   * ```ts
-   * const client = await connect(endpoint, { qwen3vl }, { curve: { serverKey, publicKey, secretKey } });
-   * ```
-   */
-  curve?: CurveClientOptions;
-  /**
-   * What happens to calls in flight when the session with the broker is lost (broker restart,
-   * crash, stall): calls written before the loss and not settled when the session is back.
-   *
-   * - `true` (default): each is sent again, once per lost session, right after the re-open,
-   *   with the same call id and what is left of its deadline. The broker may have lost it (a
-   *   restarted broker starts empty), and waiting out a deadline of minutes for a call that no
-   *   longer exists anywhere is the worst outcome. The same id makes this safe for the caller:
-   *   the first final reply settles the call and any later one (the original run's, if it
-   *   survived) is ignored. The price: a call that did survive may run twice on workers.
-   * - `false`: they fail at once, when the loss is noticed, with `RPC_UNAVAILABLE`, for
-   *   callers that must never run a call twice and prefer to decide themselves.
-   *
-   * Calls made while the session is down are held and sent after the re-open either way.
-   */
-  resendOnReconnect?: boolean;
-  /**
-   * W3C trace context: when `@opentelemetry/api` is installed and a span is active at the call,
-   * its `traceparent` and `tracestate` go in the call's `meta` (keys set in `options.meta` win),
-   * so the worker's span becomes its child. `false`: never, and the API is not even loaded.
-   * Default true.
-   */
-  tracing?: boolean;
-  /**
-   * Distinct error codes counted in `stats().failures`; failures with further codes are
-   * counted under `OTHER`. Default 64.
-   */
-  maxFailureCodes?: number;
-  /**
-   * Further options of the underlying {@link MlmClient}. `noMailboxConfirms` defaults to true
-   * here: the client never confirms replies, so the broker need not remember routes for them.
-   * `storedConfirms` defaults to false: a call's outcome is its reply, a "stored" CONFIRM per
-   * call would be traffic for nothing.
-   */
-  mlm?: Omit<MlmClientOptions, "address" | "transport">;
-}
-
-/**
- * Counters of an RPC client.
- *
- * @example
- * ```ts
- * const { pending, stale } = client.stats();
- * ```
- */
-export interface RpcClientStats {
-  /** Calls sent. */
-  calls: number;
-  /** Calls in flight now. */
-  pending: number;
-  /** Envelopes for calls already settled (duplicates after a requeue, late replies); ignored. */
-  stale: number;
-  /** Deliveries that were not valid envelopes for a known call; ignored. */
-  malformed: number;
-  /** Replies of an envelope kind this version does not know (a later version's informative kinds); ignored. */
-  unknownKinds: number;
-  /** Cancels sent to workers (direct or on the cancel stream). */
-  cancels: number;
-  /** WITHDRAWs sent: calls cancelled before any ack, taken back from the broker's queue. */
-  withdrawn: number;
-  /** Calls sent again after the session with the broker was lost and re-opened. */
-  resent: number;
-  /** Calls failed with RPC_UNAVAILABLE when the session was lost (`resendOnReconnect: false`). */
-  failedOnLoss: number;
-  /** Acks received: calls a worker reported as running (fast calls are not acked). */
-  acks: number;
-  /** Calls that failed, by error code (remote, deadline, cancel, unavailable...; see `maxFailureCodes`). */
-  failures: Record<string, number>;
-}
-
-/**
- * The members an RPC client has besides its services.
- *
- * @example
- * ```ts
- * console.log(client.address, client.stats().calls);
- * await client.close();
- * ```
- */
-export interface RpcClientControl {
-  /** The reply mailbox address. */
-  readonly address: string;
-  /** The underlying MLM client. */
-  readonly mlm: MlmClient;
-  stats(): RpcClientStats;
-  /** Fails every pending call with RpcUnavailableError and closes the connection. */
-  close(): Promise<void>;
-}
-
-/**
- * A connected client: one typed proxy per contract, under the key it was given.
- *
- * @example
- * ```ts
- * const client: RpcClient<{ qwen3vl: typeof qwen3vl }> = await connect(endpoint, { qwen3vl });
- * ```
- */
-export type RpcClient<S extends ContractMap> = { readonly [K in keyof S]: ServiceClient<S[K]> } & RpcClientControl;
-
-const RESERVED = new Set(["address", "mlm", "stats", "close", "then", "catch", "finally", "constructor"]);
-
-/**
- * Connects to a broker and returns a typed client for the given contracts. One client (one
- * connection) serves any number of concurrent calls to any of its services.
- *
- * Cancelling a call (its `signal`, or `stream.cancel()`) before any worker acknowledged it
- * withdraws it from the broker's queue (WITHDRAW, on brokers whose HELLO lists `withdraw`), so
- * it never runs, even on a worker that connects later; the cancel also goes to the workers of
- * its service, in case one already has it. On a broker without `withdraw` (C Malamute) only
- * that live cancel is sent: a worker connecting after it can still run the call (its result is
- * then ignored). A call that merely runs out of time before any ack sends no cancel: the broker
- * expires it and a worker drops a call whose deadline has passed.
- *
- * @example
- * ```ts
- * import { connect } from "malamute";
- * import { qwen3vl, zimage } from "./contracts.ts";
- *
- * const client = await connect("tcp://127.0.0.1:9999", { qwen3vl, zimage });
- * const { text } = await client.qwen3vl.infer({ prompt: "Describe", image }, {
- *   timeout: 30_000,
- *   onProgress: (p) => console.log(p.tokens),
- * });
- * for await (const token of client.qwen3vl.tokens({ prompt: "Hi" })) console.log(token);
- * await client.close();
- * ```
- */
-export async function connect<const S extends ContractMap>(
-  endpoint: string,
-  services: S,
-  options: RpcClientOptions = {},
-): Promise<RpcClient<S>> {
-  for (const key of Object.keys(services)) {
-    if (RESERVED.has(key)) throw new RpcError(RpcErrorCode.INTERNAL, `"${key}" cannot name a service on a client`);
-  }
-  const address = options.address ?? `rpc-client-${randomHex(8)}`;
-  const mlmOptions: MlmClientOptions = { noMailboxConfirms: true, storedConfirms: false, ...options.mlm, address };
-  if (options.transport !== undefined) mlmOptions.transport = options.transport;
-  if (options.curve !== undefined) mlmOptions.curve = options.curve;
-  const [mlm, otel] = await Promise.all([
-    MlmClient.connect(endpoint, mlmOptions).catch((error: unknown) => {
-      throw unavailable(error);
-    }),
-    loadOtel(options.tracing ?? true),
-  ]);
-  try {
-    await mlm.setProducer(CANCEL_STREAM);
-  } catch (error) {
-    await mlm.close().catch(() => {});
-    throw error;
-  }
-  const core = new ClientCore(mlm, options, otel);
-  const client: Record<string, unknown> = {
-    address,
-    mlm,
-    stats: () => core.stats(),
-    close: () => core.close(),
-  };
-  for (const [key, contract] of Object.entries(services)) client[key] = core.proxy(contract);
-  return Object.freeze(client) as RpcClient<S>;
-}
-
 /** The machinery behind the proxies: pending calls by id, the reply router, cancels. */
-class ClientCore implements CallHost {
+export class ClientCore implements CallHost {
   readonly validateOutput: boolean;
   readonly maxBufferedChunks: number;
   readonly #mlm: MlmClient;
@@ -245,7 +48,7 @@ class ClientCore implements CallHost {
   readonly #onBack = (): void => this.#sessionBack();
   #closed = false;
   readonly #unsubscribe: () => void;
-  readonly #deadlines = new DeadlineHeap<PendingCall>((call) => call.expire());
+  readonly #deadlines = new DeadlineTimer<PendingCall>((call) => call.expire());
   readonly #onConfirm = (c: Confirmation): void => this.#confirmed(c);
   // What #prepare worked out besides the frames (an object per call would be garbage at once).
   #deadline = 0;
@@ -446,7 +249,7 @@ class ClientCore implements CallHost {
       if (call.session >= this.#session || call.frames === undefined) continue;
       call.session = this.#session;
       const remaining = Math.ceil(call.deadline - now);
-      // Past its deadline: the deadline heap fails it on its next tick.
+      // Past its deadline: the deadline timer fails it on its next tick.
       if (!(remaining > 0)) continue;
       try {
         this.#mlm.sendFor(call.info.service, call.info.method, call.frames, { tracker: call.callId, timeout: remaining });
@@ -521,15 +324,4 @@ class ClientCore implements CallHost {
     this.#mlm.off("connected", this.#onBack);
     await this.#mlm.close();
   }
-}
-
-/**
- * A broker that cannot be reached (refused, unresolved, handshake refused, no answer in time) is
- * an RPC failure like any other: `RpcUnavailableError` with the MLM error as `cause`, so one
- * `instanceof RpcError` catches it. Bad options stay as they are.
- */
-function unavailable(error: unknown): unknown {
-  if (!(error instanceof MlmError)) return error;
-  if (error.code !== "MLM_UNREACHABLE" && error.code !== "MLM_TIMEOUT" && error.code !== "MLM_NOT_CONNECTED") return error;
-  return new RpcUnavailableError(RpcErrorCode.UNAVAILABLE, error.message, { cause: error });
 }

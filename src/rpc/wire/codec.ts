@@ -1,8 +1,9 @@
 import { Buffer } from "node:buffer";
 import { Packr } from "msgpackr";
-import { RpcProtocolError } from "./errors.ts";
+import { RpcProtocolError } from "../errors.ts";
 import type { SchemaCodec } from "./schema-codec.ts";
-import { fastDecode, fastEncode, fastEncodeFrames, lastBinaryFrameError, lastProfileError, NOT_DECODED } from "./msgpack-fast.ts";
+import { fastDecode, lastBinaryFrameError, lastProfileError, NOT_DECODED } from "./msgpack-read.ts";
+import { fastEncode, fastEncodeFrames } from "./msgpack-write.ts";
 
 // Plain, language-neutral msgpack: no records/structures extension, no msgpackr-only types,
 // maps decoded as plain objects, binary decoded as views of the input (copyBuffers: false),
@@ -16,7 +17,7 @@ const packr = new Packr({
   copyBuffers: false,
   encodeUndefinedAsNil: true,
   skipValues: [undefined],
-  // int64/uint64 beyond 2^53 as bigint, never a rounded number (msgpack-fast.ts does the same).
+  // int64/uint64 beyond 2^53 as bigint, never a rounded number (msgpack-read.ts does the same).
   int64AsType: "auto",
   bundleStrings: false,
 } as unknown as ConstructorParameters<typeof Packr>[0]);
@@ -65,7 +66,7 @@ function sizeBound(value: unknown, depth: number): number {
  * `prefix` bytes (an envelope header) come first in the same buffer.
  * The result is a fresh view that later encodes never overwrite. Plain values (objects,
  * arrays, strings, numbers, booleans, null, bytes) take the direct writer of
- * msgpack-fast.ts, which writes the same bytes as msgpackr at a fraction of its per-call
+ * msgpack-write.ts, which writes the same bytes as msgpackr at a fraction of its per-call
  * cost; anything else goes to msgpackr. Large values (images, audio) end up in an exactly
  * sized buffer either way: msgpackr's own growth policy would allocate up to four times the size.
  *
@@ -117,7 +118,7 @@ export function binaryFrameThreshold(option: number | undefined): number {
  * Encodes an RPC payload as the content frames of an envelope message:
  * `[header + payload, ...binaryFrames]` (docs/rpc-wire.md). `header` is the encoded envelope
  * header (see `encodeHeader`; none gives the bare payload). Every Uint8Array of at least
- * `threshold` bytes (in a plain value; see msgpack-fast.ts) is not copied into the payload but
+ * `threshold` bytes (in a plain value; see msgpack-write.ts) is not copied into the payload but
  * passed, by reference, as an extra frame that the payload refers to (docs/rpc-wire.md, 2.1).
  * With `threshold` Infinity the result is `[encodeValue(value, header)]`. `codec`, compiled from
  * the value's schema, is tried first; the bytes are the same either way.

@@ -1,9 +1,9 @@
-import { DeadlineHeap, type HeapEntry } from "./deadline-heap.ts";
-import type { MethodInfo } from "./method-info.ts";
+import { DeadlineTimer, type DeadlineEntry } from "../shared/deadline-timer.ts";
+import type { MethodInfo } from "../shared/method-info.ts";
 import type { Reply } from "./reply.ts";
 
 /** A call delivered while the worker already runs `concurrency` calls: decoded, checked, not started. */
-export interface WaitingCall extends HeapEntry {
+export interface WaitingCall extends DeadlineEntry {
   readonly key: string;
   readonly reply: Reply;
   readonly info: MethodInfo;
@@ -28,10 +28,10 @@ export interface WaitingCall extends HeapEntry {
 export class WaitingCalls {
   /** Insertion order is arrival order: the first entry is the next to run. */
   readonly #byKey = new Map<string, WaitingCall>();
-  readonly #deadlines: DeadlineHeap<WaitingCall>;
+  readonly #deadlines: DeadlineTimer<WaitingCall>;
 
   constructor(expired: (call: WaitingCall) => void) {
-    this.#deadlines = new DeadlineHeap<WaitingCall>((call) => {
+    this.#deadlines = new DeadlineTimer<WaitingCall>((call) => {
       this.#byKey.delete(call.key);
       expired(call);
     });

@@ -5,7 +5,7 @@
  * shape is left to the general codec (`writeSmallMap` throws, `readSmallMap` returns undefined).
  */
 
-import { copySmall } from "../util/small-bytes.ts";
+import { copySmall } from "../../util/small-bytes.ts";
 
 /** Values the fast path handles. */
 export type SmallValue = string | number | boolean | null;

@@ -1,6 +1,6 @@
 /**
  * The msgpack forms of numbers and strings, written into a caller's buffer: shared by the
- * general writer (msgpack-fast.ts) and the encoders compiled from schemas (schema-codec.ts),
+ * general writer (msgpack-write.ts) and the encoders compiled from schemas (schema-codec.ts),
  * so both write the same bytes (the ones msgpackr writes).
  */
 

@@ -1,6 +1,6 @@
 import type { TSchema } from "typebox";
 import { Compile, type Validator } from "typebox/compile";
-import { RpcValidationError, type RpcValidationIssue } from "./errors.ts";
+import { RpcValidationError, type RpcValidationIssue } from "../errors.ts";
 import { issuesFrom } from "./issue-text.ts";
 
 // Compiling is far costlier than checking, and contracts are long-lived: one validator per schema object.

@@ -5,7 +5,7 @@
  * generated for the shape compares the key bytes it expects and builds the object in one step.
  *
  * These are fast paths only, never a different format: the encoder writes exactly the bytes the
- * general writer (msgpack-fast.ts) writes for a value whose keys come in schema order, and gives
+ * general writer (msgpack-write.ts) writes for a value whose keys come in schema order, and gives
  * up (undefined) on anything else, such as extra keys, a value of another type, large binary or
  * a getter that throws. The decoder handles the forms it expects and hands every other value,
  * at the position where it starts, to the general reader; it returns NOT_DECODED where that
@@ -14,9 +14,9 @@
  */
 
 import type { TSchema } from "typebox";
-import { copySmall } from "../util/small-bytes.ts";
-import { BYTES_KEYWORD } from "./bytes.ts";
-import { decodedEnd, fastDecodeFirst, NOT_DECODED } from "./msgpack-fast.ts";
+import { copySmall } from "../../util/small-bytes.ts";
+import { BYTES_KEYWORD } from "../bytes.ts";
+import { decodedEnd, fastDecodeFirst, NOT_DECODED } from "./msgpack-read.ts";
 import { putBinHeader, putLength, putNumber, putString } from "./msgpack-put.ts";
 
 /**

@@ -1,12 +1,14 @@
-import { DeadlineHeap as IndexedHeap, type Scheduled } from "../util/deadline-heap.ts";
+// One timer for every deadline of a client or a worker; the indexed heap it wraps is
+// src/util/deadline-heap.ts (the broker's), this adds the in-order queue and the timer.
+import { DeadlineHeap as IndexedHeap, type Scheduled } from "../../util/deadline-heap.ts";
 
-/** Something with a deadline that a {@link DeadlineHeap} can hold. */
-export interface HeapEntry extends Scheduled {
+/** Something with a deadline that a {@link DeadlineTimer} can hold. */
+export interface DeadlineEntry extends Scheduled {
   /** Absolute time (ms since the epoch) at which `expire` runs. */
   readonly deadline: number;
   /** Position in the heap, -1 when not in one (maintained by the heap). */
   heapIndex: number;
-  /** Position in the in-order queue, -1 when not in it (maintained by the DeadlineHeap). */
+  /** Position in the in-order queue, -1 when not in it (maintained by the DeadlineTimer). */
   queuePos: number;
 }
 
@@ -29,13 +31,13 @@ const COMPACT_MIN = 64;
  *
  * @example
  * ```ts
- * const heap = new DeadlineHeap<Call>((call) => call.timeout());
- * heap.add(call);    // call.deadline = Date.now() + 5000
- * heap.remove(call); // settled in time
- * heap.clear();      // stop the timer
+ * const timer = new DeadlineTimer<Call>((call) => call.timeout());
+ * timer.add(call);    // call.deadline = Date.now() + 5000
+ * timer.remove(call); // settled in time
+ * timer.clear();      // stop the timer
  * ```
  */
-export class DeadlineHeap<T extends HeapEntry> {
+export class DeadlineTimer<T extends DeadlineEntry> {
   readonly #heap = new IndexedHeap<T>();
   /** Entries in deadline order, with holes (undefined) where entries were removed. */
   #queue: (T | undefined)[] = [];

@@ -1,7 +1,7 @@
 import { binaryFrameThreshold, decodePayload, encodePayload, encodeValue } from "./codec.ts";
-import { RpcProtocolError, RpcUnknownKindError } from "./errors.ts";
+import { RpcProtocolError, RpcUnknownKindError } from "../errors.ts";
 import { encodeCallHeader, ENVELOPE_VERSION, fastDecodeHeader, fastHeaderEnd } from "./header-fast.ts";
-import { decodedEnd, fastDecodeFirst, NOT_DECODED } from "./msgpack-fast.ts";
+import { decodedEnd, fastDecodeFirst, NOT_DECODED } from "./msgpack-read.ts";
 import { readSmallMap, type SmallValue, smallMapEnd, writeSmallMap } from "./small-map.ts";
 
 export { ENVELOPE_VERSION };

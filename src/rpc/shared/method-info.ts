@@ -1,6 +1,6 @@
 import type { Validator } from "typebox/compile";
-import type { MethodSchema } from "./contract.ts";
-import { type SchemaCodec, schemaCodec } from "./schema-codec.ts";
+import type { MethodSchema } from "../contract.ts";
+import { type SchemaCodec, schemaCodec } from "../wire/schema-codec.ts";
 import { compiled } from "./validate.ts";
 
 /**

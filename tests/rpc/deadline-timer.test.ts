@@ -1,18 +1,18 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { DeadlineHeap, type HeapEntry } from "../../src/rpc/deadline-heap.ts";
+import { DeadlineTimer, type DeadlineEntry } from "../../src/rpc/shared/deadline-timer.ts";
 
-interface Item extends HeapEntry {
+interface Item extends DeadlineEntry {
   name: string;
 }
 const item = (name: string, deadline: number): Item => ({ name, deadline, heapIndex: -1, queuePos: -1 });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-describe("rpc client deadline heap", () => {
+describe("rpc deadline timer", () => {
   it("expires entries in deadline order, each once", async () => {
     const expired: string[] = [];
-    const heap = new DeadlineHeap<Item>((i) => expired.push(i.name));
+    const heap = new DeadlineTimer<Item>((i) => expired.push(i.name));
     const now = Date.now();
     for (const [name, d] of [["c", 30], ["a", 10], ["d", 40], ["b", 20]] as const) heap.add(item(name, now + d));
     await sleep(80);
@@ -23,7 +23,7 @@ describe("rpc client deadline heap", () => {
 
   it("a removed entry never expires, and the others still do", async () => {
     const expired: string[] = [];
-    const heap = new DeadlineHeap<Item>((i) => expired.push(i.name));
+    const heap = new DeadlineTimer<Item>((i) => expired.push(i.name));
     const now = Date.now();
     const items = Array.from({ length: 50 }, (_, i) => item(`i${i}`, now + 5 + (i % 7)));
     for (const x of items) heap.add(x);
@@ -36,7 +36,7 @@ describe("rpc client deadline heap", () => {
 
   it("a new earlier deadline re-arms the timer", async () => {
     const expired: string[] = [];
-    const heap = new DeadlineHeap<Item>((i) => expired.push(i.name));
+    const heap = new DeadlineTimer<Item>((i) => expired.push(i.name));
     heap.add(item("late", Date.now() + 60_000));
     heap.add(item("soon", Date.now() + 5));
     await sleep(40);
@@ -46,7 +46,7 @@ describe("rpc client deadline heap", () => {
   });
 
   it("removing twice, or an entry never added, is harmless", () => {
-    const heap = new DeadlineHeap<Item>(() => {});
+    const heap = new DeadlineTimer<Item>(() => {});
     const x = item("x", Date.now() + 1000);
     heap.remove(x);
     heap.add(x);
@@ -64,7 +64,7 @@ describe("rpc client deadline heap", () => {
     await fc.assert(fc.asyncProperty(fc.array(op, { maxLength: 300 }), async (ops) => {
       const expired: Item[] = [];
       // A clock far past every deadline: the timer fires on the next turn, after the adds and removes.
-      const heap = new DeadlineHeap<Item>((i) => expired.push(i), () => 1e9);
+      const heap = new DeadlineTimer<Item>((i) => expired.push(i), () => 1e9);
       const live = new Set<Item>();
       const added: Item[] = [];
       let last = 0;
@@ -92,7 +92,7 @@ describe("rpc client deadline heap", () => {
   });
 
   it("keeps a long-lived entry and thousands of settled ones behind it in bounded space", () => {
-    const heap = new DeadlineHeap<Item>(() => {});
+    const heap = new DeadlineTimer<Item>(() => {});
     const now = Date.now() + 60_000;
     const long = item("long", now);
     heap.add(long);

@@ -1,9 +1,9 @@
-import { RpcError, RpcErrorCode } from "./errors.ts";
+import { RpcError, RpcErrorCode } from "../errors.ts";
 import type { Reply } from "./reply.ts";
-import type { HandlerContext } from "./types.ts";
-import type { MethodInfo } from "./method-info.ts";
-import type { OtelSpan } from "./otel.ts";
-import { invalid } from "./validate.ts";
+import type { HandlerContext } from "../types.ts";
+import type { MethodInfo } from "../shared/method-info.ts";
+import type { OtelSpan } from "../otel.ts";
+import { invalid } from "../shared/validate.ts";
 
 /**
  * One call a worker runs, and the `ctx` its handler gets. The AbortController is created

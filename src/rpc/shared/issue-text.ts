@@ -1,4 +1,4 @@
-import type { RpcValidationIssue } from "./errors.ts";
+import type { RpcValidationIssue } from "../errors.ts";
 
 /** The part of a TypeBox validation error the issue text is made from. */
 export interface SchemaError {

@@ -1,12 +1,12 @@
-import { decodePayload } from "./codec.ts";
-import type { HeapEntry } from "./deadline-heap.ts";
-import type { Header } from "./envelope.ts";
+import { decodePayload } from "../wire/codec.ts";
+import type { DeadlineEntry } from "../shared/deadline-timer.ts";
+import type { Header } from "../wire/envelope.ts";
 import {
   RpcCancelledError, RpcDeadlineError, RpcError, RpcErrorCode, RpcProtocolError, RpcRemoteError, type RpcErrorBody,
-} from "./errors.ts";
-import type { RpcStream } from "./types.ts";
-import type { MethodInfo } from "./method-info.ts";
-import { invalid } from "./validate.ts";
+} from "../errors.ts";
+import type { RpcStream } from "../types.ts";
+import type { MethodInfo } from "../shared/method-info.ts";
+import { invalid } from "../shared/validate.ts";
 
 /** What a pending call needs from the client that owns it. */
 export interface CallHost {
@@ -31,7 +31,7 @@ function isErrorBody(value: unknown): value is RpcErrorBody {
  * One call in flight on a client: its timer, its abort listener, and what to do with each
  * envelope that arrives for it. Settles exactly once; later envelopes are ignored.
  */
-export abstract class PendingCall implements HeapEntry {
+export abstract class PendingCall implements DeadlineEntry {
   heapIndex = -1;
   queuePos = -1;
   /** The counter at the end of the call id (set by the client; see `CallIds`), -1 if none. */
@@ -63,7 +63,7 @@ export abstract class PendingCall implements HeapEntry {
     return this.info.label;
   }
 
-  /** The deadline passed (called by the client's deadline heap). */
+  /** The deadline passed (called by the client's deadline timer). */
   expire(): void {
     this.fail(new RpcDeadlineError(`${this.label} missed its deadline`), true);
   }

@@ -1,8 +1,8 @@
-import type { Delivery } from "../client/types.ts";
-import { encodePayload, encodeValue, payloadBytes } from "./codec.ts";
-import { encodeHeader } from "./envelope.ts";
-import { errorBody, type RpcErrorBody, RpcPayloadTooLargeError } from "./errors.ts";
-import type { SchemaCodec } from "./schema-codec.ts";
+import type { Delivery } from "../../client/types.ts";
+import { encodePayload, encodeValue, payloadBytes } from "../wire/codec.ts";
+import { encodeHeader } from "../wire/envelope.ts";
+import { errorBody, type RpcErrorBody, RpcPayloadTooLargeError } from "../errors.ts";
+import type { SchemaCodec } from "../wire/schema-codec.ts";
 
 /** Where a {@link Reply} sends its messages: the worker's call connection. */
 export interface ReplySink {
