@@ -52,7 +52,7 @@ function imports(source: string): string[] {
 const files = walk(join(root, "src")).map((f) => relative(root, f).split("\\").join("/"));
 
 /** Files of the broker that bind the core to I/O (design.md §2 "broker server"). */
-const BROKER_IO = /^src\/broker\/(server|main|config-file|logger|storage-options|store-gate)[^/]*\.ts$/;
+const BROKER_IO = /^src\/broker\/(server|main|config-file|logger|durable\/storage-options|durable\/store-gate|security\/server-curve-auth)[^/]*\.ts$/;
 /** The storage file adapter: the only files of src/storage that touch the file system, timers and clocks. */
 const STORAGE_IO = /^src\/storage\/file-[^/]*\.ts$/;
 const SANS_IO = (file: string) =>

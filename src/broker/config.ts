@@ -1,7 +1,7 @@
-import { ACL_RIGHTS, type AclClient, type AclOptions } from "./acl.ts";
+import { ACL_RIGHTS, type AclClient, type AclOptions } from "./security/acl.ts";
 import { BrokerError } from "./errors.ts";
 import type { BrokerLimits } from "./types.ts";
-import type { BrokerStorageOptions } from "./storage-options.ts";
+import type { BrokerStorageOptions } from "./durable/storage-options.ts";
 import type { BrokerHttpSettings } from "./types.ts";
 import type { FsyncPolicy, JournalRetention, RetentionRule } from "../storage/types.ts";
 import { parseZpl, type ZplNode, zplNodes, zplValue } from "./zpl.ts";

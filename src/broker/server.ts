@@ -1,17 +1,17 @@
 import { readFile } from "node:fs/promises";
 import { RECYCLES_BUFFERS, TcpRouter, type TcpRouterOptions } from "../transport/tcp-router.ts";
 import { loadCurveKeyPair } from "../transport/curve-cert-file.ts";
-import { type CurveAuthPolicy, curveAuthorizer, reportingAuthorizer } from "./server-curve-auth.ts";
+import { type CurveAuthPolicy, curveAuthorizer, reportingAuthorizer } from "./security/server-curve-auth.ts";
 import type { CurveServerOptions, PeerConnectInfo, PlainAuthenticator, RouterSocket, Transport } from "../transport/types.ts";
 import { encodeZ85 } from "../zmtp/z85.ts";
-import type { AclOptions } from "./acl.ts";
+import type { AclOptions } from "./security/acl.ts";
 import { zmtp } from "../transport/zmtp.ts";
 import { BufferPool } from "../util/buffer-pool.ts";
 import { nextTurn } from "../util/next-turn.ts";
 import { Emitter } from "../util/emitter.ts";
 import { loadBrokerConfig } from "./config-file.ts";
 import { parsePasswords } from "./config.ts";
-import { BrokerCore } from "./core.ts";
+import { BrokerCore } from "./core/broker-core.ts";
 import { BrokerError } from "./errors.ts";
 import { HEADER_ALLOWANCE } from "./limits.ts";
 import { LogLimiter } from "./log-limit.ts";
@@ -20,8 +20,8 @@ import type {
   BrokerAction, BrokerEvent, BrokerHttpSettings, BrokerLimits, BrokerObserver, BrokerStats, LogLevel,
 } from "./types.ts";
 import type { BrokerStore } from "../storage/types.ts";
-import { type BrokerStorageOptions, createStore } from "./storage-options.ts";
-import { StoreGate } from "./store-gate.ts";
+import { type BrokerStorageOptions, createStore } from "./durable/storage-options.ts";
+import { StoreGate } from "./durable/store-gate.ts";
 
 /** Endpoint bound when neither the options nor the config file name one. */
 export const DEFAULT_ENDPOINT = "tcp://127.0.0.1:9999";

@@ -4,7 +4,7 @@
  * the server keeps the key ↔ routing-id mapping.
  */
 import type { BufferPoolStats } from "../util/buffer-pool.ts";
-import type { AclOptions } from "./acl.ts";
+import type { AclOptions } from "./security/acl.ts";
 import type { JournalEntry, ReadFrom, RecoveredState, StorageOp, StorageStats } from "../storage/types.ts";
 
 /** Input to {@link BrokerCore.handle}. */

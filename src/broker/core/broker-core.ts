@@ -1,34 +1,34 @@
-import { ADDRESS_TAKEN, decode, encode } from "../proto/mod.ts";
-import { deliverHeader, exactConfirm, stringField } from "../proto/splice.ts";
-import type { MailboxSend, MlmMessage, ServiceSend, StreamRead, StreamSend } from "../proto/types.ts";
-import { Conn } from "./conn.ts";
-import { DeadlineHeap } from "../util/deadline-heap.ts";
-import { concatBytes } from "../util/bytes.ts";
-import { HELLO_ANSWER, HELLO_ANSWER_REPLAY, HelloFlag } from "./extensions.ts";
-import { StreamJournals } from "./journals.ts";
-import type { RecoveredState, StorageOp } from "../storage/types.ts";
-import { FanOut } from "./fanout.ts";
-import { HeldRequests } from "./held.ts";
-import { LogLimiter } from "./log-limit.ts";
-import { DEFAULT_TIMEOUT, resolveLimits } from "./limits.ts";
-import { contentBytes, NO_CONTENT, StoredMessage } from "./message.ts";
-import { compilePattern, exactSubject } from "./pattern.ts";
-import type { Pattern } from "./pattern.ts";
-import type { Selector } from "./stream.ts";
-import type { Origin } from "./routes.ts";
-import { obtain, reclaimIfIdle } from "./registry.ts";
-import { isReady, Mailbox, Service } from "./service.ts";
-import { type Acl, type AclRight, compileAcl } from "./acl.ts";
+import { ADDRESS_TAKEN, decode, encode } from "../../proto/mod.ts";
+import { deliverHeader, exactConfirm, stringField } from "../../proto/splice.ts";
+import type { MailboxSend, MlmMessage, ServiceSend, StreamRead, StreamSend } from "../../proto/types.ts";
+import { Conn } from "../model/conn.ts";
+import { DeadlineHeap } from "../../util/deadline-heap.ts";
+import { concatBytes } from "../../util/bytes.ts";
+import { HELLO_ANSWER, HELLO_ANSWER_REPLAY, HelloFlag } from "../extensions.ts";
+import { StreamJournals } from "../durable/journals.ts";
+import type { RecoveredState, StorageOp } from "../../storage/types.ts";
+import { FanOut } from "../model/fanout.ts";
+import { HeldRequests } from "../model/held.ts";
+import { LogLimiter } from "../log-limit.ts";
+import { DEFAULT_TIMEOUT, resolveLimits } from "../limits.ts";
+import { contentBytes, NO_CONTENT, StoredMessage } from "../model/message.ts";
+import { compilePattern, exactSubject } from "../pattern.ts";
+import type { Pattern } from "../pattern.ts";
+import type { Selector } from "../model/stream.ts";
+import type { Origin } from "../model/routes.ts";
+import { obtain, reclaimIfIdle } from "../model/registry.ts";
+import { isReady, Mailbox, Service } from "../model/service.ts";
+import { type Acl, type AclRight, compileAcl } from "../security/acl.ts";
 import {
   ACL_REFUSED, ADMIN_SERVICE, ConfirmStatus, OFFER_REFUSED, PATTERN_REFUSED, STORE_FULL, STREAM_SERVICE, SUBSCRIPTION_REFUSED,
-} from "./status.ts";
-import type { QueueTotals } from "./queue.ts";
-import { Stream } from "./stream.ts";
+} from "../status.ts";
+import type { QueueTotals } from "../model/queue.ts";
+import { Stream } from "../model/stream.ts";
 import type {
   BrokerClientStats,
   BrokerAction, BrokerConfig, BrokerCounters, BrokerEvent, BrokerLimits, BrokerObserver, BrokerStats, CoreStorageConfig,
   LogLevel,
-} from "./types.ts";
+} from "../types.ts";
 
 const MAX_CREDIT = 0x3fffffff;
 /** Clients listed in an admin STATS answer, which has to stay one reasonable message. */
