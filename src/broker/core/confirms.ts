@@ -13,6 +13,7 @@ import { dropContent, log, release } from "./output.ts";
 import { reclaimService, unqueueRequest } from "./services.ts";
 import { type CoreState, RECOVERED } from "./state.ts";
 
+/** Remember where the CONFIRM for `tracker` from `recipient` goes (bounded; an evicted held request counts as done). */
 export function route(s: CoreState, recipient: Conn, tracker: string, origin: Origin): void {
   const evicted = recipient.confirmRoutes().add(tracker, origin, s.limits.pendingConfirms);
   if (evicted instanceof StoredMessage) settle(s, recipient, evicted);
@@ -76,14 +77,14 @@ export function withdrawn(s: CoreState, request: StoredMessage): void {
 }
 
 /** `settled`: the CONFIRM came from the worker, so a held request's round trip ends now. */
-export function observeConfirm(s: CoreState, origin: Origin, code: number, settled: boolean): void {
+function observeConfirm(s: CoreState, origin: Origin, code: number, settled: boolean): void {
   const request = origin instanceof StoredMessage && origin.kind === "service" ? origin : undefined;
   const roundTrip = settled && request && request.at >= 0 ? s.now - request.at : undefined;
   (s.observer as BrokerObserver).confirmed(code, request?.address, roundTrip);
 }
 
 /** Send CONFIRM to the origin's current connection; false when it is gone. */
-export function sendConfirm(s: CoreState, origin: Origin, tracker: string, code: number, reason: string, encoded?: Uint8Array): boolean {
+function sendConfirm(s: CoreState, origin: Origin, tracker: string, code: number, reason: string, encoded?: Uint8Array): boolean {
   const target = origin.sender !== "" ? s.owners.get(origin.sender) : s.conns.get(origin.senderConn);
   if (!target || !target.opened) return false;
   const frames = encoded ? [encoded] : encode({ type: "CONFIRM", tracker, code, reason });
@@ -117,7 +118,7 @@ export function notify(s: CoreState, origin: Origin, tracker: string, code: numb
  * was down) until its sender's address is back: it could not be connected yet. At most
  * `pendingConfirms` are held in all; beyond that they are dropped.
  */
-export function park(s: CoreState, address: string, tracker: string, code: number, reason: string): void {
+function park(s: CoreState, address: string, tracker: string, code: number, reason: string): void {
   if (s.parkedCount >= s.limits.pendingConfirms) return;
   s.parkedCount++;
   const list = s.parked.get(address);

@@ -12,6 +12,7 @@ import { reclaimStream } from "./streams.ts";
 
 const MAX_CREDIT = 0x3fffffff;
 
+/** A new connection, waiting for its OPEN; undefined (and disconnected) beyond `maxConnections`. */
 export function newConn(s: CoreState, key: string): Conn | undefined {
   if (s.conns.size >= s.limits.maxConnections) {
     s.counters.connectionsRefused++;
@@ -31,7 +32,7 @@ export function newConn(s: CoreState, key: string): Conn | undefined {
 }
 
 /** `conn` opened or left: it no longer waits for its OPEN. */
-export function unwait(s: CoreState, conn: Conn): void {
+function unwait(s: CoreState, conn: Conn): void {
   if (conn.waitPrev) conn.waitPrev.waitNext = conn.waitNext;
   else if (s.waitHead === conn) s.waitHead = conn.waitNext;
   else return;
@@ -40,6 +41,7 @@ export function unwait(s: CoreState, conn: Conn): void {
   conn.waitPrev = conn.waitNext = undefined;
 }
 
+/** `conn` was active now: to the back of the expiry list. */
 export function touch(s: CoreState, conn: Conn): void {
   if (conn.lastActive === s.now) return;
   conn.lastActive = s.now;
@@ -48,7 +50,7 @@ export function touch(s: CoreState, conn: Conn): void {
   lruAppend(s, conn);
 }
 
-export function lruAppend(s: CoreState, conn: Conn): void {
+function lruAppend(s: CoreState, conn: Conn): void {
   conn.lruPrev = s.lruTail;
   conn.lruNext = undefined;
   if (s.lruTail) s.lruTail.lruNext = conn;
@@ -56,7 +58,7 @@ export function lruAppend(s: CoreState, conn: Conn): void {
   s.lruTail = conn;
 }
 
-export function lruRemove(s: CoreState, conn: Conn): void {
+function lruRemove(s: CoreState, conn: Conn): void {
   if (conn.lruPrev) conn.lruPrev.lruNext = conn.lruNext;
   else if (s.lruHead === conn) s.lruHead = conn.lruNext;
   if (conn.lruNext) conn.lruNext.lruPrev = conn.lruPrev;
@@ -103,6 +105,7 @@ export function deregister(s: CoreState, conn: Conn): void {
   if (touched) for (const service of touched) dispatch(s, service);
 }
 
+/** Count a message that did not decode; beyond `maxMalformed` the connection is dropped. */
 export function malformed(s: CoreState, conn: Conn, error: Error): void {
   s.counters.malformed++;
   conn.malformed++;
@@ -133,6 +136,7 @@ export function deniedWithError(s: CoreState, conn: Conn, right: AclRight, name:
   return true;
 }
 
+/** CONNECTION-OPEN: take the address (from an older owner too), answer OK, hand over parked CONFIRMs and mail. */
 export function openSession(s: CoreState, conn: Conn, address: string): void {
   if (deniedWithError(s, conn, "mailbox", address)) return;
   let displaced: Conn | undefined;
@@ -166,6 +170,7 @@ export function openSession(s: CoreState, conn: Conn, address: string): void {
   drainMailbox(s, conn);
 }
 
+/** CREDIT: `conn` is credit-aware from now on and may take `amount` more deliveries. */
 export function creditIn(s: CoreState, conn: Conn, amount: number): void {
   conn.creditAware = true;
   conn.credit = Math.min(conn.credit + amount, MAX_CREDIT);
@@ -179,4 +184,19 @@ export function ready(s: CoreState, conn: Conn): void {
   s.journals.resume(conn);
   if (conn.address !== "") drainMailbox(s, conn);
   if (conn.offering) for (const service of conn.offering) dispatch(s, service);
+}
+
+/** A new turn: the transport has reported congestion for what was sent; resume the connections that spent their burst. */
+export function resumeBursts(s: CoreState): void {
+  if (s.bursting.length === 0) return;
+  for (const conn of s.bursting) {
+    conn.burst = 0;
+    conn.burstBytes = 0;
+    conn.burstFull = false;
+  }
+  s.bursting.length = 0;
+  if (s.stalled.size === 0) return;
+  const stalled = [...s.stalled];
+  s.stalled.clear();
+  for (const conn of stalled) if (conn.alive) ready(s, conn);
 }

@@ -89,6 +89,7 @@ export function unavailable(s: CoreState, origin: Origin, tracker: string): void
   fail(s, origin, tracker, ConfirmStatus.UNAVAILABLE, "storage unavailable");
 }
 
+/** The store failed: serve from memory, or refuse what needs storing (`onFailure`). */
 export function storageFailed(s: CoreState, reason: string): void {
   if (s.storage === undefined) return;
   const memory = s.storage.onFailure === "memory";

@@ -10,6 +10,7 @@ import { askContinue, dropContent, log } from "./output.ts";
 import { reclaimService, unqueueRequest } from "./services.ts";
 import type { CoreState } from "./state.ts";
 
+/** Emit due log summaries, then expire idle connections, unopened ones and messages past their deadline, within the budget. */
 export function expireDue(s: CoreState): void {
   const now = s.now;
   const timeout = s.timeout;
@@ -44,7 +45,7 @@ export function expireDue(s: CoreState): void {
 }
 
 /** Take one expiry from this event's budget; when it is spent, ask for a later turn instead. */
-export function spendExpiry(s: CoreState): boolean {
+function spendExpiry(s: CoreState): boolean {
   if (s.expiries > 0) {
     s.expiries--;
     return true;
@@ -66,7 +67,8 @@ export function overdue(s: CoreState, message: StoredMessage): boolean {
   return true;
 }
 
-export function expireMessage(s: CoreState, message: StoredMessage): void {
+/** A queued message passed its deadline: out of its queue, CONFIRM 301 to a tracked sender. */
+function expireMessage(s: CoreState, message: StoredMessage): void {
   if (message.kind === "mailbox") {
     const box = s.mailboxes.get(message.address);
     if (!box || message.queue !== box.queue) return;
@@ -85,6 +87,7 @@ export function expireMessage(s: CoreState, message: StoredMessage): void {
   dropContent(s, message);
 }
 
+/** Fail what only memory holds (CONFIRM 304 to tracked senders) and stop handling events. */
 export function shutdown(s: CoreState): void {
   const reason = "broker shutting down";
   // Messages in the store are not lost: they are there when the broker starts again.

@@ -7,16 +7,17 @@ import type { Conn } from "../model/conn.ts";
 import { ConfirmStatus } from "../status.ts";
 import type { BrokerEvent } from "../types.ts";
 import { confirmIn, withdraw } from "./confirms.ts";
-import { creditIn, deregister, malformed, newConn, openSession, ready, touch } from "./connections.ts";
+import { creditIn, deregister, malformed, newConn, openSession, ready, resumeBursts, touch } from "./connections.ts";
 import { storageFailed } from "./durable.ts";
 import { expireDue, shutdown } from "./expiry.ts";
 import { mailboxSend } from "./mailboxes.ts";
-import { log, reply, resumeBursts } from "./output.ts";
+import { log, reply } from "./output.ts";
 import { serviceOffer, serviceSend } from "./services.ts";
 import type { CoreState } from "./state.ts";
 import { resumeFanOuts } from "./stream-delivery.ts";
 import { streamCancel, streamRead, streamSend, streamWrite } from "./streams.ts";
 
+/** Handle one event (after the expiries due): the body of {@link BrokerCore.handle}. */
 export function dispatchEvent(s: CoreState, event: BrokerEvent): void {
   expireDue(s);
   switch (event.type) {
@@ -75,7 +76,8 @@ export function dispatchEvent(s: CoreState, event: BrokerEvent): void {
   }
 }
 
-export function framesIn(s: CoreState, key: string, frames: Uint8Array[]): void {
+/** Decode a message from `key` (made a connection on first contact) and route it by session state. */
+function framesIn(s: CoreState, key: string, frames: Uint8Array[]): void {
   let conn = s.conns.get(key);
   if (conn) touch(s, conn);
   else {
@@ -93,7 +95,8 @@ export function framesIn(s: CoreState, key: string, frames: Uint8Array[]): void 
   else inConnected(s, conn, message);
 }
 
-export function inStart(s: CoreState, conn: Conn, message: MlmMessage): void {
+/** Before CONNECTION-OPEN: only OPEN, CLOSE and HELLO are valid. */
+function inStart(s: CoreState, conn: Conn, message: MlmMessage): void {
   switch (message.type) {
     case "CONNECTION_OPEN":
       openSession(s, conn, message.address);
@@ -118,7 +121,8 @@ export function inStart(s: CoreState, conn: Conn, message: MlmMessage): void {
   }
 }
 
-export function inConnected(s: CoreState, conn: Conn, message: MlmMessage): void {
+/** After CONNECTION-OPEN. */
+function inConnected(s: CoreState, conn: Conn, message: MlmMessage): void {
   switch (message.type) {
     case "STREAM_SEND":
       streamSend(s, conn, message);

@@ -14,6 +14,7 @@ import { overdue } from "./expiry.ts";
 import { deliver, dropContent, log, release, spliced } from "./output.ts";
 import type { CoreState } from "./state.ts";
 
+/** MAILBOX-SEND: checked (ACL, address, size), then delivered or stored; CONFIRM 202 when taken. */
 export function mailboxSend(s: CoreState, conn: Conn, message: MailboxSend): void {
   if (denied(s, conn, "send", message.address)) {
     refuse(s, conn, message, ConfirmStatus.FAILED, ACL_REFUSED);
@@ -92,7 +93,8 @@ export function mail(s: CoreState,
   return true;
 }
 
-export function deliverMail(s: CoreState,
+/** Deliver a mailbox message (spliced from the SEND when it came in this event) and route its CONFIRM. */
+function deliverMail(s: CoreState,
   target: Conn, senderConn: string, sender: string, subject: string, tracker: string, content: Uint8Array[],
   origin: Origin | undefined, spliceFrom?: Conn,
 ): void {
@@ -104,6 +106,7 @@ export function deliverMail(s: CoreState,
   }
 }
 
+/** Deliver what waits in `conn`'s mailbox while it can take more (expired messages are expired instead). */
 export function drainMailbox(s: CoreState, conn: Conn): void {
   const box = s.mailboxes.get(conn.address);
   if (!box) return;
@@ -123,6 +126,7 @@ export function drainMailbox(s: CoreState, conn: Conn): void {
   afterMailboxRemoval(s, box);
 }
 
+/** A mailbox lost messages: forgotten when empty, its size warning re-armed below half the threshold. */
 export function afterMailboxRemoval(s: CoreState, box: Mailbox): void {
   const queue = box.queue;
   if (queue.count === 0) {

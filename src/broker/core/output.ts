@@ -5,9 +5,9 @@ import { deliverHeader, stringField } from "../../proto/splice.ts";
 import type { Conn } from "../model/conn.ts";
 import { NO_CONTENT, type StoredMessage, contentBytes } from "../model/message.ts";
 import type { LogLevel } from "../types.ts";
-import { ready } from "./connections.ts";
 import type { CoreState } from "./state.ts";
 
+/** Answer `conn` with a one-frame command (OK, ERROR, PONG...). */
 export function reply(s: CoreState, conn: Conn, header: Uint8Array): void {
   s.out.push({ type: "send", conn: conn.key, frames: [header] });
 }
@@ -27,21 +27,7 @@ export function deliver(s: CoreState, conn: Conn, frames: Uint8Array[]): void {
   }
 }
 
-/** A new turn: the transport has reported congestion for what was sent; resume the connections that spent their burst. */
-export function resumeBursts(s: CoreState): void {
-  if (s.bursting.length === 0) return;
-  for (const conn of s.bursting) {
-    conn.burst = 0;
-    conn.burstBytes = 0;
-    conn.burstFull = false;
-  }
-  s.bursting.length = 0;
-  if (s.stalled.size === 0) return;
-  const stalled = [...s.stalled];
-  s.stalled.clear();
-  for (const conn of stalled) if (conn.alive) ready(s, conn);
-}
-
+/** Ask the adapter for a `continue` event (once until it comes back): work waits for a later turn. */
 export function askContinue(s: CoreState): void {
   if (s.continueAsked) return;
   s.continueAsked = true;

@@ -22,6 +22,7 @@ import { patternRefused } from "./streams.ts";
 const ADMIN_CLIENT_LIST_MAX = 1000;
 const utf8 = new TextEncoder();
 
+/** The service called `name`, made on first use. */
 export function serviceNamed(s: CoreState, name: string): Service {
   let service = s.services.get(name);
   if (service === undefined) {
@@ -31,10 +32,12 @@ export function serviceNamed(s: CoreState, name: string): Service {
   return service;
 }
 
+/** Forget `service` once it holds nothing (no offers, queue or in-flight requests). */
 export function reclaimService(s: CoreState, service: Service): void {
   reclaimIfIdle(s.services, service);
 }
 
+/** SERVICE-OFFER: checked (ACL, offers per connection, pattern), then the worker may get the queued requests. */
 export function serviceOffer(s: CoreState, conn: Conn, name: string, source: string): void {
   if (deniedWithError(s, conn, "offer", name)) return;
   if (conn.offers >= s.limits.offersPerConnection) {
@@ -54,6 +57,7 @@ export function serviceOffer(s: CoreState, conn: Conn, name: string, source: str
   dispatch(s, service);
 }
 
+/** SERVICE-SEND: delivered to a ready worker, queued within the limits, or refused with a CONFIRM. */
 export function serviceSend(s: CoreState, conn: Conn, message: ServiceSend): void {
   if (denied(s, conn, "request", message.address)) {
     refuse(s, conn, message, ConfirmStatus.FAILED, ACL_REFUSED);
@@ -143,7 +147,7 @@ export function serviceSend(s: CoreState, conn: Conn, message: ServiceSend): voi
 }
 
 /** As {@link deliverRequest} for a request just received and not held (untracked, or for a C worker). */
-export function deliverNow(s: CoreState, service: Service, index: number, conn: Conn, message: ServiceSend): void {
+function deliverNow(s: CoreState, service: Service, index: number, conn: Conn, message: ServiceSend): void {
   const worker = service.offers[index]?.conn as Conn;
   service.rotate(index);
   s.observer?.dispatched(service.name, 0);
@@ -154,7 +158,7 @@ export function deliverNow(s: CoreState, service: Service, index: number, conn: 
 }
 
 /** `spliceFrom`: the request is the SERVICE-SEND this connection sent in this event. */
-export function deliverRequest(s: CoreState, service: Service, index: number, request: StoredMessage, spliceFrom?: Conn): void {
+function deliverRequest(s: CoreState, service: Service, index: number, request: StoredMessage, spliceFrom?: Conn): void {
   const worker = service.offers[index]?.conn as Conn;
   service.rotate(index);
   s.observer?.dispatched(service.name, request.at >= 0 ? s.now - request.at : -1);
@@ -213,6 +217,7 @@ export function dispatch(s: CoreState, service: Service): void {
   reclaimService(s, service);
 }
 
+/** Take a queued request out of its queue and the deadline heap. */
 export function unqueueRequest(s: CoreState, service: Service, request: StoredMessage): void {
   service.queue.remove(request);
   s.deadlines.delete(request);
@@ -248,7 +253,8 @@ export function requeue(s: CoreState, requests: StoredMessage[]): void {
   for (const service of services) dispatch(s, service);
 }
 
-export function adminRequest(s: CoreState, conn: Conn, message: ServiceSend): void {
+/** A request to the admin service: STATS answers to the requester's mailbox. */
+function adminRequest(s: CoreState, conn: Conn, message: ServiceSend): void {
   if (message.subject !== "STATS") {
     refuse(s, conn, message, ConfirmStatus.FAILED, "unknown admin command");
     return;

@@ -49,7 +49,8 @@ export function fanOut(s: CoreState, fan: FanOut): boolean {
   return false;
 }
 
-export function fanOutTo(s: CoreState, fan: FanOut, selector: Selector): void {
+/** Deliver `fan` to a matching selector's readers (each reader once, never to its sender). */
+function fanOutTo(s: CoreState, fan: FanOut, selector: Selector): void {
   const readers = selector.readers;
   for (let i = 0; i < readers.length; i++) {
     const reader = readers[i] as Conn;
@@ -116,7 +117,7 @@ export function resumeFanOuts(s: CoreState): void {
 }
 
 /** Hold a delivery for a reader without credit; false when its buffer is full (dropped). */
-export function bufferDelivery(s: CoreState, reader: Conn, frames: Uint8Array[]): boolean {
+function bufferDelivery(s: CoreState, reader: Conn, frames: Uint8Array[]): boolean {
   const bytes = contentBytes(frames);
   const limits = s.limits;
   if (reader.buffered >= limits.streamBufferMessages || reader.bufferBytes + bytes > limits.streamBufferBytes) {
@@ -130,6 +131,7 @@ export function bufferDelivery(s: CoreState, reader: Conn, frames: Uint8Array[])
   return true;
 }
 
+/** Deliver a reader's buffered stream messages while it has credit and is not congested. */
 export function flushBuffer(s: CoreState, reader: Conn): void {
   const buffer = reader.buffer;
   if (!buffer) return;

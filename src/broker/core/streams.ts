@@ -15,10 +15,12 @@ import { log, release, reply } from "./output.ts";
 import type { CoreState } from "./state.ts";
 import { defer, fanOut } from "./stream-delivery.ts";
 
-export function streamNamed(s: CoreState, name: string): Stream {
+/** The stream called `name`, made on first use. */
+function streamNamed(s: CoreState, name: string): Stream {
   return obtain(s.streams, name, Stream);
 }
 
+/** Forget `stream` once it has no writers, readers or waiting fan-outs. */
 export function reclaimStream(s: CoreState, stream: Stream): void {
   reclaimIfIdle(s.streams, stream);
 }
@@ -40,6 +42,7 @@ export function patternRefused(s: CoreState, conn: Conn, command: string, source
   return true;
 }
 
+/** STREAM-WRITE: `conn` publishes to `name` from now on. */
 export function streamWrite(s: CoreState, conn: Conn, name: string): void {
   if (deniedWithError(s, conn, "write", name)) return;
   const previous = conn.writer;
@@ -55,6 +58,7 @@ export function streamWrite(s: CoreState, conn: Conn, name: string): void {
   reply(s, conn, s.okHeader);
 }
 
+/** STREAM-READ: subscribe `conn` to a pattern of the stream, within the per-connection and per-stream limits. */
 export function streamRead(s: CoreState, conn: Conn, message: StreamRead): void {
   if (deniedWithError(s, conn, "read", message.stream)) return;
   const stream = streamNamed(s, message.stream);
@@ -88,6 +92,7 @@ export function streamRead(s: CoreState, conn: Conn, message: StreamRead): void 
   reply(s, conn, s.okHeader);
 }
 
+/** STREAM-CANCEL: drop `conn`'s subscriptions to the stream and its journal reads of it. */
 export function streamCancel(s: CoreState, conn: Conn, name: string): void {
   s.journals.cancel(conn, name);
   const stream = s.streams.get(name);
@@ -99,6 +104,7 @@ export function streamCancel(s: CoreState, conn: Conn, name: string): void {
   reply(s, conn, s.okHeader);
 }
 
+/** STREAM-SEND: journal it, tell the observer, and fan it out now or in a later turn. */
 export function streamSend(s: CoreState, conn: Conn, message: StreamSend): void {
   const stream = conn.writer;
   if (!stream) {
