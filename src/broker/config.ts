@@ -185,7 +185,7 @@ function retentionOf(node: ZplNode, path: string): Partial<JournalRetention> {
 /**
  * `mlm_server/acl`: `default` (allow, deny) and one section per client, named as you like, with
  * `key` (its Z85 public key) and any of `mailbox`, `send`, `offer`, `request`, `read`, `write`
- * (comma-separated names, `*` matching any run of characters). See acl.ts.
+ * (comma-separated names, `*` matching any run of characters). See security/acl.ts.
  *
  * ```
  * mlm_server

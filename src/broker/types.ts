@@ -181,7 +181,7 @@ export interface BrokerConfig {
    * `read` actions (design.md §5). Without it the broker holds everything in memory only.
    */
   storage?: CoreStorageConfig;
-  /** Which names each CURVE client key may use (see acl.ts). Default: no ACL, everything allowed. */
+  /** Which names each CURVE client key may use (see security/acl.ts). Default: no ACL, everything allowed. */
   acl?: AclOptions;
 }
 
