@@ -29,17 +29,17 @@ export function mailboxSend(s: CoreState, conn: Conn, message: MailboxSend): voi
     refuse(s, conn, message, ConfirmStatus.LIMIT, "message too large");
     return;
   }
-  const taken = mail(s,
-    conn.key, conn.address, message.address, message.subject, message.tracker, message.content, bytes,
+  const taken = mail(
+    s, conn.key, conn.address, message.address, message.subject, message.tracker, message.content, bytes,
     message.timeout, originOf(s, conn), conn,
   );
   if (taken) acknowledge(s, conn, message.tracker);
 }
 
 /** Deliver to the address owner now if it can take it, else store in its mailbox; false when refused. */
-export function mail(s: CoreState,
-  senderConn: string, sender: string, address: string, subject: string, tracker: string, content: Uint8Array[],
-  bytes: number, timeout: number, from?: Origin, spliceFrom?: Conn,
+export function mail(
+  s: CoreState, senderConn: string, sender: string, address: string, subject: string, tracker: string,
+  content: Uint8Array[], bytes: number, timeout: number, from?: Origin, spliceFrom?: Conn,
 ): boolean {
   const target = s.owners.get(address);
   let box = s.mailboxes.get(address);
@@ -94,8 +94,8 @@ export function mail(s: CoreState,
 }
 
 /** Deliver a mailbox message (spliced from the SEND when it came in this event) and route its CONFIRM. */
-function deliverMail(s: CoreState,
-  target: Conn, senderConn: string, sender: string, subject: string, tracker: string, content: Uint8Array[],
+function deliverMail(
+  s: CoreState, target: Conn, senderConn: string, sender: string, subject: string, tracker: string, content: Uint8Array[],
   origin: Origin | undefined, spliceFrom?: Conn,
 ): void {
   deliver(s, target, spliceFrom
