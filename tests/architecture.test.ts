@@ -87,6 +87,25 @@ describe("architecture (design.md §2)", () => {
     }
   });
 
+  it("the broker core's pieces sit above its data structures, and only its façade is used outside", () => {
+    // src/broker/core/ holds plain functions over one shared state: what they export is internal
+    // to the folder. model/, security/ and durable/ are what the core is made of, so they never
+    // import it back.
+    const lower = /^src\/broker\/(model|security|durable)\//;
+    for (const file of files.filter((f) => f.startsWith("src/broker/"))) {
+      for (const spec of imports(readFileSync(join(root, file), "utf8"))) {
+        if (!spec.startsWith(".")) continue;
+        const target = relative(root, resolve(root, dirname(file), spec)).split("\\").join("/");
+        if (!target.startsWith("src/broker/core/")) continue;
+        assert.ok(!lower.test(file), `${file} imports ${target}: model/, security/ and durable/ sit below the core`);
+        assert.ok(
+          file.startsWith("src/broker/core/") || target === "src/broker/core/broker-core.ts",
+          `${file} imports ${target}: outside src/broker/core/, use the BrokerCore façade (core/broker-core.ts)`,
+        );
+      }
+    }
+  });
+
   it("sans-I/O cores use no runtime I/O, timers or clocks", () => {
     const forbidden = /\bfrom\s*["']node:|\bDeno\.|\bBun\.|\bsetTimeout\(|\bsetInterval\(|\bDate\.now\(|\bperformance\.now\(|\bprocess\./;
     const cores = files.filter(SANS_IO);
