@@ -4,7 +4,7 @@ import type { RecoveredState } from "../../storage/types.ts";
 import type {
   BrokerAction, BrokerConfig, BrokerEvent, BrokerLimits, BrokerObserver, BrokerStats,
 } from "../types.ts";
-import { restoreState } from "./durable.ts";
+import { restoreState } from "./persistence.ts";
 import { dispatchEvent } from "./input.ts";
 import { log } from "./output.ts";
 import { CoreState } from "./state.ts";

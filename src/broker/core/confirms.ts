@@ -8,7 +8,7 @@ import { StoredMessage } from "../model/message.ts";
 import type { Origin } from "../model/routes.ts";
 import { ConfirmStatus } from "../status.ts";
 import type { BrokerObserver } from "../types.ts";
-import { forget } from "./durable.ts";
+import { forget } from "./persistence.ts";
 import { dropContent, log, release } from "./output.ts";
 import { reclaimService, unqueueRequest } from "./services.ts";
 import { type CoreState, RECOVERED } from "./state.ts";

@@ -4,7 +4,7 @@ import type { StoredMessage } from "../model/message.ts";
 import { ConfirmStatus } from "../status.ts";
 import { fail, notify } from "./confirms.ts";
 import { deregister } from "./connections.ts";
-import { forget } from "./durable.ts";
+import { forget } from "./persistence.ts";
 import { afterMailboxRemoval } from "./mailboxes.ts";
 import { askContinue, dropContent, log } from "./output.ts";
 import { reclaimService, unqueueRequest } from "./services.ts";

@@ -8,7 +8,7 @@ import { ConfirmStatus } from "../status.ts";
 import type { BrokerEvent } from "../types.ts";
 import { confirmIn, withdraw } from "./confirms.ts";
 import { creditIn, deregister, malformed, newConn, openSession, ready, resumeBursts, touch } from "./connections.ts";
-import { storageFailed } from "./durable.ts";
+import { storageFailed } from "./persistence.ts";
 import { expireDue, shutdown } from "./expiry.ts";
 import { mailboxSend } from "./mailboxes.ts";
 import { log, reply } from "./output.ts";

@@ -9,7 +9,7 @@ import { Mailbox, isReady } from "../model/service.ts";
 import { ACL_REFUSED, ConfirmStatus, STORE_FULL } from "../status.ts";
 import { acknowledge, fail, originOf, refuse, route } from "./confirms.ts";
 import { denied } from "./connections.ts";
-import { forget, keep, storeFull, unavailable } from "./durable.ts";
+import { forget, keep, storeFull, unavailable } from "./persistence.ts";
 import { overdue } from "./expiry.ts";
 import { deliver, dropContent, log, release, spliced } from "./output.ts";
 import type { CoreState } from "./state.ts";

@@ -10,7 +10,7 @@ import { Service } from "../model/service.ts";
 import { ACL_REFUSED, ADMIN_SERVICE, ConfirmStatus, STORE_FULL, STREAM_SERVICE } from "../status.ts";
 import { acknowledge, fail, notify, originOf, refuse, route, settle, withdrawn } from "./confirms.ts";
 import { denied, deniedWithError } from "./connections.ts";
-import { forget, keep, storeFull, unavailable } from "./durable.ts";
+import { forget, keep, storeFull, unavailable } from "./persistence.ts";
 import { overdue } from "./expiry.ts";
 import { mail } from "./mailboxes.ts";
 import { deliver, dropContent, log, release, reply, spliced } from "./output.ts";

@@ -24,7 +24,7 @@ import type {
   BrokerAction, BrokerConfig, BrokerCounters, BrokerLimits, BrokerObserver, CoreStorageConfig,
 } from "../types.ts";
 import { denied } from "./connections.ts";
-import { persist } from "./durable.ts";
+import { persist } from "./persistence.ts";
 import { deliver, log } from "./output.ts";
 
 const PATTERN_CACHE = 1024;
