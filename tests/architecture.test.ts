@@ -52,7 +52,7 @@ function imports(source: string): string[] {
 const files = walk(join(root, "src")).map((f) => relative(root, f).split("\\").join("/"));
 
 /** Files of the broker that bind the core to I/O (design.md §2 "broker server"). */
-const BROKER_IO = /^src\/broker\/(server|main|config-file|logger|storage-options|store-gate)[^/]*\.ts$/;
+const BROKER_IO = /^src\/broker\/(server|main|config-file|logger|durable\/storage-options|durable\/store-gate|security\/server-curve-auth)[^/]*\.ts$/;
 /** The storage file adapter: the only files of src/storage that touch the file system, timers and clocks. */
 const STORAGE_IO = /^src\/storage\/file-[^/]*\.ts$/;
 /** Which folders of src/rpc each one must not import: the wire format and the shared pieces know neither side, and the two sides know nothing of each other. */
@@ -165,6 +165,25 @@ describe("architecture (design.md §2)", () => {
     for (const file of [...files, "mod.ts"]) {
       for (const spec of imports(readFileSync(join(root, file), "utf8"))) {
         if (spec.startsWith(".")) assert.match(spec, /\.ts$/, `${file} imports ${spec} without .ts`);
+      }
+    }
+  });
+
+  it("the broker core's pieces sit above its data structures, and only its façade is used outside", () => {
+    // src/broker/core/ holds plain functions over one shared state: what they export is internal
+    // to the folder. model/, security/ and durable/ are what the core is made of, so they never
+    // import it back.
+    const lower = /^src\/broker\/(model|security|durable)\//;
+    for (const file of files.filter((f) => f.startsWith("src/broker/"))) {
+      for (const spec of imports(readFileSync(join(root, file), "utf8"))) {
+        if (!spec.startsWith(".")) continue;
+        const target = relative(root, resolve(root, dirname(file), spec)).split("\\").join("/");
+        if (!target.startsWith("src/broker/core/")) continue;
+        assert.ok(!lower.test(file), `${file} imports ${target}: model/, security/ and durable/ sit below the core`);
+        assert.ok(
+          file.startsWith("src/broker/core/") || target === "src/broker/core/broker-core.ts",
+          `${file} imports ${target}: outside src/broker/core/, use the BrokerCore façade (core/broker-core.ts)`,
+        );
       }
     }
   });

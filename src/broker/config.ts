@@ -1,7 +1,7 @@
-import { ACL_RIGHTS, type AclClient, type AclOptions } from "./acl.ts";
+import { ACL_RIGHTS, type AclClient, type AclOptions } from "./security/acl.ts";
 import { BrokerError } from "./errors.ts";
 import type { BrokerLimits } from "./types.ts";
-import type { BrokerStorageOptions } from "./storage-options.ts";
+import type { BrokerStorageOptions } from "./durable/storage-options.ts";
 import type { BrokerHttpSettings } from "./types.ts";
 import type { FsyncPolicy, JournalRetention, RetentionRule } from "../storage/types.ts";
 import { parseZpl, type ZplNode, zplNodes, zplValue } from "./zpl.ts";
@@ -185,7 +185,7 @@ function retentionOf(node: ZplNode, path: string): Partial<JournalRetention> {
 /**
  * `mlm_server/acl`: `default` (allow, deny) and one section per client, named as you like, with
  * `key` (its Z85 public key) and any of `mailbox`, `send`, `offer`, `request`, `read`, `write`
- * (comma-separated names, `*` matching any run of characters). See acl.ts.
+ * (comma-separated names, `*` matching any run of characters). See security/acl.ts.
  *
  * ```
  * mlm_server

@@ -12,7 +12,7 @@
  * @module
  */
 
-export { BrokerCore } from "./core.ts";
+export { BrokerCore } from "./core/broker-core.ts";
 export { startBroker, DEFAULT_ENDPOINT } from "./server.ts";
 export type {
   Broker, BrokerAuth, BrokerEvents, BrokerHttpEndpoint, BrokerHttpStarter, BrokerLogEntry, BrokerOptions,
@@ -25,15 +25,15 @@ export { parseBrokerConfig, parsePasswords } from "./config.ts";
 export type { BrokerFileConfig } from "./config.ts";
 export { loadBrokerConfig } from "./config-file.ts";
 export { BrokerError } from "./errors.ts";
-export type { BrokerStorageOptions } from "./storage-options.ts";
+export type { BrokerStorageOptions } from "./durable/storage-options.ts";
 export type { CoreStorageConfig } from "./types.ts";
 export type {
   BrokerAction, BrokerClientStats, BrokerConfig, BrokerCounters, BrokerEvent, BrokerHttpSettings, BrokerLimits,
   BrokerObserver, BrokerStats, BrokerTraffic, LogLevel,
 } from "./types.ts";
 export { ACL_REFUSED } from "./status.ts";
-export { compileAcl, globMatch } from "./acl.ts";
-export type { Acl, AclClient, AclOptions, AclRight, AclRules } from "./acl.ts";
-export { zcertPublicKey } from "./curve-cert.ts";
-export { allowAnyCurveKey, curveAuthorizer, curveKeyDirectory, reportingAuthorizer } from "./server-curve-auth.ts";
-export type { CurveAuthPolicy, CurveKeyDirectoryOptions } from "./server-curve-auth.ts";
+export { compileAcl, globMatch } from "./security/acl.ts";
+export type { Acl, AclClient, AclOptions, AclRight, AclRules } from "./security/acl.ts";
+export { zcertPublicKey } from "./security/curve-cert.ts";
+export { allowAnyCurveKey, curveAuthorizer, curveKeyDirectory, reportingAuthorizer } from "./security/server-curve-auth.ts";
+export type { CurveAuthPolicy, CurveKeyDirectoryOptions } from "./security/server-curve-auth.ts";

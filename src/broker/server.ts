@@ -1,150 +1,31 @@
-import { readFile } from "node:fs/promises";
+// startBroker: binds a BrokerCore to ROUTER sockets, a clock, a timer and (optionally) a store
+// and an HTTP endpoint. The option and result types are in server-options.ts.
 import { RECYCLES_BUFFERS, TcpRouter, type TcpRouterOptions } from "../transport/tcp/router.ts";
-import { loadCurveKeyPair } from "../transport/curve-cert-file.ts";
-import { type CurveAuthPolicy, curveAuthorizer, reportingAuthorizer } from "./server-curve-auth.ts";
-import type { CurveServerOptions, PeerConnectInfo, PlainAuthenticator, RouterSocket, Transport } from "../transport/types.ts";
+import { curveAuthorizer, reportingAuthorizer } from "./security/server-curve-auth.ts";
+import type { PeerConnectInfo, RouterSocket } from "../transport/types.ts";
 import { encodeZ85 } from "../zmtp/z85.ts";
-import type { AclOptions } from "./acl.ts";
 import { zmtp } from "../transport/zmtp.ts";
 import { BufferPool } from "../util/buffer-pool.ts";
 import { nextTurn } from "../util/next-turn.ts";
 import { Emitter } from "../util/emitter.ts";
 import { loadBrokerConfig } from "./config-file.ts";
-import { parsePasswords } from "./config.ts";
-import { BrokerCore } from "./core.ts";
+import { BrokerCore } from "./core/broker-core.ts";
 import { BrokerError } from "./errors.ts";
-import { HEADER_ALLOWANCE } from "./limits.ts";
 import { LogLimiter } from "./log-limit.ts";
 import { TrafficCounter } from "./traffic.ts";
-import type {
-  BrokerAction, BrokerEvent, BrokerHttpSettings, BrokerLimits, BrokerObserver, BrokerStats, LogLevel,
-} from "./types.ts";
+import type { BrokerAction, BrokerEvent, BrokerObserver, BrokerStats } from "./types.ts";
 import type { BrokerStore } from "../storage/types.ts";
-import { type BrokerStorageOptions, createStore } from "./storage-options.ts";
-import { StoreGate } from "./store-gate.ts";
+import { createStore } from "./durable/storage-options.ts";
+import { StoreGate } from "./durable/store-gate.ts";
+import type { Broker, BrokerEvents, BrokerHttpEndpoint, BrokerOptions } from "./server-options.ts";
+import { authenticator, fileCurveKeys, transportLimits } from "./server-setup.ts";
+
+export type {
+  Broker, BrokerAuth, BrokerEvents, BrokerHttpEndpoint, BrokerHttpStarter, BrokerLogEntry, BrokerOptions,
+} from "./server-options.ts";
 
 /** Endpoint bound when neither the options nor the config file name one. */
 export const DEFAULT_ENDPOINT = "tcp://127.0.0.1:9999";
-
-/** Who may connect. `null` (the default) lets everyone in; `plain` checks ZMTP PLAIN credentials. */
-export interface BrokerAuth {
-  mechanism: "null" | "plain";
-  /** Accepted `name → password` pairs. */
-  users?: Record<string, string> | Map<string, string>;
-  /** A C-style `name=password` file, re-read on every authentication (so edits apply at once). */
-  passwordsFile?: string;
-  /** Custom check; used when given, instead of `users` and `passwordsFile`. */
-  authenticate?: PlainAuthenticator;
-}
-
-/** One log record of the broker. */
-export interface BrokerLogEntry {
-  level: LogLevel;
-  message: string;
-  fields: Record<string, unknown>;
-}
-
-/** Options of {@link startBroker}. Explicit options win over the config file. */
-export interface BrokerOptions {
-  /** Endpoints to bind, e.g. `["tcp://127.0.0.1:0"]`. Default: the config file's, else `tcp://127.0.0.1:9999`. */
-  endpoints?: string[];
-  /** Socket factory: `zmtp` (default), `inproc`, or the `zeromq` transport object. */
-  transport?: Transport;
-  /** Client expiry in ms (C `server/timeout`). Default 10 000. */
-  timeout?: number;
-  limits?: Partial<BrokerLimits>;
-  auth?: BrokerAuth;
-  /**
-   * ZMTP CURVE (RFC 26): every connection encrypted, the broker authenticated by `publicKey`.
-   * Keys are 32 bytes or 40 Z85 characters (`loadCurveKeyPair(file)` reads a `malamute keygen`
-   * / czmq `zcert` file). `authorize` decides which client public keys get in: `"any"` (the
-   * default: encryption and server authentication only), `{ directory }` (czmq zauth "curve
-   * allow from directory": the public keys of the certificate files there, re-read at most once
-   * a second) or an async callback. Refusals are counted (`curveRefused`), logged (rate-limited)
-   * and answered with ZMTP ERROR "400". An admitted client's key shows as `curveKey` (Z85) in
-   * `stats().clientList`, the admin STATS answer and the connection logs, and selects its rules
-   * in `acl`. Exclusive with `auth: { mechanism: "plain" }`. Default: the config file's
-   * `mlm_server/security/curve-keys` and `curve-allow`, else none.
-   *
-   * @example
-   * ```ts
-   * const broker = await startBroker({ curve: await loadCurveKeyPair("keys/broker") });
-   * ```
-   */
-  curve?: Omit<CurveServerOptions, "authorize"> & { authorize?: CurveAuthPolicy };
-  /** Path of a C broker `malamute.cfg` (ZPL) to read endpoints, timeout, security and limits from. */
-  config?: string;
-  /**
-   * On close, how long the final CONFIRMs and replies may take to leave, in ms. The `zmtp`
-   * transport flushes each connection and closes it as soon as that is done, within this
-   * bound; with other transports the broker waits this long when it has just sent something.
-   * Default 100.
-   */
-  linger?: number;
-  /**
-   * Reuse the buffers of large messages (16 KiB to 1 MiB) once forwarded, instead of leaving
-   * them to the garbage collector. Applies to the `zmtp` transport on Node. Default true.
-   */
-  recycleBuffers?: boolean;
-  /**
-   * The sockets under the `zmtp` transport: `node` (node:net), `native` (Bun's or Deno's own;
-   * an error on Node) or `auto` (default: whichever measured faster on this runtime).
-   */
-  socketApi?: "node" | "native" | "auto";
-  /** Receives log records from the start (also available later as the `log` event). */
-  log?: (entry: BrokerLogEntry) => void;
-  /**
-   * Keep mailboxes, service queues and stream journals in a store, so they survive a restart and
-   * streams can be replayed (docs/broker.md "Durability"). Default: the config file's
-   * `mlm_server/storage`, else memory only, exactly as the C broker.
-   */
-  storage?: BrokerStorageOptions;
-  /**
-   * Serve metrics and the admin API over HTTP (off by default; the config file's
-   * `mlm_server/http/listen` otherwise). Needs `startHttp`, which `malamute`'s root
-   * `startBroker` passes (the broker layer does not import the HTTP layer).
-   */
-  http?: BrokerHttpSettings;
-  /** Starts the HTTP endpoint of `http` for the broker; injected by `malamute`'s `startBroker`. */
-  startHttp?: BrokerHttpStarter;
-  /**
-   * Which mailbox addresses, services and streams each CURVE client key may use (src/broker/acl.ts).
-   * Default: the config file's `mlm_server/acl`, else none (everything allowed).
-   */
-  acl?: AclOptions;
-}
-
-/** An HTTP endpoint attached to a broker, closed with it. */
-export interface BrokerHttpEndpoint {
-  /** Base URL with the real port, e.g. `http://127.0.0.1:8222`. */
-  readonly url: string;
-  close(): Promise<void>;
-}
-
-/** Starts the HTTP endpoint (src/http `startBrokerHttp`). */
-export type BrokerHttpStarter = (broker: Broker, settings: BrokerHttpSettings) => Promise<BrokerHttpEndpoint>;
-
-/** Events of a running broker. */
-export interface BrokerEvents {
-  log: (entry: BrokerLogEntry) => void;
-  error: (error: Error) => void;
-}
-
-/** A running broker. */
-export interface Broker {
-  /** Bound endpoints with real ports. */
-  readonly endpoints: readonly string[];
-  /** Clients, mailboxes, streams, services and counters right now. */
-  stats(): BrokerStats;
-  /** Base URL of the HTTP endpoint (`http` option), else undefined. */
-  readonly http: string | undefined;
-  /** Report per-service figures and selected stream messages to `observer` (see {@link BrokerObserver}). */
-  observe(observer: BrokerObserver | undefined): void;
-  on<E extends keyof BrokerEvents>(event: E, handler: BrokerEvents[E]): this;
-  off<E extends keyof BrokerEvents>(event: E, handler: BrokerEvents[E]): this;
-  /** Graceful stop: senders of queued tracked messages get CONFIRM 304, then the sockets close. Idempotent. */
-  close(): Promise<void>;
-}
 
 /**
  * Start a Malamute broker: bind a ROUTER on each endpoint and serve MLM until `close()`.
@@ -258,42 +139,6 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     }
   }
   return broker;
-}
-
-/** The broker's limits that the transport enforces (docs/broker.md, "Limits"). */
-function transportLimits(limits: Readonly<BrokerLimits>): TcpRouterOptions {
-  return {
-    // maxMessageSize counts content; the transport counts every frame, the MLM header too.
-    maxMessageSize: limits.maxMessageSize + HEADER_ALLOWANCE,
-    maxMessageParts: limits.maxMessageParts,
-    handshakeTimeout: limits.handshakeTimeout,
-    receiveBudget: limits.receiveBudget,
-    sendHighWaterMark: { messages: limits.peerSendMessages, bytes: limits.peerSendBytes },
-  };
-}
-
-async function fileCurveKeys(path: string): Promise<CurveServerOptions> {
-  try {
-    const { publicKey, secretKey } = await loadCurveKeyPair(path);
-    return { publicKey, secretKey };
-  } catch (cause) {
-    throw new BrokerError("BROKER_CONFIG", `mlm_server/security/curve-keys: ${(cause as Error).message}`, { cause });
-  }
-}
-
-function authenticator(auth: BrokerAuth): PlainAuthenticator {
-  if (auth.authenticate) return auth.authenticate;
-  const users = auth.users instanceof Map ? auth.users : new Map(Object.entries(auth.users ?? {}));
-  const file = auth.passwordsFile;
-  return async (username, password) => {
-    if (users.get(username) === password) return true;
-    if (file === undefined) return false;
-    try {
-      return parsePasswords(await readFile(file, "utf8")).get(username) === password;
-    } catch {
-      return false;
-    }
-  };
 }
 
 const hexCache = new WeakMap<Uint8Array, string>();

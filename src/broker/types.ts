@@ -4,7 +4,7 @@
  * the server keeps the key ↔ routing-id mapping.
  */
 import type { BufferPoolStats } from "../util/buffer-pool.ts";
-import type { AclOptions } from "./acl.ts";
+import type { AclOptions } from "./security/acl.ts";
 import type { JournalEntry, ReadFrom, RecoveredState, StorageOp, StorageStats } from "../storage/types.ts";
 
 /** Input to {@link BrokerCore.handle}. */
@@ -181,7 +181,7 @@ export interface BrokerConfig {
    * `read` actions (design.md §5). Without it the broker holds everything in memory only.
    */
   storage?: CoreStorageConfig;
-  /** Which names each CURVE client key may use (see acl.ts). Default: no ACL, everything allowed. */
+  /** Which names each CURVE client key may use (see security/acl.ts). Default: no ACL, everything allowed. */
   acl?: AclOptions;
 }
 

@@ -1,6 +1,6 @@
 import process from "node:process";
 import type { BrokerStats } from "../broker/types.ts";
-import { contentBytes } from "../broker/message.ts";
+import { contentBytes } from "../broker/model/message.ts";
 import type { BrokerFigures } from "./figures.ts";
 import { jobBody } from "./job.ts";
 import { type Baseline, baseline, serviceRows } from "./services.ts";

@@ -1,9 +1,9 @@
 // Issue 18 item 3: the ACL tied to a client's CURVE key, in the sans-I/O core, and its config.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { compileAcl, globMatch } from "../../src/broker/acl.ts";
+import { compileAcl, globMatch } from "../../src/broker/security/acl.ts";
 import { parseBrokerConfig } from "../../src/broker/config.ts";
-import { zcertPublicKey } from "../../src/broker/curve-cert.ts";
+import { zcertPublicKey } from "../../src/broker/security/curve-cert.ts";
 import { ACL_REFUSED, STREAM_SERVICE } from "../../src/broker/status.ts";
 import { MemoryStore } from "../../src/storage/memory-store.ts";
 import type { BrokerConfig } from "../../src/broker/types.ts";

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startBroker } from "../../src/broker/server.ts";
-import { allowAnyCurveKey, curveAuthorizer, curveKeyDirectory, reportingAuthorizer } from "../../src/broker/server-curve-auth.ts";
+import { allowAnyCurveKey, curveAuthorizer, curveKeyDirectory, reportingAuthorizer } from "../../src/broker/security/server-curve-auth.ts";
 import { ACL_REFUSED } from "../../src/broker/status.ts";
 import type { CurveAuthorizer, RouterOptions, Transport } from "../../src/transport/types.ts";
 import { zmtp } from "../../src/transport/zmtp.ts";

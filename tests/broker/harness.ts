@@ -1,7 +1,7 @@
 // Test harness for the sans-I/O broker core: a fake clock, typed MLM messages in,
 // decoded actions out.
 import assert from "node:assert/strict";
-import { BrokerCore } from "../../src/broker/core.ts";
+import { BrokerCore } from "../../src/broker/core/broker-core.ts";
 import type { BrokerAction, BrokerConfig, BrokerEvent } from "../../src/broker/types.ts";
 import type { BrokerStore } from "../../src/storage/types.ts";
 import { decode, encode } from "../../src/proto/mod.ts";

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { HeldRequests } from "../../src/broker/held.ts";
-import { StoredMessage } from "../../src/broker/message.ts";
+import { HeldRequests } from "../../src/broker/model/held.ts";
+import { StoredMessage } from "../../src/broker/model/message.ts";
 
 function request(sender: string, conn: string, tracker: string): StoredMessage {
   return new StoredMessage("service", conn, sender, "svc", "s", tracker, [], 0, Infinity);

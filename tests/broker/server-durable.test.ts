@@ -14,7 +14,7 @@ import { parseBrokerConfig } from "../../src/broker/config.ts";
 import { zmtp } from "../../src/transport/zmtp.ts";
 import type { BrokerStore, FsyncPolicy, StorageOp } from "../../src/storage/types.ts";
 import { MemoryStore } from "../../src/storage/memory-store.ts";
-import { brokerClock } from "../../src/broker/storage-options.ts";
+import { brokerClock } from "../../src/broker/durable/storage-options.ts";
 import { RawClient } from "./raw-client.ts";
 
 const dirs: string[] = [];

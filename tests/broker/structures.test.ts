@@ -2,9 +2,9 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { DeadlineHeap } from "../../src/util/deadline-heap.ts";
-import { StoredMessage } from "../../src/broker/message.ts";
-import { MessageQueue } from "../../src/broker/queue.ts";
-import { ConfirmRoutes } from "../../src/broker/routes.ts";
+import { StoredMessage } from "../../src/broker/model/message.ts";
+import { MessageQueue } from "../../src/broker/model/queue.ts";
+import { ConfirmRoutes } from "../../src/broker/model/routes.ts";
 import { rng } from "../../src/forge/bytes.ts";
 
 function message(deadline: number, tag = ""): StoredMessage {

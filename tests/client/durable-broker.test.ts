@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startBroker } from "../../src/broker/server.ts";
 import type { Broker } from "../../src/broker/server.ts";
-import type { BrokerStorageOptions } from "../../src/broker/storage-options.ts";
+import type { BrokerStorageOptions } from "../../src/broker/durable/storage-options.ts";
 import { MlmClient } from "../../src/client/client.ts";
 import type { Delivery, MlmClientOptions } from "../../src/client/types.ts";
 import { sleep, str } from "./fixtures/fake-broker.ts";

@@ -4,7 +4,7 @@ import { connect } from "../../src/rpc/client/client.ts";
 import { serve } from "../../src/rpc/worker/worker.ts";
 import { BrokerFigures, OTHER_LABEL } from "../../src/http/figures.ts";
 import { BrokerMetrics, capped } from "../../src/http/metrics.ts";
-import { BrokerCore } from "../../src/broker/core.ts";
+import { BrokerCore } from "../../src/broker/core/broker-core.ts";
 import { qwen3vl } from "../rpc/contracts.ts";
 import { noTokens } from "../rpc/harness.ts";
 import { parseExposition, valueOf } from "./exposition.ts";

@@ -1,4 +1,4 @@
-import type { BrokerStore } from "../storage/types.ts";
+import type { BrokerStore } from "../../storage/types.ts";
 
 interface Held {
   /** Store generation it waits for. */

@@ -1,6 +1,6 @@
-import { FileStore } from "../storage/file-store.ts";
-import { MemoryStore } from "../storage/memory-store.ts";
-import type { BrokerStore, FsyncPolicy, JournalRetention, RetentionRule, StoreClock } from "../storage/types.ts";
+import { FileStore } from "../../storage/file-store.ts";
+import { MemoryStore } from "../../storage/memory-store.ts";
+import type { BrokerStore, FsyncPolicy, JournalRetention, RetentionRule, StoreClock } from "../../storage/types.ts";
 
 /**
  * Where and how the broker keeps its state (docs/broker.md "Durability"). Give `dir` for a data

@@ -1,10 +1,10 @@
-import { ALLOW_ALL_RULES, type AclRules } from "./acl.ts";
-import type { Consumer } from "./consumer.ts";
+import { ALLOW_ALL_RULES, type AclRules } from "../security/acl.ts";
+import type { Consumer } from "../durable/consumer.ts";
 import type { StoredMessage } from "./message.ts";
 import { ConfirmRoutes, type Origin } from "./routes.ts";
 import type { Service } from "./service.ts";
 import type { Stream } from "./stream.ts";
-import type { BrokerClientStats } from "./types.ts";
+import type { BrokerClientStats } from "../types.ts";
 
 /**
  * The broker's state for one connection ("context" in the C broker). Created on the

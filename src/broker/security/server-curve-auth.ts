@@ -21,8 +21,8 @@
  */
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import type { CurveAuthorizer } from "../transport/types.ts";
-import { encodeZ85 } from "../zmtp/z85.ts";
+import type { CurveAuthorizer } from "../../transport/types.ts";
+import { encodeZ85 } from "../../zmtp/z85.ts";
 import { zcertPublicKey } from "./curve-cert.ts";
 
 /**

@@ -1,6 +1,6 @@
 import type { Conn } from "./conn.ts";
 import type { FanOut } from "./fanout.ts";
-import type { Pattern } from "./pattern.ts";
+import type { Pattern } from "../pattern.ts";
 
 /**
  * Readers that subscribed with the same pattern text share one selector. Its pattern is

@@ -1,13 +1,13 @@
-import type { ServiceSend, StreamSend } from "../proto/types.ts";
-import { encode } from "../proto/mod.ts";
-import type { JournalEntry, StorageOp } from "../storage/types.ts";
-import type { Conn } from "./conn.ts";
+import type { ServiceSend, StreamSend } from "../../proto/types.ts";
+import { encode } from "../../proto/mod.ts";
+import type { JournalEntry, StorageOp } from "../../storage/types.ts";
+import type { Conn } from "../model/conn.ts";
 import { Consumer, durableKey, sequenceFrame } from "./consumer.ts";
-import type { Pattern } from "./pattern.ts";
-import { isReady } from "./service.ts";
-import { ACL_REFUSED, STREAM_SERVICE } from "./status.ts";
+import type { Pattern } from "../pattern.ts";
+import { isReady } from "../model/service.ts";
+import { ACL_REFUSED, STREAM_SERVICE } from "../status.ts";
 import { parseAck, parseCancel, parseRead, type ReadRequest } from "./stream-requests.ts";
-import type { BrokerAction, BrokerLimits, LogLevel } from "./types.ts";
+import type { BrokerAction, BrokerLimits, LogLevel } from "../types.ts";
 
 const utf8 = new TextEncoder();
 

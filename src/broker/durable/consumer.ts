@@ -1,5 +1,5 @@
-import type { Conn } from "./conn.ts";
-import type { Pattern } from "./pattern.ts";
+import type { Conn } from "../model/conn.ts";
+import type { Pattern } from "../pattern.ts";
 
 /**
  * A stream consumer (docs/mlm-extensions.md §4): one connection reading one stream's journal

@@ -16,8 +16,8 @@
  * ```
  * @module
  */
-import { decodeZ85 } from "../zmtp/z85.ts";
-import { parseZpl, zplValue } from "./zpl.ts";
+import { decodeZ85 } from "../../zmtp/z85.ts";
+import { parseZpl, zplValue } from "../zpl.ts";
 
 /** The Z85 `curve/public-key` of a zcert file's text, or undefined when it has none or it is not a 32-byte key. */
 export function zcertPublicKey(text: string): string | undefined {

@@ -1,5 +1,5 @@
 import type { Conn } from "./conn.ts";
-import type { Pattern } from "./pattern.ts";
+import type { Pattern } from "../pattern.ts";
 import { MessageQueue, type QueueTotals } from "./queue.ts";
 
 /** One SERVICE-OFFER: a worker connection and the subjects it takes. */

@@ -21,7 +21,7 @@
  * ```
  * @module
  */
-import { BrokerError } from "./errors.ts";
+import { BrokerError } from "../errors.ts";
 
 /** What an ACL rule governs. */
 export type AclRight = "mailbox" | "send" | "offer" | "request" | "read" | "write";
