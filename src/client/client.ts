@@ -8,29 +8,29 @@ import type { DealerSocket, Frames, Transport } from "../transport/types.ts";
 import { zmtp } from "../transport/zmtp.ts";
 import { Emitter } from "../util/emitter.ts";
 import { badArgument, toFrames } from "./content.ts";
-import { CreditWindow } from "./credit.ts";
+import { CreditWindow } from "./receive/credit.ts";
 import { MlmError, statusError } from "./errors.ts";
-import { Consumers } from "./consumers.ts";
-import { DurableSends } from "./durable.ts";
-import type { DurableWaiter } from "./durable.ts";
+import { Consumers } from "./streams/consumers.ts";
+import { DurableSends } from "./send/durable.ts";
+import type { DurableWaiter } from "./send/durable.ts";
 import {
   type BrokerFeatures, CLASSIC_BROKER, FEATURE_REPLAY, FEATURE_STORED, helloFrames, NO_MAILBOX_CONFIRMS, parseHelloAnswer,
   STORED_CODE, STORED_CONFIRMS, WITHDRAW_CODE,
 } from "./features.ts";
-import { Inbox } from "./inbox.ts";
+import { Inbox } from "./receive/inbox.ts";
 import { DEFAULT_RECONNECT, resolveOptions } from "./options.ts";
 import type { ResolvedOptions } from "./options.ts";
 import { Fifo } from "./queue.ts";
-import { Registrations } from "./registrations.ts";
+import { Registrations } from "./session/registrations.ts";
 import { Message } from "./message.ts";
-import { Requests } from "./request.ts";
-import type { RequestOptions } from "./request.ts";
-import { Routes, Subscription } from "./routes.ts";
-import type { RouteOptions } from "./routes.ts";
-import { WaitingSends } from "./when-ready.ts";
-import type { WhenReadyOptions } from "./when-ready.ts";
-import type { Registration, RegistrationMessage } from "./registrations.ts";
-import { checkConsumerName, STREAM_SERVICE, wireFrom } from "./stream-service.ts";
+import { Requests } from "./receive/request.ts";
+import type { RequestOptions } from "./receive/request.ts";
+import { Routes, Subscription } from "./receive/routes.ts";
+import type { RouteOptions } from "./receive/routes.ts";
+import { WaitingSends } from "./send/when-ready.ts";
+import type { WhenReadyOptions } from "./send/when-ready.ts";
+import type { Registration, RegistrationMessage } from "./session/registrations.ts";
+import { checkConsumerName, STREAM_SERVICE, wireFrom } from "./streams/stream-service.ts";
 import type {
   ClientStats, Confirmation, ConsumerOptions, ConsumerPosition, ContentInput, Delivery, DurableSendOptions, MlmClientOptions,
   SendOptions,
