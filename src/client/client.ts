@@ -1,3 +1,6 @@
+// The public face of the client: argument checks and delegation only. The work is done by plain
+// functions over one shared ClientCore (session/core.ts): the session in session/, writing in
+// send/, what the broker sends in receive/, journal consumers in streams/.
 import { zmtp } from "../transport/zmtp.ts";
 import { badArgument, invalidPattern, toFrames } from "./content.ts";
 import { MlmError } from "./errors.ts";
@@ -8,7 +11,7 @@ import { resolveOptions } from "./options.ts";
 import type { RequestOptions } from "./receive/request.ts";
 import type { RouteOptions, Subscription } from "./receive/routes.ts";
 import { serviceMatcher, streamMatcher, subscribe } from "./receive/subscribe.ts";
-import { assertOpenForUse, command, confirmDelivery, post, sendAddressed, withdrawRequest } from "./send/outbox.ts";
+import { assertOpenForUse, command, encodeOrThrow, post, sendAddressed, withdrawRequest, write } from "./send/outbox.ts";
 import type { WhenReadyOptions } from "./send/when-ready.ts";
 import { ClientCore } from "./session/core.ts";
 import { closeNow, start } from "./session/lifecycle.ts";
@@ -295,7 +298,7 @@ export class MlmClient {
     return sendAddressed(this.#core, "SERVICE_SEND", service, subject, content, options);
   }
 
-  // ---------------------------------------------------------------- awaitable sends (when-ready.ts)
+  // ---------------------------------------------------------------- awaitable sends (send/when-ready.ts)
 
   /**
    * `send()` that waits for room instead of throwing `MLM_SEND_QUEUE_FULL` (or
@@ -338,7 +341,7 @@ export class MlmClient {
     return this.#core.waiting.send(() => this.sendFor(service, subject, content, send), `sendForWhenReady(${JSON.stringify(service)})`, options);
   }
 
-  // ---------------------------------------------------------------- request / reply (request.ts)
+  // ---------------------------------------------------------------- request / reply (receive/request.ts)
 
   /**
    * Send a request to `service` and wait for the worker's {@link reply}: the tracker and the
@@ -384,7 +387,7 @@ export class MlmClient {
     this.sendTo(request.sender, request.subject, content, { tracker: request.tracker, timeout: options.timeout ?? 0 });
   }
 
-  // ---------------------------------------------------------------- per-subscription iterators (routes.ts)
+  // ---------------------------------------------------------------- per-subscription iterators (receive/routes.ts, receive/subscribe.ts)
 
   /**
    * Subscribe to `stream` deliveries whose subject matches `pattern` and iterate them, apart
@@ -518,7 +521,16 @@ export class MlmClient {
   confirm(delivery: Delivery | string, status?: { code?: number; reason?: string }): void {
     const tracker = typeof delivery === "string" ? delivery : (delivery as Delivery | undefined)?.tracker;
     if (typeof tracker !== "string") throw badArgument("confirm() needs a delivery or a tracker string");
-    confirmDelivery(this.#core, tracker, status);
+    const core = this.#core;
+    assertOpenForUse(core);
+    if (tracker === "") return;
+    const frames = encodeOrThrow({ type: "CONFIRM", tracker, code: status?.code ?? 200, reason: status?.reason ?? "" });
+    if (!core.canConfirm || core.confirmsRefused || core.state !== "open") {
+      core.stats.skippedConfirms++;
+      return;
+    }
+    write(core, frames);
+    core.lastConfirmSeq = ++core.seq;
   }
 
   /**

@@ -2,7 +2,7 @@
  * Everything the client writes to the broker: sends (straight to the socket while the session
  * is open, held up to `sendBuffer` while it is down and written after the re-open, with what is
  * left of their timeout), durable sends, role commands (OK/ERROR expected, bounded by
- * `timeout`), CONFIRM and WITHDRAW. This is the send path of every message: plain functions,
+ * `timeout`) and WITHDRAW. This is the send path of every message: plain functions,
  * no allocation per send beyond the message and its frames.
  */
 import { encode } from "../../proto/mod.ts";
@@ -159,20 +159,7 @@ export function flushHeld(core: ClientCore): void {
   }
 }
 
-// ---------------------------------------------------------------- CONFIRM and WITHDRAW
-
-/** CONFIRM a tracked delivery, unless the session is down or the broker cannot take it. */
-export function confirmDelivery(core: ClientCore, tracker: string, status: { code?: number; reason?: string } | undefined): void {
-  assertOpenForUse(core);
-  if (tracker === "") return;
-  const frames = encodeOrThrow({ type: "CONFIRM", tracker, code: status?.code ?? 200, reason: status?.reason ?? "" });
-  if (!core.canConfirm || core.confirmsRefused || core.state !== "open") {
-    core.stats.skippedConfirms++;
-    return;
-  }
-  write(core, frames);
-  core.lastConfirmSeq = ++core.seq;
-}
+// ---------------------------------------------------------------- WITHDRAW
 
 /** Drop a held SERVICE-SEND, or WITHDRAW one the broker holds; false when neither can be done. */
 export function withdrawRequest(core: ClientCore, tracker: string): boolean {
