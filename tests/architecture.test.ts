@@ -228,4 +228,18 @@ describe("architecture (design.md §2)", () => {
     assert.ok(rpc.length > 0);
     for (const file of rpc) visit(file);
   });
+
+  it("the client's building blocks import neither its shared session state nor the MlmClient façade", () => {
+    // The parts of MlmClient work on one ClientCore; the blocks they use (inbox, credit, routes,
+    // queues, consumers...) stay free of it, so each can be read and unit-tested alone.
+    const parts = /^src\/client\/(client|mod|session\/(core|lifecycle|reconnect|answers)|send\/outbox|receive\/(dispatch|subscribe)|streams\/start-consumer)\.ts$/;
+    const blocks = files.filter((f) => f.startsWith("src/client/") && !parts.test(f));
+    assert.ok(blocks.length > 0);
+    for (const file of blocks) {
+      for (const spec of imports(readFileSync(join(root, file), "utf8"))) {
+        const target = relative(root, resolve(root, dirname(file), spec)).split("\\").join("/");
+        assert.ok(!parts.test(target), `${file} is a building block of the client but imports ${target}`);
+      }
+    }
+  });
 });

@@ -1,3 +1,4 @@
+import { compilePattern } from "../proto/pattern/mod.ts";
 import { MlmError } from "./errors.ts";
 import type { ContentInput } from "./types.ts";
 
@@ -24,4 +25,14 @@ export function toFrames(content: ContentInput): Uint8Array[] {
 /** The MlmError for invalid input; nothing has been sent. */
 export function badArgument(message: string): MlmError {
   return new MlmError("MLM_BAD_ARGUMENT", message);
+}
+
+/**
+ * The error for a pattern the broker could never match as meant (`((`): refused before it is
+ * sent, since a C broker accepts it silently and the subscription would just never deliver.
+ */
+export function invalidPattern(what: string, pattern: string): MlmError | undefined {
+  if (typeof pattern !== "string") return undefined; // the codec reports a non-string
+  const compiled = compilePattern(pattern);
+  return compiled.valid ? undefined : badArgument(`${what}: invalid pattern ${JSON.stringify(pattern)}: ${compiled.error}`);
 }

@@ -84,3 +84,8 @@ export function statusError(code: number, reason: string, what: string): MlmErro
   const text = `${what}: broker answered ERROR ${code}${reason ? ` (${reason})` : ""}`;
   return new MlmError(code === 500 ? "MLM_COMMAND_INVALID" : "MLM_FAILED", text, { status: code });
 }
+
+/** Anything thrown, as an Error (a socket or a handler may throw a non-Error). */
+export function asError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}

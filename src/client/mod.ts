@@ -17,10 +17,10 @@ export { MlmError } from "./errors.ts";
 export type { MlmErrorCode } from "./errors.ts";
 export type { BrokerFeatures } from "./features.ts";
 export { Message } from "./message.ts";
-export type { RequestOptions } from "./request.ts";
-export { Subscription } from "./routes.ts";
-export type { RouteOptions } from "./routes.ts";
-export type { WhenReadyOptions } from "./when-ready.ts";
+export type { RequestOptions } from "./receive/request.ts";
+export { Subscription } from "./receive/routes.ts";
+export type { RouteOptions } from "./receive/routes.ts";
+export type { WhenReadyOptions } from "./send/when-ready.ts";
 export type {
   ClientStats, Confirmation, ConsumerFrom, ConsumerOptions, ConsumerPosition, ContentInput, Delivery, DurableSendOptions,
   MlmClientOptions, SendOptions,

@@ -3,7 +3,7 @@
 // the READ that resumes a consumer after a re-open.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { ACK_BATCH } from "../../src/client/consumers.ts";
+import { ACK_BATCH } from "../../src/client/streams/consumers.ts";
 import { MlmError } from "../../src/client/errors.ts";
 import type { Delivery } from "../../src/client/types.ts";
 import { connectFake, eachTestWithFakeBroker, FakeBroker, nextEvent, sleep, str } from "./fixtures/fake-broker.ts";

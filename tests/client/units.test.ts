@@ -2,10 +2,10 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { toFrames } from "../../src/client/content.ts";
-import { CreditWindow } from "../../src/client/credit.ts";
+import { CreditWindow } from "../../src/client/receive/credit.ts";
 import { MlmError } from "../../src/client/errors.ts";
 import { Fifo } from "../../src/client/queue.ts";
-import { Registrations } from "../../src/client/registrations.ts";
+import { Registrations } from "../../src/client/session/registrations.ts";
 
 describe("replay state is a set (mlm-protocol.md §12.2: the C client's replay log loops forever)", () => {
   const read = (stream: string, pattern: string) => ({ type: "STREAM_READ" as const, stream, pattern });

@@ -2,7 +2,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { MlmError } from "../../src/client/errors.ts";
-import { WaitingSends } from "../../src/client/when-ready.ts";
+import { WaitingSends } from "../../src/client/send/when-ready.ts";
 
 const full = () => new MlmError("MLM_SEND_QUEUE_FULL", "cannot send now");
 

@@ -1,5 +1,5 @@
-import { MlmError } from "./errors.ts";
-import { Fifo } from "./queue.ts";
+import { MlmError } from "../errors.ts";
+import { Fifo } from "../queue.ts";
 
 /**
  * Options of the awaitable sends (`sendWhenReady`, `sendToWhenReady`, `sendForWhenReady`).

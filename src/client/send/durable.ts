@@ -1,5 +1,5 @@
-import type { MailboxSend, ServiceSend } from "../proto/mod.ts";
-import { MlmError } from "./errors.ts";
+import type { MailboxSend, ServiceSend } from "../../proto/mod.ts";
+import { MlmError } from "../errors.ts";
 
 /** A durable send waiting for CONFIRM 202 "stored" (docs/mlm-extensions.md §3). */
 export interface DurableWaiter {

@@ -1,7 +1,7 @@
-import { MlmError } from "./errors.ts";
+import { MlmError } from "../errors.ts";
 import { ackRequest, cancelRequest, parseAnswer, readRequest, readSeq } from "./stream-service.ts";
 import type { WireFrom } from "./stream-service.ts";
-import type { ConsumerPosition, Delivery } from "./types.ts";
+import type { ConsumerPosition, Delivery } from "../types.ts";
 
 /** Acknowledge at most this often (ms) while deliveries keep being handed over... */
 export const ACK_INTERVAL_MS = 100;

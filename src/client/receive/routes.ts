@@ -1,7 +1,7 @@
-import { MlmError } from "./errors.ts";
-import { Message } from "./message.ts";
-import { Fifo } from "./queue.ts";
-import type { Delivery } from "./types.ts";
+import { MlmError } from "../errors.ts";
+import { Message } from "../message.ts";
+import { Fifo } from "../queue.ts";
+import type { Delivery } from "../types.ts";
 
 /**
  * Options of the per-subscription iterators (`consume`, `mailbox`, `requests`).

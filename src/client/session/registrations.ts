@@ -1,4 +1,4 @@
-import type { ServiceOffer, StreamRead, StreamWrite } from "../proto/types.ts";
+import type { ServiceOffer, StreamRead, StreamWrite } from "../../proto/types.ts";
 
 /** A role command that is replayed after a session is re-opened. */
 export type RegistrationMessage = StreamWrite | StreamRead | ServiceOffer;

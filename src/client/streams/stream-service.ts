@@ -1,5 +1,5 @@
-import { badArgument } from "./content.ts";
-import type { ConsumerFrom } from "./types.ts";
+import { badArgument } from "../content.ts";
+import type { ConsumerFrom } from "../types.ts";
 
 /**
  * The client's side of the `malamute.stream` service (docs/mlm-extensions.md §4): the JSON of

@@ -1,6 +1,6 @@
-import { MlmError } from "./errors.ts";
-import { Fifo } from "./queue.ts";
-import type { Delivery } from "./types.ts";
+import { MlmError } from "../errors.ts";
+import { Fifo } from "../queue.ts";
+import type { Delivery } from "../types.ts";
 
 interface Waiter {
   resolve: (delivery: Delivery) => void;

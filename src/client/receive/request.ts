@@ -1,7 +1,7 @@
-import { MlmError } from "./errors.ts";
-import { Message } from "./message.ts";
+import { MlmError } from "../errors.ts";
+import { Message } from "../message.ts";
 import type { Claimer, RouteHooks } from "./routes.ts";
-import type { Delivery } from "./types.ts";
+import type { Delivery } from "../types.ts";
 
 /**
  * Options of `MlmClient.request`.
