@@ -54,7 +54,7 @@ const files = walk(join(root, "src")).map((f) => relative(root, f).split("\\").j
 /** Files of the broker that bind the core to I/O (design.md §2 "broker server"). */
 const BROKER_IO = /^src\/broker\/(server|main|config-file|logger|durable\/storage-options|durable\/store-gate|security\/server-curve-auth)[^/]*\.ts$/;
 /** The storage file adapter: the only files of src/storage that touch the file system, timers and clocks. */
-const STORAGE_IO = /^src\/storage\/file-[^/]*\.ts$/;
+const STORAGE_IO = /^src\/storage\/file\/[^/]*\.ts$/;
 /** Which folders of src/rpc each one must not import: the wire format and the shared pieces know neither side, and the two sides know nothing of each other. */
 const RPC_FORBIDDEN: Array<[folder: string, forbidden: string[]]> = [
   ["src/rpc/wire/", ["src/rpc/client/", "src/rpc/worker/", "src/rpc/shared/"]],

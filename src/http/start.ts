@@ -5,7 +5,7 @@ import { type EventsLimits, EventsHub } from "./events.ts";
 import { BrokerFigures, DEFAULT_LABEL_CAP } from "./figures.ts";
 import { parseListen } from "./listen.ts";
 import { BrokerMetrics } from "./metrics.ts";
-import { serveFetch } from "./serve.ts";
+import { serveFetch } from "./serve/mod.ts";
 
 /** Tuning of {@link startBrokerHttp}. */
 export interface BrokerHttpLimits {

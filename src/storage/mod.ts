@@ -11,9 +11,9 @@
  * @module
  */
 
-export { FileStore, FLUSH_BYTES, MAINTENANCE_INTERVAL } from "./file-store.ts";
-export type { FileStoreOptions } from "./file-store.ts";
-export { systemClock } from "./file-clock.ts";
+export { FileStore, FLUSH_BYTES, MAINTENANCE_INTERVAL } from "./file/store.ts";
+export type { FileStoreOptions } from "./file/store.ts";
+export { systemClock } from "./file/clock.ts";
 export { MemoryStore } from "./memory-store.ts";
 export { ManualClock } from "./clock.ts";
 export { StorageError } from "./errors.ts";

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FileStore } from "../../src/storage/file-store.ts";
+import { FileStore } from "../../src/storage/file/store.ts";
 import { MemoryStore } from "../../src/storage/memory-store.ts";
 import type { BrokerStore, StoreClock } from "../../src/storage/types.ts";
 import type { BrokerConfig } from "../../src/broker/types.ts";

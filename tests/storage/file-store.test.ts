@@ -3,7 +3,7 @@ import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync, 
 import { join } from "node:path";
 import process from "node:process";
 import { describe, it } from "node:test";
-import { FileStore, type FileStoreOptions } from "../../src/storage/file-store.ts";
+import { FileStore, type FileStoreOptions } from "../../src/storage/file/store.ts";
 import { StorageError } from "../../src/storage/errors.ts";
 import { segmentFileName, streamDirName } from "../../src/storage/naming.ts";
 import { clock, entry, record, tempDir, text } from "./helpers.ts";

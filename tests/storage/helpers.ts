@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
 import { ManualClock } from "../../src/storage/clock.ts";
-import { FileStore, type FileStoreOptions } from "../../src/storage/file-store.ts";
+import { FileStore, type FileStoreOptions } from "../../src/storage/file/store.ts";
 import { MemoryStore } from "../../src/storage/memory-store.ts";
 import type { StoreOptions } from "../../src/storage/options.ts";
 import type { BrokerStore, JournalEntry, QueuedRecord } from "../../src/storage/types.ts";

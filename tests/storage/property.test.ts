@@ -5,7 +5,7 @@ import { readdirSync, statSync, truncateSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { FileStore } from "../../src/storage/file-store.ts";
+import { FileStore } from "../../src/storage/file/store.ts";
 import { segmentNumber, streamDirName } from "../../src/storage/naming.ts";
 import type { JournalEntry, QueuedRecord, RecoveredState } from "../../src/storage/types.ts";
 import { clock, entry, record, tempDir, text } from "./helpers.ts";

@@ -1,4 +1,4 @@
-import { FileStore } from "../../storage/file-store.ts";
+import { FileStore } from "../../storage/file/store.ts";
 import { MemoryStore } from "../../storage/memory-store.ts";
 import type { BrokerStore, FsyncPolicy, JournalRetention, RetentionRule, StoreClock } from "../../storage/types.ts";
 

@@ -10,14 +10,14 @@ import { join } from "node:path";
 import {
   BodyReader, decodeCursor, decodeDone, decodePut, decodeSegmentHeader, FORMAT_VERSION, RecordType, SegmentKind,
   type Crc32, type PutRecord, type SegmentHeader,
-} from "./codec.ts";
-import { StorageError } from "./errors.ts";
-import { SparseIndex } from "./journal-index.ts";
-import { QueueLedger } from "./ledger.ts";
-import { segmentNumber } from "./naming.ts";
-import type { JournalSegmentSummary } from "./retention.ts";
-import { scanRecords } from "./scan.ts";
-import { SegmentFile } from "./file-segment.ts";
+} from "../codec.ts";
+import { StorageError } from "../errors.ts";
+import { SparseIndex } from "../journal-index.ts";
+import { QueueLedger } from "../ledger.ts";
+import { segmentNumber } from "../naming.ts";
+import type { JournalSegmentSummary } from "../retention.ts";
+import { scanRecords } from "../scan.ts";
+import { SegmentFile } from "./segment.ts";
 
 /** A journal segment as the file store keeps it. */
 export interface FileJournalSegment extends JournalSegmentSummary {

@@ -1,4 +1,4 @@
-import type { StoreClock } from "./types.ts";
+import type { StoreClock } from "../types.ts";
 
 /**
  * The real clock: wall time from `Date.now()`, core time from `coreNow` (the clock the broker

@@ -1,4 +1,4 @@
-import type { FetchHandler, FetchServer } from "./serve-types.ts";
+import type { FetchHandler, FetchServer } from "./types.ts";
 
 /**
  * Serve `fetch` on `hostname:port` with the running runtime's server: `Bun.serve`,
@@ -12,7 +12,7 @@ import type { FetchHandler, FetchServer } from "./serve-types.ts";
  */
 export async function serveFetch(fetch: FetchHandler, hostname: string, port: number): Promise<FetchServer> {
   const g = globalThis as { Bun?: unknown; Deno?: unknown };
-  if (g.Bun !== undefined) return (await import("./serve-bun.ts")).serveBun(fetch, hostname, port);
-  if (g.Deno !== undefined) return (await import("./serve-deno.ts")).serveDeno(fetch, hostname, port);
-  return (await import("./serve-node.ts")).serveNode(fetch, hostname, port);
+  if (g.Bun !== undefined) return (await import("./bun.ts")).serveBun(fetch, hostname, port);
+  if (g.Deno !== undefined) return (await import("./deno.ts")).serveDeno(fetch, hostname, port);
+  return (await import("./node.ts")).serveNode(fetch, hostname, port);
 }

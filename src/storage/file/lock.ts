@@ -6,7 +6,7 @@
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
 import { join, resolve } from "node:path";
 import process from "node:process";
-import { StorageError } from "./errors.ts";
+import { StorageError } from "../errors.ts";
 
 /** Directories locked by stores of this process (a pid cannot tell them apart). */
 const held = new Set<string>();

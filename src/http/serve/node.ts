@@ -1,6 +1,6 @@
 import { serve } from "@hono/node-server";
 import type { AddressInfo } from "node:net";
-import type { FetchHandler, FetchServer } from "./serve-types.ts";
+import type { FetchHandler, FetchServer } from "./types.ts";
 
 /**
  * Serve `fetch` with Node's http module through `@hono/node-server`.

@@ -5,7 +5,7 @@
  * `dir/streams/<stream>/<first seq>.seg` (JOURNAL records). `apply` encodes into in-memory
  * batches (one per file), `flush` writes each batch with one write call, `sync` flushes and
  * fdatasyncs every file written since the last sync, shared by concurrent callers (group commit).
- * This file and the other `file-*.ts` are the only ones of src/storage doing I/O.
+ * The files of this folder (`src/storage/file/`) are the only ones in src/storage that do I/O.
  */
 import { closeSync, fsync, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
@@ -15,23 +15,23 @@ import { crc32 } from "node:zlib";
 import {
   BodyReader, decodeCursor, decodeJournal, decodeSegmentHeader, encodeCursor, encodeDone, encodeJournal, encodePut,
   encodeSegmentHeader, RecordType, SegmentKind,
-} from "./codec.ts";
-import type { ByteWriter } from "./byte-writer.ts";
-import { StorageError } from "./errors.ts";
-import { recoverQueues, recoverStreams, type FileJournalSegment, type RecoveryTally } from "./file-recover.ts";
-import { lockDirectory } from "./file-lock.ts";
-import { SegmentFile } from "./file-segment.ts";
-import { INDEX_EVERY, SparseIndex } from "./journal-index.ts";
-import { GroupCommit } from "./group-commit.ts";
-import { cursorKey, QueueLedger } from "./ledger.ts";
-import { segmentAt } from "./memory-store.ts";
-import { segmentFileName, streamDirName } from "./naming.ts";
-import { DEFAULT_SYNC_INTERVAL, emptyRecovery, resolveOptions, type ResolvedOptions, type StoreOptions } from "./options.ts";
-import { JournalBook, retentionOf, rollLimits } from "./retention.ts";
-import { scanRecords } from "./scan.ts";
+} from "../codec.ts";
+import type { ByteWriter } from "../byte-writer.ts";
+import { StorageError } from "../errors.ts";
+import { recoverQueues, recoverStreams, type FileJournalSegment, type RecoveryTally } from "./recover.ts";
+import { lockDirectory } from "./lock.ts";
+import { SegmentFile } from "./segment.ts";
+import { INDEX_EVERY, SparseIndex } from "../journal-index.ts";
+import { GroupCommit } from "../group-commit.ts";
+import { cursorKey, QueueLedger } from "../ledger.ts";
+import { segmentAt } from "../memory-store.ts";
+import { segmentFileName, streamDirName } from "../naming.ts";
+import { DEFAULT_SYNC_INTERVAL, emptyRecovery, resolveOptions, type ResolvedOptions, type StoreOptions } from "../options.ts";
+import { JournalBook, retentionOf, rollLimits } from "../retention.ts";
+import { scanRecords } from "../scan.ts";
 import type {
   BrokerStore, FsyncPolicy, JournalEntry, QueuedRecord, ReadFrom, RecoveredState, StorageOp, StorageStats,
-} from "./types.ts";
+} from "../types.ts";
 
 /** Options of a {@link FileStore}. */
 export interface FileStoreOptions extends StoreOptions {

@@ -1,4 +1,4 @@
-import type { FetchHandler, FetchServer } from "./serve-types.ts";
+import type { FetchHandler, FetchServer } from "./types.ts";
 
 interface BunServer {
   readonly port: number;

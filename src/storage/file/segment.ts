@@ -4,7 +4,7 @@
  */
 import { closeSync, fdatasync, mkdirSync, openSync, readSync, unlinkSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
-import { ByteWriter } from "./byte-writer.ts";
+import { ByteWriter } from "../byte-writer.ts";
 
 /**
  * @example
