@@ -75,7 +75,9 @@ describe("CURVE between CLI processes", () => {
     assert.equal(sent.code, 0, sent.stderr);
     const got = await recv.done;
     assert.equal(got.code, 0, got.stderr);
-    const line = JSON.parse(got.stdout.trim()) as { subject: string; content: Array<{ text?: string }> };
+    const lines = got.stdout.trim().split("\n");
+    assert.equal(lines.length, 1, `recv --count 1 printed one line, got:\n${got.stdout}\nstderr:\n${got.stderr}`);
+    const line = JSON.parse(lines[0] as string) as { subject: string; content: Array<{ text?: string }> };
     assert.deepEqual([line.subject, line.content[0]?.text], ["secret", "over curve"]);
   });
 
