@@ -40,20 +40,22 @@ const DENO_IMMEDIATE_MS = 1;
 /** When Deno's current chain of immediates began (-1: the last continuation ran on a timer). */
 let immediatesSince = -1;
 
+/** `callback` after the output queued with {@link atTurnEnd} has gone out. */
+function afterTurnEnd(callback: () => void): void {
+  runTurnEnd();
+  callback();
+}
+
 function denoNextTurn(callback: () => void): void {
   const now = performance.now();
   if (immediatesSince < 0) immediatesSince = now;
   if (now - immediatesSince < DENO_IMMEDIATE_MS) {
-    setImmediate(() => {
-      runTurnEnd();
-      callback();
-    });
+    setImmediate(afterTurnEnd, callback);
     return;
   }
   setTimeout(() => {
     immediatesSince = -1;
-    runTurnEnd();
-    callback();
+    afterTurnEnd(callback);
   }, 0);
 }
 
@@ -69,8 +71,4 @@ function denoNextTurn(callback: () => void): void {
  */
 export const nextTurn: (callback: () => void) => void = "Deno" in globalThis
   ? denoNextTurn
-  : (callback) =>
-    void setImmediate(() => {
-      runTurnEnd();
-      callback();
-    });
+  : (callback) => void setImmediate(afterTurnEnd, callback);
