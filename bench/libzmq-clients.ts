@@ -7,6 +7,7 @@
  *   npx tsx bench/libzmq-clients.ts                               # our broker alone
  *   MALAMUTE_C_BROKER=/path/to/malamute npx tsx bench/libzmq-clients.ts
  *   BENCH_ROUNDS=5 BENCH_MS=3000 BENCH_CASES="seq|pipe" npx tsx bench/libzmq-clients.ts
+ *   BENCH_OTHER_CHECKOUT=/path/to/another/checkout npx tsx bench/libzmq-clients.ts   # A/B of two builds
  *
  * Needs `cc` and libzmq's headers (Debian: `apt-get install libzmq3-dev`). `MALAMUTE_C_BROKER`
  * is the C broker's `malamute` binary (zeromq/malamute, built from its sources); it is started
@@ -90,19 +91,23 @@ interface Broker {
   start(port: number, dir: string): ChildProcess;
 }
 
-/** Our broker on this runtime, as `npm run broker` starts it on Node. */
-const ours: Broker = {
-  name: `ours (${runtimeName()})`,
-  start(port) {
-    const cli = join(root, "src", "cli", "bin.ts");
-    const args = ["broker", "-b", `tcp://127.0.0.1:${port}`, "--log-level", "warn"];
-    const runtime = runtimeName();
-    const argv = runtime === "deno" ? ["run", "-A", cli, ...args]
-      : runtime === "bun" ? [cli, ...args]
-      : ["--import", "tsx", cli, ...args];
-    return spawn(process.execPath, argv, { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
-  },
-};
+/** Our broker from checkout `dir` on this runtime, as `npm run broker` starts it on Node. */
+function oursFrom(dir: string, name: string): Broker {
+  return {
+    name,
+    start(port) {
+      const cli = join(dir, "src", "cli", "bin.ts");
+      const args = ["broker", "-b", `tcp://127.0.0.1:${port}`, "--log-level", "warn"];
+      const runtime = runtimeName();
+      const argv = runtime === "deno" ? ["run", "-A", cli, ...args]
+        : runtime === "bun" ? [cli, ...args]
+        : ["--import", "tsx", cli, ...args];
+      return spawn(process.execPath, argv, { cwd: dir, stdio: ["ignore", "ignore", "inherit"] });
+    },
+  };
+}
+
+const ours = oursFrom(root, `ours (${runtimeName()})`);
 
 /** The C broker binary named by MALAMUTE_C_BROKER, with a config for one loopback endpoint. */
 function cBroker(binary: string): Broker {
@@ -151,7 +156,8 @@ async function main(): Promise<void> {
   try {
     const harness = buildHarness(dir);
     const c = process.env.MALAMUTE_C_BROKER;
-    const brokers = c ? [ours, cBroker(c)] : [ours];
+    const other = process.env.BENCH_OTHER_CHECKOUT;
+    const brokers = [ours, ...other ? [oursFrom(other, `other checkout (${other})`)] : [], ...c ? [cBroker(c)] : []];
     const results = new Map<string, Result[]>();
     const key = (caseId: string, broker: Broker): string => `${caseId} ${broker.name}`;
     for (let round = 0; round < rounds; round++) {
@@ -189,7 +195,8 @@ function rows(
   const out: BenchRow[] = [];
   const f0 = (v: number): string => Math.round(v).toLocaleString("en-US");
   for (const cs of cases) {
-    const c = brokers.length > 1 ? results.get(key(cs.id, brokers[1]!))! : undefined;
+    const cb = brokers.find((b) => b.name === "C malamute");
+    const c = cb ? results.get(key(cs.id, cb))! : undefined;
     for (const broker of brokers) {
       const list = results.get(key(cs.id, broker))!;
       const pick = (name: string): number[] => list.map((r) => r[name]).filter((v): v is number => v !== undefined);
@@ -200,7 +207,7 @@ function rows(
         `broker CPU/msg ${spread(pick("broker_us_per_msg"), (v) => v.toFixed(2))} µs`,
         `clients ${spread(pick("client_cpu_pct"), f0)}% CPU`,
       ];
-      if (broker === ours && c !== undefined) {
+      if (broker !== cb && c !== undefined) {
         notes.push(`÷ C per round ${spread(list.map((r, i) => r.rate! / c[i]!.rate!), (v) => `${v.toFixed(2)}×`)}`);
         if (latency) notes.push(`p50 ÷ C ${spread(list.map((r, i) => r.p50! / c[i]!.p50!), (v) => `${v.toFixed(2)}×`)}`);
       }

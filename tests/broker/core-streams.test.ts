@@ -63,6 +63,26 @@ describe("broker core: streams (mlm-protocol §7, design §3)", () => {
     for (const s of out) assert.equal(s.frames, out[0]?.frames);
   });
 
+  it("each delivery names its own sender and subject when writers and subjects alternate", () => {
+    const h = setup();
+    h.open("pub2", "producer2");
+    h.ok("pub2", write("weather"));
+    h.open("r", "reader");
+    h.ok("r", read("weather", ".*"));
+    const sent: [string, string][] = [
+      ["pub", "a"], ["pub", "a"], ["pub", "b"], ["pub2", "b"], ["pub2", "b"], ["pub", "b"], ["pub", "a"],
+    ];
+    const got = sent.map(([from, subject]) => {
+      const out = h.send(from, publish(subject, `${from}/${subject}`));
+      assert.equal(out.length, 1);
+      const m = out[0]?.message as { sender: string; subject: string; content: Uint8Array[] };
+      return [m.sender, m.subject, text(m.content[0]!)];
+    });
+    assert.deepEqual(got, sent.map(([from, subject]) => [
+      from === "pub" ? "producer" : "producer2", subject, `${from}/${subject}`,
+    ]));
+  });
+
   it("streams are live only: nothing is kept for readers who subscribe later", () => {
     const h = setup();
     assert.deepEqual(h.send("pub", publish("early")), []);

@@ -63,10 +63,7 @@ function fanOutTo(s: CoreState, fan: FanOut, selector: Selector): void {
       if (reader.stamp === fan.seq) continue;
       reader.stamp = fan.seq;
     }
-    const frames = fan.frames ??= encode({
-      type: "STREAM_DELIVER", address: fan.stream.name, sender: fan.sender.address, subject: fan.subject,
-      content: fan.content,
-    });
+    const frames = fan.frames ??= deliverFrames(fan);
     if (reader.creditAware && (reader.credit === 0 || reader.buffer !== undefined || reader.congested)) {
       if (bufferDelivery(s, reader, frames)) fan.kept = true;
     } else if (reader.congested) {
@@ -75,6 +72,24 @@ function fanOutTo(s: CoreState, fan: FanOut, selector: Selector): void {
       s.counters.droppedCongested++;
     } else deliver(s, reader, frames);
   }
+}
+
+/** The STREAM-DELIVER of `fan`: its stream's last header when sender and subject are the same. */
+function deliverFrames(fan: FanOut): Uint8Array[] {
+  const stream = fan.stream;
+  const sender = fan.sender.address;
+  let header = stream.deliverHeader;
+  if (header === undefined || stream.deliverSubject !== fan.subject || stream.deliverSender !== sender) {
+    header = encode({ type: "STREAM_DELIVER", address: stream.name, sender, subject: fan.subject, content: [] })[0]!;
+    stream.deliverHeader = header;
+    stream.deliverSender = sender;
+    stream.deliverSubject = fan.subject;
+  }
+  const content = fan.content;
+  const frames = new Array<Uint8Array>(content.length + 1);
+  frames[0] = header;
+  for (let i = 0; i < content.length; i++) frames[i + 1] = content[i]!;
+  return frames;
 }
 
 /** Park a fan-out until a later turn, within the backlog limits (beyond them it is dropped). */

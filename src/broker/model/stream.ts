@@ -36,6 +36,14 @@ export class Stream {
   readonly readers = new Map<Conn, number>();
   /** STREAM-SENDs whose fan-out waits for a later turn, oldest first (per-stream order). */
   readonly pending: FanOut[] = [];
+  /**
+   * The STREAM-DELIVER header of the last message, and the sender and subject it was made for:
+   * a writer usually publishes under one subject, so most messages reuse it instead of
+   * encoding the same bytes again. Header frames are never modified once made.
+   */
+  deliverHeader: Uint8Array | undefined = undefined;
+  deliverSender = "";
+  deliverSubject = "";
 
   constructor(readonly name: string) {}
 
