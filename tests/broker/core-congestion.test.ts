@@ -81,6 +81,7 @@ describe("broker core: congested peers (issue 14 item 3)", () => {
   it("CONFIRMs forwarded to a congested sender are still sent", () => {
     const h = new Harness();
     h.open("a", "alice");
+    h.hello("b");
     h.open("b", "bob");
     h.send("a", mail("bob", "x", "1", "t1"));
     h.event(congested("a"));

@@ -49,6 +49,7 @@ describe("broker core: HELLO (docs/mlm-extensions.md §1)", () => {
     for (let i = 0; i < 5; i++) assert.equal(h.send("w", mail("rpc-client", "reply", "r", `call-${i}`)).length, 1);
     assert.deepEqual(h.send("rpc", confirm("call-4")), [], "no route was kept: the CONFIRM goes nowhere");
     // Without the flag the route is kept and the CONFIRM is forwarded.
+    h.hello("plain");
     h.open("plain", "plain");
     h.send("w", mail("plain", "reply", "r", "t-plain"));
     assert.deepEqual(messages(h.send("plain", confirm("t-plain"))), [["w", { type: "CONFIRM", tracker: "t-plain", code: 200, reason: "" }]]);
@@ -151,6 +152,7 @@ describe("broker core: WITHDRAW (docs/mlm-extensions.md §2)", () => {
   it("a 305 from a recipient for its delivery is still forwarded to the sender", () => {
     const h = new Harness();
     h.open("a", "alice");
+    h.hello("b");
     h.open("b", "bob");
     h.send("a", mail("bob", "s", "x", "t1"));
     assert.deepEqual(messages(h.send("b", confirm("t1", 305, "gave up"))), [

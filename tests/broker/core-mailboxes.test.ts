@@ -132,6 +132,7 @@ describe("broker core: mailboxes (mlm-protocol §6, design §3)", () => {
   it("a recipient's CONFIRM is forwarded to the original sender with its code and reason", () => {
     const h = new Harness();
     h.open("a", "alice");
+    h.hello("b");
     h.open("b", "bob");
     h.send("a", mail("bob", "s", "x", "t9"));
     const out = h.send("b", confirm("t9", 200, "read it"));
@@ -148,6 +149,7 @@ describe("broker core: mailboxes (mlm-protocol §6, design §3)", () => {
     h.send("a1", mail("bob", "s", "x", "t1"));
     h.disconnect("a1");
     h.open("a2", "alice");
+    h.hello("b");
     const after = h.open("b", "bob");
     assert.equal(after.length, 1);
     assert.deepEqual(h.send("b", confirm("t1")).map((s) => s.conn), ["a2"]);
@@ -157,11 +159,25 @@ describe("broker core: mailboxes (mlm-protocol §6, design §3)", () => {
     const h = new Harness();
     h.open("a", "alice");
     h.open("c", "carol");
+    h.hello("b");
     h.open("b", "bob");
     h.send("a", mail("bob", "s", "x", "same"));
     h.send("c", mail("bob", "s", "x", "same"));
     assert.deepEqual(h.send("b", confirm("same")).map((s) => s.conn), ["a"]);
     assert.deepEqual(h.send("b", confirm("same")).map((s) => s.conn), ["c"]);
+  });
+
+  it("a recipient that never said HELLO (a C client) gets no CONFIRM routes: its CONFIRM is ignored", () => {
+    const h = new Harness();
+    h.open("a", "alice");
+    h.open("b", "bob");
+    h.worker("w", "worker", "svc");
+    h.send("a", mail("bob", "s", "x", "t1"));
+    h.send("a", { type: "SERVICE_SEND", address: "svc", subject: "s", tracker: "t2", timeout: 0, content: [] });
+    assert.deepEqual(h.send("b", confirm("t1")), [], "no route for the mailbox delivery");
+    assert.deepEqual(h.send("w", confirm("t2")), [], "no route for the service delivery");
+    assert.equal(h.core.stats().counters.confirmed, 0);
+    assert.equal(h.core.stats().clients, 3, "the sessions stay");
   });
 
   it("a CONFIRM with an unknown tracker is ignored and the session stays", () => {
@@ -171,9 +187,10 @@ describe("broker core: mailboxes (mlm-protocol §6, design §3)", () => {
     assert.equal(h.core.stats().clients, 1);
   });
 
-  it("pending CONFIRM routes per connection are bounded (C recipients never confirm)", () => {
+  it("pending CONFIRM routes per connection are bounded (recipients need not confirm)", () => {
     const h = new Harness({ limits: { pendingConfirms: 2 } });
     h.open("a", "alice");
+    h.hello("b");
     h.open("b", "bob");
     for (const t of ["t1", "t2", "t3"]) h.send("a", mail("bob", "s", "x", t));
     assert.deepEqual(h.send("b", confirm("t1")), [], "oldest route was evicted");

@@ -77,6 +77,16 @@ export class Harness {
     return this.#run(this.core.handle({ type: "shutdown" }, this.now));
   }
 
+  /**
+   * HELLO (docs/mlm-extensions.md §1) on `conn` before its OPEN, as extension-aware clients
+   * send it; asserts the broker's OK. Only such recipients get CONFIRM routes.
+   */
+  hello(conn: string, flags = 0): void {
+    const out = this.send(conn, { type: "CONFIRM", tracker: "", code: flags, reason: "" });
+    assert.equal(out.length, 1, "HELLO got no reply");
+    assert.equal((out[0] as Sent).message.type, "OK");
+  }
+
   /** OPEN `conn` with `address`; asserts the OK and returns what followed it. */
   open(conn: string, address: string): Sent[] {
     const out = this.send(conn, { type: "CONNECTION_OPEN", protocol: "MALAMUTE", version: 1, address });

@@ -109,6 +109,7 @@ function inStart(s: CoreState, conn: Conn, message: MlmMessage): void {
     case "CONFIRM":
       if (message.tracker === "") {
         // HELLO (docs/mlm-extensions.md §1); a repeated one replaces the flags.
+        conn.saidHello = true;
         conn.noMailboxConfirms = (message.code & HelloFlag.NO_MAILBOX_CONFIRMS) !== 0;
         conn.storedConfirms = (message.code & HelloFlag.STORED_CONFIRMS) !== 0;
         reply(s, conn, s.helloHeader);

@@ -101,7 +101,7 @@ function deliverMail(
   deliver(s, target, spliceFrom
     ? spliced(s, spliceFrom, content)
     : encode({ type: "MAILBOX_DELIVER", sender, address: target.address, subject, tracker, content }));
-  if (tracker !== "" && senderConn !== "" && !target.noMailboxConfirms) {
+  if (tracker !== "" && senderConn !== "" && target.saidHello && !target.noMailboxConfirms) {
     route(s, target, tracker, origin ?? { senderConn, sender });
   }
 }

@@ -153,8 +153,8 @@ function deliverNow(s: CoreState, service: Service, index: number, conn: Conn, m
   s.observer?.dispatched(service.name, 0);
   deliver(s, worker, spliced(s, conn, message.content));
   release(s, message.content);
-  // A route is kept so a CONFIRM still reaches the requester.
-  if (message.tracker !== "") route(s, worker, message.tracker, originOf(s, conn));
+  // A route is kept so that a worker that said HELLO can still CONFIRM to the requester.
+  if (message.tracker !== "" && worker.saidHello) route(s, worker, message.tracker, originOf(s, conn));
 }
 
 /** `spliceFrom`: the request is the SERVICE-SEND this connection sent in this event. */
@@ -170,11 +170,12 @@ function deliverRequest(s: CoreState, service: Service, index: number, request: 
     tracker: request.tracker, content: request.content,
   }));
   if (request.tracker === "" || !worker.creditAware) {
-    // Delivered for good (C workers never confirm); a route is kept so a CONFIRM still reaches the requester.
+    // Delivered for good (C workers never confirm); a worker that said HELLO gets a route so
+    // that its CONFIRM still reaches the requester.
     s.held.delete(request);
     forget(s, request);
     dropContent(s, request);
-    if (request.tracker !== "") route(s, worker, request.tracker, request);
+    if (request.tracker !== "" && worker.saidHello) route(s, worker, request.tracker, request);
     return;
   }
   // Held until the worker confirms; requeued if it leaves first (or after a crash: it is kept).

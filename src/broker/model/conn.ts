@@ -21,6 +21,13 @@ export class Conn {
   /** Links in the broker's least-recently-active list. */
   lruPrev: Conn | undefined = undefined;
   lruNext: Conn | undefined = undefined;
+  /**
+   * It sent HELLO, so it knows this broker takes CONFIRM (docs/mlm-extensions.md §1). Only such
+   * recipients get confirmation routes for tracked deliveries that are not held: a C client
+   * never confirms, and a route per delivery would be memory and old-generation garbage for
+   * nothing.
+   */
+  saidHello = false;
   /** HELLO flag NO_MAILBOX_CONFIRMS: no CONFIRM route is kept for tracked mailbox deliveries to it. */
   noMailboxConfirms = false;
   /** HELLO flag STORED_CONFIRMS: its tracked sends get CONFIRM 202 once taken. */
