@@ -138,13 +138,28 @@ function runHarness(harness: string, port: number, id: string, ms: number, pid: 
   return result;
 }
 
+/** Sends `signal` to `pid`; false when it is gone. */
+function signal(pid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * SIGTERM, then SIGKILL after 5 s. Whether the child is gone is asked of the system (signal 0):
+ * Deno's node:child_process leaves `exitCode` null even after the exit.
+ */
 async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-  await exited;
-  clearTimeout(timer);
+  const pid = child.pid as number;
+  if (!signal(pid, "SIGTERM")) return;
+  for (let waited = 0; waited < 6000; waited += 50) {
+    await new Promise((r) => setTimeout(r, 50));
+    if (child.exitCode !== null || child.signalCode !== null || !signal(pid, 0 as unknown as NodeJS.Signals)) return;
+    if (waited === 5000) signal(pid, "SIGKILL");
+  }
 }
 
 async function main(): Promise<void> {
