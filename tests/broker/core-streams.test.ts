@@ -9,6 +9,16 @@ function setup(): Harness {
   return h;
 }
 
+/** "pub" and "pub2" write "weather"; "r" reads all of it. */
+function twoWritersOneReader(): Harness {
+  const h = setup();
+  h.open("pub2", "producer2");
+  h.ok("pub2", write("weather"));
+  h.open("r", "reader");
+  h.ok("r", read("weather", ".*"));
+  return h;
+}
+
 describe("broker core: streams (mlm-protocol §7, design §3)", () => {
   it("STREAM-SEND is delivered as STREAM-DELIVER(stream, sender, subject) with the same content frames", () => {
     const h = setup();
@@ -64,11 +74,7 @@ describe("broker core: streams (mlm-protocol §7, design §3)", () => {
   });
 
   it("each delivery names its own sender and subject when writers and subjects alternate", () => {
-    const h = setup();
-    h.open("pub2", "producer2");
-    h.ok("pub2", write("weather"));
-    h.open("r", "reader");
-    h.ok("r", read("weather", ".*"));
+    const h = twoWritersOneReader();
     const sent: [string, string][] = [
       ["pub", "a"], ["pub", "a"], ["pub", "b"], ["pub2", "b"], ["pub2", "b"], ["pub", "b"], ["pub", "a"],
     ];
@@ -104,11 +110,7 @@ describe("broker core: streams (mlm-protocol §7, design §3)", () => {
   });
 
   it("any number of clients may write the same stream; the sender field tells them apart", () => {
-    const h = setup();
-    h.open("pub2", "producer2");
-    h.ok("pub2", write("weather"));
-    h.open("r", "reader");
-    h.ok("r", read("weather", ".*"));
+    const h = twoWritersOneReader();
     const a = h.send("pub", publish("x"));
     const b = h.send("pub2", publish("x"));
     assert.equal((a[0]?.message as { sender: string }).sender, "producer");
