@@ -4,11 +4,30 @@ import type { BufferPool } from "../../util/buffer-pool.ts";
 import { atTurnEnd, nextTurn } from "../../util/next-turn.ts";
 import { ZmtpError } from "../../zmtp/errors.ts";
 import type { PeerInfo, SessionOptions } from "../../zmtp/session-types.ts";
+import type { SocketOptions } from "../types.ts";
 import { Session } from "../../zmtp/session.ts";
 import { DIRECT_MIN, type ReadInto } from "../socket/node-reads.ts";
 import type { StreamSocket } from "../socket/types.ts";
 
 /** What a connection reports to the socket that owns it. */
+/**
+ * The session limits and heartbeat a TCP socket's options give each of its connections (the
+ * DEALER and the ROUTER pass the same ones).
+ *
+ * @example
+ * ```ts
+ * new TcpConnection(socket, { socketType: "DEALER", mechanism, ...sessionLimits(options) }, owner);
+ * ```
+ */
+export function sessionLimits(o: SocketOptions): Pick<SessionOptions, "maxMessageSize" | "maxMessageParts" | "handshakeTimeout" | "heartbeat"> {
+  return {
+    maxMessageSize: o.maxMessageSize,
+    maxMessageParts: o.maxMessageParts,
+    handshakeTimeout: o.handshakeTimeout,
+    heartbeat: o.heartbeat,
+  };
+}
+
 export interface ConnectionOwner {
   connReady(conn: TcpConnection, peer: PeerInfo): void;
   connMessage(conn: TcpConnection, frames: Uint8Array[]): void;

@@ -9,7 +9,7 @@ import type { Mechanism } from "../../zmtp/mechanism/types.ts";
 import { checkMessageSize, emptyStats, reconnectSchedule } from "../common.ts";
 import { socketApiFor } from "../socket/select.ts";
 import type { SocketApi } from "../socket/types.ts";
-import { type ConnectionOwner, TcpConnection } from "./connection.ts";
+import { type ConnectionOwner, sessionLimits, TcpConnection } from "./connection.ts";
 import type { DealerEvents, DealerOptions, DealerSocket, Frames, SocketStats } from "../types.ts";
 
 /**
@@ -97,10 +97,7 @@ export class TcpDealer extends Emitter<DealerEvents> implements DealerSocket, Co
       socketType: "DEALER",
       mechanism: this.#mechanism(),
       identity: o.routingId,
-      maxMessageSize: o.maxMessageSize,
-      maxMessageParts: o.maxMessageParts,
-      handshakeTimeout: o.handshakeTimeout,
-      heartbeat: o.heartbeat,
+      ...sessionLimits(o),
     }, this, reads);
     conn.tag = t;
     t.conn = conn;

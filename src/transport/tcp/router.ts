@@ -14,7 +14,7 @@ import { checkMessageSize, emptyStats, RoutingIdGenerator, routingIdKey } from "
 import { socketApiFor } from "../socket/select.ts";
 import type { SocketApi, StreamListener, StreamSocket } from "../socket/types.ts";
 import { type ReadInto, USER_READ_BUFFERS } from "../socket/node-reads.ts";
-import { type ConnectionOwner, TcpConnection } from "./connection.ts";
+import { type ConnectionOwner, sessionLimits, TcpConnection } from "./connection.ts";
 import type { Frames, RouterEvents, RouterOptions, RouterSocket, SocketStats } from "../types.ts";
 
 
@@ -174,11 +174,8 @@ export class TcpRouter extends Emitter<RouterEvents> implements RouterSocket, Co
     const conn = new TcpConnection(socket, {
       socketType: "ROUTER",
       mechanism: this.#mechanism(),
-      maxMessageSize: o.maxMessageSize,
-      maxMessageParts: o.maxMessageParts,
-      handshakeTimeout: o.handshakeTimeout,
+      ...sessionLimits(o),
       receiveBudget: this.receiveBudget,
-      heartbeat: o.heartbeat,
       messagesPerFeed: o.messagesPerTurn ?? DEFAULT_MESSAGES_PER_TURN,
     }, this, reads, this.#pool);
     // Tracked until the OS socket is closed, so close() also ends connections still flushing an ERROR.
