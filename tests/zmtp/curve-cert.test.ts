@@ -90,7 +90,7 @@ describe("CURVE certificates (czmq zcert format)", () => {
     assert.equal(code(() => parseCurveCert('curve\n    public-key = "short"\n')), "CURVE_CERT_BAD_KEY");
     assert.equal(code(() => parseCurveCert(`curve\n    public-key = "${"~".repeat(40)}"\n`)), "CURVE_CERT_BAD_KEY");
     const other = encodeZ85(curveKeyPair().publicKey);
-    assert.equal(code(() => parseCurveCert(CZMQ_SECRET.replace(SERVER_PUBLIC, other))), "CURVE_CERT_MISMATCH");
+    assert.equal(code(() => parseCurveCert(CZMQ_SECRET.replace(SERVER_PUBLIC, () => other))), "CURVE_CERT_MISMATCH");
     const pair = curveKeyPair();
     assert.equal(code(() => formatCurveCert({ ...pair, metadata: { "bad name": "x" } }, new Date(0))), "CURVE_CERT_BAD_METADATA");
     assert.equal(code(() => formatCurveCert({ ...pair, metadata: { name: 'a"b' } }, new Date(0))), "CURVE_CERT_BAD_METADATA");
